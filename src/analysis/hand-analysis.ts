@@ -1,0 +1,55 @@
+import type { JointSite, Laterality } from './joints.js';
+
+/**
+ * HandAnalysis: the one result object (DESIGN.md). Inference produces it, every writer
+ * (SR, SC, JSON, eval) consumes it, and the phantom writes its ground truth in the same
+ * schema so that the evaluator compares like with like.
+ *
+ * Coordinates are in the source image's stored pixel grid: column `x`, row `y`, with
+ * (0,0) at the top-left corner of the top-left pixel (the DICOM SCOORD convention).
+ */
+export interface GradeResult {
+  grade: number;
+  /** One probability per grade, summing to 1; a ground truth file gives a one-hot vector. */
+  probabilities: number[];
+}
+
+export type SeverityClass = 'healthy' | 'mild' | 'severe';
+
+export interface JointResult {
+  site: JointSite;
+  x: number;
+  y: number;
+  /** [x0, y0, x1, y1] */
+  box: [number, number, number, number];
+  confidence: number;
+  jsn?: GradeResult;
+  erosion?: GradeResult;
+  kl?: GradeResult;
+  severity: { ra?: SeverityClass; oa?: SeverityClass };
+}
+
+export interface HandSummary {
+  svhJsn: number;
+  svhErosion: number;
+  klSum: number;
+  pattern: 'normal' | 'RA-like' | 'OA-like' | 'mixed';
+}
+
+export interface HandResult {
+  laterality: Laterality;
+  joints: JointResult[];
+  summary: HandSummary;
+}
+
+export interface ModelInfo {
+  name: string;
+  version: string;
+  sha256: string;
+}
+
+export interface HandAnalysis {
+  source: { sopInstanceUID: string; rows: number; columns: number; pixelSpacingMm?: [number, number] };
+  models: ModelInfo[];
+  hands: HandResult[];
+}

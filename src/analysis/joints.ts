@@ -1,0 +1,46 @@
+/**
+ * The joint vocabulary of DESIGN.md: one name per joint site, and which scores apply where.
+ * Everything (JSON, SR tracking identifiers, logs, plots, the phantom's ground truth) uses
+ * these names, prefixed by laterality where a hand is meant: `L-MCP2`.
+ */
+export const JOINT_SITES = [
+  'DIP2', 'DIP3', 'DIP4', 'DIP5',
+  'PIP2', 'PIP3', 'PIP4', 'PIP5',
+  'IP1',
+  'MCP1', 'MCP2', 'MCP3', 'MCP4', 'MCP5',
+  'CMC1', 'CMC3', 'CMC4', 'CMC5',
+  'STT', 'CSL', 'RC',
+] as const;
+
+export type JointSite = (typeof JOINT_SITES)[number];
+export type Laterality = 'L' | 'R';
+
+/** Sites scored for SvH joint space narrowing (15 a hand). */
+export const JSN_SITES: readonly JointSite[] = [
+  'PIP2', 'PIP3', 'PIP4', 'PIP5', 'MCP1', 'MCP2', 'MCP3', 'MCP4', 'MCP5',
+  'CMC3', 'CMC4', 'CMC5', 'STT', 'CSL', 'RC',
+];
+/** Sites scored for SvH erosion (hand part: 10 + CMC1 ... as DESIGN.md lists). */
+export const EROSION_SITES: readonly JointSite[] = [
+  'PIP2', 'PIP3', 'PIP4', 'PIP5', 'IP1', 'MCP1', 'MCP2', 'MCP3', 'MCP4', 'MCP5', 'CMC1',
+];
+/** Sites scored for hand-OA Kellgren-Lawrence (16 a hand). */
+export const KL_SITES: readonly JointSite[] = [
+  'DIP2', 'DIP3', 'DIP4', 'DIP5', 'PIP2', 'PIP3', 'PIP4', 'PIP5', 'IP1',
+  'MCP1', 'MCP2', 'MCP3', 'MCP4', 'MCP5', 'CMC1', 'STT',
+];
+
+export const MAX_GRADE = { jsn: 4, erosion: 5, kl: 4 } as const;
+export type Score = keyof typeof MAX_GRADE;
+
+export function scoresFor(site: JointSite): Score[] {
+  const scores: Score[] = [];
+  if (JSN_SITES.includes(site)) scores.push('jsn');
+  if (EROSION_SITES.includes(site)) scores.push('erosion');
+  if (KL_SITES.includes(site)) scores.push('kl');
+  return scores;
+}
+
+export function trackingId(laterality: Laterality, site: JointSite): string {
+  return `${laterality}-${site}`;
+}

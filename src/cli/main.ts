@@ -1,0 +1,16 @@
+import { Command } from 'commander';
+import { VERSION } from '../version.js';
+import { registerPhantom } from './phantom.js';
+
+/** Builds the `jointscore` command tree; each sub-command lives in its own module. */
+export function buildProgram(): Command {
+  const program = new Command('jointscore')
+    .description('Hand radiograph joint detection and arthritis grading as a DICOM node')
+    .version(VERSION);
+  registerPhantom(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  await buildProgram().parseAsync(argv);
+}

@@ -1,0 +1,41 @@
+import type { HandResult } from '../analysis/hand-analysis.js';
+import type { Laterality } from '../analysis/joints.js';
+
+/**
+ * The contract between the phantom's renderer (pure computation), its DICOM encoder and
+ * its previews. The renderer knows physics and anatomy; it knows nothing of DICOM.
+ */
+export type DiseaseProfile = 'healthy' | 'ra' | 'oa' | 'mixed';
+export type HandLayout = 'one' | 'both';
+
+export interface PhantomSpec {
+  seed: number;
+  profile: DiseaseProfile;
+  layout: HandLayout;
+  /** laterality of the single hand; ignored for `both` (left hand on the image's right, as PA films show it) */
+  laterality: Laterality;
+  rows: number;
+  columns: number;
+  /** detector pixel pitch, square, in mm (0.1 to 0.2) */
+  pixelSpacingMm: number;
+  /** widen pose/exposure ranges beyond the training defaults (for held-out tests) */
+  wideRanges?: boolean;
+}
+
+export interface RenderedPhantom {
+  spec: PhantomSpec;
+  rows: number;
+  columns: number;
+  /**
+   * Detector output after the imaging chain, row-major, in [0, 1]: 0 = unattenuated
+   * beam (black on a MONOCHROME2 display), 1 = most attenuating (bone white). The encoder
+   * maps it to stored values for the chosen bit depth and photometric interpretation.
+   */
+  image: Float32Array;
+  /** ground truth, in the HandAnalysis schema (true grades as one-hot probabilities) */
+  hands: HandResult[];
+  /** the lead marker's letter, as burned into the image */
+  marker: Laterality;
+  /** patient-level facts the DICOM header carries (synthetic) */
+  patient: { ageYears: number; sex: 'F' | 'M' };
+}
