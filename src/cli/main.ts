@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { VERSION } from '../version.js';
+import { registerContactSheet } from './contact-sheet.js';
 import { registerPhantom } from './phantom.js';
 
 /** Builds the `jointscore` command tree; each sub-command lives in its own module. */
@@ -8,6 +9,7 @@ export function buildProgram(): Command {
     .description('Hand radiograph joint detection and arthritis grading as a DICOM node')
     .version(VERSION);
   registerPhantom(program);
+  registerContactSheet(program);
   return program;
 }
 
