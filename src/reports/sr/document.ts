@@ -1,0 +1,411 @@
+import type { GradeResult, HandAnalysis, HandSummary, SeverityClass } from '../../analysis/hand-analysis.js';
+import { JOINT_SITES, type JointSite, type Laterality } from '../../analysis/joints.js';
+import type { NaturalDataset } from '../../dicom/part10.js';
+import { derivedUid, isValidUid } from '../../dicom/uid.js';
+import { VERSION } from '../../version.js';
+import {
+  CodedConcept, SrBuildError, TextItem, checkTree, conceptsIn, imagesIn, type ImageReference, type SrIod,
+} from './content-items.js';
+import {
+  DCM, PRIVATE, PRIVATE_SCHEME, PRIVATE_SCHEME_IDENTIFICATION, SCT, countCode, gradeProbability, lateralityFromCode,
+  patternFromCode, severityFromCode,
+} from './codes.js';
+import {
+  deviceObserverContext, handSummaryGroup, handTrackingId, imageLibrary, jointGroup, measurementReport,
+  type GroupContext,
+} from './templates.js';
+
+export const SR_SOP_CLASS = {
+  comprehensive3d: '1.2.840.10008.5.1.4.1.1.88.34',
+  comprehensive: '1.2.840.10008.5.1.4.1.1.88.33',
+} as const;
+
+export interface SrOptions {
+  seriesNumber: number;
+  seriesDescription: string;
+  instanceNumber?: number;
+  /** UID root of the site; UIDs are 2.25.<uuid> when absent */
+  uidRoot?: string;
+  manufacturer: string;
+  deviceName: string;
+  algorithmName: string;
+  algorithmVersion: string;
+  /** Comprehensive 3D SR (88.34), or Comprehensive SR (88.33) for archives that lack 88.34 */
+  sopClass: SrIod;
+  /** Content / instance creation date-time; now when absent (pass it for byte-identical re-runs) */
+  contentDateTime?: Date;
+}
+
+/** Patient (C.7.1.1), General Study (C.7.2.1) and Patient Study (C.7.2.2) attributes copied from the source. */
+const PATIENT_TYPE2 = ['PatientName', 'PatientID', 'PatientBirthDate', 'PatientSex'];
+const PATIENT_OPTIONAL = [
+  'IssuerOfPatientID', 'IssuerOfPatientIDQualifiersSequence', 'TypeOfPatientID', 'PatientBirthTime',
+  'QualityControlSubject', 'OtherPatientIDsSequence', 'PatientComments', 'PatientSpeciesDescription',
+  'PatientSpeciesCodeSequence', 'PatientBreedDescription', 'PatientBreedCodeSequence', 'BreedRegistrationSequence',
+  'ResponsiblePerson', 'ResponsiblePersonRole', 'ResponsibleOrganization', 'PatientIdentityRemoved',
+  'DeidentificationMethod', 'DeidentificationMethodCodeSequence', 'ReferencedPatientSequence',
+  'PatientBirthDateInAlternativeCalendar', 'PatientDeathDateInAlternativeCalendar', 'PatientAlternativeCalendar',
+];
+const STUDY_TYPE2 = ['StudyDate', 'StudyTime', 'ReferringPhysicianName', 'StudyID', 'AccessionNumber'];
+const STUDY_OPTIONAL = [
+  'IssuerOfAccessionNumberSequence', 'StudyDescription', 'ReferringPhysicianIdentificationSequence',
+  'ConsultingPhysicianName', 'ConsultingPhysicianIdentificationSequence', 'PhysiciansOfRecord',
+  'PhysiciansOfRecordIdentificationSequence', 'NameOfPhysiciansReadingStudy',
+  'PhysiciansReadingStudyIdentificationSequence', 'RequestingServiceCodeSequence', 'ReferencedStudySequence',
+  'ProcedureCodeSequence', 'ReasonForPerformedProcedureCodeSequence',
+  // Patient Study module (U)
+  'AdmittingDiagnosesDescription', 'PatientAge', 'PatientSize', 'PatientWeight',
+];
+
+const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+/** Local date and time as DA / TM (what modalities write; no Timezone Offset From UTC is set). */
+function dicomDateTime(d: Date): { date: string; time: string } {
+  if (!(d instanceof Date) || Number.isNaN(d.getTime())) throw new SrBuildError('contentDateTime is not a valid Date');
+  return {
+    date: `${d.getFullYear()}${pad(d.getMonth() + 1)}${pad(d.getDate())}`,
+    time: `${pad(d.getHours())}${pad(d.getMinutes())}${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`,
+  };
+}
+
+function requireUid(source: NaturalDataset, keyword: string, why: string): string {
+  const v = source[keyword];
+  if (typeof v !== 'string' || !isValidUid(v)) {
+    throw new SrBuildError(`source image: ${keyword} is ${v === undefined ? 'missing' : `"${v}", not a valid UID`}; ${why}`);
+  }
+  return v;
+}
+
+const MODALITY_CODES: Record<string, CodedConcept> = { DX: DCM.DX, CR: DCM.CR };
+
+/** The disclaimer put into every report (a Comment in the Qualitative Evaluations container). */
+export function machineResultNotice(algorithmName: string, algorithmVersion: string): string {
+  return (
+    `Machine-generated result (${algorithmName} ${algorithmVersion}): automated joint detection and arthritis grading. ` +
+    'Not verified by a physician; not for diagnosis alone.'
+  );
+}
+
+/**
+ * The TID 1500 Comprehensive (3D) SR for one analysed source image, as a dcmjs naturalized
+ * dataset ready for writePart10. Deterministic: the same analysis, source and options
+ * (including contentDateTime) give the same dataset and the same UIDs.
+ */
+export function buildSrDataset(analysis: HandAnalysis, source: NaturalDataset, options: SrOptions): NaturalDataset {
+  const iod: SrIod = options.sopClass;
+  if (!(iod in SR_SOP_CLASS)) throw new SrBuildError(`sopClass must be 'comprehensive3d' or 'comprehensive', got "${iod}"`);
+  for (const k of ['manufacturer', 'deviceName', 'algorithmName', 'algorithmVersion', 'seriesDescription'] as const) {
+    if (typeof options[k] !== 'string' || options[k].trim() === '') throw new SrBuildError(`SR options: ${k} is required`);
+  }
+  if (!Number.isInteger(options.seriesNumber)) throw new SrBuildError('SR options: seriesNumber must be an integer');
+  const studyUid = requireUid(source, 'StudyInstanceUID', 'the SR must go into the source study');
+  const seriesUid = requireUid(source, 'SeriesInstanceUID', 'it is needed for the evidence sequence');
+  const sopUid = requireUid(source, 'SOPInstanceUID', 'the SR must reference the image it reports on');
+  const sopClassUid = requireUid(source, 'SOPClassUID', 'the SR must reference the image it reports on');
+  if (analysis.source.sopInstanceUID !== sopUid) {
+    throw new SrBuildError(
+      `the analysis is of image ${analysis.source.sopInstanceUID} but the source dataset is ${sopUid}: pass the image that was analysed`,
+    );
+  }
+  const root = options.uidRoot;
+  const version = options.algorithmVersion;
+  // One SR series per source series and model version; one SR per source image and version.
+  const srSeriesUid = derivedUid([seriesUid, version, 'sr', 'series'], root);
+  const srSopUid = derivedUid([sopUid, version, 'sr', 'instance'], root);
+  const deviceUid = derivedUid(['device', options.manufacturer, options.deviceName], root);
+  const { date, time } = dicomDateTime(options.contentDateTime ?? new Date());
+
+  const sourceRef: ImageReference = { sopClassUID: sopClassUid, sopInstanceUID: sopUid };
+  const ctx: GroupContext = {
+    source: sourceRef,
+    algorithmName: options.algorithmName,
+    algorithmVersion: version,
+    trackingUid: (id) => derivedUid([sopUid, version, 'sr', 'tracking', id], root),
+  };
+
+  const seen = new Set<string>();
+  const groups = [];
+  for (const hand of analysis.hands) {
+    if (hand.laterality !== 'L' && hand.laterality !== 'R') {
+      throw new SrBuildError(`hand laterality must be "L" or "R", got ${JSON.stringify(hand.laterality)}`);
+    }
+    for (const joint of hand.joints) {
+      const id = `${hand.laterality}-${joint.site}`;
+      if (seen.has(id)) throw new SrBuildError(`joint ${id} appears twice in the analysis: tracking identifiers must be unique`);
+      seen.add(id);
+      groups.push(jointGroup(hand.laterality, joint, ctx));
+    }
+  }
+  for (const hand of analysis.hands) {
+    if (seen.has(handTrackingId(hand.laterality))) throw new SrBuildError(`two ${hand.laterality} hands in the analysis`);
+    seen.add(handTrackingId(hand.laterality));
+    groups.push(handSummaryGroup(hand, ctx));
+  }
+
+  const modality = typeof source.Modality === 'string' ? MODALITY_CODES[source.Modality] : undefined;
+  const content = measurementReport({
+    observerContext: deviceObserverContext({
+      uid: deviceUid,
+      name: options.deviceName,
+      manufacturer: options.manufacturer,
+      modelName: options.algorithmName,
+    }),
+    procedureReported: [SCT.ImagingProcedure],
+    imageLibrary: imageLibrary([{ ref: sourceRef, ...(modality ? { modality } : {}) }]),
+    groups,
+    qualitativeEvaluations: [
+      new TextItem(DCM.Comment, machineResultNotice(options.algorithmName, version), { relationship: 'CONTAINS' }),
+    ],
+  });
+  checkTree(content, iod);
+
+  // Every referenced image must be in Current Requested Procedure Evidence (PS3.3 C.17.2.3).
+  for (const ref of imagesIn(content)) {
+    if (ref.sopInstanceUID !== sopUid) throw new SrBuildError(`the tree references ${ref.sopInstanceUID}, not the source`);
+  }
+  const usesPrivate = conceptsIn(content).some((c) => c.scheme === PRIVATE_SCHEME);
+
+  const ds: NaturalDataset = {};
+  ds.SOPClassUID = SR_SOP_CLASS[iod];
+  ds.SOPInstanceUID = srSopUid;
+  ds.InstanceCreationDate = date;
+  ds.InstanceCreationTime = time;
+  for (const k of PATIENT_TYPE2) ds[k] = source[k] ?? '';
+  for (const k of PATIENT_OPTIONAL) if (source[k] !== undefined) ds[k] = source[k];
+  ds.StudyInstanceUID = studyUid;
+  for (const k of STUDY_TYPE2) ds[k] = source[k] ?? '';
+  for (const k of STUDY_OPTIONAL) if (source[k] !== undefined) ds[k] = source[k];
+  // SR Document Series
+  ds.Modality = 'SR';
+  ds.SeriesInstanceUID = srSeriesUid;
+  ds.SeriesNumber = options.seriesNumber;
+  ds.SeriesDate = date;
+  ds.SeriesTime = time;
+  ds.SeriesDescription = options.seriesDescription;
+  ds.ReferencedPerformedProcedureStepSequence = [];
+  // General Equipment
+  ds.Manufacturer = options.manufacturer;
+  ds.ManufacturerModelName = options.deviceName;
+  ds.SoftwareVersions = [`jointscore ${VERSION}`, `${options.algorithmName} ${version}`].map((s) => s.slice(0, 64));
+  // SR Document General
+  ds.InstanceNumber = options.instanceNumber ?? 1;
+  ds.CompletionFlag = 'COMPLETE';
+  ds.VerificationFlag = 'UNVERIFIED';
+  ds.ContentDate = date;
+  ds.ContentTime = time;
+  ds.PerformedProcedureCodeSequence = [];
+  ds.CurrentRequestedProcedureEvidenceSequence = [{
+    StudyInstanceUID: studyUid,
+    ReferencedSeriesSequence: [{
+      SeriesInstanceUID: seriesUid,
+      ReferencedSOPSequence: [{ ReferencedSOPClassUID: sopClassUid, ReferencedSOPInstanceUID: sopUid }],
+    }],
+  }];
+  // The algorithm as contributing equipment: CID 7005 has no "Processing Algorithm";
+  // (109102, DCM, "Processing Equipment") is the purpose for equipment that processed the source.
+  ds.ContributingEquipmentSequence = [{
+    PurposeOfReferenceCodeSequence: [DCM.ProcessingEquipment.toItem()],
+    Manufacturer: options.manufacturer,
+    ManufacturerModelName: options.algorithmName,
+    SoftwareVersions: version,
+    ContributionDateTime: `${date}${time}`,
+    ContributionDescription: `Automated joint detection and arthritis grading (${options.algorithmName} ${version})`,
+  }];
+  if (usesPrivate) ds.CodingSchemeIdentificationSequence = [{ ...PRIVATE_SCHEME_IDENTIFICATION }];
+  // SR Document Content: the root content item's attributes sit in the dataset itself.
+  Object.assign(ds, content.toDataset());
+  const charset = characterSetFor(source.SpecificCharacterSet, ds);
+  return charset === undefined ? ds : { SpecificCharacterSet: charset, ...ds };
+}
+
+const hasNonAscii = (v: unknown): boolean => {
+  if (typeof v === 'string') return /[^\x00-\x7f]/.test(v);
+  if (Array.isArray(v)) return v.some(hasNonAscii);
+  if (v && typeof v === 'object' && !(v instanceof ArrayBuffer) && !ArrayBuffer.isView(v)) {
+    return Object.values(v).some(hasNonAscii);
+  }
+  return false;
+};
+
+/**
+ * Specific Character Set of the SR. dcmjs decodes the source's text by its character set
+ * but always encodes as UTF-8, so copying e.g. "ISO_IR 100" beside a UTF-8 "Müller" would
+ * corrupt the name: when any value is non-ASCII the SR declares ISO_IR 192 (UTF-8); when all
+ * values are ASCII the source's declaration is copied as it is (it is then true either way).
+ */
+export function characterSetFor(sourceCharset: unknown, dataset: NaturalDataset): string | string[] | undefined {
+  if (hasNonAscii(dataset)) return 'ISO_IR 192';
+  if (sourceCharset === undefined || sourceCharset === '') return undefined;
+  return sourceCharset as string | string[];
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading our own SR back
+
+export interface SrJoint {
+  trackingIdentifier: string;
+  trackingUid: string;
+  laterality: Laterality;
+  site: JointSite;
+  /** The Finding Site code written for this joint */
+  findingSite: CodedConcept;
+  /** [x0, y0, x1, y1], recovered from float32 Graphic Data (see {@link fromFloat32}) */
+  box: [number, number, number, number];
+  confidence: number;
+  jsn?: GradeResult;
+  erosion?: GradeResult;
+  kl?: GradeResult;
+  severity: { ra?: SeverityClass; oa?: SeverityClass };
+}
+
+export interface SrHandSummary extends HandSummary {
+  laterality: Laterality;
+  counts: { ra: Record<SeverityClass, number>; oa: Record<SeverityClass, number> };
+}
+
+/**
+ * The shortest decimal that is the same float32: Graphic Data is FL, so 412.3 is stored as
+ * 412.29998779296875; any input with at most 7 significant digits comes back exactly.
+ */
+export function fromFloat32(v: number): number {
+  for (let p = 1; p <= 9; p++) {
+    const d = Number(v.toPrecision(p));
+    if (Math.fround(d) === v) return d;
+  }
+  return v;
+}
+
+const seq = (v: unknown): NaturalDataset[] => (Array.isArray(v) ? v : v ? [v as NaturalDataset] : []);
+const one = (v: unknown): any => (Array.isArray(v) ? v[0] : v);
+const nameOf = (item: NaturalDataset): CodedConcept | undefined =>
+  item.ConceptNameCodeSequence ? CodedConcept.fromItem(seq(item.ConceptNameCodeSequence)[0]) : undefined;
+const children = (item: NaturalDataset) => seq(item.ContentSequence);
+const childrenNamed = (item: NaturalDataset, name: CodedConcept) => children(item).filter((c) => name.equals(nameOf(c)));
+
+function numValue(item: NaturalDataset, where: string): number {
+  const mv = seq(item.MeasuredValueSequence)[0];
+  if (!mv) throw new SrBuildError(`${where}: NUM without a Measured Value Sequence`);
+  const fp = one(mv.FloatingPointValue);
+  if (typeof fp === 'number') return fp;
+  const v = Number(one(mv.NumericValue));
+  if (!Number.isFinite(v)) throw new SrBuildError(`${where}: Numeric Value "${mv.NumericValue}" is not a number`);
+  return v;
+}
+
+function measurementGroups(dataset: NaturalDataset): NaturalDataset[] {
+  if (!DCM.ImagingMeasurementReport.equals(nameOf(dataset))) {
+    throw new SrBuildError(`not a TID 1500 report: root concept is ${nameOf(dataset)?.toString() ?? 'missing'}`);
+  }
+  const im = childrenNamed(dataset, DCM.ImagingMeasurements)[0];
+  if (!im) throw new SrBuildError('TID 1500 report without an Imaging Measurements (126010) container');
+  return childrenNamed(im, DCM.MeasurementGroup);
+}
+
+function trackingOf(group: NaturalDataset): { id: string; uid: string } {
+  const id = one(childrenNamed(group, DCM.TrackingIdentifier)[0]?.TextValue);
+  const uid = one(childrenNamed(group, DCM.TrackingUniqueIdentifier)[0]?.UID);
+  if (typeof id !== 'string' || typeof uid !== 'string') throw new SrBuildError('Measurement Group without tracking identifiers');
+  return { id, uid };
+}
+
+function siteOf(group: NaturalDataset, where: string): { code: CodedConcept; laterality?: Laterality } {
+  const fs = childrenNamed(group, SCT.FindingSite)[0];
+  if (!fs) throw new SrBuildError(`${where}: no Finding Site`);
+  const code = CodedConcept.fromItem(seq(fs.ConceptCodeSequence)[0], `${where} finding site`);
+  const lat = childrenNamed(fs, SCT.Laterality)[0];
+  return lat ? { code, laterality: lateralityFromCode(CodedConcept.fromItem(seq(lat.ConceptCodeSequence)[0])) } : { code };
+}
+
+function gradeOf(group: NaturalDataset, name: CodedConcept, where: string): GradeResult | undefined {
+  const item = childrenNamed(group, name)[0];
+  if (!item) return undefined;
+  const grade = numValue(item, where);
+  const probs: number[] = [];
+  for (let k = 0; ; k++) {
+    const p = childrenNamed(item, gradeProbability(k))[0];
+    if (!p) break;
+    probs.push(numValue(p, where));
+  }
+  return { grade, probabilities: probs };
+}
+
+/** Parses the joints (TID 1410 groups) of an SR that {@link buildSrDataset} wrote. */
+export function readSrJoints(dataset: NaturalDataset): SrJoint[] {
+  const out: SrJoint[] = [];
+  for (const group of measurementGroups(dataset)) {
+    const region = childrenNamed(group, DCM.ImageRegion)[0];
+    if (!region) continue; // a TID 1501 hand summary
+    const { id, uid } = trackingOf(group);
+    const m = /^([LR])-(.+)$/.exec(id);
+    if (!m || !(JOINT_SITES as readonly string[]).includes(m[2])) {
+      throw new SrBuildError(`tracking identifier "${id}" is not <L|R>-<joint site>`);
+    }
+    const laterality = m[1] as Laterality;
+    const site = m[2] as JointSite;
+    const fs = siteOf(group, id);
+    if (fs.laterality !== laterality) {
+      throw new SrBuildError(`${id}: Finding Site laterality ${fs.laterality} contradicts the tracking identifier`);
+    }
+    const gd: number[] = Array.isArray(region.GraphicData) ? region.GraphicData : [region.GraphicData];
+    if (one(region.GraphicType) !== 'POLYLINE' || gd.length !== 10) {
+      throw new SrBuildError(`${id}: Image Region is not a closed 5-point POLYLINE`);
+    }
+    const xs = [gd[0], gd[2], gd[4], gd[6]].map(fromFloat32);
+    const ys = [gd[1], gd[3], gd[5], gd[7]].map(fromFloat32);
+    const box: [number, number, number, number] = [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
+    const conf = childrenNamed(group, PRIVATE.DetectionConfidence)[0];
+    const joint: SrJoint = {
+      trackingIdentifier: id,
+      trackingUid: uid,
+      laterality,
+      site,
+      findingSite: fs.code,
+      box,
+      confidence: conf ? numValue(conf, id) : NaN,
+      severity: {},
+    };
+    const jsn = gradeOf(group, PRIVATE.SvhJsnGrade, id);
+    const erosion = gradeOf(group, PRIVATE.SvhErosionGrade, id);
+    const kl = gradeOf(group, PRIVATE.KlGrade, id);
+    if (jsn) joint.jsn = jsn;
+    if (erosion) joint.erosion = erosion;
+    if (kl) joint.kl = kl;
+    const ra = childrenNamed(group, PRIVATE.RaSeverityClass)[0];
+    const oa = childrenNamed(group, PRIVATE.OaSeverityClass)[0];
+    if (ra) joint.severity.ra = severityFromCode(CodedConcept.fromItem(seq(ra.ConceptCodeSequence)[0]));
+    if (oa) joint.severity.oa = severityFromCode(CodedConcept.fromItem(seq(oa.ConceptCodeSequence)[0]));
+    out.push(joint);
+  }
+  return out;
+}
+
+/** Parses the per-hand summary groups (TID 1501). */
+export function readSrHandSummaries(dataset: NaturalDataset): SrHandSummary[] {
+  const out: SrHandSummary[] = [];
+  for (const group of measurementGroups(dataset)) {
+    if (childrenNamed(group, DCM.ImageRegion).length > 0) continue;
+    const { id } = trackingOf(group);
+    const m = /^([LR])-HAND$/.exec(id);
+    if (!m) continue;
+    const num = (name: CodedConcept) => {
+      const item = childrenNamed(group, name)[0];
+      if (!item) throw new SrBuildError(`${id}: missing ${name.toString()}`);
+      return numValue(item, id);
+    };
+    const counts = (score: 'RA' | 'OA') => ({
+      healthy: num(countCode(score, 'healthy')),
+      mild: num(countCode(score, 'mild')),
+      severe: num(countCode(score, 'severe')),
+    });
+    const pat = childrenNamed(group, PRIVATE.Pattern)[0];
+    if (!pat) throw new SrBuildError(`${id}: missing pattern`);
+    out.push({
+      laterality: m[1] as Laterality,
+      svhJsn: num(PRIVATE.SvhJsnTotal),
+      svhErosion: num(PRIVATE.SvhErosionTotal),
+      klSum: num(PRIVATE.KlSum),
+      pattern: patternFromCode(CodedConcept.fromItem(seq(pat.ConceptCodeSequence)[0])),
+      counts: { ra: counts('RA'), oa: counts('OA') },
+    });
+  }
+  return out;
+}

@@ -1,0 +1,361 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HandAnalysis, JointResult } from '../src/analysis/hand-analysis.js';
+import { withSummary } from '../src/analysis/severity.js';
+import { readPart10, writePart10, type NaturalDataset } from '../src/dicom/part10.js';
+import {
+  CodeItem, CodedConcept, ContainerItem, DCM, ImageItem, NumItem, PRIVATE, SCT, ScoordItem, SrBuildError, TextItem,
+  UCUM, UidRefItem, buildSrDataset, fromFloat32, imageRegionBox, measurementGroup, measurementReport,
+  readSrHandSummaries, readSrJoints, type SrOptions,
+} from '../src/reports/sr/index.js';
+
+// ---------------------------------------------------------------------------------------
+// Fixture: two hands, joints with grades and probabilities, boxes with decimals
+
+const SOURCE_SOP = '1.2.826.0.1.3680043.10.1234.1.3.1';
+const DX_FOR_PRESENTATION = '1.2.840.10008.5.1.4.1.1.1.1';
+
+function joint(j: Partial<JointResult> & Pick<JointResult, 'site' | 'box'>): JointResult {
+  const [x0, y0, x1, y1] = j.box;
+  return { x: (x0 + x1) / 2, y: (y0 + y1) / 2, confidence: 0.97, severity: {}, ...j };
+}
+
+const analysis: HandAnalysis = {
+  source: { sopInstanceUID: SOURCE_SOP, rows: 2500, columns: 2048 },
+  models: [{ name: 'joint-detector', version: '1.0.0', sha256: 'ab'.repeat(32) }],
+  hands: [
+    withSummary({
+      laterality: 'L',
+      joints: [
+        joint({
+          site: 'MCP2', box: [380.0, 330.0, 445.0, 392.0], confidence: 0.98,
+          jsn: { grade: 2, probabilities: [0.02, 0.1, 0.7, 0.15, 0.03] },
+          erosion: { grade: 0, probabilities: [0.9, 0.05, 0.03, 0.01, 0.005, 0.005] },
+          kl: { grade: 1, probabilities: [0.3, 0.5, 0.1, 0.07, 0.03] },
+          severity: { ra: 'mild', oa: 'healthy' },
+        }),
+        joint({
+          site: 'PIP3', box: [412.3, 201.75, 470.1, 250.05], confidence: 0.9812345678901234,
+          jsn: { grade: 3, probabilities: [0.01, 0.04, 0.15, 0.7000000000000001, 0.1] },
+          erosion: { grade: 5, probabilities: [0, 0, 0, 0, 0, 1] },
+          kl: { grade: 4, probabilities: [0.1, 0.2, 0.1, 0.2, 0.4] },
+          severity: { ra: 'severe', oa: 'severe' },
+        }),
+        joint({
+          site: 'DIP5', box: [1234.56, 88.8, 1290.01, 130.5], confidence: 0.5,
+          kl: { grade: 2, probabilities: [0.05, 0.15, 0.6, 0.15, 0.05] },
+          severity: { oa: 'mild' },
+        }),
+        joint({
+          site: 'RC', box: [600, 1800, 900.5, 1950.25], confidence: 0.88,
+          jsn: { grade: 0, probabilities: [0.8, 0.1, 0.05, 0.03, 0.02] },
+          severity: { ra: 'healthy' },
+        }),
+      ],
+    }),
+    withSummary({
+      laterality: 'R',
+      joints: [
+        joint({
+          site: 'MCP2', box: [1600.25, 330.5, 1665.75, 392.125], confidence: 0.91,
+          jsn: { grade: 1, probabilities: [0.2, 0.6, 0.1, 0.05, 0.05] },
+          erosion: { grade: 1, probabilities: [0.3, 0.6, 0.05, 0.03, 0.01, 0.01] },
+          kl: { grade: 0, probabilities: [0.7, 0.2, 0.05, 0.03, 0.02] },
+          severity: { ra: 'mild', oa: 'healthy' },
+        }),
+        joint({
+          site: 'CMC1', box: [1500, 1500, 1580.5, 1575.5], confidence: 0.77,
+          erosion: { grade: 2, probabilities: [0.1, 0.2, 0.4, 0.2, 0.05, 0.05] },
+          kl: { grade: 3, probabilities: [0.05, 0.05, 0.2, 0.6, 0.1] },
+          severity: { oa: 'severe' },
+        }),
+        joint({
+          site: 'IP1', box: [1450, 900, 1500, 950], confidence: 0.66,
+          erosion: { grade: 0, probabilities: [] },
+          kl: { grade: 0, probabilities: [] },
+          severity: { oa: 'healthy' },
+        }),
+      ],
+    }),
+  ],
+};
+
+/** A minimal DX image's attributes (no pixels needed: the SR only references it). */
+const source: NaturalDataset = {
+  SpecificCharacterSet: 'ISO_IR 192',
+  SOPClassUID: DX_FOR_PRESENTATION,
+  SOPInstanceUID: SOURCE_SOP,
+  StudyInstanceUID: '1.2.826.0.1.3680043.10.1234.1',
+  SeriesInstanceUID: '1.2.826.0.1.3680043.10.1234.1.3',
+  PatientName: [{ Alphabetic: '张伟' }],
+  PatientID: 'PID-0042',
+  PatientBirthDate: '19600102',
+  PatientSex: 'M',
+  PatientAge: '064Y',
+  StudyDate: '20260301',
+  StudyTime: '101500',
+  ReferringPhysicianName: '',
+  StudyID: 'S1',
+  AccessionNumber: 'ACC-7',
+  StudyDescription: '手部 X 光 hand radiograph',
+  Modality: 'DX',
+  SeriesNumber: 3,
+  InstanceNumber: 1,
+  Rows: 2500,
+  Columns: 2048,
+};
+
+const options: SrOptions = {
+  seriesNumber: 9001,
+  seriesDescription: 'jointscore SR (machine-generated, not for diagnosis alone)',
+  manufacturer: 'jointscore project',
+  deviceName: 'jointscore',
+  algorithmName: 'jointscore-grader',
+  algorithmVersion: '1.0.0',
+  sopClass: 'comprehensive3d',
+  contentDateTime: new Date(2026, 2, 1, 10, 30, 0, 250),
+};
+
+let dir: string;
+let file: string;
+let bytes: Buffer;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'jointscore-sr-'));
+  bytes = writePart10(buildSrDataset(analysis, source, options));
+  file = join(dir, 'sr.dcm');
+  writeFileSync(file, bytes);
+});
+afterAll(() => {
+  if (process.env.KEEP_SR) console.log(`kept ${file}`);
+  else rmSync(dir, { recursive: true, force: true });
+});
+
+function dciodvfy(path: string): { errors: string[]; warnings: string[]; output: string } {
+  const r = spawnSync('dciodvfy', [path], { encoding: 'utf8' });
+  if (r.error) throw new Error(`dciodvfy (dicom3tools) could not run: ${r.error.message}; apt-get install dicom3tools`);
+  const output = `${r.stdout}${r.stderr}`;
+  const lines = output.split('\n');
+  return {
+    errors: lines.filter((l) => l.startsWith('Error')),
+    warnings: lines.filter((l) => l.startsWith('Warning')),
+    output,
+  };
+}
+
+/** Distinct lines with their counts: dciodvfy repeats a warning for every item it applies to. */
+function summarize(lines: string[]): string {
+  const counts = new Map<string, number>();
+  for (const l of lines) counts.set(l, (counts.get(l) ?? 0) + 1);
+  return [...counts].map(([l, n]) => (n > 1 ? `${l} (x${n})` : l)).join('\n');
+}
+
+const allJoints = analysis.hands.flatMap((h) => h.joints.map((j) => ({ laterality: h.laterality, ...j })));
+
+describe('TID 1500 SR: validity', () => {
+  it('dciodvfy reports no errors (Comprehensive 3D SR)', () => {
+    const { errors, warnings, output } = dciodvfy(file);
+    if (warnings.length) console.log(`dciodvfy warnings (88.34):\n${summarize(warnings)}`);
+    expect(errors, output).toEqual([]);
+  });
+
+  it('dciodvfy reports no errors (Comprehensive SR, 88.33)', () => {
+    const f = join(dir, 'sr-88-33.dcm');
+    const ds = buildSrDataset(analysis, source, { ...options, sopClass: 'comprehensive' });
+    expect(ds.SOPClassUID).toBe('1.2.840.10008.5.1.4.1.1.88.33');
+    writeFileSync(f, writePart10(ds));
+    const { errors, warnings, output } = dciodvfy(f);
+    if (warnings.length) console.log(`dciodvfy warnings (88.33):\n${summarize(warnings)}`);
+    expect(errors, output).toEqual([]);
+  });
+
+  it('dsrdump reads the tree', () => {
+    // Strict: no -Ee/-Ec, so a content item error or a relationship constraint violation fails.
+    const r = spawnSync('dsrdump', ['+Pt', file], { encoding: 'utf8' });
+    if (r.error) throw new Error(`dsrdump (DCMTK) could not run: ${r.error.message}; apt-get install dcmtk`);
+    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(r.stderr.split('\n').filter((l) => /^(E|F):/.test(l)), r.stderr).toEqual([]);
+    if (r.stderr.trim()) console.log(`dsrdump says:\n${r.stderr.trim()}`);
+    expect(r.stdout).toContain('# TID 1500 (DCMR)');
+    expect(r.stdout).toContain('# TID 1410 (DCMR)');
+    for (const id of ['L-MCP2', 'L-PIP3', 'R-MCP2', 'R-CMC1', 'L-HAND']) expect(r.stdout).toContain(`"${id}"`);
+    expect(r.stdout).toContain('Imaging Measurement Report');
+    expect(r.stdout).toContain('张伟');
+  });
+});
+
+describe('TID 1500 SR: content', () => {
+  it('copies patient and study, makes a new series with deterministic UIDs', () => {
+    const { dataset: ds, meta } = readPart10(bytes);
+    expect(ds.SpecificCharacterSet).toBe('ISO_IR 192');
+    expect(ds.PatientName).toEqual([{ Alphabetic: '张伟' }]);
+    expect(ds.StudyInstanceUID).toBe(source.StudyInstanceUID);
+    expect(ds.StudyDescription).toBe(source.StudyDescription);
+    expect(ds.SeriesInstanceUID).not.toBe(source.SeriesInstanceUID);
+    expect(ds.Modality).toBe('SR');
+    expect(ds.SOPClassUID).toBe('1.2.840.10008.5.1.4.1.1.88.34');
+    expect(meta.MediaStorageSOPInstanceUID).toBe(ds.SOPInstanceUID);
+    expect(ds.VerificationFlag).toBe('UNVERIFIED');
+    expect(ds.CompletionFlag).toBe('COMPLETE');
+    const ev = ds.CurrentRequestedProcedureEvidenceSequence[0];
+    expect(ev.ReferencedSeriesSequence[0].ReferencedSOPSequence[0].ReferencedSOPInstanceUID).toBe(SOURCE_SOP);
+    expect(ds.ContributingEquipmentSequence[0].PurposeOfReferenceCodeSequence[0].CodeValue).toBe('109102');
+    expect(ds.CodingSchemeIdentificationSequence[0].CodingSchemeDesignator).toBe('99JSCORE');
+  });
+
+  it('re-encodes a Latin-1 source as UTF-8 and says so (dcmjs writes UTF-8 only)', () => {
+    const latin1 = { ...source, SpecificCharacterSet: 'ISO_IR 100', PatientName: [{ Alphabetic: 'Müller^Jürgen' }] };
+    delete (latin1 as NaturalDataset).StudyDescription;
+    const ds = readPart10(writePart10(buildSrDataset(analysis, latin1, options))).dataset;
+    expect(ds.SpecificCharacterSet).toBe('ISO_IR 192');
+    expect(ds.PatientName).toEqual([{ Alphabetic: 'Müller^Jürgen' }]);
+    const ascii = buildSrDataset(analysis, { ...latin1, PatientName: [{ Alphabetic: 'Doe^John' }] }, options);
+    expect(ascii.SpecificCharacterSet).toBe('ISO_IR 100');
+  });
+
+  it('same inputs give the same UIDs and bytes; another version gives other UIDs', () => {
+    const again = writePart10(buildSrDataset(analysis, source, options));
+    expect(Buffer.compare(again, bytes)).toBe(0);
+    const a = readPart10(bytes).dataset;
+    const b = buildSrDataset(analysis, source, { ...options, algorithmVersion: '1.0.1' });
+    expect(b.SOPInstanceUID).not.toBe(a.SOPInstanceUID);
+    expect(b.SeriesInstanceUID).not.toBe(a.SeriesInstanceUID);
+    const rooted = buildSrDataset(analysis, source, { ...options, uidRoot: '1.2.826.0.1.3680043.10.9999' });
+    expect(rooted.SOPInstanceUID.startsWith('1.2.826.0.1.3680043.10.9999.')).toBe(true);
+  });
+
+  it('readSrJoints recovers every joint exactly', () => {
+    const joints = readSrJoints(readPart10(bytes).dataset);
+    expect(joints.map((j) => j.trackingIdentifier)).toEqual(allJoints.map((j) => `${j.laterality}-${j.site}`));
+    for (const [i, want] of allJoints.entries()) {
+      const got = joints[i];
+      expect(got.laterality).toBe(want.laterality);
+      expect(got.site).toBe(want.site);
+      expect(got.box).toEqual(want.box);
+      expect(got.confidence).toBe(want.confidence);
+      for (const s of ['jsn', 'erosion', 'kl'] as const) expect(got[s]).toEqual(want[s]);
+      expect(got.severity).toEqual(want.severity);
+    }
+    const hands = readSrHandSummaries(readPart10(bytes).dataset);
+    expect(hands.map((h) => h.laterality)).toEqual(['L', 'R']);
+    for (const [i, h] of analysis.hands.entries()) {
+      expect({ ...hands[i], laterality: undefined, counts: undefined }).toEqual({
+        ...h.summary, laterality: undefined, counts: undefined,
+      });
+    }
+    expect(hands[0].counts.ra).toEqual({ healthy: 1, mild: 1, severe: 1 });
+  });
+
+  it('fromFloat32 recovers short decimals from float32', () => {
+    for (const v of [412.3, 201.75, 1234.56, 0.1, 2047.99, 88.8]) expect(fromFloat32(Math.fround(v))).toBe(v);
+  });
+
+  it('highdicom parses it as a TID 1500 Measurement Report', () => {
+    const r = spawnSync('python3', ['test/python/read_sr.py', file], { encoding: 'utf8' });
+    if (r.error || r.status === 2 || /No module named|missing Python package/.test(r.stderr ?? '')) {
+      throw new Error(
+        `python3 with highdicom is needed for this test: python3 -m pip install -r test/python/requirements.txt\n${r.stderr ?? r.error}`,
+      );
+    }
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.sop_class).toBe('1.2.840.10008.5.1.4.1.1.88.34');
+    expect(out.patient_name).toBe('张伟');
+    expect(out.observer_types).toEqual(['Device']);
+    expect(out.n_planar_groups).toBe(allJoints.length);
+    expect(out.tracking_ids).toEqual(allJoints.map((j) => `${j.laterality}-${j.site}`));
+    expect(out.other_tracking_ids).toEqual(['L-HAND', 'R-HAND']);
+    const g = out.groups[0];
+    expect(g.graphic_type).toBe('POLYLINE');
+    expect(g.graphic_data).toEqual([[380, 330], [445, 330], [445, 392], [380, 392], [380, 330]]);
+    expect(g.finding_site).toEqual(['289002']);
+    expect(g.laterality).toEqual(['Left']);
+    expect(g.measurements['JS-SVH-JSN']).toBe(2);
+    expect(g.evaluations['JS-RA-SEV']).toBe('JS-MILD');
+    expect(g.algorithm).toEqual(['jointscore-grader', '1.0.0']);
+  });
+});
+
+describe('SR builders validate at construction', () => {
+  const src = { sopClassUID: DX_FOR_PRESENTATION, sopInstanceUID: SOURCE_SOP };
+
+  it('rejects a relationship the IOD does not allow', () => {
+    const img = new ImageItem(undefined, src, { relationship: 'CONTAINS' });
+    // TEXT cannot CONTAIN anything; CONTAINS is only from CONTAINER.
+    expect(() => new TextItem(DCM.Comment, 'x', { relationship: 'CONTAINS', children: [img] })).toThrow(
+      /TEXT CONTAINS IMAGE .* not allowed/,
+    );
+    // HAS CONCEPT MOD may only target TEXT or CODE.
+    const n = new NumItem(PRIVATE.KlGrade, 1, UCUM.NoUnits, { relationship: 'HAS CONCEPT MOD' });
+    expect(() => new CodeItem(SCT.FindingSite, SCT.Hand, { relationship: 'HAS CONCEPT MOD', children: [n] })).toThrow(
+      SrBuildError,
+    );
+  });
+
+  it('rejects a SCOORD without its SELECTED FROM image', () => {
+    expect(() => new ScoordItem(DCM.ImageRegion, 'POLYLINE', [[0, 0], [1, 1]], { relationship: 'CONTAINS' })).toThrow(
+      /SELECTED FROM IMAGE/,
+    );
+    expect(() => imageRegionBox([10, 10, 5, 20], src)).toThrow(/x1 <= x0/);
+  });
+
+  it('rejects wrong value types', () => {
+    expect(() => new NumItem(PRIVATE.KlGrade, Number.NaN, UCUM.NoUnits, { relationship: 'CONTAINS' })).toThrow(
+      /finite number/,
+    );
+    expect(() => new NumItem(PRIVATE.KlGrade, 1, DCM.Comment, { relationship: 'CONTAINS' })).toThrow(/UCUM/);
+    expect(() => new UidRefItem(DCM.TrackingUniqueIdentifier, '1.2.abc', { relationship: 'HAS OBS CONTEXT' })).toThrow(
+      /not a valid UID/,
+    );
+    expect(() => new CodeItem(SCT.FindingSite, 'hand' as unknown as CodedConcept, { relationship: 'HAS CONCEPT MOD' })).toThrow(
+      /CodedConcept/,
+    );
+    expect(() => new CodedConcept('1', 'SCT', 'x'.repeat(65))).toThrow(/longer than 64/);
+  });
+
+  it('rejects a measurement group or report that lacks a required child', () => {
+    const region = imageRegionBox([1, 1, 5, 5], src);
+    const m = new NumItem(PRIVATE.KlGrade, 1, UCUM.NoUnits, { relationship: 'CONTAINS' });
+    expect(() =>
+      measurementGroup({ template: '1410', trackingIdentifier: 'L-MCP2', trackingUid: '1.2.3', measurements: [m] }),
+    ).toThrow(/Image Region \(111030\) SCOORD is required/);
+    expect(() =>
+      measurementGroup({ template: '1410', trackingIdentifier: 'L-MCP2', trackingUid: '1.2.3', imageRegion: region }),
+    ).toThrow(/at least one measurement/);
+    expect(() =>
+      measurementGroup({
+        template: '1410', trackingIdentifier: 'L-MCP2', trackingUid: '1.2.3', imageRegion: region, measurements: [m, m],
+      }),
+    ).toThrow(/appears twice/);
+    const group = measurementGroup({
+      template: '1410', trackingIdentifier: 'L-MCP2', trackingUid: '1.2.3', imageRegion: region, measurements: [m],
+    });
+    expect(() => measurementReport({ observerContext: [], procedureReported: [SCT.ImagingProcedure], groups: [group] })).toThrow(
+      /Observer Type/,
+    );
+    expect(() => new ContainerItem(DCM.ImagingMeasurements, { relationship: 'CONTAINS', continuity: 'X' as 'SEPARATE' })).toThrow(
+      /Continuity/,
+    );
+  });
+
+  it('rejects analyses that do not fit the joint vocabulary or the source', () => {
+    const bad = structuredClone(analysis);
+    bad.hands[0].joints[2].jsn = { grade: 1, probabilities: [] }; // DIP5 has no SvH JSN
+    expect(() => buildSrDataset(bad, source, options)).toThrow(/jsn is not scored at DIP5/);
+    const bad2 = structuredClone(analysis);
+    bad2.hands[0].joints[0].jsn = { grade: 7, probabilities: [] };
+    expect(() => buildSrDataset(bad2, source, options)).toThrow(/grade must be an integer 0..4/);
+    expect(() => buildSrDataset(analysis, { ...source, SOPInstanceUID: '1.2.3.4' }, options)).toThrow(/analysis is of image/);
+    const { StudyInstanceUID: _s, ...noStudy } = source;
+    expect(() => buildSrDataset(analysis, noStudy, options)).toThrow(/StudyInstanceUID is missing/);
+  });
+});
+
+describe('dcmdump can read it too', () => {
+  it('dcmdump exits 0', () => {
+    execFileSync('dcmdump', ['-q', file], { encoding: 'utf8' });
+  });
+});
