@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Quiet the JSON logs of commands run in-process; a failing test still shows its own output.
+    env: { JOINTSCORE_LOG_LEVEL: 'warn' },
   },
 });

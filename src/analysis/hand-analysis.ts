@@ -52,4 +52,6 @@ export interface HandAnalysis {
   source: { sopInstanceUID: string; rows: number; columns: number; pixelSpacingMm?: [number, number] };
   models: ModelInfo[];
   hands: HandResult[];
+  /** present on ground truth files: what made them (the phantom, or a site's labelling) */
+  groundTruth?: { generator: string; version: string; seed?: number; profile?: string };
 }

@@ -1,0 +1,104 @@
+import type { Laterality } from '../analysis/joints.js';
+import type { DiseaseProfile, HandLayout, PhantomSpec } from './types.js';
+
+/**
+ * What `jointscore phantom` asks for, checked and turned into one PhantomSpec per image.
+ * Every error names the option, the value and what is allowed.
+ */
+export const PHANTOM_SYNTAXES = {
+  explicit: '1.2.840.10008.1.2.1',
+  'jpeg-lossless': '1.2.840.10008.1.2.4.70',
+  'jpeg-ls': '1.2.840.10008.1.2.4.80',
+  j2k: '1.2.840.10008.1.2.4.90',
+  rle: '1.2.840.10008.1.2.5',
+} as const;
+export type PhantomSyntaxName = keyof typeof PHANTOM_SYNTAXES;
+export type Photometric = 'MONOCHROME1' | 'MONOCHROME2';
+
+export interface PhantomRunOptions {
+  count: number;
+  seed: number;
+  out: string;
+  profile: DiseaseProfile;
+  layout: HandLayout;
+  laterality: Laterality | 'random';
+  rows: number;
+  columns: number;
+  pixelSpacingMm: number;
+  photometric: Photometric;
+  bitsStored: number;
+  syntax: PhantomSyntaxName;
+  wideRanges: boolean;
+  preview: boolean;
+}
+
+export class OptionError extends Error {
+  constructor(option: string, value: unknown, allowed: string) {
+    super(`--${option} ${JSON.stringify(value)}: expected ${allowed}`);
+    this.name = 'OptionError';
+  }
+}
+
+function oneOf<T extends string>(option: string, value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value)) throw new OptionError(option, value, `one of ${allowed.join(', ')}`);
+  return value as T;
+}
+
+function integer(option: string, value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new OptionError(option, value, `an integer from ${min} to ${max}`);
+  return n;
+}
+
+function decimal(option: string, value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < min || n > max) throw new OptionError(option, value, `a number from ${min} to ${max}`);
+  return n;
+}
+
+function photometric(value: string): Photometric {
+  const upper = value.toUpperCase();
+  const short: Record<string, Photometric> = { M1: 'MONOCHROME1', M2: 'MONOCHROME2' };
+  return short[upper] ?? oneOf('photometric', upper, ['MONOCHROME1', 'MONOCHROME2'] as const);
+}
+
+/** Raw strings as commander hands them over. */
+export type RawPhantomOptions = Record<keyof PhantomRunOptions, string | boolean>;
+
+export function parsePhantomOptions(raw: Partial<RawPhantomOptions>): PhantomRunOptions {
+  const s = (k: keyof PhantomRunOptions, d: string) => String(raw[k] ?? d);
+  const lat = s('laterality', 'random').toUpperCase();
+  return {
+    count: integer('count', s('count', '1'), 1, 1_000_000),
+    seed: integer('seed', s('seed', '1'), 0, 2 ** 31 - 1),
+    out: s('out', 'out/phantom'),
+    profile: oneOf('profile', s('profile', 'mixed').toLowerCase(), ['healthy', 'ra', 'oa', 'mixed'] as const),
+    layout: oneOf('hands', s('layout', 'one').toLowerCase(), ['one', 'both'] as const),
+    laterality: lat === 'RANDOM' ? 'random' : oneOf('laterality', lat, ['L', 'R'] as const),
+    rows: integer('rows', s('rows', '2560'), 256, 8192),
+    columns: integer('columns', s('columns', '2048'), 256, 8192),
+    pixelSpacingMm: decimal('spacing', s('pixelSpacingMm', '0.15'), 0.05, 0.5),
+    photometric: photometric(s('photometric', 'MONOCHROME2')),
+    bitsStored: integer('bits', s('bitsStored', '12'), 10, 16),
+    syntax: oneOf('syntax', s('syntax', 'explicit').toLowerCase(), Object.keys(PHANTOM_SYNTAXES) as PhantomSyntaxName[]),
+    wideRanges: raw.wideRanges === true,
+    preview: raw.preview !== false,
+  };
+}
+
+/** Image i of a run uses seed + i, so any single image can be re-made alone. */
+export function specFor(opts: PhantomRunOptions, index: number): PhantomSpec {
+  const seed = opts.seed + index;
+  // A random laterality still follows from the seed: same seed, same hand.
+  const laterality: Laterality = opts.laterality === 'random' ? (seed % 2 === 0 ? 'L' : 'R') : opts.laterality;
+  return {
+    seed,
+    profile: opts.profile,
+    layout: opts.layout,
+    laterality,
+    rows: opts.rows,
+    columns: opts.columns,
+    pixelSpacingMm: opts.pixelSpacingMm,
+    wideRanges: opts.wideRanges,
+  };
+}

@@ -1,0 +1,243 @@
+import { JOINT_SITES, MAX_GRADE, scoresFor, type JointSite, type Laterality, type Score } from '../analysis/joints.js';
+import type { GradeResult, HandResult, JointResult } from '../analysis/hand-analysis.js';
+import { jointSeverity, withSummary } from '../analysis/severity.js';
+import { buildHand, MU, type HandModel, type V2 } from './anatomy.js';
+import { imagingChain, sampleChain, Coarse, type ChainParams } from './chain.js';
+import { burnText, drawMarker, freeSpot, markerSize, type Rect } from './clutter.js';
+import { lesionsFor, samplePatientDisease, sampleHandGrades, type HandGrades, type JointGrades, type JointLesions } from './disease.js';
+import { sampleHandPose } from './pose.js';
+import { drawEllipsoid, drawLongBone, drawSoftTissue, dirPx, toPx, type Frame } from './project.js';
+import { Rng } from './rng.js';
+import type { PhantomSpec, RenderedPhantom } from './types.js';
+
+/**
+ * Synthetic hand radiograph with exact ground truth (pure computation: no I/O, no DICOM).
+ *
+ * Laterality convention (checked against real/shsnet_test_img1_L.png, a left hand): hand
+ * films are displayed in the anatomical position seen from the front, fingers up, so a
+ * LEFT hand has its thumb on the image's RIGHT and a RIGHT hand its thumb on the LEFT. The
+ * `both` layout puts the right hand on the image's left half and the left hand on the right
+ * half, thumbs pointing outwards.
+ */
+export interface RenderOptions {
+  /** internal (tests, curated sets): grades to force at given sites, on every hand; scores that do not apply are ignored */
+  forceGrades?: Partial<Record<JointSite, JointGrades>>;
+  /** internal: override imaging-chain parameters */
+  chain?: Partial<ChainParams>;
+  /** internal: no marker, text or collimation (clean images for geometry checks) */
+  noClutter?: boolean;
+}
+
+interface PlacedHand {
+  laterality: Laterality;
+  model: HandModel;
+  frame: Frame;
+  grades: HandGrades;
+  /** image-space bounding box of the hand (joints and fingertips) */
+  bbox: Rect;
+}
+
+export function renderPhantom(spec: PhantomSpec, opts: RenderOptions = {}): RenderedPhantom {
+  validate(spec);
+  const W = spec.columns, H = spec.rows, px = spec.pixelSpacingMm;
+  const wide = spec.wideRanges === true;
+  const rng = new Rng(spec.seed);
+  const patient = samplePatient(spec, rng.fork('patient'));
+  const disease = samplePatientDisease(spec.profile, rng.fork('disease'));
+  const lats: Laterality[] = spec.layout === 'one' ? [spec.laterality] : ['R', 'L'];
+  // one patient, one hand size: both hands share it
+  const size = rng.fork('size').uniform(0.86, 1.1);
+  const built = lats.map((lat, i) => {
+    const hr = rng.fork(`hand-${lat}`);
+    const pose = { ...sampleHandPose(hr.fork('pose'), patient.ageYears, wide), scale: size };
+    const grades = forced(sampleHandGrades(spec.profile, disease, hr.fork('grades')), opts.forceGrades);
+    const lesions = new Map<JointSite, JointLesions>();
+    for (const s of JOINT_SITES) lesions.set(s, lesionsFor(s, grades[s], disease.ra > 0, hr.fork(`lesion-${s}`)));
+    const model = buildHand(pose, (s) => lesions.get(s)!);
+    const region: Rect = lats.length === 1 ? { x0: 0, y0: 0, x1: W, y1: H } : { x0: (i * W) / 2, y0: 0, x1: ((i + 1) * W) / 2, y1: H };
+    const fit = place(model, lat, pose.scale, px, region, hr.fork('place'), wide, lats.length, Infinity);
+    return { lat, hr, pose, model, grades, region, k: fit.frame.k };
+  });
+  // shrink both hands alike when either must shrink to fit its half
+  const kCap = Math.min(...built.map((b) => b.k));
+  const hands: PlacedHand[] = built.map((b) => {
+    const { frame, bbox } = place(b.model, b.lat, b.pose.scale, px, b.region, b.hr.fork('place'), wide, lats.length, kCap);
+    return { laterality: b.lat, model: b.model, frame, grades: b.grades, bbox };
+  });
+
+  const att = new Float32Array(W * H);
+  const soft = new Coarse(W, H, 4);
+  for (const h of hands) rasterHand(att, W, H, soft, h);
+  // skin is a smooth surface: round the corners of the capsule/polygon union (~1 mm)
+  soft.blur(1.0 / (px * soft.F));
+
+  const cr = rng.fork('clutter');
+  const handBoxes = hands.map((h) => h.bbox);
+  const collRect = opts.noClutter ? { x0: -1e6, y0: -1e6, x1: 1e6, y1: 1e6 } : collimation(handBoxes, px, cr);
+  const marker: Laterality = spec.layout === 'one' ? spec.laterality : cr.pick(['L', 'R'] as const);
+  const avoid = [...handBoxes];
+  if (!opts.noClutter) {
+    const ms = markerSize(px, cr.uniform(1.2, 2.2));
+    const spot = markerSpot(cr, W, H, ms, avoid, collRect);
+    if (spot) {
+      drawMarker(att, W, H, marker, spot, cr);
+      avoid.push(spot);
+    }
+  }
+  const chainRng = rng.fork('chain');
+  const params = { ...sampleChain(chainRng, wide), ...(opts.chain ?? {}) };
+  const { field, coll } = gainField(W, H, px, params, collRect, chainRng);
+  // soft tissue is smooth: its transmission multiplies the coarse gain field
+  for (let i = 0; i < field.data.length; i++) field.data[i] *= Math.exp(-MU.soft * soft.data[i]);
+  const image = imagingChain(att, W, H, field, coll, px, params, spec.seed);
+  if (!opts.noClutter && cr.chance(0.7)) burnText(image, W, H, cr, px, avoid);
+
+  return {
+    spec, rows: H, columns: W, image,
+    hands: hands.map((h) => groundTruth(h, W, H)),
+    marker, patient,
+  };
+}
+
+function validate(s: PhantomSpec): void {
+  if (!(s.rows > 0 && s.columns > 0 && Number.isInteger(s.rows) && Number.isInteger(s.columns))) throw new Error(`phantom: rows and columns must be positive integers (got ${s.rows} x ${s.columns})`);
+  if (!(s.pixelSpacingMm >= 0.05 && s.pixelSpacingMm <= 0.5)) throw new Error(`phantom: pixelSpacingMm ${s.pixelSpacingMm} is outside 0.05-0.5 mm (0.1-0.2 expected)`);
+}
+
+function samplePatient(spec: PhantomSpec, r: Rng): RenderedPhantom['patient'] {
+  const [lo, hi] = { healthy: [18, 75], ra: [28, 82], oa: [45, 88], mixed: [35, 85] }[spec.profile];
+  const female = spec.profile === 'healthy' ? 0.5 : 0.68;
+  return { ageYears: Math.round(r.uniform(lo, hi)), sex: r.chance(female) ? 'F' : 'M' };
+}
+
+function forced(g: HandGrades, f: RenderOptions['forceGrades']): HandGrades {
+  if (!f) return g;
+  const out = { ...g };
+  for (const site of Object.keys(f) as JointSite[]) {
+    const want = f[site]!;
+    const merged: JointGrades = { ...out[site] };
+    for (const sc of scoresFor(site)) {
+      const v = want[sc];
+      if (v !== undefined) merged[sc] = Math.max(0, Math.min(MAX_GRADE[sc], Math.round(v)));
+    }
+    out[site] = merged;
+  }
+  return out;
+}
+
+/** model-frame points that must stay inside the image: joint regions and fingertips */
+function keyPoints(m: HandModel): V2[] {
+  const pts: V2[] = [];
+  for (const j of m.joints.values()) {
+    const r = j.halfWidth * 1.5 + 2;
+    pts.push([j.c[0] - r, j.c[1] - r], [j.c[0] + r, j.c[1] + r], [j.c[0] - r, j.c[1] + r], [j.c[0] + r, j.c[1] - r]);
+  }
+  for (const c of m.soft.capsules.slice(0, 5)) pts.push([c.p1[0], c.p1[1]]);
+  pts.push([-25, -35], [25, -35]);
+  return pts;
+}
+
+/**
+ * Pose in the frame: rotation, mirroring for a right hand, size and position. A hand too big
+ * for the field of view is shrunk (anatomy stays in mm: the pixel spacing stays honest).
+ */
+function place(m: HandModel, lat: Laterality, scale: number, px: number, region: Rect, r: Rng, wide: boolean, nHands: number, kCap: number) {
+  const maxRot = (nHands === 1 ? 30 : 15) * (wide ? 1.6 : 1);
+  const phi = (r.uniform(-maxRot, maxRot) * Math.PI) / 180;
+  const mir = lat === 'L' ? 1 : -1;
+  const c = Math.cos(phi), s = Math.sin(phi);
+  const ux: V2 = [mir * c, mir * s], vx: V2 = [s, -c];
+  const pts = keyPoints(m).map(([u, v]) => [u * ux[0] + v * vx[0], u * ux[1] + v * vx[1]]);
+  const minX = Math.min(...pts.map((p) => p[0])), maxX = Math.max(...pts.map((p) => p[0]));
+  const minY = Math.min(...pts.map((p) => p[1])), maxY = Math.max(...pts.map((p) => p[1]));
+  const mx = 0.02 * (region.x1 - region.x0), my = 0.02 * (region.y1 - region.y0);
+  const kFit = Math.min((region.x1 - region.x0 - 2 * mx) / (maxX - minX), (region.y1 - region.y0 - 2 * my) / (maxY - minY));
+  const k = Math.min(scale / px, kFit, kCap);
+  const oxLo = region.x0 + mx - minX * k, oxHi = region.x1 - mx - maxX * k;
+  const oyLo = region.y0 + my - minY * k, oyHi = region.y1 - my - maxY * k;
+  const ox = r.uniform(oxLo, Math.max(oxLo, oxHi));
+  // real films show the hand low in the field with a little forearm
+  const oy = Math.max(oyLo, oyHi) - r.uniform(0, 0.3) * Math.max(0, oyHi - oyLo);
+  const frame: Frame = { ox, oy, ux: [ux[0] * k, ux[1] * k], vx: [vx[0] * k, vx[1] * k], k, scale: k * px };
+  const bbox = { x0: ox + minX * k, y0: oy + minY * k, x1: ox + maxX * k, y1: oy + maxY * k };
+  return { frame, bbox };
+}
+
+function rasterHand(att: Float32Array, W: number, H: number, soft: Coarse, h: PlacedHand): void {
+  const f = h.frame;
+  for (const b of h.model.bones) drawLongBone(att, W, H, f, b, MU.cortex, MU.cancellous);
+  for (const e of h.model.ellipsoids) drawEllipsoid(att, W, H, f, e);
+  for (const e of h.model.blobs) drawEllipsoid(att, W, H, f, e);
+  // lesion blobs may drive the integral below zero; the chain clamps it (no bone is no bone)
+  drawSoftTissue(soft.data, soft.w, soft.h, soft.F, f, h.model.soft);
+}
+
+/** the collimated field: a few mm to a few cm around the hands, some sides open */
+function collimation(boxes: Rect[], px: number, r: Rng): Rect {
+  const u = { x0: Math.min(...boxes.map((b) => b.x0)), y0: Math.min(...boxes.map((b) => b.y0)), x1: Math.max(...boxes.map((b) => b.x1)), y1: Math.max(...boxes.map((b) => b.y1)) };
+  const m = () => r.uniform(8, 45) / px;
+  const open = () => r.chance(0.35);
+  return {
+    x0: open() ? -1e6 : u.x0 - m(), y0: open() ? -1e6 : u.y0 - m(),
+    x1: open() ? 1e6 : u.x1 + m(), y1: r.chance(0.7) ? 1e6 : u.y1 + m(),
+  };
+}
+
+function markerSpot(r: Rng, W: number, H: number, ms: { w: number; h: number }, avoid: Rect[], coll: Rect): Rect | null {
+  for (let t = 0; t < 20; t++) {
+    const s = freeSpot(r, W, H, ms.w, ms.h, avoid);
+    if (s && s.x0 >= coll.x0 && s.x1 <= coll.x1 && s.y0 >= coll.y0 && s.y1 <= coll.y1) return s;
+  }
+  return freeSpot(r, W, H, ms.w, ms.h, avoid);
+}
+
+/** detector gain non-uniformity, heel effect and the collimator shadow, on a coarse grid */
+function gainField(W: number, H: number, px: number, p: ChainParams, c: Rect, r: Rng): { field: Coarse; coll: Coarse } {
+  const F = 4;
+  const field = new Coarse(W, H, F), coll = new Coarse(W, H, F);
+  const noise = new Coarse(W, H, 64);
+  for (let i = 0; i < noise.data.length; i++) noise.data[i] = r.normal();
+  noise.blur(1);
+  const pen = Math.max(1, 1.2 / px);
+  const row = new Float32Array(W);
+  for (let gy = 0; gy < field.h; gy++) {
+    const y = (gy + 0.5) * F;
+    noise.row(Math.min(H - 1, Math.floor(y)), row);
+    for (let gx = 0; gx < field.w; gx++) {
+      const x = (gx + 0.5) * F;
+      const inside = Math.min(x - c.x0, c.x1 - x, y - c.y0, c.y1 - y) / pen + 0.5;
+      const m = inside <= 0 ? 0 : inside >= 1 ? 1 : inside;
+      const g = 1 + p.gainAmp * row[Math.min(W - 1, Math.floor(x))] * 2 + p.heel * (y / H - 0.5);
+      const i = gy * field.w + gx;
+      coll.data[i] = m;
+      field.data[i] = g * (0.003 + 0.997 * m);
+    }
+  }
+  return { field, coll };
+}
+
+function oneHot(score: Score, grade: number): GradeResult {
+  const probabilities = new Array<number>(MAX_GRADE[score] + 1).fill(0);
+  probabilities[grade] = 1;
+  return { grade, probabilities };
+}
+
+function groundTruth(h: PlacedHand, W: number, H: number): HandResult {
+  const f = h.frame;
+  const joints: JointResult[] = JOINT_SITES.map((site) => {
+    const j = h.model.joints.get(site)!;
+    const [x, y] = toPx(f, j.c);
+    const [ax, ay] = dirPx(f, j.axis);
+    // both bone ends along the axis, the wider bone end plus margin across it
+    const along = (j.halfWidth * 1.2 + j.gapMm / 2) * f.k, across = j.halfWidth * 1.35 * f.k;
+    const hx = Math.abs(ax) * along + Math.abs(ay) * across;
+    const hy = Math.abs(ay) * along + Math.abs(ax) * across;
+    const box: [number, number, number, number] = [Math.max(0, x - hx), Math.max(0, y - hy), Math.min(W, x + hx), Math.min(H, y + hy)];
+    const g = h.grades[site];
+    const res: JointResult = { site, x, y, box, confidence: 1, severity: {} };
+    for (const sc of scoresFor(site)) res[sc] = oneHot(sc, g[sc] ?? 0);
+    res.severity = jointSeverity(res);
+    return res;
+  });
+  return withSummary({ laterality: h.laterality, joints });
+}
