@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { registerContactSheet } from './contact-sheet.js';
 import { registerPhantom } from './phantom.js';
+import { registerTrainingSet } from './training-set.js';
 
 /** Builds the `jointscore` command tree; each sub-command lives in its own module. */
 export function buildProgram(): Command {
@@ -10,6 +11,7 @@ export function buildProgram(): Command {
     .version(VERSION);
   registerPhantom(program);
   registerContactSheet(program);
+  registerTrainingSet(program);
   return program;
 }
 

@@ -1,0 +1,205 @@
+import type { JointSite } from '../analysis/joints.js';
+
+/**
+ * From stored pixel values to what the models see. The training-set export and the node
+ * both call these functions, so what a model was trained on is what it is given.
+ *
+ * The display image is "bone bright" in [0, 1] whatever the photometric interpretation,
+ * windowed from the image's own percentiles (not the file's VOI window: sites set those
+ * differently, and a model must not depend on them).
+ */
+export interface DisplayImage {
+  rows: number;
+  columns: number;
+  /** row-major, [0, 1], 1 = most attenuating */
+  data: Float32Array;
+  /** mm per pixel: [between rows, between columns] */
+  pixelSpacingMm: [number, number];
+}
+
+export interface StoredImage {
+  rows: number;
+  columns: number;
+  values: ArrayLike<number>;
+  photometric: 'MONOCHROME1' | 'MONOCHROME2';
+  pixelSpacingMm: [number, number];
+}
+
+export const WINDOW_PERCENTILES: readonly [number, number] = [0.5, 99.5];
+
+/** Percentile window of any numeric image, from a 4096-bin histogram (fast, deterministic). */
+export function percentileRange(values: ArrayLike<number>, lowPct: number, highPct: number): [number, number] {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  if (!(max > min)) return [min, min + 1];
+  const bins = 4096;
+  const hist = new Uint32Array(bins);
+  const k = (bins - 1) / (max - min);
+  for (let i = 0; i < values.length; i++) hist[Math.round((values[i] - min) * k)]++;
+  const at = (pct: number) => {
+    const target = (pct / 100) * values.length;
+    let acc = 0;
+    for (let b = 0; b < bins; b++) {
+      acc += hist[b];
+      if (acc >= target) return min + b / k;
+    }
+    return max;
+  };
+  const lo = at(lowPct);
+  const hi = at(highPct);
+  return hi > lo ? [lo, hi] : [lo, lo + 1];
+}
+
+export function toDisplay(stored: StoredImage): DisplayImage {
+  const [lo, hi] = percentileRange(stored.values, WINDOW_PERCENTILES[0], WINDOW_PERCENTILES[1]);
+  const n = stored.rows * stored.columns;
+  const data = new Float32Array(n);
+  const scale = 1 / (hi - lo);
+  const invert = stored.photometric === 'MONOCHROME1';
+  for (let i = 0; i < n; i++) {
+    let v = (stored.values[i] - lo) * scale;
+    v = v < 0 ? 0 : v > 1 ? 1 : v;
+    data[i] = invert ? 1 - v : v;
+  }
+  return { rows: stored.rows, columns: stored.columns, data, pixelSpacingMm: stored.pixelSpacingMm };
+}
+
+/**
+ * The detector's input: the whole image shrunk by area averaging so its longer side is
+ * `size`, placed at the top-left of a size x size square padded with 0 (air).
+ * `scale` maps image pixels to input pixels (input = image * scale).
+ */
+export interface Letterboxed {
+  size: number;
+  scale: number;
+  data: Float32Array;
+}
+
+export function letterbox(img: DisplayImage, size: number): Letterboxed {
+  const scale = size / Math.max(img.rows, img.columns);
+  const outRows = Math.min(size, Math.round(img.rows * scale));
+  const outCols = Math.min(size, Math.round(img.columns * scale));
+  const rowSpans = areaSpans(img.rows, outRows);
+  const colSpans = areaSpans(img.columns, outCols);
+  // Separable area average: columns first into a temporary, then rows.
+  const tmp = new Float32Array(img.rows * outCols);
+  for (let r = 0; r < img.rows; r++) {
+    const base = r * img.columns;
+    for (let c = 0; c < outCols; c++) tmp[r * outCols + c] = spanMean(img.data, base, 1, colSpans[c]);
+  }
+  const data = new Float32Array(size * size);
+  for (let c = 0; c < outCols; c++) {
+    for (let r = 0; r < outRows; r++) data[r * size + c] = spanMean(tmp, c, outCols, rowSpans[r]);
+  }
+  return { size, scale, data };
+}
+
+interface Span {
+  first: number;
+  last: number;
+  /** weight of the first and last input pixels (partial coverage) */
+  wFirst: number;
+  wLast: number;
+  total: number;
+}
+
+function areaSpans(inLen: number, outLen: number): Span[] {
+  const step = inLen / outLen;
+  const spans: Span[] = [];
+  for (let o = 0; o < outLen; o++) {
+    const a = o * step;
+    const b = Math.min(inLen, (o + 1) * step);
+    const first = Math.floor(a);
+    const last = Math.min(inLen - 1, Math.ceil(b) - 1);
+    const wFirst = first === last ? b - a : first + 1 - a;
+    const wLast = first === last ? 0 : b - last;
+    spans.push({ first, last, wFirst, wLast, total: b - a });
+  }
+  return spans;
+}
+
+function spanMean(src: Float32Array, base: number, stride: number, s: Span): number {
+  let acc = src[base + s.first * stride] * s.wFirst;
+  for (let i = s.first + 1; i < s.last; i++) acc += src[base + i * stride];
+  if (s.last > s.first) acc += src[base + s.last * stride] * s.wLast;
+  return acc / s.total;
+}
+
+/**
+ * The grader's input: a square crop at a fixed physical scale, centred on a joint and
+ * turned so that the joint's distal direction points up. `distal` is a direction in image
+ * pixels (x right, y down); bilinear sampling, 0 outside the image.
+ */
+export interface CropGeometry {
+  x: number;
+  y: number;
+  distal: { x: number; y: number };
+}
+
+export function sampleCrop(img: DisplayImage, g: CropGeometry, sizePx: number, mmPerPx: number): Float32Array {
+  const len = Math.hypot(g.distal.x, g.distal.y) || 1;
+  const dx = g.distal.x / len;
+  const dy = g.distal.y / len;
+  // crop "up" = distal; crop "right" = distal turned 90 degrees clockwise on screen
+  const rx = -dy;
+  const ry = dx;
+  const [sr, sc] = img.pixelSpacingMm;
+  const out = new Float32Array(sizePx * sizePx);
+  const half = sizePx / 2;
+  for (let i = 0; i < sizePx; i++) {
+    const v = (i + 0.5 - half) * mmPerPx; // mm downwards in the crop = proximal
+    for (let j = 0; j < sizePx; j++) {
+      const u = (j + 0.5 - half) * mmPerPx;
+      const px = g.x + (u * rx - v * dx) / sc - 0.5;
+      const py = g.y + (u * ry - v * dy) / sr - 0.5;
+      out[i * sizePx + j] = bilinear(img, px, py);
+    }
+  }
+  return out;
+}
+
+function bilinear(img: DisplayImage, x: number, y: number): number {
+  const x0 = Math.floor(x);
+  const y0 = Math.floor(y);
+  if (x0 < 0 || y0 < 0 || x0 + 1 >= img.columns || y0 + 1 >= img.rows) return 0;
+  const fx = x - x0;
+  const fy = y - y0;
+  const i = y0 * img.columns + x0;
+  const d = img.data;
+  const top = d[i] + (d[i + 1] - d[i]) * fx;
+  const bottom = d[i + img.columns] + (d[i + img.columns + 1] - d[i + img.columns]) * fx;
+  return top + (bottom - top) * fy;
+}
+
+/**
+ * Which two joints give a site's axis (proximal -> distal). Finger joints look along their
+ * ray; wrist sites along the hand (RC -> MCP3).
+ */
+export const AXIS_PAIRS: Record<JointSite, [JointSite, JointSite]> = {
+  DIP2: ['PIP2', 'DIP2'], DIP3: ['PIP3', 'DIP3'], DIP4: ['PIP4', 'DIP4'], DIP5: ['PIP5', 'DIP5'],
+  PIP2: ['MCP2', 'DIP2'], PIP3: ['MCP3', 'DIP3'], PIP4: ['MCP4', 'DIP4'], PIP5: ['MCP5', 'DIP5'],
+  IP1: ['MCP1', 'IP1'],
+  MCP1: ['CMC1', 'IP1'], MCP2: ['MCP2', 'PIP2'], MCP3: ['MCP3', 'PIP3'], MCP4: ['MCP4', 'PIP4'], MCP5: ['MCP5', 'PIP5'],
+  CMC1: ['CMC1', 'MCP1'], CMC3: ['CMC3', 'MCP3'], CMC4: ['CMC4', 'MCP4'], CMC5: ['CMC5', 'MCP5'],
+  STT: ['RC', 'MCP2'], CSL: ['RC', 'MCP3'], RC: ['RC', 'MCP3'],
+};
+
+/** The distal direction at a site from the centres found on the same hand (image up when unknown). */
+export function distalDirection(
+  site: JointSite,
+  centres: Partial<Record<JointSite, { x: number; y: number }>>,
+): { x: number; y: number } {
+  const tryPair = ([a, b]: [JointSite, JointSite]) => {
+    const p = centres[a];
+    const q = centres[b];
+    if (!p || !q) return undefined;
+    const d = { x: q.x - p.x, y: q.y - p.y };
+    return Math.hypot(d.x, d.y) > 1e-6 ? d : undefined;
+  };
+  return tryPair(AXIS_PAIRS[site]) ?? tryPair(['RC', 'MCP3']) ?? tryPair(['MCP3', 'PIP3']) ?? { x: 0, y: -1 };
+}

@@ -1,0 +1,173 @@
+import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { JOINT_SITES, type JointSite } from '../analysis/joints.js';
+import type { JointResult } from '../analysis/hand-analysis.js';
+import { distalDirection, letterbox, sampleCrop, toDisplay, type DisplayImage } from '../inference/preprocess.js';
+import { quantisePhantomImage } from './dicom-dx.js';
+import { renderPhantom } from './render.js';
+import { Rng } from './rng.js';
+import type { DiseaseProfile, PhantomSpec } from './types.js';
+
+/**
+ * Training data for the detector and the grader, made with the node's own preprocessing
+ * (`src/inference/preprocess.ts`) from the stored values a DICOM file of the phantom would
+ * hold, so that training and serving see the same numbers.
+ *
+ * Layout of a split folder (read by models/training/data.py):
+ * - detector.u16: N x S x S uint16 (display value x 65535), S = `detectorSize`
+ * - detector.jsonl: one line per image: seed, spec, scale, joints (channel, x, y in input px)
+ * - crops.u16: M x C x C uint16, C = `cropPx`, `cropMmPerPx` mm per pixel
+ * - crops.jsonl: one line per crop: site, laterality, grades (-1 = not scored), the crop's
+ *   distal angle, and the geometry targets (true centre offset and box size in mm)
+ * - meta.json: the constants above and the recipe
+ */
+export interface TrainingSetOptions {
+  count: number;
+  seed: number;
+  out: string;
+  wideRanges: boolean;
+  detectorSize: number;
+  cropPx: number;
+  cropMmPerPx: number;
+}
+
+export const TRAINING_DEFAULTS = { detectorSize: 256, cropPx: 112, cropMmPerPx: 0.16 } as const;
+
+/** Heatmap channel of a joint: left-hand sites first, then right-hand sites. */
+export function channelOf(laterality: 'L' | 'R', site: JointSite): number {
+  return (laterality === 'L' ? 0 : JOINT_SITES.length) + JOINT_SITES.indexOf(site);
+}
+
+/** A varied but realistic acquisition for training image `seed`. */
+export function trainingSpec(seed: number, wideRanges: boolean): PhantomSpec & { photometric: 'MONOCHROME1' | 'MONOCHROME2'; bitsStored: number } {
+  const rng = new Rng(seed ^ 0x5eed7a11);
+  const pixelSpacingMm = rng.uniform(0.1, 0.2);
+  const both = rng.chance(0.2);
+  const heightMm = rng.uniform(220, 310);
+  const rows = Math.round(heightMm / pixelSpacingMm);
+  const columns = Math.round(rows * (both ? rng.uniform(1.15, 1.5) : rng.uniform(0.72, 0.9)));
+  const profiles: DiseaseProfile[] = ['mixed', 'mixed', 'mixed', 'ra', 'ra', 'oa', 'oa', 'healthy'];
+  return {
+    seed,
+    profile: rng.pick(profiles),
+    layout: both ? 'both' : 'one',
+    laterality: rng.chance(0.5) ? 'L' : 'R',
+    rows,
+    columns,
+    pixelSpacingMm,
+    wideRanges,
+    photometric: rng.chance(0.3) ? 'MONOCHROME1' : 'MONOCHROME2',
+    bitsStored: rng.pick([10, 12, 14, 16]),
+  };
+}
+
+function toU16(data: Float32Array): Buffer {
+  const out = new Uint16Array(data.length);
+  for (let i = 0; i < data.length; i++) out[i] = Math.round(Math.min(1, Math.max(0, data[i])) * 65535);
+  return Buffer.from(out.buffer);
+}
+
+const grade = (g: JointResult['jsn']) => (g ? g.grade : -1);
+
+interface CropRecord {
+  image: number;
+  seed: number;
+  site: JointSite;
+  siteIndex: number;
+  laterality: 'L' | 'R';
+  jsn: number;
+  erosion: number;
+  kl: number;
+  /** angle of the crop's distal direction in the image, radians (x right, y down) */
+  angle: number;
+  /** true centre minus crop centre, image frame, mm */
+  dxMm: number;
+  dyMm: number;
+  /** true (axis-aligned) box size, mm */
+  wMm: number;
+  hMm: number;
+}
+
+function cropsOf(img: DisplayImage, joints: JointResult[], laterality: 'L' | 'R', rng: Rng, o: TrainingSetOptions, image: number, seed: number) {
+  const centres: Partial<Record<JointSite, { x: number; y: number }>> = {};
+  for (const j of joints) centres[j.site] = { x: j.x, y: j.y };
+  const [sr, sc] = img.pixelSpacingMm;
+  const out: { pixels: Float32Array; record: CropRecord }[] = [];
+  for (const j of joints) {
+    // Jitter the crop as a detector would miss: a little usually, more now and then.
+    const sd = rng.chance(0.15) ? 2.5 : 1.0;
+    const jx = Math.max(-4, Math.min(4, rng.normal(0, sd)));
+    const jy = Math.max(-4, Math.min(4, rng.normal(0, sd)));
+    const d = distalDirection(j.site, centres);
+    const angle = Math.atan2(d.y, d.x) + (rng.normal(0, 8) * Math.PI) / 180;
+    const cx = j.x + jx / sc;
+    const cy = j.y + jy / sr;
+    const pixels = sampleCrop(img, { x: cx, y: cy, distal: { x: Math.cos(angle), y: Math.sin(angle) } }, o.cropPx, o.cropMmPerPx);
+    out.push({
+      pixels,
+      record: {
+        image, seed, site: j.site, siteIndex: JOINT_SITES.indexOf(j.site), laterality,
+        jsn: grade(j.jsn), erosion: grade(j.erosion), kl: grade(j.kl), angle,
+        dxMm: -jx, dyMm: -jy,
+        wMm: (j.box[2] - j.box[0]) * sc,
+        hMm: (j.box[3] - j.box[1]) * sr,
+      },
+    });
+  }
+  return out;
+}
+
+export function writeTrainingSet(o: TrainingSetOptions, onImage?: (i: number) => void): { images: number; crops: number } {
+  mkdirSync(o.out, { recursive: true });
+  const detFd = openSync(join(o.out, 'detector.u16'), 'w');
+  const cropFd = openSync(join(o.out, 'crops.u16'), 'w');
+  const detLines: string[] = [];
+  const cropLines: string[] = [];
+  try {
+    for (let i = 0; i < o.count; i++) {
+      const seed = o.seed + i;
+      const spec = trainingSpec(seed, o.wideRanges);
+      const rendered = renderPhantom(spec);
+      const stored = quantisePhantomImage(rendered.image, spec.bitsStored, spec.photometric);
+      const img = toDisplay({
+        rows: rendered.rows, columns: rendered.columns, values: stored,
+        photometric: spec.photometric, pixelSpacingMm: [spec.pixelSpacingMm, spec.pixelSpacingMm],
+      });
+      const lb = letterbox(img, o.detectorSize);
+      writeSync(detFd, toU16(lb.data));
+      const joints = rendered.hands.flatMap((h) =>
+        h.joints.map((j) => ({ channel: channelOf(h.laterality, j.site), x: j.x * lb.scale, y: j.y * lb.scale })),
+      );
+      detLines.push(JSON.stringify({ image: i, seed, spec, scale: lb.scale, joints }));
+      const rng = new Rng(seed ^ 0x0c1a5e);
+      for (const h of rendered.hands) {
+        for (const c of cropsOf(img, h.joints, h.laterality, rng, o, i, seed)) {
+          writeSync(cropFd, toU16(c.pixels));
+          cropLines.push(JSON.stringify(c.record));
+        }
+      }
+      onImage?.(i);
+    }
+  } finally {
+    closeSync(detFd);
+    closeSync(cropFd);
+  }
+  writeFileSync(join(o.out, 'detector.jsonl'), detLines.join('\n') + '\n');
+  writeFileSync(join(o.out, 'crops.jsonl'), cropLines.join('\n') + '\n');
+  writeFileSync(
+    join(o.out, 'meta.json'),
+    JSON.stringify(
+      {
+        kind: 'jointscore training set (synthetic phantom radiographs)',
+        detectorSize: o.detectorSize, cropPx: o.cropPx, cropMmPerPx: o.cropMmPerPx,
+        channels: [...JOINT_SITES.map((s) => `L-${s}`), ...JOINT_SITES.map((s) => `R-${s}`)],
+        sites: JOINT_SITES,
+        seeds: [o.seed, o.seed + o.count - 1], wideRanges: o.wideRanges,
+        images: o.count, crops: cropLines.length,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+  return { images: o.count, crops: cropLines.length };
+}
