@@ -1,5 +1,6 @@
 import { isValidUid } from '../../dicom/uid.js';
 import type { NaturalDataset } from '../../dicom/part10.js';
+import { ReportBuildError } from '../common.js';
 
 /**
  * SR content items (PS3.3 C.17.3) as small typed builders, highdicom-style: every
@@ -10,7 +11,7 @@ import type { NaturalDataset } from '../../dicom/part10.js';
  * Content Sequence item (or, for the root, the document-level content attributes).
  */
 
-export class SrBuildError extends Error {
+export class SrBuildError extends ReportBuildError {
   constructor(message: string) {
     super(message);
     this.name = 'SrBuildError';

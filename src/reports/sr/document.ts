@@ -1,8 +1,11 @@
 import type { GradeResult, HandAnalysis, HandSummary, SeverityClass } from '../../analysis/hand-analysis.js';
 import { JOINT_SITES, type JointSite, type Laterality } from '../../analysis/joints.js';
 import type { NaturalDataset } from '../../dicom/part10.js';
-import { derivedUid, isValidUid } from '../../dicom/uid.js';
-import { VERSION } from '../../version.js';
+import { derivedUid } from '../../dicom/uid.js';
+import {
+  checkReportOptions, contributingEquipment, copyPatientAndStudy, dicomDateTime, generalEquipment, sourceIdentity,
+  withCharacterSet, type ReportOptions,
+} from '../common.js';
 import {
   CodedConcept, SrBuildError, TextItem, checkTree, conceptsIn, imagesIn, type ImageReference, type SrIod,
 } from './content-items.js';
@@ -20,60 +23,13 @@ export const SR_SOP_CLASS = {
   comprehensive: '1.2.840.10008.5.1.4.1.1.88.33',
 } as const;
 
-export interface SrOptions {
-  seriesNumber: number;
-  seriesDescription: string;
-  instanceNumber?: number;
-  /** UID root of the site; UIDs are 2.25.<uuid> when absent */
-  uidRoot?: string;
-  manufacturer: string;
-  deviceName: string;
-  algorithmName: string;
-  algorithmVersion: string;
+export interface SrOptions extends ReportOptions {
   /** Comprehensive 3D SR (88.34), or Comprehensive SR (88.33) for archives that lack 88.34 */
   sopClass: SrIod;
-  /** Content / instance creation date-time; now when absent (pass it for byte-identical re-runs) */
-  contentDateTime?: Date;
 }
 
-/** Patient (C.7.1.1), General Study (C.7.2.1) and Patient Study (C.7.2.2) attributes copied from the source. */
-const PATIENT_TYPE2 = ['PatientName', 'PatientID', 'PatientBirthDate', 'PatientSex'];
-const PATIENT_OPTIONAL = [
-  'IssuerOfPatientID', 'IssuerOfPatientIDQualifiersSequence', 'TypeOfPatientID', 'PatientBirthTime',
-  'QualityControlSubject', 'OtherPatientIDsSequence', 'PatientComments', 'PatientSpeciesDescription',
-  'PatientSpeciesCodeSequence', 'PatientBreedDescription', 'PatientBreedCodeSequence', 'BreedRegistrationSequence',
-  'ResponsiblePerson', 'ResponsiblePersonRole', 'ResponsibleOrganization', 'PatientIdentityRemoved',
-  'DeidentificationMethod', 'DeidentificationMethodCodeSequence', 'ReferencedPatientSequence',
-  'PatientBirthDateInAlternativeCalendar', 'PatientDeathDateInAlternativeCalendar', 'PatientAlternativeCalendar',
-];
-const STUDY_TYPE2 = ['StudyDate', 'StudyTime', 'ReferringPhysicianName', 'StudyID', 'AccessionNumber'];
-const STUDY_OPTIONAL = [
-  'IssuerOfAccessionNumberSequence', 'StudyDescription', 'ReferringPhysicianIdentificationSequence',
-  'ConsultingPhysicianName', 'ConsultingPhysicianIdentificationSequence', 'PhysiciansOfRecord',
-  'PhysiciansOfRecordIdentificationSequence', 'NameOfPhysiciansReadingStudy',
-  'PhysiciansReadingStudyIdentificationSequence', 'RequestingServiceCodeSequence', 'ReferencedStudySequence',
-  'ProcedureCodeSequence', 'ReasonForPerformedProcedureCodeSequence',
-  // Patient Study module (U)
-  'AdmittingDiagnosesDescription', 'PatientAge', 'PatientSize', 'PatientWeight',
-];
-
-const pad = (n: number, w = 2) => String(n).padStart(w, '0');
-/** Local date and time as DA / TM (what modalities write; no Timezone Offset From UTC is set). */
-function dicomDateTime(d: Date): { date: string; time: string } {
-  if (!(d instanceof Date) || Number.isNaN(d.getTime())) throw new SrBuildError('contentDateTime is not a valid Date');
-  return {
-    date: `${d.getFullYear()}${pad(d.getMonth() + 1)}${pad(d.getDate())}`,
-    time: `${pad(d.getHours())}${pad(d.getMinutes())}${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`,
-  };
-}
-
-function requireUid(source: NaturalDataset, keyword: string, why: string): string {
-  const v = source[keyword];
-  if (typeof v !== 'string' || !isValidUid(v)) {
-    throw new SrBuildError(`source image: ${keyword} is ${v === undefined ? 'missing' : `"${v}", not a valid UID`}; ${why}`);
-  }
-  return v;
-}
+// Shared with the SC and GSPS writers; re-exported where the SR API always had it.
+export { characterSetFor } from '../common.js';
 
 const MODALITY_CODES: Record<string, CodedConcept> = { DX: DCM.DX, CR: DCM.CR };
 
@@ -93,26 +49,19 @@ export function machineResultNotice(algorithmName: string, algorithmVersion: str
 export function buildSrDataset(analysis: HandAnalysis, source: NaturalDataset, options: SrOptions): NaturalDataset {
   const iod: SrIod = options.sopClass;
   if (!(iod in SR_SOP_CLASS)) throw new SrBuildError(`sopClass must be 'comprehensive3d' or 'comprehensive', got "${iod}"`);
-  for (const k of ['manufacturer', 'deviceName', 'algorithmName', 'algorithmVersion', 'seriesDescription'] as const) {
-    if (typeof options[k] !== 'string' || options[k].trim() === '') throw new SrBuildError(`SR options: ${k} is required`);
-  }
-  if (!Number.isInteger(options.seriesNumber)) throw new SrBuildError('SR options: seriesNumber must be an integer');
-  const studyUid = requireUid(source, 'StudyInstanceUID', 'the SR must go into the source study');
-  const seriesUid = requireUid(source, 'SeriesInstanceUID', 'it is needed for the evidence sequence');
-  const sopUid = requireUid(source, 'SOPInstanceUID', 'the SR must reference the image it reports on');
-  const sopClassUid = requireUid(source, 'SOPClassUID', 'the SR must reference the image it reports on');
-  if (analysis.source.sopInstanceUID !== sopUid) {
-    throw new SrBuildError(
-      `the analysis is of image ${analysis.source.sopInstanceUID} but the source dataset is ${sopUid}: pass the image that was analysed`,
-    );
-  }
+  checkReportOptions(options, 'SR', SrBuildError);
+  const src = sourceIdentity(analysis, source, 'the SR', SrBuildError);
+  const studyUid = src.studyInstanceUid;
+  const seriesUid = src.seriesInstanceUid;
+  const sopUid = src.sopInstanceUid;
+  const sopClassUid = src.sopClassUid;
   const root = options.uidRoot;
   const version = options.algorithmVersion;
   // One SR series per source series and model version; one SR per source image and version.
   const srSeriesUid = derivedUid([seriesUid, version, 'sr', 'series'], root);
   const srSopUid = derivedUid([sopUid, version, 'sr', 'instance'], root);
   const deviceUid = derivedUid(['device', options.manufacturer, options.deviceName], root);
-  const { date, time } = dicomDateTime(options.contentDateTime ?? new Date());
+  const { date, time } = dicomDateTime(options.contentDateTime ?? new Date(), SrBuildError);
 
   const sourceRef: ImageReference = { sopClassUID: sopClassUid, sopInstanceUID: sopUid };
   const ctx: GroupContext = {
@@ -169,11 +118,7 @@ export function buildSrDataset(analysis: HandAnalysis, source: NaturalDataset, o
   ds.SOPInstanceUID = srSopUid;
   ds.InstanceCreationDate = date;
   ds.InstanceCreationTime = time;
-  for (const k of PATIENT_TYPE2) ds[k] = source[k] ?? '';
-  for (const k of PATIENT_OPTIONAL) if (source[k] !== undefined) ds[k] = source[k];
-  ds.StudyInstanceUID = studyUid;
-  for (const k of STUDY_TYPE2) ds[k] = source[k] ?? '';
-  for (const k of STUDY_OPTIONAL) if (source[k] !== undefined) ds[k] = source[k];
+  copyPatientAndStudy(source, ds, studyUid);
   // SR Document Series
   ds.Modality = 'SR';
   ds.SeriesInstanceUID = srSeriesUid;
@@ -183,9 +128,7 @@ export function buildSrDataset(analysis: HandAnalysis, source: NaturalDataset, o
   ds.SeriesDescription = options.seriesDescription;
   ds.ReferencedPerformedProcedureStepSequence = [];
   // General Equipment
-  ds.Manufacturer = options.manufacturer;
-  ds.ManufacturerModelName = options.deviceName;
-  ds.SoftwareVersions = [`jointscore ${VERSION}`, `${options.algorithmName} ${version}`].map((s) => s.slice(0, 64));
+  Object.assign(ds, generalEquipment(options));
   // SR Document General
   ds.InstanceNumber = options.instanceNumber ?? 1;
   ds.CompletionFlag = 'COMPLETE';
@@ -202,40 +145,11 @@ export function buildSrDataset(analysis: HandAnalysis, source: NaturalDataset, o
   }];
   // The algorithm as contributing equipment: CID 7005 has no "Processing Algorithm";
   // (109102, DCM, "Processing Equipment") is the purpose for equipment that processed the source.
-  ds.ContributingEquipmentSequence = [{
-    PurposeOfReferenceCodeSequence: [DCM.ProcessingEquipment.toItem()],
-    Manufacturer: options.manufacturer,
-    ManufacturerModelName: options.algorithmName,
-    SoftwareVersions: version,
-    ContributionDateTime: `${date}${time}`,
-    ContributionDescription: `Automated joint detection and arthritis grading (${options.algorithmName} ${version})`,
-  }];
+  ds.ContributingEquipmentSequence = contributingEquipment(options, `${date}${time}`);
   if (usesPrivate) ds.CodingSchemeIdentificationSequence = [{ ...PRIVATE_SCHEME_IDENTIFICATION }];
   // SR Document Content: the root content item's attributes sit in the dataset itself.
   Object.assign(ds, content.toDataset());
-  const charset = characterSetFor(source.SpecificCharacterSet, ds);
-  return charset === undefined ? ds : { SpecificCharacterSet: charset, ...ds };
-}
-
-const hasNonAscii = (v: unknown): boolean => {
-  if (typeof v === 'string') return /[^\x00-\x7f]/.test(v);
-  if (Array.isArray(v)) return v.some(hasNonAscii);
-  if (v && typeof v === 'object' && !(v instanceof ArrayBuffer) && !ArrayBuffer.isView(v)) {
-    return Object.values(v).some(hasNonAscii);
-  }
-  return false;
-};
-
-/**
- * Specific Character Set of the SR. dcmjs decodes the source's text by its character set
- * but always encodes as UTF-8, so copying e.g. "ISO_IR 100" beside a UTF-8 "Müller" would
- * corrupt the name: when any value is non-ASCII the SR declares ISO_IR 192 (UTF-8); when all
- * values are ASCII the source's declaration is copied as it is (it is then true either way).
- */
-export function characterSetFor(sourceCharset: unknown, dataset: NaturalDataset): string | string[] | undefined {
-  if (hasNonAscii(dataset)) return 'ISO_IR 192';
-  if (sourceCharset === undefined || sourceCharset === '') return undefined;
-  return sourceCharset as string | string[];
+  return withCharacterSet(source, ds);
 }
 
 // ---------------------------------------------------------------------------------------

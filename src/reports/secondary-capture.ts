@@ -1,0 +1,632 @@
+import sharp from 'sharp';
+import type { HandAnalysis, JointResult, SeverityClass } from '../analysis/hand-analysis.js';
+import type { NaturalDataset } from '../dicom/part10.js';
+import { derivedUid } from '../dicom/uid.js';
+import { SEVERITY_COLOURS, escapeXml } from '../imaging/preview.js';
+import {
+  ReportBuildError, checkReportOptions, contributingEquipment, copyPatientAndStudy, dicomDateTime, generalEquipment,
+  seriesLaterality, sourceIdentity, withCharacterSet, type ReportOptions,
+} from './common.js';
+import { placeLabels, textWidth, wrapText, type PlacedLabel, type Rect } from './labels.js';
+
+export { jointLabel, placeLabels, textWidth, wrapText, type PlacedLabel, type Rect } from './labels.js';
+
+/**
+ * The Secondary Capture result (DESIGN.md "DICOM results"): the radiograph with every joint
+ * outlined in its severity colour and labelled with its grades, a legend, a summary per
+ * hand, the models, and a notice that the result is machine-made, burned into an RGB
+ * image for viewers that show neither SR nor presentation states.
+ *
+ * Layout: the radiograph is never covered by the panel. The canvas is extended by a panel
+ * at the right of portrait and square films (the usual one-hand film: the anatomy keeps the
+ * full canvas height, which is what a viewer's fit-to-window uses on landscape displays), and
+ * below landscape films (both hands side by side: a right panel would make a very wide
+ * canvas and shrink the hands more). The panel's blocks flow into a second column when one
+ * would be taller than the image (right) or across the width (bottom). `panel` forces
+ * either. Only the joint boxes and their small labels are drawn over the anatomy; labels
+ * are placed greedily where they cover no box and no other label. No patient identity is
+ * burned in.
+ *
+ * Fonts are sized relative to the height a viewer fits to the screen (the canvas height,
+ * or its width / 1.6 when that is larger), so that a canvas shown 1000 pixels high
+ * gives labels of about 13 and panel text of about 16 screen pixels whatever the source
+ * resolution; never below 11 image pixels.
+ *
+ * Everything but {@link renderOverlay} (which calls sharp) is pure.
+ */
+
+export class ScBuildError extends ReportBuildError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ScBuildError';
+  }
+}
+
+export const SC_SOP_CLASS_UID = '1.2.840.10008.5.1.4.1.1.7';
+
+export const DEFAULT_SC_MAX_SIDE = 2048;
+
+export const DEFAULT_SC_NOTICE = 'Machine-generated result \u2014 not for diagnosis alone';
+
+export interface OverlayOptions {
+  /** Longest side of the radiograph part of the picture in pixels; only ever shrinks (default 2048). */
+  maxSide?: number;
+  /**
+   * Where the legend and summary panel goes: 'auto' (default) right of portrait and square
+   * films (columns <= 1.2 x rows), below landscape ones; 'right' or 'bottom' force it.
+   */
+  panel?: 'auto' | 'right' | 'bottom';
+  /** The notice shown at the top of the panel (default {@link DEFAULT_SC_NOTICE}). */
+  notice?: string;
+  /** Title line of the panel (default "jointscore: hand arthritis scoring"). */
+  title?: string;
+}
+
+/** A run of text in one colour; `dx` places it at that offset from the line's left edge. */
+export interface TextRun {
+  text: string;
+  colour?: string;
+  dx?: number;
+}
+
+export type PanelLineKind = 'notice' | 'heading' | 'text' | 'swatch';
+
+export interface PanelLine {
+  kind: PanelLineKind;
+  runs: TextRun[];
+  /** for 'swatch' lines: the colour of the square drawn before the text */
+  swatch?: string;
+}
+
+/** A group of lines kept together (never split across columns). */
+export interface PanelBlock {
+  id: 'notice' | 'title' | 'models' | 'legend' | `hand-${'L' | 'R'}`;
+  lines: PanelLine[];
+}
+
+export interface OverlayLayout {
+  /** canvas pixels per source pixel, along columns and rows */
+  scaleX: number;
+  scaleY: number;
+  /** the radiograph, at the canvas's top-left corner */
+  image: Rect;
+  panel: Rect & { side: 'right' | 'bottom' };
+  canvas: { width: number; height: number };
+  /** the notice's red banner, in canvas pixels (for tests and for the record) */
+  notice: Rect;
+  fonts: { label: number; text: number; heading: number; notice: number };
+  stroke: number;
+  margin: number;
+  /** the panel's blocks, each with where it was placed */
+  blocks: { block: PanelBlock; x: number; y: number; width: number; height: number }[];
+  labels: PlacedLabel[];
+}
+
+const PANEL_BACKGROUND = '#1c1c1e';
+const PANEL_TEXT = '#f2f2f7';
+const PANEL_DIM = '#aeaeb2';
+const NOTICE_FILL = '#c1121f';
+
+const SEVERITY_NAMES: Record<SeverityClass | 'unknown', string> = {
+  healthy: 'healthy',
+  mild: 'mild',
+  severe: 'severe',
+  unknown: 'not graded',
+};
+
+const HAND_NAMES = { L: 'Left hand', R: 'Right hand' } as const;
+
+export function severityCounts(joints: readonly JointResult[]): {
+  ra: Record<SeverityClass, number>;
+  oa: Record<SeverityClass, number>;
+} {
+  const ra = { healthy: 0, mild: 0, severe: 0 };
+  const oa = { healthy: 0, mild: 0, severe: 0 };
+  for (const j of joints) {
+    if (j.severity?.ra) ra[j.severity.ra]++;
+    if (j.severity?.oa) oa[j.severity.oa]++;
+  }
+  return { ra, oa };
+}
+
+const text = (kind: PanelLineKind, s: string, colour?: string): PanelLine => ({
+  kind,
+  runs: [{ text: s, ...(colour ? { colour } : {}) }],
+});
+
+/**
+ * The panel's content as blocks of lines: notice, title and models, legend, and one
+ * summary per hand. `wrapWidth` is the text width available for prose (legend notes);
+ * the counts table uses run offsets computed at `fontSize`.
+ */
+export function panelBlocks(
+  analysis: HandAnalysis,
+  fonts: OverlayLayout['fonts'],
+  wrapWidth: number,
+  opts: OverlayOptions = {},
+): PanelBlock[] {
+  const notice = opts.notice ?? DEFAULT_SC_NOTICE;
+  const blocks: PanelBlock[] = [];
+  blocks.push({
+    id: 'notice',
+    lines: wrapText(notice, wrapWidth - fonts.notice, fonts.notice).map((l) => text('notice', l, '#ffffff')),
+  });
+  blocks.push({
+    id: 'title',
+    lines: [
+      ...wrapText(opts.title ?? 'jointscore: hand arthritis scoring', wrapWidth, fonts.heading).map((l) => text('heading', l)),
+      ...wrapText('Joints found and graded by software. Check every finding on the original image.', wrapWidth, fonts.text)
+        .map((l) => text('text', l, PANEL_DIM)),
+    ],
+  });
+  blocks.push({
+    id: 'models',
+    lines: [
+      text('heading', analysis.models.length > 1 ? 'Models' : 'Model'),
+      ...analysis.models.map((m) => text('text', `${m.name} ${m.version}`)),
+      ...(analysis.models.length === 0 ? [text('text', '(none recorded)', PANEL_DIM)] : []),
+    ],
+  });
+  const legend: PanelLine[] = wrapText('Box colour: worse of RA and OA class', wrapWidth, fonts.heading).map((l) => text('heading', l));
+  for (const k of ['healthy', 'mild', 'severe', 'unknown'] as const) {
+    legend.push({ kind: 'swatch', swatch: SEVERITY_COLOURS[k], runs: [{ text: SEVERITY_NAMES[k] }] });
+  }
+  for (const note of [
+    'JSN: SvH joint space narrowing 0\u20134',
+    'E: SvH erosion 0\u20135',
+    'KL: Kellgren\u2013Lawrence 0\u20134',
+  ]) {
+    legend.push(...wrapText(note, wrapWidth, fonts.text).map((l) => text('text', l, PANEL_DIM)));
+  }
+  blocks.push({ id: 'legend', lines: legend });
+
+  // The counts table: a label column, then healthy / mild / severe right-aligned columns.
+  const f = fonts.text;
+  const labelW = Math.max(textWidth('OA (KL)', f), textWidth('RA (JSN)', f)) + f;
+  const colW = Math.max(...(['healthy', 'mild', 'severe'] as const).map((k) => textWidth(SEVERITY_NAMES[k], f))) + f * 0.6;
+  const cols = (cells: string[], colours: (string | undefined)[]): TextRun[] =>
+    cells.map((c, i) => ({
+      text: c,
+      dx: i === 0 ? 0 : labelW + (i - 1) * colW + (colW - textWidth(c, f)),
+      ...(colours[i] ? { colour: colours[i] } : {}),
+    }));
+  const sevColours = [undefined, SEVERITY_COLOURS.healthy, SEVERITY_COLOURS.mild, SEVERITY_COLOURS.severe];
+  for (const hand of analysis.hands) {
+    const c = severityCounts(hand.joints);
+    const s = hand.summary;
+    blocks.push({
+      id: `hand-${hand.laterality}`,
+      lines: [
+        text('heading', `${HAND_NAMES[hand.laterality]}: ${hand.joints.length} joints`),
+        text('text', `SvH JSN total ${s.svhJsn}`),
+        text('text', `SvH erosion total ${s.svhErosion}`),
+        text('text', `KL sum ${s.klSum}`),
+        text('text', `Pattern: ${s.pattern}`),
+        { kind: 'text', runs: cols(['', 'healthy', 'mild', 'severe'], sevColours) },
+        { kind: 'text', runs: cols(['RA (JSN)', String(c.ra.healthy), String(c.ra.mild), String(c.ra.severe)], []) },
+        { kind: 'text', runs: cols(['OA (KL)', String(c.oa.healthy), String(c.oa.mild), String(c.oa.severe)], []) },
+      ],
+    });
+  }
+  return blocks;
+}
+
+const lineHeight = (kind: PanelLineKind, fonts: OverlayLayout['fonts']) =>
+  Math.round((kind === 'notice' ? fonts.notice : kind === 'heading' ? fonts.heading : fonts.text) * 1.3);
+
+const lineWidth = (line: PanelLine, fonts: OverlayLayout['fonts']) => {
+  const size = line.kind === 'notice' ? fonts.notice : line.kind === 'heading' ? fonts.heading : fonts.text;
+  let w = 0;
+  let x = 0;
+  for (const r of line.runs) {
+    x = r.dx ?? x;
+    x += textWidth(r.text, size);
+    w = Math.max(w, x);
+  }
+  return w + (line.kind === 'swatch' ? size * 1.6 : 0) + (line.kind === 'notice' ? size : 0);
+};
+
+function blockSize(block: PanelBlock, fonts: OverlayLayout['fonts']): { width: number; height: number } {
+  let height = 0;
+  let width = 0;
+  for (const l of block.lines) {
+    height += lineHeight(l.kind, fonts);
+    width = Math.max(width, lineWidth(l, fonts));
+  }
+  if (block.id === 'notice') height += fonts.notice; // the banner's padding
+  return { width: Math.ceil(width), height };
+}
+
+export function overlaySize(rows: number, columns: number, maxSide: number): { width: number; height: number } {
+  if (!Number.isInteger(rows) || !Number.isInteger(columns) || rows <= 0 || columns <= 0) {
+    throw new RangeError(`image size must be positive integers, got ${rows} rows x ${columns} columns`);
+  }
+  if (!Number.isInteger(maxSide) || maxSide < 64) throw new RangeError(`maxSide must be an integer >= 64, got ${maxSide}`);
+  const scale = Math.min(1, maxSide / Math.max(rows, columns));
+  return { width: Math.max(1, Math.round(columns * scale)), height: Math.max(1, Math.round(rows * scale)) };
+}
+
+/**
+ * Where everything goes on the canvas, for a source of `rows` x `columns` pixels. Pure and
+ * deterministic. Font sizes follow the height the canvas is fitted to on screen, and the
+ * panel's size follows its content, so the two are settled in three bounded passes.
+ */
+export function overlayLayout(rows: number, columns: number, analysis: HandAnalysis, opts: OverlayOptions = {}): OverlayLayout {
+  const { width: iw, height: ih } = overlaySize(rows, columns, opts.maxSide ?? DEFAULT_SC_MAX_SIDE);
+  const side = opts.panel === 'right' || opts.panel === 'bottom' ? opts.panel : columns <= rows * 1.2 ? 'right' : 'bottom';
+  if (opts.panel !== undefined && !['auto', 'right', 'bottom'].includes(opts.panel)) {
+    throw new RangeError(`panel must be 'auto', 'right' or 'bottom', got ${JSON.stringify(opts.panel)}`);
+  }
+  let canvasW = iw;
+  let canvasH = ih;
+  let result: Omit<OverlayLayout, 'labels'> | undefined;
+  // Fonts follow the canvas, the canvas follows the panel, the panel follows the fonts:
+  // start from the bare image and refine twice (a bounded number of passes, so the result
+  // is always defined; the last pass's fonts are sized for the canvas of the pass before).
+  for (let round = 0; round < 3; round++) {
+    // the height a viewer fits to a ~1000 x 1600 screen
+    const fitHeight = Math.max(canvasH, canvasW / 1.6);
+    const fonts = {
+      label: Math.max(11, Math.round(fitHeight * 0.0135)),
+      text: Math.max(12, Math.round(fitHeight * 0.016)),
+      heading: Math.max(13, Math.round(fitHeight * 0.0185)),
+      notice: Math.max(15, Math.round(fitHeight * 0.026)),
+    };
+    const margin = Math.round(fonts.text * 0.9);
+    const stroke = Math.max(2, Math.round(fitHeight / 420));
+    const gapY = Math.round(fonts.text * 0.9);
+    const wrap = Math.round(fonts.text * 15);
+    const content = panelBlocks(analysis, fonts, wrap, opts).map((b) => ({ block: b, ...blockSize(b, fonts) }));
+    const colW = Math.max(wrap, ...content.map((c) => c.width));
+    let blocks: OverlayLayout['blocks'];
+    let panel: OverlayLayout['panel'];
+    if (side === 'right') {
+      // one column, or two when one would be taller than the image
+      let flow = flowColumns(content, 1, colW, margin, gapY, iw + margin, margin);
+      if (flow.height > ih - 2 * margin) flow = flowColumns(content, 2, colW, margin, gapY, iw + margin, margin);
+      blocks = flow.placed;
+      panel = { side, x: iw, y: 0, width: flow.columns * (colW + margin) + margin, height: Math.max(ih, flow.height + 2 * margin) };
+      canvasW = iw + panel.width;
+      canvasH = panel.height;
+    } else {
+      // as many columns as the image's width holds
+      const width = Math.max(iw, colW + 2 * margin);
+      const n = Math.max(1, Math.floor((width - margin) / (colW + margin)));
+      const flow = flowColumns(content, n, colW, margin, gapY, margin, ih + margin);
+      blocks = flow.placed;
+      panel = { side, x: 0, y: ih, width, height: flow.height + 2 * margin };
+      canvasW = width;
+      canvasH = ih + panel.height;
+    }
+    const nb = blocks[0];
+    result = {
+      scaleX: iw / columns,
+      scaleY: ih / rows,
+      image: { x: 0, y: 0, width: iw, height: ih },
+      panel,
+      canvas: { width: canvasW, height: canvasH },
+      notice: { x: nb.x, y: nb.y, width: nb.width, height: nb.height },
+      fonts,
+      stroke,
+      margin,
+      blocks,
+    };
+  }
+  const r = result!;
+  return { ...r, labels: placeLabels(analysis.hands, r.scaleX, r.scaleY, r.image, r.fonts.label, r.stroke) };
+}
+
+/**
+ * Blocks into at most `n` columns in reading order: down the first column, then the next,
+ * breaking where a column would pass an even share of the total height (the notice always
+ * heads the first column). Heights include no trailing gap.
+ */
+function flowColumns<T extends { height: number }>(
+  content: T[],
+  n: number,
+  colW: number,
+  margin: number,
+  gapY: number,
+  x0: number,
+  y0: number,
+): { placed: (T & { x: number; y: number; width: number })[]; height: number; columns: number } {
+  const total = content.reduce((h, c) => h + c.height + gapY, 0) - gapY;
+  const target = Math.max(total / n, ...content.map((c) => c.height));
+  let k = 0;
+  let y = 0;
+  let height = 0;
+  const placed = content.map((c) => {
+    if (y > 0 && y + c.height > target + 1 && k < n - 1) {
+      k++;
+      y = 0;
+    }
+    const p = { ...c, x: x0 + k * (colW + margin), y: y0 + y, width: colW };
+    y += c.height + gapY;
+    height = Math.max(height, y - gapY);
+    return p;
+  });
+  return { placed, height, columns: k + 1 };
+}
+
+const n1 = (v: number): string => (Math.round(v * 10) / 10).toString();
+
+function panelSvg(layout: OverlayLayout): string {
+  const { fonts } = layout;
+  const out: string[] = [];
+  const p = layout.panel;
+  out.push(`<rect x="${p.x}" y="${p.y}" width="${p.width}" height="${p.height}" fill="${PANEL_BACKGROUND}"/>`);
+  for (const { block, x, y, width, height } of layout.blocks) {
+    let cy = y;
+    if (block.id === 'notice') {
+      out.push(
+        `<rect x="${x}" y="${y}" width="${width}" height="${height}" rx="${Math.round(fonts.notice / 4)}" ` +
+          `fill="${NOTICE_FILL}" stroke="#ffffff" stroke-width="${Math.max(2, Math.round(fonts.notice / 10))}"/>`,
+      );
+      cy += fonts.notice / 2;
+    }
+    for (const line of block.lines) {
+      const lh = lineHeight(line.kind, fonts);
+      const size = line.kind === 'notice' ? fonts.notice : line.kind === 'heading' ? fonts.heading : fonts.text;
+      const baseline = cy + lh * 0.78;
+      let tx = line.kind === 'notice' ? x + fonts.notice / 2 : x;
+      if (line.kind === 'swatch' && line.swatch) {
+        const s = Math.round(size * 0.95);
+        out.push(
+          `<rect x="${n1(tx)}" y="${n1(baseline - s * 0.85)}" width="${s}" height="${s}" fill="none" ` +
+            `stroke="${line.swatch}" stroke-width="${Math.max(2, layout.stroke)}"/>`,
+        );
+        tx += size * 1.6;
+      }
+      const tspans = line.runs
+        .map((r) =>
+          `<tspan${r.dx !== undefined ? ` x="${n1(tx + r.dx)}"` : ''} fill="${r.colour ?? PANEL_TEXT}">${escapeXml(r.text)}</tspan>`,
+        )
+        .join('');
+      out.push(`<text x="${n1(tx)}" y="${n1(baseline)}" font-size="${size}">${tspans}</text>`);
+      cy += lh;
+    }
+  }
+  return out.join('');
+}
+
+function labelsSvg(layout: OverlayLayout): string {
+  const out: string[] = [];
+  const { stroke, fonts } = layout;
+  // boxes first (dark halo under the colour, for contrast on bright bone), then labels on top
+  for (const l of layout.labels) {
+    const b = l.box;
+    out.push(
+      `<rect x="${n1(b.x)}" y="${n1(b.y)}" width="${n1(b.width)}" height="${n1(b.height)}" fill="none" ` +
+        `stroke="#000000" stroke-opacity="0.6" stroke-width="${stroke + 2}"/>`,
+      `<rect x="${n1(b.x)}" y="${n1(b.y)}" width="${n1(b.width)}" height="${n1(b.height)}" fill="none" ` +
+        `stroke="${l.colour}" stroke-width="${stroke}"/>`,
+    );
+  }
+  for (const l of layout.labels) {
+    const p = l.plate;
+    if (l.displaced) {
+      const bx = Math.min(Math.max(p.x + p.width / 2, l.box.x), l.box.x + l.box.width);
+      const by = Math.min(Math.max(p.y + p.height / 2, l.box.y), l.box.y + l.box.height);
+      const px = Math.min(Math.max(bx, p.x), p.x + p.width);
+      const py = Math.min(Math.max(by, p.y), p.y + p.height);
+      out.push(`<line x1="${n1(px)}" y1="${n1(py)}" x2="${n1(bx)}" y2="${n1(by)}" stroke="${l.colour}" stroke-width="${Math.max(1, stroke - 1)}"/>`);
+    }
+    out.push(
+      `<rect x="${p.x}" y="${p.y}" width="${p.width}" height="${p.height}" fill="#000000" fill-opacity="0.72"/>`,
+      `<text x="${n1(p.x + fonts.label * 0.25)}" y="${n1(p.y + p.height * 0.8)}" font-size="${fonts.label}" fill="${l.colour}">` +
+        `${escapeXml(l.text)}</text>`,
+    );
+  }
+  return out.join('');
+}
+
+/** The whole overlay (boxes, labels, panel) as one SVG the size of the canvas. Pure. */
+export function overlaySvg(layout: OverlayLayout): string {
+  const { width, height } = layout.canvas;
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` +
+    `font-family="DejaVu Sans" font-weight="bold">${panelSvg(layout)}${labelsSvg(layout)}</svg>`
+  );
+}
+
+export interface OverlayImage {
+  /** RGB, 8 bits a sample, interleaved (R G B R G B ...), row by row */
+  rgb: Uint8Array;
+  rows: number;
+  columns: number;
+}
+
+export interface RenderedOverlay extends OverlayImage {
+  layout: OverlayLayout;
+}
+
+/**
+ * Draws the overlay. `display` is the source radiograph as 8-bit grey ready to show
+ * (windowed, 0 black, 255 white, so a MONOCHROME1 source already inverted), in the
+ * stored orientation and at the source's size (rows x columns of the analysis). The
+ * radiograph is shrunk to fit `maxSide`, the canvas extended by the panel, and the
+ * SVG composited. Deterministic: same inputs, same pixels.
+ */
+export async function renderOverlay(
+  display: { gray: Uint8Array; rows: number; columns: number },
+  analysis: HandAnalysis,
+  opts: OverlayOptions = {},
+): Promise<RenderedOverlay> {
+  const { gray, rows, columns } = display;
+  if (gray.length !== rows * columns) {
+    throw new RangeError(`gray has ${gray.length} values, expected rows x columns = ${rows} x ${columns}`);
+  }
+  if (analysis.source.rows !== rows || analysis.source.columns !== columns) {
+    throw new RangeError(
+      `the analysis is of a ${analysis.source.rows} x ${analysis.source.columns} image but the display image is ${rows} x ${columns}`,
+    );
+  }
+  const layout = overlayLayout(rows, columns, analysis, opts);
+  const { image, canvas } = layout;
+  let small = Buffer.from(gray.buffer, gray.byteOffset, gray.byteLength);
+  if (image.width !== columns || image.height !== rows) {
+    small = await sharp(small, { raw: { width: columns, height: rows, channels: 1 } })
+      .resize(image.width, image.height, { fit: 'fill', kernel: 'lanczos3' })
+      .raw()
+      .toBuffer();
+  }
+  const rgbImage = Buffer.alloc(image.width * image.height * 3);
+  for (let i = 0, o = 0; i < small.length; i++, o += 3) rgbImage[o] = rgbImage[o + 1] = rgbImage[o + 2] = small[i];
+  const { data, info } = await sharp({
+    create: { width: canvas.width, height: canvas.height, channels: 3, background: PANEL_BACKGROUND },
+  })
+    .composite([
+      { input: rgbImage, raw: { width: image.width, height: image.height, channels: 3 }, left: 0, top: 0 },
+      { input: Buffer.from(overlaySvg(layout)), left: 0, top: 0 },
+    ])
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  if (info.channels !== 3 || info.width !== canvas.width || info.height !== canvas.height) {
+    throw new Error(`sharp returned ${info.width} x ${info.height} x ${info.channels}, expected ${canvas.width} x ${canvas.height} x 3`);
+  }
+  return { rgb: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), rows: canvas.height, columns: canvas.width, layout };
+}
+
+// ---------------------------------------------------------------------------------------
+// The DICOM object
+
+export interface ScOptions extends ReportOptions {
+  /**
+   * Modality of the SC series (General Series; the SC Equipment module's Modality is the
+   * same attribute). Default 'OT': the object is a derived picture, not an acquisition, and
+   * should not be caught by DX hanging protocols.
+   */
+  modality?: string;
+}
+
+const SOURCE_FOR_PROCESSING_ITEM = {
+  CodeValue: '121322',
+  CodingSchemeDesignator: 'DCM',
+  CodeMeaning: 'Source image for image processing operation',
+};
+
+/**
+ * The Secondary Capture Image (1.2.840.10008.5.1.4.1.1.7) holding `image` (from
+ * {@link renderOverlay}), for the analysed `source`: same patient and study, a new
+ * series, deterministic UIDs from (source SOP Instance UID, model version, 'sc').
+ *
+ * Pixel Spacing and Nominal Scanned Pixel Spacing are left out on purpose: the picture
+ * is for looking, not measuring (the SR has the geometry), Nominal Scanned Pixel Spacing
+ * describes film digitisers, and the extended canvas holds a panel that is no anatomy.
+ * Patient Orientation is copied, as the picture is only scaled, never rotated or flipped.
+ * No patient identity is burned into the pixels.
+ */
+export function buildSecondaryCaptureDataset(
+  image: OverlayImage | RenderedOverlay,
+  analysis: HandAnalysis,
+  source: NaturalDataset,
+  options: ScOptions,
+): NaturalDataset {
+  checkReportOptions(options, 'SC', ScBuildError);
+  const src = sourceIdentity(analysis, source, 'the SC', ScBuildError);
+  const { rgb, rows, columns } = image;
+  if (!Number.isInteger(rows) || !Number.isInteger(columns) || rows <= 0 || columns <= 0 || rows > 65535 || columns > 65535) {
+    throw new ScBuildError(`SC image size must be 1..65535 rows and columns, got ${rows} x ${columns}`);
+  }
+  if (!(rgb instanceof Uint8Array) || rgb.length !== rows * columns * 3) {
+    throw new ScBuildError(`SC pixels: expected ${rows * columns * 3} RGB bytes, got ${rgb?.length}`);
+  }
+  const modality = options.modality ?? 'OT';
+  const root = options.uidRoot;
+  const version = options.algorithmVersion;
+  const { date, time } = dicomDateTime(options.contentDateTime ?? new Date(), ScBuildError);
+
+  const ds: NaturalDataset = {};
+  ds.SOPClassUID = SC_SOP_CLASS_UID;
+  ds.SOPInstanceUID = derivedUid([src.sopInstanceUid, version, 'sc', 'instance'], root);
+  ds.InstanceCreationDate = date;
+  ds.InstanceCreationTime = time;
+  copyPatientAndStudy(source, ds, src.studyInstanceUid);
+  // General Series
+  ds.Modality = modality;
+  ds.SeriesInstanceUID = derivedUid([src.seriesInstanceUid, version, 'sc', 'series'], root);
+  ds.SeriesNumber = options.seriesNumber;
+  ds.SeriesDate = date;
+  ds.SeriesTime = time;
+  ds.SeriesDescription = options.seriesDescription;
+  ds.Laterality = seriesLaterality(source);
+  if (source.BodyPartExamined !== undefined) ds.BodyPartExamined = source.BodyPartExamined;
+  // General Equipment (U) and SC Equipment
+  Object.assign(ds, generalEquipment(options));
+  ds.ConversionType = 'WSD';
+  ds.SecondaryCaptureDeviceManufacturer = options.manufacturer;
+  ds.SecondaryCaptureDeviceManufacturerModelName = options.deviceName;
+  ds.SecondaryCaptureDeviceSoftwareVersions = ds.SoftwareVersions;
+  // General Image
+  ds.InstanceNumber = options.instanceNumber ?? 1;
+  ds.PatientOrientation = source.PatientOrientation ?? '';
+  ds.ContentDate = date;
+  ds.ContentTime = time;
+  ds.ImageType = ['DERIVED', 'SECONDARY'];
+  ds.DerivationDescription = derivationDescription(image, analysis, options).slice(0, 1024);
+  ds.SourceImageSequence = [{
+    ReferencedSOPClassUID: src.sopClassUid,
+    ReferencedSOPInstanceUID: src.sopInstanceUid,
+    PurposeOfReferenceCodeSequence: [{ ...SOURCE_FOR_PROCESSING_ITEM }],
+    SpatialLocationsPreserved: 'NO',
+  }];
+  ds.BurnedInAnnotation = 'YES';
+  ds.RecognizableVisualFeatures = 'NO';
+  if (source.LossyImageCompression === '01') {
+    // Once lossy, always lossy (PS3.3 C.7.6.1.1.5): the derived picture says so too.
+    ds.LossyImageCompression = '01';
+    for (const k of ['LossyImageCompressionRatio', 'LossyImageCompressionMethod']) if (source[k] !== undefined) ds[k] = source[k];
+  } else {
+    ds.LossyImageCompression = '00';
+  }
+  // SC Image
+  ds.DateOfSecondaryCapture = date;
+  ds.TimeOfSecondaryCapture = time;
+  // Image Pixel
+  ds.SamplesPerPixel = 3;
+  ds.PhotometricInterpretation = 'RGB';
+  ds.PlanarConfiguration = 0;
+  ds.Rows = rows;
+  ds.Columns = columns;
+  ds.BitsAllocated = 8;
+  ds.BitsStored = 8;
+  ds.HighBit = 7;
+  ds.PixelRepresentation = 0;
+  // SOP Common
+  ds.ContributingEquipmentSequence = contributingEquipment(options, `${date}${time}`);
+  const even = rgb.length % 2 === 0 ? rgb : (() => {
+    const padded = new Uint8Array(rgb.length + 1);
+    padded.set(rgb);
+    return padded;
+  })();
+  ds.PixelData = [even.buffer.slice(even.byteOffset, even.byteOffset + even.byteLength)];
+  ds._vrMap = { PixelData: 'OB' };
+  return withCharacterSet(source, ds);
+}
+
+function derivationDescription(image: OverlayImage | RenderedOverlay, analysis: HandAnalysis, options: ScOptions): string {
+  const layout = 'layout' in image ? image.layout : undefined;
+  const scale = !layout
+    ? ''
+    : layout.scaleX === 1 && layout.scaleY === 1
+      ? ' at the source\'s size,'
+      : ` scaled by ${layout.scaleX.toFixed(4)} (lanczos3) to ${layout.image.width} x ${layout.image.height},`;
+  const panel = layout ? ` canvas extended by a ${layout.panel.side} panel (legend, per-hand summary, notice);` : '';
+  const nJoints = analysis.hands.reduce((n, h) => n + h.joints.length, 0);
+  return (
+    `Source image windowed to 8 bits,${scale}${panel} ${nJoints} joint boxes with grades burned in, coloured by severity; ` +
+    `by ${options.algorithmName} ${options.algorithmVersion}. Machine-generated result, not for diagnosis alone.`
+  );
+}
+
+/** renderOverlay then buildSecondaryCaptureDataset. */
+export async function buildSecondaryCapture(
+  display: { gray: Uint8Array; rows: number; columns: number },
+  analysis: HandAnalysis,
+  source: NaturalDataset,
+  options: ScOptions & OverlayOptions,
+): Promise<NaturalDataset> {
+  const rendered = await renderOverlay(display, analysis, options);
+  return buildSecondaryCaptureDataset(rendered, analysis, source, options);
+}
