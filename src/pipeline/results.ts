@@ -1,0 +1,81 @@
+import type { HandAnalysis } from '../analysis/hand-analysis.js';
+import type { NaturalDataset } from '../dicom/part10.js';
+import type { DisplayImage } from '../inference/preprocess.js';
+import type { ReportOptions } from '../reports/common.js';
+import { buildGspsDataset } from '../reports/gsps.js';
+import { buildSecondaryCapture } from '../reports/secondary-capture.js';
+import { buildSrDataset } from '../reports/sr/index.js';
+import { VERSION } from '../version.js';
+
+/**
+ * The result objects for one analysed radiograph: the TID 1500 SR, the Secondary Capture
+ * overlay and the presentation state. Each goes in its own series (a series holds one
+ * modality), numbered from `seriesNumberBase`; UIDs derive from the source SOP Instance
+ * UID and the model version inside the writers, so a re-run replaces rather than duplicates.
+ */
+export interface ResultOptions {
+  /** SR, SC and PR get this number + 0, 1, 2 */
+  seriesNumberBase: number;
+  seriesDescription: string;
+  uidRoot?: string;
+  manufacturer: string;
+  deviceName: string;
+  srClass: 'comprehensive3d' | 'comprehensive';
+  maxOverlaySide: number;
+  contentDateTime?: Date;
+}
+
+export const DEFAULT_RESULT_OPTIONS: ResultOptions = {
+  seriesNumberBase: 9100,
+  seriesDescription: 'jointscore hand joints (machine-made)',
+  manufacturer: 'jointscore',
+  deviceName: 'jointscore',
+  srClass: 'comprehensive3d',
+  maxOverlaySide: 2048,
+};
+
+export interface ResultObjects {
+  sr: NaturalDataset;
+  sc: NaturalDataset;
+  pr: NaturalDataset;
+}
+
+/** Algorithm name and version as reports show them: the models' names and versions joined. */
+export function algorithmIdentity(analysis: HandAnalysis): { algorithmName: string; algorithmVersion: string } {
+  if (analysis.models.length === 0) return { algorithmName: 'jointscore', algorithmVersion: VERSION };
+  return {
+    algorithmName: analysis.models.map((m) => m.name).join('+').slice(0, 64),
+    algorithmVersion: analysis.models.map((m) => m.version).join('+').slice(0, 64),
+  };
+}
+
+function gray8(display: DisplayImage): Uint8Array {
+  const out = new Uint8Array(display.data.length);
+  for (let i = 0; i < out.length; i++) out[i] = Math.round(display.data[i] * 255);
+  return out;
+}
+
+export async function buildResultObjects(
+  analysis: HandAnalysis,
+  source: NaturalDataset,
+  display: DisplayImage,
+  options: ResultOptions = DEFAULT_RESULT_OPTIONS,
+): Promise<ResultObjects> {
+  const base: Omit<ReportOptions, 'seriesNumber'> = {
+    seriesDescription: options.seriesDescription,
+    uidRoot: options.uidRoot,
+    manufacturer: options.manufacturer,
+    deviceName: options.deviceName,
+    contentDateTime: options.contentDateTime,
+    ...algorithmIdentity(analysis),
+  };
+  const sr = buildSrDataset(analysis, source, { ...base, seriesNumber: options.seriesNumberBase, sopClass: options.srClass });
+  const sc = await buildSecondaryCapture(
+    { gray: gray8(display), rows: display.rows, columns: display.columns },
+    analysis,
+    source,
+    { ...base, seriesNumber: options.seriesNumberBase + 1, maxSide: options.maxOverlaySide },
+  );
+  const pr = buildGspsDataset(analysis, source, { ...base, seriesNumber: options.seriesNumberBase + 2 });
+  return { sr, sc, pr };
+}
