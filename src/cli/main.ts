@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { VERSION } from '../version.js';
+import { registerAnalyze } from './analyze.js';
 import { registerContactSheet } from './contact-sheet.js';
 import { registerPhantom } from './phantom.js';
 import { registerTrainingSet } from './training-set.js';
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
   registerPhantom(program);
   registerContactSheet(program);
   registerTrainingSet(program);
+  registerAnalyze(program);
   return program;
 }
 

@@ -1,0 +1,52 @@
+// CPU time of one image through the node: DICOM decode, display window, detector, grader.
+// Build first (`npx tsc -p .`), then:
+//   node bench/analyze.mjs [models-dir] [count]
+// models-dir defaults to test/fixtures/models (the tiny test models: the time is then decode
+// and preprocessing); pass models/ for the real ones. A 2048 x 2560 phantom at 0.15 mm,
+// 12 bits, each transfer syntax in turn.
+import { decodeDicomImage } from '../dist/imaging/decode.js';
+import { analyzeImage } from '../dist/inference/analyze.js';
+import { loadModels } from '../dist/inference/models.js';
+import { encodePhantomDx } from '../dist/phantom/dicom-dx.js';
+import { renderPhantom } from '../dist/phantom/render.js';
+
+const modelsDir = process.argv[2] ?? 'test/fixtures/models';
+const N = Number(process.argv[3] ?? 5);
+const threads = Number(process.env.THREADS ?? 0) || undefined;
+const models = await loadModels(modelsDir, { provider: 'cpu', intraOpThreads: threads });
+const rendered = renderPhantom({ seed: 11, profile: 'mixed', layout: 'one', laterality: 'L', rows: 2560, columns: 2048, pixelSpacingMm: 0.15 });
+const syntaxes = {
+  explicit: '1.2.840.10008.1.2.1',
+  'jpeg-lossless': '1.2.840.10008.1.2.4.70',
+  'jpeg-ls': '1.2.840.10008.1.2.4.80',
+  j2k: '1.2.840.10008.1.2.4.90',
+  rle: '1.2.840.10008.1.2.5',
+};
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+console.log(`analyze 2048x2560, models ${modelsDir} (${models.detector.manifest.name} ${models.detector.manifest.input.size}px, ${models.grader.manifest.name} ${models.grader.manifest.input.cropPx}px), ${N} runs each, median ms`);
+for (const [label, ts] of Object.entries(syntaxes)) {
+  const dx = await encodePhantomDx(rendered, { bitsStored: 12, photometric: 'MONOCHROME2', transferSyntax: ts });
+  const rows = { decode: [], display: [], detect: [], grade: [], total: [] };
+  for (let i = 0; i <= N; i++) {
+    const t0 = performance.now();
+    const img = await decodeDicomImage(dx.bytes, label);
+    const t1 = performance.now();
+    const timings = {};
+    const a = await analyzeImage(img, models, timings);
+    const t2 = performance.now();
+    if (i === 0) continue; // warm-up
+    rows.decode.push(t1 - t0);
+    rows.display.push(timings.displayMs);
+    rows.detect.push(timings.detectMs);
+    rows.grade.push(timings.gradeMs);
+    rows.total.push(t2 - t0);
+    if (i === N) {
+      const joints = a.hands.reduce((n, h) => n + h.joints.length, 0);
+      console.log(
+        `  ${label.padEnd(14)} decode ${median(rows.decode).toFixed(0).padStart(4)}  display ${median(rows.display).toFixed(0).padStart(4)}  ` +
+          `detect (letterbox + run) ${median(rows.detect).toFixed(0).padStart(4)}  grade (${joints} crops + run) ${median(rows.grade).toFixed(0).padStart(4)}  ` +
+          `total ${median(rows.total).toFixed(0).padStart(4)}`,
+      );
+    }
+  }
+}

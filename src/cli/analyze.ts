@@ -1,0 +1,211 @@
+import { Command, Option } from 'commander';
+import { open, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, extname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { HandAnalysis } from '../analysis/hand-analysis.js';
+import { readDicomImage, type DecodedImage } from '../imaging/decode.js';
+import { analyzeImage } from '../inference/analyze.js';
+import { loadModels, type Models } from '../inference/models.js';
+import { PROVIDER_CHOICES, type ProviderChoice } from '../inference/session.js';
+import { logger, type Logger } from '../observability/logger.js';
+
+/**
+ * `jointscore analyze <file or folder>`: offline analysis of DICOM files with the models of
+ * `--models` (default: the package's models/). Results as HandAnalysis JSON on stdout
+ * (`--json`: one object for a file, an array for a folder in sorted path order) and/or one
+ * file per image under `--out` (through the writers below). One file failing in a folder is
+ * reported (file, reason) and the others still run; the exit code is 1 if any failed.
+ */
+
+/** The package's own models/ folder (next to src/ and dist/). */
+export const DEFAULT_MODELS_DIR = fileURLToPath(new URL('../../models/', import.meta.url));
+
+/**
+ * What `--out` writes per image. HOOK for the result writers: the DICOM SR, Secondary
+ * Capture and GSPS writers (src/reports/, another engineer) are to be appended to
+ * RESULT_WRITERS; until then `--out` writes the JSON only. Nothing here claims to write them.
+ */
+export interface ResultWriter {
+  name: string;
+  /** writes the results for one image; returns the paths written */
+  write(analysis: HandAnalysis, ctx: { sourceFile: string; image: DecodedImage; outDir: string; baseName: string }): Promise<string[]>;
+}
+
+export const jsonWriter: ResultWriter = {
+  name: 'json',
+  async write(analysis, { outDir, baseName }) {
+    const path = join(outDir, `${baseName}.json`);
+    await writeFile(path, JSON.stringify(analysis, null, 2) + '\n');
+    return [path];
+  },
+};
+
+export const RESULT_WRITERS: ResultWriter[] = [jsonWriter];
+
+export interface AnalyzeOptions {
+  json?: boolean;
+  out?: string;
+  models: string;
+  provider: ProviderChoice;
+  threads?: number;
+}
+
+export interface AnalyzeRun {
+  /** successful images, in processing (sorted) order */
+  results: { file: string; analysis: HandAnalysis; written: string[] }[];
+  failures: { file: string; reason: string }[];
+  /** files in the folder that are not DICOM (skipped, not failures) */
+  skipped: string[];
+  folder: boolean;
+}
+
+export interface AnalyzeIo {
+  stdout: (text: string) => void;
+  stderr: NodeJS.WriteStream | { isTTY?: boolean; write: (text: string) => unknown };
+  log: Logger;
+  /** already-loaded models (tests, a long-running caller); loaded from options.models otherwise */
+  models?: Models;
+}
+
+const defaultIo = (): AnalyzeIo => ({ stdout: (t) => process.stdout.write(t), stderr: process.stderr, log: logger() });
+
+async function isDicom(file: string): Promise<boolean> {
+  const fh = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(132);
+    const { bytesRead } = await fh.read(buf, 0, 132, 0);
+    return bytesRead === 132 && buf.toString('latin1', 128, 132) === 'DICM';
+  } finally {
+    await fh.close();
+  }
+}
+
+async function walk(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    if (e.name.startsWith('.')) continue;
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await walk(p)));
+    else if (e.isFile()) out.push(p);
+  }
+  return out;
+}
+
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The files to analyse: the file itself, or the DICOM files under the folder, sorted by path. */
+export async function listInputs(target: string): Promise<{ files: string[]; skipped: string[]; folder: boolean }> {
+  let st;
+  try {
+    st = await stat(target);
+  } catch (err) {
+    throw new Error(`${target}: no such file or folder (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  if (!st.isDirectory()) return { files: [target], skipped: [], folder: false };
+  const all = (await walk(target)).sort((a, b) => compare(relative(target, a), relative(target, b)));
+  const files: string[] = [];
+  const skipped: string[] = [];
+  for (const f of all) ((await isDicom(f).catch(() => false)) ? files : skipped).push(f);
+  return { files, skipped, folder: true };
+}
+
+function progressBar(stream: AnalyzeIo['stderr'], total: number) {
+  const width = 30;
+  const start = Date.now();
+  return {
+    update(done: number, label: string) {
+      const filled = Math.round((done / Math.max(1, total)) * width);
+      const s = ((Date.now() - start) / 1000).toFixed(1);
+      const name = label.length > 40 ? `...${label.slice(-37)}` : label;
+      stream.write(`\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total} ${s}s ${name}\u001b[K`);
+    },
+    end() {
+      stream.write('\n');
+    },
+  };
+}
+
+function summaryLine(file: string, a: HandAnalysis): string {
+  if (a.hands.length === 0) return `${file}: no joints found`;
+  const hands = a.hands.map(
+    (h) => `${h.laterality} hand: ${h.joints.length} joints, SvH JSN ${h.summary.svhJsn}, erosion ${h.summary.svhErosion}, KL sum ${h.summary.klSum}, ${h.summary.pattern}`,
+  );
+  return `${file}: ${hands.join('; ')}`;
+}
+
+export async function runAnalyze(target: string, o: AnalyzeOptions, io: AnalyzeIo = defaultIo()): Promise<AnalyzeRun> {
+  const { log } = io;
+  const { files, skipped, folder } = await listInputs(target);
+  if (folder && skipped.length) log.info('skipping files that are not DICOM', { count: skipped.length, first: skipped[0] });
+  if (folder && files.length === 0) throw new Error(`${target}: no DICOM files in this folder`);
+  const models = io.models ?? (await loadModels(o.models, { provider: o.provider, intraOpThreads: o.threads, log }));
+  const run: AnalyzeRun = { results: [], failures: [], skipped, folder };
+  const bar = folder && io.stderr.isTTY ? progressBar(io.stderr, files.length) : undefined;
+  if (o.out) await mkdir(o.out, { recursive: true });
+  for (const [i, file] of files.entries()) {
+    bar?.update(i, file);
+    const started = Date.now();
+    try {
+      const image = await readDicomImage(file, log);
+      const analysis = await analyzeImage(image, models);
+      const written: string[] = [];
+      if (o.out) {
+        const rel = folder ? relative(target, file) : basename(file);
+        const outDir = join(o.out, dirname(rel));
+        await mkdir(outDir, { recursive: true });
+        const baseName = basename(rel, extname(rel)) || basename(rel);
+        for (const w of RESULT_WRITERS) written.push(...(await w.write(analysis, { sourceFile: file, image, outDir, baseName })));
+      }
+      run.results.push({ file, analysis, written });
+      const joints = analysis.hands.reduce((n, h) => n + h.joints.length, 0);
+      if (!bar) log.info('analysed', { file, sopInstanceUID: analysis.source.sopInstanceUID, hands: analysis.hands.length, joints, ms: Date.now() - started });
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      run.failures.push({ file, reason });
+      if (bar) io.stderr.write('\n');
+      log.error(`analysis failed: ${reason}`, { file, reason });
+    }
+  }
+  if (bar) {
+    bar.update(files.length, 'done');
+    bar.end();
+  }
+  if (o.json) {
+    const payload = folder ? run.results.map((r) => r.analysis) : run.results[0]?.analysis;
+    if (payload !== undefined) io.stdout(JSON.stringify(payload, null, 2) + '\n');
+  } else if (!o.out) {
+    for (const r of run.results) io.stdout(summaryLine(r.file, r.analysis) + '\n');
+  }
+  if (folder) {
+    log.info('analyze finished', { files: files.length, ok: run.results.length, failed: run.failures.length, skipped: skipped.length });
+  }
+  if (run.failures.length) {
+    const list = run.failures.map((f) => `  ${f.file}: ${f.reason}`).join('\n');
+    io.stderr.write(`${run.failures.length} of ${files.length} file(s) failed:\n${list}\n`);
+  }
+  return run;
+}
+
+function positiveInt(name: string) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1 || n > 256) throw new Error(`--${name} "${v}": expected an integer from 1 to 256`);
+    return n;
+  };
+}
+
+export function registerAnalyze(program: Command): void {
+  program
+    .command('analyze')
+    .description('Find and grade the joints of DICOM hand radiographs (a file, or every DICOM file under a folder), offline')
+    .argument('<path>', 'a DICOM file or a folder')
+    .option('--json', 'print HandAnalysis JSON on stdout (an object for a file, an array for a folder)')
+    .option('--out <dir>', 'write <name>.json per image into this folder')
+    .option('--models <dir>', 'folder holding jointscore-detector/ and jointscore-grader/', DEFAULT_MODELS_DIR)
+    .addOption(new Option('--provider <p>', 'onnxruntime execution provider').choices([...PROVIDER_CHOICES]).default('auto'))
+    .option('--threads <n>', 'onnxruntime intra-op threads (default: one per core)', positiveInt('threads'))
+    .action(async (path: string, o: { json?: boolean; out?: string; models: string; provider: ProviderChoice; threads?: number }) => {
+      const run = await runAnalyze(path, o);
+      if (run.failures.length) process.exitCode = 1;
+    });
+}

@@ -1,0 +1,172 @@
+import { readFile } from 'node:fs/promises';
+import { readPart10, type NaturalDataset } from '../dicom/part10.js';
+import { readNativePixels } from '../dicom/transcode.js';
+import { logger, type Logger } from '../observability/logger.js';
+
+/**
+ * A DICOM file (any transfer syntax dcmjs-codecs decodes) to the stored values and the few
+ * attributes the analysis needs. Greyscale single-frame images only. Rescale Slope and
+ * Intercept are not applied: the display window comes from percentiles of the stored
+ * values, which a linear rescale does not change (a negative slope aside, which no DX/CR
+ * image uses).
+ */
+export interface DecodedImage {
+  rows: number;
+  columns: number;
+  /** stored values, row-major, masked to Bits Stored (sign-extended when signed) */
+  values: Uint16Array | Int16Array | Uint8Array | Int8Array;
+  photometric: 'MONOCHROME1' | 'MONOCHROME2';
+  /** [between rows, between columns] mm */
+  pixelSpacingMm: [number, number];
+  pixelSpacingSource: 'PixelSpacing' | 'ImagerPixelSpacing' | 'default';
+  sopInstanceUID: string;
+  transferSyntaxUID: string;
+  /** the whole dataset (naturalized, pixel data as read): for the writers that copy from it */
+  dataset: NaturalDataset;
+}
+
+/** When neither Pixel Spacing nor Imager Pixel Spacing is present. */
+export const DEFAULT_PIXEL_SPACING_MM = 0.15;
+
+export class ImageFileError extends Error {
+  constructor(
+    readonly file: string,
+    message: string,
+  ) {
+    super(`${file}: ${message}`);
+    this.name = 'ImageFileError';
+  }
+}
+
+function spacing(v: unknown): [number, number] | undefined {
+  const list = Array.isArray(v) ? v : typeof v === 'string' ? v.split('\\') : typeof v === 'number' ? [v, v] : [];
+  const nums = list.map((x) => Number(x));
+  if (nums.length === 1) nums.push(nums[0]);
+  if (nums.length < 2 || !nums.slice(0, 2).every((n) => Number.isFinite(n) && n > 0)) return undefined;
+  return [nums[0], nums[1]];
+}
+
+export async function readDicomImage(file: string, log: Logger = logger()): Promise<DecodedImage> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (err) {
+    throw new ImageFileError(file, `cannot read the file (${(err as Error).message})`);
+  }
+  return decodeDicomImage(bytes, file, log);
+}
+
+/** `name` is used in messages (usually the file's path). */
+export async function decodeDicomImage(bytes: Uint8Array, name: string, log: Logger = logger()): Promise<DecodedImage> {
+  if (bytes.length < 132 || Buffer.from(bytes.subarray(128, 132)).toString('latin1') !== 'DICM') {
+    throw new ImageFileError(name, 'not a DICOM Part 10 file (no "DICM" after the 128-byte preamble)');
+  }
+  let ds: NaturalDataset;
+  let pixelData: Uint8Array;
+  let transferSyntaxUID: string;
+  try {
+    const native = await readNativePixels(bytes);
+    ds = native.dataset;
+    pixelData = native.pixelData;
+    transferSyntaxUID = native.transferSyntaxUID;
+  } catch (err) {
+    // a colour or multi-frame image the codecs refuse: say that rather than the codec's words
+    let header: NaturalDataset | undefined;
+    try {
+      header = readPart10(bytes).dataset;
+    } catch {
+      /* unreadable: the codec's message below */
+    }
+    if (header) checkImageKind(header, name);
+    throw new ImageFileError(name, `cannot decode the pixel data: ${(err as Error).message}`);
+  }
+  checkImageKind(ds, name);
+  const photometric = String(ds.PhotometricInterpretation).trim() as DecodedImage['photometric'];
+  const rows = Number(ds.Rows);
+  const columns = Number(ds.Columns);
+  const bitsAllocated = Number(ds.BitsAllocated);
+  const bitsStored = Number(ds.BitsStored ?? bitsAllocated);
+  const signed = Number(ds.PixelRepresentation ?? 0) === 1;
+  if (!(rows > 0 && columns > 0)) throw new ImageFileError(name, `Rows (0028,0010) ${ds.Rows} and Columns (0028,0011) ${ds.Columns}: expected positive numbers`);
+  if (bitsAllocated !== 8 && bitsAllocated !== 16) {
+    throw new ImageFileError(name, `Bits Allocated (0028,0100) is ${bitsAllocated}: expected 8 or 16`);
+  }
+  if (!(bitsStored >= 1 && bitsStored <= bitsAllocated)) {
+    throw new ImageFileError(name, `Bits Stored (0028,0101) is ${bitsStored}: expected 1 to Bits Allocated (${bitsAllocated})`);
+  }
+  const n = rows * columns;
+  if (pixelData.byteLength < n * (bitsAllocated / 8)) {
+    throw new ImageFileError(name, `Pixel Data (7FE0,0010) holds ${pixelData.byteLength} bytes, ${rows} x ${columns} x ${bitsAllocated / 8} expected`);
+  }
+  const values = storedValues(pixelData, n, bitsAllocated, bitsStored, signed);
+
+  const sopInstanceUID = String(ds.SOPInstanceUID ?? '');
+  if (!sopInstanceUID) throw new ImageFileError(name, 'SOP Instance UID (0008,0018) is missing');
+  let pixelSpacingMm = spacing(ds.PixelSpacing);
+  let pixelSpacingSource: DecodedImage['pixelSpacingSource'] = 'PixelSpacing';
+  if (!pixelSpacingMm) {
+    pixelSpacingMm = spacing(ds.ImagerPixelSpacing);
+    pixelSpacingSource = 'ImagerPixelSpacing';
+  }
+  if (!pixelSpacingMm) {
+    pixelSpacingMm = [DEFAULT_PIXEL_SPACING_MM, DEFAULT_PIXEL_SPACING_MM];
+    pixelSpacingSource = 'default';
+    log.warn(
+      `${name}: neither Pixel Spacing (0028,0030) nor Imager Pixel Spacing (0018,1164) is present: assuming ${DEFAULT_PIXEL_SPACING_MM} mm; crops and boxes in mm may be off`,
+      { file: name, sopInstanceUID },
+    );
+  }
+  return {
+    rows,
+    columns,
+    values,
+    photometric,
+    pixelSpacingMm,
+    pixelSpacingSource,
+    sopInstanceUID,
+    transferSyntaxUID,
+    dataset: ds,
+  };
+}
+
+/** Refuses colour and multi-frame images, naming the file and the attribute. */
+function checkImageKind(ds: NaturalDataset, name: string): void {
+  const photometric = String(ds.PhotometricInterpretation ?? '').trim();
+  const samples = Number(ds.SamplesPerPixel ?? 1);
+  if (samples !== 1 || (photometric !== 'MONOCHROME1' && photometric !== 'MONOCHROME2')) {
+    throw new ImageFileError(
+      name,
+      `Photometric Interpretation (0028,0004) is "${photometric}" with Samples per Pixel (0028,0002) ${samples}: ` +
+        'only greyscale radiographs (MONOCHROME1 or MONOCHROME2, one sample) are analysed',
+    );
+  }
+  const frames = Number(ds.NumberOfFrames ?? 1) || 1;
+  if (frames !== 1) {
+    throw new ImageFileError(name, `Number of Frames (0028,0008) is ${frames}: only single-frame images are analysed (send each view as its own image)`);
+  }
+}
+
+function storedValues(px: Uint8Array, n: number, bitsAllocated: number, bitsStored: number, signed: boolean): DecodedImage['values'] {
+  const mask = bitsStored >= 16 ? 0xffff : (1 << bitsStored) - 1;
+  const signBit = 1 << (bitsStored - 1);
+  if (bitsAllocated === 8) {
+    const out = signed ? new Int8Array(n) : new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      const v = px[i] & mask;
+      out[i] = signed && v & signBit ? v - (mask + 1) : v;
+    }
+    return out;
+  }
+  const view = new DataView(px.buffer, px.byteOffset, n * 2);
+  if (!signed) {
+    const out = new Uint16Array(n);
+    for (let i = 0; i < n; i++) out[i] = view.getUint16(i * 2, true) & mask;
+    return out;
+  }
+  const out = new Int16Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = view.getUint16(i * 2, true) & mask;
+    out[i] = v & signBit ? v - (mask + 1) : v;
+  }
+  return out;
+}

@@ -1,0 +1,46 @@
+import type { HandAnalysis } from '../analysis/hand-analysis.js';
+import { detect } from './detector.js';
+import { grade } from './grader.js';
+import type { Models } from './models.js';
+import { toDisplay, type StoredImage } from './preprocess.js';
+
+/**
+ * One image in, one HandAnalysis out: display image (percentile window, bone bright),
+ * detector, grader. No file I/O here: the caller decodes (src/imaging/decode.ts) and loads
+ * the models (src/inference/models.ts).
+ */
+export interface AnalyzeInput extends StoredImage {
+  sopInstanceUID: string;
+}
+
+export interface AnalyzeTimings {
+  displayMs: number;
+  detectMs: number;
+  gradeMs: number;
+}
+
+export async function analyzeImage(
+  input: AnalyzeInput,
+  models: Pick<Models, 'detector' | 'grader'>,
+  timings?: AnalyzeTimings,
+): Promise<HandAnalysis> {
+  const n = input.rows * input.columns;
+  if (!(input.rows > 0 && input.columns > 0) || input.values.length < n) {
+    throw new Error(`image of ${input.rows} x ${input.columns} pixels with ${input.values.length} stored values`);
+  }
+  const [sr, sc] = input.pixelSpacingMm;
+  if (!(sr > 0 && sc > 0)) throw new Error(`pixel spacing [${sr}, ${sc}] mm: expected two positive numbers`);
+  const t0 = performance.now();
+  const img = toDisplay(input);
+  const t1 = performance.now();
+  const candidates = await detect(img, models.detector.manifest, models.detector.runner);
+  const t2 = performance.now();
+  const hands = await grade(img, candidates, models.grader.manifest, models.grader.runner);
+  const t3 = performance.now();
+  if (timings) Object.assign(timings, { displayMs: t1 - t0, detectMs: t2 - t1, gradeMs: t3 - t2 });
+  return {
+    source: { sopInstanceUID: input.sopInstanceUID, rows: input.rows, columns: input.columns, pixelSpacingMm: [sr, sc] },
+    models: [models.detector.info, models.grader.info],
+    hands,
+  };
+}

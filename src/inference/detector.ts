@@ -1,0 +1,134 @@
+import type { JointSite, Laterality } from '../analysis/joints.js';
+import type { DetectorManifest } from './manifest.js';
+import { parseChannel } from './manifest.js';
+import type { DisplayImage } from './preprocess.js';
+import { letterbox } from './preprocess.js';
+import type { ModelRunner, TensorData } from './session.js';
+
+/**
+ * The detector's output turned into candidate joints in image pixels (docs/model-contract.md).
+ * The decoding functions are pure: arrays in, candidates out.
+ */
+export interface Candidate {
+  laterality: Laterality;
+  site: JointSite;
+  /** image pixels, (0,0) = top-left corner of the top-left pixel */
+  x: number;
+  y: number;
+  confidence: number;
+  /** the detector's own box where it gives one (YOLO layout), image pixels [x0, y0, x1, y1] */
+  box?: [number, number, number, number];
+}
+
+export interface HeatmapDecodeOptions {
+  stride: number;
+  threshold: number;
+  /** input pixels per image pixel (letterbox scale) */
+  scale: number;
+  /** `L-MCP2` names, one per channel */
+  channels: readonly string[];
+}
+
+/**
+ * Heatmap layout: each channel's maximum is that joint; refined by the 3 x 3 weighted
+ * centroid (values as weights, cells outside the map left out); image x = (column + 0.5) x
+ * stride / scale, likewise y. A peak under the threshold means not found. Ties go to the
+ * first cell in row-major order.
+ */
+export function decodeHeatmap(heatmaps: TensorData, o: HeatmapDecodeOptions): Candidate[] {
+  const [n, channels, h, w] = heatmaps.dims;
+  if (heatmaps.dims.length !== 4 || n !== 1 || channels !== o.channels.length) {
+    throw new Error(`heatmap output of shape [${heatmaps.dims.join(', ')}], expected [1, ${o.channels.length}, H, W]`);
+  }
+  const d = heatmaps.data;
+  const out: Candidate[] = [];
+  for (let k = 0; k < channels; k++) {
+    const base = k * h * w;
+    let best = 0;
+    let bestV = -Infinity;
+    for (let i = 0; i < h * w; i++) {
+      const v = d[base + i];
+      if (v > bestV) {
+        bestV = v;
+        best = i;
+      }
+    }
+    if (!(bestV >= o.threshold)) continue;
+    const r = Math.floor(best / w);
+    const c = best % w;
+    let sw = 0;
+    let sr = 0;
+    let sc = 0;
+    for (let dr = -1; dr <= 1; dr++) {
+      for (let dc = -1; dc <= 1; dc++) {
+        const rr = r + dr;
+        const cc = c + dc;
+        if (rr < 0 || cc < 0 || rr >= h || cc >= w) continue;
+        const v = Math.max(0, d[base + rr * w + cc]);
+        sw += v;
+        sr += v * rr;
+        sc += v * cc;
+      }
+    }
+    const row = sw > 0 ? sr / sw : r;
+    const col = sw > 0 ? sc / sw : c;
+    const j = parseChannel(o.channels[k]);
+    if (!j) throw new Error(`detector channel ${k} is "${o.channels[k]}", not a joint name like "L-MCP2"`);
+    out.push({ ...j, x: ((col + 0.5) * o.stride) / o.scale, y: ((row + 0.5) * o.stride) / o.scale, confidence: bestV });
+  }
+  return out;
+}
+
+export interface YoloDecodeOptions {
+  threshold: number;
+  scale: number;
+  channels: readonly string[];
+}
+
+/**
+ * YOLO layout `[1, 4 + C, N]` (Ultralytics export: cx, cy, w, h in input pixels, then C class
+ * scores, no objectness): per class, the box with the best score at or above the threshold.
+ */
+export function decodeYolo(output: TensorData, o: YoloDecodeOptions): Candidate[] {
+  const [b, rowsCount, n] = output.dims;
+  const classes = o.channels.length;
+  if (output.dims.length !== 3 || b !== 1 || rowsCount !== 4 + classes) {
+    throw new Error(`YOLO output of shape [${output.dims.join(', ')}], expected [1, ${4 + classes}, N]`);
+  }
+  const d = output.data;
+  const at = (row: number, i: number) => d[row * n + i];
+  const out: Candidate[] = [];
+  for (let k = 0; k < classes; k++) {
+    let best = -1;
+    let bestV = -Infinity;
+    for (let i = 0; i < n; i++) {
+      const v = at(4 + k, i);
+      if (v > bestV) {
+        bestV = v;
+        best = i;
+      }
+    }
+    if (best < 0 || !(bestV >= o.threshold)) continue;
+    const j = parseChannel(o.channels[k]);
+    if (!j) throw new Error(`detector class ${k} is "${o.channels[k]}", not a joint name like "L-MCP2"`);
+    const cx = at(0, best) / o.scale;
+    const cy = at(1, best) / o.scale;
+    const hw = at(2, best) / o.scale / 2;
+    const hh = at(3, best) / o.scale / 2;
+    out.push({ ...j, x: cx, y: cy, confidence: bestV, box: [cx - hw, cy - hh, cx + hw, cy + hh] });
+  }
+  return out;
+}
+
+/** Letterboxes the display image, runs the detector and decodes its output. */
+export async function detect(img: DisplayImage, manifest: DetectorManifest, runner: ModelRunner): Promise<Candidate[]> {
+  const size = manifest.input.size;
+  const lb = letterbox(img, size);
+  const outputs = await runner.run({ [manifest.input.name]: { data: lb.data, dims: [1, 1, size, size] } });
+  const out = outputs[manifest.output.name];
+  if (!out) throw new Error(`detector ${manifest.name} returned no output "${manifest.output.name}"`);
+  if (manifest.output.layout === 'heatmap') {
+    return decodeHeatmap(out, { stride: manifest.output.stride, threshold: manifest.output.threshold, scale: lb.scale, channels: manifest.channels });
+  }
+  return decodeYolo(out, { threshold: manifest.output.threshold, scale: lb.scale, channels: manifest.channels });
+}
