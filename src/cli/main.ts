@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { registerAnalyze } from './analyze.js';
 import { registerContactSheet } from './contact-sheet.js';
+import { registerEval } from './eval.js';
 import { registerPhantom } from './phantom.js';
 import { registerTrainingSet } from './training-set.js';
 
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
   registerPhantom(program);
   registerContactSheet(program);
   registerTrainingSet(program);
+  registerEval(program);
   registerAnalyze(program);
   return program;
 }
