@@ -10,6 +10,7 @@ import { DEFAULT_PIXEL_SPACING_MM, readDicomImage } from '../src/imaging/decode.
 import { FIXTURES, makeFixture } from '../src/phantom/fixtures.js';
 import { buildMinimalDx } from './helpers/dx.js';
 import { captureLogger, handAnalysisProblems, TINY_MODELS } from './helpers/inference.js';
+import { dciodvfy } from './helpers/dicom-tools.js';
 
 const PICK = ['hand-left-m2-explicit', 'hand-right-m1-j2k', 'hands-both-m2-jpegls'];
 
@@ -83,7 +84,16 @@ describe('jointscore analyze', () => {
     expect(results[1].source.columns).toBe(2048);
     expect(r.stderr).toContain('1 of 4 file(s) failed');
     expect(r.stderr).toContain(`${join(images, 'broken.dcm')}: `);
-    expect(readdirSync(out).sort()).toEqual(['hand-left-m2-explicit.json', 'hands-both-m2-jpegls.json', 'sub']);
+    const objects = (name: string) => [`${name}.json`, `${name}.pr.dcm`, `${name}.sc.dcm`, `${name}.sr.dcm`];
+    expect(readdirSync(out).sort()).toEqual([...objects('hand-left-m2-explicit'), ...objects('hands-both-m2-jpegls'), 'sub']);
+    // the result objects beside the JSON: valid, and in the source's study
+    for (const kind of ['sr', 'sc', 'pr']) {
+      const file = join(out, `hand-left-m2-explicit.${kind}.dcm`);
+      const verdict = dciodvfy(file);
+      expect(verdict.errors, verdict.output).toEqual([]);
+      const { dataset } = readPart10(readFileSync(file));
+      expect(dataset.StudyInstanceUID).toBe(readPart10(readFileSync(good[0])).dataset.StudyInstanceUID);
+    }
     const written = JSON.parse(readFileSync(join(out, 'sub', 'hand-right-m1-j2k.json'), 'utf8')) as HandAnalysis;
     expect(written).toEqual(results[2]);
   });

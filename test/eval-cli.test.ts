@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GradeResult, HandAnalysis } from '../src/analysis/hand-analysis.js';
 import { buildProgram } from '../src/cli/main.js';
 import type { EvalResult } from '../src/eval/metrics.js';
+import { TINY_MODELS } from './helpers/inference.js';
 
 async function cli(args: string[]): Promise<void> {
   await buildProgram().exitOverride().parseAsync(['node', 'jointscore', ...args]);
@@ -207,9 +208,13 @@ describe('jointscore eval', () => {
     expect(md).toContain(`Missed images (ground truth without a prediction; their joints count as not found): 1 (${names[0]}.json)`);
   });
 
-  it('says --predictions is required until the models run inside eval', async () => {
-    await expect(cli(['eval', '--data', truthDir, '--out', join(dir, 'none')])).rejects.toThrow(/--predictions is required until/);
-    expect(existsSync(join(dir, 'none'))).toBe(false);
+  it('without --predictions runs the models on the DICOM file beside each ground truth', async () => {
+    const out = join(dir, 'run-models');
+    await cli(['eval', '--data', truthDir, '--out', out, '--models', TINY_MODELS, '--provider', 'cpu']);
+    const predicted = readdirSync(join(out, 'predictions')).sort();
+    expect(predicted).toEqual(names.map((n) => `${n}.json`).sort());
+    const result = JSON.parse(readFileSync(join(out, 'eval.json'), 'utf8')) as EvalResult;
+    expect(result.meta.images).toEqual({ truth: names.length, predicted: names.length, evaluated: names.length });
   });
 
   it('names the file and the field when a prediction is broken', async () => {

@@ -4,7 +4,10 @@ import { basename, dirname, extname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HandAnalysis } from '../analysis/hand-analysis.js';
 import { readDicomImage, type DecodedImage } from '../imaging/decode.js';
+import { writePart10 } from '../dicom/part10.js';
 import { analyzeImage } from '../inference/analyze.js';
+import { toDisplay } from '../inference/preprocess.js';
+import { buildResultObjects } from '../pipeline/results.js';
 import { loadModels, type Models } from '../inference/models.js';
 import { PROVIDER_CHOICES, type ProviderChoice } from '../inference/session.js';
 import { logger, type Logger } from '../observability/logger.js';
@@ -21,9 +24,9 @@ import { logger, type Logger } from '../observability/logger.js';
 export const DEFAULT_MODELS_DIR = fileURLToPath(new URL('../../models/', import.meta.url));
 
 /**
- * What `--out` writes per image. HOOK for the result writers: the DICOM SR, Secondary
- * Capture and GSPS writers (src/reports/, another engineer) are to be appended to
- * RESULT_WRITERS; until then `--out` writes the JSON only. Nothing here claims to write them.
+ * What `--out` writes per image: the HandAnalysis JSON, then the DICOM result objects (TID
+ * 1500 SR, Secondary Capture overlay, presentation state) as `<name>.sr.dcm`, `.sc.dcm`,
+ * `.pr.dcm`, the same objects the node sends to the archive.
  */
 export interface ResultWriter {
   name: string;
@@ -40,7 +43,23 @@ export const jsonWriter: ResultWriter = {
   },
 };
 
-export const RESULT_WRITERS: ResultWriter[] = [jsonWriter];
+export const dicomResultsWriter: ResultWriter = {
+  name: 'dicom',
+  async write(analysis, { image, outDir, baseName }) {
+    // TID 1500 needs at least one measurement group: with no hand found there is nothing to report.
+    if (analysis.hands.length === 0) return [];
+    const objects = await buildResultObjects(analysis, image.dataset, toDisplay(image));
+    const written: string[] = [];
+    for (const [kind, ds] of Object.entries(objects)) {
+      const path = join(outDir, `${baseName}.${kind}.dcm`);
+      await writeFile(path, writePart10(ds));
+      written.push(path);
+    }
+    return written;
+  },
+};
+
+export const RESULT_WRITERS: ResultWriter[] = [jsonWriter, dicomResultsWriter];
 
 export interface AnalyzeOptions {
   json?: boolean;

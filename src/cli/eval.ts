@@ -1,15 +1,39 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { loadAnalysisDir, pairByInstance } from '../eval/dataset.js';
 import { evaluate } from '../eval/metrics.js';
 import { renderJson, renderMarkdown, renderPlots, type PlotName, type ReportContext } from '../eval/report.js';
+import { readDicomImage } from '../imaging/decode.js';
+import { analyzeImage } from '../inference/analyze.js';
+import { loadModels } from '../inference/models.js';
+import { PROVIDER_CHOICES, type ProviderChoice } from '../inference/session.js';
 import { logger } from '../observability/logger.js';
+import { DEFAULT_MODELS_DIR } from './analyze.js';
 
 export interface EvalCommandOptions {
   data: string;
   out: string;
   predictions?: string;
+  /** used when there is no --predictions: the models run on each <name>.dcm beside its ground truth */
+  models?: string;
+  provider?: ProviderChoice;
+}
+
+/** Runs the models on the DICOM file beside each ground truth; writes the predictions under out/predictions. */
+async function predict(truthFiles: string[], opts: EvalCommandOptions): Promise<string> {
+  const models = await loadModels(opts.models ?? DEFAULT_MODELS_DIR, { provider: opts.provider ?? 'auto' });
+  const dir = join(opts.out, 'predictions');
+  mkdirSync(dir, { recursive: true });
+  const log = logger();
+  for (const [i, truthFile] of truthFiles.entries()) {
+    const dcm = truthFile.replace(/\.json$/, '.dcm');
+    const image = await readDicomImage(dcm, log);
+    const analysis = await analyzeImage(image, models);
+    writeFileSync(join(dir, basename(truthFile)), JSON.stringify(analysis, null, 2) + '\n');
+    if ((i + 1) % 25 === 0) log.info('eval: images analysed', { done: i + 1, of: truthFiles.length });
+  }
+  return dir;
 }
 
 /** What `jointscore eval` wrote. */
@@ -25,16 +49,9 @@ export interface EvalOutputs {
  * eval.json, report.md and plots/*.png.
  */
 export async function runEval(opts: EvalCommandOptions): Promise<EvalOutputs> {
-  if (!opts.predictions) {
-    // The models will run here (src/inference analyzeFile(path, models) on each <name>.dcm of
-    // --data, then evaluate() as below) once that exists; until then, no stand-in.
-    throw new Error(
-      'jointscore eval: --predictions is required until eval can run the models itself (src/inference is not wired in yet); ' +
-        'write predictions with `jointscore analyze --out DIR` and pass that folder as --predictions DIR',
-    );
-  }
   const truths = loadAnalysisDir(opts.data, 'ground truth');
-  const predictions = loadAnalysisDir(opts.predictions, 'prediction');
+  const predictionDir = opts.predictions ?? (await predict(truths.map((t) => t.file), opts));
+  const predictions = loadAnalysisDir(predictionDir, 'prediction');
   const pairing = pairByInstance(truths, predictions);
   const result = evaluate(
     truths.map((t) => t.analysis),
@@ -53,7 +70,7 @@ export async function runEval(opts: EvalCommandOptions): Promise<EvalOutputs> {
   }
   const context: ReportContext = {
     data: opts.data,
-    predictions: opts.predictions,
+    predictions: predictionDir,
     missedFiles: pairing.missed.map((m) => basename(m.file)),
     unexpectedFiles: pairing.unexpected.map((u) => basename(u.file)),
     plots: plotFiles,
@@ -84,7 +101,9 @@ export function registerEval(program: Command): void {
     )
     .requiredOption('--data <dir>', 'folder of ground-truth <name>.json files (as `jointscore phantom` writes them)')
     .requiredOption('--out <dir>', 'output folder for eval.json, report.md and plots/*.png')
-    .option('--predictions <dir>', 'folder of predicted <name>.json files (as `jointscore analyze --out` writes them), paired by source.sopInstanceUID')
+    .option('--predictions <dir>', 'folder of predicted <name>.json files (as `jointscore analyze --out` writes them), paired by source.sopInstanceUID; without it the models run on each <name>.dcm beside its ground truth')
+    .option('--models <dir>', "models folder (default: the package's models/)")
+    .addOption(new Option('--provider <p>', 'execution provider').choices([...PROVIDER_CHOICES]).default('auto'))
     .action(async (opts: EvalCommandOptions) => {
       const out = await runEval(opts);
       process.stdout.write(`${out.markdown}\n`);
