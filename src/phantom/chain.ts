@@ -15,6 +15,10 @@ export interface ChainParams {
   /** attenuation (log units) mapped to the full display range, and the display gamma */
   window: number;
   gamma: number;
+  /** display value of the open beam (the LUT's black level; real films rarely show pure black) */
+  floor: number;
+  /** weight of an S-shaped display curve (toe and shoulder) blended with the gamma curve, 0..1 */
+  sCurve: number;
   /** display processing: unsharp-mask gain and radius */
   unsharp: number;
   unsharpMm: number;
@@ -23,22 +27,33 @@ export interface ChainParams {
   heel: number;
   /** processed with an electronic shutter: outside the collimated field shown black, not white */
   shutterBlack: boolean;
+  /** with a shutter, the display value it paints outside the field (0 black, else a grey up to `floor`) */
+  shutterLevel: number;
+  /** fraction of the open beam reaching the detector outside the collimated field (leakage, off-focus, scatter) */
+  leak: number;
 }
 
 export function sampleChain(rng: Rng, wide: boolean): ChainParams {
   const w = wide ? 1.5 : 1;
-  return {
-    spr: rng.uniform(0.08, 0.4 * w),
+  const p: ChainParams = {
+    spr: rng.uniform(0.05, 0.25 * w),
     scatterMm: rng.uniform(20, 60),
     quanta: Math.exp(rng.uniform(Math.log(wide ? 150 : 400), Math.log(wide ? 10000 : 5000))),
-    window: rng.uniform(1.1, 1.7) * (wide ? rng.uniform(0.8, 1.3) : 1),
-    gamma: rng.uniform(0.7, 1.15),
-    unsharp: rng.chance(0.75) ? rng.uniform(0.2, 1.4 * w) : 0,
+    window: rng.uniform(1.2, 1.9) * (wide ? rng.uniform(0.8, 1.3) : 1),
+    gamma: rng.uniform(0.75, 1.2),
+    unsharp: rng.chance(0.75) ? rng.uniform(0.15, 0.9 * w) : 0,
     unsharpMm: rng.uniform(3, 12),
     gainAmp: rng.uniform(0, 0.04 * w),
     heel: rng.uniform(-0.08, 0.08) * w,
-    shutterBlack: rng.chance(0.25),
+    shutterBlack: rng.chance(0.7),
+    shutterLevel: rng.uniform(0, 1),
+    floor: rng.chance(0.8) ? rng.uniform(0.03, 0.24) : 0,
+    sCurve: rng.chance(0.6) ? rng.uniform(0.1, 0.5) : 0,
+    leak: Math.exp(rng.uniform(Math.log(0.003), Math.log(0.45))),
   };
+  // a shutter paints black, or a grey no brighter than the open field's black level
+  p.shutterLevel = p.shutterLevel < 0.5 ? 0 : p.floor * (p.shutterLevel - 0.5) * 2;
+  return p;
 }
 
 let NORMALS: Float32Array | null = null;
@@ -110,9 +125,9 @@ export class Coarse {
   }
 
   /** three box passes each way: close to a Gaussian of sd ~ radius */
-  blur(radiusCells: number): void {
+  blur(radiusCells: number, passes = 3): void {
     const r = Math.max(1, Math.round(radiusCells));
-    for (let p = 0; p < 3; p++) {
+    for (let p = 0; p < passes; p++) {
       boxPass(this.data, this.w, this.h, r, 1, this.w);
       boxPass(this.data, this.h, this.w, r, this.w, 1);
     }
@@ -209,7 +224,13 @@ export function imagingChain(att: Float32Array, W: number, H: number, fieldT: Co
     for (let y = 0; y < H; y++) {
       coll.row(y, rowA);
       const row = y * W;
-      for (let x = 0; x < W; x++) if (rowA[x] < 0.5) att[row + x] *= rowA[x] * 2;
+      // a clean electronic edge: the shutter value up to the field's half-shadow, then a short blend
+      const lv = p.shutterLevel;
+      for (let x = 0; x < W; x++) {
+        const m = rowA[x];
+        if (m < 0.55) att[row + x] = lv;
+        else if (m < 0.8) att[row + x] = lv + (att[row + x] - lv) * (m - 0.55) * 4;
+      }
     }
   }
   return att;
@@ -237,7 +258,10 @@ function displayTable(p: ChainParams): Float32Array {
   for (let j = 0; j <= LUT_N; j++) {
     const n = Math.max(1e-4, j / LUT_SCALE);
     const v = (-Math.log(n) - air) / p.window;
-    t[j] = v <= 0 ? 0 : v >= 1 ? 1 : Math.pow(v, p.gamma);
+    const g = v <= 0 ? 0 : v >= 1 ? 1 : Math.pow(v, p.gamma);
+    const sc = p.sCurve ?? 0;
+    const fl = p.floor ?? 0;
+    t[j] = fl + (1 - fl) * (sc > 0 ? g + sc * (g * g * (3 - 2 * g) - g) : g);
   }
   return t;
 }

@@ -24,6 +24,10 @@ export interface HandPose {
   density: number;
   /** soft tissue, independent of bones: finger and palm thickness, web position, forearm width */
   soft: { fingerWidth: number; palmThick: number; webFrac: number; forearmHalf: number; fingerWidthJitter: number[] };
+  /** per-patient jitter of the carpal bones' positions, angles and outlines (standard normal, clipped) */
+  carpJit: number[];
+  /** per bone of the rays (digit x 4 + index along the ray): mineral density factor around 1 */
+  boneJit: number[];
 }
 
 export function sampleHandPose(rng: Rng, ageYears: number, wide: boolean): HandPose {
@@ -49,5 +53,7 @@ export function sampleHandPose(rng: Rng, ageYears: number, wide: boolean): HandP
       forearmHalf: rng.uniform(25, 33),
       fingerWidthJitter: [0, 1, 2, 3, 4].map(() => rng.normal(1, 0.05)),
     },
+    carpJit: Array.from({ length: 18 }, () => Math.max(-1.5, Math.min(1.5, rng.normal()))),
+    boneJit: Array.from({ length: 20 }, () => Math.max(0.9, Math.min(1.1, rng.normal(1, 0.04)))),
   };
 }

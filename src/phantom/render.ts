@@ -8,6 +8,7 @@ import { lesionsFor, samplePatientDisease, sampleHandGrades, type HandGrades, ty
 import { sampleHandPose } from './pose.js';
 import { drawEllipsoid, drawLongBone, drawSoftTissue, dirPx, toPx, type Frame } from './project.js';
 import { Rng } from './rng.js';
+import { makeTexture, type Texture } from './texture.js';
 import type { PhantomSpec, RenderedPhantom } from './types.js';
 
 /**
@@ -67,13 +68,16 @@ export function renderPhantom(spec: PhantomSpec, opts: RenderOptions = {}): Rend
 
   const att = new Float32Array(W * H);
   const soft = new Coarse(W, H, 4);
-  for (const h of hands) rasterHand(att, W, H, soft, h);
-  // skin is a smooth surface: round the corners of the capsule/polygon union (~1 mm)
-  soft.blur(1.0 / (px * soft.F));
+  const tex = makeTexture(rng.fork('texture'));
+  for (const h of hands) rasterHand(att, W, H, soft, h, tex);
+  // the skin edge stays sharp, as on film: the grid's bilinear interpolation (cells of 4 px) is
+  // all the rounding it needs; only a very fine grid gets a light blur (~0.3 mm)
+  const skin = 0.3 / (px * soft.F);
+  if (skin >= 1) soft.blur(skin, 1);
 
   const cr = rng.fork('clutter');
   const handBoxes = hands.map((h) => h.bbox);
-  const collRect = opts.noClutter ? { x0: -1e6, y0: -1e6, x1: 1e6, y1: 1e6 } : collimation(handBoxes, px, cr);
+  const collRect: Field = opts.noClutter ? { x0: -1e6, y0: -1e6, x1: 1e6, y1: 1e6, ang: 0 } : collimation(handBoxes, px, W, H, cr);
   const marker: Laterality = spec.layout === 'one' ? spec.laterality : cr.pick(['L', 'R'] as const);
   const avoid = [...handBoxes];
   if (!opts.noClutter) {
@@ -133,7 +137,7 @@ function keyPoints(m: HandModel): V2[] {
     pts.push([j.c[0] - r, j.c[1] - r], [j.c[0] + r, j.c[1] + r], [j.c[0] - r, j.c[1] + r], [j.c[0] + r, j.c[1] - r]);
   }
   for (const c of m.soft.capsules.slice(0, 5)) pts.push([c.p1[0], c.p1[1]]);
-  pts.push([-25, -35], [25, -35]);
+  pts.push([-25, -26], [25, -26]);
   return pts;
 }
 
@@ -163,24 +167,38 @@ function place(m: HandModel, lat: Laterality, scale: number, px: number, region:
   return { frame, bbox };
 }
 
-function rasterHand(att: Float32Array, W: number, H: number, soft: Coarse, h: PlacedHand): void {
+function rasterHand(att: Float32Array, W: number, H: number, soft: Coarse, h: PlacedHand, tex: Texture): void {
   const f = h.frame;
-  for (const b of h.model.bones) drawLongBone(att, W, H, f, b, MU.cortex, MU.cancellous);
-  for (const e of h.model.ellipsoids) drawEllipsoid(att, W, H, f, e);
+  h.model.bones.forEach((b, i) => drawLongBone(att, W, H, f, b, MU.cortex, MU.cancellous, tex, i + 1));
+  h.model.ellipsoids.forEach((e, i) => drawEllipsoid(att, W, H, f, e, 1, tex, 100 + i));
   for (const e of h.model.blobs) drawEllipsoid(att, W, H, f, e);
   // lesion blobs may drive the integral below zero; the chain clamps it (no bone is no bone)
   drawSoftTissue(soft.data, soft.w, soft.h, soft.F, f, h.model.soft);
 }
 
-/** the collimated field: a few mm to a few cm around the hands, some sides open */
-function collimation(boxes: Rect[], px: number, r: Rng): Rect {
+/** the collimated field, in image pixels; `ang` (radians) tilts it about its centre */
+interface Field extends Rect { ang: number }
+
+/**
+ * The collimated field. Radiographers collimate tightly around the hand; many modalities then
+ * crop the stored image to the field, so in about a third of images no edge shows at all.
+ * Otherwise a few mm to ~2.5 cm around the hands, some sides beyond the image, sometimes
+ * tilted by a few degrees.
+ */
+function collimation(boxes: Rect[], px: number, W: number, H: number, r: Rng): Field {
+  const open: Field = { x0: -1e6, y0: -1e6, x1: 1e6, y1: 1e6, ang: 0 };
   const u = { x0: Math.min(...boxes.map((b) => b.x0)), y0: Math.min(...boxes.map((b) => b.y0)), x1: Math.max(...boxes.map((b) => b.x1)), y1: Math.max(...boxes.map((b) => b.y1)) };
-  const m = () => r.uniform(8, 45) / px;
-  const open = () => r.chance(0.35);
-  return {
-    x0: open() ? -1e6 : u.x0 - m(), y0: open() ? -1e6 : u.y0 - m(),
-    x1: open() ? 1e6 : u.x1 + m(), y1: r.chance(0.7) ? 1e6 : u.y1 + m(),
+  // a hand that fills the film was cropped to its field; a small one in a big field was collimated
+  const fill = ((Math.min(W, u.x1) - Math.max(0, u.x0)) * (Math.min(H, u.y1) - Math.max(0, u.y0))) / (W * H);
+  if (r.chance(fill > 0.45 ? 0.5 : 0.15)) return open;
+  const m = () => r.uniform(4, 25) / px;
+  const side = (p: number) => r.chance(p);
+  const f: Field = {
+    x0: side(0.2) ? -1e6 : Math.max(0.02 * W, u.x0 - m()), y0: side(0.2) ? -1e6 : Math.max(0.02 * H, u.y0 - m()),
+    x1: side(0.2) ? 1e6 : Math.min(0.98 * W, u.x1 + m()), y1: side(0.5) ? 1e6 : Math.min(0.98 * H, u.y1 + m()),
+    ang: r.chance(0.5) ? (r.uniform(-4, 4) * Math.PI) / 180 : 0,
   };
+  return f;
 }
 
 function markerSpot(r: Rng, W: number, H: number, ms: { w: number; h: number }, avoid: Rect[], coll: Rect): Rect | null {
@@ -192,7 +210,7 @@ function markerSpot(r: Rng, W: number, H: number, ms: { w: number; h: number }, 
 }
 
 /** detector gain non-uniformity, heel effect and the collimator shadow, on a coarse grid */
-function gainField(W: number, H: number, px: number, p: ChainParams, c: Rect, r: Rng): { field: Coarse; coll: Coarse } {
+function gainField(W: number, H: number, px: number, p: ChainParams, c: Field, r: Rng): { field: Coarse; coll: Coarse } {
   const F = 4;
   const field = new Coarse(W, H, F), coll = new Coarse(W, H, F);
   const noise = new Coarse(W, H, 64);
@@ -200,17 +218,22 @@ function gainField(W: number, H: number, px: number, p: ChainParams, c: Rect, r:
   noise.blur(1);
   const pen = Math.max(1, 1.2 / px);
   const row = new Float32Array(W);
+  // the tilted field: test points turned back about the field's centre (open sides stay open)
+  const cx = (Math.max(0, c.x0) + Math.min(W, c.x1)) / 2, cy = (Math.max(0, c.y0) + Math.min(H, c.y1)) / 2;
+  const ca = Math.cos(c.ang), sa = Math.sin(c.ang);
   for (let gy = 0; gy < field.h; gy++) {
     const y = (gy + 0.5) * F;
     noise.row(Math.min(H - 1, Math.floor(y)), row);
     for (let gx = 0; gx < field.w; gx++) {
       const x = (gx + 0.5) * F;
-      const inside = Math.min(x - c.x0, c.x1 - x, y - c.y0, c.y1 - y) / pen + 0.5;
+      const xr = cx + (x - cx) * ca + (y - cy) * sa, yr = cy - (x - cx) * sa + (y - cy) * ca;
+      const inside = Math.min(xr - c.x0, c.x1 - xr, yr - c.y0, c.y1 - yr) / pen + 0.5;
       const m = inside <= 0 ? 0 : inside >= 1 ? 1 : inside;
       const g = 1 + p.gainAmp * row[Math.min(W - 1, Math.floor(x))] * 2 + p.heel * (y / H - 0.5);
       const i = gy * field.w + gx;
       coll.data[i] = m;
-      field.data[i] = g * (0.003 + 0.997 * m);
+      // outside the field only leakage and scatter reach the detector
+      field.data[i] = g * (p.leak + (1 - p.leak) * m);
     }
   }
   return { field, coll };
