@@ -1,4 +1,5 @@
 import type { Laterality } from '../analysis/joints.js';
+import { realisticFrame } from './frame.js';
 import type { DiseaseProfile, HandLayout, PhantomSpec } from './types.js';
 
 /**
@@ -22,8 +23,9 @@ export interface PhantomRunOptions {
   profile: DiseaseProfile;
   layout: HandLayout;
   laterality: Laterality | 'random';
-  rows: number;
-  columns: number;
+  /** 'auto': a realistic cassette or collimated crop for the spacing (realisticFrame) */
+  rows: number | 'auto';
+  columns: number | 'auto';
   pixelSpacingMm: number;
   photometric: Photometric;
   bitsStored: number;
@@ -75,8 +77,8 @@ export function parsePhantomOptions(raw: Partial<RawPhantomOptions>): PhantomRun
     profile: oneOf('profile', s('profile', 'mixed').toLowerCase(), ['healthy', 'ra', 'oa', 'mixed'] as const),
     layout: oneOf('hands', s('layout', 'one').toLowerCase(), ['one', 'both'] as const),
     laterality: lat === 'RANDOM' ? 'random' : oneOf('laterality', lat, ['L', 'R'] as const),
-    rows: integer('rows', s('rows', '2560'), 256, 8192),
-    columns: integer('columns', s('columns', '2048'), 256, 8192),
+    rows: s('rows', 'auto') === 'auto' ? 'auto' : integer('rows', s('rows', 'auto'), 256, 8192),
+    columns: s('columns', 'auto') === 'auto' ? 'auto' : integer('columns', s('columns', 'auto'), 256, 8192),
     pixelSpacingMm: decimal('spacing', s('pixelSpacingMm', '0.15'), 0.05, 0.5),
     photometric: photometric(s('photometric', 'MONOCHROME2')),
     bitsStored: integer('bits', s('bitsStored', '12'), 10, 16),
@@ -91,13 +93,14 @@ export function specFor(opts: PhantomRunOptions, index: number): PhantomSpec {
   const seed = opts.seed + index;
   // A random laterality still follows from the seed: same seed, same hand.
   const laterality: Laterality = opts.laterality === 'random' ? (seed % 2 === 0 ? 'L' : 'R') : opts.laterality;
+  const frame = realisticFrame(opts.pixelSpacingMm, seed, opts.layout);
   return {
     seed,
     profile: opts.profile,
     layout: opts.layout,
     laterality,
-    rows: opts.rows,
-    columns: opts.columns,
+    rows: opts.rows === 'auto' ? frame.rows : opts.rows,
+    columns: opts.columns === 'auto' ? frame.columns : opts.columns,
     pixelSpacingMm: opts.pixelSpacingMm,
     wideRanges: opts.wideRanges,
   };

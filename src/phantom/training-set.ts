@@ -4,6 +4,7 @@ import { JOINT_SITES, type JointSite } from '../analysis/joints.js';
 import type { JointResult } from '../analysis/hand-analysis.js';
 import { distalDirection, letterbox, sampleCrop, toDisplay, type DisplayImage } from '../inference/preprocess.js';
 import { quantisePhantomImage } from './dicom-dx.js';
+import { realisticFrame } from './frame.js';
 import { renderPhantom } from './render.js';
 import { Rng } from './rng.js';
 import type { DiseaseProfile, PhantomSpec } from './types.js';
@@ -43,9 +44,7 @@ export function trainingSpec(seed: number, wideRanges: boolean): PhantomSpec & {
   const rng = new Rng(seed ^ 0x5eed7a11);
   const pixelSpacingMm = rng.uniform(0.1, 0.2);
   const both = rng.chance(0.2);
-  const heightMm = rng.uniform(220, 310);
-  const rows = Math.round(heightMm / pixelSpacingMm);
-  const columns = Math.round(rows * (both ? rng.uniform(1.15, 1.5) : rng.uniform(0.72, 0.9)));
+  const { rows, columns } = realisticFrame(pixelSpacingMm, rng, both ? 'both' : 'one');
   const profiles: DiseaseProfile[] = ['mixed', 'mixed', 'mixed', 'ra', 'ra', 'oa', 'oa', 'healthy'];
   return {
     seed,
