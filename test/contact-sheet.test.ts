@@ -187,6 +187,25 @@ describe('contact sheet (sharp)', () => {
     expect(sheet.width).toBe(layoutContactSheet(2, 2, { tile: 96, perRow: 2 }).width);
   });
 
+  it('can leave the real films out and keep their histograms', async () => {
+    const shown = await renderContactSheet({ phantomsDir: phantoms, realDir: real, tile: 96 });
+    const hidden = await renderContactSheet({ phantomsDir: phantoms, realDir: real, tile: 96, realPictures: false });
+    expect(hidden.tiles.map((t) => t.histogram)).toEqual(shown.tiles.map((t) => t.histogram));
+    const layout = layoutContactSheet(shown.synthetic.length, shown.real.length, { tile: 96, perRow: Math.min(6, Math.max(shown.synthetic.length, shown.real.length)) });
+    const realCell = layout.cells.find((c) => c.group === 'real')!;
+    const mean = async (png: Buffer) => {
+      const { data, info } = await sharp(png).removeAlpha().greyscale().raw().toBuffer({ resolveWithObject: true });
+      let sum = 0;
+      for (let y = realCell.imageY; y < realCell.imageY + layout.tileHeight; y++) {
+        for (let x = realCell.x; x < realCell.x + layout.tileWidth; x++) sum += data[y * info.width + x];
+      }
+      return sum / (layout.tileWidth * layout.tileHeight);
+    };
+    // the test's real films are bright discs and gradients; hidden, the tile is dark background and a note
+    expect(await mean(hidden.png)).toBeLessThan(40);
+    expect(await mean(shown.png)).toBeGreaterThan((await mean(hidden.png)) + 20);
+  });
+
   it('is deterministic', async () => {
     const a = await renderContactSheet({ phantomsDir: phantoms, realDir: real, tile: 96 });
     const b = await renderContactSheet({ phantomsDir: phantoms, realDir: real, tile: 96 });

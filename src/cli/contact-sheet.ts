@@ -27,8 +27,9 @@ export function registerContactSheet(program: Command): void {
     .requiredOption('--out <file.png>', 'output PNG')
     .option('--count <n>', 'most images per group, spread evenly over the sorted files', positiveInt('--count', 1, 64), 6)
     .option('--tile <px>', 'tile width in pixels (tiles are 1.25 times as tall)', positiveInt('--tile', 64, 2048), 320)
+    .option('--no-real-pictures', "draw the real films' histograms but not the films (for a sheet to publish or commit)")
     .option('--per-row <n>', 'tiles per row (default: the larger group, at most 6)', positiveInt('--per-row', 1, 64))
-    .action(async (opts: { phantoms: string; real: string; out: string; count: number; tile: number; perRow?: number }) => {
+    .action(async (opts: { phantoms: string; real: string; out: string; count: number; tile: number; perRow?: number; realPictures: boolean }) => {
       const sheet = await makeContactSheet({
         phantomsDir: opts.phantoms,
         realDir: opts.real,
@@ -36,6 +37,7 @@ export function registerContactSheet(program: Command): void {
         count: opts.count,
         tile: opts.tile,
         perRow: opts.perRow,
+        realPictures: opts.realPictures,
       });
       const kB = Math.round(sheet.png.length / 1024);
       logger().info('contact sheet written', {

@@ -347,6 +347,11 @@ export interface ContactSheetOptions {
   phantomsDir: string;
   /** folder of real radiographs, PNG or JPEG */
   realDir: string;
+  /**
+   * Draw the real films themselves (default). Off: only their histograms, for a sheet that
+   * is published or committed where the real films' terms do not allow copies.
+   */
+  realPictures?: boolean;
   /** most tiles a group shows, spread evenly over its sorted files (default 6) */
   count?: number;
   /** tile width in pixels (default 320); tiles are 1.25 times as tall */
@@ -431,8 +436,9 @@ export async function renderContactSheet(options: ContactSheetOptions): Promise<
     realDir: options.realDir,
     found: { synthetic: allSynthetic.length, real: allReal.length },
   });
-  const composites: sharp.OverlayOptions[] = layout.cells.map((cell, i) => {
-    const t = loaded[i];
+  const drawn = layout.cells.filter((_, i) => options.realPictures !== false || files[i].group !== 'real');
+  const composites: sharp.OverlayOptions[] = drawn.map((cell) => {
+    const t = loaded[layout.cells.indexOf(cell)];
     return {
       input: posterise(t.pixels, 2),
       raw: { width: t.width, height: t.height, channels: 1 as const },
@@ -441,6 +447,14 @@ export async function renderContactSheet(options: ContactSheetOptions): Promise<
     };
   });
   composites.push({ input: Buffer.from(svg), left: 0, top: 0 });
+  for (const cell of layout.cells) {
+    if (drawn.includes(cell)) continue;
+    const note =
+      `<svg xmlns="http://www.w3.org/2000/svg" width="${layout.tileWidth}" height="${layout.tileHeight}">` +
+      `<text x="50%" y="50%" text-anchor="middle" font-family="DejaVu Sans" font-size="13" fill="#8e8e93">` +
+      `film not reproduced: histogram only</text></svg>`;
+    composites.push({ input: Buffer.from(note), left: cell.x, top: cell.imageY });
+  }
 
   const png = await sharp({ create: { width: layout.width, height: layout.height, channels: 3, background: BACKGROUND } })
     .composite(composites)
