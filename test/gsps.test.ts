@@ -10,7 +10,7 @@ import {
   GSPS_LAYERS, GSPS_SOP_CLASS_UID, GspsBuildError, buildGspsDataset, hexToDicomLab, presentationLutShape, type GspsOptions,
 } from '../src/reports/gsps.js';
 import { jointLabel } from '../src/reports/labels.js';
-import { COLUMNS, ROWS, SOURCE_SOP, fixtureAnalysis, fixtureGray, fixtureSource, withUngradedJoint } from './report-fixture.js';
+import { COLUMNS, ROWS, SOURCE_SOP, fixtureAnalysis, fixtureGray, fixtureSource, withUngradedJoint } from './helpers/report-fixture.js';
 
 const options: GspsOptions = {
   seriesNumber: 9003,

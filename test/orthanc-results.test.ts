@@ -5,7 +5,7 @@ import { buildGspsDataset } from '../src/reports/gsps.js';
 import { buildSecondaryCaptureDataset, renderOverlay, type RenderedOverlay } from '../src/reports/secondary-capture.js';
 import { buildMinimalDx } from './helpers/dx.js';
 import { startOrthanc, type OrthancPeer } from './helpers/orthanc.js';
-import { COLUMNS, ROWS, fixtureAnalysis, fixtureGray, fixtureSource } from './report-fixture.js';
+import { COLUMNS, ROWS, fixtureAnalysis, fixtureGray, fixtureSource } from './helpers/report-fixture.js';
 
 /**
  * DESIGN.md's definition of done for the image results: Orthanc stores the Secondary

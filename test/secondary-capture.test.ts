@@ -12,7 +12,7 @@ import {
   ScBuildError, buildSecondaryCaptureDataset, jointLabel, overlayLayout, overlaySvg, renderOverlay, type OverlayLayout,
   type Rect, type RenderedOverlay, type ScOptions,
 } from '../src/reports/secondary-capture.js';
-import { COLUMNS, ROWS, SOURCE_SOP, fixtureAnalysis, fixtureGray, fixtureSource, withUngradedJoint } from './report-fixture.js';
+import { COLUMNS, ROWS, SOURCE_SOP, fixtureAnalysis, fixtureGray, fixtureSource, withUngradedJoint } from './helpers/report-fixture.js';
 
 const options: ScOptions = {
   seriesNumber: 9002,

@@ -79,8 +79,8 @@ export const analysis: HandAnalysis = {
   ],
 };
 
-/** A minimal DX image's attributes (no pixels needed: the SR only references it). */
-export const source: NaturalDataset = {
+/** Patient, study and series identity of the fixtures' source radiograph (UTF-8 name). */
+export const SOURCE_IDENTITY: NaturalDataset = {
   SpecificCharacterSet: 'ISO_IR 192',
   SOPClassUID: DX_FOR_PRESENTATION,
   SOPInstanceUID: SOURCE_SOP,
@@ -100,9 +100,10 @@ export const source: NaturalDataset = {
   Modality: 'DX',
   SeriesNumber: 3,
   InstanceNumber: 1,
-  Rows: 2500,
-  Columns: 2048,
 };
+
+/** A minimal DX image's attributes (no pixels needed: the SR only references it). */
+export const source: NaturalDataset = { ...SOURCE_IDENTITY, Rows: 2500, Columns: 2048 };
 
 export const options: SrOptions = {
   seriesNumber: 9001,

@@ -1,7 +1,8 @@
-import type { GradeResult, HandAnalysis, JointResult } from '../src/analysis/hand-analysis.js';
-import type { JointSite } from '../src/analysis/joints.js';
-import { jointSeverity, withSummary } from '../src/analysis/severity.js';
-import type { NaturalDataset } from '../src/dicom/part10.js';
+import type { GradeResult, HandAnalysis, JointResult } from '../../src/analysis/hand-analysis.js';
+import type { JointSite } from '../../src/analysis/joints.js';
+import { jointSeverity, withSummary } from '../../src/analysis/severity.js';
+import type { NaturalDataset } from '../../src/dicom/part10.js';
+import { SOURCE_IDENTITY, SOURCE_SOP } from './sr-fixture.js';
 
 /**
  * A left hand PA radiograph, 1024 columns x 1280 rows, with joints where a hand has them,
@@ -11,8 +12,7 @@ import type { NaturalDataset } from '../src/dicom/part10.js';
 
 export const ROWS = 1280;
 export const COLUMNS = 1024;
-export const SOURCE_SOP = '1.2.826.0.1.3680043.10.1234.1.3.1';
-export const DX_FOR_PRESENTATION = '1.2.840.10008.5.1.4.1.1.1.1';
+export { DX_FOR_PRESENTATION, SOURCE_SOP } from './sr-fixture.js';
 
 const g = (grade: number, n: number): GradeResult => ({
   grade,
@@ -81,25 +81,8 @@ export function withUngradedJoint(a: HandAnalysis): HandAnalysis {
 
 export function fixtureSource(extra: NaturalDataset = {}): NaturalDataset {
   return {
-    SpecificCharacterSet: 'ISO_IR 192',
-    SOPClassUID: DX_FOR_PRESENTATION,
-    SOPInstanceUID: SOURCE_SOP,
-    StudyInstanceUID: '1.2.826.0.1.3680043.10.1234.1',
-    SeriesInstanceUID: '1.2.826.0.1.3680043.10.1234.1.3',
+    ...SOURCE_IDENTITY,
     PatientName: [{ Alphabetic: '张^伟' }],
-    PatientID: 'PID-0042',
-    PatientBirthDate: '19600102',
-    PatientSex: 'M',
-    PatientAge: '064Y',
-    StudyDate: '20260301',
-    StudyTime: '101500',
-    ReferringPhysicianName: '',
-    StudyID: 'S1',
-    AccessionNumber: 'ACC-7',
-    StudyDescription: '手部 X 光 hand radiograph',
-    Modality: 'DX',
-    SeriesNumber: 3,
-    InstanceNumber: 1,
     BodyPartExamined: 'HAND',
     Laterality: 'L',
     PatientOrientation: ['R', 'F'],
