@@ -4,6 +4,10 @@
 // models-dir defaults to test/fixtures/models (the tiny test models: the time is then decode
 // and preprocessing); pass models/ for the real ones. A 2048 x 2560 phantom at 0.15 mm,
 // 12 bits, each transfer syntax in turn.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { decodeDicomImage } from '../dist/imaging/decode.js';
 import { analyzeImage } from '../dist/inference/analyze.js';
 import { loadModels } from '../dist/inference/models.js';
@@ -22,8 +26,27 @@ const syntaxes = {
   j2k: '1.2.840.10008.1.2.4.90',
   rle: '1.2.840.10008.1.2.5',
 };
+// The reference in the same run: DCMTK decompressing the same file to native (a separate
+// process that also writes the result; JPEG 2000 has no DCMTK decoder).
+const DCMTK = { 'jpeg-lossless': 'dcmdjpeg', 'jpeg-ls': 'dcmdjpls', rle: 'dcmdrle' };
+const work = mkdtempSync(join(tmpdir(), 'js-bench-'));
+function dcmtkMs(label, bytes) {
+  const tool = DCMTK[label];
+  if (!tool) return undefined;
+  const src = join(work, `${label}.dcm`);
+  writeFileSync(src, bytes);
+  const times = [];
+  for (let i = 0; i < 3; i++) {
+    const t = performance.now();
+    const r = spawnSync(tool, [src, join(work, `${label}-native.dcm`)]);
+    if (r.status !== 0) return undefined;
+    times.push(performance.now() - t);
+  }
+  return median(times);
+}
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 console.log(`analyze 2048x2560, models ${modelsDir} (${models.detector.manifest.name} ${models.detector.manifest.input.size}px, ${models.grader.manifest.name} ${models.grader.manifest.input.cropPx}px), ${N} runs each, median ms`);
+const totals = [];
 for (const [label, ts] of Object.entries(syntaxes)) {
   const dx = await encodePhantomDx(rendered, { bitsStored: 12, photometric: 'MONOCHROME2', transferSyntax: ts });
   const rows = { decode: [], display: [], detect: [], grade: [], total: [] };
@@ -41,12 +64,18 @@ for (const [label, ts] of Object.entries(syntaxes)) {
     rows.grade.push(timings.gradeMs);
     rows.total.push(t2 - t0);
     if (i === N) {
+      const reference = dcmtkMs(label, dx.bytes);
       const joints = a.hands.reduce((n, h) => n + h.joints.length, 0);
       console.log(
         `  ${label.padEnd(14)} decode ${median(rows.decode).toFixed(0).padStart(4)}  display ${median(rows.display).toFixed(0).padStart(4)}  ` +
           `detect (letterbox + run) ${median(rows.detect).toFixed(0).padStart(4)}  grade (${joints} crops + run) ${median(rows.grade).toFixed(0).padStart(4)}  ` +
-          `total ${median(rows.total).toFixed(0).padStart(4)}`,
+          `total ${median(rows.total).toFixed(0).padStart(4)}` +
+          (reference !== undefined ? `   (DCMTK ${DCMTK[label]}: ${reference.toFixed(0)})` : ''),
       );
+      totals.push(median(rows.total));
     }
   }
 }
+rmSync(work, { recursive: true, force: true });
+const uncompressed = totals[0];
+console.log(`  target: detector + grader incl. decoding <= 400 ms (median, uncompressed): ${uncompressed.toFixed(0)} ms ${uncompressed <= 400 ? 'PASS' : 'FAIL'}`);
