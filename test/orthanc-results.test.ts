@@ -2,6 +2,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writePart10, type NaturalDataset } from '../src/dicom/part10.js';
 import { buildGspsDataset } from '../src/reports/gsps.js';
+import { buildSrDataset } from '../src/reports/sr/index.js';
 import { buildSecondaryCaptureDataset, renderOverlay, type RenderedOverlay } from '../src/reports/secondary-capture.js';
 import { buildMinimalDx } from './helpers/dx.js';
 import { startOrthanc, type OrthancPeer } from './helpers/orthanc.js';
@@ -24,6 +25,7 @@ let orthanc: OrthancPeer | undefined;
 let rendered: RenderedOverlay;
 let sc: NaturalDataset;
 let pr: NaturalDataset;
+let sr: NaturalDataset;
 const analysis = fixtureAnalysis();
 const source = fixtureSource();
 
@@ -32,6 +34,7 @@ beforeAll(async () => {
   rendered = await renderOverlay({ gray: fixtureGray(), rows: ROWS, columns: COLUMNS }, analysis);
   sc = buildSecondaryCaptureDataset(rendered, analysis, source, { ...base, seriesNumber: 9002, seriesDescription: 'jointscore overlay' });
   pr = buildGspsDataset(analysis, source, { ...base, seriesNumber: 9003, seriesDescription: 'jointscore annotations' });
+  sr = buildSrDataset(analysis, source, { ...base, seriesNumber: 9001, seriesDescription: 'jointscore report', sopClass: 'comprehensive3d' });
 });
 
 afterAll(async () => {
@@ -43,10 +46,10 @@ function peer(): OrthancPeer {
   return orthanc;
 }
 
-describe('Orthanc stores the SC and the GSPS beside the source', () => {
-  it('files all three in one study, three series', async () => {
+describe('Orthanc stores the SR, the SC and the GSPS beside the source', () => {
+  it('files all of them in the source study, each in a new series', async () => {
     const dx = buildMinimalDx(source);
-    for (const ds of [dx, sc, pr]) {
+    for (const ds of [dx, sr, sc, pr]) {
       const up = await peer().upload(writePart10(ds));
       expect(up.Status, JSON.stringify(up)).toBe('Success');
     }
@@ -54,7 +57,8 @@ describe('Orthanc stores the SC and the GSPS beside the source', () => {
     expect(studies).toHaveLength(1);
     const series = await peer().seriesOfStudy(studies[0]);
     const byModality = Object.fromEntries(series.map((s) => [s.MainDicomTags.Modality, s]));
-    expect(Object.keys(byModality).sort()).toEqual(['DX', 'OT', 'PR']);
+    expect(Object.keys(byModality).sort()).toEqual(['DX', 'OT', 'PR', 'SR']);
+    expect(byModality.SR.MainDicomTags.SeriesInstanceUID).toBe(sr.SeriesInstanceUID);
     expect(byModality.OT.MainDicomTags.SeriesInstanceUID).toBe(sc.SeriesInstanceUID);
     expect(byModality.PR.MainDicomTags.SeriesInstanceUID).toBe(pr.SeriesInstanceUID);
     const scTags = await peer().instanceTags(byModality.OT.Instances[0]);
