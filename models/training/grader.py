@@ -1,0 +1,138 @@
+"""The joint grader: a small CNN on the 112 x 112 crop, fused with the 23-dim meta.
+
+Inputs (contract): crop [N,1,112,112] raw display values in [0,1]; meta [N,23] = one-hot
+site (21) + cos, sin of the crop's distal angle in the image.
+Outputs: jsn [N,5], erosion [N,6], kl [N,5] class probabilities; geometry [N,4] =
+true centre minus crop centre (dx, dy, image axes, mm) and the joint box (w, h, mm).
+
+Design choices (why):
+- Per-crop standardisation inside the graph, so the node passes raw crops and a site's
+  exposure/processing does not shift the features.
+- Ordinal heads (CORAL, Cao et al. 2020): one scalar score per scale and K-1 ordered
+  thresholds; P(y > k) = sigmoid(score - theta_k) is monotone in k by construction, and
+  the class probabilities are the differences, clamped and renormalised, in the graph.
+  Grades are ordered, and the metric thresholds them into severity classes.
+- Geometry: the crop is turned so the distal direction points up, but the targets are
+  in image axes. A CNN cannot multiply by cos/sin easily, so the net predicts the centre
+  offset in crop axes and the box size along the crop axes, and the graph turns them into
+  image axes with the meta's cos/sin (exact), plus a small learned correction.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from data import N_SITES
+
+SCALES = {"jsn": 5, "erosion": 6, "kl": 5}
+
+
+def conv_bn(cin, cout, k=3, s=1):
+    return nn.Sequential(nn.Conv2d(cin, cout, k, s, k // 2, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+class Block(nn.Module):
+    def __init__(self, cin, cout, s):
+        super().__init__()
+        self.c1 = conv_bn(cin, cout, 3, s)
+        self.c2 = nn.Sequential(nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout))
+        self.short = None if (s == 1 and cin == cout) else nn.Sequential(nn.Conv2d(cin, cout, 1, s, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        y = self.c2(self.c1(x))
+        return F.relu(y + (x if self.short is None else self.short(x)))
+
+
+class OrdinalHead(nn.Module):
+    """CORAL head: score s, thresholds theta_0 < ... < theta_{K-2} (cumulative softplus)."""
+
+    def __init__(self, cin: int, k: int):
+        super().__init__()
+        self.k = k
+        self.score = nn.Linear(cin, 1)
+        self.t0 = nn.Parameter(torch.tensor(-1.0))
+        self.gaps = nn.Parameter(torch.zeros(k - 2))
+
+    def cum_logits(self, h: torch.Tensor) -> torch.Tensor:
+        """[N, K-1] logits of P(y > k), k = 0..K-2."""
+        theta = torch.cat([self.t0.view(1), self.t0 + torch.cumsum(F.softplus(self.gaps) + 0.05, 0)])
+        return self.score(h) - theta.view(1, -1)
+
+    @staticmethod
+    def probs(cum_logits: torch.Tensor) -> torch.Tensor:
+        gt = torch.sigmoid(cum_logits)                       # P(y > k)
+        ones = torch.ones_like(gt[:, :1])
+        zeros = torch.zeros_like(gt[:, :1])
+        upper = torch.cat([ones, gt], 1)                     # P(y > k-1) = P(y >= k)
+        lower = torch.cat([gt, zeros], 1)                    # P(y > k)
+        p = (upper - lower).clamp(min=1e-6)
+        return p / p.sum(1, keepdim=True)
+
+
+class Grader(nn.Module):
+    def __init__(self, width: int = 1):
+        super().__init__()
+        c = [int(v * width) for v in (16, 32, 64, 96, 128)]
+        self.stem = nn.Sequential(conv_bn(1, c[0], 3, 2))          # 56
+        self.l1 = Block(c[0], c[1], 2)                               # 28
+        self.l2 = Block(c[1], c[2], 2)                               # 14
+        self.l3 = Block(c[2], c[3], 2)                               # 7
+        self.l4 = Block(c[3], c[4], 1)                               # 7
+        # keep where things are (joint space position, centre offset): a compact
+        # flattened 7x7 map beside the global average
+        self.spatial = conv_bn(c[4], 16, 1)
+        self.meta = nn.Sequential(nn.Linear(N_SITES + 2, 32), nn.ReLU(inplace=True))
+        feat = c[4] + 16 * 49 + 32
+        self.fuse = nn.Sequential(nn.Linear(feat, 192), nn.ReLU(inplace=True), nn.Dropout(0.2))
+        self.heads = nn.ModuleDict({name: OrdinalHead(192, k) for name, k in SCALES.items()})
+        # geometry: (u, v) centre offset in crop axes (u right, v down), (a, b) box size
+        # along the crop's right / up axes, and a residual in image axes
+        self.geo = nn.Linear(192, 8)
+
+    def features(self, crop, meta):
+        mean = crop.mean(dim=(2, 3), keepdim=True)
+        std = crop.std(dim=(2, 3), keepdim=True)
+        x = (crop - mean) / (std + 1e-3)
+        x = self.l4(self.l3(self.l2(self.l1(self.stem(x)))))
+        g = x.mean(dim=(2, 3))
+        s = torch.flatten(self.spatial(x), 1)
+        return self.fuse(torch.cat([g, s, self.meta(meta)], 1))
+
+    def geometry(self, h, meta):
+        o = self.geo(h)
+        cos, sin = meta[:, N_SITES:N_SITES + 1], meta[:, N_SITES + 1:N_SITES + 2]
+        u, v = o[:, 0:1], o[:, 1:2]
+        # crop right axis = (-sin, cos), crop up = (cos, sin); offset = u*right - v*up
+        dx = -u * sin - v * cos + 0.1 * o[:, 4:5]
+        dy = u * cos - v * sin + 0.1 * o[:, 5:6]
+        a = 10.0 * F.softplus(o[:, 2:3])  # mm, starts around 7 mm
+        b = 10.0 * F.softplus(o[:, 3:4])
+        w = a * sin.abs() + b * cos.abs() + o[:, 6:7]
+        hh = a * cos.abs() + b * sin.abs() + o[:, 7:8]
+        return torch.cat([dx, dy, w, hh], 1)
+
+    def train_outputs(self, crop, meta):
+        """Cumulative logits per scale + geometry (for the losses)."""
+        h = self.features(crop, meta)
+        return {name: head.cum_logits(h) for name, head in self.heads.items()}, self.geometry(h, meta)
+
+    def forward(self, crop, meta):
+        h = self.features(crop, meta)
+        jsn = OrdinalHead.probs(self.heads["jsn"].cum_logits(h))
+        ero = OrdinalHead.probs(self.heads["erosion"].cum_logits(h))
+        kl = OrdinalHead.probs(self.heads["kl"].cum_logits(h))
+        return jsn, ero, kl, self.geometry(h, meta)
+
+
+def coral_loss(cum_logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """Binary cross-entropy over the K-1 tasks 'y > k', only where y >= 0 (scored).
+    Returns the summed loss and the number of scored rows."""
+    m = y >= 0
+    n = int(m.sum())
+    if n == 0:
+        return cum_logits.sum() * 0.0, 0
+    z = cum_logits[m]
+    k = torch.arange(z.shape[1], device=z.device).view(1, -1)
+    t = (y[m].view(-1, 1) > k).float()
+    return F.binary_cross_entropy_with_logits(z, t, reduction="sum") / z.shape[1], n

@@ -1,0 +1,79 @@
+"""What both training scripts share: checkpoints (resume), the LR schedule, the CSV log,
+the time budget."""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import random
+import time
+
+import numpy as np
+import torch
+
+
+def setup(threads: int, seed: int, device: str) -> torch.device:
+    torch.set_num_threads(threads)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return torch.device(device)
+
+
+def cosine_lr(base: float, progress: float, warmup: float = 0.02, floor: float = 0.02) -> float:
+    """progress in [0, 1] over the planned run; short linear warm-up, cosine to floor x base."""
+    if progress < warmup:
+        return base * (0.1 + 0.9 * progress / warmup)
+    p = min(1.0, (progress - warmup) / (1 - warmup))
+    return base * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * p)))
+
+
+class Checkpointer:
+    """out/last.pt is the state to resume from (written atomically); out/best.pt the best
+    on validation; out/log.csv one row per epoch (appended across sessions)."""
+
+    def __init__(self, out: str):
+        self.out = out
+        os.makedirs(out, exist_ok=True)
+        self.last = os.path.join(out, "last.pt")
+        self.best = os.path.join(out, "best.pt")
+        self.log = os.path.join(out, "log.csv")
+
+    def load(self):
+        if os.path.exists(self.last):
+            return torch.load(self.last, map_location="cpu")
+        return None
+
+    def save(self, state: dict, best: bool = False):
+        tmp = self.last + ".tmp"
+        torch.save(state, tmp)
+        os.replace(tmp, self.last)
+        if best:
+            tmp = self.best + ".tmp"
+            torch.save(state, tmp)
+            os.replace(tmp, self.best)
+
+    def log_row(self, row: dict):
+        new = not os.path.exists(self.log)
+        with open(self.log, "a", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(row.keys()))
+            if new:
+                w.writeheader()
+            w.writerow({k: (f"{v:.5g}" if isinstance(v, float) else v) for k, v in row.items()})
+
+    def write_json(self, name: str, obj):
+        with open(os.path.join(self.out, name), "w") as f:
+            json.dump(obj, f, indent=2)
+
+
+class Budget:
+    def __init__(self, minutes: float):
+        self.t0 = time.time()
+        self.limit = minutes * 60 if minutes > 0 else float("inf")
+
+    def elapsed(self) -> float:
+        return time.time() - self.t0
+
+    def over(self) -> bool:
+        return self.elapsed() >= self.limit

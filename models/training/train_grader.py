@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""Train the joint grader (grader.py) on the crops of one or more training-set folders.
+
+Resumable: state lives in --out/last.pt (model, optimiser, epoch, step within the epoch,
+wall time so far); running the same command again continues where it stopped. An
+"epoch" is --crops-per-epoch crops drawn (without replacement) from all training crops,
+a fresh deterministic draw each epoch, so that a CPU run gets frequent checkpoints and
+validation; 0 means all crops.
+
+  /usr/bin/python3 models/training/train_grader.py --train /tmp/jsdata/train-a /tmp/jsdata/train-b \
+      --val /tmp/jsdata/val --out models/training/runs/grader --minutes 40
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from data import generator, intensity_aug, read_crop_split, u16_batch  # noqa: E402
+from grader import SCALES, Grader, coral_loss  # noqa: E402
+from metrics import grader_metrics  # noqa: E402
+from train_common import Budget, Checkpointer, cosine_lr, setup  # noqa: E402
+
+
+class CropPool:
+    """Several crop splits seen as one indexable set."""
+
+    def __init__(self, folders):
+        self.splits = [read_crop_split(f) for f in folders]
+        self.offsets = np.cumsum([0] + [len(s.site) for s in self.splits])
+        self.n = int(self.offsets[-1])
+
+    def batch(self, idx: np.ndarray):
+        crops, meta, grades, geo = [], [], [], []
+        which = np.searchsorted(self.offsets, idx, side="right") - 1
+        order = []
+        for k, s in enumerate(self.splits):
+            sel = np.nonzero(which == k)[0]
+            if len(sel) == 0:
+                continue
+            local = idx[sel] - self.offsets[k]
+            crops.append(u16_batch(s.crops, local))
+            meta.append(torch.from_numpy(s.meta[local]))
+            grades.append(torch.from_numpy(s.grades[local]))
+            geo.append(torch.from_numpy(s.geometry[local]))
+            order.append(sel)
+        inv = np.argsort(np.concatenate(order))
+        return (torch.cat(crops)[inv], torch.cat(meta)[inv], torch.cat(grades)[inv], torch.cat(geo)[inv])
+
+
+@torch.no_grad()
+def evaluate(model: Grader, pool: CropPool, device, batch: int = 256) -> dict:
+    model.eval()
+    probs = {k: [] for k in SCALES}
+    geo_p = []
+    for a in range(0, pool.n, batch):
+        idx = np.arange(a, min(pool.n, a + batch))
+        c, m, _, _ = pool.batch(idx)
+        j, e, k, g = model(c.to(device), m.to(device))
+        for name, p in zip(SCALES, (j, e, k)):
+            probs[name].append(p.cpu().numpy())
+        geo_p.append(g.cpu().numpy())
+    grades = np.concatenate([s.grades for s in pool.splits])
+    geo_t = np.concatenate([s.geometry for s in pool.splits])
+    model.train()
+    return grader_metrics({k: np.concatenate(v) for k, v in probs.items()}, grades, np.concatenate(geo_p), geo_t)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--train", nargs="+", required=True, help="training-set folders")
+    ap.add_argument("--val", default=None, help="validation training-set folder")
+    ap.add_argument("--out", required=True, help="checkpoint folder (resumes from last.pt)")
+    ap.add_argument("--minutes", type=float, default=0, help="wall-time budget of this session (0 = none)")
+    ap.add_argument("--epochs", type=int, default=12, help="planned epochs (the cosine schedule spans them)")
+    ap.add_argument("--crops-per-epoch", type=int, default=12000)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--wd", type=float, default=1e-4)
+    ap.add_argument("--geo-weight", type=float, default=0.3, help="weight of the smooth-L1 geometry loss (mm)")
+    ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--width", type=float, default=1.0)
+    args = ap.parse_args()
+
+    device = setup(args.threads, args.seed, args.device)
+    budget = Budget(args.minutes)
+    ck = Checkpointer(args.out)
+    train = CropPool(args.train)
+    val = CropPool([args.val]) if args.val and os.path.exists(os.path.join(args.val, "meta.json")) else None
+    print(f"train crops {train.n}; val crops {val.n if val else 0}", flush=True)
+
+    model = Grader(args.width).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.wd)
+    state = ck.load()
+    epoch, step, wall, best = 0, 0, 0.0, -1e9
+    if state:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        epoch, step, wall, best = state["epoch"], state["step"], state["wall_s"], state.get("best", -1e9)
+        print(f"resumed from {ck.last}: epoch {epoch} step {step} wall {wall:.0f}s", flush=True)
+
+    per_epoch = min(args.crops_per_epoch or train.n, train.n)
+    steps_per_epoch = per_epoch // args.batch
+    total_steps = args.epochs * steps_per_epoch
+
+    def snapshot(is_best=False):
+        ck.save({"model": model.state_dict(), "opt": opt.state_dict(), "epoch": epoch, "step": step,
+                 "wall_s": wall + budget.elapsed(), "best": best, "args": vars(args),
+                 "train_crops": train.n, "crops_seen": epoch * steps_per_epoch * args.batch + step * args.batch}, is_best)
+
+    model.train()
+    while epoch < args.epochs:
+        perm = np.random.default_rng(args.seed * 7919 + epoch).permutation(train.n)[:per_epoch]
+        sums = {"loss": 0.0, "jsn": 0.0, "erosion": 0.0, "kl": 0.0, "geo": 0.0}
+        nsteps = 0
+        t_ep = time.time()
+        while step < steps_per_epoch:
+            lr = cosine_lr(args.lr, (epoch * steps_per_epoch + step) / total_steps)
+            for gparam in opt.param_groups:
+                gparam["lr"] = lr
+            idx = perm[step * args.batch:(step + 1) * args.batch]
+            c, m, y, geo = train.batch(idx)
+            c = intensity_aug(c, generator(args.seed, epoch, step))
+            c, m, y, geo = c.to(device), m.to(device), y.to(device), geo.to(device)
+            cum, gp = model.train_outputs(c, m)
+            loss = args.geo_weight * F.smooth_l1_loss(gp, geo)
+            sums["geo"] += float(F.l1_loss(gp, geo))
+            for col, name in enumerate(SCALES):
+                lsum, n = coral_loss(cum[name], y[:, col])
+                if n:
+                    loss = loss + lsum / n
+                    sums[name] += float(lsum / n)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sums["loss"] += float(loss)
+            nsteps += 1
+            step += 1
+            if step % 50 == 0:
+                print(f"epoch {epoch} step {step}/{steps_per_epoch} loss {sums['loss'] / nsteps:.4f} "
+                      f"lr {lr:.2e} {args.batch * nsteps / (time.time() - t_ep):.0f} crops/s", flush=True)
+            if budget.over():
+                snapshot()
+                print(f"time budget reached at epoch {epoch} step {step}; saved {ck.last}", flush=True)
+                return
+        # end of epoch: validate, log, checkpoint
+        row = {"epoch": epoch + 1, "wall_s": round(wall + budget.elapsed()), "lr": lr,
+               **{f"train_{k}": v / max(1, nsteps) for k, v in sums.items()}}
+        score = None
+        if val:
+            mets = evaluate(model, val, device)
+            row.update({f"val_{k}": v for k, v in mets.items()})
+            score = float(np.nanmean([mets["jsn_qwk"], mets["erosion_qwk"], mets["kl_qwk"]]))
+            row["val_mean_qwk"] = score
+        epoch += 1
+        step = 0
+        is_best = score is not None and score > best
+        if is_best:
+            best = score
+        ck.log_row(row)
+        snapshot(is_best or val is None)
+        print("epoch", {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
+        if budget.over():
+            print(f"time budget reached after epoch {epoch}; saved {ck.last}", flush=True)
+            return
+    print("planned epochs done", flush=True)
+
+
+if __name__ == "__main__":
+    main()
