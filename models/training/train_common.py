@@ -67,6 +67,17 @@ class Checkpointer:
             json.dump(obj, f, indent=2)
 
 
+def resume(ck: "Checkpointer", model: torch.nn.Module, opt: torch.optim.Optimizer) -> tuple[int, int, float, float]:
+    """Loads the last checkpoint, if any, into the model and optimiser: (epoch, step, wall_s, best)."""
+    state = ck.load()
+    if not state:
+        return 0, 0, 0.0, -1e9
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["opt"])
+    print(f"resumed from {ck.last}: epoch {state['epoch']} step {state['step']} wall {state['wall_s']:.0f}s", flush=True)
+    return state["epoch"], state["step"], state["wall_s"], state.get("best", -1e9)
+
+
 class Budget:
     def __init__(self, minutes: float):
         self.t0 = time.time()

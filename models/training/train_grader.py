@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import generator, intensity_aug, read_crop_split, u16_batch  # noqa: E402
 from grader import SCALES, Grader, coral_loss  # noqa: E402
 from metrics import grader_metrics  # noqa: E402
-from train_common import Budget, Checkpointer, cosine_lr, setup  # noqa: E402
+from train_common import Budget, Checkpointer, cosine_lr, resume, setup  # noqa: E402
 
 
 class CropPool:
@@ -100,13 +100,7 @@ def main():
 
     model = Grader(args.width).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.wd)
-    state = ck.load()
-    epoch, step, wall, best = 0, 0, 0.0, -1e9
-    if state:
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        epoch, step, wall, best = state["epoch"], state["step"], state["wall_s"], state.get("best", -1e9)
-        print(f"resumed from {ck.last}: epoch {epoch} step {step} wall {wall:.0f}s", flush=True)
+    epoch, step, wall, best = resume(ck, model, opt)
 
     per_epoch = min(args.crops_per_epoch or train.n, train.n)
     steps_per_epoch = per_epoch // args.batch
