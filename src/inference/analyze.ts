@@ -1,5 +1,5 @@
 import type { HandAnalysis } from '../analysis/hand-analysis.js';
-import { detect } from './detector.js';
+import { detect, keepWholeHands } from './detector.js';
 import { grade } from './grader.js';
 import type { Models } from './models.js';
 import { toDisplay, type StoredImage } from './preprocess.js';
@@ -19,10 +19,16 @@ export interface AnalyzeTimings {
   gradeMs: number;
 }
 
+export interface AnalyzeOptions {
+  /** fewer joints found than this and a hand is not reported (default MIN_JOINTS_PER_HAND) */
+  minJointsPerHand?: number;
+}
+
 export async function analyzeImage(
   input: AnalyzeInput,
   models: Pick<Models, 'detector' | 'grader'>,
   timings?: AnalyzeTimings,
+  options: AnalyzeOptions = {},
 ): Promise<HandAnalysis> {
   const n = input.rows * input.columns;
   if (!(input.rows > 0 && input.columns > 0) || input.values.length < n) {
@@ -33,7 +39,7 @@ export async function analyzeImage(
   const t0 = performance.now();
   const img = toDisplay(input);
   const t1 = performance.now();
-  const candidates = await detect(img, models.detector.manifest, models.detector.runner);
+  const candidates = keepWholeHands(await detect(img, models.detector.manifest, models.detector.runner), options.minJointsPerHand);
   const t2 = performance.now();
   const hands = await grade(img, candidates, models.grader.manifest, models.grader.runner);
   const t3 = performance.now();

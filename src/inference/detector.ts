@@ -132,3 +132,17 @@ export async function detect(img: DisplayImage, manifest: DetectorManifest, runn
   }
   return decodeYolo(out, { threshold: manifest.output.threshold, scale: lb.scale, channels: manifest.channels });
 }
+
+/**
+ * A hand is reported only when the detector finds at least `minJoints` of its joints: a few
+ * stray peaks of the other laterality's channels (seen on real single-hand films) are not a
+ * second hand. A film showing only part of a hand (a finger, a wrist) then reports none,
+ * which is right for a node that grades whole hands.
+ */
+export const MIN_JOINTS_PER_HAND = 6;
+
+export function keepWholeHands(candidates: Candidate[], minJoints = MIN_JOINTS_PER_HAND): Candidate[] {
+  const count = new Map<Laterality, number>();
+  for (const c of candidates) count.set(c.laterality, (count.get(c.laterality) ?? 0) + 1);
+  return candidates.filter((c) => (count.get(c.laterality) ?? 0) >= minJoints);
+}
