@@ -2,8 +2,10 @@ import { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { registerAnalyze } from './analyze.js';
 import { registerContactSheet } from './contact-sheet.js';
+import { registerEcho } from './echo.js';
 import { registerEval } from './eval.js';
 import { registerPhantom } from './phantom.js';
+import { registerSend } from './send.js';
 import { registerTrainingSet } from './training-set.js';
 
 /** Builds the `jointscore` command tree; each sub-command lives in its own module. */
@@ -16,6 +18,8 @@ export function buildProgram(): Command {
   registerTrainingSet(program);
   registerEval(program);
   registerAnalyze(program);
+  registerEcho(program);
+  registerSend(program);
   return program;
 }
 
