@@ -78,6 +78,15 @@ def resume(ck: "Checkpointer", model: torch.nn.Module, opt: torch.optim.Optimize
     return state["epoch"], state["step"], state["wall_s"], state.get("best", -1e9)
 
 
+def close_epoch(ck: "Checkpointer", row: dict, score, best: float) -> tuple[float, bool]:
+    """End-of-epoch bookkeeping shared by both trainers: log and print the row; returns the
+    best validation score so far and whether this epoch set it (the caller then saves)."""
+    improved = score is not None and score > best
+    ck.log_row(row)
+    print("epoch", {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
+    return (score if improved else best), improved
+
+
 class Budget:
     def __init__(self, minutes: float):
         self.t0 = time.time()

@@ -26,7 +26,7 @@ from data import (STRIDE, affine_aug, generator, heatmap_targets, intensity_aug,
                   read_detector_split, u16_batch)
 from detector import Detector, decode, focal_loss  # noqa: E402
 from metrics import detector_metrics  # noqa: E402
-from train_common import Budget, Checkpointer, cosine_lr, resume, setup  # noqa: E402
+from train_common import Budget, Checkpointer, close_epoch, cosine_lr, resume, setup  # noqa: E402
 
 
 class ImagePool:
@@ -139,12 +139,8 @@ def main():
             score = mets["pck_10pct_mcp2_mcp5"]
         epoch += 1
         step = 0
-        is_best = score is not None and score > best
-        if is_best:
-            best = score
-        ck.log_row(row)
-        snapshot(is_best or val is None)
-        print("epoch", {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
+        best, improved = close_epoch(ck, row, score, best)
+        snapshot(improved or val is None)
         if budget.over():
             print(f"time budget reached after epoch {epoch}; saved {ck.last}", flush=True)
             return

@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import generator, intensity_aug, read_crop_split, u16_batch  # noqa: E402
 from grader import SCALES, Grader, coral_loss  # noqa: E402
 from metrics import grader_metrics  # noqa: E402
-from train_common import Budget, Checkpointer, cosine_lr, resume, setup  # noqa: E402
+from train_common import Budget, Checkpointer, close_epoch, cosine_lr, resume, setup  # noqa: E402
 
 
 class CropPool:
@@ -157,12 +157,8 @@ def main():
             row["val_mean_qwk"] = score
         epoch += 1
         step = 0
-        is_best = score is not None and score > best
-        if is_best:
-            best = score
-        ck.log_row(row)
-        snapshot(is_best or val is None)
-        print("epoch", {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
+        best, improved = close_epoch(ck, row, score, best)
+        snapshot(improved or val is None)
         if budget.over():
             print(f"time budget reached after epoch {epoch}; saved {ck.last}", flush=True)
             return
