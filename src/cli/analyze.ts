@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 import type { HandAnalysis } from '../analysis/hand-analysis.js';
 import { readDicomImage, type DecodedImage } from '../imaging/decode.js';
 import { writePart10 } from '../dicom/part10.js';
-import { analyzeImage } from '../inference/analyze.js';
-import { toDisplay } from '../inference/preprocess.js';
+import { analyzeDisplay } from '../inference/analyze.js';
+import { toDisplay, type DisplayImage } from '../inference/preprocess.js';
 import { buildResultObjects } from '../pipeline/results.js';
 import { loadModels, type Models } from '../inference/models.js';
 import { PROVIDER_CHOICES, type ProviderChoice } from '../inference/session.js';
@@ -31,7 +31,10 @@ export const DEFAULT_MODELS_DIR = fileURLToPath(new URL('../../models/', import.
 export interface ResultWriter {
   name: string;
   /** writes the results for one image; returns the paths written */
-  write(analysis: HandAnalysis, ctx: { sourceFile: string; image: DecodedImage; outDir: string; baseName: string }): Promise<string[]>;
+  write(
+    analysis: HandAnalysis,
+    ctx: { sourceFile: string; image: DecodedImage; display: DisplayImage; outDir: string; baseName: string },
+  ): Promise<string[]>;
 }
 
 export const jsonWriter: ResultWriter = {
@@ -45,10 +48,10 @@ export const jsonWriter: ResultWriter = {
 
 export const dicomResultsWriter: ResultWriter = {
   name: 'dicom',
-  async write(analysis, { image, outDir, baseName }) {
+  async write(analysis, { image, display, outDir, baseName }) {
     // TID 1500 needs at least one measurement group: with no hand found there is nothing to report.
     if (analysis.hands.length === 0) return [];
-    const objects = await buildResultObjects(analysis, image.dataset, toDisplay(image));
+    const objects = await buildResultObjects(analysis, image.dataset, display);
     const written: string[] = [];
     for (const [kind, ds] of Object.entries(objects)) {
       const path = join(outDir, `${baseName}.${kind}.dcm`);
@@ -166,14 +169,15 @@ export async function runAnalyze(target: string, o: AnalyzeOptions, io: AnalyzeI
     const started = Date.now();
     try {
       const image = await readDicomImage(file, log);
-      const analysis = await analyzeImage(image, models);
+      const display = toDisplay(image);
+      const analysis = await analyzeDisplay(display, image.sopInstanceUID, models);
       const written: string[] = [];
       if (o.out) {
         const rel = folder ? relative(target, file) : basename(file);
         const outDir = join(o.out, dirname(rel));
         await mkdir(outDir, { recursive: true });
         const baseName = basename(rel, extname(rel)) || basename(rel);
-        for (const w of RESULT_WRITERS) written.push(...(await w.write(analysis, { sourceFile: file, image, outDir, baseName })));
+        for (const w of RESULT_WRITERS) written.push(...(await w.write(analysis, { sourceFile: file, image, display, outDir, baseName })));
       }
       run.results.push({ file, analysis, written });
       const joints = analysis.hands.reduce((n, h) => n + h.joints.length, 0);

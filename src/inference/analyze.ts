@@ -2,7 +2,7 @@ import type { HandAnalysis } from '../analysis/hand-analysis.js';
 import { detect, keepWholeHands } from './detector.js';
 import { grade } from './grader.js';
 import type { Models } from './models.js';
-import { toDisplay, type StoredImage } from './preprocess.js';
+import { toDisplay, type DisplayImage, type StoredImage } from './preprocess.js';
 
 /**
  * One image in, one HandAnalysis out: display image (percentile window, bone bright),
@@ -34,18 +34,35 @@ export async function analyzeImage(
   if (!(input.rows > 0 && input.columns > 0) || input.values.length < n) {
     throw new Error(`image of ${input.rows} x ${input.columns} pixels with ${input.values.length} stored values`);
   }
-  const [sr, sc] = input.pixelSpacingMm;
-  if (!(sr > 0 && sc > 0)) throw new Error(`pixel spacing [${sr}, ${sc}] mm: expected two positive numbers`);
   const t0 = performance.now();
   const img = toDisplay(input);
+  const displayMs = performance.now() - t0;
+  const analysis = await analyzeDisplay(img, input.sopInstanceUID, models, timings, options);
+  if (timings) timings.displayMs = displayMs;
+  return analysis;
+}
+
+/**
+ * The same from a display image already made (`toDisplay`), for callers that also need it,
+ * such as the result writers (the overlay is drawn on it): the window is computed once.
+ */
+export async function analyzeDisplay(
+  img: DisplayImage,
+  sopInstanceUID: string,
+  models: Pick<Models, 'detector' | 'grader'>,
+  timings?: AnalyzeTimings,
+  options: AnalyzeOptions = {},
+): Promise<HandAnalysis> {
+  const [sr, sc] = img.pixelSpacingMm;
+  if (!(sr > 0 && sc > 0)) throw new Error(`pixel spacing [${sr}, ${sc}] mm: expected two positive numbers`);
   const t1 = performance.now();
   const candidates = keepWholeHands(await detect(img, models.detector.manifest, models.detector.runner), options.minJointsPerHand);
   const t2 = performance.now();
   const hands = await grade(img, candidates, models.grader.manifest, models.grader.runner);
   const t3 = performance.now();
-  if (timings) Object.assign(timings, { displayMs: t1 - t0, detectMs: t2 - t1, gradeMs: t3 - t2 });
+  if (timings) Object.assign(timings, { displayMs: 0, detectMs: t2 - t1, gradeMs: t3 - t2 });
   return {
-    source: { sopInstanceUID: input.sopInstanceUID, rows: input.rows, columns: input.columns, pixelSpacingMm: [sr, sc] },
+    source: { sopInstanceUID, rows: img.rows, columns: img.columns, pixelSpacingMm: img.pixelSpacingMm },
     models: [models.detector.info, models.grader.info],
     hands,
   };
