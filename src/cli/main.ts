@@ -6,6 +6,7 @@ import { registerEcho } from './echo.js';
 import { registerEval } from './eval.js';
 import { registerPhantom } from './phantom.js';
 import { registerSend } from './send.js';
+import { registerServe } from './serve.js';
 import { registerTrainingSet } from './training-set.js';
 
 /** Builds the `jointscore` command tree; each sub-command lives in its own module. */
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerAnalyze(program);
   registerEcho(program);
   registerSend(program);
+  registerServe(program);
   return program;
 }
 

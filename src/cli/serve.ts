@@ -1,0 +1,44 @@
+import { Command } from 'commander';
+import { ConfigError } from '../config/types.js';
+import { describeConfig, loadConfig, type CliOverrides } from '../config/load.js';
+import { logger } from '../observability/logger.js';
+import { startNode } from '../pipeline/node.js';
+
+/**
+ * `jointscore serve`: the DICOM node. Configuration from `--config` (or JOINTSCORE_CONFIG,
+ * or the embedded defaults), then JOINTSCORE_* variables, then these flags. A wrong
+ * setting stops start-up with exit code 2 and one line naming the key.
+ */
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('Run the DICOM node: receive radiographs by C-STORE, analyse them, send the results to the archive')
+    .option('--config <file>', 'YAML configuration (default: conf/default.yaml values built in)')
+    .option('--ae-title <ae>', "the node's AE title (dimse.aeTitle)")
+    .option('--port <n>', 'DICOM port (dimse.port)')
+    .option('--data-dir <dir>', 'spool, queue and results folder (dataDir)')
+    .option('--destination <AE@host:port>', 'archive to send results to (repeatable; replaces delivery.destinations)', collect)
+    .action(async (o: CliOverrides) => {
+      const log = logger();
+      let config;
+      try {
+        config = loadConfig({ overrides: o });
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        process.stderr.write(`jointscore serve: ${err.message}\n`);
+        process.exitCode = 2;
+        return;
+      }
+      log.info('starting', describeConfig(config));
+      const node = await startNode(config, log);
+      const stop = async (signal: string) => {
+        log.info('stopping', { signal });
+        await node.stop();
+        process.exit(0);
+      };
+      process.once('SIGTERM', () => void stop('SIGTERM'));
+      process.once('SIGINT', () => void stop('SIGINT'));
+    });
+}

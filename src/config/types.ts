@@ -1,0 +1,128 @@
+/**
+ * The node's configuration, as `conf/default.yaml` writes it and `loadConfig` validates
+ * it. Every stage receives only the part it needs (a `DimseConfig`, a `DeliveryConfig`),
+ * so no stage reads the file or the environment itself.
+ */
+
+export interface TlsConfig {
+  enabled: boolean;
+  /** PEM files; relative paths are resolved against the configuration file's folder */
+  keyFile?: string;
+  certFile?: string;
+  caFile?: string;
+  /** for the SCP: ask the calling peer for a certificate and refuse it without one */
+  requireClientCert: boolean;
+}
+
+/** A peer allowed to open associations to the node. Empty host = any host. */
+export interface AllowedPeer {
+  aeTitle: string;
+  host?: string;
+}
+
+export interface DimseConfig {
+  aeTitle: string;
+  /** address to bind; 0.0.0.0 for every interface */
+  bindAddress: string;
+  port: number;
+  /** associations at once; one more is rejected (A-ASSOCIATE-RJ transient, local limit exceeded) */
+  maxAssociations: number;
+  /** the largest P-DATA PDU the node receives */
+  maxPduLength: number;
+  connectTimeoutS: number;
+  associationTimeoutS: number;
+  pduTimeoutS: number;
+  /** accept associations from peers not listed in `allowedPeers` */
+  allowUnknownPeers: boolean;
+  allowedPeers: AllowedPeer[];
+  tls: TlsConfig;
+}
+
+/** One rule of the selection: every field that is set must match (case-insensitive). */
+export interface SelectionConfig {
+  /** Modality (0008,0060); empty = any */
+  modalities: string[];
+  /** SOP Class UIDs analysed; empty = any image storage class the node accepts */
+  sopClasses: string[];
+  /** Body Part Examined (0018,0015); empty = any. An object without the attribute passes only if `allowMissingBodyPart`. */
+  bodyParts: string[];
+  allowMissingBodyPart: boolean;
+  /** Series Description (0008,103E) must NOT match any of these regular expressions */
+  seriesDescriptionExclude: string[];
+  /** Image Laterality (0020,0062) / Laterality (0020,0060); empty = any (L, R, B, U) */
+  lateralities: string[];
+  /** hours a skipped object stays in the spool before it is removed */
+  skippedRetentionHours: number;
+}
+
+export interface AnalysisConfig {
+  /** folder holding jointscore-detector/ and jointscore-grader/ (or a site's own) */
+  modelsDir: string;
+  provider: 'cpu' | 'cuda' | 'auto';
+  /** the SR, the overlay and the presentation state; at least one */
+  outputs: { sr: boolean; sc: boolean; pr: boolean };
+  /** write an SR stating "no hand found" for an image with no hand, instead of nothing */
+  reportNoHand: boolean;
+}
+
+export interface DestinationConfig {
+  /** a name for logs and the queue (defaults to AE@host:port) */
+  name: string;
+  aeTitle: string;
+  host: string;
+  port: number;
+  tls: TlsConfig;
+}
+
+export interface DeliveryConfig {
+  /** the AE title the node calls from */
+  callingAeTitle: string;
+  destinations: DestinationConfig[];
+  /** with no destination, results are written here (absolute, or relative to dataDir) */
+  folder?: string;
+  maxAttempts: number;
+  initialBackoffS: number;
+  maxBackoffS: number;
+  /** seconds to wait for an association and for each C-STORE-RSP */
+  timeoutS: number;
+}
+
+export interface LoggingConfig {
+  level: 'error' | 'warn' | 'info' | 'debug';
+  /** rotating JSON log file (relative to dataDir); empty = console only */
+  file?: string;
+  maxFileMb: number;
+  maxFiles: number;
+  /** log patient names and IDs; off by default, logs carry UIDs only */
+  includePatientIdentifiers: boolean;
+}
+
+export interface HttpConfig {
+  enabled: boolean;
+  /** loopback by default: /metrics and /healthz are for the host's own monitoring */
+  host: string;
+  port: number;
+}
+
+export interface NodeConfig {
+  /** spool, queue database, results folder, logs; created if missing */
+  dataDir: string;
+  dimse: DimseConfig;
+  selection: SelectionConfig;
+  analysis: AnalysisConfig;
+  delivery: DeliveryConfig;
+  logging: LoggingConfig;
+  http: HttpConfig;
+}
+
+/** Raised for any wrong setting: names the key, the value and what is allowed. */
+export class ConfigError extends Error {
+  constructor(
+    readonly key: string,
+    readonly value: unknown,
+    readonly allowed: string,
+    readonly source?: string,
+  ) {
+    super(`${source ? source + ': ' : ''}${key} = ${JSON.stringify(value)} is not valid: ${allowed}`);
+  }
+}

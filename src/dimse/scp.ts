@@ -1,0 +1,279 @@
+import dimse from 'dcmjs-dimse';
+import { readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { Writable } from 'node:stream';
+import type { DimseConfig } from '../config/types.js';
+import { isValidUid } from '../dicom/file-meta.js';
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../dicom/part10.js';
+import type { Logger } from '../observability/logger.js';
+import type { Spool, SpooledObject, SpoolWriter } from '../store/spool.js';
+import { decideAssociation, decideContext, normaliseHost } from './negotiation.js';
+
+/**
+ * The node as a DICOM SCP (dcmjs-dimse Server): C-ECHO and C-STORE.
+ *
+ * A C-STORE data set streams from the socket into the spool (src/store/spool.ts) instead of
+ * memory; the response is sent only after the spool has the file on the device and the
+ * receiver (the queue) has recorded it. Any failure on that path answers A700 (out of
+ * resources) so the sender keeps its copy and retries.
+ *
+ * dcmjs-dimse creates one Scp object per connection and knows nothing of our state, so the
+ * class is made per node by `scpClass(context)`.
+ */
+const { Server, Scp, Dataset, Implementation } = dimse;
+const { CEchoResponse, CStoreResponse } = dimse.responses;
+const { PresentationContextResult, RejectResult, RejectSource, RejectReason, Status } = dimse.constants;
+
+type Association = InstanceType<typeof dimse.association.Association>;
+type PresentationContext = InstanceType<typeof dimse.association.PresentationContext>;
+type CStoreRequest = InstanceType<typeof dimse.requests.CStoreRequest>;
+type CEchoRequest = InstanceType<typeof dimse.requests.CEchoRequest>;
+type CStoreResponseT = InstanceType<typeof CStoreResponse>;
+type CEchoResponseT = InstanceType<typeof CEchoResponse>;
+
+/** Where the calling peer stands, for the receiver and for logs. */
+export interface PeerInfo {
+  callingAe: string;
+  host: string;
+  associationId: number;
+}
+
+/** What the SCP hands a stored object to: records it durably, or throws. */
+export interface Receiver {
+  stored(obj: SpooledObject, peer: PeerInfo): void;
+}
+
+/** Numbers the SCP reports to the metrics registry (kept out of dimse's concerns). */
+export interface ScpEvents {
+  association?(result: 'accepted' | 'rejected', why?: string): void;
+  object?(outcome: 'stored' | 'rejected', seconds: number): void;
+}
+
+export interface ScpContext {
+  config: DimseConfig;
+  spool: Spool;
+  receiver: Receiver;
+  log: Logger;
+  events?: ScpEvents;
+}
+
+/** Status codes of PS3.4 B.2.3 the node answers with. */
+export const STORE_STATUS = { success: 0x0000, outOfResources: 0xa700, cannotUnderstand: 0xc000 } as const;
+
+let nextAssociationId = 1;
+
+export function scpClass(ctx: ScpContext): typeof Scp {
+  let active = 0;
+  const { log } = ctx;
+
+  return class NodeScp extends Scp {
+    private peer: PeerInfo | undefined;
+    private counted = false;
+    private readonly writers = new WeakMap<object, { writer?: SpoolWriter; problem?: string; started: number }>();
+
+    constructor(socket: Socket, opts?: ConstructorParameters<typeof Scp>[1]) {
+      super(socket, opts);
+      // close and abort both end the association; count it once
+      this.on('close', () => this.release());
+    }
+
+    private release(): void {
+      if (this.counted) active--;
+      this.counted = false;
+    }
+
+    override associationRequested(association: Association): void {
+      const socket = (this as unknown as { socket: Socket }).socket;
+      const host = normaliseHost(socket.remoteAddress ?? '?');
+      const peer = { callingAe: association.getCallingAeTitle().trim(), host, associationId: nextAssociationId++ };
+      this.peer = peer;
+      const decision = decideAssociation(ctx.config, { calledAe: association.getCalledAeTitle(), callingAe: peer.callingAe, host, active });
+      if (!decision.accept) {
+        log.warn(`association rejected: ${decision.message}`, { ...peer });
+        ctx.events?.association?.('rejected', decision.why);
+        this.reject(decision.why);
+        return;
+      }
+      const contexts = association.getPresentationContexts();
+      // storescu and many PACS propose every storage class they know: one line, not one per context
+      const refused = [...new Set(contexts.map((pc) => this.negotiate(pc.context)).filter((x) => x !== undefined))];
+      if (refused.length) log.debug('presentation contexts refused', { ...peer, refused });
+      association.setMaxPduLength(ctx.config.maxPduLength);
+      active++;
+      this.counted = true;
+      ctx.events?.association?.('accepted');
+      log.info('association accepted', { ...peer, contexts: contexts.length, refused: refused.length });
+      this.sendAssociationAccept();
+    }
+
+    private reject(why: 'called-ae' | 'calling-ae' | 'busy'): void {
+      if (why === 'busy') {
+        this.sendAssociationReject(RejectResult.Transient, RejectSource.ServiceProviderPresentation, RejectReason.LocalLimitExceeded);
+      } else {
+        const reason = why === 'called-ae' ? RejectReason.CalledAeNotRecognized : RejectReason.CallingAeNotRecognized;
+        this.sendAssociationReject(RejectResult.Permanent, RejectSource.ServiceUser, reason);
+      }
+    }
+
+    /** Accepts or refuses one presentation context; returns the abstract syntax if refused. */
+    private negotiate(context: PresentationContext): string | undefined {
+      const decision = decideContext(context.getAbstractSyntaxUid(), context.getTransferSyntaxUids());
+      if (decision.accept) {
+        context.setResult(PresentationContextResult.Accept, decision.transferSyntaxUid);
+        return undefined;
+      }
+      const result =
+        decision.reason === 'abstract-syntax-not-supported'
+          ? PresentationContextResult.RejectAbstractSyntaxNotSupported
+          : PresentationContextResult.RejectTransferSyntaxesNotSupported;
+      context.setResult(result);
+      return `${context.getAbstractSyntaxUid()} (${decision.reason})`;
+    }
+
+    override associationReleaseRequested(): void {
+      this.sendAssociationReleaseResponse();
+      this.release();
+    }
+
+    override abort(source: number, reason: number): void {
+      log.warn('association aborted by the peer', { ...this.peer, source, reason });
+      this.release();
+    }
+
+    override cEchoRequest(request: CEchoRequest, callback: (response: CEchoResponseT) => void): void {
+      const response = CEchoResponse.fromRequest(request);
+      response.setStatus(Status.Success);
+      callback(response);
+    }
+
+    override createStoreWritableStream(context: PresentationContext, request: CStoreRequest) {
+      const sopInstanceUid = request.getAffectedSopInstanceUid();
+      const sopClassUid = request.getAffectedSopClassUid();
+      const started = Date.now();
+      const problem = checkStoreCommand(sopClassUid, sopInstanceUid, context.getAbstractSyntaxUid());
+      if (problem) {
+        this.writers.set(request, { problem, started });
+        return discardStream();
+      }
+      const writer = ctx.spool.begin({
+        sopClassUid,
+        sopInstanceUid,
+        transferSyntaxUid: context.getAcceptedTransferSyntaxUid() ?? '1.2.840.10008.1.2',
+        sourceAeTitle: this.peer?.callingAe,
+      });
+      this.writers.set(request, { writer, started });
+      return writer.stream;
+    }
+
+    override createDatasetFromStoreWritableStream(_writable: unknown, context: PresentationContext, callback: (dataset: InstanceType<typeof Dataset>) => void): void {
+      // The bytes are in the spool; cStoreRequest reads nothing from this placeholder.
+      callback(new Dataset({}, context.getAcceptedTransferSyntaxUid()));
+    }
+
+    override cStoreRequest(request: CStoreRequest, callback: (response: CStoreResponseT) => void): void {
+      void this.store(request).then(({ status, comment }) => {
+        const response = CStoreResponse.fromRequest(request);
+        response.setStatus(status);
+        if (comment) response.setErrorComment(comment.slice(0, 64));
+        callback(response);
+      });
+    }
+
+    private async store(request: CStoreRequest): Promise<{ status: number; comment?: string }> {
+      const entry = this.writers.get(request);
+      const uid = request.getAffectedSopInstanceUid();
+      const seconds = () => (Date.now() - (entry?.started ?? Date.now())) / 1000;
+      if (!entry?.writer) {
+        const problem = entry?.problem ?? 'no data set was received';
+        log.error(`C-STORE refused: ${problem}`, { ...this.peer, sopInstanceUid: uid });
+        ctx.events?.object?.('rejected', seconds());
+        return { status: STORE_STATUS.cannotUnderstand, comment: problem };
+      }
+      try {
+        const obj = await entry.writer.commit();
+        ctx.receiver.stored(obj, this.peer!);
+        ctx.events?.object?.('stored', seconds());
+        log.debug('stored', { ...this.peer, sopInstanceUid: uid, bytes: obj.bytes });
+        return { status: STORE_STATUS.success };
+      } catch (err) {
+        await entry.writer.abandon().catch(() => undefined);
+        const message = (err as Error).message;
+        log.error(`C-STORE not stored, answered A700 so the sender retries: ${message}`, {
+          ...this.peer,
+          sopInstanceUid: uid,
+          spool: ctx.spool.root,
+        });
+        ctx.events?.object?.('rejected', seconds());
+        return { status: STORE_STATUS.outOfResources, comment: 'could not store durably' };
+      }
+    }
+  } as unknown as typeof Scp;
+}
+
+/** Problems with the C-STORE command itself, named by attribute for the sender's log. */
+export function checkStoreCommand(sopClassUid: string, sopInstanceUid: string, contextClass: string): string | undefined {
+  if (!isValidUid(sopInstanceUid)) {
+    return `Affected SOP Instance UID (0000,1000) "${sopInstanceUid}" is not a valid UID (digits and dots, at most 64)`;
+  }
+  if (sopClassUid !== contextClass) {
+    return `Affected SOP Class UID (0000,0002) ${sopClassUid} differs from the presentation context's ${contextClass}`;
+  }
+  return undefined;
+}
+
+/** Swallows the data set of a command that will be refused, without buffering it. */
+function discardStream(): Writable {
+  return new Writable({ write: (_chunk, _enc, cb) => cb() });
+}
+
+export interface RunningScp {
+  port: number;
+  close(): Promise<void>;
+}
+
+function securityOptions(c: DimseConfig) {
+  if (!c.tls.enabled) return undefined;
+  const read = (f?: string) => (f ? readFileSync(f) : undefined);
+  return {
+    key: read(c.tls.keyFile),
+    cert: read(c.tls.certFile),
+    ca: read(c.tls.caFile),
+    requestCert: c.tls.requireClientCert,
+    rejectUnauthorized: c.tls.requireClientCert,
+  };
+}
+
+/** Starts listening; rejects with a message naming the address and key if it cannot bind. */
+export function startScp(ctx: ScpContext): Promise<RunningScp> {
+  const c = ctx.config;
+  Implementation.setImplementationClassUid(IMPLEMENTATION_CLASS_UID);
+  Implementation.setImplementationVersion(IMPLEMENTATION_VERSION_NAME);
+  dimse.log.setLevel('warn');
+  const server = new Server(scpClass(ctx));
+  return new Promise((resolve, reject) => {
+    let listening = false;
+    server.on('networkError', (err: Error) => {
+      if (!listening) reject(new Error(`cannot listen on ${c.bindAddress}:${c.port} (dimse.bindAddress / dimse.port): ${err.message}`));
+      else ctx.log.warn(`network error: ${err.message}`);
+    });
+    server.on('listening', () => {
+      listening = true;
+      const inner = (server as unknown as { server: { address(): { port: number } } }).server;
+      resolve({
+        port: inner.address().port,
+        close: () =>
+          new Promise<void>((done) => {
+            server.close();
+            done();
+          }),
+      });
+    });
+    server.listen({ port: c.port, host: c.bindAddress } as unknown as number, {
+      connectTimeout: c.connectTimeoutS * 1000,
+      associationTimeout: c.associationTimeoutS * 1000,
+      pduTimeout: c.pduTimeoutS * 1000,
+      securityOptions: securityOptions(c),
+    });
+  });
+}
+

@@ -1,0 +1,126 @@
+import { copyFile, mkdir, open, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { DeliveryConfig, DestinationConfig } from '../config/types.js';
+import { storeFiles, type StoreResult } from '../dimse/scu.js';
+import type { Logger } from '../observability/logger.js';
+import type { Delivery, Job, JobQueue } from '../store/queue.js';
+
+/**
+ * The outbox drained: every pending delivery that is due goes to its destination, one
+ * association per destination per round. A C-STORE counts as delivered only on a Success
+ * or Warning response; anything else (a failure status, no response, no association) is
+ * retried with exponential back-off until `delivery.maxAttempts`, then the job fails and
+ * shows in `jointscore queue`.
+ *
+ * The folder destination (no archive configured) copies the files into
+ * `<folder>/<Study Instance UID>/<SOP Instance UID>.dcm`; a re-delivery replaces the file,
+ * as an archive replaces an instance with the same UID.
+ */
+export const FOLDER_DESTINATION = 'folder';
+
+export interface DeliveryEvents {
+  delivered?(destination: string, seconds: number): void;
+  attemptFailed?(destination: string): void;
+  settled?(job: Job): void;
+}
+
+export interface DelivererDeps {
+  queue: JobQueue;
+  config: DeliveryConfig;
+  log: Logger;
+  events?: DeliveryEvents;
+  now?: () => number;
+}
+
+/** Seconds to wait after the n-th failed attempt (1-based): initial x 2^(n-1), capped. */
+export function backoffSeconds(c: Pick<DeliveryConfig, 'initialBackoffS' | 'maxBackoffS'>, attempt: number): number {
+  return Math.min(c.maxBackoffS, c.initialBackoffS * 2 ** Math.max(0, attempt - 1));
+}
+
+/** The destinations results go to: the archives, or the folder when none is configured. */
+export function destinationNames(c: DeliveryConfig): string[] {
+  return c.destinations.length ? c.destinations.map((d) => d.name) : [FOLDER_DESTINATION];
+}
+
+export class Deliverer {
+  private readonly now: () => number;
+
+  constructor(private readonly d: DelivererDeps) {
+    this.now = d.now ?? Date.now;
+  }
+
+  /** One round over what is due. Returns the number of deliveries attempted. */
+  async runOnce(): Promise<number> {
+    const due = this.d.queue.dueDeliveries(200);
+    const byDestination = new Map<string, Delivery[]>();
+    for (const item of due) byDestination.set(item.destination, [...(byDestination.get(item.destination) ?? []), item]);
+    for (const [name, items] of byDestination) await this.deliverTo(name, items);
+    return due.length;
+  }
+
+  private async deliverTo(name: string, items: Delivery[]): Promise<void> {
+    if (name === FOLDER_DESTINATION) {
+      for (const item of items) await this.toFolder(item);
+      return;
+    }
+    const dest = this.d.config.destinations.find((x) => x.name === name);
+    if (!dest) {
+      for (const item of items) this.failed(item, `destination "${name}" is no longer in delivery.destinations`, true);
+      return;
+    }
+    await this.toArchive(dest, items);
+  }
+
+  private async toArchive(dest: DestinationConfig, items: Delivery[]): Promise<void> {
+    const started = this.now();
+    let results: StoreResult[];
+    try {
+      results = await storeFiles(
+        { aeTitle: dest.aeTitle, host: dest.host, port: dest.port },
+        items.map((i) => i.path),
+        { callingAe: this.d.config.callingAeTitle, timeoutMs: this.d.config.timeoutS * 1000 },
+      );
+    } catch (err) {
+      for (const item of items) this.failed(item, (err as Error).message);
+      return;
+    }
+    results.forEach((r, i) => (r.outcome === 'failure' ? this.failed(items[i], r.message) : this.delivered(items[i], started)));
+  }
+
+  private async toFolder(item: Delivery): Promise<void> {
+    const started = this.now();
+    try {
+      const job = this.d.queue.get(item.jobId);
+      const dir = join(this.d.config.folder!, job?.studyInstanceUid ?? 'unknown-study');
+      await mkdir(dir, { recursive: true });
+      const target = join(dir, `${item.sopInstanceUid}.dcm`);
+      const temp = `${target}.part`;
+      await copyFile(item.path, temp);
+      const fh = await open(temp, 'r+');
+      await fh.sync().finally(() => fh.close());
+      await rename(temp, target);
+      this.delivered(item, started);
+    } catch (err) {
+      this.failed(item, `cannot write to the results folder (delivery.folder): ${(err as Error).message}`);
+    }
+  }
+
+  private delivered(item: Delivery, started: number): void {
+    const job = this.d.queue.markDelivered(item.id);
+    this.d.events?.delivered?.(item.destination, (this.now() - started) / 1000);
+    this.d.log.info('delivered', { job: item.jobId, destination: item.destination, sopInstanceUid: item.sopInstanceUid });
+    if (job && job.state !== 'sending') this.d.events?.settled?.(job);
+  }
+
+  private failed(item: Delivery, error: string, final = false): void {
+    const attempt = item.attempts + 1;
+    const giveUp = final || attempt >= this.d.config.maxAttempts;
+    const retryAt = giveUp ? undefined : this.now() + backoffSeconds(this.d.config, attempt) * 1000;
+    const job = this.d.queue.markAttemptFailed(item.id, error, retryAt);
+    this.d.events?.attemptFailed?.(item.destination);
+    const meta = { job: item.jobId, destination: item.destination, sopInstanceUid: item.sopInstanceUid, attempt };
+    if (giveUp) this.d.log.error(`delivery failed for good after ${attempt} attempt(s): ${error}`, meta);
+    else this.d.log.warn(`delivery attempt failed, retrying in ${(retryAt! - this.now()) / 1000} s: ${error}`, meta);
+    if (job && job.state !== 'sending') this.d.events?.settled?.(job);
+  }
+}

@@ -1,0 +1,202 @@
+import { readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { NodeConfig } from '../config/types.js';
+import { readPart10 } from '../dicom/part10.js';
+import { startScp, type PeerInfo, type RunningScp, type ScpEvents } from '../dimse/scp.js';
+import { loadModels, type Models } from '../inference/models.js';
+import type { Logger } from '../observability/logger.js';
+import { JobQueue, type Job } from '../store/queue.js';
+import { Spool, type SpooledObject } from '../store/spool.js';
+import { Deliverer, destinationNames, type DeliveryEvents } from './delivery.js';
+import { modelVersionOf, Worker, type WorkerEvents } from './worker.js';
+
+/**
+ * The running node: spool + queue + SCP + worker + delivery, wired together.
+ *
+ * Two loops run on the event loop: the worker (one job at a time: analysis is CPU-bound and
+ * onnxruntime already uses every core) and the delivery loop (drains the outbox). Each
+ * sleeps until it is woken by new work or its next due time, so an idle node costs nothing
+ * and a received image starts at once.
+ */
+export interface NodeHooks {
+  scp?: ScpEvents;
+  worker?: WorkerEvents;
+  delivery?: DeliveryEvents;
+  received?(outcome: 'new' | 'requeued' | 'duplicate'): void;
+}
+
+export interface RunningNode {
+  port: number;
+  queue: JobQueue;
+  models: Models;
+  modelVersion: string;
+  /** true once the SCP listens and the models are loaded; false while stopping */
+  ready(): boolean;
+  /** what is wrong, if the loops have stalled */
+  health(): string[];
+  stop(): Promise<void>;
+}
+
+class Wakeable {
+  private waiter: (() => void) | undefined;
+  private pending = false;
+
+  wake(): void {
+    this.pending = true;
+    this.waiter?.();
+  }
+
+  /** Sleeps `ms` or until woken (a wake before the sleep is not lost). */
+  sleep(ms: number): Promise<void> {
+    if (this.pending) {
+      this.pending = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      const self = this;
+      function done() {
+        clearTimeout(t);
+        self.waiter = undefined;
+        self.pending = false;
+        resolve();
+      }
+      this.waiter = done;
+    });
+  }
+}
+
+export const LOOP_IDLE_MS = 1000;
+
+export async function startNode(config: NodeConfig, log: Logger, hooks: NodeHooks = {}): Promise<RunningNode> {
+  const spool = new Spool(join(config.dataDir, 'spool'));
+  const queue = new JobQueue(join(config.dataDir, 'queue.sqlite'));
+  const resultsDir = join(config.dataDir, 'results-work');
+  const models = await loadModels(config.analysis.modelsDir, { provider: config.analysis.provider, log });
+  const modelVersion = modelVersionOf(models);
+  const reset = queue.recover();
+  if (reset) log.info('resuming jobs interrupted by a restart', { jobs: reset });
+
+  const work = new Wakeable();
+  const outbox = new Wakeable();
+  const settle = async (job: Job) => {
+    hooks.delivery?.settled?.(job);
+    if (job.state === 'done') await cleanUp(job, resultsDir);
+  };
+  const enqueue = (obj: SpooledObject, callingAe: string) => {
+    const { job, outcome } = queue.enqueue({ ...obj, spoolPath: obj.path, modelVersion, callingAe });
+    hooks.received?.(outcome);
+    if (outcome === 'duplicate') log.info('already received: no new job', { job: job.id, sopInstanceUid: obj.sopInstanceUid, state: job.state });
+    work.wake();
+  };
+  adoptOrphans(spool, queue, enqueue, log);
+
+  const worker = new Worker({
+    queue,
+    models,
+    selection: config.selection,
+    analysis: config.analysis,
+    destinations: destinationNames(config.delivery),
+    resultsDir,
+    log,
+    events: hooks.worker,
+  });
+  const deliverer = new Deliverer({
+    queue,
+    config: config.delivery,
+    log,
+    events: { ...hooks.delivery, settled: (job) => void settle(job) },
+  });
+
+  let stopping = false;
+  const beats = { worker: Date.now(), delivery: Date.now() };
+  const workerLoop = (async () => {
+    while (!stopping) {
+      beats.worker = Date.now();
+      if (await worker.processNext()) outbox.wake();
+      else await work.sleep(LOOP_IDLE_MS);
+    }
+  })();
+  const deliveryLoop = (async () => {
+    while (!stopping) {
+      beats.delivery = Date.now();
+      await deliverer.runOnce().catch((err: Error) => log.error(`delivery round failed: ${err.message}`));
+      const next = queue.nextDeliveryAt();
+      await outbox.sleep(next === undefined ? LOOP_IDLE_MS : Math.max(50, Math.min(LOOP_IDLE_MS, next - Date.now())));
+    }
+  })();
+
+  let scp: RunningScp;
+  try {
+    scp = await startScp({
+      config: config.dimse,
+      spool,
+      log,
+      events: hooks.scp,
+      receiver: { stored: (obj: SpooledObject, peer: PeerInfo) => enqueue(obj, peer.callingAe) },
+    });
+  } catch (err) {
+    stopping = true;
+    work.wake();
+    outbox.wake();
+    await Promise.all([workerLoop, deliveryLoop]);
+    queue.close();
+    throw err;
+  }
+  log.info('listening', { aeTitle: config.dimse.aeTitle, port: scp.port, modelVersion, destinations: destinationNames(config.delivery) });
+
+  return {
+    port: scp.port,
+    queue,
+    models,
+    modelVersion,
+    ready: () => !stopping,
+    health: () => {
+      // a single analysis takes seconds; a minute without a heartbeat means a loop is stuck
+      const stale = Object.entries(beats).filter(([, t]) => Date.now() - t > 120_000);
+      return stale.map(([name]) => `${name} loop has not run for ${Math.round((Date.now() - beats[name as keyof typeof beats]) / 1000)} s`);
+    },
+    stop: async () => {
+      stopping = true;
+      await scp.close();
+      work.wake();
+      outbox.wake();
+      await Promise.all([workerLoop, deliveryLoop]);
+      queue.close();
+    },
+  };
+}
+
+/** The source file and working results of a delivered job: the archive has them now. */
+async function cleanUp(job: Job, resultsDir: string): Promise<void> {
+  await rm(job.spoolPath, { force: true });
+  await rm(join(resultsDir, String(job.id)), { recursive: true, force: true });
+}
+
+/**
+ * Spool files without a job: stored durably, then the process died before the queue
+ * recorded them (the sender got no Success and will resend, but nothing is lost if it
+ * does not). They are queued as if just received.
+ */
+function adoptOrphans(spool: Spool, queue: JobQueue, enqueue: (obj: SpooledObject, callingAe: string) => void, log: Logger): void {
+  for (const path of spool.listObjects()) {
+    if (queue.findBySpoolPath(path)) continue;
+    try {
+      const { meta } = readPart10(new Uint8Array(readFileSync(path)));
+      enqueue(
+        {
+          path,
+          bytes: 0,
+          sopClassUid: String(meta.MediaStorageSOPClassUID),
+          sopInstanceUid: String(meta.MediaStorageSOPInstanceUID),
+          transferSyntaxUid: String(meta.TransferSyntaxUID),
+        },
+        String(meta.SourceApplicationEntityTitle ?? '').trim() || 'unknown',
+      );
+      log.info('queued a spooled object that had no job (stored before a crash)', { file: path });
+    } catch (err) {
+      log.error(`cannot read a spooled object, left in place: ${(err as Error).message}`, { file: path });
+    }
+  }
+}

@@ -1,0 +1,167 @@
+import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { HandAnalysis } from '../analysis/hand-analysis.js';
+import type { AnalysisConfig, SelectionConfig } from '../config/types.js';
+import { readPart10, writePart10, type NaturalDataset } from '../dicom/part10.js';
+import { decodeDicomImage, ImageFileError } from '../imaging/decode.js';
+import { analyzeDisplay } from '../inference/analyze.js';
+import type { Models } from '../inference/models.js';
+import { toDisplay } from '../inference/preprocess.js';
+import type { Logger } from '../observability/logger.js';
+import type { Job, JobQueue } from '../store/queue.js';
+import { buildResultObjects } from './results.js';
+import { select } from './select.js';
+
+/**
+ * The worker: takes one received job at a time through
+ *   read spool file -> check it -> select -> decode -> detect + grade -> build SR / SC / PR
+ *   -> write them beside the job -> outbox (job `sending`).
+ * Each outcome that is not a result names its reason in the queue: `quarantined` for input
+ * the node cannot or must not read (the sender has to fix it), `skipped` for objects the
+ * selection rules leave alone, `failed` for the node's own errors (an operator retries).
+ */
+export interface WorkerEvents {
+  analysed?(seconds: number): void;
+  skipped?(rule: string): void;
+  quarantined?(): void;
+  failed?(stage: string): void;
+}
+
+export interface WorkerDeps {
+  queue: JobQueue;
+  models: Models;
+  selection: SelectionConfig;
+  analysis: AnalysisConfig;
+  /** destination names results go to (the folder destination's name when no archive) */
+  destinations: string[];
+  resultsDir: string;
+  log: Logger;
+  events?: WorkerEvents;
+}
+
+/** Raised for input the sender must fix: the job is quarantined with this message. */
+export class BadInputError extends Error {
+  override name = 'BadInputError';
+}
+
+export const MODEL_VERSION_SEPARATOR = '+';
+
+/** The model half of a job's key: a new model version reads every image again. */
+export function modelVersionOf(models: Models): string {
+  return [models.detector.info, models.grader.info].map((m) => `${m.name}@${m.version}`).join(MODEL_VERSION_SEPARATOR);
+}
+
+async function writeDurably(path: string, bytes: Uint8Array | string): Promise<void> {
+  await writeFile(path, bytes);
+  const fh = await open(path, 'r+');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+function readHeader(bytes: Buffer, job: Job): NaturalDataset {
+  let ds: NaturalDataset;
+  try {
+    ds = readPart10(bytes).dataset;
+  } catch (err) {
+    throw new BadInputError(`not a readable DICOM data set: ${(err as Error).message}`);
+  }
+  const uid = String(ds.SOPInstanceUID ?? '');
+  if (uid !== job.sopInstanceUid) {
+    throw new BadInputError(
+      `SOP Instance UID (0008,0018) "${uid}" differs from the C-STORE's Affected SOP Instance UID ${job.sopInstanceUid}: the sender must send them equal`,
+    );
+  }
+  if (!ds.StudyInstanceUID) throw new BadInputError('Study Instance UID (0020,000D) is missing: results could not be filed with the study');
+  return ds;
+}
+
+export class Worker {
+  constructor(private readonly d: WorkerDeps) {}
+
+  /** Processes the oldest received job; false when there was none. */
+  async processNext(): Promise<boolean> {
+    const job = this.d.queue.claimNext();
+    if (!job) return false;
+    await this.process(job);
+    return true;
+  }
+
+  private async process(job: Job): Promise<void> {
+    const { log, queue } = this.d;
+    const ids = { job: job.id, sopInstanceUid: job.sopInstanceUid };
+    let stage = 'read';
+    try {
+      const bytes = await readFile(job.spoolPath).catch((err: Error) => {
+        throw new BadInputError(`the spooled file is gone (${err.message})`);
+      });
+      const header = readHeader(bytes, job);
+      queue.setStudy(job.id, String(header.StudyInstanceUID));
+      const selection = select(header, this.d.selection);
+      if (!selection.analyse) {
+        queue.setState(job.id, 'skipped', `${selection.rule}: ${selection.reason}`);
+        this.d.events?.skipped?.(selection.rule);
+        log.info('skipped', { ...ids, rule: selection.rule, reason: selection.reason });
+        return;
+      }
+      stage = 'analyse';
+      const started = Date.now();
+      const { analysis, files } = await this.analyse(bytes, job);
+      this.d.events?.analysed?.((Date.now() - started) / 1000);
+      stage = 'deliver';
+      this.finish(job, analysis, files);
+    } catch (err) {
+      this.fail(job, stage, err as Error);
+    }
+  }
+
+  private async analyse(bytes: Buffer, job: Job): Promise<{ analysis: HandAnalysis; files: { kind: string; path: string; sopInstanceUid: string }[] }> {
+    const image = await decodeDicomImage(bytes, job.spoolPath, this.d.log).catch((err: Error) => {
+      throw err instanceof ImageFileError ? new BadInputError(err.message) : err;
+    });
+    const display = toDisplay(image);
+    const analysis = await analyzeDisplay(display, image.sopInstanceUID, this.d.models);
+    this.d.queue.setState(job.id, 'reporting');
+    const dir = join(this.d.resultsDir, String(job.id));
+    await mkdir(dir, { recursive: true });
+    await writeDurably(join(dir, 'analysis.json'), JSON.stringify(analysis, null, 2) + '\n');
+    if (analysis.hands.length === 0) return { analysis, files: [] };
+    const objects = await buildResultObjects(analysis, image.dataset, display);
+    const files: { kind: string; path: string; sopInstanceUid: string }[] = [];
+    for (const [kind, ds] of Object.entries(objects)) {
+      if (!this.d.analysis.outputs[kind as keyof typeof objects]) continue;
+      const path = join(dir, `${kind}.dcm`);
+      await writeDurably(path, writePart10(ds));
+      files.push({ kind, path, sopInstanceUid: String(ds.SOPInstanceUID) });
+    }
+    return { analysis, files };
+  }
+
+  private finish(job: Job, analysis: HandAnalysis, files: { path: string; sopInstanceUid: string }[]): void {
+    const joints = analysis.hands.reduce((n, h) => n + h.joints.length, 0);
+    const ids = { job: job.id, sopInstanceUid: job.sopInstanceUid, hands: analysis.hands.length, joints };
+    if (files.length === 0) {
+      this.d.queue.setState(job.id, 'done', 'no hand found: no results written');
+      this.d.log.warn('no hand found: no results written', ids);
+      return;
+    }
+    const items = this.d.destinations.flatMap((destination) => files.map((f) => ({ destination, ...f })));
+    this.d.queue.startSending(job.id, items);
+    this.d.log.info('analysed', { ...ids, results: files.length });
+  }
+
+  private fail(job: Job, stage: string, err: Error): void {
+    const ids = { job: job.id, sopInstanceUid: job.sopInstanceUid, file: job.spoolPath };
+    if (err instanceof BadInputError) {
+      this.d.queue.setState(job.id, 'quarantined', err.message);
+      this.d.events?.quarantined?.();
+      this.d.log.error(`quarantined: ${err.message}`, ids);
+      return;
+    }
+    this.d.queue.setState(job.id, 'failed', `${stage}: ${err.message}`);
+    this.d.events?.failed?.(stage);
+    this.d.log.error(`failed at ${stage}: ${err.message}`, { ...ids, stack: err.stack });
+  }
+}
