@@ -1,0 +1,135 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_CONFIG } from '../../src/config/defaults.js';
+import type { NodeConfig } from '../../src/config/types.js';
+import { makeFixture, FIXTURES } from '../../src/phantom/fixtures.js';
+import { startNode, type RunningNode } from '../../src/pipeline/node.js';
+import type { Job, JobState } from '../../src/store/queue.js';
+import { captureLogger } from './inference.js';
+import { freePorts, tcpAccepts, tiedToParent } from './orthanc.js';
+
+/**
+ * The node under test, in this process (`startTestNode`) or as a real `jointscore serve`
+ * child process (`spawnServe`, for crash tests). Both bind loopback only and keep their
+ * data in a fresh temporary folder.
+ */
+export const BIN = fileURLToPath(new URL('../../bin/jointscore.js', import.meta.url));
+
+export function testConfig(dataDir: string, patch: (c: NodeConfig) => void = () => {}): NodeConfig {
+  const c: NodeConfig = structuredClone(DEFAULT_CONFIG);
+  c.dataDir = dataDir;
+  c.dimse.bindAddress = '127.0.0.1';
+  c.dimse.port = 0;
+  c.http.enabled = false;
+  c.logging.file = undefined;
+  c.delivery.folder = join(dataDir, 'results');
+  c.delivery.initialBackoffS = 1;
+  c.delivery.maxBackoffS = 2;
+  patch(c);
+  return c;
+}
+
+export interface TestNode {
+  node: RunningNode;
+  config: NodeConfig;
+  dataDir: string;
+  lines: ReturnType<typeof captureLogger>['lines'];
+  stop(): Promise<void>;
+}
+
+export async function startTestNode(patch?: (c: NodeConfig) => void): Promise<TestNode> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'jointscore-node-'));
+  const config = testConfig(dataDir, patch);
+  const { log, lines } = captureLogger();
+  const node = await startNode(config, log);
+  let stopped = false;
+  return {
+    node,
+    config,
+    dataDir,
+    lines,
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await node.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+const TERMINAL: JobState[] = ['done', 'skipped', 'failed', 'quarantined'];
+
+/** Waits until `count` jobs exist and all are finished; returns them (newest first). */
+export async function waitForJobs(list: () => Job[], count: number, timeoutMs = 60_000): Promise<Job[]> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const jobs = list();
+    if (jobs.length >= count && jobs.every((j) => TERMINAL.includes(j.state))) return jobs;
+    if (Date.now() > until) {
+      throw new Error(`timed out waiting for ${count} finished jobs: ${JSON.stringify(jobs.map((j) => [j.id, j.state, j.reason]))}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Writes the named phantom fixtures into `dir`; returns name -> path. */
+export async function writeFixtures(dir: string, names: string[]): Promise<Record<string, string>> {
+  mkdirSync(dir, { recursive: true });
+  const out: Record<string, string> = {};
+  for (const name of names) {
+    const def = FIXTURES.find((f) => f.name === name);
+    if (!def) throw new Error(`no fixture ${name}`);
+    const art = await makeFixture(def, false);
+    const path = join(dir, `${name}.dcm`);
+    writeFileSync(path, art.dicom);
+    out[name] = path;
+  }
+  return out;
+}
+
+export interface ServeProcess {
+  proc: ChildProcess;
+  port: number;
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+/** `jointscore serve` as a child process on a free port; resolves once it accepts TCP. */
+export async function spawnServe(configFile: string, env: Record<string, string> = {}): Promise<ServeProcess> {
+  const [port] = await freePorts(1);
+  const [cmd, args] = tiedToParent(process.execPath, [BIN, 'serve', '--config', configFile, '--port', String(port)]);
+  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let text = '';
+  proc.stdout?.on('data', (d) => (text += d));
+  proc.stderr?.on('data', (d) => (text += d));
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const until = Date.now() + 60_000;
+  while (!(await tcpAccepts(port, 500))) {
+    if (proc.exitCode !== null || Date.now() > until) throw new Error(`jointscore serve did not start:\n${text.slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { proc, port, output: () => text, exited };
+}
+
+/**
+ * A DCMTK tool run without blocking the event loop: the node under test lives in this
+ * process, and spawnSync would keep it from answering.
+ */
+export function runAsync(cmd: string, args: string[], timeoutMs = 120_000): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout?.on('data', (d) => (stdout += d));
+    proc.stderr?.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
+    proc.once('error', reject);
+    proc.once('exit', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}

@@ -1,0 +1,127 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readPart10 } from '../src/dicom/part10.js';
+import { dciodvfy } from './helpers/dicom-tools.js';
+import { runAsync, startTestNode, waitForJobs, writeFixtures, type TestNode } from './helpers/node.js';
+import { freePorts, tcpAccepts, tiedToParent } from './helpers/orthanc.js';
+
+/**
+ * The node as an SCP against DCMTK: echoscu and storescu in, uncompressed and compressed;
+ * results out to DCMTK storescp as the archive. Run through scripts/test.sh (loopback-only
+ * network namespace), since storescp binds every interface.
+ */
+
+const FIXTURE_NAMES = ['hand-left-m2-explicit', 'hands-both-m2-jpegls', 'hand-left-m2-jpeg-lossless', 'hand-left-m2-rle', 'chest-not-a-hand'];
+/** fixture -> [its transfer syntax, the storescu flag that proposes it] */
+const COMPRESSED: Record<string, [string, string]> = {
+  'hands-both-m2-jpegls': ['1.2.840.10008.1.2.4.80', '-xt'],
+  'hand-left-m2-jpeg-lossless': ['1.2.840.10008.1.2.4.70', '-xs'],
+  'hand-left-m2-rle': ['1.2.840.10008.1.2.5', '-xr'],
+};
+
+let work: string;
+let files: Record<string, string>;
+let storescp: { proc: ChildProcess; port: number; out: string };
+let node: TestNode;
+
+async function startStorescp(): Promise<typeof storescp> {
+  const [port] = await freePorts(1);
+  const out = mkdtempSync(join(work, 'archive-'));
+  const [cmd, args] = tiedToParent('storescp', ['-aet', 'ARCHIVE', '+xa', '-od', out, String(port)]);
+  const proc = spawn(cmd, args, { stdio: 'ignore' });
+  for (let i = 0; i < 100 && !(await tcpAccepts(port, 200)); i++) await new Promise((r) => setTimeout(r, 100));
+  return { proc, port, out };
+}
+
+const peer = (n: TestNode) => ['-aec', n.config.dimse.aeTitle, '127.0.0.1', String(n.node.port)];
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'jointscore-node-dcmtk-'));
+  files = await writeFixtures(join(work, 'in'), FIXTURE_NAMES);
+  storescp = await startStorescp();
+  node = await startTestNode((c) => {
+    c.delivery.destinations = [{ name: 'ARCHIVE', aeTitle: 'ARCHIVE', host: '127.0.0.1', port: storescp.port, tls: { enabled: false, requireClientCert: false } }];
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await node?.stop();
+  storescp?.proc.kill('SIGKILL');
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('the node as an SCP, DCMTK as the modality, storescp as the archive', () => {
+  it('answers C-ECHO from echoscu', async () => {
+    const r = await runAsync('echoscu', ['-aet', 'MODALITY', ...peer(node)]);
+    expect(r.status, r.stderr).toBe(0);
+  });
+
+  it('refuses an association for another called AE title', async () => {
+    const r = await runAsync('echoscu', ['-d', '-aet', 'MODALITY', '-aec', 'SOMEONE_ELSE', '127.0.0.1', String(node.node.port)]);
+    expect(r.status).not.toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/Called AE Title Not Recognized/i);
+    expect(node.lines.some((l) => /called AE title "SOMEONE_ELSE" is not this node's/.test(l.message))).toBe(true);
+  });
+
+  it('stores every image sent by storescu, compressed ones as they came, and delivers SR, SC and PR for each hand to the archive', async () => {
+    const plain = await runAsync('storescu', ['-aet', 'MODALITY', ...peer(node), files['hand-left-m2-explicit'], files['chest-not-a-hand']]);
+    expect(plain.status, plain.stderr).toBe(0);
+    // each file with the flag that proposes its own syntax first, so the compressed bytes travel as stored
+    for (const [name, [, flag]] of Object.entries(COMPRESSED)) {
+      const packed = await runAsync('storescu', [flag, '-R', '-aet', 'MODALITY', ...peer(node), files[name]]);
+      expect(packed.status, `${name}: ${packed.stderr}`).toBe(0);
+    }
+
+    const jobs = await waitForJobs(() => node.node.queue.list(), FIXTURE_NAMES.length, 120_000);
+    const bySop = new Map(jobs.map((j) => [j.sopInstanceUid, j]));
+    for (const [name, [ts]] of Object.entries(COMPRESSED)) {
+      const uid = readPart10(readFileSync(files[name])).dataset.SOPInstanceUID;
+      expect(bySop.get(uid)?.transferSyntaxUid, name).toBe(ts);
+    }
+    const chestUid = readPart10(readFileSync(files['chest-not-a-hand'])).dataset.SOPInstanceUID;
+    const chest = bySop.get(chestUid)!;
+    expect(chest.state).toBe('skipped');
+    expect(chest.reason).toMatch(/^body-part: Body Part Examined \(0018,0015\) "CHEST"/);
+    const hands = jobs.filter((j) => j !== chest);
+    expect(hands.map((j) => [j.state, j.reason])).toEqual(hands.map(() => ['done', null]));
+
+    // storescp names files by modality prefix: SR, SC (OT?), PR
+    const received = readdirSync(storescp.out).map((f) => join(storescp.out, f));
+    expect(received).toHaveLength(hands.length * 3);
+    const classes = received.map((f) => readPart10(readFileSync(f)).dataset.SOPClassUID).sort();
+    expect(new Set(classes)).toEqual(new Set(['1.2.840.10008.5.1.4.1.1.88.34', '1.2.840.10008.5.1.4.1.1.7', '1.2.840.10008.5.1.4.1.1.11.1']));
+    for (const f of received.slice(0, 3)) expect(dciodvfy(f).errors, f).toEqual([]);
+  }, 180_000);
+
+  it('gives a resent image no second job and no second set of results', async () => {
+    const before = node.node.queue.list().length;
+    const r = await runAsync('storescu', ['-aet', 'MODALITY', ...peer(node), files['hand-left-m2-explicit']]);
+    expect(r.status, r.stderr).toBe(0);
+    await new Promise((res) => setTimeout(res, 1500));
+    expect(node.node.queue.list()).toHaveLength(before);
+    expect(node.lines.some((l) => l.message === 'already received: no new job')).toBe(true);
+  });
+});
+
+describe('peer checks', () => {
+  let strict: TestNode;
+  beforeAll(async () => {
+    strict = await startTestNode((c) => {
+      c.dimse.aeTitle = 'STRICT';
+      c.dimse.allowUnknownPeers = false;
+      c.dimse.allowedPeers = [{ aeTitle: 'PACS', host: '127.0.0.1' }];
+    });
+  });
+  afterAll(async () => strict?.stop());
+
+  it('rejects an unknown calling AE title and accepts a listed one', async () => {
+    const bad = await runAsync('echoscu', ['-d', '-aet', 'STRANGER', '-aec', 'STRICT', '127.0.0.1', String(strict.node.port)]);
+    expect(bad.status).not.toBe(0);
+    expect(bad.stdout + bad.stderr).toMatch(/Calling AE Title Not Recognized/i);
+    const good = await runAsync('echoscu', ['-aet', 'PACS', '-aec', 'STRICT', '127.0.0.1', String(strict.node.port)]);
+    expect(good.status, good.stderr).toBe(0);
+  });
+});
