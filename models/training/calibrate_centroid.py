@@ -25,7 +25,7 @@ ap.add_argument("--threshold", type=float, default=0.3)
 args = ap.parse_args()
 torch.set_num_threads(2)
 m = Detector()
-m.load_state_dict(torch.load(args.ckpt, map_location="cpu")["model"])
+m.load_state_dict(torch.load(args.ckpt, map_location="cpu", weights_only=False)["model"])
 m.eval()
 pool = ImagePool([args.val])
 heats = []

@@ -12,6 +12,12 @@ Everything is read through numpy memmaps, so a split of a few GB costs no RAM; b
 are gathered by index and augmented as whole torch batches (cheap on 2 CPU cores, and
 deterministic: every random draw comes from a torch.Generator seeded from
 (seed, epoch, step)).
+
+On a GPU the training pools can be loaded onto the device (`to_device`, `--data-on-device`
+in the trainers) and the augmentations run where the batch is: the per-sample parameters
+are still drawn on the CPU from the same generator, only the large random fields (pixel
+noise) come from a device generator seeded from it, so a GPU run is deterministic too (on
+the same device and torch version), and a CPU run draws exactly what it drew before.
 """
 from __future__ import annotations
 
@@ -113,6 +119,17 @@ def read_crop_split(folder: str) -> CropSplit:
     return CropSplit(folder, c, float(meta["cropMmPerPx"]), crops, meta_v, grades, geometry, site, image)
 
 
+def u16_to_device(arr: np.ndarray, device) -> torch.Tensor:
+    """A uint16 array as an int16 tensor (same bits) on the device: half the memory of
+    float16 and exact; `u16_rows` turns rows back into [0,1] floats."""
+    return torch.from_numpy(np.array(arr).view(np.int16)).to(device)  # a copy: memmaps are read-only
+
+
+def u16_rows(t: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """Rows idx of an int16 device tensor made by u16_to_device -> float [B,1,H,W] in [0,1]."""
+    return ((t[idx].int() & 0xFFFF).float() * (1.0 / 65535.0)).unsqueeze(1)
+
+
 def u16_batch(arr: np.memmap, idx: np.ndarray) -> torch.Tensor:
     """Gather rows of a uint16 memmap (sorted reads are kinder to the page cache) -> float [B,1,H,W] in [0,1]."""
     order = np.argsort(idx)
@@ -140,7 +157,7 @@ def heatmap_targets(joints: torch.Tensor, out: int, sigma: float) -> torch.Tenso
     b, k, _ = joints.shape
     u = joints[..., 0] / STRIDE - 0.5
     v = joints[..., 1] / STRIDE - 0.5
-    grid = torch.arange(out, dtype=torch.float32)
+    grid = torch.arange(out, dtype=torch.float32, device=joints.device)
     gx = torch.exp(-((grid.view(1, 1, out) - u.unsqueeze(-1)) ** 2) / (2 * sigma**2))  # B,K,W
     gy = torch.exp(-((grid.view(1, 1, out) - v.unsqueeze(-1)) ** 2) / (2 * sigma**2))  # B,K,H
     hm = gy.unsqueeze(-1) * gx.unsqueeze(-2)
@@ -160,6 +177,17 @@ def _u(g: torch.Generator, n: int, lo: float, hi: float) -> torch.Tensor:
     return lo + (hi - lo) * torch.rand(n, generator=g)
 
 
+def _randn_like(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    """Standard normal noise shaped like x, on x's device. On the CPU straight from g (as
+    before); elsewhere from a device generator seeded by one draw from g."""
+    if x.device.type == "cpu":
+        return torch.randn(x.shape, generator=g)
+    seed = int(torch.randint(0, 2**62, (1,), generator=g).item())
+    gd = torch.Generator(device=x.device)
+    gd.manual_seed(seed)
+    return torch.randn(x.shape, generator=gd, device=x.device)
+
+
 def intensity_aug(x: torch.Tensor, g: torch.Generator, strength: float = 1.0) -> torch.Tensor:
     """Gamma, contrast, brightness, Gaussian blur and noise on a [B,1,H,W] batch in [0,1].
 
@@ -167,10 +195,11 @@ def intensity_aug(x: torch.Tensor, g: torch.Generator, strength: float = 1.0) ->
     most of the global range but not the tone curve or the noise texture.
     """
     b = x.shape[0]
-    gamma = torch.exp(_u(g, b, -0.35, 0.35) * strength).view(b, 1, 1, 1)
+    dev = x.device
+    gamma = torch.exp(_u(g, b, -0.35, 0.35) * strength).view(b, 1, 1, 1).to(dev)
     x = x.clamp(0, 1) ** gamma
-    contrast = (1 + _u(g, b, -0.25, 0.25) * strength).view(b, 1, 1, 1)
-    bright = (_u(g, b, -0.08, 0.08) * strength).view(b, 1, 1, 1)
+    contrast = (1 + _u(g, b, -0.25, 0.25) * strength).view(b, 1, 1, 1).to(dev)
+    bright = (_u(g, b, -0.08, 0.08) * strength).view(b, 1, 1, 1).to(dev)
     mean = x.mean(dim=(2, 3), keepdim=True)
     x = (x - mean) * contrast + mean + bright
     # blur half of the batch with sigma 0.3-1.2 px (separable 5-tap kernel)
@@ -180,17 +209,18 @@ def intensity_aug(x: torch.Tensor, g: torch.Generator, strength: float = 1.0) ->
         t = torch.arange(-2, 3, dtype=torch.float32)
         k = torch.exp(-(t.view(1, 5) ** 2) / (2 * sig.view(b, 1) ** 2))
         k = k / k.sum(1, keepdim=True)
-        xb = x[do_blur]
-        kb = k[do_blur]
+        sel = torch.nonzero(do_blur).flatten().to(dev)
+        xb = x[sel]
+        kb = k[do_blur].to(dev)
         nb = xb.shape[0]
         # grouped conv: one kernel per sample
         xb = xb.view(1, nb, *xb.shape[2:])
         xb = F.conv2d(F.pad(xb, (2, 2, 0, 0), mode="replicate"), kb.view(nb, 1, 1, 5), groups=nb)
         xb = F.conv2d(F.pad(xb, (0, 0, 2, 2), mode="replicate"), kb.view(nb, 1, 5, 1), groups=nb)
         x = x.clone()
-        x[do_blur] = xb.view(nb, 1, *xb.shape[2:])
-    noise = (_u(g, b, 0.0, 0.04) * strength).view(b, 1, 1, 1)
-    x = x + noise * torch.randn(x.shape, generator=g)
+        x[sel] = xb.view(nb, 1, *xb.shape[2:])
+    noise = (_u(g, b, 0.0, 0.04) * strength).view(b, 1, 1, 1).to(dev)
+    x = x + noise * _randn_like(x, g)
     return x.clamp(0, 1)
 
 
@@ -198,8 +228,8 @@ def occlusion_aug(x: torch.Tensor, g: torch.Generator, p: float = 0.5) -> torch.
     """Random occluders drawn on a [B,1,S,S] batch: bright blobs (jewellery, markers), thin
     lines (cast edges, wires) and text-like rectangles (burned-in annotations)."""
     b, _, h, w = x.shape
-    yy = torch.arange(h, dtype=torch.float32).view(1, h, 1)
-    xx = torch.arange(w, dtype=torch.float32).view(1, 1, w)
+    yy = torch.arange(h, dtype=torch.float32, device=x.device).view(1, h, 1)
+    xx = torch.arange(w, dtype=torch.float32, device=x.device).view(1, 1, w)
     x = x.clone()
     for i in range(b):
         if torch.rand(1, generator=g).item() > p:
@@ -222,7 +252,7 @@ def occlusion_aug(x: torch.Tensor, g: torch.Generator, p: float = 0.5) -> torch.
                 box = ((xx - cx).abs() < rw / 2) & ((yy - cy).abs() < rh / 2)
                 m = box & ((xx.long() % 3) != 0)
                 val = 0.7 + 0.3 * val
-            x[i, 0][m[0]] = val
+            x[i, 0] = torch.where(m[0], torch.full_like(x[i, 0], val), x[i, 0])  # no host sync on a GPU
     return x
 
 
@@ -231,7 +261,8 @@ def affine_aug(
     flip_p: float = 0.5, rot_deg: float = 12.0, scale_range=(0.85, 1.15), shift_px: float = 12.0,
 ):
     """Horizontal flip (with L <-> R channel swap), rotation, scale and shift of a
-    detector batch x [B,1,S,S] with joints [B,42,3] (x, y input px, present).
+    detector batch x [B,1,S,S] with joints [B,42,3] (x, y input px, present). x may be on
+    any device; joints, content_w and the parameters stay on the CPU.
 
     The flip mirrors the letterboxed content inside its own width (content stays at the
     top-left, as the node letterboxes), so x -> W - x. The rest is one affine about the
@@ -275,7 +306,7 @@ def affine_aug(
     inv[:, 1, 0], inv[:, 1, 1] = r10, r11
     inv[:, 0, 2] = (r00 + r01 - 1) + 2 * ox / s
     inv[:, 1, 2] = (r10 + r11 - 1) + 2 * oy / s
-    grid = F.affine_grid(inv, list(x.shape), align_corners=False)
+    grid = F.affine_grid(inv.to(x.device), list(x.shape), align_corners=False)
     x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     return x, joints
 

@@ -67,14 +67,16 @@ def cpu_ms(fn, n: int = 10) -> float:
 
 
 def load(ckpt_path: str, model: torch.nn.Module) -> dict:
-    state = torch.load(ckpt_path, map_location="cpu")
+    state = torch.load(ckpt_path, map_location="cpu", weights_only=False)  # args etc. besides tensors
     model.load_state_dict(state["model"])
     model.eval()
     return state
 
 
 def training_recipe(args, state: dict, script: str, train_folders: list[str], unit: str, schedule: str | None = None) -> dict:
-    metas = [read_meta(f) for f in train_folders]
+    # a checkpoint trained elsewhere (models/training/gpu/) carries its folders' meta.json
+    carried = state.get("train_metas") or {}
+    metas = [carried[f] if f in carried else read_meta(f) for f in train_folders]
     seeds = [min(m["seeds"][0] for m in metas), max(m["seeds"][1] for m in metas)]
     return {
         "data": "synthetic phantom radiographs (jointscore training-set)",

@@ -18,6 +18,8 @@ def setup(threads: int, seed: int, device: str) -> torch.device:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+    if str(device).startswith("cuda"):
+        torch.backends.cudnn.benchmark = True  # fixed input sizes: let cuDNN pick its fastest kernels
     return torch.device(device)
 
 
@@ -42,7 +44,7 @@ class Checkpointer:
 
     def load(self):
         if os.path.exists(self.last):
-            return torch.load(self.last, map_location="cpu")
+            return load_state(self.last)
         return None
 
     def save(self, state: dict, best: bool = False):
@@ -65,6 +67,34 @@ class Checkpointer:
     def write_json(self, name: str, obj):
         with open(os.path.join(self.out, name), "w") as f:
             json.dump(obj, f, indent=2)
+
+
+def load_state(path: str) -> dict:
+    """torch.load of a checkpoint dict. weights_only=False: the checkpoints hold the run's
+    args and numbers besides tensors (torch >= 2.6 defaults to weights_only=True; the
+    argument exists since 1.13)."""
+    return torch.load(path, map_location="cpu", weights_only=False)
+
+
+def init_weights(model: torch.nn.Module, path: str) -> dict:
+    """Fine-tuning start: the model weights of another run's checkpoint, nothing else (a
+    fresh optimiser, epoch 0 and a fresh LR schedule). Returns that checkpoint's summary."""
+    state = load_state(path)
+    model.load_state_dict(state["model"])
+    info = {k: state.get(k) for k in ("epoch", "step", "wall_s")}
+    print(f"initialised from {path}: {info}", flush=True)
+    return {"path": path, **info}
+
+
+class TimeSchedule:
+    """--lr-by-time: the cosine's progress is the share of the --minutes budget spent, so
+    that a run of fixed wall time ends at the LR floor whatever the throughput."""
+
+    def __init__(self, budget: "Budget"):
+        self.budget = budget
+
+    def progress(self) -> float:
+        return min(1.0, self.budget.elapsed() / self.budget.limit)
 
 
 def resume(ck: "Checkpointer", model: torch.nn.Module, opt: torch.optim.Optimizer) -> tuple[int, int, float, float]:

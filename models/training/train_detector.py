@@ -23,10 +23,11 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import (STRIDE, affine_aug, generator, heatmap_targets, intensity_aug, occlusion_aug,  # noqa: E402
-                  read_detector_split, u16_batch)
+                  read_detector_split, read_meta, u16_batch, u16_rows, u16_to_device)
 from detector import Detector, decode, focal_loss  # noqa: E402
 from metrics import detector_metrics  # noqa: E402
-from train_common import Budget, Checkpointer, close_epoch, cosine_lr, resume, setup  # noqa: E402
+from train_common import (Budget, Checkpointer, TimeSchedule, close_epoch, cosine_lr, init_weights,  # noqa: E402
+                          resume, setup)
 
 
 class ImagePool:
@@ -38,8 +39,17 @@ class ImagePool:
         self.joints, self.scale, self.spacing = cat("joints"), cat("scale"), cat("spacing")
         self.content_w = cat("content_w")
         self.size = self.splits[0].size
+        self.on_device = None
+
+    def to_device(self, device) -> "ImagePool":
+        """All images in one int16 tensor on the device (2 bytes a pixel): batches are then
+        gathered there, with no host work per step."""
+        self.on_device = torch.cat([u16_to_device(np.asarray(s.images), device) for s in self.splits])
+        return self
 
     def images(self, idx: np.ndarray) -> torch.Tensor:
+        if self.on_device is not None:
+            return u16_rows(self.on_device, torch.from_numpy(idx).to(self.on_device.device))
         which = np.searchsorted(self.offsets, idx, side="right") - 1
         out = torch.empty(len(idx), 1, self.size, self.size)
         for k, s in enumerate(self.splits):
@@ -66,7 +76,7 @@ def evaluate(model: Detector, pool: ImagePool, device, threshold: float, batch: 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--train", nargs="+", required=True)
-    ap.add_argument("--val", default=None)
+    ap.add_argument("--val", nargs="+", default=None, help="validation folder(s), seen as one set")
     ap.add_argument("--out", required=True)
     ap.add_argument("--minutes", type=float, default=0)
     ap.add_argument("--epochs", type=int, default=30)
@@ -80,19 +90,32 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--width", type=float, default=1.0)
+    ap.add_argument("--init", default=None, help="fine-tune: start from this checkpoint's weights (fresh optimiser and "
+                    "schedule) when --out has no last.pt")
+    ap.add_argument("--lr-by-time", action="store_true", help="cosine LR over the --minutes budget instead of --epochs; "
+                    "when the budget runs out the partial epoch is validated and logged like a full one")
+    ap.add_argument("--data-on-device", action="store_true", help="load the training images onto --device (GPU)")
     args = ap.parse_args()
+    if args.lr_by_time and not args.minutes > 0:
+        ap.error("--lr-by-time needs --minutes")
 
     device = setup(args.threads, args.seed, args.device)
     budget = Budget(args.minutes)
     ck = Checkpointer(args.out)
     train = ImagePool(args.train)
-    val = ImagePool([args.val]) if args.val and os.path.exists(os.path.join(args.val, "meta.json")) else None
+    if args.data_on_device:
+        train.to_device(device)
+    vals = [v for v in (args.val or []) if os.path.exists(os.path.join(v, "meta.json"))]
+    val = ImagePool(vals) if vals else None
     out_cells = train.size // STRIDE
     print(f"train images {train.n}; val images {val.n if val else 0}", flush=True)
 
     model = Detector(args.width).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.wd)
     epoch, step, wall, best = resume(ck, model, opt)
+    init = init_weights(model, args.init) if args.init and epoch == 0 and step == 0 and wall == 0 else None
+    sched = TimeSchedule(budget) if args.lr_by_time else None
+    train_metas = {f: read_meta(f) for f in args.train}
 
     per_epoch = min(args.images_per_epoch or train.n, train.n)
     steps_per_epoch = per_epoch // args.batch
@@ -100,14 +123,17 @@ def main():
 
     def snapshot(is_best=False):
         ck.save({"model": model.state_dict(), "opt": opt.state_dict(), "epoch": epoch, "step": step,
-                 "wall_s": wall + budget.elapsed(), "best": best, "args": vars(args), "train_images": train.n}, is_best)
+                 "wall_s": wall + budget.elapsed(), "best": best, "args": vars(args), "train_images": train.n,
+                 "train_metas": train_metas, **({"init": init} if init else {})}, is_best)
 
     model.train()
     while epoch < args.epochs:
         perm = np.random.default_rng(args.seed * 7919 + epoch).permutation(train.n)[:per_epoch]
-        loss_sum, nsteps, t_ep = 0.0, 0, time.time()
+        loss_sum, nsteps, t_ep = torch.zeros((), device=device), 0, time.time()
+        stop = False
         while step < steps_per_epoch:
-            lr = cosine_lr(args.lr, (epoch * steps_per_epoch + step) / total_steps)
+            progress = sched.progress() if sched else (epoch * steps_per_epoch + step) / total_steps
+            lr = cosine_lr(args.lr, progress)
             for gparam in opt.param_groups:
                 gparam["lr"] = lr
             idx = perm[step * args.batch:(step + 1) * args.batch]
@@ -116,22 +142,28 @@ def main():
             x, joints = affine_aug(x, torch.from_numpy(train.joints[idx]), torch.from_numpy(train.content_w[idx]), g)
             x = occlusion_aug(x, g, p=0.3)
             x = intensity_aug(x, g)
-            target = heatmap_targets(joints, out_cells, args.sigma)
-            loss = focal_loss(model.logits(x.to(device)), target.to(device))
+            target = heatmap_targets(joints.to(device), out_cells, args.sigma)
+            loss = focal_loss(model.logits(x.to(device)), target)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            loss_sum += float(loss)
+            loss_sum += loss.detach()  # summed on the device: no host sync per step
             nsteps += 1
             step += 1
             if step % 20 == 0:
-                print(f"epoch {epoch} step {step}/{steps_per_epoch} loss {loss_sum / nsteps:.4f} lr {lr:.2e} "
+                print(f"epoch {epoch} step {step}/{steps_per_epoch} loss {float(loss_sum) / nsteps:.4f} lr {lr:.2e} "
                       f"{args.batch * nsteps / (time.time() - t_ep):.1f} img/s", flush=True)
+            if budget.over() and sched:
+                stop = True  # the schedule is spent: validate and log this partial epoch below
+                break
             if budget.over():
                 snapshot()
                 print(f"time budget reached at epoch {epoch} step {step}; saved {ck.last}", flush=True)
                 return
-        row = {"epoch": epoch + 1, "wall_s": round(wall + budget.elapsed()), "lr": lr, "train_loss": loss_sum / max(1, nsteps)}
+        row = {"epoch": epoch + 1, "wall_s": round(wall + budget.elapsed()), "lr": lr,
+               "train_loss": float(loss_sum) / max(1, nsteps)}
+        if sched:
+            row["steps"] = nsteps
         score = None
         if val:
             mets = evaluate(model, val, device, args.threshold)
@@ -141,6 +173,9 @@ def main():
         step = 0
         best, improved = close_epoch(ck, row, score, best)
         snapshot(improved or val is None)
+        if stop:
+            print(f"time schedule done after {epoch} epochs (last one partial); saved {ck.last}", flush=True)
+            return
         if budget.over():
             print(f"time budget reached after epoch {epoch}; saved {ck.last}", flush=True)
             return

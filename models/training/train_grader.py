@@ -23,10 +23,11 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from data import generator, intensity_aug, read_crop_split, u16_batch  # noqa: E402
+from data import generator, intensity_aug, read_crop_split, read_meta, u16_batch, u16_rows, u16_to_device  # noqa: E402
 from grader import SCALES, Grader, coral_loss  # noqa: E402
 from metrics import grader_metrics  # noqa: E402
-from train_common import Budget, Checkpointer, close_epoch, cosine_lr, resume, setup  # noqa: E402
+from train_common import (Budget, Checkpointer, TimeSchedule, close_epoch, cosine_lr, init_weights,  # noqa: E402
+                          resume, setup)
 
 
 class CropPool:
@@ -36,8 +37,20 @@ class CropPool:
         self.splits = [read_crop_split(f) for f in folders]
         self.offsets = np.cumsum([0] + [len(s.site) for s in self.splits])
         self.n = int(self.offsets[-1])
+        self.on_device = None
+
+    def to_device(self, device) -> "CropPool":
+        """All crops (int16, 2 bytes a pixel) and their labels in tensors on the device."""
+        cat = lambda name: torch.from_numpy(np.concatenate([getattr(s, name) for s in self.splits])).to(device)  # noqa: E731
+        self.on_device = (torch.cat([u16_to_device(np.asarray(s.crops), device) for s in self.splits]),
+                          cat("meta"), cat("grades"), cat("geometry"))
+        return self
 
     def batch(self, idx: np.ndarray):
+        if self.on_device is not None:
+            crops, meta, grades, geo = self.on_device
+            i = torch.from_numpy(idx).to(crops.device)
+            return u16_rows(crops, i), meta[i], grades[i], geo[i]
         crops, meta, grades, geo = [], [], [], []
         which = np.searchsorted(self.offsets, idx, side="right") - 1
         order = []
@@ -76,7 +89,7 @@ def evaluate(model: Grader, pool: CropPool, device, batch: int = 256) -> dict:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--train", nargs="+", required=True, help="training-set folders")
-    ap.add_argument("--val", default=None, help="validation training-set folder")
+    ap.add_argument("--val", nargs="+", default=None, help="validation training-set folder(s), seen as one set")
     ap.add_argument("--out", required=True, help="checkpoint folder (resumes from last.pt)")
     ap.add_argument("--minutes", type=float, default=0, help="wall-time budget of this session (0 = none)")
     ap.add_argument("--epochs", type=int, default=12, help="planned epochs (the cosine schedule spans them)")
@@ -89,18 +102,31 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--width", type=float, default=1.0)
+    ap.add_argument("--init", default=None, help="fine-tune: start from this checkpoint's weights (fresh optimiser and "
+                    "schedule) when --out has no last.pt")
+    ap.add_argument("--lr-by-time", action="store_true", help="cosine LR over the --minutes budget instead of --epochs; "
+                    "when the budget runs out the partial epoch is validated and logged like a full one")
+    ap.add_argument("--data-on-device", action="store_true", help="load the training crops onto --device (GPU)")
     args = ap.parse_args()
+    if args.lr_by_time and not args.minutes > 0:
+        ap.error("--lr-by-time needs --minutes")
 
     device = setup(args.threads, args.seed, args.device)
     budget = Budget(args.minutes)
     ck = Checkpointer(args.out)
     train = CropPool(args.train)
-    val = CropPool([args.val]) if args.val and os.path.exists(os.path.join(args.val, "meta.json")) else None
+    if args.data_on_device:
+        train.to_device(device)
+    vals = [v for v in (args.val or []) if os.path.exists(os.path.join(v, "meta.json"))]
+    val = CropPool(vals) if vals else None
     print(f"train crops {train.n}; val crops {val.n if val else 0}", flush=True)
 
     model = Grader(args.width).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.wd)
     epoch, step, wall, best = resume(ck, model, opt)
+    init = init_weights(model, args.init) if args.init and epoch == 0 and step == 0 and wall == 0 else None
+    sched = TimeSchedule(budget) if args.lr_by_time else None
+    train_metas = {f: read_meta(f) for f in args.train}
 
     per_epoch = min(args.crops_per_epoch or train.n, train.n)
     steps_per_epoch = per_epoch // args.batch
@@ -109,16 +135,20 @@ def main():
     def snapshot(is_best=False):
         ck.save({"model": model.state_dict(), "opt": opt.state_dict(), "epoch": epoch, "step": step,
                  "wall_s": wall + budget.elapsed(), "best": best, "args": vars(args),
-                 "train_crops": train.n, "crops_seen": epoch * steps_per_epoch * args.batch + step * args.batch}, is_best)
+                 "train_crops": train.n, "crops_seen": epoch * steps_per_epoch * args.batch + step * args.batch,
+                 "train_metas": train_metas, **({"init": init} if init else {})}, is_best)
 
     model.train()
     while epoch < args.epochs:
         perm = np.random.default_rng(args.seed * 7919 + epoch).permutation(train.n)[:per_epoch]
-        sums = {"loss": 0.0, "jsn": 0.0, "erosion": 0.0, "kl": 0.0, "geo": 0.0}
+        # summed on the device (no host sync per step for the bookkeeping)
+        sums = {k: torch.zeros((), device=device) for k in ("loss", "jsn", "erosion", "kl", "geo")}
         nsteps = 0
         t_ep = time.time()
+        stop = False
         while step < steps_per_epoch:
-            lr = cosine_lr(args.lr, (epoch * steps_per_epoch + step) / total_steps)
+            progress = sched.progress() if sched else (epoch * steps_per_epoch + step) / total_steps
+            lr = cosine_lr(args.lr, progress)
             for gparam in opt.param_groups:
                 gparam["lr"] = lr
             idx = perm[step * args.batch:(step + 1) * args.batch]
@@ -127,28 +157,33 @@ def main():
             c, m, y, geo = c.to(device), m.to(device), y.to(device), geo.to(device)
             cum, gp = model.train_outputs(c, m)
             loss = args.geo_weight * F.smooth_l1_loss(gp, geo)
-            sums["geo"] += float(F.l1_loss(gp, geo))
+            sums["geo"] += F.l1_loss(gp, geo).detach()
             for col, name in enumerate(SCALES):
                 lsum, n = coral_loss(cum[name], y[:, col])
                 if n:
                     loss = loss + lsum / n
-                    sums[name] += float(lsum / n)
+                    sums[name] += (lsum / n).detach()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            sums["loss"] += float(loss)
+            sums["loss"] += loss.detach()
             nsteps += 1
             step += 1
             if step % 50 == 0:
-                print(f"epoch {epoch} step {step}/{steps_per_epoch} loss {sums['loss'] / nsteps:.4f} "
+                print(f"epoch {epoch} step {step}/{steps_per_epoch} loss {float(sums['loss']) / nsteps:.4f} "
                       f"lr {lr:.2e} {args.batch * nsteps / (time.time() - t_ep):.0f} crops/s", flush=True)
+            if budget.over() and sched:
+                stop = True  # the schedule is spent: validate and log this partial epoch below
+                break
             if budget.over():
                 snapshot()
                 print(f"time budget reached at epoch {epoch} step {step}; saved {ck.last}", flush=True)
                 return
         # end of epoch: validate, log, checkpoint
         row = {"epoch": epoch + 1, "wall_s": round(wall + budget.elapsed()), "lr": lr,
-               **{f"train_{k}": v / max(1, nsteps) for k, v in sums.items()}}
+               **{f"train_{k}": float(v) / max(1, nsteps) for k, v in sums.items()}}
+        if sched:
+            row["steps"] = nsteps
         score = None
         if val:
             mets = evaluate(model, val, device)
@@ -159,6 +194,9 @@ def main():
         step = 0
         best, improved = close_epoch(ck, row, score, best)
         snapshot(improved or val is None)
+        if stop:
+            print(f"time schedule done after {epoch} epochs (last one partial); saved {ck.last}", flush=True)
+            return
         if budget.over():
             print(f"time budget reached after epoch {epoch}; saved {ck.last}", flush=True)
             return

@@ -38,7 +38,35 @@ export interface ReportContext {
 
 export function renderJson(result: EvalResult, context: ReportContext = {}): string {
   const { plots: _plots, ...ctx } = context;
-  return JSON.stringify({ format: 'jointscore-eval/1', context: ctx, ...result }, null, 2) + '\n';
+  const ap = { ra: decimateScheme(result.ap.ra), oa: decimateScheme(result.ap.oa) };
+  return JSON.stringify({ format: 'jointscore-eval/1', context: ctx, ...result, ap }, null, 2) + '\n';
+}
+
+/** Most points a PR curve keeps in eval.json (a full curve has one per distinct score, thousands). */
+export const JSON_CURVE_POINTS = 200;
+
+/**
+ * A PR curve thinned for eval.json: at most `max` points, evenly spaced by index, the first
+ * and the last always kept; `points` is then the full curve's length. The AP figures are
+ * computed from the full curves before this, and the plots drawn from them too.
+ */
+export function decimateCurve(curve: PrCurve, max = JSON_CURVE_POINTS): PrCurve & { points?: number } {
+  const n = curve.recall.length;
+  if (n <= max) return curve;
+  const idx: number[] = [];
+  for (let i = 0; i < max; i++) {
+    const k = Math.round((i * (n - 1)) / (max - 1));
+    if (k !== idx[idx.length - 1]) idx.push(k);
+  }
+  const pick = (a: number[]) => idx.map((k) => a[k]);
+  return { recall: pick(curve.recall), precision: pick(curve.precision), score: pick(curve.score), points: n };
+}
+
+function decimateScheme(s: SchemeAp): SchemeAp {
+  const classes = Object.fromEntries(
+    Object.entries(s.classes).map(([k, c]) => [k, { ...c, curve: decimateCurve(c.curve) }]),
+  ) as SchemeAp['classes'];
+  return { ...s, classes };
 }
 
 // ---------------------------------------------------------------------------------------
