@@ -5,6 +5,7 @@ import { registerContactSheet } from './contact-sheet.js';
 import { registerEcho } from './echo.js';
 import { registerEval } from './eval.js';
 import { registerPhantom } from './phantom.js';
+import { registerQueue } from './queue.js';
 import { registerSend } from './send.js';
 import { registerServe } from './serve.js';
 import { registerTrainingSet } from './training-set.js';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerEcho(program);
   registerSend(program);
   registerServe(program);
+  registerQueue(program);
   return program;
 }
 

@@ -1,7 +1,10 @@
 import { Command } from 'commander';
 import { ConfigError } from '../config/types.js';
 import { describeConfig, loadConfig, type CliOverrides } from '../config/load.js';
-import { logger } from '../observability/logger.js';
+import { startHttpServer, type RunningHttpServer } from '../observability/http.js';
+import { closeLogFile, configureLogger } from '../observability/logger.js';
+import { createNodeMetrics } from '../observability/metrics.js';
+import { metricsHooks, watchQueue } from '../pipeline/instrument.js';
 import { startNode } from '../pipeline/node.js';
 
 /**
@@ -21,7 +24,6 @@ export function registerServe(program: Command): void {
     .option('--data-dir <dir>', 'spool, queue and results folder (dataDir)')
     .option('--destination <AE@host:port>', 'archive to send results to (repeatable; replaces delivery.destinations)', collect)
     .action(async (o: CliOverrides) => {
-      const log = logger();
       let config;
       try {
         config = loadConfig({ overrides: o });
@@ -31,11 +33,25 @@ export function registerServe(program: Command): void {
         process.exitCode = 2;
         return;
       }
+      const log = configureLogger(config.logging, config.dataDir);
       log.info('starting', describeConfig(config));
-      const node = await startNode(config, log);
+      const metrics = createNodeMetrics();
+      const node = await startNode(config, log, metricsHooks(metrics));
+      watchQueue(metrics, node.queue);
+      let http: RunningHttpServer | undefined;
+      if (config.http.enabled) {
+        http = await startHttpServer(config.http, {
+          registry: metrics.registry,
+          health: () => ({ ok: node.health().length === 0, reasons: node.health() }),
+          ready: () => ({ ok: node.ready(), reasons: node.ready() ? [] : ['stopping'], details: { port: node.port, modelVersion: node.modelVersion } }),
+        });
+        log.info('health and metrics', { url: http.url });
+      }
       const stop = async (signal: string) => {
         log.info('stopping', { signal });
+        await http?.close();
         await node.stop();
+        await closeLogFile();
         process.exit(0);
       };
       process.once('SIGTERM', () => void stop('SIGTERM'));

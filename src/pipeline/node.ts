@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NodeConfig } from '../config/types.js';
@@ -109,6 +109,11 @@ export async function startNode(config: NodeConfig, log: Logger, hooks: NodeHook
     events: { ...hooks.delivery, settled: (job) => void settle(job) },
   });
 
+  const sweep = () => sweepSkipped(queue, config.selection.skippedRetentionHours, log);
+  sweep();
+  const sweeper = setInterval(sweep, SWEEP_INTERVAL_MS);
+  sweeper.unref();
+
   let stopping = false;
   const beats = { worker: Date.now(), delivery: Date.now() };
   const workerLoop = (async () => {
@@ -138,6 +143,7 @@ export async function startNode(config: NodeConfig, log: Logger, hooks: NodeHook
     });
   } catch (err) {
     stopping = true;
+    clearInterval(sweeper);
     work.wake();
     outbox.wake();
     await Promise.all([workerLoop, deliveryLoop]);
@@ -159,6 +165,7 @@ export async function startNode(config: NodeConfig, log: Logger, hooks: NodeHook
     },
     stop: async () => {
       stopping = true;
+      clearInterval(sweeper);
       await scp.close();
       work.wake();
       outbox.wake();
@@ -166,6 +173,20 @@ export async function startNode(config: NodeConfig, log: Logger, hooks: NodeHook
       queue.close();
     },
   };
+}
+
+export const SWEEP_INTERVAL_MS = 10 * 60_000;
+
+/** Skipped objects stay in the spool for `selection.skippedRetentionHours`, for a look, then go. */
+function sweepSkipped(queue: JobQueue, hours: number, log: Logger): void {
+  const old = queue.list({ states: ['skipped'], olderThan: Date.now() - hours * 3_600_000, limit: 10_000 });
+  let removed = 0;
+  for (const job of old) {
+    if (!existsSync(job.spoolPath)) continue;
+    rmSync(job.spoolPath, { force: true });
+    removed++;
+  }
+  if (removed) log.info('removed skipped objects from the spool', { removed, retentionHours: hours });
 }
 
 /** The source file and working results of a delivered job: the archive has them now. */

@@ -63,6 +63,7 @@ export interface NewJob {
 }
 
 export interface JobFilter {
+  id?: number;
   states?: JobState[];
   sopInstanceUid?: string;
   studyInstanceUid?: string;
@@ -354,6 +355,8 @@ export class JobQueue {
   purge(f: JobFilter): Job[] {
     return this.db.transaction(() => {
       const states = (f.states ?? ['done', 'skipped', 'failed', 'quarantined']).filter((s) => !UNFINISHED.includes(s));
+      // an empty list would mean "any state" to list(): nothing finished was asked for
+      if (states.length === 0) return [];
       const jobs = this.list({ ...f, states });
       const del = this.db.prepare('DELETE FROM jobs WHERE id = ?');
       for (const j of jobs) del.run(j.id);
@@ -365,6 +368,10 @@ export class JobQueue {
 function filterSql(f: JobFilter): { where: string; args: unknown[] } {
   const clauses: string[] = [];
   const args: unknown[] = [];
+  if (f.id !== undefined) {
+    clauses.push('id = ?');
+    args.push(f.id);
+  }
   if (f.states?.length) {
     clauses.push(`state IN (${f.states.map(() => '?').join(', ')})`);
     args.push(...f.states);

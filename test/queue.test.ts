@@ -1,0 +1,122 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { JobQueue, type NewJob } from '../src/store/queue.js';
+
+/** The job queue and outbox on a real SQLite file, closed and reopened as a restart would. */
+const dirs: string[] = [];
+afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+function queueFile(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'jointscore-queue-'));
+  dirs.push(dir);
+  return join(dir, 'queue.sqlite');
+}
+
+const job = (uid: string, modelVersion = 'det@1+grd@1'): NewJob => ({
+  sopInstanceUid: uid,
+  modelVersion,
+  sopClassUid: '1.2.840.10008.5.1.4.1.1.1.1',
+  transferSyntaxUid: '1.2.840.10008.1.2.1',
+  callingAe: 'PACS',
+  spoolPath: `/spool/${uid}.dcm`,
+});
+
+describe('JobQueue', () => {
+  it('keys jobs by (SOP Instance UID, model version): a resend is a duplicate, a new model version a new job', () => {
+    const q = new JobQueue(queueFile());
+    expect(q.enqueue(job('1.2.3')).outcome).toBe('new');
+    expect(q.enqueue(job('1.2.3')).outcome).toBe('duplicate');
+    expect(q.enqueue(job('1.2.3', 'det@2+grd@1')).outcome).toBe('new');
+    expect(q.list()).toHaveLength(2);
+    q.close();
+  });
+
+  it('requeues a resent failed or quarantined job, clearing its old deliveries', () => {
+    const q = new JobQueue(queueFile());
+    const { job: j } = q.enqueue(job('1.2.4'));
+    q.claimNext();
+    q.startSending(j.id, [{ destination: 'PACS', sopInstanceUid: '9.1', path: '/r/sr.dcm' }]);
+    const [d] = q.deliveriesOf(j.id);
+    q.markAttemptFailed(d.id, 'status A700', undefined);
+    expect(q.get(j.id)!.state).toBe('failed');
+    expect(q.enqueue(job('1.2.4')).outcome).toBe('requeued');
+    expect(q.get(j.id)!.state).toBe('received');
+    expect(q.deliveriesOf(j.id)).toEqual([]);
+    q.close();
+  });
+
+  it('hands out each received job once, oldest first', () => {
+    const q = new JobQueue(queueFile());
+    q.enqueue(job('1.1'));
+    q.enqueue(job('1.2'));
+    expect(q.claimNext()!.sopInstanceUid).toBe('1.1');
+    expect(q.claimNext()!.sopInstanceUid).toBe('1.2');
+    expect(q.claimNext()).toBeUndefined();
+    q.close();
+  });
+
+  it('after a restart, resumes jobs caught mid-analysis and keeps the outbox of sending ones', () => {
+    const file = queueFile();
+    let q = new JobQueue(file);
+    const a = q.enqueue(job('2.1')).job;
+    const b = q.enqueue(job('2.2')).job;
+    q.claimNext();
+    q.claimNext();
+    q.startSending(b.id, [{ destination: 'PACS', sopInstanceUid: '9.2', path: '/r/sr.dcm' }]);
+    q.close(); // the crash
+
+    q = new JobQueue(file);
+    expect(q.recover()).toBe(1);
+    expect(q.get(a.id)!.state).toBe('received');
+    expect(q.get(a.id)!.reason).toBe('resumed after restart');
+    expect(q.get(b.id)!.state).toBe('sending');
+    expect(q.dueDeliveries().map((d) => d.sopInstanceUid)).toEqual(['9.2']);
+    expect(q.claimNext()!.id).toBe(a.id);
+    expect(q.get(a.id)!.analyses).toBe(2);
+    q.close();
+  });
+
+  it('is done only when every delivery is delivered, and failed with the reason when one gives up', () => {
+    let t = 1_000;
+    const q = new JobQueue(queueFile(), () => t);
+    const { job: j } = q.enqueue(job('3.1'));
+    q.claimNext();
+    q.startSending(j.id, [
+      { destination: 'A', sopInstanceUid: '9.1', path: '/r/sr.dcm' },
+      { destination: 'B', sopInstanceUid: '9.1', path: '/r/sr.dcm' },
+    ]);
+    const [a, b] = q.deliveriesOf(j.id);
+    expect(q.markDelivered(a.id)!.state).toBe('sending');
+    q.markAttemptFailed(b.id, 'no association', 5_000);
+    expect(q.dueDeliveries()).toEqual([]);
+    expect(q.nextDeliveryAt()).toBe(5_000);
+    t = 5_000;
+    expect(q.dueDeliveries().map((d) => d.id)).toEqual([b.id]);
+    const settled = q.markAttemptFailed(b.id, 'status A700 (out of resources)', undefined)!;
+    expect(settled.state).toBe('failed');
+    expect(settled.reason).toBe('1 result object(s) could not be delivered: status A700 (out of resources)');
+
+    // the operator retries: only the failed delivery goes out again
+    expect(q.retry({}).map((x) => x.state)).toEqual(['sending']);
+    expect(q.dueDeliveries().map((d) => d.id)).toEqual([b.id]);
+    expect(q.markDelivered(b.id)!.state).toBe('done');
+    q.close();
+  });
+
+  it('purges finished jobs only, by state and age', () => {
+    let t = 0;
+    const q = new JobQueue(queueFile(), () => t);
+    const old = q.enqueue(job('4.1')).job;
+    q.setState(old.id, 'done');
+    t = 10 * 86_400_000;
+    const fresh = q.enqueue(job('4.2')).job;
+    q.setState(fresh.id, 'done');
+    q.enqueue(job('4.3'));
+    expect(q.purge({ olderThan: t - 86_400_000 }).map((j) => j.id)).toEqual([old.id]);
+    expect(q.purge({ states: ['received'] })).toEqual([]);
+    expect(q.list().map((j) => j.sopInstanceUid).sort()).toEqual(['4.2', '4.3']);
+    q.close();
+  });
+});

@@ -1,0 +1,111 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG } from '../src/config/defaults.js';
+import type { SelectionConfig } from '../src/config/types.js';
+import { encodeFileMeta, isValidUid } from '../src/dicom/file-meta.js';
+import { decideAssociation, decideContext } from '../src/dimse/negotiation.js';
+import { select } from '../src/pipeline/select.js';
+import { readPart10 } from '../src/dicom/part10.js';
+import { runTool } from './helpers/dicom-tools.js';
+
+const DX = '1.2.840.10008.5.1.4.1.1.1.1';
+const hand = { SOPClassUID: DX, Modality: 'DX', BodyPartExamined: 'HAND', SeriesDescription: 'Hand PA', ImageLaterality: 'L' };
+const rules = (patch: Partial<SelectionConfig> = {}): SelectionConfig => ({ ...DEFAULT_CONFIG.selection, ...patch });
+
+describe('selection rules', () => {
+  it('analyses a DX hand under the defaults', () => {
+    expect(select(hand, rules())).toEqual({ analyse: true });
+  });
+
+  it.each([
+    [{ ...hand, BodyPartExamined: 'CHEST' }, rules(), 'body-part'],
+    [{ ...hand, Modality: 'CT' }, rules(), 'modality'],
+    [{ ...hand, SOPClassUID: '1.2.840.10008.5.1.4.1.1.88.34' }, rules(), 'sop-class'],
+    [{ ...hand, Manufacturer: 'jointscore', SeriesNumber: 9101 }, rules(), 'own-output'],
+    [{ ...hand, SeriesDescription: 'HAND SCOUT' }, rules({ seriesDescriptionExclude: ['scout'] }), 'series-description'],
+    [{ ...hand, ImageLaterality: 'R' }, rules({ lateralities: ['L'] }), 'laterality'],
+    [{ ...hand, BodyPartExamined: '' }, rules({ allowMissingBodyPart: false }), 'body-part'],
+    [{ ...hand, SOPClassUID: '1.2.840.10008.5.1.4.1.1.1' }, rules({ sopClasses: [DX] }), 'sop-class'],
+  ])('skips %# with the rule that refused it', (ds, c, rule) => {
+    const s = select(ds, c);
+    expect(s.analyse).toBe(false);
+    if (!s.analyse) expect(s.rule).toBe(rule);
+  });
+
+  it('names the attribute, the value and the setting in the reason', () => {
+    const s = select({ ...hand, BodyPartExamined: 'KNEE' }, rules());
+    expect(s).toEqual({
+      analyse: false,
+      rule: 'body-part',
+      reason: 'Body Part Examined (0018,0015) "KNEE" is not in selection.bodyParts [HAND, FINGER, WRIST]',
+    });
+  });
+
+  it('matches codes without regard to case and accepts a missing body part by default', () => {
+    expect(select({ ...hand, BodyPartExamined: 'hand', Modality: 'cr', SOPClassUID: '1.2.840.10008.5.1.4.1.1.1' }, rules())).toEqual({ analyse: true });
+    expect(select({ ...hand, BodyPartExamined: undefined }, rules())).toEqual({ analyse: true });
+  });
+});
+
+describe('association policy', () => {
+  const policy = { aeTitle: 'JOINTSCORE', allowUnknownPeers: false, allowedPeers: [{ aeTitle: 'PACS', host: '10.0.0.5' }], maxAssociations: 2 };
+  const ask = (o: Partial<{ calledAe: string; callingAe: string; host: string; active: number }>) =>
+    decideAssociation(policy, { calledAe: 'JOINTSCORE', callingAe: 'PACS', host: '10.0.0.5', active: 0, ...o });
+
+  it('accepts a listed peer from its host, also over a dual-stack socket', () => {
+    expect(ask({})).toEqual({ accept: true });
+    expect(ask({ host: '::ffff:10.0.0.5' })).toEqual({ accept: true });
+  });
+
+  it('refuses another called AE, an unknown calling AE or host, and a full house', () => {
+    expect(ask({ calledAe: 'OTHER' })).toMatchObject({ accept: false, why: 'called-ae' });
+    expect(ask({ callingAe: 'MODALITY' })).toMatchObject({ accept: false, why: 'calling-ae' });
+    expect(ask({ host: '10.0.0.6' })).toMatchObject({ accept: false, why: 'calling-ae' });
+    expect(ask({ active: 2 })).toMatchObject({ accept: false, why: 'busy', message: expect.stringContaining('dimse.maxAssociations = 2') });
+  });
+
+  it("takes the sender's first supported transfer syntax and refuses classes it does not store", () => {
+    expect(decideContext(DX, ['1.2.840.10008.1.2.4.80', '1.2.840.10008.1.2.1'])).toEqual({ accept: true, transferSyntaxUid: '1.2.840.10008.1.2.4.80' });
+    expect(decideContext(DX, ['1.2.840.10008.1.2.1.99', '1.2.840.10008.1.2'])).toEqual({ accept: true, transferSyntaxUid: '1.2.840.10008.1.2' });
+    expect(decideContext(DX, ['1.2.840.10008.1.2.1.99'])).toEqual({ accept: false, reason: 'transfer-syntaxes-not-supported' });
+    expect(decideContext('1.2.840.10008.5.1.4.1.1.2', ['1.2.840.10008.1.2.1'])).toEqual({ accept: false, reason: 'abstract-syntax-not-supported' });
+  });
+});
+
+describe('file meta header written ahead of a streamed data set', () => {
+  it('is read by dcmdump and dcmjs as a Part 10 file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jointscore-meta-'));
+    try {
+      // a tiny explicit VR LE data set: (0008,0016) SOP Class, (0008,0018) SOP Instance, (0010,0010) Patient Name
+      const el = (g: number, e: number, vr: string, v: string) => {
+        const value = Buffer.from(v.length % 2 ? v + (vr === 'UI' ? '\0' : ' ') : v, 'latin1');
+        const h = Buffer.alloc(8);
+        h.writeUInt16LE(g, 0);
+        h.writeUInt16LE(e, 2);
+        h.write(vr, 4, 'latin1');
+        h.writeUInt16LE(value.length, 6);
+        return Buffer.concat([h, value]);
+      };
+      const body = Buffer.concat([el(8, 0x16, 'UI', DX), el(8, 0x18, 'UI', '1.2.3.4.5'), el(0x10, 0x10, 'PN', 'Test^Meta')]);
+      const meta = encodeFileMeta({ sopClassUid: DX, sopInstanceUid: '1.2.3.4.5', transferSyntaxUid: '1.2.840.10008.1.2.1', sourceAeTitle: 'MODALITY' });
+      const file = join(dir, 'x.dcm');
+      writeFileSync(file, Buffer.concat([meta, body]));
+      const dump = runTool('dcmdump', ['+E', file]);
+      expect(dump.status, dump.stderr).toBe(0);
+      expect(dump.stderr).toBe('');
+      expect(dump.stdout).toMatch(/\(0002,0016\) AE \[MODALITY\]/);
+      const parsed = readPart10(new Uint8Array(Buffer.concat([meta, body])));
+      expect(parsed.meta.MediaStorageSOPInstanceUID).toBe('1.2.3.4.5');
+      expect(parsed.dataset.PatientName).toEqual([{ Alphabetic: 'Test^Meta' }]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('accepts only UIDs that are safe as file names and valid DICOM', () => {
+    expect(isValidUid('1.2.840.10008.5.1.4.1.1.1.1')).toBe(true);
+    for (const bad of ['', '1.2.abc', '../../etc/passwd', '1..2', '1.02', '1.2.'.padEnd(70, '3')]) expect(isValidUid(bad), bad).toBe(false);
+  });
+});
