@@ -1,32 +1,22 @@
-# jointscore with onnxruntime-node's CUDA execution provider.
-# Built where the internet is reachable: the CUDA provider binaries are downloaded at build
-# time (CI cannot, and skips them with ONNXRUNTIME_NODE_INSTALL=skip). The install steps are
-# those of .ci/run: Debian fonts for the overlay's text, `npm ci`, plus the CUDA provider.
-# The DICOM node (`serve`, its ports, volumes and /healthz HEALTHCHECK) lands with issue 5;
-# until then the image runs the offline commands (analyze, eval, phantom).
+# jointscore: the DICOM node with onnxruntime-node's CUDA execution provider.
+# Built where the internet is reachable: the CUDA provider binaries (and better-sqlite3's
+# prebuilt binary, or its compiler) are fetched at build time. CI cannot build images; it
+# lints this file and runs the same install steps as .ci/run: Debian fonts for the overlay's
+# text, `npm ci`, plus here the CUDA provider.
+#
+#   docker run --gpus all -p 11112:11112 -p 8080:8080 \
+#     -v jointscore-data:/var/lib/jointscore -v /etc/jointscore:/etc/jointscore:ro \
+#     -e JOINTSCORE_CONFIG=/etc/jointscore/jointscore.yaml jointscore
+#
+# Without a configuration file the embedded defaults apply (conf/default.yaml): results go
+# to /var/lib/jointscore/results until a destination is configured.
 
-FROM node:20.20.2-bookworm-slim AS node
-
-# CUDA 12 with cuDNN 9: what onnxruntime-node 1.30's CUDA provider is built against.
-FROM nvidia/cuda:12.6.3-cudnn-runtime-ubuntu24.04
-
-COPY --from=node /usr/local/bin/node /usr/local/bin/node
-COPY --from=node /usr/local/lib/node_modules /usr/local/lib/node_modules
-RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
- && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx
-
-# fonts + fontconfig: sharp draws SVG text with them, and draws nothing without a font
-RUN apt-get update \
- && apt-get install -y --no-install-recommends fonts-dejavu-core fontconfig \
- && rm -rf /var/lib/apt/lists/*
-
+# ---- build: npm ci needs a compiler for better-sqlite3 where no prebuilt binary matches
+FROM node:20.20.2-bookworm AS build
 WORKDIR /opt/jointscore
 COPY package.json package-lock.json tsconfig.json ./
 COPY bin ./bin
 COPY src ./src
-COPY models/jointscore-detector ./models/jointscore-detector
-COPY models/jointscore-grader ./models/jointscore-grader
-
 # npm ci builds dist/ (prepare); package.json denies onnxruntime-node's download script,
 # so the CUDA provider is fetched explicitly here, then the dev tools are dropped.
 RUN npm ci \
@@ -34,9 +24,37 @@ RUN npm ci \
  && npm prune --omit=dev \
  && npm cache clean --force
 
-RUN useradd --system --uid 10001 --home-dir /var/lib/jointscore --create-home jointscore
+# ---- runtime: CUDA 12 with cuDNN 9, what onnxruntime-node 1.30's CUDA provider is built against
+FROM nvidia/cuda:12.6.3-cudnn-runtime-ubuntu24.04
+
+COPY --from=build /usr/local/bin/node /usr/local/bin/node
+
+# fonts + fontconfig: sharp draws SVG text with them, and draws nothing without a font
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends fonts-dejavu-core fontconfig \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /opt/jointscore
+COPY --from=build /opt/jointscore ./
+COPY conf ./conf
+COPY models/jointscore-detector ./models/jointscore-detector
+COPY models/jointscore-grader ./models/jointscore-grader
+
+RUN useradd --system --uid 10001 --home-dir /var/lib/jointscore --create-home jointscore \
+ && mkdir -p /etc/jointscore
 USER 10001
 WORKDIR /var/lib/jointscore
 
+# Inside the container, loopback is the container's own: /healthz and /metrics listen on all
+# of its interfaces, and publishing port 8080 (or not) decides who can reach them.
+ENV JOINTSCORE_DATA_DIR=/var/lib/jointscore \
+    JOINTSCORE_HTTP_HOST=0.0.0.0 \
+    JOINTSCORE_HTTP_PORT=8080
+VOLUME ["/var/lib/jointscore"]
+EXPOSE 11112 8080
+
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+process.env.JOINTSCORE_HTTP_PORT+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+
 ENTRYPOINT ["node", "/opt/jointscore/bin/jointscore.js"]
-CMD ["--help"]
+CMD ["serve"]
