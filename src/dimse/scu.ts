@@ -28,6 +28,8 @@ export interface ScuOptions {
   callingAe: string;
   /** for connecting, for the association answer, and for each PDU after that */
   timeoutMs: number;
+  /** DICOM over TLS: PEM contents (the CA to trust the peer; our key and certificate if it asks) */
+  tls?: { ca?: Buffer; key?: Buffer; cert?: Buffer };
 }
 
 /** The association could not be used at all: connection error, reject, abort or timeout. */
@@ -192,6 +194,7 @@ function runAssociation(
       connectTimeout: opts.timeoutMs,
       associationTimeout: opts.timeoutMs,
       pduTimeout: opts.timeoutMs,
+      securityOptions: opts.tls && { ...opts.tls, rejectUnauthorized: opts.tls.ca !== undefined },
     });
     // The Client does not forward A-ABORT; its Network object (set synchronously by send) does.
     network = (client as unknown as { network?: InternalNetwork }).network;

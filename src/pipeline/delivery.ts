@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { copyFile, mkdir, open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DeliveryConfig, DestinationConfig } from '../config/types.js';
@@ -42,6 +43,13 @@ export function destinationNames(c: DeliveryConfig): string[] {
   return c.destinations.length ? c.destinations.map((d) => d.name) : [FOLDER_DESTINATION];
 }
 
+/** A destination's PEM files, read at each round so renewed certificates are picked up. */
+function tlsFiles(dest: DestinationConfig): { ca?: Buffer; key?: Buffer; cert?: Buffer } | undefined {
+  if (!dest.tls.enabled) return undefined;
+  const read = (f?: string) => (f ? readFileSync(f) : undefined);
+  return { ca: read(dest.tls.caFile), key: read(dest.tls.keyFile), cert: read(dest.tls.certFile) };
+}
+
 export class Deliverer {
   private readonly now: () => number;
 
@@ -78,7 +86,7 @@ export class Deliverer {
       results = await storeFiles(
         { aeTitle: dest.aeTitle, host: dest.host, port: dest.port },
         items.map((i) => i.path),
-        { callingAe: this.d.config.callingAeTitle, timeoutMs: this.d.config.timeoutS * 1000 },
+        { callingAe: this.d.config.callingAeTitle, timeoutMs: this.d.config.timeoutS * 1000, tls: tlsFiles(dest) },
       );
     } catch (err) {
       for (const item of items) this.failed(item, (err as Error).message);
