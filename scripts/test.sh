@@ -32,6 +32,15 @@ esac
 
 mode="${JOINTSCORE_TEST_NETNS:-auto}"
 
+# pynetdicom (a test peer) installs console scripts named like DCMTK's tools (storescu,
+# storescp, echoscu, findscu, getscu, movescu) into a folder that comes before /usr/bin on
+# PATH. The tests mean DCMTK's: put links to them first.
+dcmtk_first=$(mktemp -d "${TMPDIR:-/tmp}/jointscore-dcmtk-XXXXXX")
+for tool in storescu storescp echoscu findscu getscu movescu; do
+  if [ -x "/usr/bin/$tool" ]; then ln -s "/usr/bin/$tool" "$dcmtk_first/$tool"; fi
+done
+export PATH="$dcmtk_first:$PATH"
+
 not_isolated() {
   local why="$1"
   shift
