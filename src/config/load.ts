@@ -141,6 +141,10 @@ const bool: Parse = (raw, ctx) => {
   return fail(ctx, raw, 'true or false (yes/no and 1/0 are accepted too)');
 };
 
+/** A switch whose `true` is planned but not built: refused rather than silently ignored. */
+const notYet: Parse = (raw, ctx) =>
+  bool(raw, ctx) ? fail(ctx, raw, 'false: an SR stating that no hand was found is not implemented yet (images without a hand end done, with no results)') : false;
+
 function oneOf(values: readonly string[], fold: (s: string) => string): Parse {
   const allowed = `one of ${values.join(', ')}`;
   return (raw, ctx) => {
@@ -241,7 +245,7 @@ const SCHEMA: Section = {
     modelsDir: new Leaf(modelsDir),
     provider: new Leaf(oneOf(['cpu', 'cuda', 'auto'], lower)),
     outputs: { sr: new Leaf(bool), sc: new Leaf(bool), pr: new Leaf(bool) },
-    reportNoHand: new Leaf(bool),
+    reportNoHand: new Leaf(notYet),
   },
   delivery: {
     callingAeTitle: new Leaf(ae),

@@ -1,5 +1,6 @@
 import dcmjs from 'dcmjs';
 import { VERSION } from '../version.js';
+import { keepUidsAsSent } from './uid-fidelity.js';
 
 /**
  * DICOM Part 10 files from and to dcmjs "naturalized" datasets (keyword -> value), the
@@ -22,6 +23,7 @@ export const IMPLEMENTATION_CLASS_UID = '2.25.1604492149296582164962094532623164
 export const IMPLEMENTATION_VERSION_NAME = `JOINTSCORE_${VERSION}`.slice(0, 16);
 
 dcmjs.log.setLevel?.('error');
+keepUidsAsSent(dcmjs as unknown as Parameters<typeof keepUidsAsSent>[0]);
 
 export function writePart10(
   dataset: NaturalDataset,

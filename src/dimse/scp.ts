@@ -7,6 +7,7 @@ import { isValidUid } from '../dicom/file-meta.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../dicom/part10.js';
 import type { Logger } from '../observability/logger.js';
 import type { Spool, SpooledObject, SpoolWriter } from '../store/spool.js';
+import { routeLibraryLog } from './library-log.js';
 import { decideAssociation, decideContext, normaliseHost } from './negotiation.js';
 
 /**
@@ -248,7 +249,7 @@ export function startScp(ctx: ScpContext): Promise<RunningScp> {
   const c = ctx.config;
   Implementation.setImplementationClassUid(IMPLEMENTATION_CLASS_UID);
   Implementation.setImplementationVersion(IMPLEMENTATION_VERSION_NAME);
-  dimse.log.setLevel('warn');
+  routeLibraryLog();
   const server = new Server(scpClass(ctx));
   return new Promise((resolve, reject) => {
     let listening = false;

@@ -1,4 +1,5 @@
 import dimse from 'dcmjs-dimse';
+import { routeLibraryLog } from './library-log.js';
 import { formatPeer, type Peer } from './peer.js';
 
 /**
@@ -17,6 +18,7 @@ import { formatPeer, type Peer } from './peer.js';
  */
 
 const { Client } = dimse;
+routeLibraryLog();
 const { CEchoRequest, CStoreRequest } = dimse.requests;
 
 type Request = InstanceType<typeof dimse.requests.Request>;

@@ -2,6 +2,7 @@ import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HandAnalysis } from '../analysis/hand-analysis.js';
 import type { AnalysisConfig, SelectionConfig } from '../config/types.js';
+import { isValidUid } from '../dicom/file-meta.js';
 import { readPart10, writePart10, type NaturalDataset } from '../dicom/part10.js';
 import { decodeDicomImage, ImageFileError } from '../imaging/decode.js';
 import { analyzeDisplay } from '../inference/analyze.js';
@@ -75,6 +76,10 @@ function readHeader(bytes: Buffer, job: Job): NaturalDataset {
     );
   }
   if (!ds.StudyInstanceUID) throw new BadInputError('Study Instance UID (0020,000D) is missing: results could not be filed with the study');
+  for (const [keyword, tag] of [['StudyInstanceUID', '(0020,000D)'], ['SeriesInstanceUID', '(0020,000E)']] as const) {
+    const value = String(ds[keyword] ?? '');
+    if (value && !isValidUid(value)) throw new BadInputError(`${keyword} ${tag} "${value}" is not a valid UID (digits and dots, at most 64): the sender must fix it`);
+  }
   return ds;
 }
 
