@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -355,5 +355,84 @@ describe('pynetdicom as the archive', () => {
       expect(Math.max(...gaps), `${uid}: back-off capped`).toBeLessThan(10);
     }
     expect(refused.lines.some((l) => /^delivery failed for good after 3 attempt\(s\): .*A700/.test(l.message))).toBe(true);
+  }, 180_000);
+});
+
+/**
+ * DICOM over TLS (PS3.15 B.1), both ways, with certificates made here by openssl: a CA, a
+ * server certificate for localhost / 127.0.0.1, and a client certificate.
+ */
+describe('DICOM over TLS against pynetdicom', () => {
+  let pki: Record<'ca' | 'serverCert' | 'serverKey' | 'clientCert' | 'clientKey', string>;
+  let archive: ArchivePeer | undefined;
+  let node: TestNode;
+
+  async function openssl(args: string[]): Promise<void> {
+    const r = await runAsync('openssl', args);
+    if (r.status !== 0) throw new Error(`openssl ${args[0]}: ${r.stderr}`);
+  }
+
+  async function makePki(dir: string) {
+    const p = (n: string) => join(dir, n);
+    await openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=jointscore test CA', '-keyout', p('ca.key'), '-out', p('ca.pem')]);
+    for (const [who, cn, ext] of [
+      ['server', 'localhost', 'subjectAltName=DNS:localhost,IP:127.0.0.1'],
+      ['client', 'PYNETDICOM', 'extendedKeyUsage=clientAuth'],
+    ]) {
+      await openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${cn}`, '-keyout', p(`${who}.key`), '-out', p(`${who}.csr`)]);
+      writeFileSync(p(`${who}.ext`), `${ext}\n`);
+      await openssl(['x509', '-req', '-in', p(`${who}.csr`), '-CA', p('ca.pem'), '-CAkey', p('ca.key'), '-CAcreateserial', '-days', '2', '-extfile', p(`${who}.ext`), '-out', p(`${who}.pem`)]);
+    }
+    return { ca: p('ca.pem'), serverCert: p('server.pem'), serverKey: p('server.key'), clientCert: p('client.pem'), clientKey: p('client.key') };
+  }
+
+  beforeAll(async () => {
+    const dir = join(work, 'pki');
+    mkdirSync(dir, { recursive: true });
+    pki = await makePki(dir);
+    const [port] = await freePorts(1);
+    const out = join(work, 'TLSARCHIVE.jsonl');
+    const peer = livePeer(['scp', '--port', String(port), '--aet', 'TLSARCHIVE', '--out', out, '--tls-cert', pki.serverCert, '--tls-key', pki.serverKey]);
+    await peer.waitFor((e) => e.event === 'listening', 60_000);
+    archive = {
+      ...peer,
+      port,
+      aeTitle: 'TLSARCHIVE',
+      received: () => (existsSync(out) ? readFileSync(out, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Received) : []),
+      destination: () => ({ name: 'TLSARCHIVE', aeTitle: 'TLSARCHIVE', host: 'localhost', port, tls: { enabled: true, caFile: pki.ca, requireClientCert: false } }),
+    };
+    node = await startTestNode((c) => {
+      c.dimse.tls = { enabled: true, keyFile: pki.serverKey, certFile: pki.serverCert, caFile: pki.ca, requireClientCert: true };
+      c.delivery.destinations = [archive!.destination()];
+    });
+  }, 120_000);
+  afterAll(async () => {
+    kill(archive);
+    await node?.stop();
+  });
+
+  const tls = () => ['--tls-ca', pki.ca];
+  const clientCert = () => ['--tls-cert', pki.clientCert, '--tls-key', pki.clientKey];
+
+  it('accepts a peer with a client certificate from the trusted CA, and refuses one without, or without TLS', async () => {
+    const good = await pynetdicom('echo', node, [...tls(), ...clientCert()]);
+    expect(association(good.events)).toMatchObject({ established: true });
+    expect(good.events.find((e) => e.event === 'echo')?.status).toBe(0);
+
+    const noCert = await pynetdicom('echo', node, tls());
+    expect(association(noCert.events)).toMatchObject({ established: false });
+    const plain = await pynetdicom('echo', node);
+    expect(association(plain.events)).toMatchObject({ established: false });
+  });
+
+  it('receives over TLS and delivers the results to a TLS archive, verifying its certificate', async () => {
+    const file = files['hand-left-m2-explicit'];
+    const sent = await pynetdicom('store', node, [...tls(), ...clientCert(), file]);
+    expect(stores(sent.events).map((e) => e.status)).toEqual([0]);
+    const [job] = await waitForJobs(() => node.node.queue.list(), 1, 120_000);
+    expect([job.state, job.reason]).toEqual(['done', null]);
+    const got = archive!.received();
+    expect(new Set(got.map((r) => r.sopClassUid))).toEqual(new Set([SR_CLASS, SC_CLASS, PR_CLASS]));
+    expect(got.every((r) => r.studyInstanceUid === sourceOf(file).StudyInstanceUID)).toBe(true);
   }, 180_000);
 });

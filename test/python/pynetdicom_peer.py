@@ -84,12 +84,38 @@ def make_ae(args) -> AE:
 def cmd_echo(args) -> None:
     ae = make_ae(args)
     ae.add_requested_context(Verification)
-    assoc = ae.associate(args.host, args.port, ae_title=args.aec)
+    assoc = ae.associate(args.host, args.port, ae_title=args.aec, tls_args=tls_args(args))
     emit(association_outcome(assoc))
     if assoc.is_established:
         status = assoc.send_c_echo()
         emit({"event": "echo", "status": int(status.Status) if "Status" in status else None})
         assoc.release()
+
+
+def client_tls(args):
+    """TLS as a client: trust --tls-ca; present --tls-cert/--tls-key when given."""
+    import ssl
+
+    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=args.tls_ca)
+    if args.tls_cert:
+        ctx.load_cert_chain(certfile=args.tls_cert, keyfile=args.tls_key)
+    return ctx
+
+
+def tls_args(args):
+    return (client_tls(args), args.tls_server_name) if args.tls_ca else None
+
+
+def server_tls(args):
+    """TLS as a server: our --tls-cert/--tls-key; clients verified against --tls-ca if given."""
+    import ssl
+
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(certfile=args.tls_cert, keyfile=args.tls_key)
+    if args.tls_ca:
+        ctx.load_verify_locations(cafile=args.tls_ca)
+        ctx.verify_mode = ssl.CERT_REQUIRED
+    return ctx
 
 
 def cmd_store(args) -> None:
@@ -115,7 +141,7 @@ def cmd_store(args) -> None:
             for cx in ae.requested_contexts
         ):
             ae.add_requested_context(str(meta.MediaStorageSOPClassUID), [str(meta.TransferSyntaxUID)])
-    assoc = ae.associate(args.host, args.port, ae_title=args.aec)
+    assoc = ae.associate(args.host, args.port, ae_title=args.aec, tls_args=tls_args(args))
     emit(association_outcome(assoc))
     if not assoc.is_established:
         return
@@ -140,7 +166,7 @@ def cmd_store(args) -> None:
 def cmd_hold(args) -> None:
     ae = make_ae(args)
     ae.add_requested_context(Verification)
-    assoc = ae.associate(args.host, args.port, ae_title=args.aec)
+    assoc = ae.associate(args.host, args.port, ae_title=args.aec, tls_args=tls_args(args))
     emit(association_outcome(assoc))
     if not assoc.is_established:
         return
@@ -178,7 +204,10 @@ def cmd_scp(args) -> None:
     ae.supported_contexts = AllStoragePresentationContexts
     ae.add_supported_context(Verification)
     ae.maximum_associations = 10
-    server = ae.start_server(("127.0.0.1", args.port), block=False, evt_handlers=[(evt.EVT_C_STORE, on_store)])
+    ssl_context = server_tls(args) if args.tls_cert else None
+    server = ae.start_server(
+        ("127.0.0.1", args.port), block=False, evt_handlers=[(evt.EVT_C_STORE, on_store)], ssl_context=ssl_context
+    )
     emit({"event": "listening", "port": args.port})
     try:
         while True:
@@ -200,6 +229,10 @@ def main() -> None:
     p.add_argument("--dataset-uid", help="store: SOP Instance UID (0008,0018) to put in the data set (and the command)")
     p.add_argument("--out", help="scp: JSON lines file")
     p.add_argument("--fail-status", help="scp: answer this status (e.g. 0xA700) to every C-STORE")
+    p.add_argument("--tls-ca", help="TLS: CA file to verify the peer (echo: the server; scp: clients)")
+    p.add_argument("--tls-cert", help="TLS: our certificate (PEM)")
+    p.add_argument("--tls-key", help="TLS: our private key (PEM)")
+    p.add_argument("--tls-server-name", default="localhost", help="echo: the name the server certificate must carry")
     p.add_argument("files", nargs="*")
     args = p.parse_intermixed_args()
     {"echo": cmd_echo, "store": cmd_store, "hold": cmd_hold, "scp": cmd_scp}[args.mode](args)
