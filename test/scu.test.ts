@@ -10,6 +10,7 @@ import { TransferSyntax, readPart10 } from '../src/dicom/part10.js';
 import { parsePeer, type Peer } from '../src/dimse/peer.js';
 import { DimseError, describeStoreStatus, echo, storeFiles } from '../src/dimse/scu.js';
 import { FIXTURES, makeFixture } from '../src/phantom/fixtures.js';
+import { hasPydicom, pydicomPixelSha256 } from './helpers/dicom-tools.js';
 
 /**
  * The SCU against DCMTK's storescp (3.6.7), started here on free loopback ports. storescp
@@ -149,6 +150,13 @@ describe('C-STORE', () => {
     const got = received(storescp.out);
     expect(got.get(explicit.sopInstanceUid)).toBe(TransferSyntax.ExplicitVRLittleEndian);
     expect(got.get(jpegls.sopInstanceUid)).toBe(TransferSyntax.JpegLsLossless);
+    // sent as the stored bytes (no parse and re-encode): the archive decodes the same pixels
+    const byUid = new Map(readdirSync(storescp.out).map((f) => [readPart10(readFileSync(join(storescp.out, f))).dataset.SOPInstanceUID, join(storescp.out, f)]));
+    if (hasPydicom()) {
+      const pairs = [explicit, jpegls].map((x) => [x.path, byUid.get(x.sopInstanceUid)!]);
+      const sha = pydicomPixelSha256(pairs.flat());
+      for (const [sent, stored] of pairs) expect(sha[stored], stored).toBe(sha[sent]);
+    }
   });
 
   it('a compressed file the peer does not accept is a failure, not silence', async () => {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import dimse from 'dcmjs-dimse';
 import { routeLibraryLog } from './library-log.js';
 import { formatPeer, type Peer } from './peer.js';
@@ -237,6 +238,44 @@ interface PreparedFile {
 const UNCOMPRESSED = new Set(['1.2.840.10008.1.2', '1.2.840.10008.1.2.1']);
 
 /**
+ * A data set that is sent as the bytes stored in its file, after the file meta group. By
+ * default dcmjs-dimse parses the whole file into dcmjs objects and writes it back out when
+ * it sends it: for an SR's deep content tree that is several hundred milliseconds per
+ * object, and for a large image a second copy in memory. Used only when the peer accepted
+ * the file's own transfer syntax, so nothing needs re-encoding; the bytes are read when
+ * the request's turn comes, not before.
+ */
+class StoredBytes extends dimse.Dataset {
+  constructor(
+    private readonly file: string,
+    private readonly syntax: string,
+  ) {
+    super({}, syntax);
+  }
+
+  override getTransferSyntaxUid(): string {
+    return this.syntax;
+  }
+
+  override getDenaturalizedDataset(): Buffer {
+    const bytes = readFileSync(this.file);
+    return bytes.subarray(datasetOffset(bytes, this.file));
+  }
+}
+
+/** Where the data set starts: after the preamble, "DICM" and the meta group (its length is in (0002,0000)). */
+export function datasetOffset(bytes: Buffer, file: string): number {
+  const ok = bytes.length >= 144 && bytes.toString('latin1', 128, 132) === 'DICM' && bytes.readUInt16LE(132) === 0x0002 && bytes.readUInt16LE(134) === 0x0000;
+  if (!ok) throw new Error(`${file}: no File Meta Information Group Length (0002,0000) after the preamble`);
+  return 144 + bytes.readUInt32LE(140);
+}
+
+function sendAsStored(p: PreparedFile): void {
+  (p.request as unknown as { needsFullDatasetLoading: boolean }).needsFullDatasetLoading = false;
+  p.request.setDataset(new StoredBytes(p.file, p.transferSyntaxUid));
+}
+
+/**
  * Reads each file's header (the request loads the rest at send time). The Client then
  * proposes, per SOP class, Implicit and Explicit VR Little Endian, and for a compressed file
  * one more context with the file's own syntax.
@@ -318,7 +357,12 @@ export async function storeFiles(peer: Peer, files: string[], opts: ScuOptions):
     const requests = prepared.map((p) => p.request);
     const responses = collectResponses(requests);
     const run = await runAssociation(peer, requests, opts, (association) =>
-      prepared.filter((p) => whyNotSendable(association, p) === undefined).map((p) => p.request),
+      prepared
+        .filter((p) => whyNotSendable(association, p) === undefined)
+        .map((p) => {
+          if (acceptedSyntaxes(association, p.sopClassUid).includes(p.transferSyntaxUid)) sendAsStored(p);
+          return p.request;
+        }),
     );
     if (!run.accepted) throw new DimseError(run.problem ?? `no association with ${formatPeer(peer)}`);
     for (const p of prepared) byIndex.set(p.index, resultOf(p, responses.get(p.request), run));
