@@ -48,10 +48,20 @@ export interface Part10 {
   dataset: NaturalDataset;
 }
 
-export function readPart10(bytes: Uint8Array): Part10 {
+/** The bytes as an ArrayBuffer for dcmjs, without a copy when they fill their buffer (a file read whole). */
+function arrayBufferOf(bytes: Uint8Array): ArrayBuffer {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return bytes.buffer as ArrayBuffer;
+  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+}
+
+/**
+ * `untilPixelData`: stop before (7FE0,0010), for callers that need only the attributes
+ * (the node's selection rules): a fraction of the time and memory for a large image.
+ */
+export function readPart10(bytes: Uint8Array, options: { untilPixelData?: boolean } = {}): Part10 {
   const { DicomMessage, DicomMetaDictionary } = dcmjs.data;
-  const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-  const file = DicomMessage.readFile(ab);
+  const readOptions = options.untilPixelData ? { untilTag: '7FE00010', includeUntilTagValue: false } : undefined;
+  const file = DicomMessage.readFile(arrayBufferOf(bytes), readOptions);
   return {
     meta: DicomMetaDictionary.naturalizeDataset(file.meta),
     dataset: DicomMetaDictionary.naturalizeDataset(file.dict),

@@ -65,7 +65,7 @@ async function writeDurably(path: string, bytes: Uint8Array | string): Promise<v
 function readHeader(bytes: Buffer, job: Job): NaturalDataset {
   let ds: NaturalDataset;
   try {
-    ds = readPart10(bytes).dataset;
+    ds = readPart10(bytes, { untilPixelData: true }).dataset;
   } catch (err) {
     throw new BadInputError(`not a readable DICOM data set: ${(err as Error).message}`);
   }
