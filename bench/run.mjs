@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 const runs = [
   ['phantom render', ['bench/phantom.mjs']],
   ['analyze (shipped models)', ['bench/analyze.mjs', 'models', '5']],
+  ['node: receive, end-to-end, memory (against DCMTK)', ['bench/node.mjs']],
 ];
 let failed = 0;
 for (const [name, args] of runs) {
