@@ -112,38 +112,13 @@ CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_attempt_at)
 
 type Row = Record<string, unknown>;
 
-function toJob(r: Row): Job {
-  return {
-    id: r.id as number,
-    sopInstanceUid: r.sop_instance_uid as string,
-    modelVersion: r.model_version as string,
-    sopClassUid: r.sop_class_uid as string,
-    transferSyntaxUid: r.transfer_syntax_uid as string,
-    callingAe: r.calling_ae as string,
-    spoolPath: r.spool_path as string,
-    state: r.state as JobState,
-    reason: (r.reason as string | null) ?? null,
-    studyInstanceUid: (r.study_instance_uid as string | null) ?? null,
-    receivedAt: r.received_at as number,
-    updatedAt: r.updated_at as number,
-    analyses: r.analyses as number,
-  };
+/** A row's snake_case columns as the camelCase fields of Job and Delivery (NULL stays null). */
+function camel<T>(r: Row): T {
+  return Object.fromEntries(Object.entries(r).map(([k, v]) => [k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), v])) as T;
 }
 
-function toDelivery(r: Row): Delivery {
-  return {
-    id: r.id as number,
-    jobId: r.job_id as number,
-    destination: r.destination as string,
-    sopInstanceUid: r.sop_instance_uid as string,
-    path: r.path as string,
-    state: r.state as DeliveryState,
-    attempts: r.attempts as number,
-    nextAttemptAt: r.next_attempt_at as number,
-    lastError: (r.last_error as string | null) ?? null,
-    deliveredAt: (r.delivered_at as number | null) ?? null,
-  };
-}
+const toJob = (r: Row) => camel<Job>(r);
+const toDelivery = (r: Row) => camel<Delivery>(r);
 
 export class JobQueue {
   private readonly db: Database.Database;
