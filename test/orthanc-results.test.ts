@@ -9,7 +9,7 @@ import { startOrthanc, type OrthancPeer } from './helpers/orthanc.js';
 import { COLUMNS, ROWS, fixtureAnalysis, fixtureGray, fixtureSource } from './helpers/report-fixture.js';
 
 /**
- * DESIGN.md's definition of done for the image results: Orthanc stores the Secondary
+ * docs/design.md's definition of done for the image results: Orthanc stores the Secondary
  * Capture and the presentation state in the source's study, and renders the SC preview.
  */
 

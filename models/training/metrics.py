@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-# DESIGN.md: the reference study's severity classes (healthy / mild / severe)
+# docs/design.md: the reference study's severity classes (healthy / mild / severe)
 SEVERITY = {"jsn": [0, 1, 1, 2, 2], "kl": [0, 0, 1, 2, 2]}
 SITE_MCP2, SITE_MCP5 = 10, 13  # indices in the 21-site vocabulary
 

@@ -1,7 +1,7 @@
 import type { JointSite, Laterality } from './joints.js';
 
 /**
- * HandAnalysis: the one result object (DESIGN.md). Inference produces it, every writer
+ * HandAnalysis: the one result object (docs/design.md). Inference produces it, every writer
  * (SR, SC, JSON, eval) consumes it, and the phantom writes its ground truth in the same
  * schema so that the evaluator compares like with like.
  *

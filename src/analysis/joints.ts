@@ -1,5 +1,5 @@
 /**
- * The joint vocabulary of DESIGN.md: one name per joint site, and which scores apply where.
+ * The joint vocabulary of docs/design.md: one name per joint site, and which scores apply where.
  * Everything (JSON, SR tracking identifiers, logs, plots, the phantom's ground truth) uses
  * these names, prefixed by laterality where a hand is meant: `L-MCP2`.
  */
@@ -20,7 +20,7 @@ export const JSN_SITES: readonly JointSite[] = [
   'PIP2', 'PIP3', 'PIP4', 'PIP5', 'MCP1', 'MCP2', 'MCP3', 'MCP4', 'MCP5',
   'CMC3', 'CMC4', 'CMC5', 'STT', 'CSL', 'RC',
 ];
-/** Sites scored for SvH erosion (hand part: 10 + CMC1 ... as DESIGN.md lists). */
+/** Sites scored for SvH erosion (hand part: 10 + CMC1 ... as docs/design.md lists). */
 export const EROSION_SITES: readonly JointSite[] = [
   'PIP2', 'PIP3', 'PIP4', 'PIP5', 'IP1', 'MCP1', 'MCP2', 'MCP3', 'MCP4', 'MCP5', 'CMC1',
 ];

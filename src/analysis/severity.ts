@@ -1,7 +1,7 @@
 import type { GradeResult, HandResult, HandSummary, JointResult, SeverityClass } from './hand-analysis.js';
 
 /**
- * Severity classes as the reference study reports them (DESIGN.md):
+ * Severity classes as the reference study reports them (docs/design.md):
  * JSN 0 healthy, 1-2 mild, 3-4 severe; KL 0-1 healthy, 2 mild, 3-4 severe.
  */
 export interface SeverityThresholds {

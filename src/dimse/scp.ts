@@ -4,10 +4,9 @@ import type { Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import type { DimseConfig } from '../config/types.js';
 import { isValidUid } from '../dicom/file-meta.js';
-import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../dicom/part10.js';
 import type { Logger } from '../observability/logger.js';
 import type { Spool, SpooledObject, SpoolWriter } from '../store/spool.js';
-import { routeLibraryLog } from './library-log.js';
+import { setMaxPduLength, useOurIdentity } from './library.js';
 import { decideAssociation, decideContext, normaliseHost } from './negotiation.js';
 
 /**
@@ -21,7 +20,7 @@ import { decideAssociation, decideContext, normaliseHost } from './negotiation.j
  * dcmjs-dimse creates one Scp object per connection and knows nothing of our state, so the
  * class is made per node by `scpClass(context)`.
  */
-const { Server, Scp, Dataset, Implementation } = dimse;
+const { Server, Scp, Dataset } = dimse;
 const { CEchoResponse, CStoreResponse } = dimse.responses;
 const { PresentationContextResult, RejectResult, RejectSource, RejectReason, Status } = dimse.constants;
 
@@ -247,9 +246,8 @@ function securityOptions(c: DimseConfig) {
 /** Starts listening; rejects with a message naming the address and key if it cannot bind. */
 export function startScp(ctx: ScpContext): Promise<RunningScp> {
   const c = ctx.config;
-  Implementation.setImplementationClassUid(IMPLEMENTATION_CLASS_UID);
-  Implementation.setImplementationVersion(IMPLEMENTATION_VERSION_NAME);
-  routeLibraryLog();
+  useOurIdentity();
+  setMaxPduLength(c.maxPduLength);
   const server = new Server(scpClass(ctx));
   return new Promise((resolve, reject) => {
     let listening = false;

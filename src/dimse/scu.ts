@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import dimse from 'dcmjs-dimse';
-import { routeLibraryLog } from './library-log.js';
+import { useOurIdentity } from './library.js';
 import { formatPeer, type Peer } from './peer.js';
 
 /**
@@ -19,7 +19,7 @@ import { formatPeer, type Peer } from './peer.js';
  */
 
 const { Client } = dimse;
-routeLibraryLog();
+useOurIdentity();
 const { CEchoRequest, CStoreRequest } = dimse.requests;
 
 type Request = InstanceType<typeof dimse.requests.Request>;
@@ -197,7 +197,8 @@ function runAssociation(
       connectTimeout: opts.timeoutMs,
       associationTimeout: opts.timeoutMs,
       pduTimeout: opts.timeoutMs,
-      securityOptions: opts.tls && { ...opts.tls, rejectUnauthorized: opts.tls.ca !== undefined },
+      // the archive's certificate is always verified: against caFile, or the system's CAs without one
+      securityOptions: opts.tls && { ...opts.tls, rejectUnauthorized: true },
     });
     // The Client does not forward A-ABORT; its Network object (set synchronously by send) does.
     network = (client as unknown as { network?: InternalNetwork }).network;

@@ -35,7 +35,7 @@ const isNum = (v: Json): v is number => typeof v === 'number' && Number.isFinite
 export function validateHandAnalysis(value: Json, file: string, role: Role): HandAnalysis {
   const fail = (path: string, expected: string, got?: Json): never => {
     const shown = got === undefined ? 'it is missing' : `got ${JSON.stringify(got)?.slice(0, 60)}`;
-    throw new DatasetError(`${file}: ${path}: expected ${expected}, ${shown} (${role} file in the HandAnalysis schema, DESIGN.md)`);
+    throw new DatasetError(`${file}: ${path}: expected ${expected}, ${shown} (${role} file in the HandAnalysis schema, docs/design.md)`);
   };
   if (!isObject(value)) return fail('(top level)', 'a JSON object', value);
   const source = value.source;

@@ -12,7 +12,7 @@ import { centreDistance, flattenJoints, greedyMatch, jointKey, matchByIou, type 
  *
  * - Joint key: (image = source.sopInstanceUID, hand laterality, site). A prediction only
  *   ever matches a true joint with the same key (match.ts).
- * - The reference study's metric (DESIGN.md), per scheme (RA = JSN, OA = KL) and severity
+ * - The reference study's metric (docs/design.md), per scheme (RA = JSN, OA = KL) and severity
  *   class c (healthy / mild / severe by the thresholds, STUDY_THRESHOLDS by default):
  *   detections = every predicted joint that carries the scheme's score, with
  *   score = detector confidence x P(c), P(c) = sum of its grade probabilities in class c;

@@ -18,7 +18,7 @@ import {
  * sharp. No file I/O here: the CLI decides where things go.
  */
 
-/** The reference study's PR-AUC figures (DESIGN.md), as fractions. */
+/** The reference study's PR-AUC figures (docs/design.md), as fractions. */
 export const STUDY_AP: Record<Scheme, Record<SeverityClass | 'mean', number>> = {
   ra: { healthy: 0.907, mild: 0.763, severe: 0.766, mean: 0.812 },
   oa: { healthy: 0.945, mild: 0.938, severe: 0.869, mean: 0.917 },

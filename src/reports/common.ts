@@ -6,7 +6,7 @@ import { VERSION } from '../version.js';
 /**
  * What every result object (SR, Secondary Capture, Presentation State) shares: the options
  * shape, the Patient / Study attributes copied from the source, the source's identity,
- * date-times, the character set, and the equipment that made it (DESIGN.md "DICOM results").
+ * date-times, the character set, and the equipment that made it (docs/design.md "DICOM results").
  */
 
 /** Thrown when a result object cannot be built from its inputs (each writer subclasses it). */

@@ -12,7 +12,7 @@ import { placeLabels, textWidth, wrapText, type PlacedLabel, type Rect } from '.
 export { jointLabel, placeLabels, textWidth, wrapText, type PlacedLabel, type Rect } from './labels.js';
 
 /**
- * The Secondary Capture result (DESIGN.md "DICOM results"): the radiograph with every joint
+ * The Secondary Capture result (docs/design.md "DICOM results"): the radiograph with every joint
  * outlined in its severity colour and labelled with its grades, a legend, a summary per
  * hand, the models, and a notice that the result is machine-made, burned into an RGB
  * image for viewers that show neither SR nor presentation states.

@@ -1,5 +1,26 @@
 import dimse from 'dcmjs-dimse';
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../dicom/part10.js';
 import { logger } from '../observability/logger.js';
+
+/**
+ * dcmjs-dimse keeps its implementation identity and its largest PDU in process-wide
+ * statics, used by every association it opens or accepts: set ours once, before the
+ * first association of either side (an echo or a delivery can come before the SCP starts).
+ */
+let identified = false;
+
+export function useOurIdentity(): void {
+  if (identified) return;
+  identified = true;
+  dimse.Implementation.setImplementationClassUid(IMPLEMENTATION_CLASS_UID);
+  dimse.Implementation.setImplementationVersion(IMPLEMENTATION_VERSION_NAME);
+  routeLibraryLog();
+}
+
+/** The largest PDU we receive: the library announces the smaller of this and its own default. */
+export function setMaxPduLength(bytes: number): void {
+  dimse.Implementation.setMaxPduLength(bytes);
+}
 
 /**
  * dcmjs-dimse logs through its own `loglevel` logger as plain text lines on the console,
