@@ -141,10 +141,6 @@ const bool: Parse = (raw, ctx) => {
   return fail(ctx, raw, 'true or false (yes/no and 1/0 are accepted too)');
 };
 
-/** A switch whose `true` is planned but not built: refused rather than silently ignored. */
-const notYet: Parse = (raw, ctx) =>
-  bool(raw, ctx) ? fail(ctx, raw, 'false: an SR stating that no hand was found is not implemented yet (images without a hand end done, with no results)') : false;
-
 function oneOf(values: readonly string[], fold: (s: string) => string): Parse {
   const allowed = `one of ${values.join(', ')}`;
   return (raw, ctx) => {
@@ -245,7 +241,7 @@ const SCHEMA: Section = {
     modelsDir: new Leaf(modelsDir),
     provider: new Leaf(oneOf(['cpu', 'cuda', 'auto'], lower)),
     outputs: { sr: new Leaf(bool), sc: new Leaf(bool), pr: new Leaf(bool) },
-    reportNoHand: new Leaf(notYet),
+    reportNoHand: new Leaf(bool),
   },
   delivery: {
     callingAeTitle: new Leaf(ae),
@@ -491,6 +487,9 @@ function checkCombined(c: NodeConfig, sources: Sources): void {
   const ctx = (key: string): Ctx => ({ key, source: sourceOf(sources, key), baseDir: '' });
   const { outputs } = c.analysis;
   if (!outputs.sr && !outputs.sc && !outputs.pr) fail(ctx('analysis.outputs'), outputs, 'at least one of sr, sc, pr must be true');
+  if (c.analysis.reportNoHand && !outputs.sr) {
+    fail(ctx('analysis.reportNoHand'), true, 'it needs analysis.outputs.sr: true (the no-hand report is an SR): set outputs.sr to true or reportNoHand to false');
+  }
   checkTls(c.dimse.tls, 'dimse.tls', sourceOf(sources, 'dimse.tls'), true);
   if (!c.dimse.allowUnknownPeers && c.dimse.allowedPeers.length === 0) {
     fail(ctx('dimse.allowedPeers'), [], 'at least one peer when dimse.allowUnknownPeers is false (else no PACS can connect)');

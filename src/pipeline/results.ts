@@ -4,7 +4,7 @@ import type { DisplayImage } from '../inference/preprocess.js';
 import type { ReportOptions } from '../reports/common.js';
 import { buildGspsDataset } from '../reports/gsps.js';
 import { buildSecondaryCapture } from '../reports/secondary-capture.js';
-import { buildSrDataset } from '../reports/sr/index.js';
+import { buildNoHandSrDataset, buildSrDataset } from '../reports/sr/index.js';
 import { VERSION } from '../version.js';
 
 /**
@@ -55,13 +55,9 @@ function gray8(display: DisplayImage): Uint8Array {
   return out;
 }
 
-export async function buildResultObjects(
-  analysis: HandAnalysis,
-  source: NaturalDataset,
-  display: DisplayImage,
-  options: ResultOptions = DEFAULT_RESULT_OPTIONS,
-): Promise<ResultObjects> {
-  const base: Omit<ReportOptions, 'seriesNumber'> = {
+/** What every result object of one analysis shares: series description, UIDs, device, algorithm. */
+function reportBase(analysis: HandAnalysis, options: ResultOptions): Omit<ReportOptions, 'seriesNumber'> {
+  return {
     seriesDescription: options.seriesDescription,
     uidRoot: options.uidRoot,
     manufacturer: options.manufacturer,
@@ -69,6 +65,15 @@ export async function buildResultObjects(
     contentDateTime: options.contentDateTime,
     ...algorithmIdentity(analysis),
   };
+}
+
+export async function buildResultObjects(
+  analysis: HandAnalysis,
+  source: NaturalDataset,
+  display: DisplayImage,
+  options: ResultOptions = DEFAULT_RESULT_OPTIONS,
+): Promise<ResultObjects> {
+  const base = reportBase(analysis, options);
   const sr = buildSrDataset(analysis, source, { ...base, seriesNumber: options.seriesNumberBase, sopClass: options.srClass });
   const sc = await buildSecondaryCapture(
     { gray: gray8(display), rows: display.rows, columns: display.columns },
@@ -78,4 +83,19 @@ export async function buildResultObjects(
   );
   const pr = buildGspsDataset(analysis, source, { ...base, seriesNumber: options.seriesNumberBase + 2 });
   return { sr, sc, pr };
+}
+
+/**
+ * The result for a radiograph in which no hand was found (`analysis.reportNoHand`): the SR
+ * alone, saying so, in the series and with the UIDs the SR of a hand would have. No SC and
+ * no PR: there is nothing to outline, and a copy of a radiograph that is not a hand with one
+ * sentence burned in would add a derived image to the study for what the SR already says.
+ */
+export function buildNoHandReport(
+  analysis: HandAnalysis,
+  source: NaturalDataset,
+  options: ResultOptions = DEFAULT_RESULT_OPTIONS,
+): Pick<ResultObjects, 'sr'> {
+  const base = reportBase(analysis, options);
+  return { sr: buildNoHandSrDataset(analysis, source, { ...base, seriesNumber: options.seriesNumberBase, sopClass: options.srClass }) };
 }

@@ -7,16 +7,19 @@ import { readPart10, writePart10, type NaturalDataset } from '../dicom/part10.js
 import { decodeDicomImage, ImageFileError } from '../imaging/decode.js';
 import { analyzeDisplay } from '../inference/analyze.js';
 import type { Models } from '../inference/models.js';
-import { toDisplay } from '../inference/preprocess.js';
+import { toDisplay, type DisplayImage } from '../inference/preprocess.js';
 import type { Logger } from '../observability/logger.js';
 import type { Job, JobQueue } from '../store/queue.js';
-import { buildResultObjects } from './results.js';
+import { buildNoHandReport, buildResultObjects } from './results.js';
 import { select } from './select.js';
 
 /**
  * The worker: takes one received job at a time through
  *   read spool file -> check it -> select -> decode -> detect + grade -> build SR / SC / PR
  *   -> write them beside the job -> outbox (job `sending`).
+ * An image without a hand gets no results (job `done`, "no hand found: no results written"),
+ * or with analysis.reportNoHand an SR saying so, sent like any result (job `done` once
+ * delivered, "no hand found: reported").
  * Each outcome that is not a result names its reason in the queue: `quarantined` for input
  * the node cannot or must not read (the sender has to fix it), `skipped` for objects the
  * selection rules leave alone, `failed` for the node's own errors (an operator retries).
@@ -46,6 +49,17 @@ export class BadInputError extends Error {
 }
 
 export const MODEL_VERSION_SEPARATOR = '+';
+
+/** Reasons a job without a hand ends `done` with: analysis.reportNoHand false / true. */
+export const NO_HAND_UNREPORTED = 'no hand found: no results written';
+export const NO_HAND_REPORTED = 'no hand found: reported';
+
+type OutputKind = keyof AnalysisConfig['outputs'];
+interface ResultFile {
+  kind: string;
+  path: string;
+  sopInstanceUid: string;
+}
 
 /** The model half of a job's key: a new model version reads every image again. */
 export function modelVersionOf(models: Models): string {
@@ -122,7 +136,7 @@ export class Worker {
     }
   }
 
-  private async analyse(bytes: Buffer, job: Job): Promise<{ analysis: HandAnalysis; files: { kind: string; path: string; sopInstanceUid: string }[] }> {
+  private async analyse(bytes: Buffer, job: Job): Promise<{ analysis: HandAnalysis; files: ResultFile[] }> {
     const image = await decodeDicomImage(bytes, job.spoolPath, this.d.log).catch((err: Error) => {
       throw err instanceof ImageFileError ? new BadInputError(err.message) : err;
     });
@@ -132,11 +146,10 @@ export class Worker {
     const dir = join(this.d.resultsDir, String(job.id));
     await mkdir(dir, { recursive: true });
     await writeDurably(join(dir, 'analysis.json'), JSON.stringify(analysis, null, 2) + '\n');
-    if (analysis.hands.length === 0) return { analysis, files: [] };
-    const objects = await buildResultObjects(analysis, image.dataset, display);
-    const files: { kind: string; path: string; sopInstanceUid: string }[] = [];
+    const objects = await this.resultObjects(analysis, image.dataset, display);
+    const files: ResultFile[] = [];
     for (const [kind, ds] of Object.entries(objects)) {
-      if (!this.d.analysis.outputs[kind as keyof typeof objects]) continue;
+      if (!this.d.analysis.outputs[kind as OutputKind]) continue;
       const path = join(dir, `${kind}.dcm`);
       await writeDurably(path, writePart10(ds));
       files.push({ kind, path, sopInstanceUid: String(ds.SOPInstanceUID) });
@@ -144,17 +157,29 @@ export class Worker {
     return { analysis, files };
   }
 
-  private finish(job: Job, analysis: HandAnalysis, files: { path: string; sopInstanceUid: string }[]): void {
+  /** SR, SC and PR for an image with a hand; without one, the no-hand SR when asked for, else nothing. */
+  private async resultObjects(
+    analysis: HandAnalysis,
+    source: NaturalDataset,
+    display: DisplayImage,
+  ): Promise<Partial<Record<OutputKind, NaturalDataset>>> {
+    if (analysis.hands.length > 0) return buildResultObjects(analysis, source, display);
+    return this.d.analysis.reportNoHand ? buildNoHandReport(analysis, source) : {};
+  }
+
+  private finish(job: Job, analysis: HandAnalysis, files: ResultFile[]): void {
     const joints = analysis.hands.reduce((n, h) => n + h.joints.length, 0);
     const ids = { job: job.id, sopInstanceUid: job.sopInstanceUid, hands: analysis.hands.length, joints };
     if (files.length === 0) {
-      this.d.queue.setState(job.id, 'done', 'no hand found: no results written');
-      this.d.log.warn('no hand found: no results written', ids);
+      this.d.queue.setState(job.id, 'done', NO_HAND_UNREPORTED);
+      this.d.log.warn(NO_HAND_UNREPORTED, ids);
       return;
     }
     const items = this.d.destinations.flatMap((destination) => files.map((f) => ({ destination, ...f })));
-    this.d.queue.startSending(job.id, items);
-    this.d.log.info('analysed', { ...ids, results: files.length });
+    const noHand = analysis.hands.length === 0;
+    this.d.queue.startSending(job.id, items, noHand ? NO_HAND_REPORTED : null);
+    if (noHand) this.d.log.warn('no hand found: sending an SR that says so', { ...ids, results: files.length });
+    else this.d.log.info('analysed', { ...ids, results: files.length });
   }
 
   private fail(job: Job, stage: string, err: Error): void {

@@ -20,6 +20,8 @@ export type JobState = (typeof JOB_STATES)[number];
 
 /** States a restart must pick up again. */
 export const UNFINISHED: readonly JobState[] = ['received', 'analysing', 'reporting', 'sending'];
+/** The reason an operator's retry gives a job while it runs again. */
+const RETRIED = 'retried by the operator';
 
 export interface Job {
   id: number;
@@ -204,9 +206,10 @@ export class JobQueue {
   /**
    * The result objects of a job go into the outbox and the job to `sending` in one
    * transaction: after a crash either both happened or neither (and the job is analysed
-   * again, giving the same UIDs).
+   * again, giving the same UIDs). `reason` stays with the job and is its reason once done
+   * (e.g. "no hand found: reported").
    */
-  startSending(jobId: number, items: { destination: string; sopInstanceUid: string; path: string }[]): void {
+  startSending(jobId: number, items: { destination: string; sopInstanceUid: string; path: string }[], reason: string | null = null): void {
     this.db.transaction(() => {
       const t = this.now();
       const insert = this.db.prepare(
@@ -215,7 +218,7 @@ export class JobQueue {
          ON CONFLICT (job_id, destination, sop_instance_uid) DO UPDATE SET path = excluded.path, state = 'pending', attempts = 0, next_attempt_at = excluded.next_attempt_at, last_error = NULL`,
       );
       for (const it of items) insert.run(jobId, it.destination, it.sopInstanceUid, it.path, t);
-      this.db.prepare(`UPDATE jobs SET state = 'sending', reason = NULL, updated_at = ? WHERE id = ?`).run(t, jobId);
+      this.db.prepare(`UPDATE jobs SET state = 'sending', reason = ?, updated_at = ? WHERE id = ?`).run(reason, t, jobId);
     })();
   }
 
@@ -276,8 +279,14 @@ export class JobQueue {
     if (by.failed) {
       const n = by.failed.n as number;
       this.setState(jobId, 'failed', `${n} result object(s) could not be delivered: ${by.failed.err as string}`);
-    } else this.setState(jobId, 'done');
+    } else this.setState(jobId, 'done', this.doneReason(jobId));
     return this.get(jobId);
+  }
+
+  /** A delivered job keeps the reason startSending gave it; an operator's retry note is dropped. */
+  private doneReason(jobId: number): string | null {
+    const reason = this.get(jobId)?.reason ?? null;
+    return reason === RETRIED ? null : reason;
   }
 
   /**
@@ -319,8 +328,8 @@ export class JobQueue {
         const failed = this.db.prepare(`SELECT COUNT(*) AS n FROM deliveries WHERE job_id = ? AND state = 'failed'`).get(job.id) as Row;
         if ((failed.n as number) > 0) {
           this.db.prepare(`UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = ? WHERE job_id = ? AND state = 'failed'`).run(t, job.id);
-          this.setState(job.id, 'sending', 'retried by the operator');
-        } else this.setState(job.id, 'received', 'retried by the operator');
+          this.setState(job.id, 'sending', RETRIED);
+        } else this.setState(job.id, 'received', RETRIED);
       }
       return jobs.map((j) => this.get(j.id)!);
     })();

@@ -36,6 +36,8 @@ export const DCM = {
   ImageRegion: c('111030', 'DCM', 'Image Region'),
   EquivalentMeaningOfConceptName: c('121050', 'DCM', 'Equivalent Meaning of Concept Name'),
   Comment: c('121106', 'DCM', 'Comment'),
+  /** Concept name of a coded finding (CIDs 3419, 6053, 7002, 9000); names the no-hand finding */
+  Finding: c('121071', 'DCM', 'Finding'),
   /**
    * Contributing Equipment purpose, CID 7005 "Contributing Equipment Purposes of Reference":
    * 109101 Acquisition, 109102 Processing, 109103 Modifying, 109104 De-identifying Equipment...
@@ -113,6 +115,12 @@ export const PRIVATE = {
   PatternRa: p('JS-PAT-RA', 'RA-like'),
   PatternOa: p('JS-PAT-OA', 'OA-like'),
   PatternMixed: p('JS-PAT-MIXED', 'mixed'),
+  /**
+   * The value of (121071, DCM, "Finding") in a report on an image where the detector found
+   * no hand. No standard code says "not detected by the algorithm": (272519000, SCT, "Absent")
+   * would claim the hand is absent from the patient, not from the detector's output.
+   */
+  NoHandFound: p('JS-NO-HAND', 'No hand found'),
 } as const;
 
 /** Equivalent Meaning of Concept Name (121050) texts for private concept names. */

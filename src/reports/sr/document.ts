@@ -4,17 +4,18 @@ import type { NaturalDataset } from '../../dicom/part10.js';
 import { derivedUid } from '../../dicom/uid.js';
 import {
   checkReportOptions, contributingEquipment, copyPatientAndStudy, dicomDateTime, generalEquipment, sourceIdentity,
-  withCharacterSet, type ReportOptions,
+  withCharacterSet, type ReportOptions, type SourceIdentity,
 } from '../common.js';
 import {
-  CodedConcept, SrBuildError, TextItem, checkTree, conceptsIn, imagesIn, type ImageReference, type SrIod,
+  CodedConcept, ContainerItem, ContentItem, SrBuildError, TextItem, checkTree, conceptsIn, imagesIn, type ImageReference,
+  type SrIod,
 } from './content-items.js';
 import {
-  DCM, PRIVATE, PRIVATE_SCHEME, PRIVATE_SCHEME_IDENTIFICATION, SCT, countCode, gradeProbability, lateralityFromCode,
+  DCM, PRIVATE, PRIVATE_SCHEME, PRIVATE_SCHEME_IDENTIFICATION, SCT, UMLS, countCode, gradeProbability, lateralityFromCode,
   patternFromCode, severityFromCode,
 } from './codes.js';
 import {
-  deviceObserverContext, handSummaryGroup, handTrackingId, imageLibrary, jointGroup, measurementReport,
+  deviceObserverContext, handSummaryGroup, handTrackingId, imageLibrary, jointGroup, measurementReport, noHandFinding,
   type GroupContext,
 } from './templates.js';
 
@@ -41,38 +42,101 @@ export function machineResultNotice(algorithmName: string, algorithmVersion: str
   );
 }
 
+/** What every report on one source image shares: its identity, the UIDs, the content time. */
+interface ReportContext {
+  iod: SrIod;
+  options: SrOptions;
+  src: SourceIdentity;
+  sourceRef: ImageReference;
+  modality?: CodedConcept;
+  deviceUid: string;
+  date: string;
+  time: string;
+}
+
+function reportContext(analysis: HandAnalysis, source: NaturalDataset, options: SrOptions): ReportContext {
+  const iod: SrIod = options.sopClass;
+  if (!(iod in SR_SOP_CLASS)) throw new SrBuildError(`sopClass must be 'comprehensive3d' or 'comprehensive', got "${iod}"`);
+  checkReportOptions(options, 'SR', SrBuildError);
+  const src = sourceIdentity(analysis, source, 'the SR', SrBuildError);
+  const { date, time } = dicomDateTime(options.contentDateTime ?? new Date(), SrBuildError);
+  const modality = typeof source.Modality === 'string' ? MODALITY_CODES[source.Modality] : undefined;
+  return {
+    iod,
+    options,
+    src,
+    sourceRef: { sopClassUID: src.sopClassUid, sopInstanceUID: src.sopInstanceUid },
+    ...(modality ? { modality } : {}),
+    deviceUid: derivedUid(['device', options.manufacturer, options.deviceName], options.uidRoot),
+    date,
+    time,
+  };
+}
+
+/** The TID 1500 root: observer, procedure, image library, then the groups and evaluations given. */
+function reportContent(ctx: ReportContext, groups: ContainerItem[], evaluations: ContentItem[]): ContainerItem {
+  const { options } = ctx;
+  const notice = machineResultNotice(options.algorithmName, options.algorithmVersion);
+  const content = measurementReport({
+    observerContext: deviceObserverContext({
+      uid: ctx.deviceUid,
+      name: options.deviceName,
+      manufacturer: options.manufacturer,
+      modelName: options.algorithmName,
+    }),
+    procedureReported: [SCT.ImagingProcedure],
+    imageLibrary: imageLibrary([{ ref: ctx.sourceRef, ...(ctx.modality ? { modality: ctx.modality } : {}) }]),
+    groups,
+    qualitativeEvaluations: [...evaluations, new TextItem(DCM.Comment, notice, { relationship: 'CONTAINS' })],
+  });
+  checkTree(content, ctx.iod);
+  // Every referenced image must be in Current Requested Procedure Evidence (PS3.3 C.17.2.3).
+  for (const ref of imagesIn(content)) {
+    if (ref.sopInstanceUID !== ctx.src.sopInstanceUid) throw new SrBuildError(`the tree references ${ref.sopInstanceUID}, not the source`);
+  }
+  return content;
+}
+
 /**
  * The TID 1500 Comprehensive (3D) SR for one analysed source image, as a dcmjs naturalized
  * dataset ready for writePart10. Deterministic: the same analysis, source and options
  * (including contentDateTime) give the same dataset and the same UIDs.
  */
 export function buildSrDataset(analysis: HandAnalysis, source: NaturalDataset, options: SrOptions): NaturalDataset {
-  const iod: SrIod = options.sopClass;
-  if (!(iod in SR_SOP_CLASS)) throw new SrBuildError(`sopClass must be 'comprehensive3d' or 'comprehensive', got "${iod}"`);
-  checkReportOptions(options, 'SR', SrBuildError);
-  const src = sourceIdentity(analysis, source, 'the SR', SrBuildError);
-  const studyUid = src.studyInstanceUid;
-  const seriesUid = src.seriesInstanceUid;
-  const sopUid = src.sopInstanceUid;
-  const sopClassUid = src.sopClassUid;
-  const root = options.uidRoot;
+  const ctx = reportContext(analysis, source, options);
+  const { sopInstanceUid } = ctx.src;
   const version = options.algorithmVersion;
-  // One SR series per source series and model version; one SR per source image and version.
-  const srSeriesUid = derivedUid([seriesUid, version, 'sr', 'series'], root);
-  const srSopUid = derivedUid([sopUid, version, 'sr', 'instance'], root);
-  const deviceUid = derivedUid(['device', options.manufacturer, options.deviceName], root);
-  const { date, time } = dicomDateTime(options.contentDateTime ?? new Date(), SrBuildError);
-
-  const sourceRef: ImageReference = { sopClassUID: sopClassUid, sopInstanceUID: sopUid };
-  const ctx: GroupContext = {
-    source: sourceRef,
+  const groupCtx: GroupContext = {
+    source: ctx.sourceRef,
     algorithmName: options.algorithmName,
     algorithmVersion: version,
-    trackingUid: (id) => derivedUid([sopUid, version, 'sr', 'tracking', id], root),
+    trackingUid: (id) => derivedUid([sopInstanceUid, version, 'sr', 'tracking', id], options.uidRoot),
   };
+  const content = reportContent(ctx, handGroups(analysis, groupCtx), []);
+  return srDocument(ctx, content, source);
+}
 
+/**
+ * The TID 1500 SR for a source image in which no hand was found: no Imaging Measurements,
+ * only the root Qualitative Evaluations with (121071, DCM, "Finding") = "No hand found" and
+ * the machine-made notice. Same title, observer, image library, series and UIDs as the SR
+ * {@link buildSrDataset} would write for that image and model version.
+ */
+export function buildNoHandSrDataset(analysis: HandAnalysis, source: NaturalDataset, options: SrOptions): NaturalDataset {
+  if (!Array.isArray(analysis?.hands) || analysis.hands.length !== 0) {
+    throw new SrBuildError(
+      `a no-hand report is for an analysis without hands; this one has ${analysis?.hands?.length ?? 'no list of'} hand(s): use buildSrDataset`,
+    );
+  }
+  const ctx = reportContext(analysis, source, options);
+  const content = reportContent(ctx, [], [noHandFinding(options.algorithmName, options.algorithmVersion)]);
+  return srDocument(ctx, content, source);
+}
+
+/** One TID 1410 group per joint, then one TID 1501 summary per hand; tracking identifiers unique. */
+function handGroups(analysis: HandAnalysis, ctx: GroupContext): ContainerItem[] {
   const seen = new Set<string>();
-  const groups = [];
+  const groups: ContainerItem[] = [];
   for (const hand of analysis.hands) {
     if (hand.laterality !== 'L' && hand.laterality !== 'R') {
       throw new SrBuildError(`hand laterality must be "L" or "R", got ${JSON.stringify(hand.laterality)}`);
@@ -89,39 +153,24 @@ export function buildSrDataset(analysis: HandAnalysis, source: NaturalDataset, o
     seen.add(handTrackingId(hand.laterality));
     groups.push(handSummaryGroup(hand, ctx));
   }
+  return groups;
+}
 
-  const modality = typeof source.Modality === 'string' ? MODALITY_CODES[source.Modality] : undefined;
-  const content = measurementReport({
-    observerContext: deviceObserverContext({
-      uid: deviceUid,
-      name: options.deviceName,
-      manufacturer: options.manufacturer,
-      modelName: options.algorithmName,
-    }),
-    procedureReported: [SCT.ImagingProcedure],
-    imageLibrary: imageLibrary([{ ref: sourceRef, ...(modality ? { modality } : {}) }]),
-    groups,
-    qualitativeEvaluations: [
-      new TextItem(DCM.Comment, machineResultNotice(options.algorithmName, version), { relationship: 'CONTAINS' }),
-    ],
-  });
-  checkTree(content, iod);
-
-  // Every referenced image must be in Current Requested Procedure Evidence (PS3.3 C.17.2.3).
-  for (const ref of imagesIn(content)) {
-    if (ref.sopInstanceUID !== sopUid) throw new SrBuildError(`the tree references ${ref.sopInstanceUID}, not the source`);
-  }
-  const usesPrivate = conceptsIn(content).some((c) => c.scheme === PRIVATE_SCHEME);
-
+/** The SR dataset around a content tree: patient and study, the SR series, the document modules. */
+function srDocument(ctx: ReportContext, content: ContainerItem, source: NaturalDataset): NaturalDataset {
+  const { options, src, date, time } = ctx;
+  const root = options.uidRoot;
+  const version = options.algorithmVersion;
   const ds: NaturalDataset = {};
-  ds.SOPClassUID = SR_SOP_CLASS[iod];
-  ds.SOPInstanceUID = srSopUid;
+  ds.SOPClassUID = SR_SOP_CLASS[ctx.iod];
+  // One SR per source image and model version, in one SR series per source series and version.
+  ds.SOPInstanceUID = derivedUid([src.sopInstanceUid, version, 'sr', 'instance'], root);
   ds.InstanceCreationDate = date;
   ds.InstanceCreationTime = time;
-  copyPatientAndStudy(source, ds, studyUid);
+  copyPatientAndStudy(source, ds, src.studyInstanceUid);
   // SR Document Series
   ds.Modality = 'SR';
-  ds.SeriesInstanceUID = srSeriesUid;
+  ds.SeriesInstanceUID = derivedUid([src.seriesInstanceUid, version, 'sr', 'series'], root);
   ds.SeriesNumber = options.seriesNumber;
   ds.SeriesDate = date;
   ds.SeriesTime = time;
@@ -129,27 +178,36 @@ export function buildSrDataset(analysis: HandAnalysis, source: NaturalDataset, o
   ds.ReferencedPerformedProcedureStepSequence = [];
   // General Equipment
   Object.assign(ds, generalEquipment(options));
-  // SR Document General
-  ds.InstanceNumber = options.instanceNumber ?? 1;
-  ds.CompletionFlag = 'COMPLETE';
-  ds.VerificationFlag = 'UNVERIFIED';
-  ds.ContentDate = date;
-  ds.ContentTime = time;
-  ds.PerformedProcedureCodeSequence = [];
-  ds.CurrentRequestedProcedureEvidenceSequence = [{
-    StudyInstanceUID: studyUid,
-    ReferencedSeriesSequence: [{
-      SeriesInstanceUID: seriesUid,
-      ReferencedSOPSequence: [{ ReferencedSOPClassUID: sopClassUid, ReferencedSOPInstanceUID: sopUid }],
-    }],
-  }];
-  // The algorithm as contributing equipment: CID 7005 has no "Processing Algorithm";
-  // (109102, DCM, "Processing Equipment") is the purpose for equipment that processed the source.
-  ds.ContributingEquipmentSequence = contributingEquipment(options, `${date}${time}`);
-  if (usesPrivate) ds.CodingSchemeIdentificationSequence = [{ ...PRIVATE_SCHEME_IDENTIFICATION }];
+  Object.assign(ds, documentGeneral(ctx));
+  if (conceptsIn(content).some((c) => c.scheme === PRIVATE_SCHEME)) {
+    ds.CodingSchemeIdentificationSequence = [{ ...PRIVATE_SCHEME_IDENTIFICATION }];
+  }
   // SR Document Content: the root content item's attributes sit in the dataset itself.
   Object.assign(ds, content.toDataset());
   return withCharacterSet(source, ds);
+}
+
+/** SR Document General module (less the content): flags, evidence, contributing equipment. */
+function documentGeneral(ctx: ReportContext): NaturalDataset {
+  const { options, src, date, time } = ctx;
+  return {
+    InstanceNumber: options.instanceNumber ?? 1,
+    CompletionFlag: 'COMPLETE',
+    VerificationFlag: 'UNVERIFIED',
+    ContentDate: date,
+    ContentTime: time,
+    PerformedProcedureCodeSequence: [],
+    CurrentRequestedProcedureEvidenceSequence: [{
+      StudyInstanceUID: src.studyInstanceUid,
+      ReferencedSeriesSequence: [{
+        SeriesInstanceUID: src.seriesInstanceUid,
+        ReferencedSOPSequence: [{ ReferencedSOPClassUID: src.sopClassUid, ReferencedSOPInstanceUID: src.sopInstanceUid }],
+      }],
+    }],
+    // The algorithm as contributing equipment: CID 7005 has no "Processing Algorithm";
+    // (109102, DCM, "Processing Equipment") is the purpose for equipment that processed the source.
+    ContributingEquipmentSequence: contributingEquipment(options, `${date}${time}`),
+  };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -205,13 +263,46 @@ function numValue(item: NaturalDataset, where: string): number {
   return v;
 }
 
-function measurementGroups(dataset: NaturalDataset): NaturalDataset[] {
+function checkReportRoot(dataset: NaturalDataset): void {
   if (!DCM.ImagingMeasurementReport.equals(nameOf(dataset))) {
     throw new SrBuildError(`not a TID 1500 report: root concept is ${nameOf(dataset)?.toString() ?? 'missing'}`);
   }
+}
+
+/** The Measurement Groups; none in a report without Imaging Measurements (a no-hand report). */
+function measurementGroups(dataset: NaturalDataset): NaturalDataset[] {
+  checkReportRoot(dataset);
   const im = childrenNamed(dataset, DCM.ImagingMeasurements)[0];
-  if (!im) throw new SrBuildError('TID 1500 report without an Imaging Measurements (126010) container');
+  if (!im) {
+    if (childrenNamed(dataset, UMLS.QualitativeEvaluations).length > 0) return [];
+    throw new SrBuildError('TID 1500 report with neither Imaging Measurements (126010) nor Qualitative Evaluations (C0034375)');
+  }
   return childrenNamed(im, DCM.MeasurementGroup);
+}
+
+export interface SrEvaluation {
+  name: CodedConcept;
+  /** the coded value of a CODE item, the text of a TEXT item */
+  value: CodedConcept | string;
+}
+
+/** The items of the report-level Qualitative Evaluations container (the finding, the notice). */
+export function readSrQualitativeEvaluations(dataset: NaturalDataset): SrEvaluation[] {
+  checkReportRoot(dataset);
+  const container = childrenNamed(dataset, UMLS.QualitativeEvaluations)[0];
+  return (container ? children(container) : []).map((item, i) => {
+    const where = `Qualitative Evaluations item ${i + 1}`;
+    const name = CodedConcept.fromItem(seq(item.ConceptNameCodeSequence)[0], where);
+    const value = item.ValueType === 'CODE' ? CodedConcept.fromItem(seq(item.ConceptCodeSequence)[0], where) : String(one(item.TextValue) ?? '');
+    return { name, value };
+  });
+}
+
+/** Whether the report is one {@link buildNoHandSrDataset} wrote: Finding = "No hand found". */
+export function isNoHandReport(dataset: NaturalDataset): boolean {
+  return readSrQualitativeEvaluations(dataset).some(
+    (e) => DCM.Finding.equals(e.name) && e.value instanceof CodedConcept && PRIVATE.NoHandFound.equals(e.value),
+  );
 }
 
 function trackingOf(group: NaturalDataset): { id: string; uid: string } {

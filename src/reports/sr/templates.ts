@@ -196,22 +196,35 @@ export interface MeasurementReportSpec {
   observerContext: ContentItem[];
   procedureReported: CodedConcept[];
   imageLibrary?: ContainerItem;
+  /** Measurement Groups for the (126010, DCM, "Imaging Measurements") container; none: no container */
   groups: ContainerItem[];
   /** TEXT / CODE items for the (C0034375, UMLS, "Qualitative Evaluations") container */
   qualitativeEvaluations?: ContentItem[];
 }
 
-/** TID 1500 Measurement Report root container. */
+/**
+ * TID 1500 Measurement Report root container. At least one of Imaging Measurements (with
+ * its groups) and Qualitative Evaluations must be there (as DCMTK's
+ * TID1500_MeasurementReport::isValid checks); an empty container is never written.
+ */
 export function measurementReport(spec: MeasurementReportSpec): ContainerItem {
   const where = 'TID 1500 Measurement Report';
   if (!spec.observerContext.some((i) => DCM.ObserverType.equals(i.name))) {
     throw new SrBuildError(`${where}: the observation context needs an Observer Type (121005) item`);
   }
   if (spec.procedureReported.length === 0) throw new SrBuildError(`${where}: Procedure reported (121058) is required (1-n)`);
-  if (spec.groups.length === 0) throw new SrBuildError(`${where}: Imaging Measurements needs at least one Measurement Group`);
+  const evaluations = spec.qualitativeEvaluations ?? [];
+  if (spec.groups.length === 0 && evaluations.length === 0) {
+    throw new SrBuildError(`${where}: needs at least one Measurement Group (Imaging Measurements) or Qualitative Evaluation`);
+  }
   for (const g of spec.groups) {
     if (!(g instanceof ContainerItem) || !DCM.MeasurementGroup.equals(g.name)) {
       throw new SrBuildError(`${where}: ${g.describe()} is not a Measurement Group (125007) container`);
+    }
+  }
+  for (const e of evaluations) {
+    if (!(e instanceof CodeItem || e instanceof TextItem) || e.relationship !== 'CONTAINS') {
+      throw new SrBuildError(`${where}: Qualitative Evaluations holds CONTAINS CODE or TEXT items only, got ${e.describe()}`);
     }
   }
   if (spec.imageLibrary && !DCM.ImageLibrary.equals(spec.imageLibrary.name)) {
@@ -222,14 +235,28 @@ export function measurementReport(spec: MeasurementReportSpec): ContainerItem {
     ...spec.observerContext,
     ...spec.procedureReported.map((p) => new CodeItem(DCM.ProcedureReported, p, { relationship: 'HAS CONCEPT MOD' })),
     ...(spec.imageLibrary ? [spec.imageLibrary] : []),
-    new ContainerItem(DCM.ImagingMeasurements, { relationship: 'CONTAINS', children: spec.groups }),
   ];
-  if (spec.qualitativeEvaluations?.length) {
-    children.push(new ContainerItem(UMLS.QualitativeEvaluations, { relationship: 'CONTAINS', children: spec.qualitativeEvaluations }));
+  if (spec.groups.length > 0) {
+    children.push(new ContainerItem(DCM.ImagingMeasurements, { relationship: 'CONTAINS', children: spec.groups }));
+  }
+  if (evaluations.length > 0) {
+    children.push(new ContainerItem(UMLS.QualitativeEvaluations, { relationship: 'CONTAINS', children: evaluations }));
   }
   return new ContainerItem(DCM.ImagingMeasurementReport, {
     template: { templateIdentifier: '1500' },
     children,
+  });
+}
+
+/**
+ * The finding of a report on an image without a hand, for the root Qualitative Evaluations:
+ * CODE (121071, DCM, "Finding") = (JS-NO-HAND, 99JSCORE, "No hand found"), with the
+ * algorithm that looked (TID 4019) as its concept modifiers.
+ */
+export function noHandFinding(algorithmName: string, algorithmVersion: string): CodeItem {
+  return new CodeItem(DCM.Finding, PRIVATE.NoHandFound, {
+    relationship: 'CONTAINS',
+    children: algorithmIdentification(algorithmName, algorithmVersion),
   });
 }
 
@@ -283,7 +310,7 @@ export function jointGroup(laterality: 'L' | 'R', joint: JointResult, ctx: Group
     const g = joint[score];
     if (!g) continue;
     if (!allowed.includes(score)) {
-      throw new SrBuildError(`${where}: ${score} is not scored at ${joint.site} (DESIGN.md joint vocabulary)`);
+      throw new SrBuildError(`${where}: ${score} is not scored at ${joint.site} (docs/design.md joint vocabulary)`);
     }
     measurements.push(gradeMeasurement(score, g, where));
   }
