@@ -263,8 +263,8 @@ describe('dimse.maxAssociations against pynetdicom', () => {
       result: 2,
       source: 3,
       reason: 2,
-      resultStr: 'Rejected Transient',
-      sourceStr: 'Service Provider (Presentation)',
+      resultStr: 'Rejected (Transient)',
+      sourceStr: 'DUL service-provider (presentation related)',
       reasonStr: 'Local limit exceeded',
     });
     expect(second.events.some((e) => e.event === 'echo')).toBe(false);
