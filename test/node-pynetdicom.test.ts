@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -435,4 +436,31 @@ describe('DICOM over TLS against pynetdicom', () => {
     expect(new Set(got.map((r) => r.sopClassUid))).toEqual(new Set([SR_CLASS, SC_CLASS, PR_CLASS]));
     expect(got.every((r) => r.studyInstanceUid === sourceOf(file).StudyInstanceUID)).toBe(true);
   }, 180_000);
+});
+
+describe('timeouts', () => {
+  let node: TestNode;
+  beforeAll(async () => {
+    node = await startTestNode((c) => {
+      c.dimse.connectTimeoutS = 1;
+      c.dimse.pduTimeoutS = 30;
+    });
+  }, 120_000);
+  afterAll(async () => node?.stop());
+
+  it('closes a connection that never asks for an association, but lets an association rest longer than that', async () => {
+    const socket = createConnection({ host: '127.0.0.1', port: node.node.port });
+    const started = Date.now();
+    await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    const silentFor = (Date.now() - started) / 1000;
+    expect(silentFor).toBeGreaterThan(0.8);
+    expect(silentFor).toBeLessThan(10);
+    expect(node.lines.some((l) => l.message === 'connection closed: no association request')).toBe(true);
+
+    const holder = livePeer(['hold', '--port', String(node.node.port), '--aec', node.config.dimse.aeTitle, '--aet', 'RESTING']);
+    await holder.waitFor((e) => e.event === 'associated');
+    await new Promise((r) => setTimeout(r, 2500));
+    holder.proc.stdin!.write('release\n');
+    expect(await holder.waitFor((e) => e.event === 'released')).toMatchObject({ released: true });
+  }, 60_000);
 });

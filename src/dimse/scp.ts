@@ -71,10 +71,20 @@ export function scpClass(ctx: ScpContext): typeof Scp {
     private counted = false;
     private readonly writers = new WeakMap<object, { writer?: SpoolWriter; problem?: string; started: number }>();
 
+    private requestTimer: NodeJS.Timeout | undefined;
+
     constructor(socket: Socket, opts?: ConstructorParameters<typeof Scp>[1]) {
       super(socket, opts);
       // close and abort both end the association; count it once
       this.on('close', () => this.release());
+      // a connection that never asks for an association is dropped (the library's own
+      // association timeout never starts for accepted sockets)
+      this.requestTimer = setTimeout(() => {
+        log.warn('connection closed: no association request', { host: normaliseHost(socket.remoteAddress ?? '?'), seconds: ctx.config.connectTimeoutS });
+        socket.destroy();
+      }, ctx.config.connectTimeoutS * 1000);
+      this.requestTimer.unref();
+      socket.once('close', () => clearTimeout(this.requestTimer));
     }
 
     private release(): void {
@@ -83,6 +93,7 @@ export function scpClass(ctx: ScpContext): typeof Scp {
     }
 
     override associationRequested(association: Association): void {
+      clearTimeout(this.requestTimer);
       const socket = (this as unknown as { socket: Socket }).socket;
       const host = normaliseHost(socket.remoteAddress ?? '?');
       const peer = { callingAe: association.getCallingAeTitle().trim(), host, associationId: nextAssociationId++ };
@@ -268,7 +279,9 @@ export function startScp(ctx: ScpContext): Promise<RunningScp> {
       });
     });
     server.listen({ port: c.port, host: c.bindAddress } as unknown as number, {
-      connectTimeout: c.connectTimeoutS * 1000,
+      // the library uses connectTimeout as the socket's idle limit for the whole connection:
+      // an association may rest between two C-STOREs as long as dimse.pduTimeoutS allows
+      connectTimeout: Math.max(c.pduTimeoutS, c.associationTimeoutS) * 1000,
       associationTimeout: c.associationTimeoutS * 1000,
       pduTimeout: c.pduTimeoutS * 1000,
       securityOptions: securityOptions(c),
