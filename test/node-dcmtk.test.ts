@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readPart10 } from '../src/dicom/part10.js';
+import { readPart10, writePart10 } from '../src/dicom/part10.js';
 import { dciodvfy } from './helpers/dicom-tools.js';
 import { runAsync, startTestNode, waitForJobs, writeFixtures, type TestNode } from './helpers/node.js';
 import { freePorts, tcpAccepts, tiedToParent } from './helpers/orthanc.js';
@@ -104,6 +104,24 @@ describe('the node as an SCP, DCMTK as the modality, storescp as the archive', (
     expect(node.node.queue.list()).toHaveLength(before);
     expect(node.lines.some((l) => l.message === 'already received: no new job')).toBe(true);
   });
+});
+
+describe('laterality', () => {
+  it('delivers the results of a left hand labelled R, and says so in the job and the log', async () => {
+    const { meta, dataset } = readPart10(readFileSync(files['hand-left-m2-explicit']));
+    dataset.ImageLaterality = 'R';
+    dataset.SOPInstanceUID = `${dataset.SOPInstanceUID}.9`;
+    const relabelled = join(work, 'relabelled.dcm');
+    writeFileSync(relabelled, writePart10(dataset, meta.TransferSyntaxUID));
+    const before = node.node.queue.list().length;
+    const r = await runAsync('storescu', ['-aet', 'MODALITY', ...peer(node), relabelled]);
+    expect(r.status, r.stderr).toBe(0);
+    const [job] = await waitForJobs(() => node.node.queue.list(), before + 1, 120_000);
+    expect(job.sopInstanceUid).toBe(dataset.SOPInstanceUID);
+    expect(job.state).toBe('done');
+    expect(job.reason).toMatch(/^laterality conflict: the image is labelled R .* but the models found L/);
+    expect(node.lines.some((l) => l.level === 'warn' && l.message.startsWith('laterality conflict'))).toBe(true);
+  }, 180_000);
 });
 
 describe('peer checks', () => {

@@ -7,6 +7,8 @@ import type { SelectionConfig } from '../src/config/types.js';
 import { encodeFileMeta, isValidUid } from '../src/dicom/file-meta.js';
 import { decideAssociation, decideContext } from '../src/dimse/negotiation.js';
 import { select } from '../src/pipeline/select.js';
+import { checkLaterality } from '../src/analysis/laterality.js';
+import type { HandAnalysis } from '../src/analysis/hand-analysis.js';
 import { readPart10 } from '../src/dicom/part10.js';
 import { runTool } from './helpers/dicom-tools.js';
 
@@ -107,5 +109,25 @@ describe('file meta header written ahead of a streamed data set', () => {
   it('accepts only UIDs that are safe as file names and valid DICOM', () => {
     expect(isValidUid('1.2.840.10008.5.1.4.1.1.1.1')).toBe(true);
     for (const bad of ['', '1.2.abc', '../../etc/passwd', '1..2', '1.02', '1.2.'.padEnd(70, '3')]) expect(isValidUid(bad), bad).toBe(false);
+  });
+});
+
+describe('laterality check', () => {
+  const analysis = (...sides: ('L' | 'R')[]) => ({ hands: sides.map((laterality) => ({ laterality })) }) as unknown as HandAnalysis;
+
+  it('agrees when the labelled side is the side found, or when nothing is labelled', () => {
+    expect(checkLaterality(analysis('L'), 'L').conflict).toBe(false);
+    expect(checkLaterality(analysis('L', 'R'), 'B').conflict).toBe(false);
+    expect(checkLaterality(analysis('R'), '').conflict).toBe(false);
+    expect(checkLaterality(analysis('R'), 'U').conflict).toBe(false);
+    expect(checkLaterality(analysis(), 'L').conflict).toBe(false);
+  });
+
+  it('reports a left film read as a right hand, naming the attribute, and a "both" film with one side', () => {
+    const c = checkLaterality(analysis('R'), 'L ');
+    expect(c).toMatchObject({ labelled: 'L', found: ['R'], conflict: true });
+    expect(c.message).toMatch(/labelled L \(Image Laterality \(0020,0062\).*found R/);
+    expect(checkLaterality(analysis('L'), 'B').conflict).toBe(true);
+    expect(checkLaterality(analysis('L', 'R'), 'L').conflict).toBe(true);
   });
 });

@@ -1,6 +1,7 @@
 import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HandAnalysis } from '../analysis/hand-analysis.js';
+import { checkLaterality } from '../analysis/laterality.js';
 import type { AnalysisConfig, SelectionConfig } from '../config/types.js';
 import { isValidUid } from '../dicom/file-meta.js';
 import { readPart10, writePart10, type NaturalDataset } from '../dicom/part10.js';
@@ -130,7 +131,8 @@ export class Worker {
       const { analysis, files } = await this.analyse(bytes, job);
       this.d.events?.analysed?.((Date.now() - started) / 1000);
       stage = 'deliver';
-      this.finish(job, analysis, files);
+      const side = checkLaterality(analysis, String(header.ImageLaterality || header.Laterality || ''));
+      this.finish(job, analysis, files, side.message);
     } catch (err) {
       this.fail(job, stage, err as Error);
     }
@@ -167,7 +169,8 @@ export class Worker {
     return this.d.analysis.reportNoHand ? buildNoHandReport(analysis, source) : {};
   }
 
-  private finish(job: Job, analysis: HandAnalysis, files: ResultFile[]): void {
+  /** `warning` (a laterality conflict) stays with the job as its reason once done. */
+  private finish(job: Job, analysis: HandAnalysis, files: ResultFile[], warning?: string): void {
     const joints = analysis.hands.reduce((n, h) => n + h.joints.length, 0);
     const ids = { job: job.id, sopInstanceUid: job.sopInstanceUid, hands: analysis.hands.length, joints };
     if (files.length === 0) {
@@ -177,8 +180,9 @@ export class Worker {
     }
     const items = this.d.destinations.flatMap((destination) => files.map((f) => ({ destination, ...f })));
     const noHand = analysis.hands.length === 0;
-    this.d.queue.startSending(job.id, items, noHand ? NO_HAND_REPORTED : null);
+    this.d.queue.startSending(job.id, items, noHand ? NO_HAND_REPORTED : (warning ?? null));
     if (noHand) this.d.log.warn('no hand found: sending an SR that says so', { ...ids, results: files.length });
+    else if (warning) this.d.log.warn(warning, { ...ids, results: files.length });
     else this.d.log.info('analysed', { ...ids, results: files.length });
   }
 
