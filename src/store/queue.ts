@@ -23,14 +23,18 @@ export const UNFINISHED: readonly JobState[] = ['received', 'analysing', 'report
 /** The reason an operator's retry gives a job while it runs again. */
 const RETRIED = 'retried by the operator';
 
-export interface Job {
-  id: number;
+/** What the SCP knows of a received object when it records the job. */
+export interface NewJob {
   sopInstanceUid: string;
   modelVersion: string;
   sopClassUid: string;
   transferSyntaxUid: string;
   callingAe: string;
   spoolPath: string;
+}
+
+export interface Job extends NewJob {
+  id: number;
   state: JobState;
   reason: string | null;
   studyInstanceUid: string | null;
@@ -53,15 +57,6 @@ export interface Delivery {
   nextAttemptAt: number;
   lastError: string | null;
   deliveredAt: number | null;
-}
-
-export interface NewJob {
-  sopInstanceUid: string;
-  modelVersion: string;
-  sopClassUid: string;
-  transferSyntaxUid: string;
-  callingAe: string;
-  spoolPath: string;
 }
 
 export interface JobFilter {

@@ -94,12 +94,17 @@ def make_ae(args) -> AE:
     return ae
 
 
+def associate(ae, args):
+    """Associates with the node (TLS when asked), keeping any A-ASSOCIATE-RJ it answers."""
+    return ae.associate(
+        args.host, args.port, ae_title=args.aec, tls_args=tls_args(args), evt_handlers=[(evt.EVT_PDU_RECV, on_pdu_received)]
+    )
+
+
 def cmd_echo(args) -> None:
     ae = make_ae(args)
     ae.add_requested_context(Verification)
-    assoc = ae.associate(
-        args.host, args.port, ae_title=args.aec, tls_args=tls_args(args), evt_handlers=[(evt.EVT_PDU_RECV, on_pdu_received)]
-    )
+    assoc = associate(ae, args)
     emit(association_outcome(assoc))
     if assoc.is_established:
         status = assoc.send_c_echo()
@@ -156,9 +161,7 @@ def cmd_store(args) -> None:
             for cx in ae.requested_contexts
         ):
             ae.add_requested_context(str(meta.MediaStorageSOPClassUID), [str(meta.TransferSyntaxUID)])
-    assoc = ae.associate(
-        args.host, args.port, ae_title=args.aec, tls_args=tls_args(args), evt_handlers=[(evt.EVT_PDU_RECV, on_pdu_received)]
-    )
+    assoc = associate(ae, args)
     emit(association_outcome(assoc))
     if not assoc.is_established:
         return
@@ -183,9 +186,7 @@ def cmd_store(args) -> None:
 def cmd_hold(args) -> None:
     ae = make_ae(args)
     ae.add_requested_context(Verification)
-    assoc = ae.associate(
-        args.host, args.port, ae_title=args.aec, tls_args=tls_args(args), evt_handlers=[(evt.EVT_PDU_RECV, on_pdu_received)]
-    )
+    assoc = associate(ae, args)
     emit(association_outcome(assoc))
     if not assoc.is_established:
         return
