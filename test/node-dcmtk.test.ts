@@ -9,17 +9,19 @@ import { runAsync, startTestNode, waitForJobs, writeFixtures, type TestNode } fr
 import { freePorts, tcpAccepts, tiedToParent } from './helpers/orthanc.js';
 
 /**
- * The node as an SCP against DCMTK: echoscu and storescu in, uncompressed and compressed;
+ * The node as an SCP against DCMTK: echoscu and storescu in, uncompressed and compressed
+ * (JPEG-LS, JPEG Lossless, RLE, JPEG 2000, each stored as sent);
  * results out to DCMTK storescp as the archive. Run through scripts/test.sh (loopback-only
  * network namespace), since storescp binds every interface.
  */
 
-const FIXTURE_NAMES = ['hand-left-m2-explicit', 'hands-both-m2-jpegls', 'hand-left-m2-jpeg-lossless', 'hand-left-m2-rle', 'chest-not-a-hand'];
+const FIXTURE_NAMES = ['hand-left-m2-explicit', 'hands-both-m2-jpegls', 'hand-left-m2-jpeg-lossless', 'hand-left-m2-rle', 'hand-right-m1-j2k', 'chest-not-a-hand'];
 /** fixture -> [its transfer syntax, the storescu flag that proposes it] */
 const COMPRESSED: Record<string, [string, string]> = {
   'hands-both-m2-jpegls': ['1.2.840.10008.1.2.4.80', '-xt'],
   'hand-left-m2-jpeg-lossless': ['1.2.840.10008.1.2.4.70', '-xs'],
   'hand-left-m2-rle': ['1.2.840.10008.1.2.5', '-xr'],
+  'hand-right-m1-j2k': ['1.2.840.10008.1.2.4.90', '-xv'],
 };
 
 let work: string;
