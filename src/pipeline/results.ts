@@ -73,16 +73,33 @@ export async function buildResultObjects(
   display: DisplayImage,
   options: ResultOptions = DEFAULT_RESULT_OPTIONS,
 ): Promise<ResultObjects> {
+  const started = startResultObjects(analysis, source, display, options);
+  return { sr: started.sr, pr: started.pr, sc: await started.sc };
+}
+
+/**
+ * The same objects, the overlay still rendering: sharp draws it on its own threads while
+ * the caller serialises the SR and the presentation state on the main thread.
+ */
+export function startResultObjects(
+  analysis: HandAnalysis,
+  source: NaturalDataset,
+  display: DisplayImage,
+  options: ResultOptions = DEFAULT_RESULT_OPTIONS,
+): { sr: NaturalDataset; pr: NaturalDataset; sc: Promise<NaturalDataset> } {
   const base = reportBase(analysis, options);
-  const sr = buildSrDataset(analysis, source, { ...base, seriesNumber: options.seriesNumberBase, sopClass: options.srClass });
-  const sc = await buildSecondaryCapture(
+  const sc = buildSecondaryCapture(
     { gray: gray8(display), rows: display.rows, columns: display.columns },
     analysis,
     source,
     { ...base, seriesNumber: options.seriesNumberBase + 1, maxSide: options.maxOverlaySide },
   );
+  // handled here so that a failure before the caller awaits it is not an unhandled rejection
+  // (which ends the process); the caller's await still sees it
+  sc.catch(() => undefined);
+  const sr = buildSrDataset(analysis, source, { ...base, seriesNumber: options.seriesNumberBase, sopClass: options.srClass });
   const pr = buildGspsDataset(analysis, source, { ...base, seriesNumber: options.seriesNumberBase + 2 });
-  return { sr, sc, pr };
+  return { sr, pr, sc };
 }
 
 /**

@@ -11,7 +11,7 @@ import type { Models } from '../inference/models.js';
 import { toDisplay, type DisplayImage } from '../inference/preprocess.js';
 import type { Logger } from '../observability/logger.js';
 import type { Job, JobQueue } from '../store/queue.js';
-import { buildNoHandReport, buildResultObjects } from './results.js';
+import { buildNoHandReport, startResultObjects } from './results.js';
 import { select } from './select.js';
 
 /**
@@ -148,10 +148,12 @@ export class Worker {
     const dir = join(this.d.resultsDir, String(job.id));
     await mkdir(dir, { recursive: true });
     await writeDurably(join(dir, 'analysis.json'), JSON.stringify(analysis, null, 2) + '\n');
-    const objects = await this.resultObjects(analysis, image.dataset, display);
+    const objects = this.resultObjects(analysis, image.dataset, display);
     const files: ResultFile[] = [];
-    for (const [kind, ds] of Object.entries(objects)) {
-      if (!this.d.analysis.outputs[kind as OutputKind]) continue;
+    // in this order: the SR and PR are written while the overlay still renders
+    for (const kind of ['sr', 'pr', 'sc'] as const) {
+      if (!objects[kind] || !this.d.analysis.outputs[kind]) continue;
+      const ds = await objects[kind];
       const path = join(dir, `${kind}.dcm`);
       await writeDurably(path, writePart10(ds));
       files.push({ kind, path, sopInstanceUid: String(ds.SOPInstanceUID) });
@@ -160,12 +162,12 @@ export class Worker {
   }
 
   /** SR, SC and PR for an image with a hand; without one, the no-hand SR when asked for, else nothing. */
-  private async resultObjects(
+  private resultObjects(
     analysis: HandAnalysis,
     source: NaturalDataset,
     display: DisplayImage,
-  ): Promise<Partial<Record<OutputKind, NaturalDataset>>> {
-    if (analysis.hands.length > 0) return buildResultObjects(analysis, source, display);
+  ): Partial<Record<OutputKind, NaturalDataset | Promise<NaturalDataset>>> {
+    if (analysis.hands.length > 0) return startResultObjects(analysis, source, display);
     return this.d.analysis.reportNoHand ? buildNoHandReport(analysis, source) : {};
   }
 
