@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -140,5 +140,10 @@ describe('jointscore queue', () => {
     expect((await queue('purge')).stderr).toMatch(/purge needs --state or --older-than/);
     const purged = await queue('purge', '--state', 'quarantined');
     expect(purged.stdout).toBe('1 job(s) purged\n');
+    // purging the skipped chest removes its spooled file too
+    const chest = JSON.parse((await queue('list', '--state', 'skipped', '--json')).stdout).jobs[0];
+    expect(existsSync(chest.spoolPath)).toBe(true);
+    expect((await queue('purge', '--state', 'skipped')).stdout).toBe('1 job(s) purged\n');
+    expect(existsSync(chest.spoolPath)).toBe(false);
   }, 60_000);
 });

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { join } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { loadConfig, type CliOverrides } from '../config/load.js';
 import { ConfigError } from '../config/types.js';
 import { JOB_STATES, JobQueue, type Job, type JobFilter, type JobState } from '../store/queue.js';
@@ -152,6 +152,8 @@ export function registerQueue(program: Command): void {
       const q = openQueue(o);
       const jobs = q.purge(toFilter(o));
       q.close();
+      // a purged job's spooled source goes too (the sweep finds files through their jobs)
+      for (const j of jobs) rmSync(j.spoolPath, { force: true });
       process.stdout.write(o.json ? JSON.stringify(jobs, null, 2) + '\n' : `${jobs.length} job(s) purged\n`);
     }),
   );
