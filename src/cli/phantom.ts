@@ -31,6 +31,7 @@ export function registerPhantom(program: Command): void {
     .option('--bits <n>', 'bits stored, 10 to 16', '12')
     .option('--syntax <ts>', `transfer syntax: ${Object.keys(PHANTOM_SYNTAXES).join(', ')}`, 'explicit')
     .option('--wide', 'pose and exposure ranges wider than the training defaults (held-out tests)')
+    .option('--wider', 'wider still (held-out tests of models trained with --wide images too)')
     .option('--no-preview', 'skip the PNG previews')
     .option('--fixtures', "write the project's named test fixtures instead (ignores the other image options)")
     .action(async (raw: Record<string, string | boolean>) => {
@@ -40,6 +41,7 @@ export function registerPhantom(program: Command): void {
         pixelSpacingMm: raw.spacing,
         bitsStored: raw.bits,
         wideRanges: raw.wide === true,
+        widerRanges: raw.wider === true,
       });
       mkdirSync(opts.out, { recursive: true });
       const log = logger();

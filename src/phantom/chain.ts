@@ -1,4 +1,5 @@
 import { Rng } from './rng.js';
+import { EXPOSURE_RANGES, type WideningLevel } from './ranges.js';
 
 /**
  * The imaging chain: line integrals -> transmitted fluence -> scatter -> detector blur ->
@@ -33,13 +34,14 @@ export interface ChainParams {
   leak: number;
 }
 
-export function sampleChain(rng: Rng, wide: boolean): ChainParams {
-  const w = wide ? 1.5 : 1;
+export function sampleChain(rng: Rng, level: WideningLevel): ChainParams {
+  const r = EXPOSURE_RANGES[level];
+  const w = r.spread;
   const p: ChainParams = {
     spr: rng.uniform(0.05, 0.25 * w),
     scatterMm: rng.uniform(20, 60),
-    quanta: Math.exp(rng.uniform(Math.log(wide ? 150 : 400), Math.log(wide ? 10000 : 5000))),
-    window: rng.uniform(1.2, 1.9) * (wide ? rng.uniform(0.8, 1.3) : 1),
+    quanta: Math.exp(rng.uniform(Math.log(r.quanta[0]), Math.log(r.quanta[1]))),
+    window: rng.uniform(1.2, 1.9) * (r.windowFactor ? rng.uniform(...r.windowFactor) : 1),
     gamma: rng.uniform(0.75, 1.2),
     unsharp: rng.chance(0.75) ? rng.uniform(0.15, 0.9 * w) : 0,
     unsharpMm: rng.uniform(3, 12),

@@ -31,6 +31,8 @@ export interface PhantomRunOptions {
   bitsStored: number;
   syntax: PhantomSyntaxName;
   wideRanges: boolean;
+  /** level 2 of src/phantom/ranges.ts (implies wideRanges) */
+  widerRanges: boolean;
   preview: boolean;
 }
 
@@ -83,7 +85,8 @@ export function parsePhantomOptions(raw: Partial<RawPhantomOptions>): PhantomRun
     photometric: photometric(s('photometric', 'MONOCHROME2')),
     bitsStored: integer('bits', s('bitsStored', '12'), 10, 16),
     syntax: oneOf('syntax', s('syntax', 'explicit').toLowerCase(), Object.keys(PHANTOM_SYNTAXES) as PhantomSyntaxName[]),
-    wideRanges: raw.wideRanges === true,
+    wideRanges: raw.wideRanges === true || raw.widerRanges === true,
+    widerRanges: raw.widerRanges === true,
     preview: raw.preview !== false,
   };
 }
@@ -103,5 +106,6 @@ export function specFor(opts: PhantomRunOptions, index: number): PhantomSpec {
     columns: opts.columns === 'auto' ? frame.columns : opts.columns,
     pixelSpacingMm: opts.pixelSpacingMm,
     wideRanges: opts.wideRanges,
+    ...(opts.widerRanges ? { widerRanges: true } : {}),
   };
 }

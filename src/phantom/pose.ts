@@ -1,4 +1,5 @@
 import type { Rng } from './rng.js';
+import { POSE_RANGES, type WideningLevel } from './ranges.js';
 
 /**
  * Pose and body of one hand, all sampled independently of the disease. Angles in degrees,
@@ -30,8 +31,9 @@ export interface HandPose {
   boneJit: number[];
 }
 
-export function sampleHandPose(rng: Rng, ageYears: number, wide: boolean): HandPose {
-  const w = wide ? 1.6 : 1;
+export function sampleHandPose(rng: Rng, ageYears: number, level: WideningLevel): HandPose {
+  const r = POSE_RANGES[level];
+  const w = r.spread;
   const len = rng.normal(1, 0.025);
   // Bone loss with age: thinner cortex and lower density from ~45 years on.
   const age = Math.max(0, ageYears - 45);
@@ -39,10 +41,10 @@ export function sampleHandPose(rng: Rng, ageYears: number, wide: boolean): HandP
   return {
     scale: rng.uniform(0.86, 1.1),
     palmWidth: rng.uniform(1.05, 1.6),
-    spread: Math.min(1, Math.max(0, rng.uniform(0.05, 1.0) * (wide ? 1.2 : 1))),
+    spread: Math.min(1, Math.max(0, rng.uniform(0.05, 1.0) * r.abduction)),
     fingerLen: [0, 1, 2, 3, 4].map(() => len * rng.normal(1, 0.025)),
-    flexDeg: [0, 1, 2, 3, 4].map(() => flex().map((d) => Math.min(d, wide ? 50 : 32))),
-    thumbDeg: rng.uniform(28, 52) + (wide ? rng.uniform(-8, 10) : 0),
+    flexDeg: [0, 1, 2, 3, 4].map(() => flex().map((d) => Math.min(d, r.flexCapDeg))),
+    thumbDeg: rng.uniform(28, 52) + (r.thumbExtraDeg ? rng.uniform(...r.thumbExtraDeg) : 0),
     fingerDevDeg: rng.normal(0, 3 * w),
     cortFrac: Math.max(0.18, rng.uniform(0.36, 0.46) - age * 0.004),
     density: Math.max(0.6, rng.uniform(0.92, 1.08) - age * 0.005),

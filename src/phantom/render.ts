@@ -10,6 +10,7 @@ import { drawEllipsoid, drawLongBone, drawSoftTissue, dirPx, toPx, type Frame } 
 import { Rng } from './rng.js';
 import { makeTexture, type Texture } from './texture.js';
 import type { PhantomSpec, RenderedPhantom } from './types.js';
+import { POSE_RANGES, wideningLevel, type WideningLevel } from './ranges.js';
 
 /**
  * Synthetic hand radiograph with exact ground truth (pure computation: no I/O, no DICOM).
@@ -41,7 +42,7 @@ interface PlacedHand {
 export function renderPhantom(spec: PhantomSpec, opts: RenderOptions = {}): RenderedPhantom {
   validate(spec);
   const W = spec.columns, H = spec.rows, px = spec.pixelSpacingMm;
-  const wide = spec.wideRanges === true;
+  const wide = wideningLevel(spec);
   const rng = new Rng(spec.seed);
   const patient = samplePatient(spec, rng.fork('patient'));
   const disease = samplePatientDisease(spec.profile, rng.fork('disease'));
@@ -145,8 +146,8 @@ function keyPoints(m: HandModel): V2[] {
  * Pose in the frame: rotation, mirroring for a right hand, size and position. A hand too big
  * for the field of view is shrunk (anatomy stays in mm: the pixel spacing stays honest).
  */
-function place(m: HandModel, lat: Laterality, scale: number, px: number, region: Rect, r: Rng, wide: boolean, nHands: number, kCap: number) {
-  const maxRot = (nHands === 1 ? 30 : 15) * (wide ? 1.6 : 1);
+function place(m: HandModel, lat: Laterality, scale: number, px: number, region: Rect, r: Rng, wide: WideningLevel, nHands: number, kCap: number) {
+  const maxRot = (nHands === 1 ? 30 : 15) * POSE_RANGES[wide].rotation;
   const phi = (r.uniform(-maxRot, maxRot) * Math.PI) / 180;
   const mir = lat === 'L' ? 1 : -1;
   const c = Math.cos(phi), s = Math.sin(phi);

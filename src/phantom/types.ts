@@ -20,6 +20,8 @@ export interface PhantomSpec {
   pixelSpacingMm: number;
   /** widen pose/exposure ranges beyond the training defaults (for held-out tests) */
   wideRanges?: boolean;
+  /** widen them further (src/phantom/ranges.ts level 2): tests of models trained on wide images too */
+  widerRanges?: boolean;
 }
 
 export interface RenderedPhantom {
