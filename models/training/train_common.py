@@ -13,6 +13,34 @@ import numpy as np
 import torch
 
 
+def add_common_args(ap, what: str) -> None:
+    """The options both trainers share; `what` names their training samples (images, crops)."""
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--width", type=float, default=1.0)
+    ap.add_argument("--init", default=None, help="fine-tune: start from this checkpoint's weights (fresh optimiser and "
+                    "schedule) when --out has no last.pt")
+    ap.add_argument("--lr-by-time", action="store_true", help="cosine LR over the --minutes budget instead of --epochs; "
+                    "when the budget runs out the partial epoch is validated and logged like a full one")
+    ap.add_argument("--data-on-device", action="store_true", help=f"load the training {what} onto --device (GPU)")
+
+
+def parse_common(ap):
+    args = ap.parse_args()
+    if args.lr_by_time and not args.minutes > 0:
+        ap.error("--lr-by-time needs --minutes")
+    return args
+
+
+def open_pools(args, pool_class, device):
+    """The training pool (on the device if asked) and the validation pool of the folders that exist."""
+    train = pool_class(args.train)
+    if args.data_on_device:
+        train.to_device(device)
+    vals = [v for v in (args.val or []) if os.path.exists(os.path.join(v, "meta.json"))]
+    return train, (pool_class(vals) if vals else None)
+
+
 def setup(threads: int, seed: int, device: str) -> torch.device:
     torch.set_num_threads(threads)
     random.seed(seed)

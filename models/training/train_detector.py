@@ -26,7 +26,7 @@ from data import (STRIDE, affine_aug, generator, heatmap_targets, intensity_aug,
                   read_detector_split, read_meta, u16_batch, u16_rows, u16_to_device)
 from detector import Detector, decode, focal_loss  # noqa: E402
 from metrics import detector_metrics  # noqa: E402
-from train_common import (Budget, Checkpointer, TimeSchedule, close_epoch, cosine_lr, init_weights,  # noqa: E402
+from train_common import (Budget, add_common_args, open_pools, parse_common, Checkpointer, TimeSchedule, close_epoch, cosine_lr, init_weights,  # noqa: E402
                           resume, setup)
 
 
@@ -87,26 +87,13 @@ def main():
     ap.add_argument("--sigma", type=float, default=1.5, help="heatmap Gaussian sigma, output cells")
     ap.add_argument("--threshold", type=float, default=0.3, help="peak threshold used by the metrics (manifest)")
     ap.add_argument("--seed", type=int, default=4321)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--device", default="cpu")
-    ap.add_argument("--width", type=float, default=1.0)
-    ap.add_argument("--init", default=None, help="fine-tune: start from this checkpoint's weights (fresh optimiser and "
-                    "schedule) when --out has no last.pt")
-    ap.add_argument("--lr-by-time", action="store_true", help="cosine LR over the --minutes budget instead of --epochs; "
-                    "when the budget runs out the partial epoch is validated and logged like a full one")
-    ap.add_argument("--data-on-device", action="store_true", help="load the training images onto --device (GPU)")
-    args = ap.parse_args()
-    if args.lr_by_time and not args.minutes > 0:
-        ap.error("--lr-by-time needs --minutes")
+    add_common_args(ap, "images")
+    args = parse_common(ap)
 
     device = setup(args.threads, args.seed, args.device)
     budget = Budget(args.minutes)
     ck = Checkpointer(args.out)
-    train = ImagePool(args.train)
-    if args.data_on_device:
-        train.to_device(device)
-    vals = [v for v in (args.val or []) if os.path.exists(os.path.join(v, "meta.json"))]
-    val = ImagePool(vals) if vals else None
+    train, val = open_pools(args, ImagePool, device)
     out_cells = train.size // STRIDE
     print(f"train images {train.n}; val images {val.n if val else 0}", flush=True)
 

@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import generator, intensity_aug, read_crop_split, read_meta, u16_batch, u16_rows, u16_to_device  # noqa: E402
 from grader import SCALES, Grader, coral_loss  # noqa: E402
 from metrics import grader_metrics  # noqa: E402
-from train_common import (Budget, Checkpointer, TimeSchedule, close_epoch, cosine_lr, init_weights,  # noqa: E402
+from train_common import (Budget, add_common_args, open_pools, parse_common, Checkpointer, TimeSchedule, close_epoch, cosine_lr, init_weights,  # noqa: E402
                           resume, setup)
 
 
@@ -99,26 +99,13 @@ def main():
     ap.add_argument("--wd", type=float, default=1e-4)
     ap.add_argument("--geo-weight", type=float, default=0.3, help="weight of the smooth-L1 geometry loss (mm)")
     ap.add_argument("--seed", type=int, default=1234)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--device", default="cpu")
-    ap.add_argument("--width", type=float, default=1.0)
-    ap.add_argument("--init", default=None, help="fine-tune: start from this checkpoint's weights (fresh optimiser and "
-                    "schedule) when --out has no last.pt")
-    ap.add_argument("--lr-by-time", action="store_true", help="cosine LR over the --minutes budget instead of --epochs; "
-                    "when the budget runs out the partial epoch is validated and logged like a full one")
-    ap.add_argument("--data-on-device", action="store_true", help="load the training crops onto --device (GPU)")
-    args = ap.parse_args()
-    if args.lr_by_time and not args.minutes > 0:
-        ap.error("--lr-by-time needs --minutes")
+    add_common_args(ap, "crops")
+    args = parse_common(ap)
 
     device = setup(args.threads, args.seed, args.device)
     budget = Budget(args.minutes)
     ck = Checkpointer(args.out)
-    train = CropPool(args.train)
-    if args.data_on_device:
-        train.to_device(device)
-    vals = [v for v in (args.val or []) if os.path.exists(os.path.join(v, "meta.json"))]
-    val = CropPool(vals) if vals else None
+    train, val = open_pools(args, CropPool, device)
     print(f"train crops {train.n}; val crops {val.n if val else 0}", flush=True)
 
     model = Grader(args.width).to(device)
