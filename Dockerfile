@@ -48,7 +48,7 @@ WORKDIR /var/lib/jointscore
 # Inside the container, loopback is the container's own: /healthz and /metrics listen on all
 # of its interfaces, and publishing port 8080 (or not) decides who can reach them.
 # MALLOC_ARENA_MAX: onnxruntime and sharp allocate natively from several threads; fewer glibc
-# arenas keep the resident size about 15 % lower while analysing (measured by bench/node.mjs).
+# arenas hold less freed memory resident between analyses (not measured by npm run bench).
 ENV JOINTSCORE_DATA_DIR=/var/lib/jointscore \
     JOINTSCORE_HTTP_HOST=0.0.0.0 \
     JOINTSCORE_HTTP_PORT=8080 \

@@ -165,9 +165,9 @@ describe('pynetdicom as the modality', () => {
   }, 120_000);
   afterAll(async () => node?.stop());
 
-  it('answers C-ECHO', async () => {
+  it('answers C-ECHO, announcing dimse.maxPduLength as its largest PDU', async () => {
     const { events } = await pynetdicom('echo', node);
-    expect(association(events)).toMatchObject({ established: true, rejected: false });
+    expect(association(events)).toMatchObject({ established: true, rejected: false, acceptorMaxPdu: node.config.dimse.maxPduLength });
     expect(events.find((e) => e.event === 'echo')?.status).toBe(0x0000);
   });
 

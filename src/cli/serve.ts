@@ -42,7 +42,10 @@ export function registerServe(program: Command): void {
       if (config.http.enabled) {
         http = await startHttpServer(config.http, {
           registry: metrics.registry,
-          health: () => ({ ok: node.health().length === 0, reasons: node.health() }),
+          health: () => {
+            const reasons = node.health();
+            return { ok: reasons.length === 0, reasons };
+          },
           ready: () => ({ ok: node.ready(), reasons: node.ready() ? [] : ['stopping'], details: { port: node.port, modelVersion: node.modelVersion } }),
         });
         log.info('health and metrics', { url: http.url });

@@ -109,6 +109,8 @@ export function scpClass(ctx: ScpContext): typeof Scp {
       // storescu and many PACS propose every storage class they know: one line, not one per context
       const refused = [...new Set(contexts.map((pc) => this.negotiate(pc.context)).filter((x) => x !== undefined))];
       if (refused.length) log.debug('presentation contexts refused', { ...peer, refused });
+      // the A-ASSOCIATE-AC announces this association's value (capped by the library-wide one,
+      // src/dimse/library.ts): both must be set, or the caller's proposal is echoed back
       association.setMaxPduLength(ctx.config.maxPduLength);
       active++;
       this.counted = true;

@@ -74,6 +74,8 @@ def association_outcome(assoc) -> dict:
         "rejected": bool(assoc.is_rejected) or rj is not None,
         "aborted": bool(assoc.is_aborted) and rj is None,
     }
+    if assoc.is_established:
+        out["acceptorMaxPdu"] = int(assoc.acceptor.maximum_length)
     if rj is not None:
         out.update(
             result=int(rj.result),
