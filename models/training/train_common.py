@@ -41,6 +41,26 @@ def open_pools(args, pool_class, device):
     return train, (pool_class(vals) if vals else None)
 
 
+def start_run(args, model: torch.nn.Module, ck: "Checkpointer", budget: "Budget"):
+    """Optimiser, resumed state (or the --init weights on a fresh run) and the LR schedule.
+    Returns (opt, epoch, step, wall, best, init, sched)."""
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.wd)
+    epoch, step, wall, best = resume(ck, model, opt)
+    fresh = epoch == 0 and step == 0 and wall == 0
+    init = init_weights(model, args.init) if args.init and fresh else None
+    sched = TimeSchedule(budget) if args.lr_by_time else None
+    return opt, epoch, step, wall, best, init, sched
+
+
+def step_lr(opt, base: float, sched, epoch: int, step: int, steps_per_epoch: int, total_steps: int) -> float:
+    """Sets this step's cosine learning rate (by wall time with --lr-by-time, else by steps)."""
+    progress = sched.progress() if sched else (epoch * steps_per_epoch + step) / total_steps
+    lr = cosine_lr(base, progress)
+    for group in opt.param_groups:
+        group["lr"] = lr
+    return lr
+
+
 def setup(threads: int, seed: int, device: str) -> torch.device:
     torch.set_num_threads(threads)
     random.seed(seed)

@@ -26,8 +26,8 @@ from data import (STRIDE, affine_aug, generator, heatmap_targets, intensity_aug,
                   read_detector_split, read_meta, u16_batch, u16_rows, u16_to_device)
 from detector import Detector, decode, focal_loss  # noqa: E402
 from metrics import detector_metrics  # noqa: E402
-from train_common import (Budget, add_common_args, open_pools, parse_common, Checkpointer, TimeSchedule, close_epoch, cosine_lr, init_weights,  # noqa: E402
-                          resume, setup)
+from train_common import (Budget, Checkpointer, add_common_args, close_epoch, open_pools, parse_common, setup,  # noqa: E402
+                          start_run, step_lr)
 
 
 class ImagePool:
@@ -98,10 +98,7 @@ def main():
     print(f"train images {train.n}; val images {val.n if val else 0}", flush=True)
 
     model = Detector(args.width).to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.wd)
-    epoch, step, wall, best = resume(ck, model, opt)
-    init = init_weights(model, args.init) if args.init and epoch == 0 and step == 0 and wall == 0 else None
-    sched = TimeSchedule(budget) if args.lr_by_time else None
+    opt, epoch, step, wall, best, init, sched = start_run(args, model, ck, budget)
     train_metas = {f: read_meta(f) for f in args.train}
 
     per_epoch = min(args.images_per_epoch or train.n, train.n)
@@ -119,10 +116,7 @@ def main():
         loss_sum, nsteps, t_ep = torch.zeros((), device=device), 0, time.time()
         stop = False
         while step < steps_per_epoch:
-            progress = sched.progress() if sched else (epoch * steps_per_epoch + step) / total_steps
-            lr = cosine_lr(args.lr, progress)
-            for gparam in opt.param_groups:
-                gparam["lr"] = lr
+            lr = step_lr(opt, args.lr, sched, epoch, step, steps_per_epoch, total_steps)
             idx = perm[step * args.batch:(step + 1) * args.batch]
             g = generator(args.seed, epoch, step)
             x = train.images(idx)

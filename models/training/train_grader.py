@@ -26,8 +26,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import generator, intensity_aug, read_crop_split, read_meta, u16_batch, u16_rows, u16_to_device  # noqa: E402
 from grader import SCALES, Grader, coral_loss  # noqa: E402
 from metrics import grader_metrics  # noqa: E402
-from train_common import (Budget, add_common_args, open_pools, parse_common, Checkpointer, TimeSchedule, close_epoch, cosine_lr, init_weights,  # noqa: E402
-                          resume, setup)
+from train_common import (Budget, Checkpointer, add_common_args, close_epoch, open_pools, parse_common, setup,  # noqa: E402
+                          start_run, step_lr)
 
 
 class CropPool:
@@ -109,10 +109,7 @@ def main():
     print(f"train crops {train.n}; val crops {val.n if val else 0}", flush=True)
 
     model = Grader(args.width).to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.wd)
-    epoch, step, wall, best = resume(ck, model, opt)
-    init = init_weights(model, args.init) if args.init and epoch == 0 and step == 0 and wall == 0 else None
-    sched = TimeSchedule(budget) if args.lr_by_time else None
+    opt, epoch, step, wall, best, init, sched = start_run(args, model, ck, budget)
     train_metas = {f: read_meta(f) for f in args.train}
 
     per_epoch = min(args.crops_per_epoch or train.n, train.n)
@@ -134,10 +131,7 @@ def main():
         t_ep = time.time()
         stop = False
         while step < steps_per_epoch:
-            progress = sched.progress() if sched else (epoch * steps_per_epoch + step) / total_steps
-            lr = cosine_lr(args.lr, progress)
-            for gparam in opt.param_groups:
-                gparam["lr"] = lr
+            lr = step_lr(opt, args.lr, sched, epoch, step, steps_per_epoch, total_steps)
             idx = perm[step * args.batch:(step + 1) * args.batch]
             c, m, y, geo = train.batch(idx)
             c = intensity_aug(c, generator(args.seed, epoch, step))
