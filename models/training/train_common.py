@@ -61,6 +61,17 @@ def step_lr(opt, base: float, sched, epoch: int, step: int, steps_per_epoch: int
     return lr
 
 
+def run_ends(stop: bool, budget: "Budget", epoch: int, ck: "Checkpointer") -> bool:
+    """After an epoch's checkpoint: has the time schedule or the budget run out? Says which."""
+    if stop:
+        print(f"time schedule done after {epoch} epochs (last one partial); saved {ck.last}", flush=True)
+    elif budget.over():
+        print(f"time budget reached after epoch {epoch}; saved {ck.last}", flush=True)
+    else:
+        return False
+    return True
+
+
 def setup(threads: int, seed: int, device: str) -> torch.device:
     torch.set_num_threads(threads)
     random.seed(seed)

@@ -26,8 +26,8 @@ from data import (STRIDE, affine_aug, generator, heatmap_targets, intensity_aug,
                   read_detector_split, read_meta, u16_batch, u16_rows, u16_to_device)
 from detector import Detector, decode, focal_loss  # noqa: E402
 from metrics import detector_metrics  # noqa: E402
-from train_common import (Budget, Checkpointer, add_common_args, close_epoch, open_pools, parse_common, setup,  # noqa: E402
-                          start_run, step_lr)
+from train_common import (Budget, Checkpointer, add_common_args, close_epoch, open_pools, parse_common,  # noqa: E402
+                          run_ends, setup, start_run, step_lr)
 
 
 class ImagePool:
@@ -154,11 +154,7 @@ def main():
         step = 0
         best, improved = close_epoch(ck, row, score, best)
         snapshot(improved or val is None)
-        if stop:
-            print(f"time schedule done after {epoch} epochs (last one partial); saved {ck.last}", flush=True)
-            return
-        if budget.over():
-            print(f"time budget reached after epoch {epoch}; saved {ck.last}", flush=True)
+        if run_ends(stop, budget, epoch, ck):
             return
     print("planned epochs done", flush=True)
 

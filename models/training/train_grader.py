@@ -26,8 +26,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import generator, intensity_aug, read_crop_split, read_meta, u16_batch, u16_rows, u16_to_device  # noqa: E402
 from grader import SCALES, Grader, coral_loss  # noqa: E402
 from metrics import grader_metrics  # noqa: E402
-from train_common import (Budget, Checkpointer, add_common_args, close_epoch, open_pools, parse_common, setup,  # noqa: E402
-                          start_run, step_lr)
+from train_common import (Budget, Checkpointer, add_common_args, close_epoch, open_pools, parse_common,  # noqa: E402
+                          run_ends, setup, start_run, step_lr)
 
 
 class CropPool:
@@ -175,11 +175,7 @@ def main():
         step = 0
         best, improved = close_epoch(ck, row, score, best)
         snapshot(improved or val is None)
-        if stop:
-            print(f"time schedule done after {epoch} epochs (last one partial); saved {ck.last}", flush=True)
-            return
-        if budget.over():
-            print(f"time budget reached after epoch {epoch}; saved {ck.last}", flush=True)
+        if run_ends(stop, budget, epoch, ck):
             return
     print("planned epochs done", flush=True)
 
