@@ -14,6 +14,16 @@ import { startNode } from '../pipeline/node.js';
  */
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
+/** What commander hands the action: it names a repeatable `--destination` `destination`. */
+interface ServeFlags extends Omit<CliOverrides, 'destinations'> {
+  destination?: string[];
+}
+
+/** commander's keys -> the loader's; a flag dropped here would be silently ignored. */
+export function serveOverrides({ destination, ...rest }: ServeFlags): CliOverrides {
+  return destination === undefined ? rest : { ...rest, destinations: destination };
+}
+
 export function registerServe(program: Command): void {
   program
     .command('serve')
@@ -23,10 +33,10 @@ export function registerServe(program: Command): void {
     .option('--port <n>', 'DICOM port (dimse.port)')
     .option('--data-dir <dir>', 'spool, queue and results folder (dataDir)')
     .option('--destination <AE@host:port>', 'archive to send results to (repeatable; replaces delivery.destinations)', collect)
-    .action(async (o: CliOverrides) => {
+    .action(async (flags: ServeFlags) => {
       let config;
       try {
-        config = loadConfig({ overrides: o });
+        config = loadConfig({ overrides: serveOverrides(flags) });
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
         process.stderr.write(`jointscore serve: ${err.message}\n`);

@@ -98,9 +98,9 @@ export interface ServeProcess {
 }
 
 /** `jointscore serve` as a child process on a free port; resolves once it accepts TCP. */
-export async function spawnServe(configFile: string, env: Record<string, string> = {}): Promise<ServeProcess> {
+export async function spawnServe(configFile: string, env: Record<string, string> = {}, flags: string[] = []): Promise<ServeProcess> {
   const [port] = await freePorts(1);
-  const [cmd, args] = tiedToParent(process.execPath, [BIN, 'serve', '--config', configFile, '--port', String(port)]);
+  const [cmd, args] = tiedToParent(process.execPath, [BIN, 'serve', '--config', configFile, '--port', String(port), ...flags]);
   const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let text = '';
   proc.stdout?.on('data', (d) => (text += d));

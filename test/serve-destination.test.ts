@@ -1,0 +1,57 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, runAsync, spawnServe, writeFixtures, type ServeProcess } from './helpers/node.js';
+import { freePorts, tcpAccepts, tiedToParent } from './helpers/orthanc.js';
+
+/**
+ * `serve --destination` through the real command line: commander names the repeatable flag
+ * `destination`, the loader reads `destinations`, and a test that called the loader directly
+ * never saw results go to the folder instead of the archive. Run through scripts/test.sh
+ * (storescp binds every interface).
+ */
+let work: string;
+let archive: { proc: ChildProcess; port: number; out: string };
+let serve: ServeProcess | undefined;
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'jointscore-serve-dest-'));
+  const [port] = await freePorts(1);
+  const out = join(work, 'archive');
+  mkdirSync(out);
+  const [cmd, args] = tiedToParent('storescp', ['-aet', 'ARCHIVE', '+xa', '-od', out, String(port)]);
+  archive = { proc: spawn(cmd, args, { stdio: 'ignore' }), port, out };
+  for (let i = 0; i < 100 && !(await tcpAccepts(port, 200)); i++) await new Promise((r) => setTimeout(r, 100));
+  writeFileSync(
+    join(work, 'node.yaml'),
+    [`dataDir: ${join(work, 'data')}`, 'dimse:', '  bindAddress: 127.0.0.1', 'http:', '  enabled: false', 'logging:', '  file: ""'].join('\n') + '\n',
+  );
+}, 60_000);
+
+afterAll(async () => {
+  serve?.proc.kill('SIGKILL');
+  archive?.proc.kill('SIGKILL');
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('jointscore serve --destination', () => {
+  it('sends the results to the archive named on the command line, not to the folder', async () => {
+    serve = await spawnServe(join(work, 'node.yaml'), {}, ['--destination', `ARCHIVE@127.0.0.1:${archive.port}`]);
+    const files = await writeFixtures(join(work, 'in'), ['hand-left-m2-explicit']);
+    const sent = await runAsync('storescu', ['-aec', 'JOINTSCORE', '127.0.0.1', String(serve.port), files['hand-left-m2-explicit']]);
+    expect(sent.status, sent.stderr).toBe(0);
+    const end = Date.now() + 90_000;
+    while (readdirSync(archive.out).length < 3 && Date.now() < end) await new Promise((r) => setTimeout(r, 250));
+    expect(readdirSync(archive.out).map((f) => f.slice(0, 2)).sort()).toEqual(['PS', 'SC', 'SR']);
+    expect(readdirSync(join(work, 'data')).includes('results')).toBe(false);
+    expect(serve.output()).toMatch(/"destinations":\["ARCHIVE@127\.0\.0\.1:\d+"\]/);
+  }, 120_000);
+
+  it('refuses a destination without a port, naming the flag (exit 2)', async () => {
+    const r = await runAsync(process.execPath, [BIN, 'serve', '--config', join(work, 'node.yaml'), '--destination', 'ARCHIVE@host']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--destination.*ARCHIVE@host.*no ":port"/);
+  });
+});
