@@ -33,6 +33,28 @@ describe('analysis.reportNoHand', () => {
   });
 });
 
+describe('analysis.uidRoot and analysis.srClass', () => {
+  it('default to 2.25 UIDs and Comprehensive 3D SR; a site root and 88.33 are taken from file and environment', () => {
+    const defaults = loadConfig({ env: {} }).analysis;
+    expect(defaults.uidRoot).toBeUndefined();
+    expect(defaults.srClass).toBe('comprehensive3d');
+    const file = join(tempDir(), 'node.yaml');
+    writeFileSync(file, 'analysis:\n  uidRoot: 1.2.826.0.1.3680043.10.999\n  srClass: Comprehensive\n');
+    expect(loadConfig({ file, env: {} }).analysis).toMatchObject({ uidRoot: '1.2.826.0.1.3680043.10.999', srClass: 'comprehensive' });
+    expect(loadConfig({ env: { JOINTSCORE_ANALYSIS_SR_CLASS: 'comprehensive' } }).analysis.srClass).toBe('comprehensive');
+  });
+
+  it('refuses a root that is not a UID or leaves no room for the derived digits, and an unknown SR class', () => {
+    const file = join(tempDir(), 'node.yaml');
+    writeFileSync(file, 'analysis:\n  uidRoot: 1.2.3a\n');
+    expect(() => loadConfig({ file, env: {} })).toThrow(/analysis\.uidRoot = "1\.2\.3a" is not valid/);
+    writeFileSync(file, `analysis:\n  uidRoot: ${'1.'.repeat(28)}1\n`);
+    expect(() => loadConfig({ file, env: {} })).toThrow(/at most 55 characters/);
+    writeFileSync(file, 'analysis:\n  srClass: enhanced\n');
+    expect(() => loadConfig({ file, env: {} })).toThrow(/analysis\.srClass = "enhanced" is not valid: .*comprehensive3d/);
+  });
+});
+
 describe('the queue keeps the reason of a reported no-hand job', () => {
   const newJob = (uid: string) => ({
     sopInstanceUid: uid, modelVersion: 'det@1+grd@1', sopClassUid: '1.2.840.10008.5.1.4.1.1.1.1',

@@ -1,75 +1,56 @@
 import { Command, Option } from 'commander';
-import { open, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { open, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { HandAnalysis } from '../analysis/hand-analysis.js';
-import { readDicomImage, type DecodedImage } from '../imaging/decode.js';
+import { ConfigError } from '../config/types.js';
+import { PACKAGE_MODELS_DIR } from '../config/defaults.js';
+import { loadConfig } from '../config/load.js';
 import { writePart10 } from '../dicom/part10.js';
-import { analyzeDisplay } from '../inference/analyze.js';
-import { toDisplay, type DisplayImage } from '../inference/preprocess.js';
-import { buildResultObjects } from '../pipeline/results.js';
+import { ImageFileError } from '../imaging/decode.js';
+import { analyseObject, analysisPolicy, type AnalysisPolicy, type ObjectResults } from '../pipeline/analyse-object.js';
 import { loadModels, type Models } from '../inference/models.js';
 import { PROVIDER_CHOICES, type ProviderChoice } from '../inference/session.js';
 import { logger, type Logger } from '../observability/logger.js';
 
 /**
- * `jointscore analyze <file or folder>`: offline analysis of DICOM files with the models of
- * `--models` (default: the package's models/). Results as HandAnalysis JSON on stdout
- * (`--json`: one object for a file, an array for a folder in sorted path order) and/or one
- * file per image under `--out` (through the writers below). One file failing in a folder is
- * reported (file, reason) and the others still run; the exit code is 1 if any failed.
+ * `jointscore analyze <file or folder>`: offline analysis of DICOM files, through the same
+ * function as the node (`analyseObject`) with the same configuration (`--config`, else the
+ * embedded defaults). Results as HandAnalysis JSON on stdout (`--json`: one object for a
+ * file, an array for a folder in sorted path order) and/or one set of files per image under
+ * `--out`. One file failing in a folder is reported (file, reason) and the others still run;
+ * the exit code is 1 if any failed.
  */
 
 /** The package's own models/ folder (next to src/ and dist/). */
-export const DEFAULT_MODELS_DIR = fileURLToPath(new URL('../../models/', import.meta.url));
+export const DEFAULT_MODELS_DIR = PACKAGE_MODELS_DIR;
 
 /**
- * What `--out` writes per image: the HandAnalysis JSON, then the DICOM result objects (TID
- * 1500 SR, Secondary Capture overlay, presentation state) as `<name>.sr.dcm`, `.sc.dcm`,
- * `.pr.dcm`, the same objects the node sends to the archive.
+ * What `--out` writes per image: `<name>.json` (the HandAnalysis), then the result objects
+ * the node would send to the archive, as `<name>.sr.dcm`, `.pr.dcm`, `.sc.dcm` (or the
+ * no-hand SR alone, when the configuration asks for it).
  */
-export interface ResultWriter {
-  name: string;
-  /** writes the results for one image; returns the paths written */
-  write(
-    analysis: HandAnalysis,
-    ctx: { sourceFile: string; image: DecodedImage; display: DisplayImage; outDir: string; baseName: string },
-  ): Promise<string[]>;
+async function writeResults(results: ObjectResults, outDir: string, baseName: string): Promise<string[]> {
+  const written = [join(outDir, `${baseName}.json`)];
+  await writeFile(written[0], JSON.stringify(results.analysis, null, 2) + '\n');
+  for (const { kind, dataset } of results.objects) {
+    const path = join(outDir, `${baseName}.${kind}.dcm`);
+    await writeFile(path, writePart10(await dataset));
+    written.push(path);
+  }
+  return written;
 }
-
-export const jsonWriter: ResultWriter = {
-  name: 'json',
-  async write(analysis, { outDir, baseName }) {
-    const path = join(outDir, `${baseName}.json`);
-    await writeFile(path, JSON.stringify(analysis, null, 2) + '\n');
-    return [path];
-  },
-};
-
-export const dicomResultsWriter: ResultWriter = {
-  name: 'dicom',
-  async write(analysis, { image, display, outDir, baseName }) {
-    // TID 1500 needs at least one measurement group: with no hand found there is nothing to report.
-    if (analysis.hands.length === 0) return [];
-    const objects = await buildResultObjects(analysis, image.dataset, display);
-    const written: string[] = [];
-    for (const [kind, ds] of Object.entries(objects)) {
-      const path = join(outDir, `${baseName}.${kind}.dcm`);
-      await writeFile(path, writePart10(ds));
-      written.push(path);
-    }
-    return written;
-  },
-};
-
-export const RESULT_WRITERS: ResultWriter[] = [jsonWriter, dicomResultsWriter];
 
 export interface AnalyzeOptions {
   json?: boolean;
   out?: string;
-  models: string;
+  /** default: the configuration's analysis.modelsDir */
+  models?: string;
   provider: ProviderChoice;
   threads?: number;
+  /** the node's configuration file, for its analysis section (outputs, reportNoHand, uidRoot, srClass) */
+  config?: string;
+  /** the policy itself (tests, a caller that has one); else from `config` */
+  policy?: AnalysisPolicy;
 }
 
 export interface AnalyzeRun {
@@ -160,7 +141,9 @@ export async function runAnalyze(target: string, o: AnalyzeOptions, io: AnalyzeI
   const { files, skipped, folder } = await listInputs(target);
   if (folder && skipped.length) log.info('skipping files that are not DICOM', { count: skipped.length, first: skipped[0] });
   if (folder && files.length === 0) throw new Error(`${target}: no DICOM files in this folder`);
-  const models = io.models ?? (await loadModels(o.models, { provider: o.provider, intraOpThreads: o.threads, log }));
+  const analysisConfig = loadConfig({ file: o.config, overrides: {} }).analysis;
+  const policy = o.policy ?? analysisPolicy(analysisConfig);
+  const models = io.models ?? (await loadModels(o.models ?? analysisConfig.modelsDir, { provider: o.provider, intraOpThreads: o.threads, log }));
   const run: AnalyzeRun = { results: [], failures: [], skipped, folder };
   const bar = folder && io.stderr.isTTY ? progressBar(io.stderr, files.length) : undefined;
   if (o.out) await mkdir(o.out, { recursive: true });
@@ -168,16 +151,17 @@ export async function runAnalyze(target: string, o: AnalyzeOptions, io: AnalyzeI
     bar?.update(i, file);
     const started = Date.now();
     try {
-      const image = await readDicomImage(file, log);
-      const display = toDisplay(image);
-      const analysis = await analyzeDisplay(display, image.sopInstanceUID, models);
-      const written: string[] = [];
+      const bytes = await readFile(file).catch((err: Error) => {
+        throw new ImageFileError(file, `cannot read the file (${err.message})`);
+      });
+      const results = await analyseObject(bytes, file, models, policy, log);
+      const { analysis } = results;
+      let written: string[] = [];
       if (o.out) {
         const rel = folder ? relative(target, file) : basename(file);
         const outDir = join(o.out, dirname(rel));
         await mkdir(outDir, { recursive: true });
-        const baseName = basename(rel, extname(rel)) || basename(rel);
-        for (const w of RESULT_WRITERS) written.push(...(await w.write(analysis, { sourceFile: file, image, display, outDir, baseName })));
+        written = await writeResults(results, outDir, basename(rel, extname(rel)) || basename(rel));
       }
       run.results.push({ file, analysis, written });
       const joints = analysis.hands.reduce((n, h) => n + h.joints.length, 0);
@@ -223,12 +207,21 @@ export function registerAnalyze(program: Command): void {
     .description('Find and grade the joints of DICOM hand radiographs (a file, or every DICOM file under a folder), offline')
     .argument('<path>', 'a DICOM file or a folder')
     .option('--json', 'print HandAnalysis JSON on stdout (an object for a file, an array for a folder)')
-    .option('--out <dir>', 'write <name>.json per image into this folder')
-    .option('--models <dir>', 'folder holding jointscore-detector/ and jointscore-grader/', DEFAULT_MODELS_DIR)
+    .option('--out <dir>', 'write per image <name>.json and the DICOM results the node would send (<name>.sr.dcm, .pr.dcm, .sc.dcm) into this folder')
+    .option('--config <file>', "the node's YAML configuration: its analysis section (outputs, reportNoHand, uidRoot, srClass, modelsDir) applies")
+    .option('--models <dir>', 'folder holding jointscore-detector/ and jointscore-grader/ (default: analysis.modelsDir, the package\'s models)')
     .addOption(new Option('--provider <p>', 'onnxruntime execution provider').choices([...PROVIDER_CHOICES]).default('auto'))
     .option('--threads <n>', 'onnxruntime intra-op threads (default: one per core)', positiveInt('threads'))
-    .action(async (path: string, o: { json?: boolean; out?: string; models: string; provider: ProviderChoice; threads?: number }) => {
-      const run = await runAnalyze(path, o);
+    .action(async (path: string, o: AnalyzeOptions) => {
+      let run;
+      try {
+        run = await runAnalyze(path, o);
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        process.stderr.write(`jointscore analyze: ${err.message}\n`);
+        process.exitCode = 2;
+        return;
+      }
       if (run.failures.length) process.exitCode = 1;
     });
 }

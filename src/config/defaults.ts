@@ -47,6 +47,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
     provider: 'auto',
     outputs: { sr: true, sc: true, pr: true },
     reportNoHand: false,
+    srClass: 'comprehensive3d',
   },
   delivery: {
     callingAeTitle: 'JOINTSCORE',

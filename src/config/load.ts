@@ -164,6 +164,12 @@ const uid: Parse = (raw, ctx) => {
   return isValidUid(value) ? value : fail(ctx, raw, UID_RULE);
 };
 
+/** Room is left for the derived part: a root of more than 55 characters leaves under 8 digits. */
+const uidRoot: Parse = (raw, ctx) => {
+  const value = uid(raw, ctx) as string;
+  return value.length <= 55 ? value : fail(ctx, raw, 'a UID root of at most 55 characters (the derived UIDs need at least 8 more digits)');
+};
+
 const regex: Parse = (raw, ctx) => {
   const value = text(raw, ctx, 'a regular expression');
   try {
@@ -242,6 +248,8 @@ const SCHEMA: Section = {
     provider: new Leaf(oneOf(['cpu', 'cuda', 'auto'], lower)),
     outputs: { sr: new Leaf(bool), sc: new Leaf(bool), pr: new Leaf(bool) },
     reportNoHand: new Leaf(bool),
+    uidRoot: new Leaf(optional(uidRoot)),
+    srClass: new Leaf(oneOf(['comprehensive3d', 'comprehensive'], lower)),
   },
   delivery: {
     callingAeTitle: new Leaf(ae),

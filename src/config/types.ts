@@ -63,6 +63,10 @@ export interface AnalysisConfig {
   outputs: { sr: boolean; sc: boolean; pr: boolean };
   /** write an SR stating "no hand found" for an image with no hand, instead of nothing */
   reportNoHand: boolean;
+  /** the root the result objects' UIDs are derived under; unset = `2.25.` (a UUID) */
+  uidRoot?: string;
+  /** the SR's SOP class: Comprehensive 3D SR (88.34), or Comprehensive SR (88.33) for archives without 88.34 */
+  srClass: 'comprehensive3d' | 'comprehensive';
 }
 
 export interface DestinationConfig {

@@ -9,6 +9,7 @@ import type { Logger } from '../observability/logger.js';
 import { JobQueue, type Job } from '../store/queue.js';
 import { Spool, type SpooledObject } from '../store/spool.js';
 import { Deliverer, destinationNames, type DeliveryEvents } from './delivery.js';
+import { analysisPolicy } from './analyse-object.js';
 import { modelVersionOf, Worker, type WorkerEvents } from './worker.js';
 
 /**
@@ -96,7 +97,7 @@ export async function startNode(config: NodeConfig, log: Logger, hooks: NodeHook
     queue,
     models,
     selection: config.selection,
-    analysis: config.analysis,
+    policy: analysisPolicy(config.analysis),
     destinations: destinationNames(config.delivery),
     resultsDir,
     log,

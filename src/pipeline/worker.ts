@@ -2,16 +2,14 @@ import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HandAnalysis } from '../analysis/hand-analysis.js';
 import { checkLaterality } from '../analysis/laterality.js';
-import type { AnalysisConfig, SelectionConfig } from '../config/types.js';
+import type { SelectionConfig } from '../config/types.js';
 import { isValidUid } from '../dicom/file-meta.js';
 import { readPart10, writePart10, type NaturalDataset } from '../dicom/part10.js';
-import { decodeDicomImage, ImageFileError } from '../imaging/decode.js';
-import { analyzeDisplay } from '../inference/analyze.js';
+import { ImageFileError } from '../imaging/decode.js';
 import type { Models } from '../inference/models.js';
-import { toDisplay, type DisplayImage } from '../inference/preprocess.js';
 import type { Logger } from '../observability/logger.js';
 import type { Job, JobQueue } from '../store/queue.js';
-import { buildNoHandReport, startResultObjects } from './results.js';
+import { analyseObject, type AnalysisPolicy } from './analyse-object.js';
 import { select } from './select.js';
 
 /**
@@ -36,7 +34,7 @@ export interface WorkerDeps {
   queue: JobQueue;
   models: Models;
   selection: SelectionConfig;
-  analysis: AnalysisConfig;
+  policy: AnalysisPolicy;
   /** destination names results go to (the folder destination's name when no archive) */
   destinations: string[];
   resultsDir: string;
@@ -55,7 +53,6 @@ export const MODEL_VERSION_SEPARATOR = '+';
 export const NO_HAND_UNREPORTED = 'no hand found: no results written';
 export const NO_HAND_REPORTED = 'no hand found: reported';
 
-type OutputKind = keyof AnalysisConfig['outputs'];
 interface ResultFile {
   kind: string;
   path: string;
@@ -139,36 +136,21 @@ export class Worker {
   }
 
   private async analyse(bytes: Buffer, job: Job): Promise<{ analysis: HandAnalysis; files: ResultFile[] }> {
-    const image = await decodeDicomImage(bytes, job.spoolPath, this.d.log).catch((err: Error) => {
+    const { analysis, objects } = await analyseObject(bytes, job.spoolPath, this.d.models, this.d.policy, this.d.log).catch((err: Error) => {
       throw err instanceof ImageFileError ? new BadInputError(err.message) : err;
     });
-    const display = toDisplay(image);
-    const analysis = await analyzeDisplay(display, image.sopInstanceUID, this.d.models);
     this.d.queue.setState(job.id, 'reporting');
     const dir = join(this.d.resultsDir, String(job.id));
     await mkdir(dir, { recursive: true });
     await writeDurably(join(dir, 'analysis.json'), JSON.stringify(analysis, null, 2) + '\n');
-    const objects = this.resultObjects(analysis, image.dataset, display);
     const files: ResultFile[] = [];
-    // in this order: the SR and PR are written while the overlay still renders
-    for (const kind of ['sr', 'pr', 'sc'] as const) {
-      if (!objects[kind] || !this.d.analysis.outputs[kind]) continue;
-      const ds = await objects[kind];
+    for (const { kind, dataset } of objects) {
+      const ds = await dataset;
       const path = join(dir, `${kind}.dcm`);
       await writeDurably(path, writePart10(ds));
       files.push({ kind, path, sopInstanceUid: String(ds.SOPInstanceUID) });
     }
     return { analysis, files };
-  }
-
-  /** SR, SC and PR for an image with a hand; without one, the no-hand SR when asked for, else nothing. */
-  private resultObjects(
-    analysis: HandAnalysis,
-    source: NaturalDataset,
-    display: DisplayImage,
-  ): Partial<Record<OutputKind, NaturalDataset | Promise<NaturalDataset>>> {
-    if (analysis.hands.length > 0) return startResultObjects(analysis, source, display);
-    return this.d.analysis.reportNoHand ? buildNoHandReport(analysis, source) : {};
   }
 
   /** `warning` (a laterality conflict) stays with the job as its reason once done. */

@@ -1,0 +1,70 @@
+import type { HandAnalysis } from '../analysis/hand-analysis.js';
+import type { AnalysisConfig } from '../config/types.js';
+import type { NaturalDataset } from '../dicom/part10.js';
+import { decodeDicomImage, type DecodedImage } from '../imaging/decode.js';
+import { analyzeDisplay } from '../inference/analyze.js';
+import type { Models } from '../inference/models.js';
+import { toDisplay, type DisplayImage } from '../inference/preprocess.js';
+import type { Logger } from '../observability/logger.js';
+import { buildNoHandReport, DEFAULT_RESULT_OPTIONS, startResultObjects, type ResultOptions } from './results.js';
+
+/**
+ * The one path from a received object's bytes to its results: decode, display image,
+ * detector and grader, then the result objects the configuration asks for, with the no-hand
+ * policy applied. The node's worker and `jointscore analyze` both call `analyseObject`, so
+ * what a site validates offline is what the node sends. No file I/O: callers read the bytes
+ * and write what comes back.
+ */
+
+export type ResultKind = 'sr' | 'pr' | 'sc';
+
+/** Everything from the configuration that shapes the results of one object. */
+export interface AnalysisPolicy {
+  outputs: Record<ResultKind, boolean>;
+  /** an image without a hand gets an SR saying so (else nothing) */
+  reportNoHand: boolean;
+  results: ResultOptions;
+}
+
+export function analysisPolicy(config: Pick<AnalysisConfig, 'outputs' | 'reportNoHand' | 'uidRoot' | 'srClass'>, contentDateTime?: Date): AnalysisPolicy {
+  return {
+    outputs: { ...config.outputs },
+    reportNoHand: config.reportNoHand,
+    results: { ...DEFAULT_RESULT_OPTIONS, uidRoot: config.uidRoot, srClass: config.srClass, contentDateTime },
+  };
+}
+
+export interface ResultObject {
+  kind: ResultKind;
+  /** the overlay may still be rendering (sharp, on its own threads) when this returns */
+  dataset: NaturalDataset | Promise<NaturalDataset>;
+}
+
+export interface ObjectResults {
+  image: DecodedImage;
+  display: DisplayImage;
+  analysis: HandAnalysis;
+  /** in the order to serialise them: SR and PR first, while the overlay renders */
+  objects: ResultObject[];
+}
+
+const ORDER: ResultKind[] = ['sr', 'pr', 'sc'];
+
+/** `name` names the object in error messages (a file path, a spool path). */
+export async function analyseObject(bytes: Uint8Array, name: string, models: Models, policy: AnalysisPolicy, log: Logger): Promise<ObjectResults> {
+  const image = await decodeDicomImage(bytes, name, log);
+  const display = toDisplay(image);
+  const analysis = await analyzeDisplay(display, image.sopInstanceUID, models);
+  return { image, display, analysis, objects: resultObjects(analysis, image.dataset, display, policy) };
+}
+
+/** SR, PR and SC for an image with a hand; without one, the no-hand SR when asked for, else nothing. */
+export function resultObjects(analysis: HandAnalysis, source: NaturalDataset, display: DisplayImage, policy: AnalysisPolicy): ResultObject[] {
+  const built: Partial<Record<ResultKind, NaturalDataset | Promise<NaturalDataset>>> =
+    analysis.hands.length > 0
+      ? startResultObjects(analysis, source, display, policy.results)
+      : policy.reportNoHand
+        ? buildNoHandReport(analysis, source, policy.results)
+        : {};
+  return ORDER.filter((kind) => built[kind] !== undefined && policy.outputs[kind]).map((kind) => ({ kind, dataset: built[kind]! }));
+}

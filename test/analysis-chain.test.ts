@@ -1,0 +1,86 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_MODELS_DIR, runAnalyze } from '../src/cli/analyze.js';
+import { DEFAULT_CONFIG } from '../src/config/defaults.js';
+import { readPart10 } from '../src/dicom/part10.js';
+import { loadModels, type Models } from '../src/inference/models.js';
+import { analysisPolicy, type AnalysisPolicy } from '../src/pipeline/analyse-object.js';
+import { modelVersionOf, Worker } from '../src/pipeline/worker.js';
+import { JobQueue } from '../src/store/queue.js';
+import { captureLogger } from './helpers/inference.js';
+import { writeFixtures } from './helpers/node.js';
+
+/**
+ * The node's worker and `jointscore analyze` share one analysis chain: for the same input
+ * and configuration they write byte-identical results, including the configured UID root,
+ * SR class and no-hand policy. The worker runs here without sockets, on a real queue file.
+ */
+let work: string;
+let models: Models;
+let files: Record<string, string>;
+let policy: AnalysisPolicy;
+const UID_ROOT = '1.2.826.0.1.3680043.10.999';
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'jointscore-chain-'));
+  files = await writeFixtures(join(work, 'in'), ['hand-left-m2-explicit', 'chest-not-a-hand']);
+  models = await loadModels(DEFAULT_MODELS_DIR, { provider: 'cpu' });
+  policy = analysisPolicy({ ...DEFAULT_CONFIG.analysis, reportNoHand: true, uidRoot: UID_ROOT, srClass: 'comprehensive' }, new Date(Date.UTC(2026, 0, 2, 3, 4, 5)));
+}, 120_000);
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** What the worker leaves in its results folder for one spooled file. */
+async function throughWorker(file: string): Promise<Record<string, Buffer>> {
+  const queue = new JobQueue(join(work, `queue-${Date.now()}.sqlite`));
+  const resultsDir = join(work, `worker-${Date.now()}`);
+  const { log } = captureLogger();
+  const header = readPart10(readFileSync(file), { untilPixelData: true }).dataset;
+  const { job } = queue.enqueue({
+    sopInstanceUid: String(header.SOPInstanceUID),
+    modelVersion: modelVersionOf(models),
+    sopClassUid: String(header.SOPClassUID),
+    transferSyntaxUid: '1.2.840.10008.1.2.1',
+    callingAe: 'TEST',
+    spoolPath: file,
+  });
+  const selection = { ...DEFAULT_CONFIG.selection, bodyParts: [] };
+  const worker = new Worker({ queue, models, selection, policy, destinations: ['folder'], resultsDir, log });
+  expect(await worker.processNext()).toBe(true);
+  queue.close();
+  const dir = join(resultsDir, String(job.id));
+  return Object.fromEntries(readdirSync(dir).filter((f) => f.endsWith('.dcm')).map((f) => [f.replace('.dcm', ''), readFileSync(join(dir, f))]));
+}
+
+async function throughAnalyze(file: string): Promise<Record<string, Buffer>> {
+  const out = join(work, `analyze-${Date.now()}`);
+  mkdirSync(out);
+  const { log } = captureLogger();
+  const run = await runAnalyze(file, { out, provider: 'cpu', policy }, { log, models, stdout: () => undefined, stderr: { write: () => true } });
+  expect(run.failures).toEqual([]);
+  return Object.fromEntries(readdirSync(out).filter((f) => f.endsWith('.dcm')).map((f) => [f.split('.').at(-2)!, readFileSync(join(out, f))]));
+}
+
+describe('one analysis chain for the node and the CLI', () => {
+  it('gives byte-identical SR, PR and SC for a hand, under the configured UID root and SR class', async () => {
+    const node = await throughWorker(files['hand-left-m2-explicit']);
+    const cli = await throughAnalyze(files['hand-left-m2-explicit']);
+    expect(Object.keys(node).sort()).toEqual(['pr', 'sc', 'sr']);
+    expect(Object.keys(cli).sort()).toEqual(['pr', 'sc', 'sr']);
+    for (const kind of ['sr', 'pr', 'sc']) expect(cli[kind].equals(node[kind]), kind).toBe(true);
+    const sr = readPart10(node.sr).dataset;
+    expect(sr.SOPClassUID).toBe('1.2.840.10008.5.1.4.1.1.88.33');
+    expect(String(sr.SOPInstanceUID).startsWith(`${UID_ROOT}.`)).toBe(true);
+    expect(String(readPart10(node.sc).dataset.SeriesInstanceUID).startsWith(`${UID_ROOT}.`)).toBe(true);
+  }, 120_000);
+
+  it('applies the no-hand policy in both: the same SR saying so, nothing else', async () => {
+    const node = await throughWorker(files['chest-not-a-hand']);
+    const cli = await throughAnalyze(files['chest-not-a-hand']);
+    expect(Object.keys(node)).toEqual(['sr']);
+    expect(Object.keys(cli)).toEqual(['sr']);
+    expect(cli.sr.equals(node.sr)).toBe(true);
+  }, 120_000);
+});
