@@ -155,7 +155,7 @@ describe('tiny models, end to end (CPU)', () => {
     const input = spotImage(1024, 768, { r0: 320, r1: 384, c0: 448, c1: 512 }, spacing);
     const a = await analyzeImage(input, models);
     expect(handAnalysisProblems(a)).toEqual([]);
-    expect(a.source).toEqual({ sopInstanceUID: input.sopInstanceUID, rows: 1024, columns: 768, pixelSpacingMm: spacing });
+    expect(a.source).toEqual({ sopInstanceUID: input.sopInstanceUID, rows: 1024, columns: 768, pixelSpacingMm: spacing, pixelSpacingFrom: 'header' });
     expect(a.models.map((m) => m.name)).toEqual(['tiny-heatmap-detector', 'tiny-grader']);
     expect(a.models[0].sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(a.hands.map((h) => h.laterality)).toEqual(['L', 'R']);

@@ -49,7 +49,15 @@ export interface ModelInfo {
 }
 
 export interface HandAnalysis {
-  source: { sopInstanceUID: string; rows: number; columns: number; pixelSpacingMm?: [number, number] };
+  source: {
+    sopInstanceUID: string;
+    rows: number;
+    columns: number;
+    /** the spacing the joints were graded at */
+    pixelSpacingMm?: [number, number];
+    /** the file's header, its absence ('default'), or the hand's own size ('estimated': the header disagreed by more than 1.5 x, or had none) */
+    pixelSpacingFrom?: 'header' | 'estimated' | 'default';
+  };
   models: ModelInfo[];
   hands: HandResult[];
   /** present on ground truth files: what made them (the phantom, or a site's labelling) */

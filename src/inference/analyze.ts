@@ -2,6 +2,7 @@ import type { HandAnalysis } from '../analysis/hand-analysis.js';
 import { detect, keepWholeHands } from './detector.js';
 import { grade } from './grader.js';
 import type { Models } from './models.js';
+import { chooseSpacing, estimateSpacing } from './spacing.js';
 import { toDisplay, type DisplayImage, type StoredImage } from './preprocess.js';
 
 /**
@@ -22,6 +23,8 @@ export interface AnalyzeTimings {
 export interface AnalyzeOptions {
   /** fewer joints found than this and a hand is not reported (default MIN_JOINTS_PER_HAND) */
   minJointsPerHand?: number;
+  /** where the display image's spacing came from: 'default' when the file had none */
+  spacingFrom?: 'header' | 'default';
 }
 
 export async function analyzeImage(
@@ -58,11 +61,12 @@ export async function analyzeDisplay(
   const t1 = performance.now();
   const candidates = keepWholeHands(await detect(img, models.detector.manifest, models.detector.runner), options.minJointsPerHand);
   const t2 = performance.now();
-  const hands = await grade(img, candidates, models.grader.manifest, models.grader.runner);
+  const spacing = chooseSpacing(img.pixelSpacingMm, options.spacingFrom ?? 'header', estimateSpacing(candidates));
+  const hands = await grade({ ...img, pixelSpacingMm: spacing.mm }, candidates, models.grader.manifest, models.grader.runner);
   const t3 = performance.now();
   if (timings) Object.assign(timings, { displayMs: 0, detectMs: t2 - t1, gradeMs: t3 - t2 });
   return {
-    source: { sopInstanceUID, rows: img.rows, columns: img.columns, pixelSpacingMm: img.pixelSpacingMm },
+    source: { sopInstanceUID, rows: img.rows, columns: img.columns, pixelSpacingMm: spacing.mm, pixelSpacingFrom: spacing.from },
     models: [models.detector.info, models.grader.info],
     hands,
   };

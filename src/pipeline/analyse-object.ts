@@ -54,7 +54,8 @@ const ORDER: ResultKind[] = ['sr', 'pr', 'sc'];
 export async function analyseObject(bytes: Uint8Array, name: string, models: Models, policy: AnalysisPolicy, log: Logger): Promise<ObjectResults> {
   const image = await decodeDicomImage(bytes, name, log);
   const display = toDisplay(image);
-  const analysis = await analyzeDisplay(display, image.sopInstanceUID, models);
+  const spacingFrom = image.pixelSpacingSource === 'default' ? 'default' : 'header';
+  const analysis = await analyzeDisplay(display, image.sopInstanceUID, models, undefined, { spacingFrom });
   return { image, display, analysis, objects: resultObjects(analysis, image.dataset, display, policy) };
 }
 

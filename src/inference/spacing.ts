@@ -1,0 +1,79 @@
+import type { JointSite } from '../analysis/joints.js';
+import type { Candidate } from './detector.js';
+
+/**
+ * Pixel spacing from the hand itself. The grader reads each joint from a crop of fixed size
+ * in millimetres, so a wrong spacing shows it the joint magnified or shrunk, and it grades
+ * what it was never trained on. Research films (PNG, JPEG, or those wrapped as DICOM with a
+ * guessed spacing) and secondary captures often carry no spacing or a wrong one; the bones
+ * between joints have lengths that vary far less between adults than film resolutions do.
+ */
+
+/**
+ * Centre-to-centre distances (mm) of joint pairs on the phantom's adult hand, the scale the
+ * grader learnt (30 healthy phantoms, seed 5000; sd 6-9 %). Phalanges first: they shorten
+ * only with flexion, which PA films avoid; MCP2-MCP5 and MCP3-RC add the palm.
+ */
+export const REFERENCE_SEGMENTS_MM: readonly [JointSite, JointSite, number][] = [
+  ['MCP2', 'PIP2', 39.4],
+  ['MCP3', 'PIP3', 44.3],
+  ['MCP4', 'PIP4', 41.7],
+  ['MCP5', 'PIP5', 32.8],
+  ['PIP2', 'DIP2', 22.8],
+  ['PIP3', 'DIP3', 26.7],
+  ['PIP4', 'DIP4', 25.7],
+  ['PIP5', 'DIP5', 19.1],
+  ['MCP1', 'IP1', 30.9],
+  ['MCP2', 'MCP5', 59.5],
+  ['MCP3', 'RC', 98.8],
+];
+
+/** Fewer measured segments than this and the estimate is not used (a partial view, a wrist). */
+export const MIN_SEGMENTS = 4;
+
+/** A header spacing within this factor of the estimate is kept (hand sizes differ; children are smaller). */
+export const SPACING_TOLERANCE = 1.5;
+
+export type SpacingSource = 'header' | 'estimated' | 'default';
+
+export interface SpacingEstimate {
+  /** mm per pixel (square pixels assumed) */
+  mm: number;
+  segments: number;
+}
+
+/** The median over every reference segment found on any hand of the image of (reference mm / pixels). */
+export function estimateSpacing(candidates: readonly Candidate[]): SpacingEstimate | undefined {
+  const ratios: number[] = [];
+  for (const laterality of ['L', 'R'] as const) {
+    const at = new Map(candidates.filter((c) => c.laterality === laterality).map((c) => [c.site, c]));
+    for (const [a, b, mm] of REFERENCE_SEGMENTS_MM) {
+      const p = at.get(a);
+      const q = at.get(b);
+      const px = p && q ? Math.hypot(p.x - q.x, p.y - q.y) : 0;
+      if (px > 1) ratios.push(mm / px);
+    }
+  }
+  if (ratios.length < MIN_SEGMENTS) return undefined;
+  ratios.sort((x, y) => x - y);
+  const mid = ratios.length >> 1;
+  const mm = ratios.length % 2 ? ratios[mid] : (ratios[mid - 1] + ratios[mid]) / 2;
+  return { mm, segments: ratios.length };
+}
+
+/**
+ * The spacing the grader gets: the header's unless the hand contradicts it by more than
+ * SPACING_TOLERANCE (or there is no header value), and then only where enough of the hand
+ * was measured.
+ */
+export function chooseSpacing(
+  header: [number, number],
+  headerSource: 'header' | 'default',
+  estimate: SpacingEstimate | undefined,
+): { mm: [number, number]; from: SpacingSource } {
+  if (!estimate) return { mm: header, from: headerSource };
+  const mean = (header[0] + header[1]) / 2;
+  const off = Math.max(mean / estimate.mm, estimate.mm / mean);
+  if (headerSource === 'header' && off <= SPACING_TOLERANCE) return { mm: header, from: 'header' };
+  return { mm: [estimate.mm, estimate.mm], from: 'estimated' };
+}

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import type { Candidate } from '../src/inference/detector.js';
+import { chooseSpacing, estimateSpacing, MIN_SEGMENTS } from '../src/inference/spacing.js';
+import { renderPhantom } from '../src/phantom/render.js';
+
+/**
+ * Pixel spacing from the hand: a research film with a guessed or missing spacing would show
+ * the grader its joints magnified or shrunk. The estimate comes from phalanx and palm
+ * lengths; it replaces the header only when the two disagree grossly.
+ */
+function candidatesOf(seed: number, spacing: number): Candidate[] {
+  const r = renderPhantom({ seed, rows: 1280, columns: 1024, pixelSpacingMm: spacing, layout: 'one', profile: 'healthy', laterality: 'L' });
+  return r.hands.flatMap((h) => h.joints.map((j) => ({ laterality: h.laterality, site: j.site, x: j.x, y: j.y, confidence: 1 })));
+}
+
+describe('spacing from the hand', () => {
+  it('finds the spacing of phantom hands within 20 % each and 6 % on average (hand sizes differ by about 8 %)', () => {
+    const errors = [901, 902, 903, 904, 905, 906, 907, 908, 909, 910].map((seed) => {
+      const spacing = seed % 2 ? 0.2 : 0.17; // the whole hand in the 1024 x 1280 frame
+      return estimateSpacing(candidatesOf(seed, spacing))!.mm / spacing - 1;
+    });
+    for (const e of errors) expect(Math.abs(e)).toBeLessThan(0.2);
+    expect(Math.abs(errors.reduce((a, b) => a + b, 0) / errors.length)).toBeLessThan(0.06);
+  });
+
+  it('scales with the picture: the same hand shown at half the pixels reads twice the spacing', () => {
+    const full = candidatesOf(904, 0.2);
+    const half = full.map((c) => ({ ...c, x: c.x / 2, y: c.y / 2 }));
+    expect(estimateSpacing(half)!.mm / estimateSpacing(full)!.mm).toBeCloseTo(2, 6);
+  });
+
+  it('gives nothing for a partial view with too few segments', () => {
+    const wrist = candidatesOf(905, 0.2).filter((c) => /^(RC|CSL|STT|CMC|MCP)/.test(c.site));
+    const few = estimateSpacing(wrist);
+    expect(few === undefined || few.segments >= MIN_SEGMENTS).toBe(true);
+    expect(estimateSpacing(candidatesOf(905, 0.2).filter((c) => /^(RC|CSL|STT)/.test(c.site)))).toBeUndefined();
+  });
+
+  it('keeps a header within 1.5 x of the hand, replaces a header 2 x off or missing, and keeps either without an estimate', () => {
+    const est = { mm: 0.3, segments: 11 };
+    expect(chooseSpacing([0.25, 0.25], 'header', est)).toEqual({ mm: [0.25, 0.25], from: 'header' });
+    expect(chooseSpacing([0.15, 0.15], 'header', est)).toEqual({ mm: [0.3, 0.3], from: 'estimated' });
+    expect(chooseSpacing([0.15, 0.15], 'default', est)).toEqual({ mm: [0.3, 0.3], from: 'estimated' });
+    expect(chooseSpacing([0.15, 0.15], 'header', undefined)).toEqual({ mm: [0.15, 0.15], from: 'header' });
+    expect(chooseSpacing([0.15, 0.15], 'default', undefined)).toEqual({ mm: [0.15, 0.15], from: 'default' });
+  });
+});
