@@ -224,6 +224,22 @@ def intensity_aug(x: torch.Tensor, g: torch.Generator, strength: float = 1.0) ->
     return x.clamp(0, 1)
 
 
+def lowres_aug(x: torch.Tensor, g: torch.Generator, p: float) -> torch.Tensor:
+    """A share p of a [B,1,C,C] batch shrunk by 1.5-3.5 x (area average) and enlarged back:
+    a crop at 0.16 mm/px cut from a film stored at 0.25-0.5 mm/px (research exports,
+    downsized PACS copies) holds no finer detail than that."""
+    b, _, h, w = x.shape
+    sel = torch.nonzero(torch.rand(b, generator=g) < p).flatten()
+    if len(sel) == 0:
+        return x
+    x = x.clone()
+    factors = _u(g, len(sel), 1.5, 3.5)
+    for i, f in zip(sel.tolist(), factors.tolist()):
+        small = F.interpolate(x[i:i + 1], size=(max(8, int(h / f)), max(8, int(w / f))), mode="area")
+        x[i:i + 1] = F.interpolate(small, size=(h, w), mode="bilinear", align_corners=False)
+    return x
+
+
 def occlusion_aug(x: torch.Tensor, g: torch.Generator, p: float = 0.5) -> torch.Tensor:
     """Random occluders drawn on a [B,1,S,S] batch: bright blobs (jewellery, markers), thin
     lines (cast edges, wires) and text-like rectangles (burned-in annotations)."""

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from data import generator, intensity_aug, read_crop_split, read_meta, u16_batch, u16_rows, u16_to_device  # noqa: E402
+from data import generator, intensity_aug, lowres_aug, read_crop_split, read_meta, u16_batch, u16_rows, u16_to_device  # noqa: E402
 from grader import SCALES, Grader, coral_loss  # noqa: E402
 from metrics import grader_metrics  # noqa: E402
 from train_common import (Budget, Checkpointer, add_common_args, close_epoch, open_pools, parse_common,  # noqa: E402
@@ -68,6 +68,33 @@ class CropPool:
         return (torch.cat(crops)[inv], torch.cat(meta)[inv], torch.cat(grades)[inv], torch.cat(geo)[inv])
 
 
+# Grade shares of joints on real film: most joints of most hands a PACS routes are normal
+# (76 % of the expert JSN scores of adult RA films are 0). The phantom's profiles give JSN 0
+# to about 13 % of joints; a grader trained on that prior calls real joints diseased.
+CLINICAL_PRIOR = {
+    0: np.array([0.70, 0.12, 0.08, 0.06, 0.04]),          # jsn
+    2: np.array([0.55, 0.20, 0.12, 0.08, 0.05]),          # kl (sites without jsn)
+    1: np.array([0.75, 0.10, 0.06, 0.04, 0.03, 0.02]),    # erosion (sites with neither)
+}
+
+
+def clinical_weights(grades: np.ndarray) -> np.ndarray:
+    """Sampling weight per crop so that the first scored grade (JSN, else KL, else erosion)
+    follows CLINICAL_PRIOR: label-shift by resampling, the images themselves unchanged."""
+    w = np.zeros(len(grades))
+    done = np.zeros(len(grades), bool)
+    for col in (0, 2, 1):
+        g = grades[:, col]
+        sel = (g >= 0) & ~done
+        counts = np.bincount(g[sel], minlength=len(CLINICAL_PRIOR[col])).astype(float)
+        share = counts / max(1.0, counts.sum())
+        ratio = np.where(share > 0, CLINICAL_PRIOR[col] * sel.sum() / np.maximum(counts, 1), 0.0)
+        w[sel] = ratio[g[sel]]
+        done |= sel
+    w[~done] = 1.0
+    return w / w.sum()
+
+
 @torch.no_grad()
 def evaluate(model: Grader, pool: CropPool, device, batch: int = 256) -> dict:
     model.eval()
@@ -99,6 +126,10 @@ def main():
     ap.add_argument("--wd", type=float, default=1e-4)
     ap.add_argument("--geo-weight", type=float, default=0.3, help="weight of the smooth-L1 geometry loss (mm)")
     ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--real", nargs="+", default=None, help="crop folders from real films (models/training/real_crops.mjs), geometry unknown")
+    ap.add_argument("--real-share", type=float, default=0.25, help="share of each batch drawn from --real")
+    ap.add_argument("--prior", choices=["phantom", "clinical"], default="phantom", help="grade shares the synthetic crops are drawn with")
+    ap.add_argument("--lowres", type=float, default=0.0, help="share of crops blurred as a film scanned or stored at 0.25-0.5 mm per pixel is")
     add_common_args(ap, "crops")
     args = parse_common(ap)
 
@@ -106,7 +137,10 @@ def main():
     budget = Budget(args.minutes)
     ck = Checkpointer(args.out)
     train, val = open_pools(args, CropPool, device)
-    print(f"train crops {train.n}; val crops {val.n if val else 0}", flush=True)
+    real = CropPool(args.real) if args.real else None
+    n_real = int(round(args.batch * args.real_share)) if real else 0
+    syn_p = clinical_weights(np.concatenate([s.grades for s in train.splits])) if args.prior == "clinical" else None
+    print(f"train crops {train.n}; real crops {real.n if real else 0} ({n_real} a batch); val crops {val.n if val else 0}; prior {args.prior}", flush=True)
 
     model = Grader(args.width).to(device)
     opt, epoch, step, wall, best, init, sched = start_run(args, model, ck, budget)
@@ -124,7 +158,9 @@ def main():
 
     model.train()
     while epoch < args.epochs:
-        perm = np.random.default_rng(args.seed * 7919 + epoch).permutation(train.n)[:per_epoch]
+        rng = np.random.default_rng(args.seed * 7919 + epoch)
+        perm = rng.choice(train.n, per_epoch, p=syn_p) if syn_p is not None else rng.permutation(train.n)[:per_epoch]
+        real_perm = rng.choice(real.n, steps_per_epoch * n_real) if real else None
         # summed on the device (no host sync per step for the bookkeeping)
         sums = {k: torch.zeros((), device=device) for k in ("loss", "jsn", "erosion", "kl", "geo")}
         nsteps = 0
@@ -132,13 +168,20 @@ def main():
         stop = False
         while step < steps_per_epoch:
             lr = step_lr(opt, args.lr, sched, epoch, step, steps_per_epoch, total_steps)
-            idx = perm[step * args.batch:(step + 1) * args.batch]
+            idx = perm[step * (args.batch - n_real):(step + 1) * (args.batch - n_real)]
             c, m, y, geo = train.batch(idx)
-            c = intensity_aug(c, generator(args.seed, epoch, step))
+            if real:
+                rc, rm, ry, rgeo = real.batch(real_perm[step * n_real:(step + 1) * n_real])
+                c, m, y, geo = torch.cat([c, rc]), torch.cat([m, rm]), torch.cat([y, ry]), torch.cat([geo, rgeo])
+            g = generator(args.seed, epoch, step)
+            c = intensity_aug(c, g)
+            if args.lowres > 0:
+                c = lowres_aug(c, g, args.lowres)
             c, m, y, geo = c.to(device), m.to(device), y.to(device), geo.to(device)
             cum, gp = model.train_outputs(c, m)
-            loss = args.geo_weight * F.smooth_l1_loss(gp, geo)
-            sums["geo"] += F.l1_loss(gp, geo).detach()
+            known = ~torch.isnan(geo).any(1)  # real crops: geometry unknown
+            loss = args.geo_weight * F.smooth_l1_loss(gp[known], geo[known])
+            sums["geo"] += F.l1_loss(gp[known], geo[known]).detach()
             for col, name in enumerate(SCALES):
                 lsum, n = coral_loss(cum[name], y[:, col])
                 if n:

@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+// Grader crops from real films that show no arthritis, labelled healthy (JSN 0, erosion 0,
+// KL 0 where the site is scored), in the training-set layout of src/phantom/training-set.ts
+// (crops.u16, crops.jsonl, meta.json), so that train_grader_real.py can mix them with the
+// synthetic crops. Joint centres come from the node's own detector and the crops from its own
+// preprocessing at the spacing the node would use (src/inference/spacing.ts), so training
+// sees exactly what serving sees. Geometry targets are unknown on real film: written as null,
+// masked in training.
+//
+//   npm run build
+//   node models/training/real_crops.mjs --out /tmp/jsd/real-train --list train-films.txt
+//     (one PNG, JPEG or DICOM path per line; every crop is labelled healthy: list only films
+//      whose joints are normal, e.g. injuries away from the joints)
+import { mkdirSync, openSync, readFileSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { JOINT_SITES, scoresFor } from '../../dist/analysis/joints.js';
+import { decodeDicomImage } from '../../dist/imaging/decode.js';
+import { detect, keepWholeHands } from '../../dist/inference/detector.js';
+import { loadModels } from '../../dist/inference/models.js';
+import { distalDirection, sampleCrop, toDisplay } from '../../dist/inference/preprocess.js';
+import { chooseSpacing, estimateSpacing } from '../../dist/inference/spacing.js';
+
+const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
+const files = readFileSync(args.list, 'utf8').split('\n').map((l) => l.trim()).filter(Boolean);
+const models = await loadModels(args.models ?? 'models', { provider: 'cpu' });
+const { cropPx, cropMmPerPx } = models.grader.manifest.input;
+const JITTERS = Number(args.jitters ?? 3);
+
+async function stored(file) {
+  const bytes = readFileSync(file);
+  if (bytes.length > 132 && bytes.toString('latin1', 128, 132) === 'DICM') {
+    const im = await decodeDicomImage(bytes, file);
+    return { ...im, spacingFrom: im.pixelSpacingSource === 'default' ? 'default' : 'header' };
+  }
+  const { data, info } = await sharp(bytes).greyscale().raw().toBuffer({ resolveWithObject: true });
+  const values = new Uint8Array(info.width * info.height);
+  for (let i = 0; i < values.length; i++) values[i] = data[i * info.channels];
+  return { rows: info.height, columns: info.width, values, photometric: 'MONOCHROME2', pixelSpacingMm: [0.15, 0.15], spacingFrom: 'default' };
+}
+
+// deterministic jitter (a detector's miss, as training-set.ts draws it)
+let s = 12345;
+const rnd = () => ((s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+const normal = () => Math.sqrt(-2 * Math.log(rnd() + 1e-12)) * Math.cos(2 * Math.PI * rnd());
+
+mkdirSync(args.out, { recursive: true });
+const fd = openSync(join(args.out, 'crops.u16'), 'w');
+const lines = [];
+const used = [];
+for (const [image, file] of files.entries()) {
+  const im = await stored(file);
+  const img = toDisplay(im);
+  const cands = keepWholeHands(await detect(img, models.detector.manifest, models.detector.runner));
+  if (cands.length === 0) continue;
+  const spacing = chooseSpacing(img.pixelSpacingMm, im.spacingFrom, estimateSpacing(cands));
+  const at = { ...img, pixelSpacingMm: spacing.mm };
+  used.push({ file, joints: cands.length, spacing: spacing.mm[0], from: spacing.from });
+  for (const lat of ['L', 'R']) {
+    const hand = cands.filter((c) => c.laterality === lat);
+    const centres = Object.fromEntries(hand.map((c) => [c.site, { x: c.x, y: c.y }]));
+    for (const c of hand) {
+      const scores = scoresFor(c.site);
+      for (let k = 0; k < JITTERS; k++) {
+        const jx = k === 0 ? 0 : Math.max(-3, Math.min(3, normal() * 1.0));
+        const jy = k === 0 ? 0 : Math.max(-3, Math.min(3, normal() * 1.0));
+        const d = distalDirection(c.site, centres);
+        const angle = Math.atan2(d.y, d.x) + (k === 0 ? 0 : (normal() * 8 * Math.PI) / 180);
+        const px = sampleCrop(at, { x: c.x + jx / spacing.mm[1], y: c.y + jy / spacing.mm[0], distal: { x: Math.cos(angle), y: Math.sin(angle) } }, cropPx, cropMmPerPx);
+        const u16 = new Uint16Array(px.length);
+        for (let i = 0; i < px.length; i++) u16[i] = Math.round(Math.min(1, Math.max(0, px[i])) * 65535);
+        writeSync(fd, Buffer.from(u16.buffer));
+        lines.push(JSON.stringify({
+          image, seed: -1, site: c.site, siteIndex: JOINT_SITES.indexOf(c.site), laterality: lat,
+          jsn: scores.includes('jsn') ? 0 : -1, erosion: scores.includes('erosion') ? 0 : -1, kl: scores.includes('kl') ? 0 : -1,
+          angle, dxMm: null, dyMm: null, wMm: null, hMm: null,
+        }));
+      }
+    }
+  }
+}
+closeSync(fd);
+writeFileSync(join(args.out, 'crops.jsonl'), lines.join('\n') + '\n');
+writeFileSync(join(args.out, 'meta.json'), JSON.stringify({ cropPx, cropMmPerPx, sites: JOINT_SITES, real: true, labels: 'healthy', films: used }, null, 1));
+console.log(`${used.length} of ${files.length} films with a hand, ${lines.length} crops -> ${args.out}`);
