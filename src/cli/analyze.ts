@@ -7,6 +7,7 @@ import { PACKAGE_MODELS_DIR } from '../config/defaults.js';
 import { loadConfig } from '../config/load.js';
 import { writePart10 } from '../dicom/part10.js';
 import { ImageFileError } from '../imaging/decode.js';
+import { pictureKind } from '../imaging/picture.js';
 import { analyseObject, analysisPolicy, type AnalysisPolicy, type ObjectResults } from '../pipeline/analyse-object.js';
 import { loadModels, type Models } from '../inference/models.js';
 import { PROVIDER_CHOICES, type ProviderChoice } from '../inference/session.js';
@@ -51,6 +52,8 @@ export interface AnalyzeOptions {
   config?: string;
   /** the policy itself (tests, a caller that has one); else from `config` */
   policy?: AnalysisPolicy;
+  /** mm per pixel of PNG and JPEG inputs (they carry none); else estimated from each hand */
+  spacing?: number;
 }
 
 export interface AnalyzeRun {
@@ -72,12 +75,13 @@ export interface AnalyzeIo {
 
 const defaultIo = (): AnalyzeIo => ({ stdout: (t) => process.stdout.write(t), stderr: process.stderr, log: logger() });
 
-async function isDicom(file: string): Promise<boolean> {
+/** A DICOM Part 10 file, or a PNG or JPEG picture (a research set). */
+async function isReadable(file: string): Promise<boolean> {
   const fh = await open(file, 'r');
   try {
     const buf = Buffer.alloc(132);
     const { bytesRead } = await fh.read(buf, 0, 132, 0);
-    return bytesRead === 132 && buf.toString('latin1', 128, 132) === 'DICM';
+    return (bytesRead === 132 && buf.toString('latin1', 128, 132) === 'DICM') || pictureKind(buf.subarray(0, bytesRead)) !== undefined;
   } finally {
     await fh.close();
   }
@@ -108,7 +112,7 @@ export async function listInputs(target: string): Promise<{ files: string[]; ski
   const all = (await walk(target)).sort((a, b) => compare(relative(target, a), relative(target, b)));
   const files: string[] = [];
   const skipped: string[] = [];
-  for (const f of all) ((await isDicom(f).catch(() => false)) ? files : skipped).push(f);
+  for (const f of all) ((await isReadable(f).catch(() => false)) ? files : skipped).push(f);
   return { files, skipped, folder: true };
 }
 
@@ -139,8 +143,8 @@ function summaryLine(file: string, a: HandAnalysis): string {
 export async function runAnalyze(target: string, o: AnalyzeOptions, io: AnalyzeIo = defaultIo()): Promise<AnalyzeRun> {
   const { log } = io;
   const { files, skipped, folder } = await listInputs(target);
-  if (folder && skipped.length) log.info('skipping files that are not DICOM', { count: skipped.length, first: skipped[0] });
-  if (folder && files.length === 0) throw new Error(`${target}: no DICOM files in this folder`);
+  if (folder && skipped.length) log.info('skipping files that are neither DICOM nor PNG or JPEG', { count: skipped.length, first: skipped[0] });
+  if (folder && files.length === 0) throw new Error(`${target}: no DICOM, PNG or JPEG files in this folder`);
   const analysisConfig = loadConfig({ file: o.config, overrides: {} }).analysis;
   const policy = o.policy ?? analysisPolicy(analysisConfig);
   const models = io.models ?? (await loadModels(o.models ?? analysisConfig.modelsDir, { provider: o.provider, intraOpThreads: o.threads, log }));
@@ -154,7 +158,7 @@ export async function runAnalyze(target: string, o: AnalyzeOptions, io: AnalyzeI
       const bytes = await readFile(file).catch((err: Error) => {
         throw new ImageFileError(file, `cannot read the file (${err.message})`);
       });
-      const results = await analyseObject(bytes, file, models, policy, log);
+      const results = await analyseObject(bytes, file, models, policy, log, o.spacing);
       const { analysis } = results;
       let written: string[] = [];
       if (o.out) {
@@ -193,6 +197,12 @@ export async function runAnalyze(target: string, o: AnalyzeOptions, io: AnalyzeI
   return run;
 }
 
+function spacingMm(v: string): number {
+  const n = Number(v);
+  if (!(n >= 0.01 && n <= 2)) throw new Error(`--spacing "${v}": expected a pixel spacing in mm from 0.01 to 2 (e.g. 0.15)`);
+  return n;
+}
+
 function positiveInt(name: string) {
   return (v: string) => {
     const n = Number(v);
@@ -204,13 +214,14 @@ function positiveInt(name: string) {
 export function registerAnalyze(program: Command): void {
   program
     .command('analyze')
-    .description('Find and grade the joints of DICOM hand radiographs (a file, or every DICOM file under a folder), offline')
-    .argument('<path>', 'a DICOM file or a folder')
+    .description('Find and grade the joints of hand radiographs offline: a DICOM, PNG or JPEG file, or every such file under a folder')
+    .argument('<path>', 'a DICOM, PNG or JPEG file, or a folder')
     .option('--json', 'print HandAnalysis JSON on stdout (an object for a file, an array for a folder)')
     .option('--out <dir>', 'write per image <name>.json and the DICOM results the node would send (<name>.sr.dcm, .pr.dcm, .sc.dcm) into this folder')
     .option('--config <file>', "the node's YAML configuration: its analysis section (outputs, reportNoHand, uidRoot, srClass, modelsDir) applies")
     .option('--models <dir>', 'folder holding jointscore-detector/ and jointscore-grader/ (default: analysis.modelsDir, the package\'s models)')
     .addOption(new Option('--provider <p>', 'onnxruntime execution provider').choices([...PROVIDER_CHOICES]).default('auto'))
+    .option('--spacing <mm>', 'pixel spacing of PNG and JPEG inputs in mm (default: estimated from the hand; DICOM files use their own)', spacingMm)
     .option('--threads <n>', 'onnxruntime intra-op threads (default: one per core)', positiveInt('threads'))
     .action(async (path: string, o: AnalyzeOptions) => {
       let run;

@@ -18,7 +18,8 @@ export interface DecodedImage {
   photometric: 'MONOCHROME1' | 'MONOCHROME2';
   /** [between rows, between columns] mm */
   pixelSpacingMm: [number, number];
-  pixelSpacingSource: 'PixelSpacing' | 'ImagerPixelSpacing' | 'default';
+  /** 'given': by the user, for a picture without a header (src/imaging/picture.ts) */
+  pixelSpacingSource: 'PixelSpacing' | 'ImagerPixelSpacing' | 'given' | 'default';
   sopInstanceUID: string;
   transferSyntaxUID: string;
   /** the whole dataset (naturalized, pixel data as read): for the writers that copy from it */

@@ -2,6 +2,7 @@ import type { HandAnalysis } from '../analysis/hand-analysis.js';
 import type { AnalysisConfig } from '../config/types.js';
 import type { NaturalDataset } from '../dicom/part10.js';
 import { decodeDicomImage, type DecodedImage } from '../imaging/decode.js';
+import { decodePicture, pictureKind } from '../imaging/picture.js';
 import { analyzeDisplay } from '../inference/analyze.js';
 import type { Models } from '../inference/models.js';
 import { toDisplay, type DisplayImage } from '../inference/preprocess.js';
@@ -50,13 +51,25 @@ export interface ObjectResults {
 
 const ORDER: ResultKind[] = ['sr', 'pr', 'sc'];
 
-/** `name` names the object in error messages (a file path, a spool path). */
-export async function analyseObject(bytes: Uint8Array, name: string, models: Models, policy: AnalysisPolicy, log: Logger): Promise<ObjectResults> {
-  const image = await decodeDicomImage(bytes, name, log);
+/**
+ * `name` names the object in error messages (a file path, a spool path). A PNG or JPEG
+ * (`jointscore analyze` on a research set) is analysed the same way at `pictureSpacingMm`
+ * (else the hand's own scale) and gets no DICOM results: it belongs to no study.
+ */
+export async function analyseObject(
+  bytes: Uint8Array,
+  name: string,
+  models: Models,
+  policy: AnalysisPolicy,
+  log: Logger,
+  pictureSpacingMm?: number,
+): Promise<ObjectResults> {
+  const picture = pictureKind(bytes) !== undefined;
+  const image = picture ? await decodePicture(bytes, name, pictureSpacingMm) : await decodeDicomImage(bytes, name, log);
   const display = toDisplay(image);
   const spacingFrom = image.pixelSpacingSource === 'default' ? 'default' : 'header';
   const analysis = await analyzeDisplay(display, image.sopInstanceUID, models, undefined, { spacingFrom });
-  return { image, display, analysis, objects: resultObjects(analysis, image.dataset, display, policy) };
+  return { image, display, analysis, objects: picture ? [] : resultObjects(analysis, image.dataset, display, policy) };
 }
 
 /** SR, PR and SC for an image with a hand; without one, the no-hand SR when asked for, else nothing. */
