@@ -105,6 +105,20 @@ describe('JobQueue', () => {
     q.close();
   });
 
+  it('retries failed and quarantined jobs only when no state is named, as `queue retry` passes an unset one', () => {
+    const q = new JobQueue(queueFile());
+    const job = (uid: string) => q.enqueue({ sopInstanceUid: uid, modelVersion: 'm', sopClassUid: '1.2', transferSyntaxUid: '1.2.840.10008.1.2.1', callingAe: 'A', spoolPath: `/s/${uid}` }).job;
+    const [done, skipped, failed, quarantined] = ['1.1', '1.2', '1.3', '1.4'].map(job);
+    q.setState(done.id, 'done', null);
+    q.setState(skipped.id, 'skipped', 'body-part');
+    q.setState(failed.id, 'failed', 'analyse: boom');
+    q.setState(quarantined.id, 'quarantined', 'bad UID');
+    expect(q.retry({ states: undefined }).map((j) => j.sopInstanceUid).sort()).toEqual(['1.3', '1.4']);
+    expect(q.get(done.id)!.state).toBe('done');
+    expect(q.get(skipped.id)!.state).toBe('skipped');
+    q.close();
+  });
+
   it('purges finished jobs only, by state and age', () => {
     let t = 0;
     const q = new JobQueue(queueFile(), () => t);

@@ -317,7 +317,8 @@ export class JobQueue {
    */
   retry(f: JobFilter): Job[] {
     return this.db.transaction(() => {
-      const jobs = this.list({ states: ['failed', 'quarantined'], ...f });
+      // a filter without states (`queue retry` with no --state) means the two that can be retried, never all
+      const jobs = this.list({ ...f, states: f.states?.length ? f.states : ['failed', 'quarantined'] });
       const t = this.now();
       for (const job of jobs) {
         const failed = this.db.prepare(`SELECT COUNT(*) AS n FROM deliveries WHERE job_id = ? AND state = 'failed'`).get(job.id) as Row;
