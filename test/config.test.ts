@@ -116,6 +116,7 @@ describe('sources and their order', () => {
       JOINTSCORE_DIMSE_AE_TITLE: 'dimse.aeTitle',
       JOINTSCORE_DIMSE_MAX_PDU_LENGTH: 'dimse.maxPduLength',
       JOINTSCORE_DIMSE_ALLOW_UNKNOWN_PEERS: 'dimse.allowUnknownPeers',
+      JOINTSCORE_DIMSE_ALLOW_LOOPBACK_PEERS: 'dimse.allowLoopbackPeers',
       JOINTSCORE_DIMSE_TLS_ENABLED: 'dimse.tls.enabled',
       JOINTSCORE_ANALYSIS_OUTPUTS_SR: 'analysis.outputs.sr',
       JOINTSCORE_HTTP_PORT: 'http.port',
@@ -141,7 +142,7 @@ describe('sources and their order', () => {
         JOINTSCORE_SOMETHING_ELSE: 'x',
       },
     });
-    expect(c.dimse.allowUnknownPeers).toBe(true);
+    expect(c.dimse.allowUnknownPeers).toBe(true); // the default is false
     expect(c.analysis.outputs).toEqual({ sr: true, sc: true, pr: false });
     expect(c.analysis.provider).toBe('cpu');
     expect(c.logging.level).toBe('debug');
@@ -273,8 +274,8 @@ describe('wrong settings name the key, the value, what is allowed and where', ()
 
   it('unknown peers refused with no peer listed', () => {
     expectConfigError(
-      () => loadConfig({ env: { JOINTSCORE_DIMSE_ALLOW_UNKNOWN_PEERS: 'false' } }),
-      ['dimse.allowedPeers', 'at least one peer when dimse.allowUnknownPeers is false'],
+      () => loadConfig({ env: { JOINTSCORE_DIMSE_ALLOW_UNKNOWN_PEERS: 'false', JOINTSCORE_DIMSE_ALLOW_LOOPBACK_PEERS: 'false' } }),
+      ['dimse.allowedPeers', 'at least one peer when dimse.allowUnknownPeers and dimse.allowLoopbackPeers are false'],
     );
   });
 

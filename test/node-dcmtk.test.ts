@@ -132,6 +132,7 @@ describe('peer checks', () => {
     strict = await startTestNode((c) => {
       c.dimse.aeTitle = 'STRICT';
       c.dimse.allowUnknownPeers = false;
+      c.dimse.allowLoopbackPeers = false;
       c.dimse.allowedPeers = [{ aeTitle: 'PACS', host: '127.0.0.1' }];
     });
   });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../src/config/defaults.js';
+import { loadConfig } from '../src/config/load.js';
 import type { SelectionConfig } from '../src/config/types.js';
 import { encodeFileMeta, isValidUid } from '../src/dicom/file-meta.js';
 import { decideAssociation, decideContext } from '../src/dimse/negotiation.js';
@@ -52,7 +53,7 @@ describe('selection rules', () => {
 });
 
 describe('association policy', () => {
-  const policy = { aeTitle: 'JOINTSCORE', allowUnknownPeers: false, allowedPeers: [{ aeTitle: 'PACS', host: '10.0.0.5' }], maxAssociations: 2 };
+  const policy = { aeTitle: 'JOINTSCORE', allowUnknownPeers: false, allowLoopbackPeers: true, allowedPeers: [{ aeTitle: 'PACS', host: '10.0.0.5' }], maxAssociations: 2 };
   const ask = (o: Partial<{ calledAe: string; callingAe: string; host: string; active: number }>) =>
     decideAssociation(policy, { calledAe: 'JOINTSCORE', callingAe: 'PACS', host: '10.0.0.5', active: 0, ...o });
 
@@ -66,6 +67,17 @@ describe('association policy', () => {
     expect(ask({ callingAe: 'MODALITY' })).toMatchObject({ accept: false, why: 'calling-ae' });
     expect(ask({ host: '10.0.0.6' })).toMatchObject({ accept: false, why: 'calling-ae' });
     expect(ask({ active: 2 })).toMatchObject({ accept: false, why: 'busy', message: expect.stringContaining('dimse.maxAssociations = 2') });
+  });
+
+  it('closed by default: an unlisted peer only from this machine, and not even that with allowLoopbackPeers false', () => {
+    expect(loadConfig({ env: {} }).dimse).toMatchObject({ allowUnknownPeers: false, allowLoopbackPeers: true });
+    expect(ask({ callingAe: 'ANYONE', host: '127.0.0.1' })).toEqual({ accept: true });
+    expect(ask({ callingAe: 'ANYONE', host: '::ffff:127.0.0.2' })).toEqual({ accept: true });
+    expect(ask({ callingAe: 'ANYONE', host: '::1' })).toEqual({ accept: true });
+    expect(ask({ callingAe: 'ANYONE', host: '10.0.0.5' })).toMatchObject({ accept: false, why: 'calling-ae', message: expect.stringContaining('add it there') });
+    const strict = { ...policy, allowLoopbackPeers: false };
+    expect(decideAssociation(strict, { calledAe: 'JOINTSCORE', callingAe: 'ANYONE', host: '127.0.0.1', active: 0 })).toMatchObject({ accept: false });
+    expect(decideAssociation({ ...strict, allowUnknownPeers: true }, { calledAe: 'JOINTSCORE', callingAe: 'ANYONE', host: '10.9.9.9', active: 0 })).toEqual({ accept: true });
   });
 
   it("takes the sender's first supported transfer syntax and refuses classes it does not store", () => {

@@ -28,8 +28,10 @@ export const DEFAULT_CONFIG: NodeConfig = {
     connectTimeoutS: 10,
     associationTimeoutS: 60,
     pduTimeoutS: 60,
-    // Open for a first run only; conf/default.yaml says to switch it off with a list of peers.
-    allowUnknownPeers: true,
+    // Closed by default: patient data only from listed peers, or from this machine itself
+    // (so that a first run with storescu on the same host works without editing anything).
+    allowUnknownPeers: false,
+    allowLoopbackPeers: true,
     allowedPeers: [],
     tls: { enabled: false, requireClientCert: false },
   },

@@ -231,6 +231,7 @@ const SCHEMA: Section = {
     associationTimeoutS: new Leaf(seconds),
     pduTimeoutS: new Leaf(seconds),
     allowUnknownPeers: new Leaf(bool),
+    allowLoopbackPeers: new Leaf(bool),
     allowedPeers: listOf(mappingItem(ALLOWED_PEER_SCHEMA, () => ({}), ['aeTitle']), 'peers (aeTitle, host)'),
     tls: TLS_SCHEMA,
   },
@@ -499,8 +500,8 @@ function checkCombined(c: NodeConfig, sources: Sources): void {
     fail(ctx('analysis.reportNoHand'), true, 'it needs analysis.outputs.sr: true (the no-hand report is an SR): set outputs.sr to true or reportNoHand to false');
   }
   checkTls(c.dimse.tls, 'dimse.tls', sourceOf(sources, 'dimse.tls'), true);
-  if (!c.dimse.allowUnknownPeers && c.dimse.allowedPeers.length === 0) {
-    fail(ctx('dimse.allowedPeers'), [], 'at least one peer when dimse.allowUnknownPeers is false (else no PACS can connect)');
+  if (!c.dimse.allowUnknownPeers && !c.dimse.allowLoopbackPeers && c.dimse.allowedPeers.length === 0) {
+    fail(ctx('dimse.allowedPeers'), [], 'at least one peer when dimse.allowUnknownPeers and dimse.allowLoopbackPeers are false (else nothing can connect)');
   }
   if (c.delivery.maxBackoffS < c.delivery.initialBackoffS) {
     fail(ctx('delivery.maxBackoffS'), c.delivery.maxBackoffS, `at least delivery.initialBackoffS (${c.delivery.initialBackoffS})`);
@@ -566,6 +567,7 @@ export function describeConfig(c: NodeConfig): Record<string, unknown> {
     listen: `${dimse.aeTitle}@${dimse.bindAddress}:${dimse.port}${dimse.tls.enabled ? ' (TLS)' : ''}`,
     maxAssociations: dimse.maxAssociations,
     allowUnknownPeers: dimse.allowUnknownPeers,
+    allowLoopbackPeers: dimse.allowLoopbackPeers,
     allowedPeers: dimse.allowedPeers.map((p) => (p.host ? `${p.aeTitle}@${p.host}` : p.aeTitle)),
     selection: { ...selection },
     modelsDir: analysis.modelsDir,

@@ -34,6 +34,8 @@ export interface DimseConfig {
   pduTimeoutS: number;
   /** accept associations from peers not listed in `allowedPeers` */
   allowUnknownPeers: boolean;
+  /** accept any calling AE title connecting from this machine (127.0.0.0/8, ::1): a first run, a local router */
+  allowLoopbackPeers: boolean;
   allowedPeers: AllowedPeer[];
   tls: TlsConfig;
 }

@@ -69,8 +69,15 @@ export function decideContext(abstractSyntaxUid: string, proposed: string[]): Co
 export interface PeerPolicy {
   aeTitle: string;
   allowUnknownPeers: boolean;
+  allowLoopbackPeers: boolean;
   allowedPeers: { aeTitle: string; host?: string }[];
   maxAssociations: number;
+}
+
+/** This machine's own addresses: a peer there already has the data on the same disk. */
+export function isLoopback(host: string): boolean {
+  const h = normaliseHost(host);
+  return h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
 export type AssociationDecision =
@@ -93,11 +100,11 @@ export function decideAssociation(
   }
   const host = normaliseHost(a.host);
   const known = p.allowedPeers.some((x) => x.aeTitle === calling && (!x.host || normaliseHost(x.host) === host));
-  if (!known && !p.allowUnknownPeers) {
+  if (!known && !p.allowUnknownPeers && !(p.allowLoopbackPeers && isLoopback(host))) {
     return {
       accept: false,
       why: 'calling-ae',
-      message: `calling AE "${calling}" from ${host} is not in dimse.allowedPeers (and dimse.allowUnknownPeers is false)`,
+      message: `calling AE "${calling}" from ${host} is not in dimse.allowedPeers: add it there (aeTitle, host) to accept it`,
     };
   }
   if (a.active >= p.maxAssociations) {
