@@ -37,8 +37,23 @@ function redactValue(v: unknown, depth: number): unknown {
   if (Array.isArray(v)) return v.map((x) => redactValue(x, depth + 1));
   if (!isPlain(v)) return v;
   const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) out[k] = isIdentityKey(k) ? REDACTED : redactValue(x, depth + 1);
+  for (const [k, x] of Object.entries(v)) out[k] = isIdentityKey(k) ? REDACTED : scrubStrings(redactValue(x, depth + 1));
   return out;
+}
+
+/**
+ * Library error texts that quote a data element's value (dcmjs: "Value exceeds max length,
+ * vr: PN, value: DOE^JANE, length: 70") would carry a patient's name into a log line or a
+ * job reason. The value is cut out; the VR and length, which say what to fix, stay.
+ */
+const QUOTED_VALUE = /(\bvalue:\s*)([\s\S]*?)(,\s*length:|$)/gi;
+
+export function scrubQuotedValues(text: string): string {
+  return text.replace(QUOTED_VALUE, (_m, head: string, _value: string, tail: string) => `${head}${REDACTED}${tail}`);
+}
+
+function scrubStrings(v: unknown): unknown {
+  return typeof v === 'string' ? scrubQuotedValues(v) : v;
 }
 
 /**
@@ -47,8 +62,8 @@ function redactValue(v: unknown, depth: number): unknown {
  */
 export const redactPatientIdentity = winston.format((info) => {
   for (const k of Object.keys(info)) {
-    if (k === 'level' || k === 'message') continue;
-    info[k] = isIdentityKey(k) ? REDACTED : redactValue(info[k], 1);
+    if (k === 'level') continue;
+    info[k] = isIdentityKey(k) ? REDACTED : scrubStrings(redactValue(info[k], 1));
   }
   return info;
 });

@@ -7,7 +7,7 @@ import { isValidUid } from '../dicom/file-meta.js';
 import { readPart10, writePart10, type NaturalDataset } from '../dicom/part10.js';
 import { ImageFileError } from '../imaging/decode.js';
 import type { Models } from '../inference/models.js';
-import type { Logger } from '../observability/logger.js';
+import { scrubQuotedValues, type Logger } from '../observability/logger.js';
 import type { Job, JobQueue } from '../store/queue.js';
 import { analyseObject, type AnalysisPolicy } from './analyse-object.js';
 import { select } from './select.js';
@@ -170,16 +170,18 @@ export class Worker {
     else this.d.log.info('analysed', { ...ids, results: files.length });
   }
 
+  /** The reason stays in the queue, where `queue list` shows it: no quoted data element values (patient names) in it. */
   private fail(job: Job, stage: string, err: Error): void {
     const ids = { job: job.id, sopInstanceUid: job.sopInstanceUid, file: job.spoolPath };
+    const message = scrubQuotedValues(err.message);
     if (err instanceof BadInputError) {
-      this.d.queue.setState(job.id, 'quarantined', err.message);
+      this.d.queue.setState(job.id, 'quarantined', message);
       this.d.events?.quarantined?.();
-      this.d.log.error(`quarantined: ${err.message}`, ids);
+      this.d.log.error(`quarantined: ${message}`, ids);
       return;
     }
-    this.d.queue.setState(job.id, 'failed', `${stage}: ${err.message}`);
+    this.d.queue.setState(job.id, 'failed', `${stage}: ${message}`);
     this.d.events?.failed?.(stage);
-    this.d.log.error(`failed at ${stage}: ${err.message}`, { ...ids, stack: err.stack });
+    this.d.log.error(`failed at ${stage}: ${message}`, { ...ids, stack: err.stack && scrubQuotedValues(err.stack) });
   }
 }
