@@ -57,6 +57,8 @@ export interface HandAnalysis {
     pixelSpacingMm?: [number, number];
     /** the file's header, its absence ('default'), or the hand's own size ('estimated': the header disagreed by more than 1.5 x, or had none) */
     pixelSpacingFrom?: 'header' | 'estimated' | 'default';
+    /** the hand lay turned: the detector read it after turning the image this far clockwise (90, 180, 270); coordinates stay the source's */
+    turnedDeg?: number;
   };
   models: ModelInfo[];
   hands: HandResult[];

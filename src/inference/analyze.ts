@@ -1,5 +1,5 @@
 import type { HandAnalysis } from '../analysis/hand-analysis.js';
-import { detect, keepWholeHands } from './detector.js';
+import { detectAnyOrientation } from './orientation.js';
 import { grade } from './grader.js';
 import type { Models } from './models.js';
 import { chooseSpacing, estimateSpacing } from './spacing.js';
@@ -59,14 +59,14 @@ export async function analyzeDisplay(
   const [sr, sc] = img.pixelSpacingMm;
   if (!(sr > 0 && sc > 0)) throw new Error(`pixel spacing [${sr}, ${sc}] mm: expected two positive numbers`);
   const t1 = performance.now();
-  const candidates = keepWholeHands(await detect(img, models.detector.manifest, models.detector.runner), options.minJointsPerHand);
+  const { candidates, quarterTurns } = await detectAnyOrientation(img, models.detector.manifest, models.detector.runner, options.minJointsPerHand);
   const t2 = performance.now();
   const spacing = chooseSpacing(img.pixelSpacingMm, options.spacingFrom ?? 'header', estimateSpacing(candidates));
   const hands = await grade({ ...img, pixelSpacingMm: spacing.mm }, candidates, models.grader.manifest, models.grader.runner);
   const t3 = performance.now();
   if (timings) Object.assign(timings, { displayMs: 0, detectMs: t2 - t1, gradeMs: t3 - t2 });
   return {
-    source: { sopInstanceUID, rows: img.rows, columns: img.columns, pixelSpacingMm: spacing.mm, pixelSpacingFrom: spacing.from },
+    source: { sopInstanceUID, rows: img.rows, columns: img.columns, pixelSpacingMm: spacing.mm, pixelSpacingFrom: spacing.from, ...(quarterTurns ? { turnedDeg: quarterTurns * 90 } : {}) },
     models: [models.detector.info, models.grader.info],
     hands,
   };

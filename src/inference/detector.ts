@@ -122,15 +122,20 @@ export function decodeYolo(output: TensorData, o: YoloDecodeOptions): Candidate[
 
 /** Letterboxes the display image, runs the detector and decodes its output. */
 export async function detect(img: DisplayImage, manifest: DetectorManifest, runner: ModelRunner): Promise<Candidate[]> {
+  const lb = letterbox(img, manifest.input.size);
+  return runDetector(lb.data, lb.scale, manifest, runner);
+}
+
+/** The detector on a letterboxed input; candidates in input pixels divided by `scale`. */
+export async function runDetector(input: Float32Array, scale: number, manifest: DetectorManifest, runner: ModelRunner): Promise<Candidate[]> {
   const size = manifest.input.size;
-  const lb = letterbox(img, size);
-  const outputs = await runner.run({ [manifest.input.name]: { data: lb.data, dims: [1, 1, size, size] } });
+  const outputs = await runner.run({ [manifest.input.name]: { data: input, dims: [1, 1, size, size] } });
   const out = outputs[manifest.output.name];
   if (!out) throw new Error(`detector ${manifest.name} returned no output "${manifest.output.name}"`);
   if (manifest.output.layout === 'heatmap') {
-    return decodeHeatmap(out, { stride: manifest.output.stride, threshold: manifest.output.threshold, scale: lb.scale, channels: manifest.channels });
+    return decodeHeatmap(out, { stride: manifest.output.stride, threshold: manifest.output.threshold, scale, channels: manifest.channels });
   }
-  return decodeYolo(out, { threshold: manifest.output.threshold, scale: lb.scale, channels: manifest.channels });
+  return decodeYolo(out, { threshold: manifest.output.threshold, scale, channels: manifest.channels });
 }
 
 /**

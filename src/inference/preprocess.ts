@@ -78,6 +78,9 @@ export interface Letterboxed {
   size: number;
   scale: number;
   data: Float32Array;
+  /** the image's block at the top-left corner, the rest is 0 */
+  contentRows: number;
+  contentColumns: number;
 }
 
 export function letterbox(img: DisplayImage, size: number): Letterboxed {
@@ -96,7 +99,7 @@ export function letterbox(img: DisplayImage, size: number): Letterboxed {
   for (let c = 0; c < outCols; c++) {
     for (let r = 0; r < outRows; r++) data[r * size + c] = spanMean(tmp, c, outCols, rowSpans[r]);
   }
-  return { size, scale, data };
+  return { size, scale, data, contentRows: outRows, contentColumns: outCols };
 }
 
 interface Span {

@@ -1,0 +1,75 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_MODELS_DIR } from '../src/cli/analyze.js';
+import { analyzeImage } from '../src/inference/analyze.js';
+import { loadModels, type Models } from '../src/inference/models.js';
+import { turnLetterbox, unturn } from '../src/inference/orientation.js';
+import { letterbox } from '../src/inference/preprocess.js';
+import { renderPhantom } from '../src/phantom/render.js';
+
+/**
+ * Hands at any rotation: found and placed in the source image's own pixels, whatever way the
+ * film was turned or mirrored when it was stored.
+ */
+let models: Models;
+const phantom = renderPhantom({ seed: 321, rows: 1280, columns: 1024, pixelSpacingMm: 0.2, layout: 'one', profile: 'healthy', laterality: 'L' });
+const truth = phantom.hands[0].joints;
+
+/** The phantom's picture turned clockwise k quarter turns (and mirrored left-right before it, if asked), with its truth. */
+function turned(k: 0 | 1 | 2 | 3, mirror = false) {
+  let h = phantom.rows;
+  let w = phantom.columns;
+  let px = Float32Array.from(phantom.image);
+  let pts = truth.map((j) => ({ site: j.site, x: j.x, y: j.y }));
+  if (mirror) {
+    const m = new Float32Array(px.length);
+    for (let r = 0; r < h; r++) for (let c = 0; c < w; c++) m[r * w + c] = px[r * w + (w - 1 - c)];
+    px = m;
+    pts = pts.map((p) => ({ ...p, x: w - p.x }));
+  }
+  for (let i = 0; i < k; i++) {
+    const out = new Float32Array(px.length);
+    for (let r = 0; r < w; r++) for (let c = 0; c < h; c++) out[r * h + c] = px[(h - 1 - c) * w + r];
+    pts = pts.map((p) => ({ ...p, x: h - p.y, y: p.x }));
+    px = out;
+    [h, w] = [w, h];
+  }
+  const values = Uint16Array.from(px, (v) => Math.round(v * 4095));
+  return { input: { rows: h, columns: w, values, photometric: 'MONOCHROME2' as const, pixelSpacingMm: [0.2, 0.2] as [number, number], sopInstanceUID: '1.2.3' }, pts };
+}
+
+beforeAll(async () => {
+  models = await loadModels(DEFAULT_MODELS_DIR, { provider: 'cpu' });
+}, 60_000);
+
+describe('orientation', () => {
+  it('turning the letterbox and back is the identity on points, for every quarter turn', () => {
+    const lb = letterbox({ rows: 100, columns: 60, data: new Float32Array(6000).map((_, i) => i / 6000), pixelSpacingMm: [1, 1] }, 32);
+    for (const k of [1, 2, 3] as const) {
+      const t = turnLetterbox(lb, k);
+      // the brightest content pixel (bottom-right of the source block) moves where the turn puts it
+      let at = 0;
+      for (let i = 0; i < t.length; i++) if (t[i] > t[at]) at = i;
+      const [x, y] = unturn((at % 32) + 0.5, Math.floor(at / 32) + 0.5, k, lb.contentRows, lb.contentColumns);
+      expect([Math.floor(x), Math.floor(y)]).toEqual([lb.contentColumns - 1, lb.contentRows - 1]);
+    }
+  });
+
+  it.each([
+    [0, false], [1, false], [2, false], [3, false], [0, true], [2, true],
+  ] as const)('finds the joints of a hand turned %i quarter turns (mirrored: %s) where they are in that picture', async (k, mirror) => {
+    const { input, pts } = turned(k, mirror);
+    const a = await analyzeImage(input, models);
+    expect(a.hands).toHaveLength(1);
+    expect(a.hands[0].laterality).toBe(mirror ? 'R' : 'L');
+    const found = new Map(a.hands[0].joints.map((j) => [j.site, j]));
+    const mcp2 = pts.find((p) => p.site === 'MCP2')!;
+    const mcp5 = pts.find((p) => p.site === 'MCP5')!;
+    const tolerance = 0.1 * Math.hypot(mcp2.x - mcp5.x, mcp2.y - mcp5.y);
+    const near = pts.filter((p) => {
+      const j = found.get(p.site);
+      return j !== undefined && Math.hypot(j.x - p.x, j.y - p.y) <= tolerance;
+    });
+    expect(near.length / pts.length).toBeGreaterThanOrEqual(0.95);
+    expect(a.source.turnedDeg ?? 0).toBe(((4 - k) % 4) * 90);
+  }, 60_000);
+});
