@@ -52,6 +52,21 @@ describe('selection rules', () => {
   });
 });
 
+describe('patient age', () => {
+  const adult = { SOPClassUID: '1.2.840.10008.5.1.4.1.1.1.1', Modality: 'DX', BodyPartExamined: 'HAND' };
+  it("skips a child's hand by Patient's Age or by birth and study dates, naming the setting; unknown age passes", () => {
+    const c = { ...DEFAULT_CONFIG.selection };
+    expect(select({ ...adult, PatientAge: '012Y' }, c)).toMatchObject({ analyse: false, rule: 'patient-age', reason: expect.stringContaining('aged 12 years') });
+    expect(select({ ...adult, PatientAge: '030M' }, c)).toMatchObject({ analyse: false, rule: 'patient-age' });
+    expect(select({ ...adult, PatientBirthDate: '20100601', StudyDate: '20260101' }, c)).toMatchObject({ analyse: false, reason: expect.stringContaining('aged 15') });
+    expect(select({ ...adult, PatientBirthDate: '19700601', StudyDate: '20260101' }, c)).toEqual({ analyse: true });
+    expect(select({ ...adult, PatientAge: '045Y' }, c)).toEqual({ analyse: true });
+    expect(select(adult, c)).toEqual({ analyse: true });
+    expect(select({ ...adult, PatientAge: '012Y' }, { ...c, minPatientAgeYears: 0 })).toEqual({ analyse: true });
+    expect(JSON.stringify(select({ ...adult, PatientBirthDate: '20100601', StudyDate: '20260101' }, c))).not.toContain('20100601');
+  });
+});
+
 describe('association policy', () => {
   const policy = { aeTitle: 'JOINTSCORE', allowUnknownPeers: false, allowLoopbackPeers: true, allowedPeers: [{ aeTitle: 'PACS', host: '10.0.0.5' }], maxAssociations: 2 };
   const ask = (o: Partial<{ calledAe: string; callingAe: string; host: string; active: number }>) =>

@@ -42,6 +42,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
     allowMissingBodyPart: true,
     seriesDescriptionExclude: [],
     lateralities: [],
+    minPatientAgeYears: 18,
     skippedRetentionHours: 24,
   },
   analysis: {

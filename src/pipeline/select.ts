@@ -62,7 +62,32 @@ const laterality: Rule = (ds, c) => {
     : skip('laterality', `Image Laterality (0020,0062) "${lat}" is not in selection.lateralities [${c.lateralities.join(', ')}]`);
 };
 
-export const RULES: readonly Rule[] = [ownOutput, sopClass, modality, bodyPart, seriesDescription, laterality];
+/** Age in whole years from Patient's Age (AS: 012Y, 030M, 010W, 100D), else from Patient's Birth Date and the study's date. */
+export function patientAgeYears(ds: NaturalDataset): number | undefined {
+  const as = /^(\d{3})([DWMY])$/.exec(text(ds.PatientAge).toUpperCase());
+  if (as) return Number(as[1]) / { D: 365.25, W: 52.18, M: 12, Y: 1 }[as[2] as 'D' | 'W' | 'M' | 'Y'];
+  const date = (v: unknown) => {
+    const m = /^(\d{4})(\d{2})(\d{2})$/.exec(text(v));
+    return m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : undefined;
+  };
+  const born = date(ds.PatientBirthDate);
+  const seen = date(ds.StudyDate) ?? date(ds.ContentDate) ?? date(ds.AcquisitionDate);
+  return born !== undefined && seen !== undefined && seen >= born ? (seen - born) / (365.25 * 86_400_000) : undefined;
+}
+
+/**
+ * The scores are defined on adult hands: in a child's hand the growth plates and the
+ * unfused epiphyses look like widened or irregular joints. Unknown age passes.
+ */
+const patientAge: Rule = (ds, c) => {
+  if (!c.minPatientAgeYears) return undefined;
+  const age = patientAgeYears(ds);
+  return age !== undefined && age < c.minPatientAgeYears
+    ? skip('patient-age', `patient aged ${Math.floor(age)} years (Patient's Age (0010,1010), or Birth Date and Study Date): SvH and KL are defined for adult hands (selection.minPatientAgeYears ${c.minPatientAgeYears})`)
+    : undefined;
+};
+
+export const RULES: readonly Rule[] = [ownOutput, sopClass, modality, bodyPart, seriesDescription, laterality, patientAge];
 
 export function select(ds: NaturalDataset, c: SelectionConfig): Selection {
   for (const rule of RULES) {
