@@ -23,8 +23,9 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from data import generator, intensity_aug, lowres_aug, read_crop_split, read_meta, u16_batch, u16_rows, u16_to_device  # noqa: E402
+from data import N_SITES, generator, intensity_aug, lowres_aug, read_crop_split, read_meta, u16_batch, u16_rows, u16_to_device  # noqa: E402
 from grader import SCALES, Grader, coral_loss  # noqa: E402
+from real_disease import write_disease  # noqa: E402
 from metrics import grader_metrics  # noqa: E402
 from train_common import (Budget, Checkpointer, add_common_args, close_epoch, open_pools, parse_common,  # noqa: E402
                           run_ends, setup, start_run, step_lr)
@@ -128,6 +129,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--real", nargs="+", default=None, help="crop folders from real films (models/training/real_crops.mjs), geometry unknown")
     ap.add_argument("--real-share", type=float, default=0.25, help="share of each batch drawn from --real")
+    ap.add_argument("--real-disease", type=float, default=0.0, help="share of real crops with narrowing / erosions written onto them (real_disease.py)")
     ap.add_argument("--prior", choices=["phantom", "clinical"], default="phantom", help="grade shares the synthetic crops are drawn with")
     ap.add_argument("--lowres", type=float, default=0.0, help="share of crops blurred as a film scanned or stored at 0.25-0.5 mm per pixel is")
     add_common_args(ap, "crops")
@@ -172,6 +174,11 @@ def main():
             c, m, y, geo = train.batch(idx)
             if real:
                 rc, rm, ry, rgeo = real.batch(real_perm[step * n_real:(step + 1) * n_real])
+                if args.real_disease > 0:
+                    sites = rm[:, :N_SITES].argmax(1).numpy()
+                    drawn, ry2 = write_disease(rc[:, 0].numpy(), sites, ry.numpy(),
+                                               np.random.default_rng([args.seed, epoch, step]), args.real_disease)
+                    rc, ry = torch.from_numpy(drawn).unsqueeze(1), torch.from_numpy(ry2)
                 c, m, y, geo = torch.cat([c, rc]), torch.cat([m, rm]), torch.cat([y, ry]), torch.cat([geo, rgeo])
             g = generator(args.seed, epoch, step)
             c = intensity_aug(c, g)

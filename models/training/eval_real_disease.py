@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""How a grader checkpoint reads real joint crops held out from training: as they are
+(normal joints: how many are called mild or severe) and with disease written onto them
+(real_disease.py, a fixed seed: how many narrowed to JSN >= 2 or given erosions are called
+mild or severe). Guards against the shortcut "real texture means healthy".
+
+  node models/training/real_crops.mjs --out /tmp/jsd/real-heldout --list heldout.txt --jitters 1
+  /usr/bin/python3 models/training/eval_real_disease.py --ckpt models/training/runs/grader-v5/last.pt \
+      --crops /tmp/jsd/real-heldout
+
+Severity classes as DESIGN.md: JSN 0 healthy, 1-2 mild, 3-4 severe; erosion >= 1 counts as
+called; KL 0-1 healthy.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from data import N_SITES, read_crop_split  # noqa: E402
+from grader import Grader  # noqa: E402
+from real_disease import write_disease  # noqa: E402
+
+
+@torch.no_grad()
+def grades_of(model: Grader, crops: np.ndarray, meta: np.ndarray) -> dict[str, np.ndarray]:
+    out = {"jsn": [], "erosion": [], "kl": []}
+    for i in range(0, len(crops), 256):
+        c = torch.from_numpy(crops[i:i + 256]).unsqueeze(1).float()
+        m = torch.from_numpy(meta[i:i + 256])
+        jsn, ero, kl, _ = model(c, m)
+        for k, v in zip(out, (jsn, ero, kl)):
+            out[k].append(v.argmax(1).numpy())
+    return {k: np.concatenate(v) for k, v in out.items()}
+
+
+def called(g: dict[str, np.ndarray], labels: np.ndarray) -> np.ndarray:
+    """A joint is called mild or severe when any score it has is past healthy."""
+    jsn = (labels[:, 0] >= 0) & (g["jsn"] >= 1)
+    ero = (labels[:, 1] >= 0) & (g["erosion"] >= 1)
+    kl = (labels[:, 2] >= 0) & (g["kl"] >= 2)
+    return jsn | ero | kl
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ckpt", required=True)
+    ap.add_argument("--crops", required=True)
+    ap.add_argument("--seed", type=int, default=20261202)
+    args = ap.parse_args()
+    torch.set_num_threads(2)
+    model = Grader(1.0)
+    model.load_state_dict(torch.load(args.ckpt, map_location="cpu")["model"])
+    model.eval()
+    s = read_crop_split(args.crops)
+    crops = np.asarray(s.crops, np.float32) / 65535.0
+    labels = s.grades
+    healthy = grades_of(model, crops, s.meta)
+    sites = s.meta[:, :N_SITES].argmax(1)
+    drawn, truth = write_disease(crops, sites, labels, np.random.default_rng(args.seed), p=1.0)
+    sick = grades_of(model, drawn, s.meta)
+    narrowed = truth[:, 0] >= 2
+    eroded = truth[:, 1] >= 1
+    report = {
+        "crops": int(len(crops)),
+        "healthy_called_mild_or_severe": float(called(healthy, labels).mean()),
+        "narrowed_jsn2plus": int(narrowed.sum()),
+        "narrowed_jsn2plus_called_mild_or_severe": float((sick["jsn"][narrowed] >= 1).mean()) if narrowed.any() else None,
+        "narrowed_exact_jsn": float((sick["jsn"][narrowed] == truth[narrowed, 0]).mean()) if narrowed.any() else None,
+        "eroded": int(eroded.sum()),
+        "eroded_called": float((sick["erosion"][eroded] >= 1).mean()) if eroded.any() else None,
+    }
+    print(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+"""Disease written onto real joint crops, with the grade it was written at.
+
+A grader that learns disease only from phantoms and health only from real film learns the
+shortcut "real texture means healthy" (grader 0.5.0's first run did: P(JSN > 0) 0.015 on
+adult RA wrists, 0.020 on normal hands). Here a real crop (the node's own crop: the joint at
+the centre, distal bone up, 0.16 mm a pixel) gets narrowing and erosions drawn into its own
+texture, so real texture is seen at every grade.
+
+- Narrowing (SvH JSN): the joint space is the dark band across the bone nearest the crop's
+  centre; rows of it are taken out so that the space keeps the phantom's width fractions
+  (1, 0.78, 0.55, 0.28, 0 for JSN 0-4; JSN 4 fuses the bone ends), the distal bone moving
+  down towards the proximal one. Only where such a band is found (finger joints and the
+  thumb; a carpal crop or a crop of something else keeps its label).
+- Erosions (SvH erosion): lucent bites at the bone margin next to the joint, sized and
+  counted as the phantom draws them (radius 0.9-3.1 mm, 1-6 of them for grades 1-5),
+  filled towards the soft-tissue level beside the bone.
+
+KL grades are left unknown (-1, masked) on a narrowed crop: KL also needs osteophytes and
+sclerosis, which are not drawn. Everything is drawn from a numpy Generator, so a run is
+reproducible.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+MM_PER_PX = 0.16
+JSN_GAP = np.array([1.0, 0.78, 0.55, 0.28, 0.0])
+ERO_RADIUS_MM = [0, 0.9, 1.3, 1.8, 2.4, 3.1]
+ERO_COUNT = [0, 1, 2, 3, 4, 6]
+# DESIGN.md's vocabulary order (JOINT_SITES): which sites have a joint space across the bone
+SITES = ["DIP2", "DIP3", "DIP4", "DIP5", "PIP2", "PIP3", "PIP4", "PIP5", "IP1", "MCP1", "MCP2", "MCP3", "MCP4", "MCP5",
+         "CMC1", "CMC3", "CMC4", "CMC5", "STT", "CSL", "RC"]
+HINGE_SITES = {i for i, s in enumerate(SITES) if s.startswith(("DIP", "PIP", "IP", "MCP"))}
+
+
+def _smooth(v: np.ndarray, k: int = 3) -> np.ndarray:
+    w = np.ones(2 * k + 1) / (2 * k + 1)
+    return np.convolve(np.pad(v, k, mode="edge"), w, mode="valid")
+
+
+def find_gap(crop: np.ndarray) -> tuple[int, int] | None:
+    """(row of the joint space, its width in rows) near the centre, or None where no clear
+    dark band crosses the bone (not a hinge joint seen PA, or not a joint at all)."""
+    n = crop.shape[0]
+    c = n // 2
+    band = crop[:, c - 8:c + 8].mean(1)
+    p = _smooth(band, 1)
+    lo, hi = c - 26, c + 26
+    y0 = lo + int(np.argmin(p[lo:hi]))
+    above = p[max(0, y0 - 14):max(1, y0 - 4)].max()
+    below = p[y0 + 4:min(n, y0 + 14)].max()
+    bone = min(above, below)
+    depth = bone - p[y0]
+    if depth < 0.04 or bone < 0.2:
+        return None
+    half = (bone + p[y0]) / 2
+    top = y0
+    while top > 0 and p[top - 1] < half and y0 - top < 12:
+        top -= 1
+    bot = y0
+    while bot < n - 1 and p[bot + 1] < half and bot - y0 < 12:
+        bot += 1
+    width = bot - top + 1
+    if width < 2 or width > 16:
+        return None
+    return (top + bot) // 2, width
+
+
+def narrow(crop: np.ndarray, gap: tuple[int, int], grade: int) -> np.ndarray:
+    """Rows of the joint space removed (distal part shifted down); the top refilled by edge rows."""
+    y0, width = gap
+    k = int(round(width * (1 - JSN_GAP[grade])))
+    if grade == 4:
+        k = width + 1
+    if k <= 0:
+        return crop
+    start = max(0, y0 - k // 2)
+    kept = np.concatenate([crop[:start], crop[start + k:]], 0)
+    out = np.concatenate([np.repeat(kept[:1], k, 0), kept], 0)
+    # soften the seam, as a narrowed space still has a blurred edge (JSN 4: the bone ends meet)
+    s = start + k
+    if 2 <= s < out.shape[0] - 2:
+        out[s - 1:s + 1] = (out[s - 2:s] + out[s:s + 2]) / 2
+    return out
+
+
+def _margins(crop: np.ndarray, row: int) -> tuple[int, int, float] | None:
+    """Left and right bone margins along a row near the centre, and the soft-tissue level beside them."""
+    n = crop.shape[1]
+    r = _smooth(crop[row], 2)
+    c = n // 2
+    bone = r[c - 6:c + 6].mean()
+    soft = min(r[:c - 6].min(initial=bone), r[c + 6:].min(initial=bone))
+    if bone - soft < 0.08:
+        return None
+    half = (bone + soft) / 2
+    left = c
+    while left > 0 and r[left - 1] > half:
+        left -= 1
+    right = c
+    while right < n - 1 and r[right + 1] > half:
+        right += 1
+    if right - left < 12:
+        return None
+    return left, right, soft
+
+
+def erode(crop: np.ndarray, gap: tuple[int, int] | None, grade: int, rng: np.random.Generator) -> np.ndarray | None:
+    """Erosions at the bone margins next to the joint; None where no bone margin is found."""
+    out = crop.copy()
+    n = crop.shape[0]
+    y0, width = gap if gap else (n // 2, 6)
+    yy, xx = np.mgrid[0:n, 0:n].astype(np.float32)
+    drawn = 0
+    for i in range(ERO_COUNT[grade]):
+        radius = ERO_RADIUS_MM[grade] * rng.uniform(0.85, 1.15) / MM_PER_PX
+        distal = i % 3 == 1
+        offset = width / 2 + rng.uniform(1.2, 3.2) / MM_PER_PX
+        row = int(np.clip(y0 - offset if distal else y0 + offset, 4, n - 5))
+        m = _margins(out, row)
+        if m is None:
+            continue
+        left, right, soft = m
+        x = left if rng.random() < 0.5 else right
+        # the bite's centre sits a little inside the cortex
+        x += radius * 0.35 * (1 if x == left else -1)
+        d = np.sqrt((xx - x) ** 2 + (yy - row) ** 2)
+        a = np.clip(1.0 - d / radius, 0, 1) ** 0.6
+        out = out - a * np.clip(out - soft, 0, None) * rng.uniform(0.5, 0.85)
+        drawn += 1
+    return out if drawn else None
+
+
+def write_disease(crops: np.ndarray, sites: np.ndarray, grades: np.ndarray, rng: np.random.Generator,
+                  p: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    """A share p of healthy real crops [B, C, C] in [0, 1] get narrowing and/or erosions;
+    grades [B, 3] (jsn, erosion, kl; -1 = not scored) are updated to what was drawn."""
+    crops = crops.copy()
+    grades = grades.copy()
+    for b in range(len(crops)):
+        if rng.random() >= p:
+            continue
+        site = int(sites[b])
+        g = grades[b]
+        gap = find_gap(crops[b]) if site in HINGE_SITES else None
+        want_jsn = gap is not None and g[0] >= 0 and rng.random() < 0.75
+        want_ero = g[1] >= 0 and (not want_jsn or rng.random() < 0.4)
+        if want_jsn:
+            j = int(rng.choice([1, 2, 3, 4], p=[0.25, 0.3, 0.3, 0.15]))
+            crops[b] = narrow(crops[b], gap, j)
+            g[0] = j
+            if g[2] >= 0:
+                g[2] = -1  # KL needs osteophytes too: unknown
+        if want_ero:
+            e = int(rng.choice([1, 2, 3, 4, 5], p=[0.3, 0.25, 0.2, 0.15, 0.1]))
+            eroded = erode(crops[b], gap, e, rng)
+            if eroded is not None:
+                crops[b] = eroded
+                g[1] = e
+    return crops, grades
