@@ -6,6 +6,7 @@ import { readPart10 } from '../dicom/part10.js';
 import { startScp, type PeerInfo, type RunningScp, type ScpEvents } from '../dimse/scp.js';
 import { loadModels, type Models } from '../inference/models.js';
 import type { Logger } from '../observability/logger.js';
+import { guardObservers } from '../observability/observers.js';
 import { JobQueue, type Job } from '../store/queue.js';
 import { Spool, type SpooledObject } from '../store/spool.js';
 import { Deliverer, destinationNames, type DeliveryEvents } from './delivery.js';
@@ -70,7 +71,13 @@ class Wakeable {
 
 export const LOOP_IDLE_MS = 1000;
 
-export async function startNode(config: NodeConfig, log: Logger, hooks: NodeHooks = {}): Promise<RunningNode> {
+export async function startNode(config: NodeConfig, log: Logger, observers: NodeHooks = {}): Promise<RunningNode> {
+  const hooks: NodeHooks = {
+    scp: guardObservers(observers.scp, log, 'scp'),
+    worker: guardObservers(observers.worker, log, 'worker'),
+    delivery: guardObservers(observers.delivery, log, 'delivery'),
+    received: guardObservers({ received: observers.received }, log, 'node')?.received,
+  };
   const spool = new Spool(join(config.dataDir, 'spool'));
   const queue = new JobQueue(join(config.dataDir, 'queue.sqlite'));
   const resultsDir = join(config.dataDir, 'results-work');
