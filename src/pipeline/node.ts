@@ -95,7 +95,12 @@ export async function startNode(config: NodeConfig, log: Logger, observers: Node
   const enqueue = (obj: SpooledObject, callingAe: string) => {
     const { job, outcome } = queue.enqueue({ ...obj, spoolPath: obj.path, modelVersion, callingAe });
     hooks.received?.(outcome);
-    if (outcome === 'duplicate') log.info('already received: no new job', { job: job.id, sopInstanceUid: obj.sopInstanceUid, state: job.state });
+    if (outcome === 'duplicate') {
+      log.info('already received: no new job', { job: job.id, sopInstanceUid: obj.sopInstanceUid, state: job.state });
+      // a done job's source was removed when it settled: this new copy has no use, and
+      // nothing else would ever remove it (an unfinished job still reads the same path)
+      if (job.state === 'done') rmSync(obj.path, { force: true });
+    }
     work.wake();
   };
   adoptOrphans(spool, queue, enqueue, log);
@@ -109,6 +114,7 @@ export async function startNode(config: NodeConfig, log: Logger, observers: Node
     resultsDir,
     log,
     events: hooks.worker,
+    finished: (job) => cleanUp(job, resultsDir),
   });
   const deliverer = new Deliverer({
     queue,

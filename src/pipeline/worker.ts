@@ -40,6 +40,8 @@ export interface WorkerDeps {
   resultsDir: string;
   log: Logger;
   events?: WorkerEvents;
+  /** a job that ended done here, with nothing to deliver: its files can go */
+  finished?(job: Job): Promise<void>;
 }
 
 /** Raised for input the sender must fix: the job is quarantined with this message. */
@@ -160,6 +162,7 @@ export class Worker {
     if (files.length === 0) {
       this.d.queue.setState(job.id, 'done', NO_HAND_UNREPORTED);
       this.d.log.warn(NO_HAND_UNREPORTED, ids);
+      void this.d.finished?.(job).catch((err: Error) => this.d.log.warn(`could not remove the files of a finished job: ${err.message}`, ids));
       return;
     }
     const items = this.d.destinations.flatMap((destination) => files.map((f) => ({ destination, ...f })));
