@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { JobQueue, type NewJob } from '../src/store/queue.js';
+import { describeJob, formatJobs, printable } from '../src/cli/queue.js';
+import { JobQueue, type Job, type NewJob } from '../src/store/queue.js';
 
 /** The job queue and outbox on a real SQLite file, closed and reopened as a restart would. */
 const dirs: string[] = [];
@@ -132,5 +133,19 @@ describe('JobQueue', () => {
     expect(q.purge({ states: ['received'] })).toEqual([]);
     expect(q.list().map((j) => j.sopInstanceUid).sort()).toEqual(['4.2', '4.3']);
     q.close();
+  });
+});
+
+describe('queue command output', () => {
+  it('escapes control characters from sender values and shows times as ISO 8601 with whether the source exists', () => {
+    expect(printable('EVIL\u001b[2J\u0007AE')).toBe('EVIL\\x1b[2J\\x07AE');
+    const job = {
+      id: 1, state: 'done', reason: null, sopInstanceUid: '1.2', modelVersion: 'm', sopClassUid: '1.2', transferSyntaxUid: '1.2',
+      callingAe: 'A', spoolPath: '/nonexistent/x.dcm', receivedAt: 0, updatedAt: 1000,
+    } as unknown as Job;
+    const shown = describeJob(job, [{ id: 3, state: 'delivered', nextAttemptAt: 0, deliveredAt: null }]);
+    expect(shown).toMatchObject({ receivedAt: '1970-01-01T00:00:00.000Z', updatedAt: '1970-01-01T00:00:01.000Z', spoolFileExists: false });
+    expect(shown.deliveries).toEqual([{ id: 3, state: 'delivered', nextAttemptAt: '1970-01-01T00:00:00.000Z', deliveredAt: null }]);
+    expect(formatJobs([{ ...job, callingAe: 'X\u001b]0;pwned\u0007' }])).toContain('X\\x1b]0;pwned\\x07');
   });
 });

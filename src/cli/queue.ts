@@ -65,8 +65,32 @@ function openQueue(o: FilterOptions): JobQueue {
 
 const time = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
 
+/**
+ * Values that came from a sender (AE titles, UIDs, reasons quoting them) are shown with
+ * control characters escaped: an escape sequence in a DICOM value must not drive the
+ * operator's terminal.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/** A job as `queue show` prints it: times in ISO 8601, and whether the spooled source still exists. */
+export function describeJob(job: Job, deliveries: unknown[]): Record<string, unknown> {
+  const iso = (ms: number | null | undefined) => (typeof ms === 'number' ? new Date(ms).toISOString() : ms);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(job)) out[k] = /At$/.test(k) ? iso(v as number) : v;
+  out.spoolFileExists = existsSync(job.spoolPath);
+  out.deliveries = deliveries.map((d) => {
+    const row: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(d as Record<string, unknown>)) row[k] = /At$/.test(k) ? iso(v as number) : v;
+    return row;
+  });
+  return out;
+}
+
 export function formatJobs(jobs: Job[]): string {
-  const rows = jobs.map((j) => [String(j.id), j.state, time(j.receivedAt), j.callingAe, j.sopInstanceUid, j.reason ?? '']);
+  const rows = jobs.map((j) => [String(j.id), j.state, time(j.receivedAt), j.callingAe, j.sopInstanceUid, j.reason ?? ''].map(printable));
   const head = ['id', 'state', 'received (UTC)', 'from', 'SOP Instance UID', 'reason'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (i === 5 ? 0 : r[i].length))));
   const line = (r: string[]) => r.map((c, i) => (i === 5 ? c : c.padEnd(widths[i]))).join('  ');
@@ -129,7 +153,7 @@ export function registerQueue(program: Command): void {
         const deliveries = job ? q.deliveriesOf(job.id) : [];
         q.close();
         if (!job) throw new Error(`no job ${id}`);
-        process.stdout.write(JSON.stringify({ ...job, deliveries }, null, 2) + '\n');
+        process.stdout.write(JSON.stringify(describeJob(job, deliveries), null, 2) + '\n');
       }),
     );
 
