@@ -149,3 +149,23 @@ describe('queue command output', () => {
     expect(formatJobs([{ ...job, callingAe: 'X\u001b]0;pwned\u0007' }])).toContain('X\\x1b]0;pwned\\x07');
   });
 });
+
+describe('a poison object', () => {
+  it('fails after the node died three times analysing it, instead of crash-looping; an operator retry starts the count again', () => {
+    const q = new JobQueue(join(mkdtempSync(join(tmpdir(), 'jointscore-poison-')), 'queue.sqlite'));
+    const { job } = q.enqueue({ sopInstanceUid: '7.7', modelVersion: 'm', sopClassUid: '1.2', transferSyntaxUid: '1.2.840.10008.1.2.1', callingAe: 'A', spoolPath: '/s/7.7' });
+    for (let crash = 1; crash <= 3; crash++) {
+      expect(q.claimNext()!.id).toBe(job.id); // analysing ... and the process dies
+      q.recover();
+    }
+    const dead = q.get(job.id)!;
+    expect(dead.state).toBe('failed');
+    expect(dead.reason).toMatch(/stopped 3 times while analysing/);
+    expect(q.claimNext()).toBeUndefined();
+    q.retry({ states: ['failed'] });
+    expect(q.claimNext()!.id).toBe(job.id);
+    q.recover();
+    expect(q.get(job.id)!.state).toBe('received');
+    q.close();
+  });
+});

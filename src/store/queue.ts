@@ -73,6 +73,9 @@ export interface JobFilter {
 /** What `enqueue` did with a receipt. */
 export type EnqueueOutcome = 'new' | 'requeued' | 'duplicate';
 
+/** Restarts in the middle of one object's analysis before it is failed rather than tried again. */
+export const MAX_ANALYSES = 3;
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS jobs (
   id INTEGER PRIMARY KEY,
@@ -289,11 +292,18 @@ export class JobQueue {
    * deterministic, so running it again gives the same result UIDs). `sending` jobs keep
    * their outbox and continue. Returns how many were reset.
    */
-  recover(): number {
-    const info = this.db
-      .prepare(`UPDATE jobs SET state = 'received', reason = 'resumed after restart', updated_at = ? WHERE state IN ('analysing', 'reporting')`)
-      .run(this.now());
-    return info.changes;
+  recover(maxAnalyses = MAX_ANALYSES): number {
+    return this.db.transaction(() => {
+      // an object that was being analysed each time the node died may be what kills it
+      // (memory, a decoder crash): after maxAnalyses it fails instead of crash-looping the node
+      this.db
+        .prepare(`UPDATE jobs SET state = 'failed', reason = ?, updated_at = ? WHERE state IN ('analysing', 'reporting') AND analyses >= ?`)
+        .run(`analyse: the node stopped ${maxAnalyses} times while analysing this object (a crash, or killed for memory); not tried again until \`jointscore queue retry\``, this.now(), maxAnalyses);
+      const info = this.db
+        .prepare(`UPDATE jobs SET state = 'received', reason = 'resumed after restart', updated_at = ? WHERE state IN ('analysing', 'reporting')`)
+        .run(this.now());
+      return info.changes;
+    })();
   }
 
   list(f: JobFilter = {}): Job[] {
@@ -326,6 +336,7 @@ export class JobQueue {
           this.db.prepare(`UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = ? WHERE job_id = ? AND state = 'failed'`).run(t, job.id);
           this.setState(job.id, 'sending', RETRIED);
         } else this.setState(job.id, 'received', RETRIED);
+        this.db.prepare('UPDATE jobs SET analyses = 0 WHERE id = ?').run(job.id);
       }
       return jobs.map((j) => this.get(j.id)!);
     })();
