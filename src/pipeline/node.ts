@@ -70,6 +70,8 @@ class Wakeable {
 }
 
 export const LOOP_IDLE_MS = 1000;
+/** After the queue failed under the worker (disk full), the next try. */
+export const WORKER_RETRY_MS = 2000;
 
 export async function startNode(config: NodeConfig, log: Logger, observers: NodeHooks = {}): Promise<RunningNode> {
   const hooks: NodeHooks = {
@@ -130,11 +132,21 @@ export async function startNode(config: NodeConfig, log: Logger, observers: Node
 
   let stopping = false;
   const beats = { worker: Date.now(), delivery: Date.now() };
+  let workerTrouble: string | undefined;
   const workerLoop = (async () => {
     while (!stopping) {
       beats.worker = Date.now();
-      if (await worker.processNext()) outbox.wake();
-      else await work.sleep(LOOP_IDLE_MS);
+      try {
+        if (await worker.processNext()) outbox.wake();
+        else await work.sleep(LOOP_IDLE_MS);
+        workerTrouble = undefined;
+      } catch (err) {
+        // the queue itself failed (disk full: SQLITE_FULL, a read-only disk): the node keeps
+        // receiving what it can and tries again, instead of dying with jobs half-recorded
+        workerTrouble = `worker: ${(err as Error).message}`;
+        log.error(`worker could not record a job's progress, trying again in ${WORKER_RETRY_MS / 1000} s: ${(err as Error).message}`);
+        await work.sleep(WORKER_RETRY_MS);
+      }
     }
   })();
   const deliveryLoop = (async () => {
@@ -175,7 +187,8 @@ export async function startNode(config: NodeConfig, log: Logger, observers: Node
     health: () => {
       // a single analysis takes seconds; a minute without a heartbeat means a loop is stuck
       const stale = Object.entries(beats).filter(([, t]) => Date.now() - t > 120_000);
-      return stale.map(([name]) => `${name} loop has not run for ${Math.round((Date.now() - beats[name as keyof typeof beats]) / 1000)} s`);
+      const reasons = stale.map(([name]) => `${name} loop has not run for ${Math.round((Date.now() - beats[name as keyof typeof beats]) / 1000)} s`);
+      return workerTrouble ? [...reasons, workerTrouble] : reasons;
     },
     stop: async () => {
       stopping = true;
