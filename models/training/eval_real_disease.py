@@ -69,6 +69,11 @@ def main() -> None:
     report = {
         "crops": int(len(crops)),
         "healthy_called_mild_or_severe": float(called(healthy, labels).mean()),
+        "healthy_called_by_score": {
+            "jsn": float((healthy["jsn"][labels[:, 0] >= 0] >= 1).mean()),
+            "erosion": float((healthy["erosion"][labels[:, 1] >= 0] >= 1).mean()),
+            "kl": float((healthy["kl"][labels[:, 2] >= 0] >= 2).mean()),
+        },
         "narrowed_jsn2plus": int(narrowed.sum()),
         "narrowed_jsn2plus_called_mild_or_severe": float((sick["jsn"][narrowed] >= 1).mean()) if narrowed.any() else None,
         "narrowed_exact_jsn": float((sick["jsn"][narrowed] == truth[narrowed, 0]).mean()) if narrowed.any() else None,

@@ -112,8 +112,25 @@ export function buildSrDataset(analysis: HandAnalysis, source: NaturalDataset, o
     algorithmVersion: version,
     trackingUid: (id) => derivedUid([sopInstanceUid, version, 'sr', 'tracking', id], options.uidRoot),
   };
-  const content = reportContent(ctx, handGroups(analysis, groupCtx), []);
+  const content = reportContent(ctx, handGroups(analysis, groupCtx), readingNotes(analysis));
   return srDocument(ctx, content, source);
+}
+
+/**
+ * How the image was read where that differs from what its header says, as Comments beside
+ * the notice: a reader checking a grade should know the scale it was made at.
+ */
+export function readingNotes(analysis: HandAnalysis): TextItem[] {
+  const notes: string[] = [];
+  const { pixelSpacingFrom, pixelSpacingMm, turnedDeg } = analysis.source;
+  if (pixelSpacingFrom === 'estimated' && pixelSpacingMm) {
+    notes.push(
+      `Pixel spacing estimated from the hand's bone lengths: ${pixelSpacingMm[0].toFixed(3)} mm; the image's header had none, or one that disagreed by more than 1.5 times. Joints were graded at this scale.`,
+    );
+  }
+  if (pixelSpacingFrom === 'default') notes.push('No pixel spacing in the header and too little of the hand to measure it: joints were graded at an assumed 0.15 mm.');
+  if (turnedDeg) notes.push(`The hand lay turned: found after turning the image ${turnedDeg} degrees clockwise. Regions are in the image as stored.`);
+  return notes.map((n) => new TextItem(DCM.Comment, n, { relationship: 'CONTAINS' }));
 }
 
 /**

@@ -1,0 +1,38 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readPart10, writePart10 } from '../src/dicom/part10.js';
+import { buildSrDataset, readSrQualitativeEvaluations } from '../src/reports/sr/document.js';
+import { dciodvfy, runTool } from './helpers/dicom-tools.js';
+import { analysis, options, source } from './helpers/sr-fixture.js';
+
+/**
+ * The SR says how the image was read where the header would mislead: a spacing measured
+ * from the hand instead of the header's, a hand found turned.
+ */
+const dir = mkdtempSync(join(tmpdir(), 'jointscore-sr-notes-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('reading notes in the SR', () => {
+  it('an estimated spacing and a turned hand appear as Comments; dciodvfy and dsrdump read the SR cleanly', () => {
+    const read = { ...analysis, source: { ...analysis.source, pixelSpacingMm: [0.312, 0.312] as [number, number], pixelSpacingFrom: 'estimated' as const, turnedDeg: 90 } };
+    const file = join(dir, 'sr.dcm');
+    writeFileSync(file, writePart10(buildSrDataset(read, source, options)));
+    const texts = readSrQualitativeEvaluations(readPart10(readFileSync(file)).dataset).map((e) => String(e.value));
+    expect(texts.some((t) => t.startsWith('Pixel spacing estimated from the hand') && t.includes('0.312 mm'))).toBe(true);
+    expect(texts.some((t) => t.includes('turning the image 90 degrees clockwise'))).toBe(true);
+    expect(texts.some((t) => t.startsWith('Machine-generated result'))).toBe(true);
+    const v = dciodvfy(file);
+    expect(v.errors, v.output).toEqual([]);
+    const dump = runTool('dsrdump', ['+Pl', file]);
+    expect(dump.status, dump.stderr).toBe(0);
+    expect(dump.stdout).toContain('Pixel spacing estimated from the hand');
+  });
+
+  it('says nothing extra when the header spacing was used on an upright hand', () => {
+    const plain = { ...analysis, source: { ...analysis.source, pixelSpacingFrom: 'header' as const } };
+    const texts = readSrQualitativeEvaluations(buildSrDataset(plain, source, options)).map((e) => String(e.value));
+    expect(texts).toHaveLength(1);
+  });
+});
