@@ -22,7 +22,7 @@ import { decideAssociation, decideContext, normaliseHost } from './negotiation.j
  */
 const { Server, Scp, Dataset } = dimse;
 const { CEchoResponse, CStoreResponse } = dimse.responses;
-const { PresentationContextResult, RejectResult, RejectSource, RejectReason, Status } = dimse.constants;
+const { AbortReason, AbortSource, PresentationContextResult, RejectResult, RejectSource, RejectReason, Status } = dimse.constants;
 
 type Association = InstanceType<typeof dimse.association.Association>;
 type PresentationContext = InstanceType<typeof dimse.association.PresentationContext>;
@@ -95,6 +95,15 @@ export function scpClass(ctx: ScpContext): typeof Scp {
     override associationRequested(association: Association): void {
       clearTimeout(this.requestTimer);
       const socket = (this as unknown as { socket: Socket }).socket;
+      if (this.peer) {
+        // a second A-ASSOCIATE-RQ on a connection that has one is a protocol error (PS3.8
+        // 9.2, state Sta6): it would be counted again and hold a slot until restart
+        log.warn('A-ASSOCIATE-RQ on a connection that already has an association: aborted', { ...this.peer });
+        this.sendAbort(AbortSource.ServiceProvider, AbortReason.UnexpectedPdu);
+        this.release();
+        socket.destroy();
+        return;
+      }
       const host = normaliseHost(socket.remoteAddress ?? '?');
       const peer = { callingAe: association.getCallingAeTitle().trim(), host, associationId: nextAssociationId++ };
       this.peer = peer;
