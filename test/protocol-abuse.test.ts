@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAsync, startTestNode, type TestNode } from './helpers/node.js';
-import { associateRq, rawPeer } from './helpers/raw-pdu.js';
+import { associateRq, cStoreCommand, pData, rawPeer } from './helpers/raw-pdu.js';
 
 /**
  * What no well-behaved peer sends, sent on a raw socket: the node must not lose capacity.
@@ -37,5 +37,32 @@ describe('protocol abuse', () => {
     ]);
     expect([a.status, b.status], a.stderr + b.stderr).toEqual([0, 0]);
     expect(node.lines.some((l) => l.message.startsWith('A-ASSOCIATE-RQ on a connection that already has an association'))).toBe(true);
+  }, 60_000);
+});
+
+describe('transfers cut off mid-object', () => {
+  it('leave no open file and no partial file behind', async () => {
+    const { readdirSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const partials = () => readdirSync(join(node.dataDir, 'spool'), { recursive: true }).filter((f) => /incoming|\.part/.test(String(f)) && !String(f).endsWith('incoming')).length;
+    const DX = '1.2.840.10008.5.1.4.1.1.1.1';
+    const before = fds();
+    for (let i = 0; i < 30; i++) {
+      const peer = await rawPeer(node.node.port);
+      peer.socket.write(associateRq('JOINTSCORE', 'CUTOFF', DX));
+      for (let t = 0; t < 50 && !peer.received.includes(0x02); t++) await wait(20);
+      expect(peer.received[0]).toBe(0x02);
+      peer.socket.write(pData(cStoreCommand(DX, `1.2.826.0.1.3680043.10.999.${i + 1}`), true, true));
+      // the start of a data set, and then the cable is pulled
+      peer.socket.write(pData(Buffer.alloc(64 * 1024, 7), false, false));
+      await wait(30);
+      peer.socket.destroy();
+    }
+    await wait(1000);
+    expect(partials()).toBe(0);
+    expect(fds() - before).toBeLessThan(5);
+    const echo = await runAsync('echoscu', ['-aec', 'JOINTSCORE', '127.0.0.1', String(node.node.port)]);
+    expect(echo.status).toBe(0);
   }, 60_000);
 });

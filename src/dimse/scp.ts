@@ -70,13 +70,21 @@ export function scpClass(ctx: ScpContext): typeof Scp {
     private peer: PeerInfo | undefined;
     private counted = false;
     private readonly writers = new WeakMap<object, { writer?: SpoolWriter; problem?: string; started: number }>();
+    /** receipts still streaming (not yet committed or abandoned): dropped if the connection ends first */
+    private readonly open = new Set<SpoolWriter>();
 
     private requestTimer: NodeJS.Timeout | undefined;
 
     constructor(socket: Socket, opts?: ConstructorParameters<typeof Scp>[1]) {
       super(socket, opts);
       // close and abort both end the association; count it once
-      this.on('close', () => this.release());
+      this.on('close', () => {
+        this.release();
+        // a transfer cut off mid-object never reaches cStoreRequest: without this its file
+        // handle and partial file would stay until the process ends
+        for (const writer of this.open) void writer.abandon().catch(() => undefined);
+        this.open.clear();
+      });
       // a connection that never asks for an association is dropped (the library's own
       // association timeout never starts for accepted sockets)
       this.requestTimer = setTimeout(() => {
@@ -184,6 +192,7 @@ export function scpClass(ctx: ScpContext): typeof Scp {
         sourceAeTitle: this.peer?.callingAe,
       });
       this.writers.set(request, { writer, started });
+      this.open.add(writer);
       return writer.stream;
     }
 
@@ -211,6 +220,7 @@ export function scpClass(ctx: ScpContext): typeof Scp {
         ctx.events?.object?.('rejected', seconds());
         return { status: STORE_STATUS.cannotUnderstand, comment: problem };
       }
+      this.open.delete(entry.writer);
       try {
         const obj = await entry.writer.commit();
         ctx.receiver.stored(obj, this.peer!);

@@ -16,9 +16,12 @@ function item(type: number, body: Buffer): Buffer {
 
 const ae = (name: string) => Buffer.from(name.padEnd(16, ' ').slice(0, 16), 'ascii');
 
-export function associateRq(called: string, calling: string): Buffer {
+const uid = (v: string) => Buffer.from(v.length % 2 ? v + '\0' : v, 'ascii');
+
+/** An A-ASSOCIATE-RQ proposing one presentation context (id 1) for `abstractSyntax` in Implicit VR Little Endian. */
+export function associateRq(called: string, calling: string, abstractSyntax = VERIFICATION): Buffer {
   const appContext = item(0x10, Buffer.from('1.2.840.10008.3.1.1.1', 'ascii'));
-  const pc = item(0x20, Buffer.concat([Buffer.from([1, 0, 0, 0]), item(0x30, Buffer.from(VERIFICATION, 'ascii')), item(0x40, Buffer.from(IMPLICIT_LE, 'ascii'))]));
+  const pc = item(0x20, Buffer.concat([Buffer.from([1, 0, 0, 0]), item(0x30, Buffer.from(abstractSyntax, 'ascii')), item(0x40, Buffer.from(IMPLICIT_LE, 'ascii'))]));
   const maxPdu = Buffer.alloc(4);
   maxPdu.writeUInt32BE(16384);
   const userInfo = item(0x50, Buffer.concat([item(0x51, maxPdu), item(0x52, Buffer.from('1.2.826.0.1.3680043.10.999', 'ascii'))]));
@@ -45,4 +48,46 @@ export async function rawPeer(port: number): Promise<{ socket: Socket; received:
   socket.on('error', () => undefined);
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
   return { socket, received, closed };
+}
+
+function element(group: number, el: number, value: Buffer): Buffer {
+  const head = Buffer.alloc(8);
+  head.writeUInt16LE(group, 0);
+  head.writeUInt16LE(el, 2);
+  head.writeUInt32LE(value.length, 4);
+  return Buffer.concat([head, value]);
+}
+
+const us = (n: number) => {
+  const b = Buffer.alloc(2);
+  b.writeUInt16LE(n);
+  return b;
+};
+
+/** A P-DATA-TF with one PDV on presentation context 1 (`command`: the command set; `last`: the last fragment). */
+export function pData(payload: Buffer, command: boolean, last: boolean, claimedLength?: number): Buffer {
+  const pdv = Buffer.alloc(6);
+  pdv.writeUInt32BE(payload.length + 2, 0);
+  pdv.writeUInt8(1, 4);
+  pdv.writeUInt8((command ? 1 : 0) | (last ? 2 : 0), 5);
+  const body = Buffer.concat([pdv, payload]);
+  const head = Buffer.alloc(6);
+  head.writeUInt8(0x04, 0);
+  head.writeUInt32BE(claimedLength ?? body.length, 2);
+  return Buffer.concat([head, body]);
+}
+
+/** The command set of a C-STORE-RQ (Implicit VR Little Endian, as PS3.7 requires). */
+export function cStoreCommand(sopClass: string, sopInstance: string, messageId = 1): Buffer {
+  const rest = Buffer.concat([
+    element(0, 0x0002, uid(sopClass)),
+    element(0, 0x0100, us(0x0001)),
+    element(0, 0x0110, us(messageId)),
+    element(0, 0x0700, us(0)),
+    element(0, 0x0800, us(0x0000)),
+    element(0, 0x1000, uid(sopInstance)),
+  ]);
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(rest.length);
+  return Buffer.concat([element(0, 0x0000, length), rest]);
 }
