@@ -49,6 +49,25 @@ describe('jointscore serve --destination', () => {
     expect(serve.output()).toMatch(/"destinations":\["ARCHIVE@127\.0\.0\.1:\d+"\]/);
   }, 120_000);
 
+  it('takes --http-port, so that a second node on one host does not collide on 8080', async () => {
+    const [httpPort] = await freePorts(1);
+    writeFileSync(join(work, 'http.yaml'), [`dataDir: ${join(work, 'data2')}`, 'dimse:', '  bindAddress: 127.0.0.1', 'http:', '  host: 127.0.0.1', 'logging:', '  file: ""'].join('\n') + '\n');
+    const second = await spawnServe(join(work, 'http.yaml'), {}, ['--http-port', String(httpPort)]);
+    try {
+      let status = 0;
+      for (let i = 0; i < 50 && status !== 200; i++) {
+        status = await fetch(`http://127.0.0.1:${httpPort}/healthz`).then((r) => r.status, () => 0);
+        if (status !== 200) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(status).toBe(200);
+    } finally {
+      second.proc.kill('SIGKILL');
+    }
+    const bad = await runAsync(process.execPath, [BIN, 'serve', '--config', join(work, 'http.yaml'), '--http-port', '99999']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--http-port: http\.port = "99999" is not valid/);
+  }, 60_000);
+
   it('refuses a destination without a port, naming the flag (exit 2)', async () => {
     const r = await runAsync(process.execPath, [BIN, 'serve', '--config', join(work, 'node.yaml'), '--destination', 'ARCHIVE@host']);
     expect(r.status).toBe(2);

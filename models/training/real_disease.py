@@ -9,7 +9,7 @@ texture, so real texture is seen at every grade.
 - Narrowing (SvH JSN): the joint space is the dark band across the bone nearest the crop's
   centre; rows of it are taken out so that the space keeps the phantom's width fractions
   (1, 0.78, 0.55, 0.28, 0 for JSN 0-4; JSN 4 fuses the bone ends), the distal bone moving
-  down towards the proximal one. Only where such a band is found (finger joints and the
+  down towards the proximal one; JSN 2-4 only (JSN 1 is within normal variation). Only where such a band is found (finger joints and the
   thumb; a carpal crop or a crop of something else keeps its label).
 - Erosions (SvH erosion): lucent bites at the bone margin next to the joint, sized and
   counted as the phantom draws them (radius 0.9-3.1 mm, 1-6 of them for grades 1-5),
@@ -146,7 +146,9 @@ def write_disease(crops: np.ndarray, sites: np.ndarray, grades: np.ndarray, rng:
         want_jsn = gap is not None and g[0] >= 0 and rng.random() < 0.75
         want_ero = g[1] >= 0 and (not want_jsn or rng.random() < 0.4)
         if want_jsn:
-            j = int(rng.choice([1, 2, 3, 4], p=[0.25, 0.3, 0.3, 0.15]))
+            # no JSN 1 ("doubtful") on real texture: a fifth of a millimetre is within the
+            # natural variation of normal joints, and teaching it there calls normal joints mild
+            j = int(rng.choice([2, 3, 4], p=[0.4, 0.4, 0.2]))
             crops[b] = narrow(crops[b], gap, j)
             g[0] = j
             if g[2] >= 0:

@@ -32,6 +32,7 @@ export function registerServe(program: Command): void {
     .option('--ae-title <ae>', "the node's AE title (dimse.aeTitle)")
     .option('--port <n>', 'DICOM port (dimse.port)')
     .option('--data-dir <dir>', 'spool, queue and results folder (dataDir)')
+    .option('--http-port <n>', 'port of /healthz, /readyz and /metrics (http.port)')
     .option('--destination <AE@host:port>', 'archive to send results to (repeatable; replaces delivery.destinations)', collect)
     .action(async (flags: ServeFlags) => {
       let config;

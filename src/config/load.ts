@@ -19,6 +19,8 @@ export interface CliOverrides {
   aeTitle?: string;
   port?: string | number;
   dataDir?: string;
+  /** http.port: a second node on one host needs its own */
+  httpPort?: string | number;
   /** each `AE@host:port`; replaces the whole destination list */
   destinations?: string[];
   /** path of the configuration file */
@@ -38,6 +40,7 @@ export const CLI_FLAGS = {
   aeTitle: '--ae-title',
   port: '--port',
   dataDir: '--data-dir',
+  httpPort: '--http-port',
   destinations: '--destination',
   config: '--config',
 } as const;
@@ -438,6 +441,7 @@ function applyCli(config: Tree, cli: CliOverrides, sources: Sources): void {
   if (cli.aeTitle !== undefined) set('dimse.aeTitle', cli.aeTitle, CLI_FLAGS.aeTitle);
   if (cli.port !== undefined) set('dimse.port', String(cli.port), CLI_FLAGS.port);
   if (cli.dataDir !== undefined) set('dataDir', cli.dataDir, CLI_FLAGS.dataDir);
+  if (cli.httpPort !== undefined) set('http.port', String(cli.httpPort), CLI_FLAGS.httpPort);
   if (cli.destinations !== undefined) setDestinations(config, cli.destinations, at(CLI_FLAGS.destinations), sources);
 }
 
