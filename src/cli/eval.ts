@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Command, Option } from 'commander';
 import { loadAnalysisDir, pairByInstance } from '../eval/dataset.js';
@@ -9,10 +9,18 @@ import { analyzeImage } from '../inference/analyze.js';
 import { loadModels } from '../inference/models.js';
 import { PROVIDER_CHOICES, type ProviderChoice } from '../inference/session.js';
 import { logger } from '../observability/logger.js';
-import { DEFAULT_MODELS_DIR } from './analyze.js';
+import { readReference, referenceAgreement, stem, type ReferenceAgreement } from '../eval/reference.js';
+import type { HandAnalysis } from '../analysis/hand-analysis.js';
+import { DEFAULT_MODELS_DIR, runAnalyze } from './analyze.js';
 
 export interface EvalCommandOptions {
-  data: string;
+  data?: string;
+  /** real graded films: a CSV in the RA2-DREAM or the plain layout (src/eval/reference.ts) */
+  reference?: string;
+  /** the films the reference scores: DICOM, PNG or JPEG, named as the reference names them */
+  images?: string;
+  /** mm per pixel of PNG / JPEG films; else measured from each hand */
+  spacing?: number;
   out: string;
   predictions?: string;
   /** used when there is no --predictions: the models run on each <name>.dcm beside its ground truth */
@@ -49,6 +57,7 @@ export interface EvalOutputs {
  * eval.json, report.md and plots/*.png.
  */
 export async function runEval(opts: EvalCommandOptions): Promise<EvalOutputs> {
+  if (!opts.data) throw new Error('--data (ground truth) or --reference with --images is needed');
   const truths = loadAnalysisDir(opts.data, 'ground truth');
   const predictionDir = opts.predictions ?? (await predict(truths.map((t) => t.file), opts));
   const predictions = loadAnalysisDir(predictionDir, 'prediction');
@@ -93,18 +102,77 @@ export async function runEval(opts: EvalCommandOptions): Promise<EvalOutputs> {
   return { json, markdown, plots: written };
 }
 
+const pct = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(1)} %`);
+const num = (x: number | null, d = 3) => (x === null ? '-' : x.toFixed(d));
+
+export function referenceMarkdown(a: ReferenceAgreement, reference: string, images: string): string {
+  const rows = (['jsn', 'erosion', 'kl'] as const)
+    .filter((s) => a.scores[s].n > 0)
+    .map((s) => {
+      const g = a.scores[s];
+      return `| ${s} | ${g.n} | ${pct(g.accuracy)} | ${pct(g.withinOne)} | ${num(g.mae, 2)} | ${num(g.kappa)} |`;
+    });
+  const confusion = (['jsn', 'erosion', 'kl'] as const)
+    .filter((s) => a.scores[s].n > 0)
+    .map((s) => `${s} (rows: reference grade, columns: predicted)\n\n${a.scores[s].confusion.map((r, i) => `    ${i}: ${r.join(' ')}`).join('\n')}`);
+  return [
+    '# Agreement with a real-film reference',
+    '',
+    `Reference \`${reference}\`, films \`${images}\`: ${a.films} films, ${a.analysed} analysed. Machine-made grades; the reference is the site's readers.`,
+    '',
+    '| score | joints graded by both | exact | within one grade | mean abs. error | quadratic kappa |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...rows,
+    '',
+    `Coverage: ${a.coverage.graded} of ${a.coverage.referenced} referenced joint scores graded (${pct(a.coverage.share)}).`,
+    `Films the reference scores all zero: ${a.allZeroFilms.films}; of their ${a.allZeroFilms.joints} joints found, ${a.allZeroFilms.calledMildOrSevere} called mild or severe (${pct(a.allZeroFilms.share)}).`,
+    '',
+    ...confusion,
+    '',
+  ].join('\n');
+}
+
+/** `jointscore eval --reference scores.csv --images films/`: the models on the films, against the site's grades. */
+export async function runReferenceEval(opts: EvalCommandOptions): Promise<{ json: string; markdown: string; agreement: ReferenceAgreement }> {
+  if (!opts.reference || !opts.images) throw new Error('--reference needs --images (the folder of the films it scores)');
+  const { films, format } = readReference(readFileSync(opts.reference, 'utf8'), opts.reference);
+  const log = logger();
+  const run = await runAnalyze(
+    opts.images,
+    { models: opts.models, provider: opts.provider ?? 'auto', spacing: opts.spacing },
+    { log, stdout: () => undefined, stderr: { write: () => true } },
+  );
+  const predictions = new Map<string, HandAnalysis>(run.results.map((r) => [stem(r.file), r.analysis]));
+  const agreement = referenceAgreement(films, predictions);
+  mkdirSync(opts.out, { recursive: true });
+  const json = join(opts.out, 'reference-eval.json');
+  const markdown = join(opts.out, 'reference-report.md');
+  writeFileSync(json, JSON.stringify({ reference: opts.reference, format, images: opts.images, failures: run.failures, ...agreement }, null, 2) + '\n');
+  writeFileSync(markdown, referenceMarkdown(agreement, opts.reference, opts.images));
+  log.info('reference evaluation written', { out: opts.out, films: agreement.films, analysed: agreement.analysed });
+  return { json, markdown, agreement };
+}
+
 export function registerEval(program: Command): void {
   program
     .command('eval')
     .description(
       "Score predictions against ground truth (HandAnalysis JSON): the reference study's PR-AUC per severity class, detection recall, localisation error, grading kappa; writes eval.json, report.md and plots/",
     )
-    .requiredOption('--data <dir>', 'folder of ground-truth <name>.json files (as `jointscore phantom` writes them)')
+    .option('--data <dir>', 'folder of ground-truth <name>.json files (as `jointscore phantom` writes them)')
+    .option('--reference <csv>', 'real graded films instead: per-joint scores, RA2-DREAM layout (Patient_ID, LH_mcp_J__2, ...) or plain (file, site, jsn, erosion, kl); see docs/validation.md')
+    .option('--images <dir>', 'with --reference: the films (DICOM, PNG or JPEG) named as the reference names them')
+    .option('--spacing <mm>', 'with --reference: pixel spacing of PNG / JPEG films (default: measured from each hand)', Number)
     .requiredOption('--out <dir>', 'output folder for eval.json, report.md and plots/*.png')
     .option('--predictions <dir>', 'folder of predicted <name>.json files (as `jointscore analyze --out` writes them), paired by source.sopInstanceUID; without it the models run on each <name>.dcm beside its ground truth')
     .option('--models <dir>', "models folder (default: the package's models/)")
     .addOption(new Option('--provider <p>', 'execution provider').choices([...PROVIDER_CHOICES]).default('auto'))
     .action(async (opts: EvalCommandOptions) => {
+      if (opts.reference) {
+        const out = await runReferenceEval(opts);
+        process.stdout.write(readFileSync(out.markdown, 'utf8'));
+        return;
+      }
       const out = await runEval(opts);
       process.stdout.write(`${out.markdown}\n`);
     });

@@ -1,0 +1,197 @@
+import type { HandAnalysis, HandResult } from '../analysis/hand-analysis.js';
+import { JOINT_SITES, scoresFor, type JointSite, type Score } from '../analysis/joints.js';
+import { gradingAgreement, predictedGrade, type GradingAgreement } from './metrics.js';
+
+/**
+ * Real graded films as sites hold them, and how the models agree with them: the local
+ * validation a site runs before go-live (docs/validation.md). Two layouts are read:
+ *
+ * - RA2-DREAM: one row per patient, `Patient_ID` then one column per hand joint and score,
+ *   `LH_mcp_J__2` (left hand, MCP2, joint space narrowing), `RH_pip_E__3` (right PIP3,
+ *   erosion), `LH_wrist_J__radcar` (radiocarpal narrowing), ...; the films are
+ *   `<Patient_ID>-LH.<ext>` and `<Patient_ID>-RH.<ext>`. Foot columns and wrist erosion
+ *   sites outside this vocabulary (radius, ulna, lunate, navicular, multangulum) are left out.
+ * - Plain: `file,site,jsn,erosion,kl`, one row per joint; `file` is the film's name (with or
+ *   without extension), `site` is `MCP2` or `L-MCP2`, an empty cell is "not scored".
+ */
+export interface ReferenceJoint {
+  jsn?: number;
+  erosion?: number;
+  kl?: number;
+}
+
+export interface ReferenceFilm {
+  /** the film's name without folder and extension */
+  film: string;
+  laterality?: 'L' | 'R';
+  joints: Map<JointSite, ReferenceJoint>;
+}
+
+export type ReferenceFormat = 'ra2-dream' | 'plain';
+
+/** RA2-DREAM joint names -> our sites; narrowing (J) and erosion (E) columns. */
+const RA2_SITES: Record<string, JointSite> = {
+  pip_J__2: 'PIP2', pip_J__3: 'PIP3', pip_J__4: 'PIP4', pip_J__5: 'PIP5',
+  mcp_J__1: 'MCP1', mcp_J__2: 'MCP2', mcp_J__3: 'MCP3', mcp_J__4: 'MCP4', mcp_J__5: 'MCP5',
+  wrist_J__cmc3: 'CMC3', wrist_J__cmc4: 'CMC4', wrist_J__cmc5: 'CMC5',
+  wrist_J__mna: 'STT', wrist_J__capnlun: 'CSL', wrist_J__radcar: 'RC',
+  mcp_E__ip: 'IP1', pip_E__2: 'PIP2', pip_E__3: 'PIP3', pip_E__4: 'PIP4', pip_E__5: 'PIP5',
+  mcp_E__1: 'MCP1', mcp_E__2: 'MCP2', mcp_E__3: 'MCP3', mcp_E__4: 'MCP4', mcp_E__5: 'MCP5',
+  wrist_E__mc1: 'CMC1',
+};
+
+/** Cells split on commas outside double quotes. */
+function cells(line: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quoted = false;
+  for (const ch of line) {
+    if (ch === '"') quoted = !quoted;
+    else if (ch === ',' && !quoted) {
+      out.push(cur.trim());
+      cur = '';
+    } else cur += ch;
+  }
+  out.push(cur.trim());
+  return out;
+}
+
+function grade(raw: string | undefined, where: string): number | undefined {
+  if (raw === undefined || raw === '' || /^(na|nan|null|-)$/i.test(raw)) return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${where}: "${raw}" is not a grade (a number from 0, or empty for not scored)`);
+  return n;
+}
+
+export function detectFormat(header: string[]): ReferenceFormat {
+  if (header.includes('Patient_ID') && header.some((h) => /^[LR]H_/.test(h))) return 'ra2-dream';
+  if (['file', 'site'].every((k) => header.includes(k))) return 'plain';
+  throw new Error(
+    `unknown reference layout (header: ${header.slice(0, 6).join(', ')}...): expected RA2-DREAM (Patient_ID, LH_mcp_J__2, ...) or plain (file, site, jsn, erosion, kl)`,
+  );
+}
+
+export function readReference(text: string, name = 'reference'): { format: ReferenceFormat; films: ReferenceFilm[] } {
+  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
+  if (lines.length === 0) throw new Error(`${name}: empty`);
+  const header = cells(lines[0]);
+  const format = detectFormat(header);
+  const rows = lines.slice(1).map(cells);
+  return { format, films: format === 'ra2-dream' ? readRa2(header, rows, name) : readPlain(header, rows, name) };
+}
+
+function readRa2(header: string[], rows: string[][], name: string): ReferenceFilm[] {
+  const films: ReferenceFilm[] = [];
+  for (const [r, row] of rows.entries()) {
+    const id = row[header.indexOf('Patient_ID')];
+    for (const side of ['L', 'R'] as const) {
+      const joints = new Map<JointSite, ReferenceJoint>();
+      header.forEach((h, c) => {
+        const m = new RegExp(`^${side}H_(.+)$`).exec(h);
+        const site = m ? RA2_SITES[m[1]] : undefined;
+        if (!site) return;
+        const g = grade(row[c], `${name} row ${r + 2}, ${h}`);
+        if (g === undefined) return;
+        const j = joints.get(site) ?? {};
+        if (m![1].includes('_J__')) j.jsn = g;
+        else j.erosion = g;
+        joints.set(site, j);
+      });
+      if (joints.size) films.push({ film: `${id}-${side}H`, laterality: side, joints });
+    }
+  }
+  return films;
+}
+
+function readPlain(header: string[], rows: string[][], name: string): ReferenceFilm[] {
+  const col = (k: string) => header.indexOf(k);
+  const byFilm = new Map<string, ReferenceFilm>();
+  for (const [r, row] of rows.entries()) {
+    const where = `${name} row ${r + 2}`;
+    const film = stem(row[col('file')] ?? '');
+    const m = /^(?:([LR])-)?([A-Z0-9]+)$/i.exec(row[col('site')] ?? '');
+    const site = m?.[2].toUpperCase() as JointSite | undefined;
+    if (!film || !site || !JOINT_SITES.includes(site)) throw new Error(`${where}: site "${row[col('site')]}" is not one of ${JOINT_SITES.join(', ')} (optionally L- or R-)`);
+    const entry = byFilm.get(film) ?? { film, joints: new Map(), ...(m?.[1] ? { laterality: m[1].toUpperCase() as 'L' | 'R' } : {}) };
+    const j: ReferenceJoint = {};
+    for (const score of ['jsn', 'erosion', 'kl'] as const) {
+      if (col(score) < 0) continue;
+      const g = grade(row[col(score)], `${where}, ${score}`);
+      if (g !== undefined && scoresFor(site).includes(score)) j[score] = g;
+    }
+    entry.joints.set(site, j);
+    byFilm.set(film, entry);
+  }
+  return [...byFilm.values()];
+}
+
+/** A file name without its folder and extension: how films and predictions are matched. */
+export function stem(file: string): string {
+  const base = file.split(/[\\/]/).pop() ?? file;
+  return base.replace(/\.(dcm|png|jpe?g|json)$/i, '');
+}
+
+export interface ReferenceAgreement {
+  films: number;
+  /** films with a prediction */
+  analysed: number;
+  /** per score: agreement on joints graded by both, plus MAE */
+  scores: Record<Score, GradingAgreement & { mae: number | null }>;
+  /** referenced joint-scores that the models graded / all referenced joint-scores */
+  coverage: { graded: number; referenced: number; share: number | null };
+  /** on films the reference scores all zero: joints the models called mild or severe */
+  allZeroFilms: { films: number; joints: number; calledMildOrSevere: number; share: number | null };
+}
+
+/** The predicted hand for a film: the one of the film's side, else the only one. */
+function handFor(film: ReferenceFilm, analysis: HandAnalysis | undefined): HandResult | undefined {
+  const hands = analysis?.hands ?? [];
+  return hands.find((h) => h.laterality === film.laterality) ?? (hands.length === 1 ? hands[0] : undefined);
+}
+
+const calledMildOrSevere = (j: HandResult['joints'][number]) =>
+  (j.jsn ? predictedGrade(j.jsn) >= 1 : false) || (j.erosion ? predictedGrade(j.erosion) >= 1 : false) || (j.kl ? predictedGrade(j.kl) >= 2 : false);
+
+export function referenceAgreement(films: readonly ReferenceFilm[], predictions: ReadonlyMap<string, HandAnalysis>): ReferenceAgreement {
+  const pairs: Record<Score, { truth: number; predicted: number }[]> = { jsn: [], erosion: [], kl: [] };
+  let graded = 0;
+  let referenced = 0;
+  const zero = { films: 0, joints: 0, calledMildOrSevere: 0 };
+  let analysed = 0;
+  for (const film of films) {
+    const analysis = predictions.get(film.film);
+    if (analysis) analysed++;
+    const hand = handFor(film, analysis);
+    const found = new Map((hand?.joints ?? []).map((j) => [j.site, j]));
+    for (const [site, ref] of film.joints) {
+      for (const score of ['jsn', 'erosion', 'kl'] as const) {
+        if (ref[score] === undefined) continue;
+        referenced++;
+        const g = found.get(site)?.[score];
+        if (!g) continue;
+        graded++;
+        pairs[score].push({ truth: ref[score]!, predicted: predictedGrade(g) });
+      }
+    }
+    const allZero = [...film.joints.values()].every((j) => (j.jsn ?? 0) === 0 && (j.erosion ?? 0) === 0 && (j.kl ?? 0) === 0);
+    if (allZero && hand) {
+      zero.films++;
+      zero.joints += hand.joints.length;
+      zero.calledMildOrSevere += hand.joints.filter(calledMildOrSevere).length;
+    }
+  }
+  const scores = Object.fromEntries(
+    (['jsn', 'erosion', 'kl'] as const).map((s) => {
+      const p = pairs[s];
+      const mae = p.length ? p.reduce((a, x) => a + Math.abs(x.truth - x.predicted), 0) / p.length : null;
+      return [s, { ...gradingAgreement(s, p), mae }];
+    }),
+  ) as ReferenceAgreement['scores'];
+  return {
+    films: films.length,
+    analysed,
+    scores,
+    coverage: { graded, referenced, share: referenced ? graded / referenced : null },
+    allZeroFilms: { ...zero, share: zero.joints ? zero.calledMildOrSevere / zero.joints : null },
+  };
+}

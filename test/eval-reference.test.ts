@@ -1,0 +1,93 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HandAnalysis } from '../src/analysis/hand-analysis.js';
+import { runReferenceEval } from '../src/cli/eval.js';
+import { readReference, referenceAgreement } from '../src/eval/reference.js';
+import { readDicomImage } from '../src/imaging/decode.js';
+import { toDisplay } from '../src/inference/preprocess.js';
+import { FIXTURES, makeFixture } from '../src/phantom/fixtures.js';
+
+/**
+ * Real-film references as sites hold them (RA2-DREAM's per-patient columns, a plain
+ * per-joint table) round-trip, and `eval --reference` scores the models against them.
+ */
+let work: string;
+let truth: HandAnalysis;
+
+const RA2_COLUMNS: [string, string, 'jsn' | 'erosion'][] = [
+  ['mcp_J__2', 'MCP2', 'jsn'], ['mcp_J__3', 'MCP3', 'jsn'], ['pip_J__4', 'PIP4', 'jsn'], ['wrist_J__radcar', 'RC', 'jsn'],
+  ['wrist_J__mna', 'STT', 'jsn'], ['mcp_E__ip', 'IP1', 'erosion'], ['pip_E__2', 'PIP2', 'erosion'], ['wrist_E__mc1', 'CMC1', 'erosion'],
+];
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'jointscore-reference-'));
+  const def = FIXTURES.find((f) => f.name === 'hand-left-m2-explicit')!;
+  const art = await makeFixture(def, false);
+  truth = art.truth;
+  writeFileSync(join(work, 'hand.dcm'), art.dicom);
+  const display = toDisplay(await readDicomImage(join(work, 'hand.dcm')));
+  const grey = Buffer.from(display.data.map((v) => Math.round(v * 255)));
+  mkdirSync(join(work, 'films'));
+  await sharp(grey, { raw: { width: display.columns, height: display.rows, channels: 1 } }).png().toFile(join(work, 'films', 'P001-LH.png'));
+}, 120_000);
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const gradeOf = (site: string, score: 'jsn' | 'erosion' | 'kl') => truth.hands[0].joints.find((j) => j.site === site)?.[score]?.grade;
+
+function ra2Csv(zero: boolean): string {
+  const cols = RA2_COLUMNS.map(([c]) => `LH_${c}`);
+  const values = RA2_COLUMNS.map(([, site, score]) => (zero ? 0 : gradeOf(site, score)));
+  return `Patient_ID,Overall_Tol,${cols.join(',')},RH_mcp_J__2\nP001,0,${values.join(',')},\n`;
+}
+
+function plainCsv(): string {
+  const rows = truth.hands[0].joints.map((j) => `P001-LH.png,L-${j.site},${j.jsn?.grade ?? ''},${j.erosion?.grade ?? ''},${j.kl?.grade ?? ''}`);
+  return ['file,site,jsn,erosion,kl', ...rows].join('\n') + '\n';
+}
+
+describe('real-film references', () => {
+  it('read both layouts back into the same joints', () => {
+    const ra2 = readReference(ra2Csv(false));
+    expect(ra2.format).toBe('ra2-dream');
+    expect(ra2.films.map((f) => [f.film, f.laterality])).toEqual([['P001-LH', 'L']]); // RH has no scores
+    for (const [, site, score] of RA2_COLUMNS) expect(ra2.films[0].joints.get(site as never)?.[score]).toBe(gradeOf(site, score));
+    const plain = readReference(plainCsv());
+    expect(plain.format).toBe('plain');
+    expect(plain.films[0].film).toBe('P001-LH');
+    expect(plain.films[0].joints.size).toBe(truth.hands[0].joints.length);
+    for (const j of truth.hands[0].joints) expect(plain.films[0].joints.get(j.site)).toEqual({ ...(j.jsn ? { jsn: j.jsn.grade } : {}), ...(j.erosion ? { erosion: j.erosion.grade } : {}), ...(j.kl ? { kl: j.kl.grade } : {}) });
+  });
+
+  it('refuses an unknown layout and a bad grade, naming the row and column', () => {
+    expect(() => readReference('a,b\n1,2\n')).toThrow(/unknown reference layout/);
+    expect(() => readReference('file,site,jsn\nx.png,MCP2,two\n', 'scores.csv')).toThrow(/scores\.csv row 2, jsn: "two" is not a grade/);
+    expect(() => readReference('file,site,jsn\nx.png,MCP9,1\n')).toThrow(/site "MCP9" is not one of/);
+  });
+
+  it('agreement: the truth against itself is perfect, and the all-zero share counts what is called', () => {
+    const films = readReference(plainCsv()).films;
+    const perfect = referenceAgreement(films, new Map([['P001-LH', truth]]));
+    expect(perfect.scores.jsn.accuracy).toBe(1);
+    expect(perfect.coverage.share).toBe(1);
+    const zero = referenceAgreement(readReference(ra2Csv(true)).films, new Map([['P001-LH', truth]]));
+    expect(zero.allZeroFilms.films).toBe(1);
+    expect(zero.allZeroFilms.joints).toBe(truth.hands[0].joints.length);
+    expect(zero.scores.jsn.n).toBeGreaterThan(0);
+  });
+
+  it('eval --reference runs the models on the films and writes the report', async () => {
+    writeFileSync(join(work, 'scores.csv'), plainCsv());
+    const out = join(work, 'out');
+    const r = await runReferenceEval({ reference: join(work, 'scores.csv'), images: join(work, 'films'), spacing: 0.2, out, provider: 'cpu' });
+    expect(r.agreement.analysed).toBe(1);
+    expect(r.agreement.coverage.share).toBeGreaterThan(0.8);
+    expect(r.agreement.scores.jsn.withinOne).toBeGreaterThan(0.7);
+    const md = readFileSync(r.markdown, 'utf8');
+    expect(md).toMatch(/\| jsn \| \d+ \|/);
+    expect(JSON.parse(readFileSync(r.json, 'utf8')).format).toBe('plain');
+  }, 120_000);
+});
