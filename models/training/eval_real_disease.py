@@ -52,11 +52,15 @@ def main() -> None:
     ap.add_argument("--ckpt", required=True)
     ap.add_argument("--crops", required=True)
     ap.add_argument("--seed", type=int, default=20261202)
+    ap.add_argument("--prior-weights", default=None, help="calibrate_prior.py's JSON, applied as the export applies it")
     args = ap.parse_args()
     torch.set_num_threads(2)
     model = Grader(1.0)
     model.load_state_dict(torch.load(args.ckpt, map_location="cpu")["model"])
     model.eval()
+    if args.prior_weights:
+        for score, w in json.load(open(args.prior_weights))["logWeights"].items():
+            getattr(model, f"prior_{score}").copy_(torch.tensor(w, dtype=torch.float32))
     s = read_crop_split(args.crops)
     crops = np.asarray(s.crops, np.float32) / 65535.0
     labels = s.grades

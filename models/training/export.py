@@ -186,9 +186,21 @@ def export_detector(args, val_folder: str):
     print("detector", manifest["sha256"], json.dumps(manifest["metrics"]), f"{ms:.1f} ms", flush=True)
 
 
+def apply_prior(model: Grader, path: str | None) -> dict | None:
+    """The healthy-grade log-weights of calibrate_prior.py, put into the graph."""
+    if not path:
+        return None
+    with open(path) as f:
+        prior = json.load(f)
+    for score, w in prior["logWeights"].items():
+        getattr(model, f"prior_{score}").copy_(torch.tensor(w, dtype=torch.float32))
+    return prior
+
+
 def export_grader(args, val_folder: str):
     model = Grader(1.0)
     state = load(args.grader_ckpt, model)
+    prior = apply_prior(model, args.prior_weights)
     d = os.path.join(ROOT, "models", "jointscore-grader")
     os.makedirs(d, exist_ok=True)
     onnx_path = os.path.join(d, "model.onnx")
@@ -242,6 +254,9 @@ def export_grader(args, val_folder: str):
                          "parameters": n_params(model), "torchCpuMsPer21Crops2ThreadsSharedCpu": round(ms, 1), "opset": OPSET,
                          "loss": "CORAL binary cross-entropy per scale (masked where not scored) + smooth L1 geometry"},
         "training": training_recipe(args, state, "train_grader.py", state["args"]["train"], "crops", args.grader_schedule),
+        **({"calibration": {"kind": "healthy-grade log-weights on the probabilities, in the graph (calibrate_prior.py)",
+                            "logWeights": prior["logWeights"], "target": prior["target"],
+                            "chosenOn": f"{prior['n']} real training crops labelled healthy"}} if prior else {}),
         "metrics": {"split": f"validation (synthetic phantom, seeds {meta['seeds'][0]}-{meta['seeds'][1]}, "
                              f"{meta['crops']} crops from {meta['images']} images, crops centred on the true joint "
                              f"with the training-set jitter)",
@@ -265,6 +280,7 @@ def main():
     ap.add_argument("--detector-schedule", default=None, help="free text for the manifest (e.g. warm restarts)")
     ap.add_argument("--grader-schedule", default=None, help="free text for the manifest (e.g. warm restarts)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--prior-weights", default=None, help="calibrate_prior.py's JSON: healthy-grade log-weights put into the grader's graph")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.grader_ckpt:

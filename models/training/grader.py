@@ -89,6 +89,12 @@ class Grader(nn.Module):
         # geometry: (u, v) centre offset in crop axes (u right, v down), (a, b) box size
         # along the crop's right / up axes, and a residual in image axes
         self.geo = nn.Linear(192, 8)
+        # Log-weights on the grade probabilities (0 = none): a calibration chosen after
+        # training (calibrate_prior.py) and exported in the graph, so that every reader of
+        # the probabilities (the grade, AP, the SR) sees the same calibrated numbers. Not in
+        # the state dict: checkpoints stay loadable either way.
+        for name, k in SCALES.items():
+            self.register_buffer(f"prior_{name}", torch.zeros(k), persistent=False)
 
     def features(self, crop, meta):
         mean = crop.mean(dim=(2, 3), keepdim=True)
@@ -119,10 +125,16 @@ class Grader(nn.Module):
 
     def forward(self, crop, meta):
         h = self.features(crop, meta)
-        jsn = OrdinalHead.probs(self.heads["jsn"].cum_logits(h))
-        ero = OrdinalHead.probs(self.heads["erosion"].cum_logits(h))
-        kl = OrdinalHead.probs(self.heads["kl"].cum_logits(h))
+        jsn = reweight(OrdinalHead.probs(self.heads["jsn"].cum_logits(h)), self.prior_jsn)
+        ero = reweight(OrdinalHead.probs(self.heads["erosion"].cum_logits(h)), self.prior_erosion)
+        kl = reweight(OrdinalHead.probs(self.heads["kl"].cum_logits(h)), self.prior_kl)
         return jsn, ero, kl, self.geometry(h, meta)
+
+
+def reweight(p: torch.Tensor, log_w: torch.Tensor) -> torch.Tensor:
+    """p * exp(log_w), renormalised: a prior shift (Saerens et al. 2002) as a decision bias."""
+    q = p * torch.exp(log_w).view(1, -1)
+    return q / q.sum(1, keepdim=True)
 
 
 def coral_loss(cum_logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, int]:

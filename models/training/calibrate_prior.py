@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""Choose the grader's healthy-grade prior weight per score on real training crops.
+
+The grader's probabilities come out of training on a mix of phantoms and real crops; on real
+film its "doubtful" grades (JSN 1, erosion 1) fall on normal joints too often. A log-weight
+b added to the healthy grades (JSN 0; erosion 0; KL 0 and 1) shifts the decision towards
+healthy, as a higher prior of normal joints would (a cohort routed from a PACS is mostly
+normal joints). b is the smallest value on a grid for which at most --target of the
+*training* real crops (labelled healthy) are called diseased on that score; the same crops
+with disease written onto them (real_disease.py, a fixed seed) show what it costs in
+sensitivity. Held-out crops are never used here (eval_real_disease.py measures them).
+
+  /usr/bin/python3 models/training/calibrate_prior.py --ckpt models/training/runs/grader-v5/last.pt \\
+      --crops /tmp/jsd/real-train --out models/training/runs/grader-v5/prior.json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from data import N_SITES, read_crop_split  # noqa: E402
+from grader import SCALES, Grader  # noqa: E402
+from real_disease import write_disease  # noqa: E402
+
+HEALTHY = {"jsn": [0], "erosion": [0], "kl": [0, 1]}
+GRID = [0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0]
+
+
+@torch.no_grad()
+def probabilities(model: Grader, crops: np.ndarray, meta: np.ndarray) -> dict[str, np.ndarray]:
+    out = {k: [] for k in SCALES}
+    for i in range(0, len(crops), 256):
+        jsn, ero, kl, _ = model(torch.from_numpy(crops[i:i + 256]).unsqueeze(1).float(), torch.from_numpy(meta[i:i + 256]))
+        for k, v in zip(SCALES, (jsn, ero, kl)):
+            out[k].append(v.numpy())
+    return {k: np.concatenate(v) for k, v in out.items()}
+
+
+def called(p: np.ndarray, healthy: list[int], b: float) -> np.ndarray:
+    w = np.zeros(p.shape[1])
+    w[healthy] = b
+    grade = (p * np.exp(w)).argmax(1)
+    return ~np.isin(grade, healthy)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ckpt", required=True)
+    ap.add_argument("--crops", required=True, help="real training crops (real_crops.mjs), labelled healthy")
+    ap.add_argument("--target", type=float, default=0.08, help="largest share of healthy training crops called diseased, per score")
+    ap.add_argument("--max-subsample", type=int, default=3000)
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+    torch.set_num_threads(2)
+    model = Grader(1.0)
+    model.load_state_dict(torch.load(args.ckpt, map_location="cpu")["model"])
+    model.eval()
+    s = read_crop_split(args.crops)
+    idx = np.random.default_rng(7).permutation(len(s.site))[:args.max_subsample]
+    crops = np.asarray(s.crops[np.sort(idx)], np.float32) / 65535.0
+    meta, labels = s.meta[np.sort(idx)], s.grades[np.sort(idx)]
+    sick_crops, truth = write_disease(crops, meta[:, :N_SITES].argmax(1), labels, np.random.default_rng(11), p=1.0)
+    healthy_p = probabilities(model, crops, meta)
+    sick_p = probabilities(model, sick_crops, meta)
+    weights, table = {}, {}
+    for col, score in enumerate(SCALES):
+        scored = labels[:, col] >= 0
+        diseased = truth[:, col] >= (2 if score == "jsn" else 1)
+        rows = []
+        for b in GRID:
+            fp = float(called(healthy_p[score][scored], HEALTHY[score], b).mean()) if scored.any() else 0.0
+            tp = float(called(sick_p[score][diseased], HEALTHY[score], b).mean()) if diseased.any() else None
+            rows.append({"b": b, "healthy_called": round(fp, 4), "written_disease_called": None if tp is None else round(tp, 4)})
+        table[score] = rows
+        chosen = next((r["b"] for r in rows if r["healthy_called"] <= args.target), GRID[-1])
+        w = [0.0] * SCALES[score]
+        for g in HEALTHY[score]:
+            w[g] = chosen
+        weights[score] = w
+    result = {"logWeights": weights, "target": args.target, "crops": args.crops, "n": int(len(idx)), "curves": table}
+    with open(args.out, "w") as f:
+        json.dump(result, f, indent=1)
+    print(json.dumps({"logWeights": weights, "chosen_rows": {k: next(r for r in table[k] if r["b"] == weights[k][0]) for k in weights}}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
