@@ -18,6 +18,19 @@ export type QuarterTurns = 0 | 1 | 2 | 3;
 /** Another turn must beat upright by this factor: an upright hand is never turned on a whim. */
 export const TURN_MARGIN = 1.05;
 
+/**
+ * Upright hands found this completely and surely are not looked for in other turns (most
+ * films: the three extra detector runs are saved).
+ */
+export const SURE_UPRIGHT = { joints: 16, meanConfidence: 0.5 };
+
+function surelyUpright(hands: readonly Candidate[]): boolean {
+  if (hands.length === 0) return false;
+  const byHand = new Map<string, Candidate[]>();
+  for (const c of hands) byHand.set(c.laterality, [...(byHand.get(c.laterality) ?? []), c]);
+  return [...byHand.values()].every((h) => h.length >= SURE_UPRIGHT.joints && certainty(h) / h.length >= SURE_UPRIGHT.meanConfidence);
+}
+
 /** The letterbox's content block turned clockwise by `k` quarter turns, placed again at the top-left. */
 export function turnLetterbox(lb: Letterboxed, k: QuarterTurns): Float32Array {
   if (k === 0) return lb.data;
@@ -80,6 +93,7 @@ export async function detectAnyOrientation(
       best = { candidates: hands, quarterTurns: k };
       bestScore = score;
     }
+    if (k === 0 && surelyUpright(hands)) break;
   }
   return best!;
 }
