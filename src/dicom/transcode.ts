@@ -1,3 +1,4 @@
+import { checkPixelDataIntegrity } from './integrity.js';
 import dcmjsCodecs from 'dcmjs-codecs';
 import { readPart10, TransferSyntax, writePart10, type NaturalDataset } from './part10.js';
 
@@ -349,6 +350,7 @@ export interface NativePixels {
 export async function readNativePixels(bytes: Uint8Array): Promise<NativePixels> {
   const { meta, dataset } = readPart10(bytes);
   const transferSyntaxUID = String(meta.TransferSyntaxUID);
+  checkPixelDataIntegrity(bytes, dataset, transferSyntaxUID);
   const native = await transcodeDataset(dataset, transferSyntaxUID, TransferSyntax.ExplicitVRLittleEndian);
   const buffers = pixelDataBuffers(native);
   if (buffers.length === 0) throw new Error('the file has no Pixel Data (7FE0,0010)');

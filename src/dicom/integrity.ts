@@ -1,0 +1,101 @@
+import type { NaturalDataset } from './part10.js';
+import { TransferSyntax } from './part10.js';
+
+/**
+ * Is the pixel data whole? dcmjs fills a truncated native Pixel Data with zeros, and the
+ * codecs decode a cut or corrupt JPEG, JPEG 2000 or RLE stream into something: either way a
+ * broken image would be graded and the results sent. These checks read the structure only
+ * (no decoding), and name what is wrong so the sender can send the object again.
+ */
+const PIXEL_DATA_TAG = Buffer.from([0xe0, 0x7f, 0x10, 0x00]);
+const SEQUENCE_DELIMITER = Buffer.from([0xfe, 0xff, 0xdd, 0xe0]);
+const UNDEFINED_LENGTH = 0xffffffff;
+
+const JPEG_FAMILY = new Set([
+  TransferSyntax.JpegBaseline, '1.2.840.10008.1.2.4.51', '1.2.840.10008.1.2.4.57', TransferSyntax.JpegLossless,
+  TransferSyntax.JpegLsLossless, '1.2.840.10008.1.2.4.81',
+]);
+const J2K_FAMILY = new Set([TransferSyntax.Jpeg2000Lossless, '1.2.840.10008.1.2.4.91']);
+
+export class PixelDataIntegrityError extends Error {
+  override name = 'PixelDataIntegrityError';
+}
+
+/** Where the (last) Pixel Data element's value starts, and its declared length. */
+function pixelDataElement(bytes: Uint8Array, implicitVr: boolean): { valueAt: number; length: number } | undefined {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const at = buf.lastIndexOf(PIXEL_DATA_TAG);
+  if (at < 132) return undefined;
+  if (implicitVr) return { valueAt: at + 8, length: buf.readUInt32LE(at + 4) };
+  return { valueAt: at + 12, length: buf.readUInt32LE(at + 8) };
+}
+
+/** The end of a JPEG or JPEG 2000 code stream: EOI / EOC (FFD9), then at most padding. */
+function endsWithEoi(frame: Uint8Array): boolean {
+  let end = frame.length;
+  while (end > 0 && frame[end - 1] === 0) end--;
+  return end >= 2 && frame[end - 2] === 0xff && frame[end - 1] === 0xd9;
+}
+
+/** RLE header (PS3.5 G.5): 1-15 segments, offsets increasing and inside the frame. */
+function rleProblem(frame: Uint8Array): string | undefined {
+  if (frame.length < 64) return `an RLE frame of ${frame.length} bytes is shorter than its 64-byte header`;
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  const segments = view.getUint32(0, true);
+  if (segments < 1 || segments > 15) return `the RLE header declares ${segments} segments (1 to 15 allowed)`;
+  let previous = 63;
+  for (let i = 0; i < segments; i++) {
+    const offset = view.getUint32(4 + 4 * i, true);
+    if (offset <= previous || offset >= frame.length) {
+      return `RLE segment ${i + 1} starts at byte ${offset}, outside the frame of ${frame.length} bytes or before the previous segment`;
+    }
+    previous = offset;
+  }
+  return undefined;
+}
+
+function frames(ds: NaturalDataset): Uint8Array[] {
+  const value = ds.PixelData;
+  const list: unknown[] = Array.isArray(value) ? value : value ? [value] : [];
+  return list.map((v) => {
+    const parts = (Array.isArray(v) ? v : [v]).map((f) => (f instanceof ArrayBuffer ? new Uint8Array(f) : new Uint8Array((f as ArrayBufferView).buffer, (f as ArrayBufferView).byteOffset, (f as ArrayBufferView).byteLength)));
+    if (parts.length === 1) return parts[0];
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let o = 0;
+    for (const p of parts) {
+      out.set(p, o);
+      o += p.length;
+    }
+    return out;
+  });
+}
+
+/** Throws PixelDataIntegrityError naming the problem; `bytes` is the whole Part 10 file. */
+export function checkPixelDataIntegrity(bytes: Uint8Array, ds: NaturalDataset, transferSyntaxUid: string): void {
+  const element = pixelDataElement(bytes, transferSyntaxUid === TransferSyntax.ImplicitVRLittleEndian);
+  if (!element) return; // no Pixel Data: the decoder names that
+  if (element.length !== UNDEFINED_LENGTH) {
+    const end = element.valueAt + element.length;
+    if (end > bytes.length) {
+      throw new PixelDataIntegrityError(
+        `Pixel Data (7FE0,0010) declares ${element.length} bytes but the file ends ${end - bytes.length} bytes before them: the object was cut off in transfer; send it again`,
+      );
+    }
+    return;
+  }
+  const tail = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).subarray(element.valueAt);
+  if (tail.lastIndexOf(SEQUENCE_DELIMITER) < 0) {
+    throw new PixelDataIntegrityError('encapsulated Pixel Data (7FE0,0010) has no sequence delimiter: the object was cut off in transfer; send it again');
+  }
+  for (const [i, frame] of frames(ds).entries()) {
+    const where = `frame ${i + 1} of the encapsulated Pixel Data (7FE0,0010)`;
+    if (frame.length === 0) throw new PixelDataIntegrityError(`${where} is empty`);
+    if ((JPEG_FAMILY.has(transferSyntaxUid) || J2K_FAMILY.has(transferSyntaxUid)) && !endsWithEoi(frame)) {
+      throw new PixelDataIntegrityError(`${where} does not end with the code stream's end marker (FFD9): cut off or corrupt; send it again`);
+    }
+    if (transferSyntaxUid === TransferSyntax.RleLossless) {
+      const problem = rleProblem(frame);
+      if (problem) throw new PixelDataIntegrityError(`${where}: ${problem}`);
+    }
+  }
+}
