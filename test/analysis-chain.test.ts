@@ -22,6 +22,7 @@ let models: Models;
 let files: Record<string, string>;
 let policy: AnalysisPolicy;
 const UID_ROOT = '1.2.826.0.1.3680043.10.999';
+let lastJob: ReturnType<JobQueue['get']>;
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'jointscore-chain-'));
@@ -33,7 +34,7 @@ beforeAll(async () => {
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /** What the worker leaves in its results folder for one spooled file. */
-async function throughWorker(file: string): Promise<Record<string, Buffer>> {
+async function throughWorker(file: string, limits: { maxObjectMb: number; maxPixels: number } = DEFAULT_CONFIG.analysis): Promise<Record<string, Buffer>> {
   const queue = new JobQueue(join(work, `queue-${Date.now()}.sqlite`));
   const resultsDir = join(work, `worker-${Date.now()}`);
   const { log } = captureLogger();
@@ -47,9 +48,11 @@ async function throughWorker(file: string): Promise<Record<string, Buffer>> {
     spoolPath: file,
   });
   const selection = { ...DEFAULT_CONFIG.selection, bodyParts: [] };
-  const worker = new Worker({ queue, models, selection, policy, destinations: ['folder'], resultsDir, log });
+  const worker = new Worker({ queue, models, selection, policy, limits, destinations: ['folder'], resultsDir, log });
   expect(await worker.processNext()).toBe(true);
+  lastJob = queue.get(job.id);
   queue.close();
+  if (lastJob?.state === 'quarantined') return {};
   const dir = join(resultsDir, String(job.id));
   return Object.fromEntries(readdirSync(dir).filter((f) => f.endsWith('.dcm')).map((f) => [f.replace('.dcm', ''), readFileSync(join(dir, f))]));
 }
@@ -75,6 +78,13 @@ describe('one analysis chain for the node and the CLI', () => {
     expect(String(sr.SOPInstanceUID).startsWith(`${UID_ROOT}.`)).toBe(true);
     expect(String(readPart10(node.sc).dataset.SeriesInstanceUID).startsWith(`${UID_ROOT}.`)).toBe(true);
   }, 120_000);
+
+  it('quarantines, unread, an object over analysis.maxObjectMb or an image over analysis.maxPixels', async () => {
+    expect(await throughWorker(files['hand-left-m2-explicit'], { maxObjectMb: 1, maxPixels: 50_000_000 })).toEqual({});
+    expect(lastJob).toMatchObject({ state: 'quarantined', reason: expect.stringMatching(/more than analysis\.maxObjectMb \(1\): not read/) });
+    expect(await throughWorker(files['hand-left-m2-explicit'], { maxObjectMb: 512, maxPixels: 1_000_000 })).toEqual({});
+    expect(lastJob).toMatchObject({ state: 'quarantined', reason: expect.stringMatching(/is 1310720 pixels, more than analysis\.maxPixels/) });
+  }, 60_000);
 
   it('applies the no-hand policy in both: the same SR saying so, nothing else', async () => {
     const node = await throughWorker(files['chest-not-a-hand']);

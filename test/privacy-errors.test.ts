@@ -61,7 +61,7 @@ describe('no patient name through error texts', () => {
       transferSyntaxUid: '1.2.840.10008.1.2.1', callingAe: 'TEST', spoolPath: file,
     });
     const { log, lines } = captureLogger();
-    const worker = new Worker({ queue, models, selection: DEFAULT_CONFIG.selection, policy: analysisPolicy(DEFAULT_CONFIG.analysis), destinations: ['folder'], resultsDir: join(work, 'results'), log });
+    const worker = new Worker({ queue, models, selection: DEFAULT_CONFIG.selection, policy: analysisPolicy(DEFAULT_CONFIG.analysis), limits: DEFAULT_CONFIG.analysis, destinations: ['folder'], resultsDir: join(work, 'results'), log });
     await worker.processNext();
     const done = queue.get(job.id)!;
     queue.close();

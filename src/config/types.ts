@@ -71,6 +71,10 @@ export interface AnalysisConfig {
   uidRoot?: string;
   /** the SR's SOP class: Comprehensive 3D SR (88.34), or Comprehensive SR (88.33) for archives without 88.34 */
   srClass: 'comprehensive3d' | 'comprehensive';
+  /** larger received objects are not read into memory for analysis (quarantined with the reason) */
+  maxObjectMb: number;
+  /** images with more pixels (Rows x Columns x frames) are not decoded (quarantined with the reason) */
+  maxPixels: number;
 }
 
 export interface DestinationConfig {

@@ -112,6 +112,7 @@ export async function startNode(config: NodeConfig, log: Logger, observers: Node
     models,
     selection: config.selection,
     policy: analysisPolicy(config.analysis),
+    limits: { maxObjectMb: config.analysis.maxObjectMb, maxPixels: config.analysis.maxPixels },
     destinations: destinationNames(config.delivery),
     resultsDir,
     log,

@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HandAnalysis } from '../analysis/hand-analysis.js';
 import { checkLaterality } from '../analysis/laterality.js';
@@ -35,6 +35,7 @@ export interface WorkerDeps {
   models: Models;
   selection: SelectionConfig;
   policy: AnalysisPolicy;
+  limits: { maxObjectMb: number; maxPixels: number };
   /** destination names results go to (the folder destination's name when no archive) */
   destinations: string[];
   resultsDir: string;
@@ -113,10 +114,21 @@ export class Worker {
     const ids = { job: job.id, sopInstanceUid: job.sopInstanceUid };
     let stage = 'read';
     try {
+      const size = (await stat(job.spoolPath).catch((err: Error) => {
+        throw new BadInputError(`the spooled file is gone (${err.message})`);
+      })).size;
+      const { maxObjectMb, maxPixels } = this.d.limits;
+      if (size > maxObjectMb * 1_048_576) {
+        throw new BadInputError(`the object is ${(size / 1_048_576).toFixed(0)} MB, more than analysis.maxObjectMb (${maxObjectMb}): not read`);
+      }
       const bytes = await readFile(job.spoolPath).catch((err: Error) => {
         throw new BadInputError(`the spooled file is gone (${err.message})`);
       });
       const header = readHeader(bytes, job);
+      const pixels = Number(header.Rows ?? 0) * Number(header.Columns ?? 0) * (Number(header.NumberOfFrames ?? 1) || 1);
+      if (pixels > maxPixels) {
+        throw new BadInputError(`Rows (0028,0010) x Columns (0028,0011) x frames is ${pixels} pixels, more than analysis.maxPixels (${maxPixels}): not decoded`);
+      }
       queue.setStudy(job.id, String(header.StudyInstanceUID));
       const selection = select(header, this.d.selection);
       if (!selection.analyse) {
