@@ -66,3 +66,27 @@ describe('transfers cut off mid-object', () => {
     expect(echo.status).toBe(0);
   }, 60_000);
 });
+
+describe('slowloris', () => {
+  it('an association that trickles bytes is cut at dimse.associationDeadlineS, and its slot is free again', async () => {
+    const slow = await startTestNode((c) => {
+      c.dimse.maxAssociations = 1;
+      c.dimse.associationDeadlineS = 2;
+    });
+    try {
+      const peer = await rawPeer(slow.node.port);
+      peer.socket.write(associateRq('JOINTSCORE', 'SLOW'));
+      for (let t = 0; t < 50 && !peer.received.includes(0x02); t++) await wait(20);
+      expect(peer.received[0]).toBe(0x02);
+      const started = Date.now();
+      const trickle = setInterval(() => peer.socket.write(Buffer.from([0x04])), 300);
+      await Promise.race([peer.closed, wait(8000)]);
+      clearInterval(trickle);
+      expect(Date.now() - started).toBeLessThan(6000);
+      const echo = await runAsync('echoscu', ['-aec', 'JOINTSCORE', '127.0.0.1', String(slow.node.port)]);
+      expect(echo.status, echo.stderr).toBe(0);
+    } finally {
+      await slow.stop();
+    }
+  }, 60_000);
+});

@@ -28,6 +28,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
     connectTimeoutS: 10,
     associationTimeoutS: 60,
     pduTimeoutS: 60,
+    associationDeadlineS: 3600,
     // Closed by default: patient data only from listed peers, or from this machine itself
     // (so that a first run with storescu on the same host works without editing anything).
     allowUnknownPeers: false,

@@ -233,6 +233,7 @@ const SCHEMA: Section = {
     connectTimeoutS: new Leaf(seconds),
     associationTimeoutS: new Leaf(seconds),
     pduTimeoutS: new Leaf(seconds),
+    associationDeadlineS: new Leaf(seconds),
     allowUnknownPeers: new Leaf(bool),
     allowLoopbackPeers: new Leaf(bool),
     allowedPeers: listOf(mappingItem(ALLOWED_PEER_SCHEMA, () => ({}), ['aeTitle']), 'peers (aeTitle, host)'),

@@ -32,6 +32,8 @@ export interface DimseConfig {
   connectTimeoutS: number;
   associationTimeoutS: number;
   pduTimeoutS: number;
+  /** an association is cut (A-ABORT) after this long whatever it does: one that trickles bytes (slowloris) never goes idle */
+  associationDeadlineS: number;
   /** accept associations from peers not listed in `allowedPeers` */
   allowUnknownPeers: boolean;
   /** accept any calling AE title connecting from this machine (127.0.0.0/8, ::1): a first run, a local router */

@@ -131,6 +131,14 @@ export function scpClass(ctx: ScpContext): typeof Scp {
       association.setMaxPduLength(ctx.config.maxPduLength);
       active++;
       this.counted = true;
+      // idle timers never fire for a peer that sends a byte now and then: a hard deadline does
+      const deadline = setTimeout(() => {
+        log.warn('association cut: dimse.associationDeadlineS reached', { ...peer, seconds: ctx.config.associationDeadlineS });
+        this.sendAbort(AbortSource.ServiceProvider, AbortReason.NotSpecified);
+        socket.destroy();
+      }, ctx.config.associationDeadlineS * 1000);
+      deadline.unref();
+      socket.once('close', () => clearTimeout(deadline));
       ctx.events?.association?.('accepted');
       log.info('association accepted', { ...peer, contexts: contexts.length, refused: refused.length });
       this.sendAssociationAccept();
