@@ -90,3 +90,19 @@ describe('slowloris', () => {
     }
   }, 60_000);
 });
+
+describe('a P-DATA claiming 4 GB', () => {
+  it('ends the connection at its header, before anything is buffered; the node serves on', async () => {
+    const peer = await rawPeer(node.node.port);
+    peer.socket.write(associateRq('JOINTSCORE', 'HUGE'));
+    for (let t = 0; t < 50 && !peer.received.includes(0x02); t++) await wait(20);
+    expect(peer.received[0]).toBe(0x02);
+    const head = Buffer.from([0x04, 0, 0xff, 0xff, 0xff, 0xf0]);
+    peer.socket.write(Buffer.concat([head, Buffer.alloc(1 << 20, 1)]));
+    const closedIn = await Promise.race([peer.closed.then(() => true), wait(3000).then(() => false)]);
+    expect(closedIn).toBe(true);
+    expect(node.lines.some((l) => l.message === 'connection closed: a PDU longer than the node accepts')).toBe(true);
+    const echo = await runAsync('echoscu', ['-aec', 'JOINTSCORE', '127.0.0.1', String(node.node.port)]);
+    expect(echo.status, echo.stderr).toBe(0);
+  }, 30_000);
+});

@@ -93,6 +93,10 @@ export function scpClass(ctx: ScpContext): typeof Scp {
       }, ctx.config.connectTimeoutS * 1000);
       this.requestTimer.unref();
       socket.once('close', () => clearTimeout(this.requestTimer));
+      watchPduLengths(socket, ctx.config.maxPduLength, (type, length) => {
+        log.warn('connection closed: a PDU longer than the node accepts', { host: normaliseHost(socket.remoteAddress ?? '?'), type, length, maxPduLength: ctx.config.maxPduLength });
+        socket.destroy();
+      });
     }
 
     private release(): void {
@@ -248,6 +252,44 @@ export function scpClass(ctx: ScpContext): typeof Scp {
       }
     }
   } as unknown as typeof Scp;
+}
+
+/** Non-data PDUs (association negotiation, release, abort) are small; this is ample. */
+const MAX_CONTROL_PDU = 1 << 20;
+
+/**
+ * Reads the PDU headers (type, 32-bit length) of what a peer sends, beside the library: it
+ * buffers a whole PDU before looking at it, so a P-DATA claiming 4 GB would be collected in
+ * memory. A P-DATA longer than the maximum the node announced, or any other PDU over 1 MB,
+ * ends the connection at its header.
+ */
+export function watchPduLengths(socket: Socket, maxPduLength: number, tooLong: (type: number, length: number) => void): void {
+  let skip = 0; // body bytes of the current PDU still to come
+  let header = Buffer.alloc(0);
+  socket.on('data', (chunk: Buffer) => {
+    let at = 0;
+    while (at < chunk.length) {
+      if (skip > 0) {
+        const n = Math.min(skip, chunk.length - at);
+        skip -= n;
+        at += n;
+        continue;
+      }
+      const need = 6 - header.length;
+      header = Buffer.concat([header, chunk.subarray(at, at + need)]);
+      at += Math.min(need, chunk.length - at);
+      if (header.length < 6) return;
+      const type = header[0];
+      const length = header.readUInt32BE(2);
+      header = Buffer.alloc(0);
+      // the announced maximum counts the PDV items; allow their headers on top
+      if (length > (type === 0x04 ? maxPduLength + 64 : MAX_CONTROL_PDU)) {
+        tooLong(type, length);
+        return;
+      }
+      skip = length;
+    }
+  });
 }
 
 /** Problems with the C-STORE command itself, named by attribute for the sender's log. */
