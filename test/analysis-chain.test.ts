@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,11 +34,11 @@ beforeAll(async () => {
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /** What the worker leaves in its results folder for one spooled file. */
-async function throughWorker(file: string, limits: { maxObjectMb: number; maxPixels: number } = DEFAULT_CONFIG.analysis): Promise<Record<string, Buffer>> {
+async function throughWorker(file: string, limits: { maxObjectMb: number; maxPixels: number } = DEFAULT_CONFIG.analysis, headerFrom = file): Promise<Record<string, Buffer>> {
   const queue = new JobQueue(join(work, `queue-${Date.now()}.sqlite`));
   const resultsDir = join(work, `worker-${Date.now()}`);
   const { log } = captureLogger();
-  const header = readPart10(readFileSync(file), { untilPixelData: true }).dataset;
+  const header = readPart10(readFileSync(headerFrom), { untilPixelData: true }).dataset;
   const { job } = queue.enqueue({
     sopInstanceUid: String(header.SOPInstanceUID),
     modelVersion: modelVersionOf(models),
@@ -84,6 +84,20 @@ describe('one analysis chain for the node and the CLI', () => {
     expect(lastJob).toMatchObject({ state: 'quarantined', reason: expect.stringMatching(/more than analysis\.maxObjectMb \(1\): not read/) });
     expect(await throughWorker(files['hand-left-m2-explicit'], { maxObjectMb: 512, maxPixels: 1_000_000 })).toEqual({});
     expect(lastJob).toMatchObject({ state: 'quarantined', reason: expect.stringMatching(/is 1310720 pixels, more than analysis\.maxPixels/) });
+  }, 60_000);
+
+  it('quarantines, unparsed, an object nested 20 000 sequences deep (dcmjs would hold the event loop)', async () => {
+    const bytes = readFileSync(files['hand-left-m2-explicit']);
+    const at = bytes.lastIndexOf(Buffer.from([0xe0, 0x7f, 0x10, 0x00]));
+    const open = Buffer.from([0x08, 0x00, 0x40, 0x11, 0x53, 0x51, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xfe, 0xff, 0x00, 0xe0, 0xff, 0xff, 0xff, 0xff]);
+    const close = Buffer.from([0xfe, 0xff, 0x0d, 0xe0, 0, 0, 0, 0, 0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0]);
+    const deep = Buffer.concat([bytes.subarray(0, at), Buffer.concat(Array(20_000).fill(open)), Buffer.concat(Array(20_000).fill(close)), bytes.subarray(at)]);
+    const file = join(work, 'deep.dcm');
+    writeFileSync(file, deep);
+    const started = Date.now();
+    expect(await throughWorker(file, DEFAULT_CONFIG.analysis, files['hand-left-m2-explicit'])).toEqual({});
+    expect(lastJob).toMatchObject({ state: 'quarantined', reason: expect.stringMatching(/more than 10000 sequence items before the pixel data/) });
+    expect(Date.now() - started).toBeLessThan(5000);
   }, 60_000);
 
   it('applies the no-hand policy in both: the same SR saying so, nothing else', async () => {

@@ -77,7 +77,26 @@ async function writeDurably(path: string, bytes: Uint8Array | string): Promise<v
   }
 }
 
+/**
+ * Sequence items before the pixel data that make an object too deep or too wide to parse:
+ * dcmjs parses recursively on the event loop, and 64 000 nested levels (2.8 MB) hold it for a
+ * minute while the node answers no one. A radiograph's header has a few dozen.
+ */
+export const MAX_SEQUENCE_ITEMS = 10_000;
+
+function countSequenceItems(bytes: Buffer): number {
+  const item = Buffer.from([0xfe, 0xff, 0x00, 0xe0]);
+  const pixelData = bytes.lastIndexOf(Buffer.from([0xe0, 0x7f, 0x10, 0x00]));
+  const end = pixelData > 0 ? pixelData : bytes.length;
+  let n = 0;
+  for (let at = bytes.indexOf(item, 132); at >= 0 && at < end && n <= MAX_SEQUENCE_ITEMS; at = bytes.indexOf(item, at + 4)) n++;
+  return n;
+}
+
 function readHeader(bytes: Buffer, job: Job): NaturalDataset {
+  if (countSequenceItems(bytes) > MAX_SEQUENCE_ITEMS) {
+    throw new BadInputError(`more than ${MAX_SEQUENCE_ITEMS} sequence items before the pixel data: not parsed (a radiograph's header has a few dozen)`);
+  }
   let ds: NaturalDataset;
   try {
     ds = readPart10(bytes, { untilPixelData: true }).dataset;
