@@ -89,12 +89,14 @@ describe('metrics registry', () => {
       jointscore_objects_quarantined: 'counter',
       jointscore_results_delivered: 'counter',
       jointscore_delivery_attempts_failed: 'counter',
+      jointscore_associations_open: 'gauge',
       jointscore_queue_depth: 'gauge',
       jointscore_receive_seconds: 'histogram',
       jointscore_analysis_seconds: 'histogram',
       jointscore_end_to_end_seconds: 'histogram',
       process_resident_memory_bytes: 'gauge',
       process_start_time_seconds: 'gauge',
+      process_open_fds: 'gauge',
     };
     // prometheus_client names a counter family without its _total suffix.
     expect(Object.fromEntries([...families.values()].map((f) => [f.name, f.type]))).toEqual(expected);

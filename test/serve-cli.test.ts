@@ -70,6 +70,8 @@ describe('jointscore serve', () => {
     expect(text).toMatch(/jointscore_objects_skipped_total\{rule="body-part"\} 1/);
     expect(text).toMatch(/jointscore_queue_depth\{state="done"\} 1/);
     expect(text).toMatch(/jointscore_end_to_end_seconds_count 1/);
+    expect(text).toMatch(/^jointscore_associations_open 0$/m);
+    expect(text).toMatch(/^process_open_fds \d+$/m);
   }, 120_000);
 
   it('writes JSON log lines only, with UIDs and no patient name', () => {

@@ -49,6 +49,7 @@ export function registerServe(program: Command): void {
       const metrics = createNodeMetrics();
       const node = await startNode(config, log, metricsHooks(metrics));
       watchQueue(metrics, node.queue);
+      metrics.associationsOpen.setCollector(() => node.associations());
       let http: RunningHttpServer | undefined;
       if (config.http.enabled) {
         http = await startHttpServer(config.http, {

@@ -62,8 +62,12 @@ export const STORE_STATUS = { success: 0x0000, outOfResources: 0xa700, cannotUnd
 
 let nextAssociationId = 1;
 
-export function scpClass(ctx: ScpContext): typeof Scp {
-  let active = 0;
+/** Associations open now, shared by the connections of one server (for maxAssociations and /metrics). */
+export interface AssociationCount {
+  active: number;
+}
+
+export function scpClass(ctx: ScpContext, count: AssociationCount = { active: 0 }): typeof Scp {
   const { log } = ctx;
 
   return class NodeScp extends Scp {
@@ -100,7 +104,7 @@ export function scpClass(ctx: ScpContext): typeof Scp {
     }
 
     private release(): void {
-      if (this.counted) active--;
+      if (this.counted) count.active--;
       this.counted = false;
     }
 
@@ -119,7 +123,7 @@ export function scpClass(ctx: ScpContext): typeof Scp {
       const host = normaliseHost(socket.remoteAddress ?? '?');
       const peer = { callingAe: association.getCallingAeTitle().trim(), host, associationId: nextAssociationId++ };
       this.peer = peer;
-      const decision = decideAssociation(ctx.config, { calledAe: association.getCalledAeTitle(), callingAe: peer.callingAe, host, active });
+      const decision = decideAssociation(ctx.config, { calledAe: association.getCalledAeTitle(), callingAe: peer.callingAe, host, active: count.active });
       if (!decision.accept) {
         log.warn(`association rejected: ${decision.message}`, { ...peer });
         ctx.events?.association?.('rejected', decision.why);
@@ -133,7 +137,7 @@ export function scpClass(ctx: ScpContext): typeof Scp {
       // the A-ASSOCIATE-AC announces this association's value (capped by the library-wide one,
       // src/dimse/library.ts): both must be set, or the caller's proposal is echoed back
       association.setMaxPduLength(ctx.config.maxPduLength);
-      active++;
+      count.active++;
       this.counted = true;
       // idle timers never fire for a peer that sends a byte now and then: a hard deadline does
       const deadline = setTimeout(() => {
@@ -310,6 +314,8 @@ function discardStream(): Writable {
 
 export interface RunningScp {
   port: number;
+  /** associations open now */
+  associations(): number;
   close(): Promise<void>;
 }
 
@@ -330,7 +336,8 @@ export function startScp(ctx: ScpContext): Promise<RunningScp> {
   const c = ctx.config;
   useOurIdentity();
   setMaxPduLength(c.maxPduLength);
-  const server = new Server(scpClass(ctx));
+  const count: AssociationCount = { active: 0 };
+  const server = new Server(scpClass(ctx, count));
   return new Promise((resolve, reject) => {
     let listening = false;
     server.on('networkError', (err: Error) => {
@@ -342,6 +349,7 @@ export function startScp(ctx: ScpContext): Promise<RunningScp> {
       const inner = (server as unknown as { server: { address(): { port: number } } }).server;
       resolve({
         port: inner.address().port,
+        associations: () => count.active,
         close: () =>
           new Promise<void>((done) => {
             server.close();

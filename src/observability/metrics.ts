@@ -2,6 +2,7 @@
  * A small Prometheus registry (text exposition format 0.0.4) with no dependency: the node
  * exposes a handful of counters, gauges and histograms and needs nothing more.
  */
+import { readdirSync } from 'node:fs';
 
 export type MetricType = 'counter' | 'gauge' | 'histogram';
 /** Label values by label name; every declared label must be given. */
@@ -295,6 +296,8 @@ export interface NodeMetrics {
   deliveryAttemptsFailed: Counter<'destination'>;
   /** set its collector once the queue database is open: `queueDepth.setCollector(...)` */
   queueDepth: Gauge<'state'>;
+  /** set its collector once the SCP listens */
+  associationsOpen: Gauge;
   receiveSeconds: Histogram;
   analysisSeconds: Histogram;
   endToEndSeconds: Histogram;
@@ -313,6 +316,7 @@ export function createNodeMetrics(registry: Registry = new Registry()): NodeMetr
   return {
     registry,
     ...createCounters(registry),
+    associationsOpen: registry.gauge({ name: 'jointscore_associations_open', help: 'DICOM associations open now (at most dimse.maxAssociations).' }),
     queueDepth: registry.gauge({
       name: 'jointscore_queue_depth',
       help: 'Jobs in the queue database by state, read at scrape time.',
@@ -387,10 +391,19 @@ function createHistograms(r: Registry) {
 function createProcessGauges(r: Registry) {
   const residentMemoryBytes = r.gauge({ name: 'process_resident_memory_bytes', help: 'Resident memory size in bytes.' });
   residentMemoryBytes.setCollector(() => process.memoryUsage.rss());
+  // leaked file handles show here long before C-STOREs start failing with EMFILE
+  const openFds = r.gauge({ name: 'process_open_fds', help: 'Number of open file descriptors.' });
+  openFds.setCollector(() => {
+    try {
+      return readdirSync('/proc/self/fd').length;
+    } catch {
+      return 0;
+    }
+  });
   const startTimeSeconds = r.gauge({
     name: 'process_start_time_seconds',
     help: 'Start time of the process since unix epoch in seconds.',
   });
   startTimeSeconds.set(Math.round((Date.now() / 1000 - process.uptime()) * 1000) / 1000);
-  return { residentMemoryBytes, startTimeSeconds };
+  return { residentMemoryBytes, startTimeSeconds, openFds };
 }

@@ -37,6 +37,8 @@ export interface RunningNode {
   ready(): boolean;
   /** what is wrong, if the loops have stalled */
   health(): string[];
+  /** DICOM associations open now */
+  associations(): number;
   stop(): Promise<void>;
 }
 
@@ -181,6 +183,7 @@ export async function startNode(config: NodeConfig, log: Logger, observers: Node
 
   return {
     port: scp.port,
+    associations: () => scp.associations(),
     queue,
     models,
     modelVersion,
