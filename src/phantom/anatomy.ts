@@ -1,7 +1,9 @@
 import type { JointSite } from '../analysis/joints.js';
 import type { JointLesions } from './disease.js';
 import type { HandPose } from './pose.js';
-import { SHAPE_N } from './project.js';
+
+/** samples of a shape's radial factor over a full turn (see Ellipsoid.shape) */
+export const SHAPE_N = 128;
 
 /**
  * A parametric 3D hand in a 2D "hand frame" (mm, before the hand's overall scale):

@@ -1,4 +1,4 @@
-import type { BoneProfile, Ellipsoid, LongBone, SoftCapsule, SoftTissue, V2 } from './anatomy.js';
+import { SHAPE_N, type BoneProfile, type Ellipsoid, type LongBone, type SoftCapsule, type SoftTissue, type V2 } from './anatomy.js';
 import { TEX_MASK, TEX_SHIFT, type Texture } from './texture.js';
 
 /**
@@ -180,8 +180,6 @@ function stripSpan(yc: number, ex: number, ey: number, len: number, r: number): 
   return lo <= hi ? [lo, hi] : null;
 }
 
-/** samples of a shape's radial factor over a full turn (see Ellipsoid.shape) */
-export const SHAPE_N = 128;
 
 /**
  * A shelled ellipsoid (carpal, sesamoid) or a signed lesion blob (shell 0). With `shape`, the
