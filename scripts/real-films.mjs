@@ -1,7 +1,10 @@
 // Real-film check of the joint detector: the share of labelled joints found within 10 % of
-// that hand's MCP2-MCP5 distance (PCK@0.1), on real radiographs with joint coordinates.
-// Not a test: the real films are not part of the project. Build first (`npx tsc -p .`), then
+// that hand's MCP2-MCP5 distance (PCK@0.1), on real radiographs with joint coordinates, with
+// each film as it is, turned 90, 180 and 270 degrees clockwise and mirrored (films arrive as
+// acquired). Not a test: the real films are not part of the project. Build first
+// (`npx tsc -p .`), then
 //   node scripts/real-films.mjs <folder with joints-shsnet.csv and its PNGs> [out folder] [models folder]
+// The CSV: img_id (or image), then <joint>_x, <joint>_y columns in the PNG's pixels.
 // Pixel spacing of these PNG crops is unknown; 0.2 mm is assumed (it scales only the crops
 // the grader sees, not the detector's input).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -25,20 +28,37 @@ const rows = lines.slice(1).map((l) => Object.fromEntries(l.split(',').map((v, i
 const models = await loadModels(modelsDir, { provider: 'cpu' });
 mkdirSync(out, { recursive: true });
 
+// clockwise turns and a left-right mirror, as sharp applies them, and where a point goes
+const ORIENTATIONS = {
+  upright: { apply: (s) => s, point: (x, y) => [x, y] },
+  turned90: { apply: (s) => s.rotate(90), point: (x, y, w, h) => [h - y, x] },
+  turned180: { apply: (s) => s.rotate(180), point: (x, y, w, h) => [w - x, h - y] },
+  turned270: { apply: (s) => s.rotate(270), point: (x, y, w, h) => [y, w - x] },
+  mirrored: { apply: (s) => s.flop(), point: (x, y, w) => [w - x, y] },
+};
+
 let found = 0;
 let total = 0;
 const perImage = [];
-for (const row of rows) {
-  const file = row.img_id;
-  const laterality = /_R\.png$/.test(file) ? 'R' : 'L';
-  const { data, info } = await sharp(join(dir, file)).greyscale().raw().toBuffer({ resolveWithObject: true });
+const byOrientation = Object.fromEntries(Object.keys(ORIENTATIONS).map((k) => [k, { found: 0, total: 0 }]));
+for (const row of rows) for (const [orientation, o] of Object.entries(ORIENTATIONS)) {
+  const file = row.img_id ?? row.image ?? Object.values(row)[0];
+  const mirrored = orientation === 'mirrored';
+  const laterality = (/_R\.png$/.test(file) ? 'R' : 'L') === 'R' !== mirrored ? 'R' : 'L';
+  const meta = await sharp(join(dir, file)).metadata();
+  const { data, info } = await o.apply(sharp(join(dir, file)).greyscale()).raw().toBuffer({ resolveWithObject: true });
   const values = new Uint16Array(info.width * info.height);
   for (let i = 0; i < values.length; i++) values[i] = data[i * info.channels];
   const analysis = await analyzeImage(
     { rows: info.height, columns: info.width, values, photometric: 'MONOCHROME2', pixelSpacingMm: [SPACING, SPACING], sopInstanceUID: file },
     models,
   );
-  const truth = Object.fromEntries(Object.entries(NAMES).map(([csv, site]) => [site, { x: Number(row[`${csv}_x`]), y: Number(row[`${csv}_y`]) }]));
+  const truth = Object.fromEntries(
+    Object.entries(NAMES).map(([csv, site]) => {
+      const [x, y] = o.point(Number(row[`${csv}_x`]), Number(row[`${csv}_y`]), meta.width, meta.height);
+      return [site, { x, y }];
+    }),
+  );
   const ref = Math.hypot(truth.MCP2.x - truth.MCP5.x, truth.MCP2.y - truth.MCP5.y);
   // the labelled hand's joints, whichever laterality the model gave it (laterality is scored apart)
   const predicted = new Map();
@@ -54,11 +74,14 @@ for (const row of rows) {
   }
   found += ok;
   total += Object.keys(truth).length;
+  byOrientation[orientation].found += ok;
+  byOrientation[orientation].total += Object.keys(truth).length;
   const lats = analysis.hands.map((h) => h.laterality).join('');
-  perImage.push({ file, laterality, predictedHands: lats, found: ok, of: Object.keys(truth).length });
+  perImage.push({ file, orientation, laterality, predictedHands: lats, found: ok, of: Object.keys(truth).length });
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${info.width}" height="${info.height}">${marks.join('')}</svg>`;
-  await sharp(join(dir, file)).greyscale().toColourspace('srgb').composite([{ input: Buffer.from(svg) }]).png().toFile(join(out, file.replace(/\.png$/, '-overlay.png')));
+  await o.apply(sharp(join(dir, file))).greyscale().toColourspace('srgb').composite([{ input: Buffer.from(svg) }]).png().toFile(join(out, file.replace(/\.png$/, `-${orientation}-overlay.png`)));
 }
-const result = { pck10: found / total, found, total, assumedSpacingMm: SPACING, models: modelsDir, images: perImage };
+for (const v of Object.values(byOrientation)) v.pck10 = v.found / v.total;
+const result = { pck10: found / total, found, total, byOrientation, assumedSpacingMm: SPACING, models: modelsDir, images: perImage };
 writeFileSync(join(out, 'real-films.json'), JSON.stringify(result, null, 2) + '\n');
 console.log(JSON.stringify(result, null, 2));
