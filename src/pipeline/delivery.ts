@@ -31,6 +31,8 @@ export interface DelivererDeps {
   log: Logger;
   events?: DeliveryEvents;
   now?: () => number;
+  /** the C-STORE SCU (src/dimse/scu.ts); a test puts a fake at this seam */
+  store?: typeof storeFiles;
 }
 
 /** Seconds to wait after the n-th failed attempt (1-based): initial x 2^(n-1), capped. */
@@ -83,7 +85,7 @@ export class Deliverer {
     const started = this.now();
     let results: StoreResult[];
     try {
-      results = await storeFiles(
+      results = await (this.d.store ?? storeFiles)(
         { aeTitle: dest.aeTitle, host: dest.host, port: dest.port },
         items.map((i) => i.path),
         { callingAe: this.d.config.callingAeTitle, timeoutMs: this.d.config.timeoutS * 1000, tls: tlsFiles(dest) },

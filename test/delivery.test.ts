@@ -1,0 +1,66 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG } from '../src/config/defaults.js';
+import type { StoreResult } from '../src/dimse/scu.js';
+import { Deliverer } from '../src/pipeline/delivery.js';
+import { JobQueue } from '../src/store/queue.js';
+import { captureLogger } from './helpers/inference.js';
+
+/**
+ * The deliverer without sockets: an in-memory queue and a fake C-STORE SCU at its seam, a
+ * clock the test moves. Back-off, retry, success, and giving up after delivery.maxAttempts.
+ */
+const dir = mkdtempSync(join(tmpdir(), 'jointscore-delivery-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function setUp(answers: ('ok' | 'A700')[]) {
+  let t = 0;
+  const queue = new JobQueue(':memory:', () => t);
+  const { job } = queue.enqueue({ sopInstanceUid: '1.2.3', modelVersion: 'm', sopClassUid: '1.2', transferSyntaxUid: '1.2.840.10008.1.2.1', callingAe: 'A', spoolPath: join(dir, 'src.dcm') });
+  queue.claimNext();
+  const file = join(dir, 'sr.dcm');
+  writeFileSync(file, 'x');
+  queue.startSending(job.id, [{ destination: 'PACS', sopInstanceUid: '9.9', path: file }], null);
+  const calls: number[] = [];
+  const store = async (_peer: unknown, files: string[]): Promise<StoreResult[]> => {
+    calls.push(t);
+    const a = answers.shift() ?? 'ok';
+    return files.map((f) => (a === 'ok' ? { file: f, outcome: 'success', status: 0, message: 'Success' } : { file: f, outcome: 'failure', status: 0xa700, message: 'status A700 (out of resources)' }));
+  };
+  const config = {
+    ...DEFAULT_CONFIG.delivery,
+    destinations: [{ name: 'PACS', aeTitle: 'PACS', host: '127.0.0.1', port: 104, tls: { enabled: false, requireClientCert: false } }],
+    initialBackoffS: 5, maxBackoffS: 60, maxAttempts: 3,
+  };
+  const { log } = captureLogger();
+  const deliverer = new Deliverer({ queue, config, log, now: () => t, store: store as never });
+  return { queue, job, deliverer, calls, advance: (s: number) => (t += s * 1000) };
+}
+
+describe('delivery without sockets', () => {
+  it('retries a refused store with exponential back-off and ends done once the archive takes it', async () => {
+    const { queue, job, deliverer, calls, advance } = setUp(['A700', 'A700', 'ok']);
+    await deliverer.runOnce();
+    expect(queue.nextDeliveryAt()).toBe(5000);
+    advance(4);
+    expect(await deliverer.runOnce()).toBe(0); // not due yet
+    advance(1);
+    await deliverer.runOnce();
+    expect(queue.nextDeliveryAt()).toBe(5000 + 10_000);
+    advance(10);
+    await deliverer.runOnce();
+    expect(calls).toEqual([0, 5000, 15_000]);
+    expect(queue.get(job.id)!.state).toBe('done');
+  });
+
+  it('gives up after delivery.maxAttempts, failing the job with the status in its reason', async () => {
+    const { queue, job, deliverer, advance } = setUp(['A700', 'A700', 'A700']);
+    for (let i = 0; i < 3; i++) {
+      await deliverer.runOnce();
+      advance(60);
+    }
+    expect(queue.get(job.id)).toMatchObject({ state: 'failed', reason: expect.stringMatching(/A700/) });
+  });
+});
