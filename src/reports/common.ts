@@ -1,6 +1,6 @@
 import type { HandAnalysis } from '../analysis/hand-analysis.js';
 import type { NaturalDataset } from '../dicom/part10.js';
-import { isValidUid } from '../dicom/uid.js';
+import { derivedUid, isValidUid } from '../dicom/uid.js';
 import { VERSION } from '../version.js';
 
 /**
@@ -206,4 +206,39 @@ export function seriesLaterality(source: NaturalDataset): string {
   const img = one(source.ImageLaterality);
   if (img === 'L' || img === 'R') return img;
   return '';
+}
+
+/**
+ * The start every result object shares (highdicom's SOPClass and MONAI Deploy's
+ * write_common_modules play this part): SOP Common, the source's patient and study, and a
+ * new series per source series and model version, with UIDs derived from (source UID, model
+ * version, kind) so that a re-run replaces what it sent before.
+ */
+export function derivedInstance(a: {
+  sopClassUid: string;
+  /** 'sr', 'sc' or 'pr': keeps the three objects' UIDs apart */
+  kind: string;
+  modality: string;
+  source: NaturalDataset;
+  src: SourceIdentity;
+  options: Pick<ReportOptions, 'uidRoot' | 'algorithmVersion' | 'seriesNumber' | 'seriesDescription'>;
+  date: string;
+  time: string;
+}): NaturalDataset {
+  const { src, options, kind, date, time } = a;
+  const root = options.uidRoot;
+  const version = options.algorithmVersion;
+  const ds: NaturalDataset = {};
+  ds.SOPClassUID = a.sopClassUid;
+  ds.SOPInstanceUID = derivedUid([src.sopInstanceUid, version, kind, 'instance'], root);
+  ds.InstanceCreationDate = date;
+  ds.InstanceCreationTime = time;
+  copyPatientAndStudy(a.source, ds, src.studyInstanceUid);
+  ds.Modality = a.modality;
+  ds.SeriesInstanceUID = derivedUid([src.seriesInstanceUid, version, kind, 'series'], root);
+  ds.SeriesNumber = options.seriesNumber;
+  ds.SeriesDate = date;
+  ds.SeriesTime = time;
+  ds.SeriesDescription = options.seriesDescription;
+  return ds;
 }

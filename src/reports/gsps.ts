@@ -1,9 +1,8 @@
 import type { HandAnalysis, SeverityClass } from '../analysis/hand-analysis.js';
 import type { NaturalDataset } from '../dicom/part10.js';
-import { derivedUid } from '../dicom/uid.js';
 import { SEVERITY_COLOURS, worstSeverity } from '../imaging/preview.js';
 import {
-  ReportBuildError, checkReportOptions, contributingEquipment, copyPatientAndStudy, dicomDateTime, generalEquipment,
+  ReportBuildError, checkReportOptions, contributingEquipment, derivedInstance, dicomDateTime, generalEquipment,
   seriesLaterality, sourceIdentity, withCharacterSet, type ReportOptions,
 } from './common.js';
 import { placeLabels } from './labels.js';
@@ -179,7 +178,6 @@ export function buildGspsDataset(analysis: HandAnalysis, source: NaturalDataset,
   if (!CONTENT_LABEL.test(contentLabel)) {
     throw new GspsBuildError(`contentLabel must be 1-16 of A-Z, 0-9, space, underscore, got "${contentLabel}"`);
   }
-  const root = options.uidRoot;
   const version = options.algorithmVersion;
   const { date, time } = dicomDateTime(options.contentDateTime ?? new Date(), GspsBuildError);
 
@@ -260,19 +258,8 @@ export function buildGspsDataset(analysis: HandAnalysis, source: NaturalDataset,
     GraphicLayerDescription: GSPS_LAYERS[k].description,
   }));
 
-  const ds: NaturalDataset = {};
-  ds.SOPClassUID = GSPS_SOP_CLASS_UID;
-  ds.SOPInstanceUID = derivedUid([src.sopInstanceUid, version, 'pr', 'instance'], root);
-  ds.InstanceCreationDate = date;
-  ds.InstanceCreationTime = time;
-  copyPatientAndStudy(source, ds, src.studyInstanceUid);
   // General Series + Presentation Series
-  ds.Modality = 'PR';
-  ds.SeriesInstanceUID = derivedUid([src.seriesInstanceUid, version, 'pr', 'series'], root);
-  ds.SeriesNumber = options.seriesNumber;
-  ds.SeriesDate = date;
-  ds.SeriesTime = time;
-  ds.SeriesDescription = options.seriesDescription;
+  const ds = derivedInstance({ sopClassUid: GSPS_SOP_CLASS_UID, kind: 'pr', modality: 'PR', source, src, options, date, time });
   ds.Laterality = seriesLaterality(source);
   if (source.BodyPartExamined !== undefined) ds.BodyPartExamined = source.BodyPartExamined;
   // General Equipment

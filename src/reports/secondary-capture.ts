@@ -1,10 +1,9 @@
 import sharp from 'sharp';
 import type { HandAnalysis, JointResult, SeverityClass } from '../analysis/hand-analysis.js';
 import type { NaturalDataset } from '../dicom/part10.js';
-import { derivedUid } from '../dicom/uid.js';
 import { SEVERITY_COLOURS, escapeXml } from '../imaging/preview.js';
 import {
-  ReportBuildError, checkReportOptions, contributingEquipment, copyPatientAndStudy, dicomDateTime, generalEquipment,
+  ReportBuildError, checkReportOptions, contributingEquipment, derivedInstance, dicomDateTime, generalEquipment,
   seriesLaterality, sourceIdentity, withCharacterSet, type ReportOptions,
 } from './common.js';
 import { placeLabels, textWidth, wrapText, type PlacedLabel, type Rect } from './labels.js';
@@ -533,23 +532,10 @@ export function buildSecondaryCaptureDataset(
     throw new ScBuildError(`SC pixels: expected ${rows * columns * 3} RGB bytes, got ${rgb?.length}`);
   }
   const modality = options.modality ?? 'OT';
-  const root = options.uidRoot;
-  const version = options.algorithmVersion;
   const { date, time } = dicomDateTime(options.contentDateTime ?? new Date(), ScBuildError);
 
-  const ds: NaturalDataset = {};
-  ds.SOPClassUID = SC_SOP_CLASS_UID;
-  ds.SOPInstanceUID = derivedUid([src.sopInstanceUid, version, 'sc', 'instance'], root);
-  ds.InstanceCreationDate = date;
-  ds.InstanceCreationTime = time;
-  copyPatientAndStudy(source, ds, src.studyInstanceUid);
   // General Series
-  ds.Modality = modality;
-  ds.SeriesInstanceUID = derivedUid([src.seriesInstanceUid, version, 'sc', 'series'], root);
-  ds.SeriesNumber = options.seriesNumber;
-  ds.SeriesDate = date;
-  ds.SeriesTime = time;
-  ds.SeriesDescription = options.seriesDescription;
+  const ds = derivedInstance({ sopClassUid: SC_SOP_CLASS_UID, kind: 'sc', modality, source, src, options, date, time });
   ds.Laterality = seriesLaterality(source);
   if (source.BodyPartExamined !== undefined) ds.BodyPartExamined = source.BodyPartExamined;
   // General Equipment (U) and SC Equipment

@@ -3,7 +3,7 @@ import { JOINT_SITES, type JointSite, type Laterality } from '../../analysis/joi
 import type { NaturalDataset } from '../../dicom/part10.js';
 import { derivedUid } from '../../dicom/uid.js';
 import {
-  checkReportOptions, contributingEquipment, copyPatientAndStudy, dicomDateTime, generalEquipment, sourceIdentity,
+  checkReportOptions, contributingEquipment, derivedInstance, dicomDateTime, generalEquipment, sourceIdentity,
   withCharacterSet, type ReportOptions, type SourceIdentity,
 } from '../common.js';
 import {
@@ -176,22 +176,8 @@ function handGroups(analysis: HandAnalysis, ctx: GroupContext): ContainerItem[] 
 /** The SR dataset around a content tree: patient and study, the SR series, the document modules. */
 function srDocument(ctx: ReportContext, content: ContainerItem, source: NaturalDataset): NaturalDataset {
   const { options, src, date, time } = ctx;
-  const root = options.uidRoot;
-  const version = options.algorithmVersion;
-  const ds: NaturalDataset = {};
-  ds.SOPClassUID = SR_SOP_CLASS[ctx.iod];
   // One SR per source image and model version, in one SR series per source series and version.
-  ds.SOPInstanceUID = derivedUid([src.sopInstanceUid, version, 'sr', 'instance'], root);
-  ds.InstanceCreationDate = date;
-  ds.InstanceCreationTime = time;
-  copyPatientAndStudy(source, ds, src.studyInstanceUid);
-  // SR Document Series
-  ds.Modality = 'SR';
-  ds.SeriesInstanceUID = derivedUid([src.seriesInstanceUid, version, 'sr', 'series'], root);
-  ds.SeriesNumber = options.seriesNumber;
-  ds.SeriesDate = date;
-  ds.SeriesTime = time;
-  ds.SeriesDescription = options.seriesDescription;
+  const ds = derivedInstance({ sopClassUid: SR_SOP_CLASS[ctx.iod], kind: 'sr', modality: 'SR', source, src, options, date, time });
   ds.ReferencedPerformedProcedureStepSequence = [];
   // General Equipment
   Object.assign(ds, generalEquipment(options));
