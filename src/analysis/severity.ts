@@ -54,3 +54,21 @@ export function summarizeHand(joints: JointResult[]): HandSummary {
 export function withSummary(hand: Omit<HandResult, 'summary'>): HandResult {
   return { ...hand, summary: summarizeHand(hand.joints) };
 }
+
+/** The classes in order of severity. */
+export const SEVERITY_CLASSES: readonly SeverityClass[] = ['healthy', 'mild', 'severe'];
+
+/** One colour per class in every picture jointscore draws on a radiograph (SC, GSPS layers, previews). */
+export const SEVERITY_COLOURS: Record<SeverityClass | 'unknown', string> = {
+  healthy: '#34c759',
+  mild: '#ffb000',
+  severe: '#ff3b30',
+  unknown: '#32ade6',
+};
+
+/** The worse of a joint's RA and OA severity classes, or 'unknown' when it has neither. */
+export function worstSeverity(joint: Pick<JointResult, 'severity'>): SeverityClass | 'unknown' {
+  const classes = [joint.severity?.ra, joint.severity?.oa].filter((c): c is SeverityClass => c !== undefined);
+  if (classes.length === 0) return 'unknown';
+  return classes.reduce((a, b) => (SEVERITY_CLASSES.indexOf(b) > SEVERITY_CLASSES.indexOf(a) ? b : a));
+}

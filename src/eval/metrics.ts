@@ -1,6 +1,6 @@
 import type { GradeResult, HandAnalysis, SeverityClass } from '../analysis/hand-analysis.js';
 import { JOINT_SITES, MAX_GRADE, type JointSite, type Score } from '../analysis/joints.js';
-import { severityOf, STUDY_THRESHOLDS, type SeverityThresholds } from '../analysis/severity.js';
+import { SEVERITY_CLASSES, severityOf, STUDY_THRESHOLDS, type SeverityThresholds } from '../analysis/severity.js';
 import { centreDistance, flattenJoints, greedyMatch, jointKey, matchByIou, type FlatJoint } from './match.js';
 
 /**
@@ -44,7 +44,7 @@ import { centreDistance, flattenJoints, greedyMatch, jointKey, matchByIou, type 
 export type Scheme = 'ra' | 'oa';
 export const SCHEME_SCORE: Record<Scheme, 'jsn' | 'kl'> = { ra: 'jsn', oa: 'kl' };
 export const SCHEME_LABEL: Record<Scheme, string> = { ra: 'RA-JSN', oa: 'OA-KL' };
-export const SEVERITY_CLASSES: readonly SeverityClass[] = ['healthy', 'mild', 'severe'];
+export { SEVERITY_CLASSES };
 
 export interface EvalOptions {
   thresholds?: SeverityThresholds;

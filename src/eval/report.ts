@@ -199,6 +199,7 @@ export function renderMarkdown(result: EvalResult, context: ReportContext = {}):
 // ---------------------------------------------------------------------------------------
 // SVG plots (pure)
 
+/** The severity hues darkened for curves on a white page (SEVERITY_COLOURS are made to show on a dark radiograph). */
 export const CLASS_COLOURS: Record<SeverityClass, string> = { healthy: '#2e7d32', mild: '#e08a00', severe: '#c62828' };
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);

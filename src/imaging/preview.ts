@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import type { HandResult, JointResult, SeverityClass } from '../analysis/hand-analysis.js';
+import { SEVERITY_COLOURS, worstSeverity } from '../analysis/severity.js';
 import { trackingId } from '../analysis/joints.js';
 
 /**
@@ -148,21 +149,8 @@ export function previewSize(rows: number, columns: number, maxSide: number): { w
   };
 }
 
-export const SEVERITY_COLOURS: Record<SeverityClass | 'unknown', string> = {
-  healthy: '#34c759',
-  mild: '#ffb000',
-  severe: '#ff3b30',
-  unknown: '#32ade6',
-};
-
-const SEVERITY_RANK: Record<SeverityClass, number> = { healthy: 0, mild: 1, severe: 2 };
-
-/** The worse of a joint's RA and OA severity classes, or 'unknown' when it has neither. */
-export function worstSeverity(joint: Pick<JointResult, 'severity'>): SeverityClass | 'unknown' {
-  const classes = [joint.severity?.ra, joint.severity?.oa].filter((c): c is SeverityClass => c !== undefined);
-  if (classes.length === 0) return 'unknown';
-  return classes.reduce((a, b) => (SEVERITY_RANK[b] > SEVERITY_RANK[a] ? b : a));
-}
+// The classes and their colours live with the severity rules; the overlay writers import them from here too.
+export { SEVERITY_COLOURS, worstSeverity };
 
 export function escapeXml(text: string): string {
   return text.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
