@@ -56,7 +56,3 @@ export function encodeFileMeta(m: FileMetaInput): Buffer {
   return Buffer.concat([preamble, Buffer.from('DICM', 'latin1'), shortElement(0x0000, 'UL', groupLength), content]);
 }
 
-/** A UID as PS3.5 allows it: digits and dots, at most 64 characters, no empty component. */
-export function isValidUid(uid: string): boolean {
-  return uid.length > 0 && uid.length <= 64 && /^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$/.test(uid);
-}

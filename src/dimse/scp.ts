@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import type { DimseConfig } from '../config/types.js';
-import { isValidUid } from '../dicom/file-meta.js';
+import { isValidUid } from '../dicom/uid.js';
 import type { Logger } from '../observability/logger.js';
 import type { Spool, SpooledObject, SpoolWriter } from '../store/spool.js';
 import { setMaxPduLength, useOurIdentity } from './library.js';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { HandAnalysis } from '../analysis/hand-analysis.js';
 import { checkLaterality } from '../analysis/laterality.js';
 import type { SelectionConfig } from '../config/types.js';
-import { isValidUid } from '../dicom/file-meta.js';
+import { isValidUid } from '../dicom/uid.js';
 import { readPart10, writePart10, type NaturalDataset } from '../dicom/part10.js';
 import { ImageFileError } from '../imaging/decode.js';
 import type { Models } from '../inference/models.js';
