@@ -1,4 +1,5 @@
 import { checkPixelDataIntegrity } from './integrity.js';
+import { TRANSFER_SYNTAX_NAMES, TRANSFER_SYNTAX_REGISTRY, transferSyntaxName } from './transfer-syntax.js';
 import dcmjsCodecs from 'dcmjs-codecs';
 import { readPart10, TransferSyntax, writePart10, type NaturalDataset } from './part10.js';
 
@@ -58,26 +59,9 @@ export const NATIVE_SYNTAXES: readonly string[] = [
 ];
 
 /** Compressed syntaxes dcmjs-codecs can decode (lossy ones included: decoding only). */
-const DECODABLE_SYNTAXES: readonly string[] = [
-  ...LOSSLESS_COMPRESSED_SYNTAXES,
-  TransferSyntax.JpegBaseline,
-  '1.2.840.10008.1.2.4.57', // JPEG Lossless, Process 14
-  '1.2.840.10008.1.2.4.81', // JPEG-LS near-lossless
-  '1.2.840.10008.1.2.4.91', // JPEG 2000
-  '1.2.840.10008.1.2.4.201', // HTJ2K lossless
-  '1.2.840.10008.1.2.4.202', // HTJ2K lossless RPCL
-  '1.2.840.10008.1.2.4.203', // HTJ2K
-];
+const DECODABLE_SYNTAXES: readonly string[] = TRANSFER_SYNTAX_REGISTRY.filter((t) => t.encapsulated && t.decodable).map((t) => t.uid);
 
-export const TRANSFER_SYNTAX_NAMES: Readonly<Record<string, string>> = {
-  [TransferSyntax.ImplicitVRLittleEndian]: 'Implicit VR Little Endian',
-  [TransferSyntax.ExplicitVRLittleEndian]: 'Explicit VR Little Endian',
-  [TransferSyntax.JpegLossless]: 'JPEG Lossless SV1',
-  [TransferSyntax.JpegLsLossless]: 'JPEG-LS Lossless',
-  [TransferSyntax.Jpeg2000Lossless]: 'JPEG 2000 Lossless',
-  [TransferSyntax.RleLossless]: 'RLE Lossless',
-  [TransferSyntax.JpegBaseline]: 'JPEG Baseline',
-};
+export { TRANSFER_SYNTAX_NAMES };
 
 export function isNativeSyntax(ts: string): boolean {
   return NATIVE_SYNTAXES.includes(ts);
@@ -155,9 +139,7 @@ function pixelDataBuffers(ds: NaturalDataset): ArrayBuffer[] {
   });
 }
 
-function describe(ts: string): string {
-  return TRANSFER_SYNTAX_NAMES[ts] ? `${TRANSFER_SYNTAX_NAMES[ts]} (${ts})` : ts;
-}
+const describe = transferSyntaxName;
 
 /**
  * Re-encodes the Pixel Data of a naturalized dataset from one transfer syntax to another

@@ -1,3 +1,5 @@
+import { TRANSFER_SYNTAX_REGISTRY } from '../dicom/transfer-syntax.js';
+
 /**
  * What the node accepts at association time: which storage SOP classes, in which transfer
  * syntaxes, and which peers. Pure functions, so the policy is testable without a socket.
@@ -30,24 +32,10 @@ export const OTHER_STORAGE: Record<string, string> = {
 
 export const STORAGE_CLASSES: Record<string, string> = { ...IMAGE_STORAGE, ...OTHER_STORAGE };
 
-/**
- * Transfer syntaxes the node stores and can later decode (dcmjs-codecs). Deflate and big
- * endian are left out: nothing here decodes them, and every sender can fall back to
- * explicit little endian.
- */
-export const TRANSFER_SYNTAXES: Record<string, string> = {
-  '1.2.840.10008.1.2.1': 'Explicit VR Little Endian',
-  '1.2.840.10008.1.2': 'Implicit VR Little Endian',
-  '1.2.840.10008.1.2.4.50': 'JPEG Baseline (Process 1)',
-  '1.2.840.10008.1.2.4.51': 'JPEG Extended (Process 2 & 4)',
-  '1.2.840.10008.1.2.4.57': 'JPEG Lossless, Non-Hierarchical (Process 14)',
-  '1.2.840.10008.1.2.4.70': 'JPEG Lossless, First-Order Prediction (Process 14 SV1)',
-  '1.2.840.10008.1.2.4.80': 'JPEG-LS Lossless',
-  '1.2.840.10008.1.2.4.81': 'JPEG-LS Near-Lossless',
-  '1.2.840.10008.1.2.4.90': 'JPEG 2000 (Lossless Only)',
-  '1.2.840.10008.1.2.4.91': 'JPEG 2000',
-  '1.2.840.10008.1.2.5': 'RLE Lossless',
-};
+/** Transfer syntaxes the node stores and can later decode (dicom/transfer-syntax.ts). */
+export const TRANSFER_SYNTAXES: Readonly<Record<string, string>> = Object.fromEntries(
+  TRANSFER_SYNTAX_REGISTRY.filter((t) => t.received).map((t) => [t.uid, t.name]),
+);
 
 export type ContextDecision =
   | { accept: true; transferSyntaxUid: string }

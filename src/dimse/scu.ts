@@ -1,3 +1,4 @@
+import { transferSyntaxName } from '../dicom/transfer-syntax.js';
 import { readFileSync } from 'node:fs';
 import dimse from 'dcmjs-dimse';
 import { useOurIdentity } from './library.js';
@@ -86,19 +87,7 @@ export function describeStoreStatus(status: number): { outcome: StoreOutcome; me
   return { outcome: 'failure', meaning: 'unknown status' };
 }
 
-const TRANSFER_SYNTAX_NAMES: Record<string, string> = {
-  '1.2.840.10008.1.2': 'Implicit VR Little Endian',
-  '1.2.840.10008.1.2.1': 'Explicit VR Little Endian',
-  '1.2.840.10008.1.2.5': 'RLE Lossless',
-  '1.2.840.10008.1.2.4.50': 'JPEG Baseline',
-  '1.2.840.10008.1.2.4.70': 'JPEG Lossless SV1',
-  '1.2.840.10008.1.2.4.80': 'JPEG-LS Lossless',
-  '1.2.840.10008.1.2.4.90': 'JPEG 2000 Lossless',
-};
-
-function syntaxName(uid: string): string {
-  return TRANSFER_SYNTAX_NAMES[uid] ? `${TRANSFER_SYNTAX_NAMES[uid]} (${uid})` : uid;
-}
+const syntaxName = transferSyntaxName;
 
 // PS3.8 9.3.4 (A-ASSOCIATE-RJ) and 9.3.8 (A-ABORT).
 function describeReject(r: { result: number; source: number; reason: number }): string {

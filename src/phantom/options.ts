@@ -1,3 +1,4 @@
+import { TransferSyntax } from '../dicom/part10.js';
 import type { Laterality } from '../analysis/joints.js';
 import { realisticFrame } from './frame.js';
 import type { DiseaseProfile, HandLayout, PhantomSpec } from './types.js';
@@ -7,11 +8,11 @@ import type { DiseaseProfile, HandLayout, PhantomSpec } from './types.js';
  * Every error names the option, the value and what is allowed.
  */
 export const PHANTOM_SYNTAXES = {
-  explicit: '1.2.840.10008.1.2.1',
-  'jpeg-lossless': '1.2.840.10008.1.2.4.70',
-  'jpeg-ls': '1.2.840.10008.1.2.4.80',
-  j2k: '1.2.840.10008.1.2.4.90',
-  rle: '1.2.840.10008.1.2.5',
+  explicit: TransferSyntax.ExplicitVRLittleEndian,
+  'jpeg-lossless': TransferSyntax.JpegLossless,
+  'jpeg-ls': TransferSyntax.JpegLsLossless,
+  j2k: TransferSyntax.Jpeg2000Lossless,
+  rle: TransferSyntax.RleLossless,
 } as const;
 export type PhantomSyntaxName = keyof typeof PHANTOM_SYNTAXES;
 export type Photometric = 'MONOCHROME1' | 'MONOCHROME2';
