@@ -35,7 +35,10 @@ mode="${JOINTSCORE_TEST_NETNS:-auto}"
 # pynetdicom (a test peer) installs console scripts named like DCMTK's tools (storescu,
 # storescp, echoscu, findscu, getscu, movescu) into a folder that comes before /usr/bin on
 # PATH. The tests mean DCMTK's: put links to them first.
-dcmtk_first=$(mktemp -d "${TMPDIR:-/tmp}/jointscore-dcmtk-XXXXXX")
+# (one folder of links under node_modules/.cache, made again each run: the script ends in
+# exec, so a temporary folder could never be removed)
+dcmtk_first="$PWD/node_modules/.cache/jointscore-dcmtk-first"
+rm -rf "$dcmtk_first" && mkdir -p "$dcmtk_first"
 for tool in storescu storescp echoscu findscu getscu movescu; do
   if [ -x "/usr/bin/$tool" ]; then ln -s "/usr/bin/$tool" "$dcmtk_first/$tool"; fi
 done

@@ -1,16 +1,21 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import yaml from 'js-yaml';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, PACKAGE_MODELS_DIR } from '../src/config/defaults.js';
 import { CONFIG_ENV_VARIABLES, configKeys, describeConfig, loadConfig } from '../src/config/load.js';
 import { ConfigError, type NodeConfig } from '../src/config/types.js';
 
 const DEFAULT_FILE = resolve('conf/default.yaml');
 
+const made: string[] = [];
+afterAll(() => made.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+
 function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'jointscore-config-'));
+  const dir = mkdtempSync(join(tmpdir(), 'jointscore-config-'));
+  made.push(dir);
+  return dir;
 }
 
 /** Writes a configuration file into a fresh folder and returns its path. */

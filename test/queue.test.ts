@@ -152,7 +152,7 @@ describe('queue command output', () => {
 
 describe('a poison object', () => {
   it('fails after the node died three times analysing it, instead of crash-looping; an operator retry starts the count again', () => {
-    const q = new JobQueue(join(mkdtempSync(join(tmpdir(), 'jointscore-poison-')), 'queue.sqlite'));
+    const q = new JobQueue(':memory:');
     const { job } = q.enqueue({ sopInstanceUid: '7.7', modelVersion: 'm', sopClassUid: '1.2', transferSyntaxUid: '1.2.840.10008.1.2.1', callingAe: 'A', spoolPath: '/s/7.7' });
     for (let crash = 1; crash <= 3; crash++) {
       expect(q.claimNext()!.id).toBe(job.id); // analysing ... and the process dies

@@ -1,4 +1,5 @@
-import { cpSync, mkdtempSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { onTestFinished } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,9 +13,11 @@ import type { AnalyzeInput } from '../../src/inference/analyze.js';
 export const TINY_MODELS = fileURLToPath(new URL('../fixtures/models/', import.meta.url));
 export const tinyModel = (name: 'jointscore-detector' | 'jointscore-grader' | 'yolo-detector') => join(TINY_MODELS, name);
 
-/** A copy of a tiny model folder in a temp dir, to corrupt or re-describe. */
+/** A copy of a tiny model folder in a temp dir, to corrupt or re-describe; removed when the test file ends. */
 export function copyModel(name: Parameters<typeof tinyModel>[0]): string {
-  const dir = join(mkdtempSync(join(tmpdir(), 'js-model-')), name);
+  const parent = mkdtempSync(join(tmpdir(), 'js-model-'));
+  onTestFinished(() => rmSync(parent, { recursive: true, force: true }));
+  const dir = join(parent, name);
   cpSync(tinyModel(name), dir, { recursive: true });
   return dir;
 }
