@@ -62,6 +62,8 @@ export interface HandAnalysis {
   };
   models: ModelInfo[];
   hands: HandResult[];
+  /** hands found but not graded, and why (an oblique or lateral view: the scores are defined on PA views) */
+  notGraded?: { laterality: Laterality; reason: string }[];
   /** present on ground truth files: what made them (the phantom, or a site's labelling) */
   groundTruth?: { generator: string; version: string; seed?: number; profile?: string };
 }

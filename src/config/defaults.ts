@@ -52,6 +52,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
     outputs: { sr: true, sc: true, pr: true },
     reportNoHand: false,
     srClass: 'comprehensive3d',
+    paViewsOnly: true,
     // a 43 x 43 cm detector at 0.1 mm is 4300 x 4300 (18.5 M pixels, 37 MB at 16 bits)
     maxObjectMb: 512,
     maxPixels: 50_000_000,

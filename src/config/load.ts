@@ -256,6 +256,7 @@ const SCHEMA: Section = {
     reportNoHand: new Leaf(bool),
     uidRoot: new Leaf(optional(uidRoot)),
     srClass: new Leaf(oneOf(['comprehensive3d', 'comprehensive'], lower)),
+    paViewsOnly: new Leaf(bool),
     maxObjectMb: new Leaf(num(1, 16384, false, ' (MB)')),
     maxPixels: new Leaf(num(1_000_000, 1_000_000_000, true, ' (pixels)')),
   },

@@ -73,6 +73,8 @@ export interface AnalysisConfig {
   uidRoot?: string;
   /** the SR's SOP class: Comprehensive 3D SR (88.34), or Comprehensive SR (88.33) for archives without 88.34 */
   srClass: 'comprehensive3d' | 'comprehensive';
+  /** grade only hands whose joints lie as in a PA view (src/inference/view.ts); others are named, not graded */
+  paViewsOnly: boolean;
   /** larger received objects are not read into memory for analysis (quarantined with the reason) */
   maxObjectMb: number;
   /** images with more pixels (Rows x Columns x frames) are not decoded (quarantined with the reason) */

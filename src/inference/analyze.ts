@@ -1,5 +1,6 @@
 import type { HandAnalysis } from '../analysis/hand-analysis.js';
 import { detectAnyOrientation } from './orientation.js';
+import { keepPaHands } from './view.js';
 import { grade } from './grader.js';
 import type { Models } from './models.js';
 import { chooseSpacing, estimateSpacing } from './spacing.js';
@@ -25,6 +26,8 @@ export interface AnalyzeOptions {
   minJointsPerHand?: number;
   /** where the display image's spacing came from: 'default' when the file had none */
   spacingFrom?: 'header' | 'default';
+  /** grade only hands in a PA layout (default true; src/inference/view.ts) */
+  paViewsOnly?: boolean;
 }
 
 export async function analyzeImage(
@@ -59,7 +62,9 @@ export async function analyzeDisplay(
   const [sr, sc] = img.pixelSpacingMm;
   if (!(sr > 0 && sc > 0)) throw new Error(`pixel spacing [${sr}, ${sc}] mm: expected two positive numbers`);
   const t1 = performance.now();
-  const { candidates, quarterTurns } = await detectAnyOrientation(img, models.detector.manifest, models.detector.runner, options.minJointsPerHand);
+  const found = await detectAnyOrientation(img, models.detector.manifest, models.detector.runner, options.minJointsPerHand);
+  const { quarterTurns } = found;
+  const { candidates, notGraded } = options.paViewsOnly === false ? { candidates: found.candidates, notGraded: [] } : keepPaHands(found.candidates);
   const t2 = performance.now();
   const spacing = chooseSpacing(img.pixelSpacingMm, options.spacingFrom ?? 'header', estimateSpacing(candidates));
   const hands = await grade({ ...img, pixelSpacingMm: spacing.mm }, candidates, models.grader.manifest, models.grader.runner);
@@ -69,5 +74,6 @@ export async function analyzeDisplay(
     source: { sopInstanceUID, rows: img.rows, columns: img.columns, pixelSpacingMm: spacing.mm, pixelSpacingFrom: spacing.from, ...(quarterTurns ? { turnedDeg: quarterTurns * 90 } : {}) },
     models: [models.detector.info, models.grader.info],
     hands,
+    ...(notGraded.length ? { notGraded } : {}),
   };
 }

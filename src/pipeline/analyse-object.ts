@@ -24,13 +24,16 @@ export interface AnalysisPolicy {
   outputs: Record<ResultKind, boolean>;
   /** an image without a hand gets an SR saying so (else nothing) */
   reportNoHand: boolean;
+  /** grade only hands in a PA layout (src/inference/view.ts) */
+  paViewsOnly: boolean;
   results: ResultOptions;
 }
 
-export function analysisPolicy(config: Pick<AnalysisConfig, 'outputs' | 'reportNoHand' | 'uidRoot' | 'srClass'>, contentDateTime?: Date): AnalysisPolicy {
+export function analysisPolicy(config: Pick<AnalysisConfig, 'outputs' | 'reportNoHand' | 'uidRoot' | 'srClass' | 'paViewsOnly'>, contentDateTime?: Date): AnalysisPolicy {
   return {
     outputs: { ...config.outputs },
     reportNoHand: config.reportNoHand,
+    paViewsOnly: config.paViewsOnly,
     results: { ...DEFAULT_RESULT_OPTIONS, uidRoot: config.uidRoot, srClass: config.srClass, contentDateTime },
   };
 }
@@ -68,7 +71,7 @@ export async function analyseObject(
   const image = picture ? await decodePicture(bytes, name, pictureSpacingMm) : await decodeDicomImage(bytes, name, log);
   const display = toDisplay(image);
   const spacingFrom = image.pixelSpacingSource === 'default' ? 'default' : 'header';
-  const analysis = await analyzeDisplay(display, image.sopInstanceUID, models, undefined, { spacingFrom });
+  const analysis = await analyzeDisplay(display, image.sopInstanceUID, models, undefined, { spacingFrom, paViewsOnly: policy.paViewsOnly });
   return { image, display, analysis, objects: picture ? [] : resultObjects(analysis, image.dataset, display, policy) };
 }
 

@@ -191,8 +191,9 @@ export class Worker {
     const joints = analysis.hands.reduce((n, h) => n + h.joints.length, 0);
     const ids = { job: job.id, sopInstanceUid: job.sopInstanceUid, hands: analysis.hands.length, joints };
     if (files.length === 0) {
-      this.d.queue.setState(job.id, 'done', NO_HAND_UNREPORTED);
-      this.d.log.warn(NO_HAND_UNREPORTED, ids);
+      const why = analysis.notGraded?.map((n) => `${n.laterality} hand not graded: ${n.reason}`).join('; ');
+      this.d.queue.setState(job.id, 'done', why ? `${NO_HAND_UNREPORTED} (${why})` : NO_HAND_UNREPORTED);
+      this.d.log.warn(NO_HAND_UNREPORTED, { ...ids, ...(why ? { notGraded: why } : {}) });
       void this.d.finished?.(job).catch((err: Error) => this.d.log.warn(`could not remove the files of a finished job: ${err.message}`, ids));
       return;
     }

@@ -1,0 +1,87 @@
+import type { JointSite, Laterality } from '../analysis/joints.js';
+import type { Candidate } from './detector.js';
+
+/**
+ * Is this a PA (or AP) hand? The scores are defined on PA views; an oblique or lateral view
+ * overlaps the joints and foreshortens the spaces, so its grades would be wrong. A PA hand's
+ * joints keep one layout up to position, size and rotation (and finger spread and flexion,
+ * within limits); the joints found on an oblique or lateral view do not. The layout below is
+ * the mean of 30 healthy phantom hands (left hand, thumb on the image's right, fingers up),
+ * centred and scaled to MCP2-MCP5 = 1.
+ */
+export const PA_LAYOUT: Readonly<Record<JointSite, readonly [number, number]>> = {
+  DIP2: [1.1184, -0.6951], DIP3: [0.7181, -1.207], DIP4: [0.0494, -1.304], DIP5: [-0.5504, -1.0872],
+  PIP2: [0.8548, -0.4163], PIP3: [0.4945, -0.8167], PIP4: [-0.0697, -0.8881], PIP5: [-0.5527, -0.7675],
+  IP1: [1.0384, 0.4518], MCP1: [0.5981, 0.7221], MCP2: [0.4006, 0.0652], MCP3: [0.124, -0.1703],
+  MCP4: [-0.2634, -0.2148], MCP5: [-0.5585, -0.218], CMC1: [-0.1048, 0.9747], CMC3: [-0.4169, 0.7466],
+  CMC4: [-0.6009, 0.6821], CMC5: [-0.7118, 0.6523], STT: [-0.3001, 1.1335], CSL: [-0.601, 1.0636],
+  RC: [-0.6662, 1.2932],
+};
+
+/**
+ * Largest layout residual (RMS distance after the best similarity fit, in MCP2-MCP5 units) of
+ * a PA hand: phantom hands posed wider than training (rotation to 60 degrees, flexion to 65)
+ * stay under 0.16; this is twice that.
+ */
+export const MAX_PA_RESIDUAL = 0.3;
+
+/** Fewer joints than this and the layout says too little to judge (a partial view): kept. */
+const MIN_JOINTS_TO_JUDGE = 8;
+
+/**
+ * RMS residual of the hand's joints against PA_LAYOUT after the best rotation, scale and
+ * shift (Procrustes, no reflection); a right hand is mirrored first. Undefined with too few joints.
+ */
+export function layoutResidual(joints: readonly Pick<Candidate, 'site' | 'x' | 'y'>[], laterality: Laterality): number | undefined {
+  if (joints.length < MIN_JOINTS_TO_JUDGE) return undefined;
+  const a = joints.map((j) => PA_LAYOUT[j.site]);
+  const b = joints.map((j) => [laterality === 'R' ? -j.x : j.x, j.y] as const);
+  const mean = (p: readonly (readonly [number, number])[]) => p.reduce((m, q) => [m[0] + q[0] / p.length, m[1] + q[1] / p.length], [0, 0]);
+  const [ax, ay] = mean(a);
+  const [bx, by] = mean(b);
+  // best rotation and scale taking b onto a: closed form in 2D
+  let sxx = 0;
+  let sxy = 0;
+  let bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    const [u, v] = [b[i][0] - bx, b[i][1] - by];
+    const [p, q] = [a[i][0] - ax, a[i][1] - ay];
+    sxx += u * p + v * q;
+    sxy += u * q - v * p;
+    bb += u * u + v * v;
+  }
+  if (bb === 0) return undefined;
+  const scale = Math.hypot(sxx, sxy) / bb;
+  const angle = Math.atan2(sxy, sxx);
+  const [c, s] = [Math.cos(angle) * scale, Math.sin(angle) * scale];
+  let err = 0;
+  for (let i = 0; i < a.length; i++) {
+    const [u, v] = [b[i][0] - bx, b[i][1] - by];
+    err += (c * u - s * v - (a[i][0] - ax)) ** 2 + (s * u + c * v - (a[i][1] - ay)) ** 2;
+  }
+  return Math.sqrt(err / a.length);
+}
+
+export interface ViewCheck {
+  /** the hands to grade */
+  candidates: Candidate[];
+  /** hands found but not graded, with the reason */
+  notGraded: { laterality: Laterality; reason: string }[];
+}
+
+/** Keeps the hands whose joints lie as in a PA view; names the others. */
+export function keepPaHands(candidates: readonly Candidate[]): ViewCheck {
+  const out: ViewCheck = { candidates: [], notGraded: [] };
+  for (const laterality of ['L', 'R'] as const) {
+    const hand = candidates.filter((c) => c.laterality === laterality);
+    if (hand.length === 0) continue;
+    const residual = layoutResidual(hand, laterality);
+    if (residual !== undefined && residual > MAX_PA_RESIDUAL) {
+      out.notGraded.push({
+        laterality,
+        reason: `the joints found do not lie as in a PA view (layout residual ${residual.toFixed(2)} > ${MAX_PA_RESIDUAL}): an oblique or lateral view, or not a hand; the scores are defined on PA views`,
+      });
+    } else out.candidates.push(...hand);
+  }
+  return out;
+}
