@@ -36,3 +36,23 @@ describe('reading notes in the SR', () => {
     expect(texts).toHaveLength(1);
   });
 });
+
+describe('a report on hands found but not graded', () => {
+  it('says "Hand found, not graded" with each reason, not "No hand found"; dciodvfy clean', async () => {
+    const { buildNoHandSrDataset, isNoHandReport } = await import('../src/reports/sr/document.js');
+    const none = {
+      ...analysis,
+      hands: [],
+      notGraded: [{ laterality: 'L' as const, reason: 'the joints found do not lie as in a PA view (layout residual 0.47 > 0.3)' }],
+    };
+    const file = join(dir, 'not-graded.dcm');
+    writeFileSync(file, writePart10(buildNoHandSrDataset(none, source, options)));
+    const ds = readPart10(readFileSync(file)).dataset;
+    const items = readSrQualitativeEvaluations(ds);
+    expect(items.some((e) => typeof e.value !== 'string' && e.value.value === 'JS-NOT-GRADED')).toBe(true);
+    expect(items.some((e) => String(e.value).startsWith('Left hand not graded: the joints found do not lie as in a PA view'))).toBe(true);
+    expect(isNoHandReport(ds)).toBe(true);
+    const v = dciodvfy(file);
+    expect(v.errors, v.output).toEqual([]);
+  });
+});

@@ -121,6 +121,8 @@ export const PRIVATE = {
    * would claim the hand is absent from the patient, not from the detector's output.
    */
   NoHandFound: p('JS-NO-HAND', 'No hand found'),
+  /** ... or found hands it did not grade (an oblique or lateral view): the reasons follow as Comments */
+  HandNotGraded: p('JS-NOT-GRADED', 'Hand found, not graded'),
 } as const;
 
 /** Equivalent Meaning of Concept Name (121050) texts for private concept names. */

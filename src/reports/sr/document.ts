@@ -146,7 +146,13 @@ export function buildNoHandSrDataset(analysis: HandAnalysis, source: NaturalData
     );
   }
   const ctx = reportContext(analysis, source, options);
-  const content = reportContent(ctx, [], [noHandFinding(options.algorithmName, options.algorithmVersion)]);
+  // hands found but not graded say so, each with its reason, instead of "No hand found"
+  const notGraded = analysis.notGraded ?? [];
+  const why = notGraded.map(
+    (n) => new TextItem(DCM.Comment, `${n.laterality === 'L' ? 'Left' : 'Right'} hand not graded: ${n.reason}`, { relationship: 'CONTAINS' }),
+  );
+  const finding = noHandFinding(options.algorithmName, options.algorithmVersion, notGraded.length > 0);
+  const content = reportContent(ctx, [], [finding, ...why, ...readingNotes(analysis)]);
   return srDocument(ctx, content, source);
 }
 
@@ -304,7 +310,7 @@ export function readSrQualitativeEvaluations(dataset: NaturalDataset): SrEvaluat
 /** Whether the report is one {@link buildNoHandSrDataset} wrote: Finding = "No hand found". */
 export function isNoHandReport(dataset: NaturalDataset): boolean {
   return readSrQualitativeEvaluations(dataset).some(
-    (e) => DCM.Finding.equals(e.name) && e.value instanceof CodedConcept && PRIVATE.NoHandFound.equals(e.value),
+    (e) => DCM.Finding.equals(e.name) && e.value instanceof CodedConcept && (PRIVATE.NoHandFound.equals(e.value) || PRIVATE.HandNotGraded.equals(e.value)),
   );
 }
 

@@ -253,8 +253,8 @@ export function measurementReport(spec: MeasurementReportSpec): ContainerItem {
  * CODE (121071, DCM, "Finding") = (JS-NO-HAND, 99JSCORE, "No hand found"), with the
  * algorithm that looked (TID 4019) as its concept modifiers.
  */
-export function noHandFinding(algorithmName: string, algorithmVersion: string): CodeItem {
-  return new CodeItem(DCM.Finding, PRIVATE.NoHandFound, {
+export function noHandFinding(algorithmName: string, algorithmVersion: string, notGraded = false): CodeItem {
+  return new CodeItem(DCM.Finding, notGraded ? PRIVATE.HandNotGraded : PRIVATE.NoHandFound, {
     relationship: 'CONTAINS',
     children: algorithmIdentification(algorithmName, algorithmVersion),
   });
