@@ -19,9 +19,9 @@ const ae = (name: string) => Buffer.from(name.padEnd(16, ' ').slice(0, 16), 'asc
 const uid = (v: string) => Buffer.from(v.length % 2 ? v + '\0' : v, 'ascii');
 
 /** An A-ASSOCIATE-RQ proposing one presentation context (id 1) for `abstractSyntax` in Implicit VR Little Endian. */
-export function associateRq(called: string, calling: string, abstractSyntax = VERIFICATION): Buffer {
+export function associateRq(called: string, calling: string, abstractSyntax = VERIFICATION, transferSyntax = IMPLICIT_LE): Buffer {
   const appContext = item(0x10, Buffer.from('1.2.840.10008.3.1.1.1', 'ascii'));
-  const pc = item(0x20, Buffer.concat([Buffer.from([1, 0, 0, 0]), item(0x30, Buffer.from(abstractSyntax, 'ascii')), item(0x40, Buffer.from(IMPLICIT_LE, 'ascii'))]));
+  const pc = item(0x20, Buffer.concat([Buffer.from([1, 0, 0, 0]), item(0x30, Buffer.from(abstractSyntax, 'ascii')), item(0x40, Buffer.from(transferSyntax, 'ascii'))]));
   const maxPdu = Buffer.alloc(4);
   maxPdu.writeUInt32BE(16384);
   const userInfo = item(0x50, Buffer.concat([item(0x51, maxPdu), item(0x52, Buffer.from('1.2.826.0.1.3680043.10.999', 'ascii'))]));
@@ -90,4 +90,42 @@ export function cStoreCommand(sopClass: string, sopInstance: string, messageId =
   const length = Buffer.alloc(4);
   length.writeUInt32LE(rest.length);
   return Buffer.concat([element(0, 0x0000, length), rest]);
+}
+
+/**
+ * Sends one Part 10 file's data set as it is (however broken) in a C-STORE on a raw
+ * association, as no DICOM toolkit would send a truncated or lying file; returns the
+ * C-STORE-RSP status, or undefined when the association ended without one.
+ */
+export async function rawStore(port: number, called: string, file: Buffer): Promise<number | undefined> {
+  const metaLength = file.readUInt32LE(140); // (0002,0000) value: the group's length after it
+  const ts = /1\.2\.840\.10008\.1\.2(\.[0-9.]+)?/.exec(file.subarray(144, 144 + metaLength).toString('latin1'));
+  const uids = file.subarray(144, 144 + metaLength).toString('latin1').match(/[0-9][0-9.]{6,63}/g) ?? [];
+  const [sopClass, sopInstance] = [uids[0] ?? '', uids[1] ?? ''];
+  const dataset = file.subarray(144 + metaLength);
+  const peer = await rawPeer(port);
+  let status: number | undefined;
+  let pending = Buffer.alloc(0);
+  peer.socket.on('data', (d: Buffer) => {
+    pending = Buffer.concat([pending, d]);
+    const at = pending.indexOf(Buffer.from([0x00, 0x00, 0x00, 0x09, 0x02, 0x00, 0x00, 0x00]));
+    if (at >= 0 && pending.length >= at + 10) status = pending.readUInt16LE(at + 8);
+  });
+  peer.socket.write(associateRq(called, 'RAWSENDER', sopClass, ts ? ts[0] : '1.2.840.10008.1.2.1'));
+  for (let t = 0; t < 100 && !peer.received.includes(0x02) && !peer.received.includes(0x03); t++) await new Promise((r) => setTimeout(r, 20));
+  if (!peer.received.includes(0x02)) {
+    peer.socket.destroy();
+    return undefined;
+  }
+  peer.socket.write(pData(cStoreCommand(sopClass, sopInstance), true, true));
+  const CHUNK = 16_000;
+  for (let o = 0; o < dataset.length; o += CHUNK) {
+    peer.socket.write(pData(dataset.subarray(o, o + CHUNK), false, o + CHUNK >= dataset.length));
+  }
+  for (let t = 0; t < 300 && status === undefined && !peer.socket.destroyed; t++) await new Promise((r) => setTimeout(r, 50));
+  const release = Buffer.from([0x05, 0, 0, 0, 0, 4, 0, 0, 0, 0]);
+  if (!peer.socket.destroyed) peer.socket.write(release);
+  await Promise.race([peer.closed, new Promise((r) => setTimeout(r, 1000))]);
+  peer.socket.destroy();
+  return status;
 }
