@@ -52,7 +52,7 @@ describe('no patient name through error texts', () => {
     expect(scrubQuotedValues('no value here')).toBe('no value here');
   });
 
-  it('a job that fails on a too-long name keeps the reason without the name, and logs none', async () => {
+  it('a too-long name is refused naming the attribute, never the value; nothing logged carries it', async () => {
     const queue = new JobQueue(join(work, 'queue.sqlite'));
     const header = readPart10(readFileSync(file), { untilPixelData: true }).dataset;
     expect(String(header.PatientName)).toContain('SECRETNAME');
@@ -65,8 +65,8 @@ describe('no patient name through error texts', () => {
     await worker.processNext();
     const done = queue.get(job.id)!;
     queue.close();
-    expect(done.state).toBe('failed');
-    expect(done.reason).toMatch(/vr: PN, value: \[redacted\]/);
+    expect(done.state).toBe('quarantined');
+    expect(done.reason).toMatch(/Patient's Name \(0010,0010\) has a value of 101 characters; PN allows 64 per component group/);
     expect(JSON.stringify(done)).not.toContain('SECRETNAME');
     expect(JSON.stringify(lines)).not.toContain('SECRETNAME');
   }, 120_000);

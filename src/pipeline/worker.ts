@@ -93,6 +93,33 @@ function countSequenceItems(bytes: Buffer): number {
   return n;
 }
 
+/**
+ * Values the results copy from the source, with their VR's maximum (per PN component group):
+ * an over-long one cannot be written into the SR, so the object is refused with the
+ * attribute named, never the value (a patient's name).
+ */
+const COPIED_LIMITS: [keyword: string, what: string, vr: string, max: number][] = [
+  ['PatientName', "Patient's Name (0010,0010)", 'PN', 64],
+  ['PatientID', 'Patient ID (0010,0020)', 'LO', 64],
+  ['ReferringPhysicianName', "Referring Physician's Name (0008,0090)", 'PN', 64],
+  ['AccessionNumber', 'Accession Number (0008,0050)', 'SH', 16],
+  ['StudyID', 'Study ID (0020,0010)', 'SH', 16],
+  ['StudyDescription', 'Study Description (0008,1030)', 'LO', 64],
+];
+
+function overLong(ds: NaturalDataset): string | undefined {
+  for (const [keyword, what, vr, max] of COPIED_LIMITS) {
+    const raw = ds[keyword];
+    const values = (Array.isArray(raw) ? raw : [raw]).flatMap((v) =>
+      v && typeof v === 'object' ? Object.values(v as Record<string, unknown>).map(String) : v === undefined || v === null ? [] : [String(v)],
+    );
+    const parts = vr === 'PN' ? values.flatMap((v) => v.split('=')) : values;
+    const longest = Math.max(0, ...parts.map((p) => p.length));
+    if (longest > max) return `${what} has a value of ${longest} characters; ${vr} allows ${max}${vr === 'PN' ? ' per component group' : ''}: the sender must fix it`;
+  }
+  return undefined;
+}
+
 function readHeader(bytes: Buffer, job: Job): NaturalDataset {
   if (countSequenceItems(bytes) > MAX_SEQUENCE_ITEMS) {
     throw new BadInputError(`more than ${MAX_SEQUENCE_ITEMS} sequence items before the pixel data: not parsed (a radiograph's header has a few dozen)`);
@@ -110,6 +137,8 @@ function readHeader(bytes: Buffer, job: Job): NaturalDataset {
     );
   }
   if (!ds.StudyInstanceUID) throw new BadInputError('Study Instance UID (0020,000D) is missing: results could not be filed with the study');
+  const tooLong = overLong(ds);
+  if (tooLong) throw new BadInputError(tooLong);
   for (const [keyword, tag] of [['StudyInstanceUID', '(0020,000D)'], ['SeriesInstanceUID', '(0020,000E)']] as const) {
     const value = String(ds[keyword] ?? '');
     if (value && !isValidUid(value)) throw new BadInputError(`${keyword} ${tag} "${value}" is not a valid UID (digits and dots, at most 64): the sender must fix it`);
