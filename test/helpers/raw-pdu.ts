@@ -119,7 +119,8 @@ export async function rawStore(port: number, called: string, file: Buffer): Prom
   }
   peer.socket.write(pData(cStoreCommand(sopClass, sopInstance), true, true));
   const CHUNK = 16_000;
-  for (let o = 0; o < dataset.length; o += CHUNK) {
+  // at least one (last) fragment, empty when the data set is
+  for (let o = 0; o === 0 || o < dataset.length; o += CHUNK) {
     peer.socket.write(pData(dataset.subarray(o, o + CHUNK), false, o + CHUNK >= dataset.length));
   }
   for (let t = 0; t < 300 && status === undefined && !peer.socket.destroyed; t++) await new Promise((r) => setTimeout(r, 50));
