@@ -24,6 +24,13 @@ describe('pixel data integrity', () => {
     await expect(decodeDicomImage(cut, name)).rejects.toThrow(/cut off|cannot decode|end marker|RLE/);
   }, 60_000);
 
+  it('pixel values that spell the Pixel Data tag are not taken for it (the image decodes)', async () => {
+    const bytes = Buffer.from(files['hand-left-m2-explicit']);
+    // the last four 16-bit values: 0x7FE0 0x0010 (the tag's bytes) then a huge "length"
+    Buffer.from([0xe0, 0x7f, 0x10, 0x00, 0xff, 0xff, 0xff, 0x7f]).copy(bytes, bytes.length - 8);
+    await expect(decodeDicomImage(bytes, 'tag-in-pixels')).resolves.toMatchObject({ rows: 1280 });
+  });
+
   it('a JPEG 2000 stream with its end marker overwritten is refused', async () => {
     const bad = Buffer.from(files['hand-right-m1-j2k']);
     const eoc = bad.lastIndexOf(Buffer.from([0xff, 0xd9]));

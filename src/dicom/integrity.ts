@@ -21,13 +21,35 @@ export class PixelDataIntegrityError extends Error {
   override name = 'PixelDataIntegrityError';
 }
 
-/** Where the (last) Pixel Data element's value starts, and its declared length. */
-function pixelDataElement(bytes: Uint8Array, implicitVr: boolean): { valueAt: number; length: number } | undefined {
+/** Bytes of native pixel data the Image Pixel attributes call for (all frames). */
+export function nativePixelDataLength(ds: NaturalDataset): number {
+  const frames = Number(ds.NumberOfFrames ?? 1) || 1;
+  const bytesPerSample = Math.ceil(Number(ds.BitsAllocated) / 8);
+  return Number(ds.Rows) * Number(ds.Columns) * Number(ds.SamplesPerPixel ?? 1) * bytesPerSample * frames;
+}
+
+const EXPLICIT_PIXEL_VRS = new Set(['OB', 'OW', 'UN']);
+
+/**
+ * Where the Pixel Data element's value starts, and its declared length. The tag's four bytes
+ * can also occur inside the pixel values themselves, so the last occurrence counts only where
+ * what follows is an element header: in explicit VR an OB/OW/UN VR with its reserved bytes,
+ * in implicit VR (no VR to check) an undefined length or the native size the header implies.
+ */
+function pixelDataElement(bytes: Uint8Array, implicitVr: boolean, nativeLength: number): { valueAt: number; length: number } | undefined {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const at = buf.lastIndexOf(PIXEL_DATA_TAG);
-  if (at < 132) return undefined;
-  if (implicitVr) return { valueAt: at + 8, length: buf.readUInt32LE(at + 4) };
-  return { valueAt: at + 12, length: buf.readUInt32LE(at + 8) };
+  for (let at = buf.lastIndexOf(PIXEL_DATA_TAG); at >= 132; at = buf.lastIndexOf(PIXEL_DATA_TAG, at - 1)) {
+    if (implicitVr) {
+      if (at + 8 > buf.length) continue;
+      const length = buf.readUInt32LE(at + 4);
+      if (length === UNDEFINED_LENGTH || length === nativeLength || length === nativeLength + 1) return { valueAt: at + 8, length };
+    } else {
+      if (at + 12 > buf.length) continue;
+      const vr = buf.toString('latin1', at + 4, at + 6);
+      if (EXPLICIT_PIXEL_VRS.has(vr) && buf.readUInt16LE(at + 6) === 0) return { valueAt: at + 12, length: buf.readUInt32LE(at + 8) };
+    }
+  }
+  return undefined;
 }
 
 /** The end of a JPEG or JPEG 2000 code stream: EOI / EOC (FFD9), then at most padding. */
@@ -72,8 +94,8 @@ function frames(ds: NaturalDataset): Uint8Array[] {
 
 /** Throws PixelDataIntegrityError naming the problem; `bytes` is the whole Part 10 file. */
 export function checkPixelDataIntegrity(bytes: Uint8Array, ds: NaturalDataset, transferSyntaxUid: string): void {
-  const element = pixelDataElement(bytes, transferSyntaxUid === TransferSyntax.ImplicitVRLittleEndian);
-  if (!element) return; // no Pixel Data: the decoder names that
+  const element = pixelDataElement(bytes, transferSyntaxUid === TransferSyntax.ImplicitVRLittleEndian, nativePixelDataLength(ds));
+  if (!element) return; // no Pixel Data element found: the decoder names what is wrong
   if (element.length !== UNDEFINED_LENGTH) {
     const end = element.valueAt + element.length;
     if (end > bytes.length) {

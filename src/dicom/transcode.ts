@@ -1,4 +1,4 @@
-import { checkPixelDataIntegrity } from './integrity.js';
+import { checkPixelDataIntegrity, nativePixelDataLength } from './integrity.js';
 import { TRANSFER_SYNTAX_NAMES, TRANSFER_SYNTAX_REGISTRY, transferSyntaxName } from './transfer-syntax.js';
 import dcmjsCodecs from 'dcmjs-codecs';
 import { readPart10, TransferSyntax, writePart10, type NaturalDataset } from './part10.js';
@@ -61,7 +61,7 @@ export const NATIVE_SYNTAXES: readonly string[] = [
 /** Compressed syntaxes dcmjs-codecs can decode (lossy ones included: decoding only). */
 const DECODABLE_SYNTAXES: readonly string[] = TRANSFER_SYNTAX_REGISTRY.filter((t) => t.encapsulated && t.decodable).map((t) => t.uid);
 
-export { TRANSFER_SYNTAX_NAMES };
+export { nativePixelDataLength, TRANSFER_SYNTAX_NAMES };
 
 export function isNativeSyntax(ts: string): boolean {
   return NATIVE_SYNTAXES.includes(ts);
@@ -104,12 +104,6 @@ export interface TranscodeOptions {
   verifyLossless?: boolean;
 }
 
-/** Bytes of native pixel data the Image Pixel attributes call for (all frames). */
-export function nativePixelDataLength(ds: NaturalDataset): number {
-  const frames = Number(ds.NumberOfFrames ?? 1) || 1;
-  const bytesPerSample = Math.ceil(Number(ds.BitsAllocated) / 8);
-  return Number(ds.Rows) * Number(ds.Columns) * Number(ds.SamplesPerPixel ?? 1) * bytesPerSample * frames;
-}
 
 function toArrayBuffer(data: ArrayBuffer | ArrayBufferView): ArrayBuffer {
   if (data instanceof ArrayBuffer) return data;
