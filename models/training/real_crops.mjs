@@ -13,9 +13,9 @@
 //      whose joints are normal, e.g. injuries away from the joints)
 import { mkdirSync, openSync, readFileSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
-import sharp from 'sharp';
 import { JOINT_SITES, scoresFor } from '../../dist/analysis/joints.js';
 import { decodeDicomImage } from '../../dist/imaging/decode.js';
+import { decodePicture, pictureKind } from '../../dist/imaging/picture.js';
 import { detect, keepWholeHands } from '../../dist/inference/detector.js';
 import { loadModels } from '../../dist/inference/models.js';
 import { distalDirection, sampleCrop, toDisplay } from '../../dist/inference/preprocess.js';
@@ -29,14 +29,9 @@ const JITTERS = Number(args.jitters ?? 3);
 
 async function stored(file) {
   const bytes = readFileSync(file);
-  if (bytes.length > 132 && bytes.toString('latin1', 128, 132) === 'DICM') {
-    const im = await decodeDicomImage(bytes, file);
-    return { ...im, spacingFrom: im.pixelSpacingSource === 'default' ? 'default' : 'header' };
-  }
-  const { data, info } = await sharp(bytes).greyscale().raw().toBuffer({ resolveWithObject: true });
-  const values = new Uint8Array(info.width * info.height);
-  for (let i = 0; i < values.length; i++) values[i] = data[i * info.channels];
-  return { rows: info.height, columns: info.width, values, photometric: 'MONOCHROME2', pixelSpacingMm: [0.15, 0.15], spacingFrom: 'default' };
+  // the node's own readers: a picture gets no spacing (the hand's own scale is used below)
+  const im = pictureKind(bytes) ? await decodePicture(bytes, file) : await decodeDicomImage(bytes, file);
+  return { ...im, spacingFrom: im.pixelSpacingSource === 'default' ? 'default' : 'header' };
 }
 
 // deterministic jitter (a detector's miss, as training-set.ts draws it)
