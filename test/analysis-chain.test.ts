@@ -10,6 +10,7 @@ import { analysisPolicy, type AnalysisPolicy } from '../src/pipeline/analyse-obj
 import { modelVersionOf, Worker } from '../src/pipeline/worker.js';
 import { JobQueue } from '../src/store/queue.js';
 import { captureLogger } from './helpers/inference.js';
+import { deeplyNested } from './helpers/dx.js';
 import { writeFixtures } from './helpers/node.js';
 
 /**
@@ -87,11 +88,7 @@ describe('one analysis chain for the node and the CLI', () => {
   }, 60_000);
 
   it('quarantines, unparsed, an object nested 20 000 sequences deep (dcmjs would hold the event loop)', async () => {
-    const bytes = readFileSync(files['hand-left-m2-explicit']);
-    const at = bytes.lastIndexOf(Buffer.from([0xe0, 0x7f, 0x10, 0x00]));
-    const open = Buffer.from([0x08, 0x00, 0x40, 0x11, 0x53, 0x51, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xfe, 0xff, 0x00, 0xe0, 0xff, 0xff, 0xff, 0xff]);
-    const close = Buffer.from([0xfe, 0xff, 0x0d, 0xe0, 0, 0, 0, 0, 0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0]);
-    const deep = Buffer.concat([bytes.subarray(0, at), Buffer.concat(Array(20_000).fill(open)), Buffer.concat(Array(20_000).fill(close)), bytes.subarray(at)]);
+    const deep = deeplyNested(readFileSync(files['hand-left-m2-explicit']));
     const file = join(work, 'deep.dcm');
     writeFileSync(file, deep);
     const started = Date.now();

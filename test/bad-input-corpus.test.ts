@@ -6,6 +6,7 @@ import { readPart10, writePart10, type NaturalDataset } from '../src/dicom/part1
 import type { JobState } from '../src/store/queue.js';
 import { runAsync, startTestNode, waitForJobs, writeFixtures, type TestNode } from './helpers/node.js';
 import { rawStore } from './helpers/raw-pdu.js';
+import { deeplyNested, withPatientName } from './helpers/dx.js';
 
 /**
  * A corpus of bad input, each case sent over the wire (DCMTK storescu) to a running node:
@@ -52,27 +53,7 @@ function patched(patch: (bytes: Buffer) => Buffer): Buffer {
 
 const pixelDataAt = (b: Buffer) => b.lastIndexOf(Buffer.from([0xe0, 0x7f, 0x10, 0x00]));
 
-/** (0010,0010) PN replaced by `name` in the bytes (dcmjs refuses to write a value that long). */
-function withName(b: Buffer, name: string): Buffer {
-  const tag = Buffer.from([0x10, 0x00, 0x10, 0x00, 0x50, 0x4e]);
-  const at = b.indexOf(tag, 132);
-  const len = b.readUInt16LE(at + 6);
-  const value = Buffer.from(name.length % 2 ? name + ' ' : name, 'latin1');
-  const head = Buffer.alloc(8);
-  tag.copy(head);
-  head.writeUInt16LE(Math.min(value.length, 0xffff), 6);
-  return Buffer.concat([b.subarray(0, at), head, value, b.subarray(at + 8 + len)]);
-}
-
 type Expect = JobState | 'refused' | 'no new job' | 'any';
-
-/** 20 000 nested sequences before the pixel data (dcmjs would recurse for a minute). */
-function deeplyNested(b: Buffer): Buffer {
-  const at = pixelDataAt(b);
-  const open = Buffer.from([0x08, 0x00, 0x40, 0x11, 0x53, 0x51, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xfe, 0xff, 0x00, 0xe0, 0xff, 0xff, 0xff, 0xff]);
-  const close = Buffer.from([0xfe, 0xff, 0x0d, 0xe0, 0, 0, 0, 0, 0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0]);
-  return Buffer.concat([b.subarray(0, at), Buffer.concat(Array(20_000).fill(open)), Buffer.concat(Array(20_000).fill(close)), b.subarray(at)]);
-}
 
 /** The data set ends right after the file meta: nothing but the header group. */
 const metaOnly = (b: Buffer) => b.subarray(0, 144 + b.readUInt32LE(140));
@@ -86,7 +67,7 @@ const CASES: [name: string, make: () => Buffer, expect: Expect][] = [
     return writePart10(dataset);
   }, 'no new job'],
   ['data set with nothing but the file meta', () => patched(metaOnly), 'quarantined'],
-  ['20 000 nested sequences', () => patched(deeplyNested), 'quarantined'],
+  ['20 000 nested sequences', () => patched((b) => deeplyNested(b)), 'quarantined'],
   ['an SR document sent with the images', () => edited((ds) => Object.assign(ds, { SOPClassUID: '1.2.840.10008.5.1.4.1.1.88.34' })), 'skipped'],
   ['a presentation state', () => edited((ds) => Object.assign(ds, { SOPClassUID: '1.2.840.10008.5.1.4.1.1.11.1' })), 'skipped'],
   ['a key object selection', () => edited((ds) => Object.assign(ds, { SOPClassUID: '1.2.840.10008.5.1.4.1.1.88.59' })), 'skipped'],
@@ -114,7 +95,7 @@ const CASES: [name: string, make: () => Buffer, expect: Expect][] = [
   ['Study Instance UID with letters', () => edited((ds) => Object.assign(ds, { StudyInstanceUID: '1.2.3.abc' })), 'quarantined'],
   ['Series Instance UID with ../', () => edited((ds) => Object.assign(ds, { SeriesInstanceUID: '1.2/../../etc' })), 'quarantined'],
   ['patient name with control characters', () => edited((ds) => Object.assign(ds, { PatientName: 'EVIL\u001b[2J^NAME' })), 'any'],
-  ['10 kB patient name', () => patched((b) => withName(b, 'LONG^' + 'N'.repeat(10_000))), 'quarantined'],
+  ['10 kB patient name', () => patched((b) => withPatientName(b, 'LONG^' + 'N'.repeat(10_000))), 'quarantined'],
   ['body part CHEST', () => edited((ds) => Object.assign(ds, { BodyPartExamined: 'CHEST' })), 'skipped'],
   ['modality MR', () => edited((ds) => Object.assign(ds, { Modality: 'MR' })), 'skipped'],
   ['a child (Patient Age 009Y)', () => edited((ds) => Object.assign(ds, { PatientAge: '009Y' })), 'skipped'],

@@ -11,6 +11,7 @@ import { analysisPolicy } from '../src/pipeline/analyse-object.js';
 import { modelVersionOf, Worker } from '../src/pipeline/worker.js';
 import { JobQueue } from '../src/store/queue.js';
 import { captureLogger } from './helpers/inference.js';
+import { withPatientName } from './helpers/dx.js';
 import { writeFixtures } from './helpers/node.js';
 
 /**
@@ -22,25 +23,13 @@ let work: string;
 let models: Models;
 let file: string;
 
-/** Explicit VR Little Endian: replaces the value of (0010,0010) PN, which dcmjs would refuse to write. */
-function withLongName(bytes: Buffer, name: string): Buffer {
-  const tag = Buffer.from([0x10, 0x00, 0x10, 0x00, 0x50, 0x4e]);
-  const at = bytes.indexOf(tag, 132);
-  const len = bytes.readUInt16LE(at + 6);
-  const value = Buffer.from(name.length % 2 ? name + ' ' : name, 'latin1');
-  const head = Buffer.alloc(8);
-  tag.copy(head);
-  head.writeUInt16LE(value.length, 6);
-  return Buffer.concat([bytes.subarray(0, at), head, value, bytes.subarray(at + 8 + len)]);
-}
-
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'jointscore-privacy-'));
   const files = await writeFixtures(join(work, 'in'), ['hand-left-m2-explicit']);
   const { dataset } = readPart10(readFileSync(files['hand-left-m2-explicit']));
   dataset.PatientName = 'PLACEHOLDER';
   file = join(work, 'long-name.dcm');
-  writeFileSync(file, withLongName(writePart10(dataset), NAME));
+  writeFileSync(file, withPatientName(writePart10(dataset), NAME));
   models = await loadModels(DEFAULT_MODELS_DIR, { provider: 'cpu' });
 }, 120_000);
 

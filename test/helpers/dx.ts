@@ -106,3 +106,26 @@ export function buildMinimalDx(identity: NaturalDataset, options: MinimalDxOptio
     _vrMap: { PixelData: 'OW' },
   };
 }
+
+/**
+ * Explicit VR Little Endian file bytes with (0010,0010) PN's value replaced by `name`, for
+ * values dcmjs refuses to write (longer than PN allows).
+ */
+export function withPatientName(bytes: Buffer, name: string): Buffer {
+  const tag = Buffer.from([0x10, 0x00, 0x10, 0x00, 0x50, 0x4e]);
+  const at = bytes.indexOf(tag, 132);
+  const len = bytes.readUInt16LE(at + 6);
+  const value = Buffer.from(name.length % 2 ? name + ' ' : name, 'latin1');
+  const head = Buffer.alloc(8);
+  tag.copy(head);
+  head.writeUInt16LE(Math.min(value.length, 0xffff), 6);
+  return Buffer.concat([bytes.subarray(0, at), head, value, bytes.subarray(at + 8 + len)]);
+}
+
+/** The file with `depth` nested sequences (undefined lengths) put before its Pixel Data (dcmjs would recurse). */
+export function deeplyNested(bytes: Buffer, depth = 20_000): Buffer {
+  const at = bytes.lastIndexOf(Buffer.from([0xe0, 0x7f, 0x10, 0x00]));
+  const open = Buffer.from([0x08, 0x00, 0x40, 0x11, 0x53, 0x51, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xfe, 0xff, 0x00, 0xe0, 0xff, 0xff, 0xff, 0xff]);
+  const close = Buffer.from([0xfe, 0xff, 0x0d, 0xe0, 0, 0, 0, 0, 0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0]);
+  return Buffer.concat([bytes.subarray(0, at), Buffer.concat(Array(depth).fill(open)), Buffer.concat(Array(depth).fill(close)), bytes.subarray(at)]);
+}
