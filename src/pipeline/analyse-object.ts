@@ -79,7 +79,7 @@ export async function analyseObject(
 export function resultObjects(analysis: HandAnalysis, source: NaturalDataset, display: DisplayImage, policy: AnalysisPolicy): ResultObject[] {
   const built: Partial<Record<ResultKind, NaturalDataset | Promise<NaturalDataset>>> =
     analysis.hands.length > 0
-      ? startResultObjects(analysis, source, display, policy.results)
+      ? startResultObjects(analysis, source, display, policy.results, policy.outputs)
       : policy.reportNoHand
         ? buildNoHandReport(analysis, source, policy.results)
         : {};

@@ -74,7 +74,7 @@ export async function buildResultObjects(
   options: ResultOptions = DEFAULT_RESULT_OPTIONS,
 ): Promise<ResultObjects> {
   const started = startResultObjects(analysis, source, display, options);
-  return { sr: started.sr, pr: started.pr, sc: await started.sc };
+  return { sr: started.sr!, pr: started.pr!, sc: (await started.sc)! };
 }
 
 /**
@@ -86,20 +86,26 @@ export function startResultObjects(
   source: NaturalDataset,
   display: DisplayImage,
   options: ResultOptions = DEFAULT_RESULT_OPTIONS,
-): { sr: NaturalDataset; pr: NaturalDataset; sc: Promise<NaturalDataset> } {
+  wanted: Record<keyof ResultObjects, boolean> = { sr: true, pr: true, sc: true },
+): Partial<{ sr: NaturalDataset; pr: NaturalDataset; sc: Promise<NaturalDataset> }> {
   const base = reportBase(analysis, options);
-  const sc = buildSecondaryCapture(
-    { gray: gray8(display), rows: display.rows, columns: display.columns },
-    analysis,
-    source,
-    { ...base, seriesNumber: options.seriesNumberBase + 1, maxSide: options.maxOverlaySide },
-  );
+  // started first: sharp draws the overlay on its own threads while the SR and PR are built
+  const sc = wanted.sc
+    ? buildSecondaryCapture(
+        { gray: gray8(display), rows: display.rows, columns: display.columns },
+        analysis,
+        source,
+        { ...base, seriesNumber: options.seriesNumberBase + 1, maxSide: options.maxOverlaySide },
+      )
+    : undefined;
   // handled here so that a failure before the caller awaits it is not an unhandled rejection
   // (which ends the process); the caller's await still sees it
-  sc.catch(() => undefined);
-  const sr = buildSrDataset(analysis, source, { ...base, seriesNumber: options.seriesNumberBase, sopClass: options.srClass });
-  const pr = buildGspsDataset(analysis, source, { ...base, seriesNumber: options.seriesNumberBase + 2 });
-  return { sr, pr, sc };
+  sc?.catch(() => undefined);
+  return {
+    ...(sc ? { sc } : {}),
+    ...(wanted.sr ? { sr: buildSrDataset(analysis, source, { ...base, seriesNumber: options.seriesNumberBase, sopClass: options.srClass }) } : {}),
+    ...(wanted.pr ? { pr: buildGspsDataset(analysis, source, { ...base, seriesNumber: options.seriesNumberBase + 2 }) } : {}),
+  };
 }
 
 /**
