@@ -77,10 +77,10 @@ export const WORKER_RETRY_MS = 2000;
 
 export async function startNode(config: NodeConfig, log: Logger, observers: NodeHooks = {}): Promise<RunningNode> {
   const hooks: NodeHooks = {
+    ...guardObservers({ received: observers.received }, log, 'node'),
     scp: guardObservers(observers.scp, log, 'scp'),
     worker: guardObservers(observers.worker, log, 'worker'),
     delivery: guardObservers(observers.delivery, log, 'delivery'),
-    received: guardObservers({ received: observers.received }, log, 'node')?.received,
   };
   const spool = new Spool(join(config.dataDir, 'spool'));
   const queue = new JobQueue(join(config.dataDir, 'queue.sqlite'));
@@ -114,7 +114,7 @@ export async function startNode(config: NodeConfig, log: Logger, observers: Node
     models,
     selection: config.selection,
     policy: analysisPolicy(config.analysis),
-    limits: { maxObjectMb: config.analysis.maxObjectMb, maxPixels: config.analysis.maxPixels },
+    limits: config.analysis,
     destinations: destinationNames(config.delivery),
     resultsDir,
     log,
