@@ -16,7 +16,8 @@ import { join } from 'node:path';
 import { JOINT_SITES, scoresFor } from '../../dist/analysis/joints.js';
 import { decodeDicomImage } from '../../dist/imaging/decode.js';
 import { decodePicture, pictureKind } from '../../dist/imaging/picture.js';
-import { detect, keepWholeHands } from '../../dist/inference/detector.js';
+import { detectAnyOrientation } from '../../dist/inference/orientation.js';
+import { keepPaHands } from '../../dist/inference/view.js';
 import { loadModels } from '../../dist/inference/models.js';
 import { distalDirection, sampleCrop, toDisplay } from '../../dist/inference/preprocess.js';
 import { chooseSpacing, estimateSpacing } from '../../dist/inference/spacing.js';
@@ -46,7 +47,8 @@ const used = [];
 for (const [image, file] of files.entries()) {
   const im = await stored(file);
   const img = toDisplay(im);
-  const cands = keepWholeHands(await detect(img, models.detector.manifest, models.detector.runner));
+  // as serving finds and keeps hands: any quarter turn, PA layouts only
+  const { candidates: cands } = keepPaHands((await detectAnyOrientation(img, models.detector.manifest, models.detector.runner)).candidates);
   if (cands.length === 0) continue;
   const spacing = chooseSpacing(img.pixelSpacingMm, im.spacingFrom, estimateSpacing(cands));
   const at = { ...img, pixelSpacingMm: spacing.mm };
