@@ -18,14 +18,12 @@ import { deeplyNested, withPatientName } from './helpers/dx.js';
 let work: string;
 let node: TestNode;
 let base: Buffer;
-let header: NaturalDataset;
 const TERMINAL: JobState[] = ['done', 'skipped', 'quarantined', 'failed'];
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'jointscore-corpus-'));
   const files = await writeFixtures(join(work, 'in'), ['hand-left-m2-explicit']);
   base = readFileSync(files['hand-left-m2-explicit']);
-  header = readPart10(base).dataset;
   node = await startTestNode((c) => {
     c.analysis.maxPixels = 20_000_000;
   });
@@ -140,6 +138,5 @@ describe('bad input over the wire', () => {
     if (process.env.SHOW_CORPUS) console.log(outcomes.join('\n'));
     const log = JSON.stringify(node.lines);
     expect(log).not.toMatch(/PHANTOM\^HAND|JS-PH-|EVIL|LONG\^NNN/);
-    expect(header.PatientName).toBeDefined();
   }, 600_000);
 });
