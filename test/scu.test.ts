@@ -7,7 +7,7 @@ import dimse from 'dcmjs-dimse';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildProgram } from '../src/cli/main.js';
 import { TransferSyntax, readPart10 } from '../src/dicom/part10.js';
-import { parsePeer, type Peer } from '../src/dimse/peer.js';
+import { parsePeer, type Peer } from '../src/dicom/peer.js';
 import { DimseError, describeStoreStatus, echo, storeFiles } from '../src/dimse/scu.js';
 import { FIXTURES, makeFixture } from '../src/phantom/fixtures.js';
 import { hasPydicom, pydicomPixelSha256 } from './helpers/dicom-tools.js';

@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import dimse from 'dcmjs-dimse';
-import { checkAeTitle, parsePeer, type Peer } from '../dimse/peer.js';
+import { checkAeTitle, parsePeer, type Peer } from '../dicom/peer.js';
 import { echo, type ScuOptions } from '../dimse/scu.js';
 
 /** The options `echo` and `send` share, as commander hands them over. */

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { formatPeer, type Peer } from '../dimse/peer.js';
+import { formatPeer, type Peer } from '../dicom/peer.js';
 import { DimseError, storeFiles, type StoreResult } from '../dimse/scu.js';
 import { addScuOptions, peerArgument, quietDimseLog, scuOptions, type ScuCommandOptions } from './echo.js';
 

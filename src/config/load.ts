@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import yaml from 'js-yaml';
 import { isValidUid } from '../dicom/uid.js';
-import { checkAeTitle, formatPeer, parsePeer } from '../dimse/peer.js';
+import { checkAeTitle, formatPeer, parsePeer } from '../dicom/peer.js';
 import { DEFAULT_CONFIG, MAX_PDU_LENGTH_LIMIT, PACKAGE_MODELS_DIR } from './defaults.js';
 import { ConfigError, type DestinationConfig, type NodeConfig, type TlsConfig } from './types.js';
 

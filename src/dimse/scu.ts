@@ -2,7 +2,7 @@ import { transferSyntaxName } from '../dicom/transfer-syntax.js';
 import { readFileSync } from 'node:fs';
 import dimse from 'dcmjs-dimse';
 import { useOurIdentity } from './library.js';
-import { formatPeer, type Peer } from './peer.js';
+import { formatPeer, type Peer } from '../dicom/peer.js';
 
 /**
  * The node as a DICOM SCU: C-ECHO, and C-STORE of Part 10 files, over dcmjs-dimse's Client.
