@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MODELS_DIR, runAnalyze } from '../src/cli/analyze.js';
 import { readDicomImage } from '../src/imaging/decode.js';
 import { loadModels, type Models } from '../src/inference/models.js';
-import { toDisplay } from '../src/inference/preprocess.js';
+import { toDisplay } from '../src/imaging/preprocess.js';
 import { captureLogger } from './helpers/inference.js';
 import { writeFixtures } from './helpers/node.js';
 

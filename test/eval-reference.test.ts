@@ -7,7 +7,7 @@ import type { HandAnalysis } from '../src/analysis/hand-analysis.js';
 import { runReferenceEval } from '../src/cli/eval.js';
 import { readReference, referenceAgreement } from '../src/eval/reference.js';
 import { readDicomImage } from '../src/imaging/decode.js';
-import { toDisplay } from '../src/inference/preprocess.js';
+import { toDisplay } from '../src/imaging/preprocess.js';
 import { FIXTURES, makeFixture } from '../src/phantom/fixtures.js';
 
 /**

@@ -8,7 +8,7 @@ import { decodeHeatmap, decodeYolo, detect } from '../src/inference/detector.js'
 import { buildGraderBatch, handsFromGrader } from '../src/inference/grader.js';
 import { ManifestError, ModelIntegrityError, parseManifest, readManifest } from '../src/inference/manifest.js';
 import { loadDetector, loadGrader, loadModel, loadModels, type Models } from '../src/inference/models.js';
-import { distalDirection, letterbox, sampleCrop, toDisplay } from '../src/inference/preprocess.js';
+import { distalDirection, letterbox, sampleCrop, toDisplay } from '../src/imaging/preprocess.js';
 import { clearSessions, cudaPrerequisites, getSession, ProviderError, resetProviderState, sessionCount } from '../src/inference/session.js';
 import { checkTestVector, readTestVector } from '../src/inference/test-vector.js';
 import { captureLogger, copyModel, handAnalysisProblems, spotImage, TINY_MODELS, tinyModel } from './helpers/inference.js';

@@ -3,7 +3,7 @@ import { DEFAULT_MODELS_DIR } from '../src/cli/analyze.js';
 import { analyzeImage } from '../src/inference/analyze.js';
 import { loadModels, type Models } from '../src/inference/models.js';
 import { turnLetterbox, unturn } from '../src/inference/orientation.js';
-import { letterbox } from '../src/inference/preprocess.js';
+import { letterbox } from '../src/imaging/preprocess.js';
 import { renderPhantom } from '../src/phantom/render.js';
 
 /**

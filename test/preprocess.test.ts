@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { distalDirection, letterbox, percentileRange, sampleCrop, toDisplay, type DisplayImage } from '../src/inference/preprocess.js';
+import { distalDirection, letterbox, percentileRange, sampleCrop, toDisplay, type DisplayImage } from '../src/imaging/preprocess.js';
 
 function image(rows: number, columns: number, f: (r: number, c: number) => number, spacing = 0.1): DisplayImage {
   const data = new Float32Array(rows * columns);

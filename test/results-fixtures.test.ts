@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPart10, writePart10 } from '../src/dicom/part10.js';
 import { readNativePixels, storedValues16 } from '../src/dicom/transcode.js';
-import { toDisplay } from '../src/inference/preprocess.js';
+import { toDisplay } from '../src/imaging/preprocess.js';
 import { FIXTURES, makeFixture } from '../src/phantom/fixtures.js';
 import { buildResultObjects, DEFAULT_RESULT_OPTIONS } from '../src/pipeline/results.js';
 import { dciodvfy, runTool } from './helpers/dicom-tools.js';

@@ -19,7 +19,7 @@ import { decodePicture, pictureKind } from '../../dist/imaging/picture.js';
 import { detectAnyOrientation } from '../../dist/inference/orientation.js';
 import { keepPaHands } from '../../dist/inference/view.js';
 import { loadModels } from '../../dist/inference/models.js';
-import { distalDirection, sampleCrop, toDisplay } from '../../dist/inference/preprocess.js';
+import { distalDirection, sampleCrop, toDisplay } from '../../dist/imaging/preprocess.js';
 import { chooseSpacing, estimateSpacing } from '../../dist/inference/spacing.js';
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));

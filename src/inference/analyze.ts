@@ -4,7 +4,7 @@ import { keepPaHands } from './view.js';
 import { grade } from './grader.js';
 import type { Models } from './models.js';
 import { chooseSpacing, estimateSpacing } from './spacing.js';
-import { toDisplay, type DisplayImage, type StoredImage } from './preprocess.js';
+import { toDisplay, type DisplayImage, type StoredImage } from '../imaging/preprocess.js';
 
 /**
  * One image in, one HandAnalysis out: display image (percentile window, bone bright),

@@ -1,8 +1,8 @@
 import type { JointSite, Laterality } from '../analysis/joints.js';
 import type { DetectorManifest } from './manifest.js';
 import { parseChannel } from './manifest.js';
-import type { DisplayImage } from './preprocess.js';
-import { letterbox } from './preprocess.js';
+import type { DisplayImage } from '../imaging/preprocess.js';
+import { letterbox } from '../imaging/preprocess.js';
 import type { ModelRunner, TensorData } from './session.js';
 
 /**

@@ -3,7 +3,7 @@ import { JOINT_SITES, scoresFor, type JointSite, type Laterality, type Score } f
 import { jointSeverity, withSummary } from '../analysis/severity.js';
 import type { Candidate } from './detector.js';
 import { GRADER_OUTPUT_WIDTH, META_WIDTH, type GraderManifest } from './manifest.js';
-import { distalDirection, sampleCrop, type DisplayImage } from './preprocess.js';
+import { distalDirection, sampleCrop, type DisplayImage } from '../imaging/preprocess.js';
 import type { ModelRunner, TensorData } from './session.js';
 
 /**

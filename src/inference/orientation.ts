@@ -1,7 +1,7 @@
 import type { Candidate } from './detector.js';
 import { keepWholeHands, runDetector } from './detector.js';
 import type { DetectorManifest } from './manifest.js';
-import { letterbox, type DisplayImage, type Letterboxed } from './preprocess.js';
+import { letterbox, type DisplayImage, type Letterboxed } from '../imaging/preprocess.js';
 import type { ModelRunner } from './session.js';
 
 /**

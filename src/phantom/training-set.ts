@@ -2,7 +2,7 @@ import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:f
 import { join } from 'node:path';
 import { JOINT_SITES, type JointSite } from '../analysis/joints.js';
 import type { JointResult } from '../analysis/hand-analysis.js';
-import { distalDirection, letterbox, sampleCrop, toDisplay, type DisplayImage } from '../inference/preprocess.js';
+import { distalDirection, letterbox, sampleCrop, toDisplay, type DisplayImage } from '../imaging/preprocess.js';
 import { quantisePhantomImage } from './dicom-dx.js';
 import { realisticFrame } from './frame.js';
 import { renderPhantom } from './render.js';
@@ -11,7 +11,7 @@ import type { DiseaseProfile, PhantomSpec } from './types.js';
 
 /**
  * Training data for the detector and the grader, made with the node's own preprocessing
- * (`src/inference/preprocess.ts`) from the stored values a DICOM file of the phantom would
+ * (`src/imaging/preprocess.ts`) from the stored values a DICOM file of the phantom would
  * hold, so that training and serving see the same numbers.
  *
  * Layout of a split folder (read by models/training/data.py):

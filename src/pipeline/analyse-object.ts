@@ -5,7 +5,7 @@ import { decodeDicomImage, type DecodedImage } from '../imaging/decode.js';
 import { decodePicture, pictureKind } from '../imaging/picture.js';
 import { analyzeDisplay } from '../inference/analyze.js';
 import type { Models } from '../inference/models.js';
-import { toDisplay, type DisplayImage } from '../inference/preprocess.js';
+import { toDisplay, type DisplayImage } from '../imaging/preprocess.js';
 import type { Logger } from '../observability/logger.js';
 import { buildNoHandReport, DEFAULT_RESULT_OPTIONS, startResultObjects, type ResultOptions } from './results.js';
 

@@ -1,6 +1,6 @@
 import type { HandAnalysis } from '../analysis/hand-analysis.js';
 import type { NaturalDataset } from '../dicom/part10.js';
-import type { DisplayImage } from '../inference/preprocess.js';
+import type { DisplayImage } from '../imaging/preprocess.js';
 import type { ReportOptions } from '../reports/common.js';
 import { buildGspsDataset } from '../reports/gsps.js';
 import { buildSecondaryCapture } from '../reports/secondary-capture.js';
