@@ -120,7 +120,7 @@ describe('tiny models, end to end (CPU)', () => {
     }
     // and through the whole pipeline with the grader
     // (the tiny model finds two joints a hand: let the pipeline keep such hands)
-    const a = await analyzeImage(spotImage(1024, 768, { r0: 256, r1: 384, c0: 384, c1: 512 }), { detector: yolo, grader: models.grader }, undefined, { minJointsPerHand: 1 });
+    const a = await analyzeImage(spotImage(1024, 768, { r0: 256, r1: 384, c0: 384, c1: 512 }), { detector: yolo, grader: models.grader }, undefined, { minJointsPerHand: 1, recognisedHand: { minJoints: 1, minMeanConfidence: 0 } });
     expect(a.hands.map((h) => [h.laterality, h.joints.map((j) => j.site)])).toEqual([
       ['L', ['PIP2', 'MCP2']],
       ['R', ['MCP2', 'RC']],

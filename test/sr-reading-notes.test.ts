@@ -55,4 +55,17 @@ describe('a report on hands found but not graded', () => {
     const v = dciodvfy(file);
     expect(v.errors, v.output).toEqual([]);
   });
+
+  it('structures not recognised as a hand keep "No hand found", with what was seen', async () => {
+    const { buildNoHandSrDataset } = await import('../src/reports/sr/document.js');
+    const none = {
+      ...analysis,
+      hands: [],
+      notGraded: [{ laterality: 'R' as const, cause: 'unrecognised' as const, reason: '7 joint-like structures at a mean detector confidence of 0.41' }],
+    };
+    const items = readSrQualitativeEvaluations(buildNoHandSrDataset(none, source, options));
+    expect(items.some((e) => typeof e.value !== 'string' && e.value.value === 'JS-NO-HAND')).toBe(true);
+    expect(items.some((e) => typeof e.value !== 'string' && e.value.value === 'JS-NOT-GRADED')).toBe(false);
+    expect(items.some((e) => String(e.value) === 'Not recognised as a hand: 7 joint-like structures at a mean detector confidence of 0.41')).toBe(true);
+  });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Candidate } from '../src/inference/detector.js';
-import { keepPaHands, layoutResidual, MAX_PA_RESIDUAL } from '../src/inference/view.js';
+import { handNotGraded, keepPaHands, layoutResidual, MAX_PA_RESIDUAL, RECOGNISED_HAND } from '../src/inference/view.js';
 import { renderPhantom } from '../src/phantom/render.js';
 
 /**
@@ -29,7 +29,26 @@ describe('PA view check', () => {
     const lateral = joints.map((j) => ({ ...j, x: 500 + (j.x - 500) * 0.15 + (j.site.startsWith('DIP') ? 60 : 0) }));
     const check = keepPaHands(lateral);
     expect(check.candidates).toEqual([]);
-    expect(check.notGraded).toEqual([{ laterality: 'L', reason: expect.stringMatching(/do not lie as in a PA view \(layout residual 0\.\d\d > 0\.3\)/) }]);
+    expect(check.notGraded).toEqual([{ laterality: 'L', cause: 'view', reason: expect.stringMatching(/do not lie as in a PA view \(layout residual 0\.\d\d > 0\.3\)/) }]);
     expect(layoutResidual(lateral.slice(0, 7), 'L')).toBeUndefined();
+    // a site that grades every view still gets a PA layout check skipped, nothing else
+    expect(keepPaHands(lateral, false).notGraded).toEqual([]);
+  });
+
+  it('does not name the joints of structures too few or too unsure to be a hand (a wrist-only film, an elbow)', () => {
+    const joints = hand(16, 'R');
+    // the wrist, the thumb base and MCP1 only, as on a wrist-only film: 8 sites
+    const wrist = joints.filter((j) => /^(CMC|STT|CSL|RC)/.test(j.site) || j.site === 'MCP1');
+    const check = keepPaHands(wrist);
+    expect(check.candidates).toEqual([]);
+    expect(check.notGraded).toEqual([{ laterality: 'R', cause: 'unrecognised', reason: expect.stringMatching(/^8 joint-like structures at a mean detector confidence of 0\.90/) }]);
+    // every site, but none of them sure: as the detector answers on a lateral forearm
+    const unsure = joints.map((j) => ({ ...j, confidence: j.site.startsWith('MCP') ? 0.8 : 0.45 }));
+    expect(keepPaHands(unsure).notGraded[0].cause).toBe('unrecognised');
+    expect(keepPaHands(unsure, false).notGraded[0].cause).toBe('unrecognised');
+    // at the bounds a hand is graded
+    const atBounds = joints.slice(0, RECOGNISED_HAND.minJoints).map((j) => ({ ...j, confidence: RECOGNISED_HAND.minMeanConfidence + 1e-9 }));
+    expect(handNotGraded(atBounds, 'R')).toBeUndefined();
+    expect(handNotGraded(atBounds.slice(1), 'R')?.cause).toBe('unrecognised');
   });
 });

@@ -62,8 +62,17 @@ export interface HandAnalysis {
   };
   models: ModelInfo[];
   hands: HandResult[];
-  /** hands found but not graded, and why (an oblique or lateral view: the scores are defined on PA views) */
-  notGraded?: { laterality: Laterality; reason: string }[];
+  /**
+   * hands found but not graded, and why: `view` an oblique or lateral view (the scores are
+   * defined on PA views); `unrecognised` too few joints, or too unsure, to be named as a hand's
+   * (a wrist-only view, another body part); `immature` a child's hand (the scores are adult scores)
+   */
+  notGraded?: { laterality: Laterality; cause?: 'view' | 'unrecognised' | 'immature'; reason: string }[];
   /** present on ground truth files: what made them (the phantom, or a site's labelling) */
   groundTruth?: { generator: string; version: string; seed?: number; profile?: string };
+}
+
+/** One line for a hand found but not graded, as the SR's comment and the job's reason give it. */
+export function notGradedText(n: NonNullable<HandAnalysis['notGraded']>[number]): string {
+  return n.cause === 'unrecognised' ? `Not recognised as a hand: ${n.reason}` : `${n.laterality === 'L' ? 'Left' : 'Right'} hand not graded: ${n.reason}`;
 }

@@ -1,6 +1,6 @@
 import type { HandAnalysis } from '../analysis/hand-analysis.js';
 import { detectAnyOrientation } from './orientation.js';
-import { keepPaHands } from './view.js';
+import { keepPaHands, type RecognisedHand } from './view.js';
 import { grade } from './grader.js';
 import type { Models } from './models.js';
 import { chooseSpacing, estimateSpacing } from './spacing.js';
@@ -28,6 +28,8 @@ export interface AnalyzeOptions {
   spacingFrom?: 'header' | 'default';
   /** grade only hands in a PA layout (default true; src/inference/view.ts) */
   paViewsOnly?: boolean;
+  /** when the joints found make a hand (default RECOGNISED_HAND, measured for the shipped detector) */
+  recognisedHand?: RecognisedHand;
 }
 
 export async function analyzeImage(
@@ -64,7 +66,7 @@ export async function analyzeDisplay(
   const t1 = performance.now();
   const found = await detectAnyOrientation(img, models.detector.manifest, models.detector.runner, options.minJointsPerHand);
   const { quarterTurns } = found;
-  const { candidates, notGraded } = options.paViewsOnly === false ? { candidates: found.candidates, notGraded: [] } : keepPaHands(found.candidates);
+  const { candidates, notGraded } = keepPaHands(found.candidates, options.paViewsOnly !== false, options.recognisedHand);
   const t2 = performance.now();
   const spacing = chooseSpacing(img.pixelSpacingMm, options.spacingFrom ?? 'header', estimateSpacing(candidates));
   const hands = await grade({ ...img, pixelSpacingMm: spacing.mm }, candidates, models.grader.manifest, models.grader.runner);

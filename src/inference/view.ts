@@ -62,26 +62,73 @@ export function layoutResidual(joints: readonly Pick<Candidate, 'site' | 'x' | '
   return Math.sqrt(err / a.length);
 }
 
+/**
+ * When the detector's joints make a hand it can name. Measured on real films (not phantoms,
+ * where every hand passes): whole PA hands give 18-21 of the 21 sites at a mean confidence of
+ * 0.58-0.90; wrist-only films (carpal bones read as finger joints), lateral wrists, forearms
+ * and elbows give 6-14 at 0.33-0.58. Below either bound the sites' names cannot be trusted,
+ * so grades written under them would describe the wrong joints.
+ */
+export const RECOGNISED_HAND: RecognisedHand = { minJoints: 12, minMeanConfidence: 0.55 };
+
+/** Bounds that depend on the detector: a site's own model, or a test's tiny one, brings its own. */
+export interface RecognisedHand {
+  minJoints: number;
+  minMeanConfidence: number;
+}
+
+/** Why a hand found was not graded: its layout is not a PA view, or it is not recognised as a hand at all. */
+export type HandNotGradedCause = 'view' | 'unrecognised' | 'immature';
+
+export interface HandNotGraded {
+  laterality: Laterality;
+  cause: HandNotGradedCause;
+  reason: string;
+}
+
 export interface ViewCheck {
   /** the hands to grade */
   candidates: Candidate[];
   /** hands found but not graded, with the reason */
-  notGraded: { laterality: Laterality; reason: string }[];
+  notGraded: HandNotGraded[];
 }
 
-/** Keeps the hands whose joints lie as in a PA view; names the others. */
-export function keepPaHands(candidates: readonly Candidate[]): ViewCheck {
+/** Why this hand's joints should not be graded, or undefined when they should. */
+export function handNotGraded(
+  hand: readonly Candidate[],
+  laterality: Laterality,
+  paViewsOnly = true,
+  recognised: RecognisedHand = RECOGNISED_HAND,
+): Omit<HandNotGraded, 'laterality'> | undefined {
+  const mean = hand.reduce((s, c) => s + c.confidence, 0) / hand.length;
+  if (hand.length < recognised.minJoints || mean < recognised.minMeanConfidence) {
+    return {
+      cause: 'unrecognised',
+      reason: `${hand.length} joint-like structures at a mean detector confidence of ${mean.toFixed(2)} (a hand needs ${recognised.minJoints} of 21 joints at ${recognised.minMeanConfidence}): a wrist-only or finger-only view, another body part, or a view the detector does not know; the joints cannot be named reliably`,
+    };
+  }
+  const residual = paViewsOnly ? layoutResidual(hand, laterality) : undefined;
+  if (residual !== undefined && residual > MAX_PA_RESIDUAL) {
+    return {
+      cause: 'view',
+      reason: `the joints found do not lie as in a PA view (layout residual ${residual.toFixed(2)} > ${MAX_PA_RESIDUAL}): an oblique or lateral view, or not a hand; the scores are defined on PA views`,
+    };
+  }
+  return undefined;
+}
+
+/**
+ * Keeps the hands recognised as hands whose joints lie as in a PA view (any view where
+ * `paViewsOnly` is false: the site's choice); names the others and why.
+ */
+export function keepPaHands(candidates: readonly Candidate[], paViewsOnly = true, recognised: RecognisedHand = RECOGNISED_HAND): ViewCheck {
   const out: ViewCheck = { candidates: [], notGraded: [] };
   for (const laterality of ['L', 'R'] as const) {
     const hand = candidates.filter((c) => c.laterality === laterality);
     if (hand.length === 0) continue;
-    const residual = layoutResidual(hand, laterality);
-    if (residual !== undefined && residual > MAX_PA_RESIDUAL) {
-      out.notGraded.push({
-        laterality,
-        reason: `the joints found do not lie as in a PA view (layout residual ${residual.toFixed(2)} > ${MAX_PA_RESIDUAL}): an oblique or lateral view, or not a hand; the scores are defined on PA views`,
-      });
-    } else out.candidates.push(...hand);
+    const why = handNotGraded(hand, laterality, paViewsOnly, recognised);
+    if (why) out.notGraded.push({ laterality, ...why });
+    else out.candidates.push(...hand);
   }
   return out;
 }

@@ -1,6 +1,6 @@
 import { mkdir, open, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { HandAnalysis } from '../analysis/hand-analysis.js';
+import { notGradedText, type HandAnalysis } from '../analysis/hand-analysis.js';
 import { checkLaterality } from '../analysis/laterality.js';
 import type { SelectionConfig } from '../config/types.js';
 import { isValidUid } from '../dicom/uid.js';
@@ -220,7 +220,7 @@ export class Worker {
     const joints = analysis.hands.reduce((n, h) => n + h.joints.length, 0);
     const ids = { job: job.id, sopInstanceUid: job.sopInstanceUid, hands: analysis.hands.length, joints };
     if (files.length === 0) {
-      const why = analysis.notGraded?.map((n) => `${n.laterality} hand not graded: ${n.reason}`).join('; ');
+      const why = analysis.notGraded?.map(notGradedText).join('; ');
       this.d.queue.setState(job.id, 'done', why ? `${NO_HAND_UNREPORTED} (${why})` : NO_HAND_UNREPORTED);
       this.d.log.warn(NO_HAND_UNREPORTED, { ...ids, ...(why ? { notGraded: why } : {}) });
       void this.d.finished?.(job).catch((err: Error) => this.d.log.warn(`could not remove the files of a finished job: ${err.message}`, ids));

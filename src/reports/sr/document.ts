@@ -1,4 +1,4 @@
-import type { GradeResult, HandAnalysis, HandSummary, SeverityClass } from '../../analysis/hand-analysis.js';
+import { notGradedText, type GradeResult, type HandAnalysis, type HandSummary, type SeverityClass } from '../../analysis/hand-analysis.js';
 import { JOINT_SITES, type JointSite, type Laterality } from '../../analysis/joints.js';
 import type { NaturalDataset } from '../../dicom/part10.js';
 import { derivedUid } from '../../dicom/uid.js';
@@ -146,12 +146,12 @@ export function buildNoHandSrDataset(analysis: HandAnalysis, source: NaturalData
     );
   }
   const ctx = reportContext(analysis, source, options);
-  // hands found but not graded say so, each with its reason, instead of "No hand found"
+  // hands found but not graded say so, each with its reason, instead of "No hand found";
+  // structures not recognised as a hand leave the finding "No hand found", with what was seen
   const notGraded = analysis.notGraded ?? [];
-  const why = notGraded.map(
-    (n) => new TextItem(DCM.Comment, `${n.laterality === 'L' ? 'Left' : 'Right'} hand not graded: ${n.reason}`, { relationship: 'CONTAINS' }),
-  );
-  const finding = noHandFinding(options.algorithmName, options.algorithmVersion, notGraded.length > 0);
+  const why = notGraded.map((n) => new TextItem(DCM.Comment, notGradedText(n), { relationship: 'CONTAINS' }));
+  const handSeen = notGraded.some((n) => n.cause !== 'unrecognised');
+  const finding = noHandFinding(options.algorithmName, options.algorithmVersion, handSeen);
   const content = reportContent(ctx, [], [finding, ...why, ...readingNotes(analysis)]);
   return srDocument(ctx, content, source);
 }
