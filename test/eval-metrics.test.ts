@@ -121,6 +121,20 @@ describe('the study metric through evaluate()', () => {
     expect(r.ap.ra.classesInMean).toEqual(['healthy', 'severe']);
   });
 
+  it('a joint not graded counts against coverage and, having no grade, cannot score in AP; it survives the JSON round trip', () => {
+    const pred = clone(truth);
+    const mcp2 = pred.hands[0].joints[0];
+    delete mcp2.jsn;
+    mcp2.severity = {};
+    mcp2.notGraded = { cause: 'exposure', reason: 'no contrast' };
+    const back = parseAnalysis(JSON.stringify(pred), 'pred.json', 'prediction');
+    expect(back.hands[0].joints[0].notGraded).toEqual({ cause: 'exposure', reason: 'no contrast' });
+    const r = evaluate([truth], [back]);
+    expect(r.coverage).toEqual({ found: truth.hands[0].joints.length, graded: truth.hands[0].joints.length - 1, share: (truth.hands[0].joints.length - 1) / truth.hands[0].joints.length });
+    expect(r.ap.ra.classes.severe.truePositives).toBe(r.ap.ra.classes.severe.positives - 1);
+    expect(evaluate([truth], [clone(truth)]).coverage.share).toBe(1);
+  });
+
   it('a known ranking gives the hand-computed AP (wrong class = FP, a missed joint lowers recall)', () => {
     const pred = analysis('1.2.3', [
       {

@@ -120,12 +120,17 @@ describe('tiny models, end to end (CPU)', () => {
     }
     // and through the whole pipeline with the grader
     // (the tiny model finds two joints a hand: let the pipeline keep such hands)
-    const a = await analyzeImage(spotImage(1024, 768, { r0: 256, r1: 384, c0: 384, c1: 512 }), { detector: yolo, grader: models.grader }, undefined, { minJointsPerHand: 1, recognisedHand: { minJoints: 1, minMeanConfidence: 0 } });
+    const a = await analyzeImage(spotImage(1024, 768, { r0: 256, r1: 384, c0: 384, c1: 512 }), { detector: yolo, grader: models.grader }, undefined, { minJointsPerHand: 1 });
     expect(a.hands.map((h) => [h.laterality, h.joints.map((j) => j.site)])).toEqual([
       ['L', ['PIP2', 'MCP2']],
       ['R', ['MCP2', 'RC']],
     ]);
     expect(handAnalysisProblems(a)).toEqual([]);
+    // L-MCP2 sits in the middle of the flat bright spot: nothing to see there, so not graded
+    const blank = a.hands[0].joints.find((j) => j.site === 'MCP2')!;
+    expect(blank.notGraded?.cause).toBe('exposure');
+    expect([blank.jsn, blank.erosion, blank.kl, blank.severity]).toEqual([undefined, undefined, undefined, {}]);
+    expect(a.hands[0].joints.find((j) => j.site === 'PIP2')!.notGraded).toBeUndefined();
   });
 
   it('grader batch: crops turned by the distal direction of the same hand, meta = one-hot site + cos/sin', () => {

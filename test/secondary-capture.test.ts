@@ -12,6 +12,7 @@ import {
   ScBuildError, buildSecondaryCaptureDataset, jointLabel, overlayLayout, overlaySvg, renderOverlay, type OverlayLayout,
   type Rect, type RenderedOverlay, type ScOptions,
 } from '../src/reports/secondary-capture.js';
+import { SEVERITY_COLOURS } from '../src/analysis/severity.js';
 import { COLUMNS, ROWS, SOURCE_SOP, fixtureAnalysis, fixtureGray, fixtureSource, withUngradedJoint } from './helpers/report-fixture.js';
 
 const options: ScOptions = {
@@ -264,6 +265,13 @@ describe('Secondary Capture: layout (pure)', () => {
     expect(jointLabel(j.find((x) => x.site === 'DIP3')!)).toBe('DIP3 KL3');
     expect(jointLabel(j.find((x) => x.site === 'RC')!)).toBe('RC JSN3');
     expect(jointLabel({ site: 'CMC5' })).toBe('CMC5');
+    // a joint found but not graded says so, beside its box in the "not graded" colour
+    const ungraded = withUngradedJoint(fixtureAnalysis());
+    const cmc5 = ungraded.hands[0].joints.find((x) => x.site === 'CMC5')!;
+    expect(jointLabel(cmc5)).toBe('CMC5 not graded');
+    const placed = overlayLayout(ROWS, COLUMNS, ungraded).labels.find((l) => l.text === 'CMC5 not graded')!;
+    expect(placed.colour).toBe(SEVERITY_COLOURS.unknown);
+    expect(overlaySvg(overlayLayout(ROWS, COLUMNS, ungraded))).toContain('; 1 not graded');
   });
 
   it('places labels inside the radiograph, clear of each other and of the boxes', () => {

@@ -37,6 +37,45 @@ describe('reading notes in the SR', () => {
   });
 });
 
+describe('a joint found but not graded', () => {
+  it('keeps its region and confidence, says why in a coded evaluation and a Comment, carries no grades; dciodvfy and dsrdump clean', async () => {
+    const { readSrJoints, readSrHandSummaries } = await import('../src/reports/sr/document.js');
+    const { withSummary } = await import('../src/analysis/severity.js');
+    const a = structuredClone(analysis);
+    const left = a.hands[0];
+    const pip3 = left.joints.find((j) => j.site === 'PIP3')!;
+    delete pip3.jsn;
+    delete pip3.erosion;
+    delete pip3.kl;
+    pip3.severity = {};
+    pip3.notGraded = { cause: 'out-of-view', reason: 'PIP3 lies 2.0 mm from the edge of the image: part of the joint is out of view' };
+    a.hands[0] = withSummary(left);
+    const file = join(dir, 'joint-not-graded.dcm');
+    writeFileSync(file, writePart10(buildSrDataset(a, source, options)));
+    const ds = readPart10(readFileSync(file)).dataset;
+    const back = readSrJoints(ds).find((j) => j.trackingIdentifier === 'L-PIP3')!;
+    expect(back.notGraded).toBe('Joint partly out of view');
+    expect([back.jsn, back.erosion, back.kl, back.severity]).toEqual([undefined, undefined, undefined, {}]);
+    expect(back.confidence).toBeCloseTo(pip3.confidence, 6);
+    expect(readSrJoints(ds).filter((j) => j.notGraded)).toHaveLength(1);
+    // the hand's totals leave it out
+    expect(readSrHandSummaries(ds).find((h) => h.laterality === 'L')!.svhJsn).toBe(a.hands[0].summary.svhJsn);
+    const texts = readSrQualitativeEvaluations(ds).map((e) => String(e.value));
+    expect(texts).toContain(`1 of ${left.joints.length} joints found on the left hand were not graded: L-PIP3 (${pip3.notGraded.reason}).`);
+    const v = dciodvfy(file);
+    expect(v.errors, v.output).toEqual([]);
+    const dump = runTool('dsrdump', ['+Pl', file]);
+    expect(dump.status, dump.stderr).toBe(0);
+    expect(dump.stdout).toContain('Joint partly out of view');
+  });
+
+  it('a joint with grades and a reason not to grade it is refused', async () => {
+    const a = structuredClone(analysis);
+    a.hands[0].joints[0].notGraded = { cause: 'uncertain', reason: 'x' };
+    expect(() => buildSrDataset(a, source, options)).toThrow(/a joint not graded carries no grades/);
+  });
+});
+
 describe('a report on hands found but not graded', () => {
   it('says "Hand found, not graded" with each reason, not "No hand found"; dciodvfy clean', async () => {
     const { buildNoHandSrDataset, isNoHandReport } = await import('../src/reports/sr/document.js');

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Candidate } from '../src/inference/detector.js';
-import { handNotGraded, keepPaHands, layoutResidual, MAX_PA_RESIDUAL, RECOGNISED_HAND } from '../src/inference/view.js';
+import { handNotGraded, keepPaHands, layoutResidual, MAX_PA_RESIDUAL, recognisedHand } from '../src/inference/view.js';
+import { DEFAULT_CALIBRATION } from '../src/inference/manifest.js';
 import { renderPhantom } from '../src/phantom/render.js';
 
 /**
@@ -47,8 +48,11 @@ describe('PA view check', () => {
     expect(keepPaHands(unsure).notGraded[0].cause).toBe('unrecognised');
     expect(keepPaHands(unsure, false).notGraded[0].cause).toBe('unrecognised');
     // at the bounds a hand is graded
-    const atBounds = joints.slice(0, RECOGNISED_HAND.minJoints).map((j) => ({ ...j, confidence: RECOGNISED_HAND.minMeanConfidence + 1e-9 }));
+    const c = DEFAULT_CALIBRATION;
+    const atBounds = joints.slice(0, c.handMinJoints).map((j) => ({ ...j, confidence: c.handMinMeanConfidence + 1e-9 }));
     expect(handNotGraded(atBounds, 'R')).toBeUndefined();
     expect(handNotGraded(atBounds.slice(1), 'R')?.cause).toBe('unrecognised');
+    // a detector calibrated otherwise (a site's own model) brings its own bounds
+    expect(handNotGraded(atBounds.slice(1), 'R', true, recognisedHand({ ...c, handMinJoints: 6 }))).toBeUndefined();
   });
 });

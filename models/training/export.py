@@ -39,6 +39,15 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OPSET = 13
 
 
+def previous_calibration() -> dict | None:
+    """The detector manifest's calibration (bounds on its confidence, measured on real films)."""
+    try:
+        with open(os.path.join(ROOT, "models", "jointscore-detector", "manifest.json")) as f:
+            return json.load(f).get("calibration")
+    except (OSError, ValueError):
+        return None
+
+
 def sha256(path: str) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -168,6 +177,8 @@ def export_detector(args, val_folder: str):
         "output": {"layout": "heatmap", "name": "heatmaps", "shape": [1, N_CHANNELS, 64, 64], "stride": 4,
                    "threshold": threshold},
         "channels": meta["channels"],
+        # measured on real films, not by training: kept from the manifest replaced (re-measure after retraining)
+        **({"calibration": previous_calibration()} if previous_calibration() else {}),
         "architecture": {"kind": "U-Net-like heatmap net (separable + residual blocks, stride 32 encoder, stride 4 head)",
                          "parameters": n_params(net), "torchCpuMs2ThreadsSharedCpu": round(ms, 1), "opset": OPSET,
                          "heatmapSigmaCells": state["args"]["sigma"], "loss": "CenterNet focal loss",

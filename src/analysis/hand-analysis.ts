@@ -16,6 +16,17 @@ export interface GradeResult {
 
 export type SeverityClass = 'healthy' | 'mild' | 'severe';
 
+/**
+ * A joint found but not graded (src/inference/abstention.ts): `out-of-view` part of it is off
+ * the film; `exposure` its region shows no contrast; `uncertain` the detector is unsure of the site.
+ */
+export type JointNotGradedCause = 'out-of-view' | 'exposure' | 'uncertain';
+
+export interface JointNotGraded {
+  cause: JointNotGradedCause;
+  reason: string;
+}
+
 export interface JointResult {
   site: JointSite;
   x: number;
@@ -27,6 +38,8 @@ export interface JointResult {
   erosion?: GradeResult;
   kl?: GradeResult;
   severity: { ra?: SeverityClass; oa?: SeverityClass };
+  /** set instead of grades on a joint found but not graded */
+  notGraded?: JointNotGraded;
 }
 
 export interface HandSummary {

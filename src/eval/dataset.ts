@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { GradeResult, HandAnalysis, HandResult, JointResult } from '../analysis/hand-analysis.js';
+import type { GradeResult, HandAnalysis, HandResult, JointNotGraded, JointResult } from '../analysis/hand-analysis.js';
 import { JOINT_SITES, MAX_GRADE, type JointSite, type Score } from '../analysis/joints.js';
 
 /**
@@ -100,6 +100,12 @@ export function validateHandAnalysis(value: Json, file: string, role: Role): Han
         }
         return { grade: g.grade as number, probabilities: probabilities as number[] };
       };
+      const notGradedOf = (v: Json, path: string): JointNotGraded => {
+        if (!isObject(v) || !['out-of-view', 'exposure', 'uncertain'].includes(v.cause as string) || typeof v.reason !== 'string') {
+          return fail(path, '{"cause": "out-of-view" | "exposure" | "uncertain", "reason": "..."}', v);
+        }
+        return { cause: v.cause as JointNotGraded['cause'], reason: v.reason };
+      };
       const jsn = grade('jsn');
       const erosion = grade('erosion');
       const kl = grade('kl');
@@ -113,6 +119,7 @@ export function validateHandAnalysis(value: Json, file: string, role: Role): Han
         ...(erosion ? { erosion } : {}),
         ...(kl ? { kl } : {}),
         severity: isObject(j.severity) ? (j.severity as JointResult['severity']) : {},
+        ...(j.notGraded === undefined ? {} : { notGraded: notGradedOf(j.notGraded, `${jp}.notGraded (${site})`) }),
       };
     });
     return {

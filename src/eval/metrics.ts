@@ -1,4 +1,4 @@
-import type { GradeResult, HandAnalysis, SeverityClass } from '../analysis/hand-analysis.js';
+import type { GradeResult, HandAnalysis, JointResult, SeverityClass } from '../analysis/hand-analysis.js';
 import { JOINT_SITES, MAX_GRADE, type JointSite, type Score } from '../analysis/joints.js';
 import { SEVERITY_CLASSES, severityOf, STUDY_THRESHOLDS, type SeverityThresholds } from '../analysis/severity.js';
 import { centreDistance, flattenJoints, greedyMatch, jointKey, matchByIou, type FlatJoint } from './match.js';
@@ -165,6 +165,8 @@ export interface EvalResult {
     distanceFraction: number;
   };
   ap: Record<Scheme, SchemeAp>;
+  /** joints found on evaluated images, and how many of them were graded (not abstained): abstaining on everything cannot pass unseen */
+  coverage: { found: number; graded: number; share: number | null };
   detection: DetectionResult;
   localisation: LocalisationResult;
   grading: Record<Score, GradingAgreement>;
@@ -456,6 +458,12 @@ function detectionAndLocalisation(
  * Evaluates predictions against ground truth. Images are paired by source.sopInstanceUID;
  * a UID given twice on the same side is an error (the caller names the files).
  */
+/** Share of joints found that were graded. */
+export function coverageOf(joints: readonly Pick<JointResult, 'notGraded'>[]): EvalResult['coverage'] {
+  const graded = joints.filter((j) => !j.notGraded).length;
+  return { found: joints.length, graded, share: joints.length ? graded / joints.length : null };
+}
+
 export function evaluate(
   truths: readonly HandAnalysis[],
   predictions: readonly HandAnalysis[],
@@ -514,6 +522,7 @@ export function evaluate(
       distanceFraction,
     },
     ap: { ra: schemeAp(tj, pj, 'ra', thresholds, iouThreshold), oa: schemeAp(tj, pj, 'oa', thresholds, iouThreshold) },
+    coverage: coverageOf(pj.map((p) => p.joint)),
     detection,
     localisation,
     grading,

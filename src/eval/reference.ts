@@ -176,8 +176,9 @@ export function referenceAgreement(films: readonly ReferenceFilm[], predictions:
     const allZero = [...film.joints.values()].every((j) => (j.jsn ?? 0) === 0 && (j.erosion ?? 0) === 0 && (j.kl ?? 0) === 0);
     if (allZero && hand) {
       zero.films++;
-      zero.joints += hand.joints.length;
-      zero.calledMildOrSevere += hand.joints.filter(calledMildOrSevere).length;
+      const graded = hand.joints.filter((j) => !j.notGraded);
+      zero.joints += graded.length;
+      zero.calledMildOrSevere += graded.filter(calledMildOrSevere).length;
     }
   }
   const scores = Object.fromEntries(

@@ -156,6 +156,8 @@ export function renderMarkdown(result: EvalResult, context: ReportContext = {}):
   L.push(`| IoU >= ${m.iouThreshold} (one-to-one) | ${recall(d.iouRecall)} |`);
   L.push(`| centre within ${pct(m.distanceFraction, 0)} % of the hand's true MCP2-MCP5 distance | ${recall(d.distanceRecall)} |`);
   L.push('');
+  const c = result.coverage;
+  L.push(`Coverage: ${c.graded} of ${c.found} joints found were graded (${c.share === null ? '-' : pct(c.share)} %); the rest were reported as not graded, with the reason.`, '');
   L.push(`Predicted joints on evaluated images: ${d.predictedJoints}; not matched at IoU >= ${m.iouThreshold}: ${d.unmatchedPredictions}.` +
     (d.withoutMcpReference ? ` ${d.withoutMcpReference} true joints are left out of the distance figures (their hand lacks a true MCP2 or MCP5).` : ''));
   L.push('');

@@ -1,6 +1,7 @@
 import type { HandAnalysis } from '../analysis/hand-analysis.js';
 import { detectAnyOrientation } from './orientation.js';
-import { keepPaHands, type RecognisedHand } from './view.js';
+import { keepPaHands, recognisedHand } from './view.js';
+import { DEFAULT_CALIBRATION } from './manifest.js';
 import { grade } from './grader.js';
 import type { Models } from './models.js';
 import { chooseSpacing, estimateSpacing } from './spacing.js';
@@ -28,8 +29,6 @@ export interface AnalyzeOptions {
   spacingFrom?: 'header' | 'default';
   /** grade only hands in a PA layout (default true; src/inference/view.ts) */
   paViewsOnly?: boolean;
-  /** when the joints found make a hand (default RECOGNISED_HAND, measured for the shipped detector) */
-  recognisedHand?: RecognisedHand;
 }
 
 export async function analyzeImage(
@@ -66,10 +65,11 @@ export async function analyzeDisplay(
   const t1 = performance.now();
   const found = await detectAnyOrientation(img, models.detector.manifest, models.detector.runner, options.minJointsPerHand);
   const { quarterTurns } = found;
-  const { candidates, notGraded } = keepPaHands(found.candidates, options.paViewsOnly !== false, options.recognisedHand);
+  const calibration = models.detector.manifest.calibration ?? DEFAULT_CALIBRATION;
+  const { candidates, notGraded } = keepPaHands(found.candidates, options.paViewsOnly !== false, recognisedHand(calibration));
   const t2 = performance.now();
   const spacing = chooseSpacing(img.pixelSpacingMm, options.spacingFrom ?? 'header', estimateSpacing(candidates));
-  const hands = await grade({ ...img, pixelSpacingMm: spacing.mm }, candidates, models.grader.manifest, models.grader.runner);
+  const hands = await grade({ ...img, pixelSpacingMm: spacing.mm }, candidates, models.grader.manifest, models.grader.runner, calibration.jointMinConfidence);
   const t3 = performance.now();
   if (timings) Object.assign(timings, { displayMs: 0, detectMs: t2 - t1, gradeMs: t3 - t2 });
   return {

@@ -1,8 +1,9 @@
-import type { GradeResult, HandResult, JointResult } from '../analysis/hand-analysis.js';
+import type { GradeResult, HandResult, JointNotGraded, JointResult } from '../analysis/hand-analysis.js';
+import { jointNotGraded } from './abstention.js';
 import { JOINT_SITES, scoresFor, type JointSite, type Laterality, type Score } from '../analysis/joints.js';
 import { jointSeverity, withSummary } from '../analysis/severity.js';
 import type { Candidate } from './detector.js';
-import { GRADER_OUTPUT_WIDTH, META_WIDTH, type GraderManifest } from './manifest.js';
+import { DEFAULT_CALIBRATION, GRADER_OUTPUT_WIDTH, META_WIDTH, type GraderManifest } from './manifest.js';
 import { distalDirection, sampleCrop, type DisplayImage } from '../imaging/preprocess.js';
 import type { ModelRunner, TensorData } from './session.js';
 
@@ -68,7 +69,12 @@ function gradeOf(t: TensorData, row: number, width: number, what: string): Grade
  * scores the site has are kept; severity per joint, totals per hand. Hands L then R, joints
  * in vocabulary order.
  */
-export function handsFromGrader(batch: GraderBatch, out: GraderOutputs, pixelSpacingMm: [number, number]): HandResult[] {
+export function handsFromGrader(
+  batch: GraderBatch,
+  out: GraderOutputs,
+  pixelSpacingMm: [number, number],
+  notGraded: readonly (JointNotGraded | undefined)[] = [],
+): HandResult[] {
   const [sr, sc] = pixelSpacingMm;
   for (const k of ['jsn', 'erosion', 'kl', 'geometry'] as const) {
     const want = batch.n * GRADER_OUTPUT_WIDTH[k];
@@ -82,7 +88,8 @@ export function handsFromGrader(batch: GraderBatch, out: GraderOutputs, pixelSpa
     const hw = Math.abs(g[2]) / sc / 2;
     const hh = Math.abs(g[3]) / sr / 2;
     const grades: Partial<Record<Score, GradeResult>> = {};
-    for (const s of scoresFor(c.site)) grades[s] = gradeOf(out[s], i, GRADER_OUTPUT_WIDTH[s], s);
+    const abstained = notGraded[i];
+    if (!abstained) for (const s of scoresFor(c.site)) grades[s] = gradeOf(out[s], i, GRADER_OUTPUT_WIDTH[s], s);
     const joint: JointResult = {
       site: c.site,
       x,
@@ -91,6 +98,7 @@ export function handsFromGrader(batch: GraderBatch, out: GraderOutputs, pixelSpa
       confidence: c.confidence,
       ...grades,
       severity: jointSeverity(grades),
+      ...(abstained ? { notGraded: abstained } : {}),
     };
     const list = byHand.get(c.laterality) ?? [];
     list.push(joint);
@@ -106,8 +114,14 @@ export function handsFromGrader(batch: GraderBatch, out: GraderOutputs, pixelSpa
   return hands;
 }
 
-/** Crops, runs the grader once for all joints, and returns the hands. */
-export async function grade(img: DisplayImage, candidates: readonly Candidate[], manifest: GraderManifest, runner: ModelRunner): Promise<HandResult[]> {
+/** Crops, runs the grader once for all joints, and returns the hands; joints it should not grade say why instead (abstention.ts). */
+export async function grade(
+  img: DisplayImage,
+  candidates: readonly Candidate[],
+  manifest: GraderManifest,
+  runner: ModelRunner,
+  jointMinConfidence = DEFAULT_CALIBRATION.jointMinConfidence,
+): Promise<HandResult[]> {
   if (candidates.length === 0) return [];
   const { cropPx, cropMmPerPx } = manifest.input;
   const batch = buildGraderBatch(img, candidates, cropPx, cropMmPerPx);
@@ -121,5 +135,7 @@ export async function grade(img: DisplayImage, candidates: readonly Candidate[],
     if (!t) throw new Error(`grader ${manifest.name} returned no output "${name}"`);
     return t;
   };
-  return handsFromGrader(batch, { jsn: pick('jsn'), erosion: pick('erosion'), kl: pick('kl'), geometry: pick('geometry') }, img.pixelSpacingMm);
+  const crop = (i: number) => batch.crop.subarray(i * cropPx * cropPx, (i + 1) * cropPx * cropPx);
+  const notGraded = batch.rows.map((candidate, i) => jointNotGraded({ candidate, crop: crop(i) }, img, jointMinConfidence));
+  return handsFromGrader(batch, { jsn: pick('jsn'), erosion: pick('erosion'), kl: pick('kl'), geometry: pick('geometry') }, img.pixelSpacingMm, notGraded);
 }

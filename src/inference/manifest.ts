@@ -35,7 +35,24 @@ export interface DetectorManifest extends ManifestCommon {
     | (TensorSpec & { layout: 'yolo'; threshold: number });
   /** `L-MCP2` form: heatmap channels or YOLO classes, in output order */
   channels: string[];
+  /** what this detector's confidences mean, measured on real films; absent: DEFAULT_CALIBRATION */
+  calibration?: DetectorCalibration;
 }
+
+/**
+ * Bounds on a detector's own confidence scale (src/inference/view.ts, abstention.ts): a hand
+ * is recognised with at least `handMinJoints` joints at a mean confidence of
+ * `handMinMeanConfidence`; a joint below `jointMinConfidence` is not graded. A site that
+ * brings its own detector measures its own.
+ */
+export interface DetectorCalibration {
+  handMinJoints: number;
+  handMinMeanConfidence: number;
+  jointMinConfidence: number;
+}
+
+/** The shipped detector's bounds (measured for jointscore-detector 0.2.0: its manifest says how). */
+export const DEFAULT_CALIBRATION: DetectorCalibration = { handMinJoints: 12, handMinMeanConfidence: 0.55, jointMinConfidence: 0.4 };
 
 export const GRADER_OUTPUTS = ['jsn', 'erosion', 'kl', 'geometry'] as const;
 export type GraderOutput = (typeof GRADER_OUTPUTS)[number];
@@ -179,6 +196,7 @@ function parseDetector(c: Checker, m: Record<string, unknown>, common: ManifestC
     if (seen.has(ch)) c.fail(`channels[${i}]`, ch, 'each joint once (it is already named earlier in channels)');
     seen.add(ch);
   });
+  const calibration = parseCalibration(c, m);
   if (layout === 'heatmap') {
     const t = c.tensor(m, 'output', 'output', 4);
     const stride = c.number(outObj, 'stride', 'output.stride', (s) => Number.isInteger(s) && s > 0, 'a positive integer');
@@ -187,14 +205,27 @@ function parseDetector(c: Checker, m: Record<string, unknown>, common: ManifestC
     if (on !== 1 || oc !== channels.length || oh !== g || ow !== g) {
       c.fail('output.shape', t.shape, `[1, ${channels.length}, ${g}, ${g}] (channels.length, input.size / output.stride)`);
     }
-    return { ...common, task: 'detector', input, output: { ...t, layout, stride, threshold }, channels };
+    return { ...common, task: 'detector', input, output: { ...t, layout, stride, threshold }, channels, ...calibration };
   }
   const t = c.tensor(m, 'output', 'output', 3);
   const [yn, yc, yN] = t.shape;
   if (yn !== 1 || yc !== 4 + channels.length || yN === 0) {
     c.fail('output.shape', t.shape, `[1, ${4 + channels.length}, N] (4 box values + channels.length class scores)`);
   }
-  return { ...common, task: 'detector', input, output: { ...t, layout, threshold }, channels };
+  return { ...common, task: 'detector', input, output: { ...t, layout, threshold }, channels, ...calibration };
+}
+
+function parseCalibration(c: Checker, m: Record<string, unknown>): { calibration?: DetectorCalibration } {
+  const o = c.optionalObject(m, 'calibration', 'calibration');
+  if (!o) return {};
+  const unit = (t: number) => t >= 0 && t <= 1;
+  return {
+    calibration: {
+      handMinJoints: c.number(o, 'handMinJoints', 'calibration.handMinJoints', (n) => Number.isInteger(n) && n >= 1, 'a positive integer (joints of one hand)'),
+      handMinMeanConfidence: c.number(o, 'handMinMeanConfidence', 'calibration.handMinMeanConfidence', unit, 'a number from 0 to 1'),
+      jointMinConfidence: c.number(o, 'jointMinConfidence', 'calibration.jointMinConfidence', unit, 'a number from 0 to 1'),
+    },
+  };
 }
 
 function parseGrader(c: Checker, m: Record<string, unknown>, common: ManifestCommon): GraderManifest {

@@ -1,5 +1,6 @@
 import type { JointSite, Laterality } from '../analysis/joints.js';
 import type { Candidate } from './detector.js';
+import { DEFAULT_CALIBRATION, type DetectorCalibration } from './manifest.js';
 
 /**
  * Is this a PA (or AP) hand? The scores are defined on PA views; an oblique or lateral view
@@ -63,18 +64,18 @@ export function layoutResidual(joints: readonly Pick<Candidate, 'site' | 'x' | '
 }
 
 /**
- * When the detector's joints make a hand it can name. Measured on real films (not phantoms,
- * where every hand passes): whole PA hands give 18-21 of the 21 sites at a mean confidence of
- * 0.58-0.90; wrist-only films (carpal bones read as finger joints), lateral wrists, forearms
- * and elbows give 6-14 at 0.33-0.58. Below either bound the sites' names cannot be trusted,
- * so grades written under them would describe the wrong joints.
+ * When the detector's joints make a hand it can name: `handMinJoints` of the 21 sites at a
+ * mean confidence of `handMinMeanConfidence` (the detector manifest's calibration). Below
+ * either bound the sites' names cannot be trusted, so grades written under them would
+ * describe the wrong joints.
  */
-export const RECOGNISED_HAND: RecognisedHand = { minJoints: 12, minMeanConfidence: 0.55 };
-
-/** Bounds that depend on the detector: a site's own model, or a test's tiny one, brings its own. */
 export interface RecognisedHand {
   minJoints: number;
   minMeanConfidence: number;
+}
+
+export function recognisedHand(c: DetectorCalibration = DEFAULT_CALIBRATION): RecognisedHand {
+  return { minJoints: c.handMinJoints, minMeanConfidence: c.handMinMeanConfidence };
 }
 
 /** Why a hand found was not graded: its layout is not a PA view, or it is not recognised as a hand at all. */
@@ -98,7 +99,7 @@ export function handNotGraded(
   hand: readonly Candidate[],
   laterality: Laterality,
   paViewsOnly = true,
-  recognised: RecognisedHand = RECOGNISED_HAND,
+  recognised: RecognisedHand = recognisedHand(),
 ): Omit<HandNotGraded, 'laterality'> | undefined {
   const mean = hand.reduce((s, c) => s + c.confidence, 0) / hand.length;
   if (hand.length < recognised.minJoints || mean < recognised.minMeanConfidence) {
@@ -121,7 +122,7 @@ export function handNotGraded(
  * Keeps the hands recognised as hands whose joints lie as in a PA view (any view where
  * `paViewsOnly` is false: the site's choice); names the others and why.
  */
-export function keepPaHands(candidates: readonly Candidate[], paViewsOnly = true, recognised: RecognisedHand = RECOGNISED_HAND): ViewCheck {
+export function keepPaHands(candidates: readonly Candidate[], paViewsOnly = true, recognised: RecognisedHand = recognisedHand()): ViewCheck {
   const out: ViewCheck = { candidates: [], notGraded: [] };
   for (const laterality of ['L', 'R'] as const) {
     const hand = candidates.filter((c) => c.laterality === laterality);

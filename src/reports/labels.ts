@@ -67,8 +67,9 @@ export interface PlacedLabel {
   displaced: boolean;
 }
 
-/** The label drawn beside a joint: its site and the grades present, e.g. `MCP2 JSN2 E1 KL1`. */
-export function jointLabel(joint: Pick<JointResult, 'site' | 'jsn' | 'erosion' | 'kl'>): string {
+/** The label drawn beside a joint: its site and the grades present, e.g. `MCP2 JSN2 E1 KL1`, or `MCP5 not graded`. */
+export function jointLabel(joint: Pick<JointResult, 'site' | 'jsn' | 'erosion' | 'kl' | 'notGraded'>): string {
+  if (joint.notGraded) return `${joint.site} not graded`;
   const parts: string[] = [joint.site];
   if (joint.jsn) parts.push(`JSN${joint.jsn.grade}`);
   if (joint.erosion) parts.push(`E${joint.erosion.grade}`);

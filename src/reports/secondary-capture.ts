@@ -200,7 +200,7 @@ export function panelBlocks(
         text('text', `SvH JSN total ${s.svhJsn}`),
         text('text', `SvH erosion total ${s.svhErosion}`),
         text('text', `KL sum ${s.klSum}`),
-        text('text', `Pattern: ${s.pattern}`),
+        { kind: 'text', runs: [{ text: `Pattern: ${s.pattern}` }, ...notGradedRun(hand.joints)] },
         { kind: 'text', runs: cols(['', 'healthy', 'mild', 'severe'], sevColours) },
         { kind: 'text', runs: cols(['RA (JSN)', String(c.ra.healthy), String(c.ra.mild), String(c.ra.severe)], []) },
         { kind: 'text', runs: cols(['OA (KL)', String(c.oa.healthy), String(c.oa.mild), String(c.oa.severe)], []) },
@@ -208,6 +208,12 @@ export function panelBlocks(
     });
   }
   return blocks;
+}
+
+/** "; 2 not graded" after a hand's pattern where joints were found but not graded (the SR says why). */
+function notGradedRun(joints: readonly JointResult[]): TextRun[] {
+  const n = joints.filter((j) => j.notGraded).length;
+  return n ? [{ text: `; ${n} not graded`, colour: SEVERITY_COLOURS.unknown }] : [];
 }
 
 const lineHeight = (kind: PanelLineKind, fonts: OverlayLayout['fonts']) =>

@@ -38,7 +38,8 @@ export function spotImage(
   const values = new Uint16Array(rows * columns);
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < columns; c++) {
-      let v = r >= rows - 24 ? 0 : 1000;
+      // a fine checker on the flat field: the joint crops have contrast, as on film (a blank crop is not graded)
+      let v = r >= rows - 24 ? 0 : 1000 + (((r >> 2) + (c >> 2)) & 1) * 300;
       if (r >= spot.r0 && r < spot.r1 && c >= spot.c0 && c < spot.c1) v = 4000;
       values[r * columns + c] = photometric === 'MONOCHROME1' ? 4000 - v : v;
     }
@@ -73,6 +74,11 @@ export function handAnalysisProblems(a: HandAnalysis): string[] {
       if (!JOINT_SITES.includes(j.site)) p.push(`${at}: site`);
       if (![j.x, j.y, ...j.box, j.confidence].every(Number.isFinite)) p.push(`${at}: numbers`);
       if (!(j.box[0] <= j.x && j.x <= j.box[2] && j.box[1] <= j.y && j.y <= j.box[3])) p.push(`${at}: centre outside box`);
+      if (j.notGraded) {
+        if (!['out-of-view', 'exposure', 'uncertain'].includes(j.notGraded.cause) || !j.notGraded.reason) p.push(`${at}: notGraded`);
+        if (j.jsn || j.erosion || j.kl || j.severity.ra || j.severity.oa) p.push(`${at}: grades on a joint not graded`);
+        continue;
+      }
       for (const s of ['jsn', 'erosion', 'kl'] as const) {
         const g = j[s];
         const should = scoresFor(j.site).includes(s);

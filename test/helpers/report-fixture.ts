@@ -75,7 +75,7 @@ export function fixtureAnalysis(): HandAnalysis {
 export function withUngradedJoint(a: HandAnalysis): HandAnalysis {
   const b = structuredClone(a);
   b.hands[0].joints = b.hands[0].joints.filter((j) => j.site !== 'CMC5');
-  b.hands[0].joints.push({ site: 'CMC5', x: 625, y: 890, box: [593, 862, 657, 918], confidence: 0.4, severity: {} });
+  b.hands[0].joints.push({ site: 'CMC5', x: 625, y: 890, box: [593, 862, 657, 918], confidence: 0.35, severity: {}, notGraded: { cause: 'uncertain', reason: 'the detector is unsure this is CMC5 (confidence 0.35 < 0.4)' } });
   return b;
 }
 

@@ -1,5 +1,5 @@
 import { notGradedText, type GradeResult, type HandAnalysis, type HandSummary, type SeverityClass } from '../../analysis/hand-analysis.js';
-import { JOINT_SITES, type JointSite, type Laterality } from '../../analysis/joints.js';
+import { JOINT_SITES, trackingId, type JointSite, type Laterality } from '../../analysis/joints.js';
 import type { NaturalDataset } from '../../dicom/part10.js';
 import { derivedUid } from '../../dicom/uid.js';
 import {
@@ -130,6 +130,12 @@ export function readingNotes(analysis: HandAnalysis): TextItem[] {
   }
   if (pixelSpacingFrom === 'default') notes.push('No pixel spacing in the header and too little of the hand to measure it: joints were graded at an assumed 0.15 mm.');
   if (turnedDeg) notes.push(`The hand lay turned: found after turning the image ${turnedDeg} degrees clockwise. Regions are in the image as stored.`);
+  for (const hand of analysis.hands) {
+    const skipped = hand.joints.filter((j) => j.notGraded);
+    if (skipped.length === 0) continue;
+    const list = skipped.map((j) => `${trackingId(hand.laterality, j.site)} (${j.notGraded!.reason})`).join('; ');
+    notes.push(`${skipped.length} of ${hand.joints.length} joints found on the ${hand.laterality === 'L' ? 'left' : 'right'} hand were not graded: ${list}.`);
+  }
   return notes.map((n) => new TextItem(DCM.Comment, n, { relationship: 'CONTAINS' }));
 }
 
@@ -236,6 +242,8 @@ export interface SrJoint {
   erosion?: GradeResult;
   kl?: GradeResult;
   severity: { ra?: SeverityClass; oa?: SeverityClass };
+  /** the code meaning of the reason, where the joint was not graded */
+  notGraded?: string;
 }
 
 export interface SrHandSummary extends HandSummary {
@@ -387,6 +395,8 @@ export function readSrJoints(dataset: NaturalDataset): SrJoint[] {
     const oa = childrenNamed(group, PRIVATE.OaSeverityClass)[0];
     if (ra) joint.severity.ra = severityFromCode(CodedConcept.fromItem(seq(ra.ConceptCodeSequence)[0]));
     if (oa) joint.severity.oa = severityFromCode(CodedConcept.fromItem(seq(oa.ConceptCodeSequence)[0]));
+    const skipped = childrenNamed(group, PRIVATE.JointNotGraded)[0];
+    if (skipped) joint.notGraded = CodedConcept.fromItem(seq(skipped.ConceptCodeSequence)[0]).meaning;
     out.push(joint);
   }
   return out;

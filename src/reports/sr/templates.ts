@@ -1,4 +1,4 @@
-import type { GradeResult, HandResult, JointResult, SeverityClass } from '../../analysis/hand-analysis.js';
+import type { GradeResult, HandResult, JointNotGradedCause, JointResult, SeverityClass } from '../../analysis/hand-analysis.js';
 import { MAX_GRADE, scoresFor, trackingId, type Score } from '../../analysis/joints.js';
 import {
   CodeItem, CodedConcept, ContainerItem, ContentItem, ImageItem, NumItem, ScoordItem, SrBuildError, TextItem,
@@ -298,7 +298,13 @@ export interface GroupContext {
   trackingUid: (trackingIdentifier: string) => string;
 }
 
-/** TID 1410 group for one joint. */
+const NOT_GRADED_CODES: Record<JointNotGradedCause, CodedConcept> = {
+  'out-of-view': PRIVATE.OutOfView,
+  exposure: PRIVATE.NoContrast,
+  uncertain: PRIVATE.UncertainDetection,
+};
+
+/** TID 1410 group for one joint: its grades, or why it was not graded. */
 export function jointGroup(laterality: 'L' | 'R', joint: JointResult, ctx: GroupContext): ContainerItem {
   const id = trackingId(laterality, joint.site);
   const where = `joint ${id}`;
@@ -319,6 +325,12 @@ export function jointGroup(laterality: 'L' | 'R', joint: JointResult, ctx: Group
   }
   measurements.push(measurement(PRIVATE.DetectionConfidence, joint.confidence, UCUM.Ratio));
   const evaluations: CodeItem[] = [];
+  if (joint.notGraded) {
+    if (joint.jsn || joint.erosion || joint.kl) throw new SrBuildError(`${where}: a joint not graded carries no grades`);
+    const why = NOT_GRADED_CODES[joint.notGraded.cause];
+    if (!why) throw new SrBuildError(`${where}: unknown reason a joint is not graded: ${JSON.stringify(joint.notGraded.cause)}`);
+    evaluations.push(qualitativeEvaluation(PRIVATE.JointNotGraded, why));
+  }
   const sev = joint.severity ?? {};
   if (sev.ra) evaluations.push(qualitativeEvaluation(PRIVATE.RaSeverityClass, severityCode(sev.ra)));
   if (sev.oa) evaluations.push(qualitativeEvaluation(PRIVATE.OaSeverityClass, severityCode(sev.oa)));
