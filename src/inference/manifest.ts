@@ -52,7 +52,7 @@ export interface DetectorCalibration {
 }
 
 /** The shipped detector's bounds (measured for jointscore-detector 0.2.0: its manifest says how). */
-export const DEFAULT_CALIBRATION: DetectorCalibration = { handMinJoints: 12, handMinMeanConfidence: 0.55, jointMinConfidence: 0.4 };
+export const DEFAULT_CALIBRATION: DetectorCalibration = { handMinJoints: 14, handMinMeanConfidence: 0.55, jointMinConfidence: 0.4 };
 
 export const GRADER_OUTPUTS = ['jsn', 'erosion', 'kl', 'geometry'] as const;
 export type GraderOutput = (typeof GRADER_OUTPUTS)[number];

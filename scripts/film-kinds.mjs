@@ -1,0 +1,51 @@
+// Real-film check of the film check: what the node does with each kind of film a PACS routes.
+// A list (committed, counted by eye: docs/eval/real-films/) names what each film shows:
+// hand, finger, wrist, "hand in cast or on a forearm film", or "no hand". Each film goes
+// through the node's own analysis; the script counts, per kind, the films on which a hand was
+// graded, found but not graded (and why), or not found. Not a test: the films are not part of
+// the project. Build first (`npx tsc -p .`), then
+//   node scripts/film-kinds.mjs <folder of PNG/JPEG films> <list.csv> [models folder] [--films]
+// --films prints one line per film as well.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { analyseObject, analysisPolicy } from '../dist/pipeline/analyse-object.js';
+import { loadModels } from '../dist/inference/models.js';
+import { DEFAULT_CONFIG } from '../dist/config/defaults.js';
+import { logger } from '../dist/observability/logger.js';
+
+const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const perFilm = process.argv.includes('--films');
+const [dir, list, modelsDir = 'models'] = args;
+if (!dir || !list) {
+  console.error('usage: node scripts/film-kinds.mjs <folder of films> <list.csv: file,shows> [models] [--films]');
+  process.exit(2);
+}
+const rows = readFileSync(list, 'utf8').trim().split(/\r?\n/).slice(1).map((l) => {
+  const i = l.indexOf(',');
+  return { file: l.slice(0, i), shows: l.slice(i + 1).replace(/^"|"$/g, '') };
+});
+const models = await loadModels(modelsDir, { provider: 'cpu' });
+const policy = analysisPolicy(DEFAULT_CONFIG.analysis);
+const log = logger();
+const table = new Map();
+for (const { file, shows } of rows) {
+  const { analysis } = await analyseObject(readFileSync(join(dir, file)), file, models, policy, log);
+  const outcome = analysis.hands.length > 0
+    ? 'hand graded'
+    : analysis.notGraded?.some((n) => n.cause !== 'unrecognised')
+      ? 'hand found, not graded (view)'
+      : analysis.notGraded?.length
+        ? 'not recognised as a hand'
+        : 'nothing found';
+  const t = table.get(shows) ?? new Map();
+  t.set(outcome, (t.get(outcome) ?? 0) + 1);
+  table.set(shows, t);
+  if (perFilm) console.log(`${file}\t${shows}\t${outcome}\t${analysis.hands.map((h) => `${h.laterality}:${h.joints.length}`).join(' ')}`);
+}
+const outcomes = ['hand graded', 'hand found, not graded (view)', 'not recognised as a hand', 'nothing found'];
+console.log(`| film shows | films | ${outcomes.join(' | ')} |`);
+console.log(`|---|---:|${outcomes.map(() => '---:').join('|')}|`);
+for (const [shows, t] of [...table].sort()) {
+  const n = [...t.values()].reduce((a, b) => a + b, 0);
+  console.log(`| ${shows} | ${n} | ${outcomes.map((o) => t.get(o) ?? 0).join(' | ')} |`);
+}
