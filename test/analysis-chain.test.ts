@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MODELS_DIR, runAnalyze } from '../src/cli/analyze.js';
 import { DEFAULT_CONFIG } from '../src/config/defaults.js';
-import { readPart10 } from '../src/dicom/part10.js';
+import { readPart10, writePart10 } from '../src/dicom/part10.js';
+import { readSrQualitativeEvaluations } from '../src/reports/sr/document.js';
+import { dciodvfy } from './helpers/dicom-tools.js';
 import { loadModels, type Models } from '../src/inference/models.js';
-import { analysisPolicy, type AnalysisPolicy } from '../src/pipeline/analyse-object.js';
+import { analyseObject, analysisPolicy, withAgePolicy, type AnalysisPolicy } from '../src/pipeline/analyse-object.js';
 import { modelVersionOf, Worker } from '../src/pipeline/worker.js';
 import { JobQueue } from '../src/store/queue.js';
 import { captureLogger } from './helpers/inference.js';
@@ -96,6 +98,31 @@ describe('one analysis chain for the node and the CLI', () => {
     expect(lastJob).toMatchObject({ state: 'quarantined', reason: expect.stringMatching(/more than 10000 sequence items before the pixel data/) });
     expect(Date.now() - started).toBeLessThan(5000);
   }, 60_000);
+
+  it("does not grade a child's hand: both write the same SR saying why, the job and the JSON name the reason; dciodvfy clean", async () => {
+    const { dataset } = readPart10(readFileSync(files['hand-left-m2-explicit']));
+    const child = join(work, 'child.dcm');
+    writeFileSync(child, writePart10({ ...dataset, PatientAge: '012Y' }));
+    const node = await throughWorker(child);
+    const cli = await throughAnalyze(child);
+    expect(Object.keys(node)).toEqual(['sr']);
+    expect(cli.sr.equals(node.sr)).toBe(true);
+    expect(lastJob?.reason).toMatch(/^no hand found: reported \(Left hand not graded: skeletally immature: patient aged 12 years .* under analysis\.minGradingAgeYears 16/);
+    const texts = readSrQualitativeEvaluations(readPart10(node.sr).dataset);
+    expect(texts.some((e) => typeof e.value !== 'string' && e.value.value === 'JS-NOT-GRADED')).toBe(true);
+    expect(texts.some((e) => /^Left hand not graded: skeletally immature/.test(String(e.value)))).toBe(true);
+    const file = join(work, 'child-sr.dcm');
+    writeFileSync(file, node.sr);
+    const v = dciodvfy(file);
+    expect(v.errors, v.output).toEqual([]);
+    const { analysis } = await analyseObject(readFileSync(child), child, models, policy, captureLogger().log);
+    expect(analysis.hands).toEqual([]);
+    expect(analysis.notGraded).toEqual([{ laterality: 'L', cause: 'immature', reason: expect.stringContaining('SvH and KL are adult scores') }]);
+    // an adult's, and an unknown age, are graded
+    expect(withAgePolicy(analysis, { PatientAge: '030Y' }, 16)).toBe(analysis);
+    const adult = await analyseObject(readFileSync(files['hand-left-m2-explicit']), 'adult', models, policy, captureLogger().log);
+    expect(adult.analysis.hands.length).toBe(1);
+  }, 120_000);
 
   it('applies the no-hand policy in both: the same SR saying so, nothing else', async () => {
     const node = await throughWorker(files['chest-not-a-hand']);

@@ -56,7 +56,8 @@ describe('selection rules', () => {
 describe('patient age', () => {
   const adult = { SOPClassUID: '1.2.840.10008.5.1.4.1.1.1.1', Modality: 'DX', BodyPartExamined: 'HAND' };
   it("skips a child's hand by Patient's Age or by birth and study dates, naming the setting; unknown age passes", () => {
-    const c = { ...DEFAULT_CONFIG.selection };
+    const c = { ...DEFAULT_CONFIG.selection, minPatientAgeYears: 18 };
+    expect(select({ ...adult, PatientAge: '012Y' }, DEFAULT_CONFIG.selection)).toEqual({ analyse: true }); // off by default: analysis.minGradingAgeYears reports it
     expect(select({ ...adult, PatientAge: '012Y' }, c)).toMatchObject({ analyse: false, rule: 'patient-age', reason: expect.stringContaining('aged 12 years') });
     expect(select({ ...adult, PatientAge: '030M' }, c)).toMatchObject({ analyse: false, rule: 'patient-age' });
     expect(select({ ...adult, PatientBirthDate: '20100601', StudyDate: '20260101' }, c)).toMatchObject({ analyse: false, reason: expect.stringContaining('aged 15') });

@@ -43,7 +43,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
     allowMissingBodyPart: true,
     seriesDescriptionExclude: [],
     lateralities: [],
-    minPatientAgeYears: 18,
+    minPatientAgeYears: 0,
     skippedRetentionHours: 24,
   },
   analysis: {
@@ -53,6 +53,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
     reportNoHand: false,
     srClass: 'comprehensive3d',
     paViewsOnly: true,
+    minGradingAgeYears: 16,
     // a 43 x 43 cm detector at 0.1 mm is 4300 x 4300 (18.5 M pixels, 37 MB at 16 bits)
     maxObjectMb: 512,
     maxPixels: 50_000_000,

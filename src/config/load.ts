@@ -257,6 +257,7 @@ const SCHEMA: Section = {
     uidRoot: new Leaf(optional(uidRoot)),
     srClass: new Leaf(oneOf(['comprehensive3d', 'comprehensive'], lower)),
     paViewsOnly: new Leaf(bool),
+    minGradingAgeYears: new Leaf(num(0, 120, false, ' (years)')),
     maxObjectMb: new Leaf(num(1, 16384, false, ' (MB)')),
     maxPixels: new Leaf(num(1_000_000, 1_000_000_000, true, ' (pixels)')),
   },

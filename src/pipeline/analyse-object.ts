@@ -7,6 +7,7 @@ import { analyzeDisplay } from '../inference/analyze.js';
 import type { Models } from '../inference/models.js';
 import { toDisplay, type DisplayImage } from '../imaging/preprocess.js';
 import type { Logger } from '../observability/logger.js';
+import { patientAgeYears } from './select.js';
 import { buildNoHandReport, DEFAULT_RESULT_OPTIONS, startResultObjects, type ResultOptions } from './results.js';
 
 /**
@@ -26,14 +27,20 @@ export interface AnalysisPolicy {
   reportNoHand: boolean;
   /** grade only hands in a PA layout (src/inference/view.ts) */
   paViewsOnly: boolean;
+  /** hands of younger patients are not graded (0 = every age) */
+  minGradingAgeYears: number;
   results: ResultOptions;
 }
 
-export function analysisPolicy(config: Pick<AnalysisConfig, 'outputs' | 'reportNoHand' | 'uidRoot' | 'srClass' | 'paViewsOnly'>, contentDateTime?: Date): AnalysisPolicy {
+export function analysisPolicy(
+  config: Pick<AnalysisConfig, 'outputs' | 'reportNoHand' | 'uidRoot' | 'srClass' | 'paViewsOnly' | 'minGradingAgeYears'>,
+  contentDateTime?: Date,
+): AnalysisPolicy {
   return {
     outputs: { ...config.outputs },
     reportNoHand: config.reportNoHand,
     paViewsOnly: config.paViewsOnly,
+    minGradingAgeYears: config.minGradingAgeYears,
     results: { ...DEFAULT_RESULT_OPTIONS, uidRoot: config.uidRoot, srClass: config.srClass, contentDateTime },
   };
 }
@@ -71,8 +78,24 @@ export async function analyseObject(
   const image = picture ? await decodePicture(bytes, name, pictureSpacingMm) : await decodeDicomImage(bytes, name, log);
   const display = toDisplay(image);
   const spacingFrom = image.pixelSpacingSource === 'default' ? 'default' : 'header';
-  const analysis = await analyzeDisplay(display, image.sopInstanceUID, models, undefined, { spacingFrom, paViewsOnly: policy.paViewsOnly });
+  const found = await analyzeDisplay(display, image.sopInstanceUID, models, undefined, { spacingFrom, paViewsOnly: policy.paViewsOnly });
+  const analysis = picture ? found : withAgePolicy(found, image.dataset, policy.minGradingAgeYears);
   return { image, display, analysis, objects: picture ? [] : resultObjects(analysis, image.dataset, display, policy) };
+}
+
+/**
+ * A child's hands are found but not graded: SvH and KL are adult scores, and growth plates
+ * and unfused epiphyses look like widened or irregular joints. Unknown age is graded.
+ */
+export function withAgePolicy(analysis: HandAnalysis, source: NaturalDataset, minGradingAgeYears: number): HandAnalysis {
+  const age = minGradingAgeYears > 0 ? patientAgeYears(source) : undefined;
+  if (age === undefined || age >= minGradingAgeYears || analysis.hands.length === 0) return analysis;
+  const reason = `skeletally immature: patient aged ${Math.floor(age)} years (Patient's Age (0010,1010), or Birth Date and Study Date), under analysis.minGradingAgeYears ${minGradingAgeYears}; SvH and KL are adult scores`;
+  return {
+    ...analysis,
+    hands: [],
+    notGraded: [...(analysis.notGraded ?? []), ...analysis.hands.map((h) => ({ laterality: h.laterality, cause: 'immature' as const, reason }))],
+  };
 }
 
 /** SR, PR and SC for an image with a hand; without one, the no-hand SR when asked for, else nothing. */

@@ -76,14 +76,14 @@ export function patientAgeYears(ds: NaturalDataset): number | undefined {
 }
 
 /**
- * The scores are defined on adult hands: in a child's hand the growth plates and the
- * unfused epiphyses look like widened or irregular joints. Unknown age passes.
+ * A site that wants no result at all for children skips them here (off by default: the
+ * analysis reports a child's hands as not graded, analysis.minGradingAgeYears). Unknown age passes.
  */
 const patientAge: Rule = (ds, c) => {
   if (!c.minPatientAgeYears) return undefined;
   const age = patientAgeYears(ds);
   return age !== undefined && age < c.minPatientAgeYears
-    ? skip('patient-age', `patient aged ${Math.floor(age)} years (Patient's Age (0010,1010), or Birth Date and Study Date): SvH and KL are defined for adult hands (selection.minPatientAgeYears ${c.minPatientAgeYears})`)
+    ? skip('patient-age', `patient aged ${Math.floor(age)} years (Patient's Age (0010,1010), or Birth Date and Study Date): under selection.minPatientAgeYears ${c.minPatientAgeYears}`)
     : undefined;
 };
 

@@ -219,8 +219,8 @@ export class Worker {
   private finish(job: Job, analysis: HandAnalysis, files: ResultFile[], warning?: string): void {
     const joints = analysis.hands.reduce((n, h) => n + h.joints.length, 0);
     const ids = { job: job.id, sopInstanceUid: job.sopInstanceUid, hands: analysis.hands.length, joints };
+    const why = analysis.notGraded?.map(notGradedText).join('; ');
     if (files.length === 0) {
-      const why = analysis.notGraded?.map(notGradedText).join('; ');
       this.d.queue.setState(job.id, 'done', why ? `${NO_HAND_UNREPORTED} (${why})` : NO_HAND_UNREPORTED);
       this.d.log.warn(NO_HAND_UNREPORTED, { ...ids, ...(why ? { notGraded: why } : {}) });
       void this.d.finished?.(job).catch((err: Error) => this.d.log.warn(`could not remove the files of a finished job: ${err.message}`, ids));
@@ -228,8 +228,8 @@ export class Worker {
     }
     const items = this.d.destinations.flatMap((destination) => files.map((f) => ({ destination, ...f })));
     const noHand = analysis.hands.length === 0;
-    this.d.queue.startSending(job.id, items, noHand ? NO_HAND_REPORTED : (warning ?? null));
-    if (noHand) this.d.log.warn('no hand found: sending an SR that says so', { ...ids, results: files.length });
+    this.d.queue.startSending(job.id, items, noHand ? (why ? `${NO_HAND_REPORTED} (${why})` : NO_HAND_REPORTED) : (warning ?? null));
+    if (noHand) this.d.log.warn(why ? 'no hand graded: sending an SR that says why' : 'no hand found: sending an SR that says so', { ...ids, results: files.length, ...(why ? { notGraded: why } : {}) });
     else if (warning) this.d.log.warn(warning, { ...ids, results: files.length });
     else this.d.log.info('analysed', { ...ids, results: files.length });
   }
