@@ -57,6 +57,12 @@ describe.skipIf(!present)('the shipped models on unseen phantoms', () => {
       const { truth, prediction } = await analyse(spec);
       expect(prediction.hands.map((h) => h.laterality).sort()).toEqual(truth.map((h) => h.laterality).sort());
       expect(found(truth, prediction), `seed ${spec.seed}`).toBeGreaterThanOrEqual(0.9);
+      // read as PA views, every joint graded (none at the edge, none unsure)
+      for (const h of prediction.hands) {
+        expect(h.view).toEqual({ kind: 'PA', layoutResidual: expect.any(Number), maxResidual: 0.3 });
+        expect(h.view!.layoutResidual).toBeLessThan(0.3);
+        expect(h.joints.filter((j) => j.notGraded)).toEqual([]);
+      }
     }
   });
 

@@ -30,6 +30,13 @@ describe('reading notes in the SR', () => {
     expect(dump.stdout).toContain('Pixel spacing estimated from the hand');
   });
 
+  it('records the view found: a hand read as PA, with its layout residual', () => {
+    const pa = structuredClone(analysis);
+    pa.hands[0].view = { kind: 'PA', layoutResidual: 0.123, maxResidual: 0.3 };
+    const texts = readSrQualitativeEvaluations(buildSrDataset(pa, source, options)).map((e) => String(e.value));
+    expect(texts).toContain('Left hand read as a PA view: its joints lie as in a PA view (layout residual 0.12; oblique and lateral views, above 0.3, are not graded).');
+  });
+
   it('says nothing extra when the header spacing was used on an upright hand', () => {
     const plain = { ...analysis, source: { ...analysis.source, pixelSpacingFrom: 'header' as const } };
     const texts = readSrQualitativeEvaluations(buildSrDataset(plain, source, options)).map((e) => String(e.value));

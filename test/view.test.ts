@@ -22,6 +22,9 @@ describe('PA view check', () => {
       const turned = joints.map((j) => ({ ...j, x: 900 - j.y / 2, y: j.x / 2 }));
       expect(Math.abs(layoutResidual(turned, side)! - layoutResidual(joints, side)!)).toBeLessThan(1e-9);
       expect(keepPaHands(joints).notGraded).toEqual([]);
+      // the residual of a hand kept is recorded (the SR says the view was found PA, and how well)
+      expect(keepPaHands(joints).paResiduals[side]).toBeCloseTo(layoutResidual(joints, side)!, 12);
+      expect(keepPaHands(joints, false).paResiduals).toEqual({});
     }
   });
 

@@ -53,6 +53,12 @@ export interface HandResult {
   laterality: Laterality;
   joints: JointResult[];
   summary: HandSummary;
+  /**
+   * the view the film check found: `PA` where the joints lie as in a PA (or AP) view, with
+   * the layout residual (RMS, in MCP2-MCP5 units) and the bound above which a hand is taken as oblique or lateral;
+   * absent where it was not judged (the site grades every view, or too few joints)
+   */
+  view?: { kind: 'PA'; layoutResidual: number; maxResidual: number };
 }
 
 export interface ModelInfo {

@@ -90,6 +90,8 @@ export interface HandNotGraded {
 export interface ViewCheck {
   /** the hands to grade */
   candidates: Candidate[];
+  /** the layout residual of each hand kept where its view was judged (a PA layout) */
+  paResiduals: Partial<Record<Laterality, number>>;
   /** hands found but not graded, with the reason */
   notGraded: HandNotGraded[];
 }
@@ -123,13 +125,18 @@ export function handNotGraded(
  * `paViewsOnly` is false: the site's choice); names the others and why.
  */
 export function keepPaHands(candidates: readonly Candidate[], paViewsOnly = true, recognised: RecognisedHand = recognisedHand()): ViewCheck {
-  const out: ViewCheck = { candidates: [], notGraded: [] };
+  const out: ViewCheck = { candidates: [], paResiduals: {}, notGraded: [] };
   for (const laterality of ['L', 'R'] as const) {
     const hand = candidates.filter((c) => c.laterality === laterality);
     if (hand.length === 0) continue;
     const why = handNotGraded(hand, laterality, paViewsOnly, recognised);
-    if (why) out.notGraded.push({ laterality, ...why });
-    else out.candidates.push(...hand);
+    if (why) {
+      out.notGraded.push({ laterality, ...why });
+      continue;
+    }
+    out.candidates.push(...hand);
+    const residual = paViewsOnly ? layoutResidual(hand, laterality) : undefined;
+    if (residual !== undefined) out.paResiduals[laterality] = residual;
   }
   return out;
 }

@@ -131,6 +131,11 @@ export function readingNotes(analysis: HandAnalysis): TextItem[] {
   if (pixelSpacingFrom === 'default') notes.push('No pixel spacing in the header and too little of the hand to measure it: joints were graded at an assumed 0.15 mm.');
   if (turnedDeg) notes.push(`The hand lay turned: found after turning the image ${turnedDeg} degrees clockwise. Regions are in the image as stored.`);
   for (const hand of analysis.hands) {
+    if (hand.view) {
+      notes.push(
+        `${hand.laterality === 'L' ? 'Left' : 'Right'} hand read as a PA view: its joints lie as in a PA view (layout residual ${hand.view.layoutResidual.toFixed(2)}; oblique and lateral views, above ${hand.view.maxResidual}, are not graded).`,
+      );
+    }
     const skipped = hand.joints.filter((j) => j.notGraded);
     if (skipped.length === 0) continue;
     const list = skipped.map((j) => `${trackingId(hand.laterality, j.site)} (${j.notGraded!.reason})`).join('; ');
