@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MODELS_DIR, runAnalyze } from '../src/cli/analyze.js';
 import { DEFAULT_CONFIG } from '../src/config/defaults.js';
 import { readPart10, writePart10 } from '../src/dicom/part10.js';
-import { readSrQualitativeEvaluations } from '../src/reports/sr/document.js';
+
 import { dciodvfy } from './helpers/dicom-tools.js';
 import { loadModels, type Models } from '../src/inference/models.js';
 import { analyseObject, analysisPolicy, withAgePolicy, type AnalysisPolicy } from '../src/pipeline/analyse-object.js';
@@ -14,6 +14,7 @@ import { JobQueue } from '../src/store/queue.js';
 import { captureLogger } from './helpers/inference.js';
 import { deeplyNested } from './helpers/dx.js';
 import { writeFixtures } from './helpers/node.js';
+import { readSrQualitativeEvaluations } from './helpers/sr-reader.js';
 
 /**
  * The node's worker and `jointscore analyze` share one analysis chain: for the same input

@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPart10 } from '../src/dicom/part10.js';
-import { isNoHandReport } from '../src/reports/sr/index.js';
+
 import { dciodvfy } from './helpers/dicom-tools.js';
 import { runAsync, startTestNode, waitForJobs, writeFixtures, type TestNode } from './helpers/node.js';
+import { isNoHandReport } from './helpers/sr-reader.js';
 
 /**
  * analysis.reportNoHand: true, end to end. The chest fixture is let through the selection

@@ -5,11 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPart10, writePart10, type NaturalDataset } from '../src/dicom/part10.js';
-import { buildSrDataset, readSrJoints } from '../src/reports/sr/index.js';
+import { buildSrDataset } from '../src/reports/sr/index.js';
 import { dciodvfy } from './helpers/dicom-tools.js';
 import { buildMinimalDx } from './helpers/dx.js';
 import { freePorts, startOrthanc, tcpAccepts, tiedToParent, type OrthancPeer } from './helpers/orthanc.js';
 import { DX_FOR_PRESENTATION, analysis, options, source } from './helpers/sr-fixture.js';
+import { readSrJoints } from './helpers/sr-reader.js';
 
 /**
  * Orthanc as the PACS: DCMTK's storescu sends it the source DX and the SR made from it,

@@ -7,11 +7,11 @@ import type { HandAnalysis } from '../src/analysis/hand-analysis.js';
 import { readPart10, writePart10, type NaturalDataset } from '../src/dicom/part10.js';
 import { buildNoHandReport, DEFAULT_RESULT_OPTIONS } from '../src/pipeline/results.js';
 import {
-  CodedConcept, DCM, PRIVATE, SCT, SrBuildError, TextItem, UMLS, buildNoHandSrDataset, buildSrDataset, deviceObserverContext,
-  isNoHandReport, machineResultNotice, measurementReport, readSrHandSummaries, readSrJoints, readSrQualitativeEvaluations,
+  CodedConcept, DCM, PRIVATE, SCT, SrBuildError, TextItem, UMLS, buildNoHandSrDataset, buildSrDataset, deviceObserverContext, machineResultNotice, measurementReport,
 } from '../src/reports/sr/index.js';
 import { dciodvfy, runTool } from './helpers/dicom-tools.js';
 import { SOURCE_SOP, analysis as handAnalysis, options, source } from './helpers/sr-fixture.js';
+import { isNoHandReport, readSrHandSummaries, readSrJoints, readSrQualitativeEvaluations } from './helpers/sr-reader.js';
 
 /** The SR for an image in which no hand was found (analysis.reportNoHand). */
 

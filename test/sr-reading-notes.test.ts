@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readPart10, writePart10 } from '../src/dicom/part10.js';
-import { buildSrDataset, readSrQualitativeEvaluations } from '../src/reports/sr/document.js';
+import { buildSrDataset } from '../src/reports/sr/document.js';
 import { dciodvfy, runTool } from './helpers/dicom-tools.js';
 import { analysis, options, source } from './helpers/sr-fixture.js';
+import { isNoHandReport, readSrHandSummaries, readSrJoints, readSrQualitativeEvaluations } from './helpers/sr-reader.js';
 
 /**
  * The SR says how the image was read where the header would mislead: a spacing measured
@@ -46,7 +47,7 @@ describe('reading notes in the SR', () => {
 
 describe('a joint found but not graded', () => {
   it('keeps its region and confidence, says why in a coded evaluation and a Comment, carries no grades; dciodvfy and dsrdump clean', async () => {
-    const { readSrJoints, readSrHandSummaries } = await import('../src/reports/sr/document.js');
+    
     const { withSummary } = await import('../src/analysis/severity.js');
     const a = structuredClone(analysis);
     const left = a.hands[0];
@@ -85,7 +86,7 @@ describe('a joint found but not graded', () => {
 
 describe('a report on hands found but not graded', () => {
   it('says "Hand found, not graded" with each reason, not "No hand found"; dciodvfy clean', async () => {
-    const { buildNoHandSrDataset, isNoHandReport } = await import('../src/reports/sr/document.js');
+    const { buildNoHandSrDataset } = await import('../src/reports/sr/document.js');
     const none = {
       ...analysis,
       hands: [],

@@ -5,11 +5,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPart10, writePart10, type NaturalDataset } from '../src/dicom/part10.js';
 import {
-  CodeItem, CodedConcept, ContainerItem, DCM, ImageItem, NumItem, PRIVATE, SCT, ScoordItem, SrBuildError, TextItem,
-  UCUM, UidRefItem, buildSrDataset, fromFloat32, imageRegionBox, measurementGroup, measurementReport,
-  readSrHandSummaries, readSrJoints,
+  CodeItem, CodedConcept, ContainerItem, DCM, ImageItem, NumItem, PRIVATE, SCT, ScoordItem, SrBuildError, TextItem, UCUM, UidRefItem, buildSrDataset, imageRegionBox, measurementGroup, measurementReport,
 } from '../src/reports/sr/index.js';
 import { DX_FOR_PRESENTATION, SOURCE_SOP, analysis, options, source } from './helpers/sr-fixture.js';
+import { fromFloat32, readSrHandSummaries, readSrJoints } from './helpers/sr-reader.js';
 
 let dir: string;
 let file: string;

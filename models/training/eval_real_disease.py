@@ -28,15 +28,27 @@ from real_disease import write_disease  # noqa: E402
 
 
 @torch.no_grad()
-def grades_of(model: Grader, crops: np.ndarray, meta: np.ndarray) -> dict[str, np.ndarray]:
+def probabilities_of(model: Grader, crops: np.ndarray, meta: np.ndarray) -> dict[str, np.ndarray]:
     out = {"jsn": [], "erosion": [], "kl": []}
     for i in range(0, len(crops), 256):
         c = torch.from_numpy(crops[i:i + 256]).unsqueeze(1).float()
         m = torch.from_numpy(meta[i:i + 256])
         jsn, ero, kl, _ = model(c, m)
         for k, v in zip(out, (jsn, ero, kl)):
-            out[k].append(v.argmax(1).numpy())
+            out[k].append(v.numpy())
     return {k: np.concatenate(v) for k, v in out.items()}
+
+
+def grades_of(p: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {k: v.argmax(1) for k, v in p.items()}
+
+
+def auc(pos: np.ndarray, neg: np.ndarray) -> float | None:
+    """P(a diseased crop scores above a normal one), ties half: the grader's separation
+    whatever the operating point (the prior weights move the point, not this)."""
+    if len(pos) == 0 or len(neg) == 0:
+        return None
+    return float((pos[:, None] > neg[None]).mean() + 0.5 * (pos[:, None] == neg[None]).mean())
 
 
 def called(g: dict[str, np.ndarray], labels: np.ndarray) -> np.ndarray:
@@ -64,10 +76,12 @@ def main() -> None:
     s = read_crop_split(args.crops)
     crops = np.asarray(s.crops, np.float32) / 65535.0
     labels = s.grades
-    healthy = grades_of(model, crops, s.meta)
+    p_healthy = probabilities_of(model, crops, s.meta)
+    healthy = grades_of(p_healthy)
     sites = s.meta[:, :N_SITES].argmax(1)
     drawn, truth = write_disease(crops, sites, labels, np.random.default_rng(args.seed), p=1.0)
-    sick = grades_of(model, drawn, s.meta)
+    p_sick = probabilities_of(model, drawn, s.meta)
+    sick = grades_of(p_sick)
     narrowed = truth[:, 0] >= 2
     eroded = truth[:, 1] >= 1
     report = {
@@ -83,6 +97,8 @@ def main() -> None:
         "narrowed_exact_jsn": float((sick["jsn"][narrowed] == truth[narrowed, 0]).mean()) if narrowed.any() else None,
         "eroded": int(eroded.sum()),
         "eroded_called": float((sick["erosion"][eroded] >= 1).mean()) if eroded.any() else None,
+        "auc_narrowed_vs_normal": auc(1 - p_sick["jsn"][narrowed, 0], 1 - p_healthy["jsn"][labels[:, 0] >= 0, 0]),
+        "auc_eroded_vs_normal": auc(1 - p_sick["erosion"][eroded, 0], 1 - p_healthy["erosion"][labels[:, 1] >= 0, 0]),
     }
     print(json.dumps(report, indent=1))
 
