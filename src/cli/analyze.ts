@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { open, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative } from 'node:path';
 import type { HandAnalysis } from '../analysis/hand-analysis.js';
-import { ConfigError } from '../config/types.js';
+import { exitCodeOf, JointscoreError, operatorMessage } from '../errors.js';
 import { PACKAGE_MODELS_DIR } from '../config/defaults.js';
 import { loadConfig } from '../config/load.js';
 import { writePart10 } from '../dicom/part10.js';
@@ -228,9 +228,9 @@ export function registerAnalyze(program: Command): void {
       try {
         run = await runAnalyze(path, o);
       } catch (err) {
-        if (!(err instanceof ConfigError)) throw err;
-        process.stderr.write(`jointscore analyze: ${err.message}\n`);
-        process.exitCode = 2;
+        if (!(err instanceof JointscoreError)) throw err;
+        process.stderr.write(`${operatorMessage('analyze', err)}\n`);
+        process.exitCode = exitCodeOf(err);
         return;
       }
       if (run.failures.length) process.exitCode = 1;

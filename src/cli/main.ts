@@ -9,6 +9,7 @@ import { registerQueue } from './queue.js';
 import { registerSend } from './send.js';
 import { registerServe } from './serve.js';
 import { registerTrainingSet } from './training-set.js';
+import { exitCodeOf, JointscoreError, operatorMessage } from '../errors.js';
 
 /** Builds the `jointscore` command tree; each sub-command lives in its own module. */
 export function buildProgram(): Command {
@@ -27,6 +28,16 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * Runs a command. jointscore's own errors end it with their message, where to look, and the
+ * exit code of their kind (src/errors.ts); anything else is a bug and goes up with its stack.
+ */
 export async function main(argv: string[]): Promise<void> {
-  await buildProgram().parseAsync(argv);
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    if (!(err instanceof JointscoreError)) throw err;
+    process.stderr.write(`${operatorMessage(argv[2] ?? '', err)}\n`);
+    process.exitCode = exitCodeOf(err);
+  }
 }

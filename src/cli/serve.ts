@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { ConfigError } from '../config/types.js';
+import { exitCodeOf, JointscoreError, operatorMessage } from '../errors.js';
 import { describeConfig, loadConfig, type CliOverrides } from '../config/load.js';
 import { startHttpServer, type RunningHttpServer } from '../observability/http.js';
 import { closeLogFile, configureLogger } from '../observability/logger.js';
@@ -39,9 +39,9 @@ export function registerServe(program: Command): void {
       try {
         config = loadConfig({ overrides: serveOverrides(flags) });
       } catch (err) {
-        if (!(err instanceof ConfigError)) throw err;
-        process.stderr.write(`jointscore serve: ${err.message}\n`);
-        process.exitCode = 2;
+        if (!(err instanceof JointscoreError)) throw err;
+        process.stderr.write(`${operatorMessage('serve', err)}\n`);
+        process.exitCode = exitCodeOf(err);
         return;
       }
       const log = configureLogger(config.logging, config.dataDir);

@@ -1,3 +1,4 @@
+import { JointscoreError } from '../errors.js';
 /**
  * The node's configuration, as `conf/default.yaml` writes it and `loadConfig` validates
  * it. Every stage receives only the part it needs (a `DimseConfig`, a `DeliveryConfig`),
@@ -134,7 +135,8 @@ export interface NodeConfig {
 }
 
 /** Raised for any wrong setting: names the key, the value and what is allowed. */
-export class ConfigError extends Error {
+export class ConfigError extends JointscoreError {
+  readonly kind = 'config' as const;
   constructor(
     readonly key: string,
     readonly value: unknown,

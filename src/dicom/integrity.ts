@@ -1,5 +1,6 @@
 import type { NaturalDataset } from './part10.js';
 import { TransferSyntax } from './part10.js';
+import { JointscoreError } from '../errors.js';
 
 /**
  * Is the pixel data whole? dcmjs fills a truncated native Pixel Data with zeros, and the
@@ -17,7 +18,8 @@ const JPEG_FAMILY = new Set([
 ]);
 const J2K_FAMILY = new Set([TransferSyntax.Jpeg2000Lossless, '1.2.840.10008.1.2.4.91']);
 
-export class PixelDataIntegrityError extends Error {
+export class PixelDataIntegrityError extends JointscoreError {
+  readonly kind = 'input' as const;
   override name = 'PixelDataIntegrityError';
 }
 

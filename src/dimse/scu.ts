@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import dimse from 'dcmjs-dimse';
 import { useOurIdentity } from './library.js';
 import { formatPeer, type Peer } from '../dicom/peer.js';
+import { JointscoreError } from '../errors.js';
 
 /**
  * The node as a DICOM SCU: C-ECHO, and C-STORE of Part 10 files, over dcmjs-dimse's Client.
@@ -37,7 +38,8 @@ export interface ScuOptions {
 }
 
 /** The association could not be used at all: connection error, reject, abort or timeout. */
-export class DimseError extends Error {
+export class DimseError extends JointscoreError {
+  readonly kind = 'peer' as const;
   override name = 'DimseError';
 }
 

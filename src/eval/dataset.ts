@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GradeResult, HandAnalysis, HandResult, JointNotGraded, JointResult } from '../analysis/hand-analysis.js';
 import { JOINT_SITES, MAX_GRADE, type JointSite, type Score } from '../analysis/joints.js';
+import { JointscoreError } from '../errors.js';
 
 /**
  * Reading an evaluation's inputs: folders of HandAnalysis JSON files (ground truth as
@@ -9,7 +10,8 @@ import { JOINT_SITES, MAX_GRADE, type JointSite, type Score } from '../analysis/
  * `jointscore analyze --out` writes them), checked field by field so that every error names
  * the file, the field and what was expected.
  */
-export class DatasetError extends Error {
+export class DatasetError extends JointscoreError {
+  readonly kind = 'input' as const;
   constructor(message: string) {
     super(message);
     this.name = 'DatasetError';

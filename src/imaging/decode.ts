@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { readPart10, type NaturalDataset } from '../dicom/part10.js';
 import { readNativePixels } from '../dicom/transcode.js';
 import { logger, type Logger } from '../observability/logger.js';
+import { JointscoreError } from '../errors.js';
 
 /**
  * A DICOM file (any transfer syntax dcmjs-codecs decodes) to the stored values and the few
@@ -29,7 +30,8 @@ export interface DecodedImage {
 /** When neither Pixel Spacing nor Imager Pixel Spacing is present. */
 export const DEFAULT_PIXEL_SPACING_MM = 0.15;
 
-export class ImageFileError extends Error {
+export class ImageFileError extends JointscoreError {
+  readonly kind = 'input' as const;
   constructor(
     readonly file: string,
     message: string,

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { JOINT_SITES, type JointSite, type Laterality } from '../analysis/joints.js';
+import { JointscoreError } from '../errors.js';
 
 /**
  * manifest.json beside each model.onnx (docs/model-contract.md): read, validated by hand,
@@ -70,7 +71,8 @@ export interface GraderManifest extends ManifestCommon {
 
 export type ModelManifest = DetectorManifest | GraderManifest;
 
-export class ManifestError extends Error {
+export class ManifestError extends JointscoreError {
+  readonly kind = 'model' as const;
   constructor(
     readonly file: string,
     readonly field: string,
@@ -82,7 +84,8 @@ export class ManifestError extends Error {
   }
 }
 
-export class ModelIntegrityError extends Error {
+export class ModelIntegrityError extends JointscoreError {
+  readonly kind = 'model' as const;
   constructor(message: string, readonly file: string) {
     super(message);
     this.name = 'ModelIntegrityError';

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { logger, type Logger } from '../observability/logger.js';
 import type { IoMetadata } from './manifest.js';
+import { JointscoreError } from '../errors.js';
 
 /**
  * onnxruntime-node sessions: made once per (model, provider, threads) and reused, from a
@@ -45,7 +46,8 @@ export interface ModelRunner {
   run(feeds: Record<string, TensorData>): Promise<Record<string, TensorData>>;
 }
 
-export class ProviderError extends Error {
+export class ProviderError extends JointscoreError {
+  readonly kind = 'model' as const;
   constructor(message: string) {
     super(message);
     this.name = 'ProviderError';

@@ -2,6 +2,7 @@ import { TransferSyntax } from '../dicom/part10.js';
 import type { Laterality } from '../analysis/joints.js';
 import { realisticFrame } from './frame.js';
 import type { DiseaseProfile, HandLayout, PhantomSpec } from './types.js';
+import { JointscoreError } from '../errors.js';
 
 /**
  * What `jointscore phantom` asks for, checked and turned into one PhantomSpec per image.
@@ -37,7 +38,8 @@ export interface PhantomRunOptions {
   preview: boolean;
 }
 
-export class OptionError extends Error {
+export class OptionError extends JointscoreError {
+  readonly kind = 'config' as const;
   constructor(option: string, value: unknown, allowed: string) {
     super(`--${option} ${JSON.stringify(value)}: expected ${allowed}`);
     this.name = 'OptionError';

@@ -11,6 +11,7 @@ import { scrubQuotedValues, type Logger } from '../observability/logger.js';
 import type { Job, JobQueue } from '../store/queue.js';
 import { analyseObject, type AnalysisPolicy } from './analyse-object.js';
 import { select } from './select.js';
+import { JointscoreError } from '../errors.js';
 
 /**
  * The worker: takes one received job at a time through
@@ -46,7 +47,8 @@ export interface WorkerDeps {
 }
 
 /** Raised for input the sender must fix: the job is quarantined with this message. */
-export class BadInputError extends Error {
+export class BadInputError extends JointscoreError {
+  readonly kind = 'input' as const;
   override name = 'BadInputError';
 }
 

@@ -2,6 +2,7 @@ import type { HandAnalysis } from '../analysis/hand-analysis.js';
 import type { NaturalDataset } from '../dicom/part10.js';
 import { derivedUid, isValidUid } from '../dicom/uid.js';
 import { VERSION } from '../version.js';
+import { JointscoreError } from '../errors.js';
 
 /**
  * What every result object (SR, Secondary Capture, Presentation State) shares: the options
@@ -10,7 +11,8 @@ import { VERSION } from '../version.js';
  */
 
 /** Thrown when a result object cannot be built from its inputs (each writer subclasses it). */
-export class ReportBuildError extends Error {
+export class ReportBuildError extends JointscoreError {
+  readonly kind = 'output' as const;
   constructor(message: string) {
     super(message);
     this.name = 'ReportBuildError';
