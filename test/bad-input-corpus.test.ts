@@ -96,7 +96,8 @@ const CASES: [name: string, make: () => Buffer, expect: Expect][] = [
   ['10 kB patient name', () => patched((b) => withPatientName(b, 'LONG^' + 'N'.repeat(10_000))), 'quarantined'],
   ['body part CHEST', () => edited((ds) => Object.assign(ds, { BodyPartExamined: 'CHEST' })), 'skipped'],
   ['modality MR', () => edited((ds) => Object.assign(ds, { Modality: 'MR' })), 'skipped'],
-  ['a child (Patient Age 009Y)', () => edited((ds) => Object.assign(ds, { PatientAge: '009Y' })), 'skipped'],
+  // found, not graded: the reason says why (analysis.minGradingAgeYears)
+  ['a child (Patient Age 009Y)', () => edited((ds) => Object.assign(ds, { PatientAge: '009Y' })), 'done'],
   ['Pixel Data length beyond the file', () => patched((b) => {
     const at = pixelDataAt(b);
     b.writeUInt32LE(b.readUInt32LE(at + 8) + 1_000_000, at + 8);
@@ -131,6 +132,7 @@ describe('bad input over the wire', () => {
       if (job) {
         expect(TERMINAL, name).toContain(job.state);
         if (job.state !== 'done') expect(job.reason, name).toBeTruthy();
+        if (name.startsWith('a child')) expect(job.reason, name).toMatch(/hand not graded: skeletally immature: patient aged 9 years/);
       }
       const echo = await runAsync('echoscu', ['-aec', 'JOINTSCORE', '127.0.0.1', String(node.node.port)]);
       expect(echo.status, `C-ECHO after "${name}"`).toBe(0);

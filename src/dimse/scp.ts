@@ -6,6 +6,7 @@ import type { DimseConfig } from '../config/types.js';
 import { isValidUid } from '../dicom/uid.js';
 import type { Logger } from '../observability/logger.js';
 import type { Spool, SpooledObject, SpoolWriter } from '../store/spool.js';
+import { pacedBy } from './paced-stream.js';
 import { setMaxPduLength, useOurIdentity } from './library.js';
 import { decideAssociation, decideContext, normaliseHost } from './negotiation.js';
 
@@ -79,7 +80,10 @@ export function scpClass(ctx: ScpContext, count: AssociationCount = { active: 0 
 
     private requestTimer: NodeJS.Timeout | undefined;
 
-    constructor(socket: Socket, opts?: ConstructorParameters<typeof Scp>[1]) {
+    constructor(
+      private readonly socket: Socket,
+      opts?: ConstructorParameters<typeof Scp>[1],
+    ) {
       super(socket, opts);
       // close and abort both end the association; count it once
       this.on('close', () => {
@@ -209,7 +213,11 @@ export function scpClass(ctx: ScpContext, count: AssociationCount = { active: 0 
       });
       this.writers.set(request, { writer, started });
       this.open.add(writer);
-      return writer.stream;
+      let pauses = 0;
+      writer.stream.once('close', () => {
+        if (pauses) log.debug('receiving was paused while the spool caught up', { sopInstanceUid, pauses });
+      });
+      return pacedBy(writer.stream, this.socket, () => pauses++);
     }
 
     override createDatasetFromStoreWritableStream(_writable: unknown, context: PresentationContext, callback: (dataset: InstanceType<typeof Dataset>) => void): void {
