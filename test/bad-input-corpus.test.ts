@@ -56,6 +56,23 @@ type Expect = JobState | 'refused' | 'no new job' | 'any';
 /** The data set ends right after the file meta: nothing but the header group. */
 const metaOnly = (b: Buffer) => b.subarray(0, 144 + b.readUInt32LE(140));
 
+/** The fixture re-encoded as JPEG Lossless with one tiny fragment, then patched (dcmjs writes BOT + fragments + delimiter). */
+function encapsulated(patch: (bytes: Buffer, pixelDataAt: number) => Buffer): Buffer {
+  const { dataset } = readPart10(edited(() => undefined));
+  dataset.PixelData = [new Uint8Array([0xff, 0xd8, 1, 2, 3, 4, 0xff, 0xd9]).buffer];
+  const b = Buffer.from(writePart10(dataset, '1.2.840.10008.1.2.4.70'));
+  return patch(b, pixelDataAt(b));
+}
+const SEQUENCE_DELIMITER = Buffer.from([0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0]);
+
+/** The first element with this tag (group, element) in the data set: where its header starts. */
+function elementAt(b: Buffer, group: number, element: number): number {
+  const tag = Buffer.alloc(4);
+  tag.writeUInt16LE(group, 0);
+  tag.writeUInt16LE(element, 2);
+  return b.indexOf(tag, 144 + b.readUInt32LE(140));
+}
+
 let firstValid: Buffer | undefined;
 const CASES: [name: string, make: () => Buffer, expect: Expect][] = [
   ['valid control', () => (firstValid = edited(() => undefined)), 'done'],
@@ -104,6 +121,42 @@ const CASES: [name: string, make: () => Buffer, expect: Expect][] = [
     return b;
   }), 'quarantined'],
   ['pixel data all zero', () => edited((ds) => Object.assign(ds, { PixelData: new Uint8Array((ds.PixelData as ArrayBuffer[])[0].byteLength).buffer })), 'any'],
+  // encapsulated pixel data that lies
+  ['encapsulated, the offset table and no fragment', () => encapsulated((b, at) => Buffer.concat([b.subarray(0, at + 12 + 12), SEQUENCE_DELIMITER])), 'quarantined'],
+  ['encapsulated, a fragment claiming 2 GB', () => encapsulated((b, at) => {
+    b.writeUInt32LE(0x7ffffff0, at + 12 + 12 + 4);
+    return b;
+  }), 'quarantined'],
+  ['encapsulated, no sequence delimiter', () => encapsulated((b) => b.subarray(0, b.length - 8)), 'quarantined'],
+  ['encapsulated, a JPEG that is not one', () => encapsulated((b) => b), 'quarantined'],
+  ['a DICOMDIR sent as an object', () => edited((ds) => Object.assign(ds, { SOPClassUID: '1.2.840.10008.1.3.10' })), 'any'],
+  // values the standard does not allow, or that make no sense
+  ['an odd value length (Patient ID one byte short)', () => patched((b) => {
+    const at = elementAt(b, 0x0010, 0x0020);
+    b.writeUInt16LE(b.readUInt16LE(at + 6) - 1, at + 6);
+    return b;
+  }), 'any'],
+  ['Rows written with VR SH', () => patched((b) => {
+    const at = elementAt(b, 0x0028, 0x0010);
+    b.write('SH', at + 4, 'latin1');
+    return b;
+  }), 'any'],
+  ["Patient's Age \"abc\"", () => edited((ds) => Object.assign(ds, { PatientAge: 'abc' })), 'done'],
+  ['birth date after the study', () => edited((ds) => Object.assign(ds, { PatientBirthDate: '20990101', StudyDate: '20260101' })), 'done'],
+  ['Specific Character Set "ISO_IR 999"', () => edited((ds) => Object.assign(ds, { SpecificCharacterSet: 'ISO_IR 999' })), 'any'],
+  ['Japanese name, ISO 2022 IR 87', () => edited((ds) => Object.assign(ds, { SpecificCharacterSet: ['', 'ISO 2022 IR 87'], PatientName: [{ Alphabetic: 'Yamada^Tarou', Ideographic: '山田^太郎' }] })), 'any'],
+  ['two frames, data for one', () => edited((ds) => Object.assign(ds, { NumberOfFrames: 2 })), 'quarantined'],
+  ['High Bit 3 with Bits Stored 12', () => edited((ds) => Object.assign(ds, { HighBit: 3 })), 'any'],
+  ['Rescale Slope 0', () => edited((ds) => Object.assign(ds, { RescaleSlope: 0, RescaleIntercept: 0 })), 'any'],
+  ['Window Width 0', () => edited((ds) => Object.assign(ds, { WindowCenter: 100, WindowWidth: 0 })), 'any'],
+  ['VOI LUT Function "NONSENSE"', () => edited((ds) => Object.assign(ds, { VOILUTFunction: 'NONSENSE' })), 'any'],
+  ['a one-pixel image', () => edited((ds) => Object.assign(ds, { Rows: 1, Columns: 1, PixelData: new Uint16Array([500]).buffer })), 'any'],
+  ['10 kB Series Description', () => edited((ds) => Object.assign(ds, { SeriesDescription: 'S'.repeat(10_000) })), 'any'],
+  ['1 MB private element', () => edited((ds) => Object.assign(ds, { '00091010': { vr: 'OB', Value: [new Uint8Array(1 << 20).fill(3).buffer] } })), 'any'],
+  ['empty Patient Name and ID', () => edited((ds) => Object.assign(ds, { PatientName: '', PatientID: '' })), 'done'],
+  ['Image Laterality B (both)', () => edited((ds) => Object.assign(ds, { ImageLaterality: 'B' })), 'any'],
+  ['a wrong group length (0008,0000)', () => edited((ds) => Object.assign(ds, { '00080000': { vr: 'UL', Value: [7] } })), 'any'],
+  ['Patient Orientation garbage', () => edited((ds) => Object.assign(ds, { PatientOrientation: ['Q', 'Z'] })), 'any'],
 ];
 
 describe('bad input over the wire', () => {
