@@ -5,6 +5,12 @@ import { loadModels, type Models } from '../src/inference/models.js';
 import { turnLetterbox, unturn } from '../src/inference/orientation.js';
 import { letterbox } from '../src/imaging/preprocess.js';
 import { renderPhantom } from '../src/phantom/render.js';
+import type { NaturalDataset } from '../src/dicom/part10.js';
+import { buildGspsDataset } from '../src/reports/gsps.js';
+import { overlayLayout } from '../src/reports/secondary-capture.js';
+import { buildSrDataset } from '../src/reports/sr/document.js';
+import { fixtureSource, SOURCE_SOP } from './helpers/report-fixture.js';
+import { readSrJoints } from './helpers/sr-reader.js';
 
 /**
  * Hands at any rotation: found and placed in the source image's own pixels, whatever way the
@@ -72,4 +78,43 @@ describe('orientation', () => {
     expect(near.length / pts.length).toBeGreaterThanOrEqual(0.95);
     expect(a.source.turnedDeg ?? 0).toBe(((4 - k) % 4) * 90);
   }, 60_000);
+
+  it.each([[1, false], [0, true]] as const)(
+    'a hand turned %i quarter turns (mirrored: %s): the SR regions, the overlay boxes and the presentation state land on its joints in the stored picture',
+    async (k, mirror) => {
+      const { input, pts } = turned(k, mirror);
+      const a = await analyzeImage({ ...input, sopInstanceUID: SOURCE_SOP }, models);
+      const source = fixtureSource({ Rows: input.rows, Columns: input.columns, ImageLaterality: mirror ? 'R' : 'L', Laterality: mirror ? 'R' : 'L' });
+      const truthAt = new Map(pts.map((p) => [p.site, p]));
+      const inside = (box: readonly number[], p: { x: number; y: number }, pad: number) =>
+        p.x >= box[0] - pad && p.x <= box[2] + pad && p.y >= box[1] - pad && p.y <= box[3] + pad;
+      const pad = 2; // pixels
+      // SR: each joint's SCOORD box (source frame) holds the true joint of that site
+      const srJoints = readSrJoints(buildSrDataset(a, source, { sopClass: 'comprehensive3d', seriesNumber: 9001, seriesDescription: 'x', manufacturer: 'm', deviceName: 'd', algorithmName: 'a', algorithmVersion: '1' }));
+      const srHits = srJoints.filter((j) => inside(j.box, truthAt.get(j.site)!, pad)).length;
+      expect(srHits / srJoints.length).toBeGreaterThanOrEqual(0.95);
+      // overlay: boxes drawn on the scaled radiograph at the same places
+      const layout = overlayLayout(input.rows, input.columns, a);
+      const sx = layout.image.width / input.columns;
+      const sy = layout.image.height / input.rows;
+      const joints = a.hands.flatMap((h) => h.joints);
+      const boxHits = layout.labels.filter((l, i) => {
+        const t = truthAt.get(joints[i].site)!;
+        return inside([l.box.x / sx, l.box.y / sy, (l.box.x + l.box.width) / sx, (l.box.y + l.box.height) / sy], t, pad);
+      }).length;
+      expect(boxHits / layout.labels.length).toBeGreaterThanOrEqual(0.95);
+      // presentation state: PIXEL-unit polylines in the source frame
+      const pr = buildGspsDataset(a, source, { seriesNumber: 9003, seriesDescription: 'x', manufacturer: 'm', deviceName: 'd', algorithmName: 'a', algorithmVersion: '1' });
+      const polylines = (pr.GraphicAnnotationSequence as NaturalDataset[]).flatMap((g) => (g.GraphicObjectSequence as NaturalDataset[] | undefined) ?? []);
+      expect(polylines).toHaveLength(joints.length);
+      const prHits = polylines.filter((g) => {
+        const d = g.GraphicData as number[];
+        const box = [Math.min(d[0], d[4]), Math.min(d[1], d[5]), Math.max(d[0], d[4]), Math.max(d[1], d[5])];
+        return pts.some((p) => inside(box, p, pad));
+      }).length;
+      expect(prHits / polylines.length).toBeGreaterThanOrEqual(0.95);
+    },
+    60_000,
+  );
 });
+
