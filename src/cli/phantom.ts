@@ -32,6 +32,7 @@ export function registerPhantom(program: Command): void {
     .option('--syntax <ts>', `transfer syntax: ${Object.keys(PHANTOM_SYNTAXES).join(', ')}`, 'explicit')
     .option('--wide', 'pose and exposure ranges wider than the training defaults (held-out tests)')
     .option('--wider', 'wider still (held-out tests of models trained with --wide images too)')
+    .option('--any-orientation', 'each film stored turned by a quarter turn (from its seed) and mirrored half the time (held-out orientation tests)')
     .option('--no-preview', 'skip the PNG previews')
     .option('--fixtures', "write the project's named test fixtures instead (ignores the other image options)")
     .action(async (raw: Record<string, string | boolean>) => {
@@ -42,6 +43,7 @@ export function registerPhantom(program: Command): void {
         bitsStored: raw.bits,
         wideRanges: raw.wide === true,
         widerRanges: raw.wider === true,
+        anyOrientation: raw.anyOrientation === true,
       });
       mkdirSync(opts.out, { recursive: true });
       const log = logger();

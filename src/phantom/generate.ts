@@ -2,6 +2,7 @@ import type { HandAnalysis } from '../analysis/hand-analysis.js';
 import { previewPng } from '../imaging/preview.js';
 import { VERSION } from '../version.js';
 import { encodePhantomDx, type PhantomDxOptions } from './dicom-dx.js';
+import { turnPhantom } from './orient.js';
 import { renderPhantom } from './render.js';
 import type { PhantomSpec, RenderedPhantom } from './types.js';
 
@@ -42,7 +43,8 @@ export async function makePhantom(
   encoding: PhantomDxOptions,
   options: { preview?: boolean; previewMaxSide?: number; name?: string } = {},
 ): Promise<PhantomArtefacts> {
-  const rendered = renderPhantom(spec);
+  const upright = renderPhantom(spec);
+  const rendered = spec.turn ? turnPhantom(upright, spec.turn) : upright;
   return artefactsOf(rendered, encoding, options);
 }
 

@@ -3,6 +3,7 @@ import type { Laterality } from '../analysis/joints.js';
 import { realisticFrame } from './frame.js';
 import type { DiseaseProfile, HandLayout, PhantomSpec } from './types.js';
 import { JointscoreError } from '../errors.js';
+import { turnForSeed } from './orient.js';
 
 /**
  * What `jointscore phantom` asks for, checked and turned into one PhantomSpec per image.
@@ -35,6 +36,8 @@ export interface PhantomRunOptions {
   wideRanges: boolean;
   /** level 2 of src/phantom/ranges.ts (implies wideRanges) */
   widerRanges: boolean;
+  /** each film turned by a quarter turn drawn from its seed, mirrored half the time */
+  anyOrientation: boolean;
   preview: boolean;
 }
 
@@ -90,6 +93,7 @@ export function parsePhantomOptions(raw: Partial<RawPhantomOptions>): PhantomRun
     syntax: oneOf('syntax', s('syntax', 'explicit').toLowerCase(), Object.keys(PHANTOM_SYNTAXES) as PhantomSyntaxName[]),
     wideRanges: raw.wideRanges === true || raw.widerRanges === true,
     widerRanges: raw.widerRanges === true,
+    anyOrientation: raw.anyOrientation === true,
     preview: raw.preview !== false,
   };
 }
@@ -110,5 +114,6 @@ export function specFor(opts: PhantomRunOptions, index: number): PhantomSpec {
     pixelSpacingMm: opts.pixelSpacingMm,
     wideRanges: opts.wideRanges,
     ...(opts.widerRanges ? { widerRanges: true } : {}),
+    ...(opts.anyOrientation ? { turn: turnForSeed(seed) } : {}),
   };
 }

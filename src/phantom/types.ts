@@ -22,6 +22,8 @@ export interface PhantomSpec {
   wideRanges?: boolean;
   /** widen them further (src/phantom/ranges.ts level 2): tests of models trained on wide images too */
   widerRanges?: boolean;
+  /** the film stored turned by quarter turns and/or mirrored (src/phantom/orient.ts) */
+  turn?: { quarterTurns: 0 | 1 | 2 | 3; mirrored: boolean };
 }
 
 export interface RenderedPhantom {

@@ -1,0 +1,58 @@
+import type { HandResult } from '../analysis/hand-analysis.js';
+import type { RenderedPhantom } from './types.js';
+
+/**
+ * A rendered phantom as a film stored turned or mirrored: films arrive as acquired or
+ * exported, on their side, upside down, flipped. The picture is mirrored left-right first
+ * (if asked), then turned clockwise by quarter turns; the truth moves with the pixels.
+ * A mirrored hand is reported with the laterality the picture shows (a mirrored left hand
+ * looks like, and is graded as, a right hand), as the node reports it. Pure.
+ */
+export interface FilmTurn {
+  quarterTurns: 0 | 1 | 2 | 3;
+  mirrored: boolean;
+}
+
+/** The turn of image `seed` in an any-orientation run: every quarter turn, mirrored half the time. */
+export function turnForSeed(seed: number): FilmTurn {
+  const h = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) >>> 0;
+  return { quarterTurns: (h & 3) as FilmTurn['quarterTurns'], mirrored: ((h >>> 2) & 1) === 1 };
+}
+
+export function turnPhantom(r: RenderedPhantom, turn: FilmTurn): RenderedPhantom {
+  let { rows: h, columns: w } = r;
+  let px = r.image;
+  let point = (x: number, y: number): [number, number] => [x, y];
+  if (turn.mirrored) {
+    const m = new Float32Array(px.length);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) m[y * w + x] = px[y * w + (w - 1 - x)];
+    px = m;
+    const width = w;
+    point = (x, y) => [width - x, y];
+  }
+  for (let k = 0; k < turn.quarterTurns; k++) {
+    const out = new Float32Array(px.length);
+    // clockwise: the new row r is the old column r, read from the bottom up
+    for (let y = 0; y < w; y++) for (let x = 0; x < h; x++) out[y * h + x] = px[(h - 1 - x) * w + y];
+    px = out;
+    const prev = point;
+    const height = h;
+    point = (x, y) => {
+      const [a, b] = prev(x, y);
+      return [height - b, a];
+    };
+    [h, w] = [w, h];
+  }
+  const hands: HandResult[] = r.hands.map((hand) => ({
+    ...hand,
+    laterality: turn.mirrored ? (hand.laterality === 'L' ? 'R' : 'L') : hand.laterality,
+    joints: hand.joints.map((j) => {
+      const [x, y] = point(j.x, j.y);
+      const corners = [point(j.box[0], j.box[1]), point(j.box[2], j.box[3])];
+      const xs = corners.map((c) => c[0]);
+      const ys = corners.map((c) => c[1]);
+      return { ...j, x, y, box: [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)] as [number, number, number, number] };
+    }),
+  }));
+  return { ...r, rows: h, columns: w, image: px, hands };
+}
