@@ -45,3 +45,22 @@ describe('spacing from the hand', () => {
     expect(chooseSpacing([0.15, 0.15], 'default', undefined)).toEqual({ mm: [0.15, 0.15], from: 'default' });
   });
 });
+
+describe('spacing from the header', () => {
+  it('Imager Pixel Spacing is brought to the patient by the estimated magnification factor, where plausible', async () => {
+    const { atPatient, decodeDicomImage } = await import('../src/imaging/decode.js');
+    const { FIXTURES, makeFixture } = await import('../src/phantom/fixtures.js');
+    const { readPart10, writePart10 } = await import('../src/dicom/part10.js');
+    expect(atPatient([0.15, 0.15], '1.25')).toEqual([0.12, 0.12]);
+    expect(atPatient([0.15, 0.15], undefined)).toEqual([0.15, 0.15]);
+    expect(atPatient([0.15, 0.15], 0)).toEqual([0.15, 0.15]);
+    expect(atPatient([0.15, 0.15], 7)).toEqual([0.15, 0.15]);
+    // through the decoder, from a file that has Imager Pixel Spacing only
+    const { dataset } = readPart10((await makeFixture(FIXTURES.find((f) => f.name === 'hand-left-m2-explicit')!, false)).dicom);
+    delete dataset.PixelSpacing;
+    const ips = dataset.ImagerPixelSpacing as number[];
+    const image = await decodeDicomImage(writePart10({ ...dataset, ImagerPixelSpacing: ips, EstimatedRadiographicMagnificationFactor: 1.1 }), 'x.dcm');
+    expect(image.pixelSpacingSource).toBe('ImagerPixelSpacing');
+    expect(image.pixelSpacingMm[0]).toBeCloseTo(ips[0] / 1.1, 12);
+  });
+});

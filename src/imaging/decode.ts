@@ -30,6 +30,17 @@ export interface DecodedImage {
 /** When neither Pixel Spacing nor Imager Pixel Spacing is present. */
 export const DEFAULT_PIXEL_SPACING_MM = 0.15;
 
+/**
+ * Imager Pixel Spacing is measured at the detector; the hand lies above it, magnified by the
+ * beam's divergence. Estimated Radiographic Magnification Factor (0018,1114), where given,
+ * brings it to the patient (PS3.3 C.8.11.1.1.1); a factor outside 1-2 is ignored as implausible.
+ */
+export function atPatient(imager: [number, number] | undefined, factor: unknown): [number, number] | undefined {
+  const f = Number(Array.isArray(factor) ? factor[0] : factor);
+  if (!imager || !(f >= 1 && f <= 2)) return imager;
+  return [imager[0] / f, imager[1] / f];
+}
+
 export class ImageFileError extends JointscoreError {
   readonly kind = 'input' as const;
   constructor(
@@ -108,7 +119,7 @@ export async function decodeDicomImage(bytes: Uint8Array, name: string, log: Log
   let pixelSpacingMm = spacing(ds.PixelSpacing);
   let pixelSpacingSource: DecodedImage['pixelSpacingSource'] = 'PixelSpacing';
   if (!pixelSpacingMm) {
-    pixelSpacingMm = spacing(ds.ImagerPixelSpacing);
+    pixelSpacingMm = atPatient(spacing(ds.ImagerPixelSpacing), ds.EstimatedRadiographicMagnificationFactor);
     pixelSpacingSource = 'ImagerPixelSpacing';
   }
   if (!pixelSpacingMm) {
