@@ -11,11 +11,11 @@ import type { ModelRunner } from './session.js';
  * a film stored upside down. The detector learnt upright hands (fingers up, +-12 degrees
  * and more with --wide), so it is run on the letterboxed image turned by 0, 90, 180 and 270
  * degrees and the turn whose whole hands it is surest of wins; the joints are mapped back to
- * the source image's pixels; where no turn gives a sure hand, the four diagonals are tried
- * as well (a hand lying at 45 degrees is as far from every quarter turn as it gets). A
- * mirrored film needs no turn of its own: a mirrored left hand is read as a right hand,
- * which is what it shows. Turning the 256 x 256 input, not the image, keeps this to at most
- * eight small model runs (one for most films: an upright hand found surely stops the search).
+ * the source image's pixels. A mirrored film needs no turn of its own: a mirrored left hand
+ * is read as a right hand, which is what it shows. Turning the 256 x 256 input, not the
+ * image, keeps this to four small model runs (one for most films: an upright hand found
+ * surely stops the search). Diagonal turns (45 degrees) were tried and dropped: on real
+ * wrist crops and elbows they found "hands" the quarter turns did not.
  */
 export type QuarterTurns = 0 | 1 | 2 | 3;
 
@@ -75,54 +75,16 @@ function unturnCandidate(c: Candidate, k: QuarterTurns, lb: Letterboxed): Candid
   return out;
 }
 
-/**
- * The letterbox's content turned clockwise by 45 + 90 k degrees about its centre, shrunk to fit
- * the square, for hands lying diagonally (a hand turned 45 degrees is as far as it gets from
- * every quarter turn). Bilinear; outside the content is air (0). Returns the input and the
- * map of its points back to the unturned letterbox.
- */
-export function diagonalLetterbox(lb: Letterboxed, k: QuarterTurns): { data: Float32Array; back: (x: number, y: number) => [number, number] } {
-  const { size, data, contentRows: h, contentColumns: w } = lb;
-  const angle = ((45 + 90 * k) * Math.PI) / 180;
-  const [cos, sin] = [Math.cos(angle), Math.sin(angle)];
-  const fit = Math.min(1, size / ((h + w) * Math.SQRT1_2));
-  const [cx, cy] = [w / 2, h / 2];
-  const mid = size / 2;
-  // output point (u, v) -> source point: undo the shift, the shrink and the turn
-  const back = (u: number, v: number): [number, number] => {
-    const [dx, dy] = [(u - mid) / fit, (v - mid) / fit];
-    return [cx + cos * dx + sin * dy, cy - sin * dx + cos * dy];
-  };
-  const out = new Float32Array(size * size);
-  for (let r = 0; r < size; r++) {
-    for (let c = 0; c < size; c++) {
-      const [x, y] = back(c + 0.5, r + 0.5);
-      const [x0, y0] = [Math.floor(x - 0.5), Math.floor(y - 0.5)];
-      if (x0 < 0 || y0 < 0 || x0 + 1 >= w || y0 + 1 >= h) continue;
-      const [fx, fy] = [x - 0.5 - x0, y - 0.5 - y0];
-      const i = y0 * size + x0;
-      const top = data[i] + (data[i + 1] - data[i]) * fx;
-      const bottom = data[i + size] + (data[i + size + 1] - data[i + size]) * fx;
-      out[r * size + c] = top + (bottom - top) * fy;
-    }
-  }
-  return { data: out, back };
-}
-
 const certainty = (cands: readonly Candidate[]) => cands.reduce((s, c) => s + c.confidence, 0);
 
 export interface OrientedDetection {
   /** whole hands only (keepWholeHands), in the source image's pixels */
   candidates: Candidate[];
-  /** degrees clockwise the image was turned to make the hand upright for the detector (0, 45, 90, ... 315) */
+  /** degrees clockwise the image was turned to make the hand upright for the detector (0, 90, 180, 270) */
   turnedDeg: number;
 }
 
-/**
- * The detector at every quarter turn, then, unless a hand was found surely, at the four
- * diagonals; the surest whole hands win (another turn must beat upright, and a diagonal
- * the best quarter turn, by TURN_MARGIN).
- */
+/** The detector at every quarter turn, unless upright finds a hand surely; the surest whole hands win. */
 export async function detectAnyOrientation(
   img: DisplayImage,
   manifest: DetectorManifest,
@@ -144,23 +106,6 @@ export async function detectAnyOrientation(
     const hands = keepWholeHands(raw.map((c) => unturnCandidate(c, k, lb)), minJointsPerHand);
     consider(hands, k * 90, k === 0 ? 1 : TURN_MARGIN);
     if (k === 0 && surelyUpright(hands)) return best!;
-  }
-  if (surelyUpright(best!.candidates)) return best!;
-  bestScore *= TURN_MARGIN;
-  for (const k of [0, 1, 2, 3] as const) {
-    const { data, back } = diagonalLetterbox(lb, k);
-    const raw = await runDetector(data, 1, manifest, runner);
-    const mapped = raw.map((c) => {
-      const to = (x: number, y: number) => back(x, y).map((v) => v / lb.scale) as [number, number];
-      const [x, y] = to(c.x, c.y);
-      const out: Candidate = { ...c, x, y };
-      if (c.box) {
-        const corners = [to(c.box[0], c.box[1]), to(c.box[2], c.box[1]), to(c.box[0], c.box[3]), to(c.box[2], c.box[3])];
-        out.box = [Math.min(...corners.map((p) => p[0])), Math.min(...corners.map((p) => p[1])), Math.max(...corners.map((p) => p[0])), Math.max(...corners.map((p) => p[1]))];
-      }
-      return out;
-    });
-    consider(keepWholeHands(mapped, minJointsPerHand), 45 + 90 * k, 1); // bestScore already carries the margin
   }
   return best!;
 }
