@@ -115,9 +115,11 @@ describe('jointscore analyze', () => {
   });
 
   it('a missing models folder is one clear error before any image is read', async () => {
-    await expect(cli([images, '--json', '--models', join(dir, 'nowhere')])).rejects.toThrow(
-      `${join(dir, 'nowhere', 'jointscore-detector', 'manifest.json')}: no manifest here`,
-    );
+    const r = await cli([images, '--json', '--models', join(dir, 'nowhere')]);
+    expect(r.exitCode).toBe(3); // the models cannot be used (src/errors.ts)
+    expect(r.stderr).toContain(`${join(dir, 'nowhere', 'jointscore-detector', 'manifest.json')}: no manifest here`);
+    expect(r.stderr).toContain('check the models folder');
+    expect(r.stdout).toBe('');
   });
 
   it('errors in one file do not stop the others (runAnalyze, progress as log lines when stderr is not a TTY)', async () => {
