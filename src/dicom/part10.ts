@@ -84,13 +84,37 @@ function arrayBufferOf(bytes: Uint8Array): ArrayBuffer {
 }
 
 /**
+ * Japanese objects say `\\ISO 2022 IR 87` (ASCII by default, JIS X 0208 after ESC $ B): two
+ * values, which dcmjs refuses. Text in that pair is exactly ISO-2022-JP, which dcmjs can
+ * decode when the set is named alone; so the value is rewritten, in a copy and at the same
+ * length, to the one name before parsing. Any other combination is left to dcmjs.
+ */
+export function asSingleJapaneseCharset(bytes: Uint8Array): Uint8Array {
+  if (bytes.length < 144 || Buffer.from(bytes.subarray(128, 132)).toString('latin1') !== 'DICM') return bytes;
+  const metaEnd = 144 + Buffer.from(bytes.subarray(140, 144)).readUInt32LE(0);
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const at = b.indexOf(Buffer.from([0x08, 0x00, 0x05, 0x00]), metaEnd);
+  // (0008,0005) comes first in a data set: look no further than a few elements in
+  if (at < 0 || at > metaEnd + 64) return bytes;
+  const explicit = b.toString('latin1', at + 4, at + 6) === 'CS';
+  const length = explicit ? b.readUInt16LE(at + 6) : b.readUInt32LE(at + 4);
+  const start = at + 8;
+  if (start + length > b.length) return bytes;
+  const value = b.toString('latin1', start, start + length).replace(/[ \0]+$/, '');
+  if (!/^(ISO 2022 IR 6)?\\ISO 2022 IR 87$/.test(value)) return bytes;
+  const copy = Buffer.from(b);
+  copy.write('ISO 2022 IR 87'.padEnd(length, ' '), start, 'latin1');
+  return copy;
+}
+
+/**
  * `untilPixelData`: stop before (7FE0,0010), for callers that need only the attributes
  * (the node's selection rules): a fraction of the time and memory for a large image.
  */
 export function readPart10(bytes: Uint8Array, options: { untilPixelData?: boolean } = {}): Part10 {
   const { DicomMessage, DicomMetaDictionary } = dcmjs.data;
   const readOptions = options.untilPixelData ? { untilTag: '7FE00010', includeUntilTagValue: false } : undefined;
-  const file = DicomMessage.readFile(arrayBufferOf(bytes), readOptions);
+  const file = DicomMessage.readFile(arrayBufferOf(asSingleJapaneseCharset(bytes)), readOptions);
   return {
     meta: DicomMetaDictionary.naturalizeDataset(file.meta),
     dataset: DicomMetaDictionary.naturalizeDataset(file.dict),

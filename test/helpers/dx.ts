@@ -129,3 +129,6 @@ export function deeplyNested(bytes: Buffer, depth = 20_000): Buffer {
   const close = Buffer.from([0xfe, 0xff, 0x0d, 0xe0, 0, 0, 0, 0, 0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0]);
   return Buffer.concat([bytes.subarray(0, at), Buffer.concat(Array(depth).fill(open)), Buffer.concat(Array(depth).fill(close)), bytes.subarray(at)]);
 }
+
+/** PS3.5 H.3.1's Japanese name, as ISO 2022 IR 87 encodes it (ASCII, then JIS X 0208 after ESC $ B). */
+export const YAMADA_ISO2022 = 'Yamada^Tarou=\x1b$B;3ED\x1b(B^\x1b$BB@O:\x1b(B=\x1b$B$d$^$@\x1b(B^\x1b$B$?$m$&\x1b(B';
