@@ -111,7 +111,7 @@ describe('jointscore analyze', () => {
     expect(Array.isArray(a)).toBe(false);
     expect(a.source.sopInstanceUID).toBe(uids[file]);
     const plain = await cli([file, '--models', TINY_MODELS, '--provider', 'cpu']);
-    expect(plain.stdout).toMatch(new RegExp(`^${file.replace(/[.]/g, '\\.')}: (no joints found|[LR] hand: \\d+ joints)`));
+    expect(plain.stdout).toMatch(new RegExp(`^${file.replace(/[.]/g, '\\.')}: (no joints found|[LR] hand: \\d+ joints|(Left|Right) hand not graded: )`));
   });
 
   it('a missing models folder is one clear error before any image is read', async () => {
@@ -204,5 +204,23 @@ describe('reading DICOM images for analysis', () => {
     for (const v of img.values) if (v > max) max = v;
     expect(max).toBeLessThan(2 ** dataset.BitsStored);
     expect(max).toBeGreaterThan(0);
+  });
+});
+
+describe('the one-line summary of analyze', () => {
+  it('counts joints not graded and says why a hand was not graded', async () => {
+    const { summaryLine } = await import('../src/cli/analyze.js');
+    const joint = (site: 'MCP2' | 'MCP3', notGraded?: boolean) => ({
+      site, x: 1, y: 1, box: [0, 0, 2, 2] as [number, number, number, number], confidence: 0.9, severity: {},
+      ...(notGraded ? { notGraded: { cause: 'uncertain' as const, reason: 'unsure' } } : {}),
+    });
+    const a = {
+      source: { sopInstanceUID: '1.2.3', rows: 10, columns: 10 },
+      models: [],
+      hands: [{ laterality: 'R' as const, joints: [joint('MCP2'), joint('MCP3', true)], summary: { svhJsn: 0, svhErosion: 0, klSum: 0, pattern: 'normal' as const } }],
+      notGraded: [{ laterality: 'L' as const, cause: 'view' as const, reason: 'an oblique view' }],
+    };
+    expect(summaryLine('f.dcm', a)).toBe('f.dcm: R hand: 2 joints (1 not graded), SvH JSN 0, erosion 0, KL sum 0, normal; Left hand not graded: an oblique view');
+    expect(summaryLine('g.dcm', { ...a, hands: [], notGraded: [] })).toBe('g.dcm: no joints found');
   });
 });

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { open, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative } from 'node:path';
-import type { HandAnalysis } from '../analysis/hand-analysis.js';
+import { notGradedText, type HandAnalysis } from '../analysis/hand-analysis.js';
 import { exitCodeOf, JointscoreError, operatorMessage } from '../errors.js';
 import { PACKAGE_MODELS_DIR } from '../config/defaults.js';
 import { loadConfig } from '../config/load.js';
@@ -132,12 +132,16 @@ function progressBar(stream: AnalyzeIo['stderr'], total: number) {
   };
 }
 
-function summaryLine(file: string, a: HandAnalysis): string {
-  if (a.hands.length === 0) return `${file}: no joints found`;
-  const hands = a.hands.map(
-    (h) => `${h.laterality} hand: ${h.joints.length} joints, SvH JSN ${h.summary.svhJsn}, erosion ${h.summary.svhErosion}, KL sum ${h.summary.klSum}, ${h.summary.pattern}`,
-  );
-  return `${file}: ${hands.join('; ')}`;
+/** One line per image: each graded hand's totals, then whatever was found and not graded, and why. */
+export function summaryLine(file: string, a: HandAnalysis): string {
+  const hands = a.hands.map((h) => {
+    const skipped = h.joints.filter((j) => j.notGraded).length;
+    const joints = skipped ? `${h.joints.length} joints (${skipped} not graded)` : `${h.joints.length} joints`;
+    return `${h.laterality} hand: ${joints}, SvH JSN ${h.summary.svhJsn}, erosion ${h.summary.svhErosion}, KL sum ${h.summary.klSum}, ${h.summary.pattern}`;
+  });
+  const notGraded = (a.notGraded ?? []).map(notGradedText);
+  const parts = [...hands, ...notGraded];
+  return `${file}: ${parts.length ? parts.join('; ') : 'no joints found'}`;
 }
 
 export async function runAnalyze(target: string, o: AnalyzeOptions, io: AnalyzeIo = defaultIo()): Promise<AnalyzeRun> {
