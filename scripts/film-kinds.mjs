@@ -2,7 +2,10 @@
 // A list (committed, counted by eye: docs/eval/real-films/) names what each film shows:
 // hand, finger, wrist, "hand in cast or on a forearm film", or "no hand". Each film goes
 // through the node's own analysis; the script counts, per kind, the films on which a hand was
-// graded, found but not graded (and why), or not found. Not a test: the films are not part of
+// graded, found but not graded (and why), or not found; then, per kind, what the detector saw
+// (joints per hand and their mean confidence, every hand it found, graded or not: the
+// measurements behind the detector manifest's calibration) and the coverage of the joints of
+// graded hands, with the causes of those not graded. Not a test: the films are not part of
 // the project. Build first (`npx tsc -p .`), then
 //   node scripts/film-kinds.mjs <folder of PNG/JPEG films> <list.csv> [models folder] [--films]
 // --films prints one line per film as well.
@@ -10,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { analyseObject, analysisPolicy } from '../dist/pipeline/analyse-object.js';
 import { loadModels } from '../dist/inference/models.js';
+import { detectAnyOrientation } from '../dist/inference/orientation.js';
 import { DEFAULT_CONFIG } from '../dist/config/defaults.js';
 import { logger } from '../dist/observability/logger.js';
 
@@ -28,8 +32,23 @@ const models = await loadModels(modelsDir, { provider: 'cpu' });
 const policy = analysisPolicy(DEFAULT_CONFIG.analysis);
 const log = logger();
 const table = new Map();
+/** per kind: [joints, mean confidence] of each hand the detector found; joints of graded hands by cause */
+const seen = new Map();
+const range = (xs, d) => (xs.length ? `${Math.min(...xs).toFixed(d)}-${Math.max(...xs).toFixed(d)}` : '-');
 for (const { file, shows } of rows) {
-  const { analysis } = await analyseObject(readFileSync(join(dir, file)), file, models, policy, log);
+  const { analysis, display } = await analyseObject(readFileSync(join(dir, file)), file, models, policy, log);
+  const found = await detectAnyOrientation(display, models.detector.manifest, models.detector.runner);
+  const k = seen.get(shows) ?? { hands: [], joints: 0, causes: {} };
+  for (const side of ['L', 'R']) {
+    const hand = found.candidates.filter((c) => c.laterality === side);
+    if (hand.length) k.hands.push([hand.length, hand.reduce((a, c) => a + c.confidence, 0) / hand.length]);
+  }
+  for (const j of analysis.hands.flatMap((h) => h.joints)) {
+    k.joints++;
+    const cause = j.notGraded?.cause ?? 'graded';
+    k.causes[cause] = (k.causes[cause] ?? 0) + 1;
+  }
+  seen.set(shows, k);
   const outcome = analysis.hands.length > 0
     ? 'hand graded'
     : analysis.notGraded?.some((n) => n.cause !== 'unrecognised')
@@ -49,3 +68,12 @@ for (const [shows, t] of [...table].sort()) {
   const n = [...t.values()].reduce((a, b) => a + b, 0);
   console.log(`| ${shows} | ${n} | ${outcomes.map((o) => t.get(o) ?? 0).join(' | ')} |`);
 }
+console.log('\n| film shows | hands the detector found | joints per hand | mean confidence | joints of graded hands | graded | not graded, by cause |');
+console.log('|---|---:|---|---|---:|---:|---|');
+for (const [shows, k] of [...seen].sort()) {
+  const { graded = 0, ...not } = k.causes;
+  const share = k.joints ? ` (${((100 * graded) / k.joints).toFixed(1)} %)` : '';
+  const causes = Object.entries(not).map(([c, n]) => `${c} ${n}`).join(', ') || '-';
+  console.log(`| ${shows} | ${k.hands.length} | ${range(k.hands.map((h) => h[0]), 0)} | ${range(k.hands.map((h) => h[1]), 2)} | ${k.joints} | ${graded}${share} | ${causes} |`);
+}
+

@@ -4,6 +4,7 @@ import { analyzeImage } from '../src/inference/analyze.js';
 import { loadModels, type Models } from '../src/inference/models.js';
 import { turnLetterbox, unturn } from '../src/inference/orientation.js';
 import { letterbox } from '../src/imaging/preprocess.js';
+import { turnPhantom } from '../src/phantom/orient.js';
 import { renderPhantom } from '../src/phantom/render.js';
 import type { NaturalDataset } from '../src/dicom/part10.js';
 import { buildGspsDataset } from '../src/reports/gsps.js';
@@ -18,29 +19,13 @@ import { readSrJoints } from './helpers/sr-reader.js';
  */
 let models: Models;
 const phantom = renderPhantom({ seed: 321, rows: 1280, columns: 1024, pixelSpacingMm: 0.2, layout: 'one', profile: 'healthy', laterality: 'L' });
-const truth = phantom.hands[0].joints;
 
 /** The phantom's picture turned clockwise k quarter turns (and mirrored left-right before it, if asked), with its truth. */
 function turned(k: 0 | 1 | 2 | 3, mirror = false) {
-  let h = phantom.rows;
-  let w = phantom.columns;
-  let px = Float32Array.from(phantom.image);
-  let pts = truth.map((j) => ({ site: j.site, x: j.x, y: j.y }));
-  if (mirror) {
-    const m = new Float32Array(px.length);
-    for (let r = 0; r < h; r++) for (let c = 0; c < w; c++) m[r * w + c] = px[r * w + (w - 1 - c)];
-    px = m;
-    pts = pts.map((p) => ({ ...p, x: w - p.x }));
-  }
-  for (let i = 0; i < k; i++) {
-    const out = new Float32Array(px.length);
-    for (let r = 0; r < w; r++) for (let c = 0; c < h; c++) out[r * h + c] = px[(h - 1 - c) * w + r];
-    pts = pts.map((p) => ({ ...p, x: h - p.y, y: p.x }));
-    px = out;
-    [h, w] = [w, h];
-  }
-  const values = Uint16Array.from(px, (v) => Math.round(v * 4095));
-  return { input: { rows: h, columns: w, values, photometric: 'MONOCHROME2' as const, pixelSpacingMm: [0.2, 0.2] as [number, number], sopInstanceUID: '1.2.3' }, pts };
+  const t = turnPhantom(phantom, { quarterTurns: k, mirrored: mirror });
+  const pts = t.hands[0].joints.map((j) => ({ site: j.site, x: j.x, y: j.y }));
+  const values = Uint16Array.from(t.image, (v) => Math.round(v * 4095));
+  return { input: { rows: t.rows, columns: t.columns, values, photometric: 'MONOCHROME2' as const, pixelSpacingMm: [0.2, 0.2] as [number, number], sopInstanceUID: '1.2.3' }, pts };
 }
 
 beforeAll(async () => {

@@ -53,9 +53,9 @@ describe('PA view check', () => {
     // at the bounds a hand is graded
     const c = DEFAULT_CALIBRATION;
     const atBounds = joints.slice(0, c.handMinJoints).map((j) => ({ ...j, confidence: c.handMinMeanConfidence + 1e-9 }));
-    expect(handNotGraded(atBounds, 'R')).toBeUndefined();
-    expect(handNotGraded(atBounds.slice(1), 'R')?.cause).toBe('unrecognised');
+    expect(handNotGraded(atBounds, layoutResidual(atBounds, 'R'))).toBeUndefined();
+    expect(handNotGraded(atBounds.slice(1), layoutResidual(atBounds.slice(1), 'R'))?.cause).toBe('unrecognised');
     // a detector calibrated otherwise (a site's own model) brings its own bounds
-    expect(handNotGraded(atBounds.slice(1), 'R', true, recognisedHand({ ...c, handMinJoints: 6 }))).toBeUndefined();
+    expect(handNotGraded(atBounds.slice(1), layoutResidual(atBounds.slice(1), 'R'), recognisedHand({ ...c, handMinJoints: 6 }))).toBeUndefined();
   });
 });

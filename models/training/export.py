@@ -166,6 +166,7 @@ def export_detector(args, val_folder: str):
     with open(os.path.join(d, "test-vector.json"), "w") as f:
         json.dump(tv, f)
     ms = cpu_ms(lambda: model(dummy))
+    calibration = previous_calibration()
     manifest = {
         "name": "jointscore-detector",
         "version": args.version,
@@ -178,7 +179,7 @@ def export_detector(args, val_folder: str):
                    "threshold": threshold},
         "channels": meta["channels"],
         # measured on real films, not by training: kept from the manifest replaced (re-measure after retraining)
-        **({"calibration": previous_calibration()} if previous_calibration() else {}),
+        **({"calibration": calibration} if calibration else {}),
         "architecture": {"kind": "U-Net-like heatmap net (separable + residual blocks, stride 32 encoder, stride 4 head)",
                          "parameters": n_params(net), "torchCpuMs2ThreadsSharedCpu": round(ms, 1), "opset": OPSET,
                          "heatmapSigmaCells": state["args"]["sigma"], "loss": "CenterNet focal loss",

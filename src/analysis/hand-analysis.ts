@@ -1,4 +1,4 @@
-import type { JointSite, Laterality } from './joints.js';
+import { HAND_NAMES, type JointSite, type Laterality } from './joints.js';
 
 /**
  * HandAnalysis: the one result object (docs/design.md). Inference produces it, every writer
@@ -20,7 +20,8 @@ export type SeverityClass = 'healthy' | 'mild' | 'severe';
  * A joint found but not graded (src/inference/abstention.ts): `out-of-view` part of it is off
  * the film; `exposure` its region shows no contrast; `uncertain` the detector is unsure of the site.
  */
-export type JointNotGradedCause = 'out-of-view' | 'exposure' | 'uncertain';
+export const JOINT_NOT_GRADED_CAUSES = ['out-of-view', 'exposure', 'uncertain'] as const;
+export type JointNotGradedCause = (typeof JOINT_NOT_GRADED_CAUSES)[number];
 
 export interface JointNotGraded {
   cause: JointNotGradedCause;
@@ -86,12 +87,19 @@ export interface HandAnalysis {
    * defined on PA views); `unrecognised` too few joints, or too unsure, to be named as a hand's
    * (a wrist-only view, another body part); `immature` a child's hand (the scores are adult scores)
    */
-  notGraded?: { laterality: Laterality; cause?: 'view' | 'unrecognised' | 'immature'; reason: string }[];
+  notGraded?: HandNotGraded[];
   /** present on ground truth files: what made them (the phantom, or a site's labelling) */
   groundTruth?: { generator: string; version: string; seed?: number; profile?: string };
 }
 
+/** A hand found but not graded: which side, the kind of reason (see HandAnalysis.notGraded), and the reason. */
+export interface HandNotGraded {
+  laterality: Laterality;
+  cause?: 'view' | 'unrecognised' | 'immature';
+  reason: string;
+}
+
 /** One line for a hand found but not graded, as the SR's comment and the job's reason give it. */
-export function notGradedText(n: NonNullable<HandAnalysis['notGraded']>[number]): string {
-  return n.cause === 'unrecognised' ? `Not recognised as a hand: ${n.reason}` : `${n.laterality === 'L' ? 'Left' : 'Right'} hand not graded: ${n.reason}`;
+export function notGradedText(n: HandNotGraded): string {
+  return n.cause === 'unrecognised' ? `Not recognised as a hand: ${n.reason}` : `${HAND_NAMES[n.laterality]} not graded: ${n.reason}`;
 }

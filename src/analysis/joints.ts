@@ -15,6 +15,9 @@ export const JOINT_SITES = [
 export type JointSite = (typeof JOINT_SITES)[number];
 export type Laterality = 'L' | 'R';
 
+/** How reports name a hand. */
+export const HAND_NAMES: Readonly<Record<Laterality, string>> = { L: 'Left hand', R: 'Right hand' };
+
 /** Sites scored for SvH joint space narrowing (15 a hand). */
 export const JSN_SITES: readonly JointSite[] = [
   'PIP2', 'PIP3', 'PIP4', 'PIP5', 'MCP1', 'MCP2', 'MCP3', 'MCP4', 'MCP5',

@@ -2,7 +2,8 @@ import { Command, Option } from 'commander';
 import { open, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative } from 'node:path';
 import { notGradedText, type HandAnalysis } from '../analysis/hand-analysis.js';
-import { exitCodeOf, JointscoreError, operatorMessage } from '../errors.js';
+import { JointscoreError } from '../errors.js';
+import { endCommand } from './failure.js';
 import { PACKAGE_MODELS_DIR } from '../config/defaults.js';
 import { loadConfig } from '../config/load.js';
 import { writePart10 } from '../dicom/part10.js';
@@ -233,8 +234,7 @@ export function registerAnalyze(program: Command): void {
         run = await runAnalyze(path, o);
       } catch (err) {
         if (!(err instanceof JointscoreError)) throw err;
-        process.stderr.write(`${operatorMessage('analyze', err)}\n`);
-        process.exitCode = exitCodeOf(err);
+        endCommand('analyze', err);
         return;
       }
       if (run.failures.length) process.exitCode = 1;

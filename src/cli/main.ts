@@ -9,7 +9,8 @@ import { registerQueue } from './queue.js';
 import { registerSend } from './send.js';
 import { registerServe } from './serve.js';
 import { registerTrainingSet } from './training-set.js';
-import { exitCodeOf, JointscoreError, operatorMessage } from '../errors.js';
+import { JointscoreError } from '../errors.js';
+import { endCommand } from './failure.js';
 
 /** Builds the `jointscore` command tree; each sub-command lives in its own module. */
 export function buildProgram(): Command {
@@ -37,7 +38,6 @@ export async function main(argv: string[]): Promise<void> {
     await buildProgram().parseAsync(argv);
   } catch (err) {
     if (!(err instanceof JointscoreError)) throw err;
-    process.stderr.write(`${operatorMessage(argv[2] ?? '', err)}\n`);
-    process.exitCode = exitCodeOf(err);
+    endCommand(argv[2] ?? '', err);
   }
 }

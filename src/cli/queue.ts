@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { join } from 'node:path';
 import { existsSync, rmSync } from 'node:fs';
 import { loadConfig, type CliOverrides } from '../config/load.js';
-import { exitCodeOf, operatorMessage } from '../errors.js';
+import { endCommand } from './failure.js';
 import { JOB_STATES, JobQueue, type Job, type JobFilter, type JobState } from '../store/queue.js';
 
 /**
@@ -104,8 +104,7 @@ function run(action: (o: FilterOptions, ...rest: string[]) => void) {
     try {
       action(o, ...(args.slice(0, -2) as string[]));
     } catch (err) {
-      process.stderr.write(`${operatorMessage('queue', err)}\n`);
-      process.exitCode = exitCodeOf(err);
+      endCommand('queue', err);
     }
   };
 }

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
-import { exitCodeOf, JointscoreError, operatorMessage } from '../errors.js';
+import { JointscoreError } from '../errors.js';
+import { endCommand } from './failure.js';
 import { describeConfig, loadConfig, type CliOverrides } from '../config/load.js';
 import { startHttpServer, type RunningHttpServer } from '../observability/http.js';
 import { closeLogFile, configureLogger } from '../observability/logger.js';
@@ -40,8 +41,7 @@ export function registerServe(program: Command): void {
         config = loadConfig({ overrides: serveOverrides(flags) });
       } catch (err) {
         if (!(err instanceof JointscoreError)) throw err;
-        process.stderr.write(`${operatorMessage('serve', err)}\n`);
-        process.exitCode = exitCodeOf(err);
+        endCommand('serve', err);
         return;
       }
       const log = configureLogger(config.logging, config.dataDir);

@@ -90,12 +90,13 @@ function arrayBufferOf(bytes: Uint8Array): ArrayBuffer {
  * length, to the one name before parsing. Any other combination is left to dcmjs.
  */
 export function asSingleJapaneseCharset(bytes: Uint8Array): Uint8Array {
-  if (bytes.length < 144 || Buffer.from(bytes.subarray(128, 132)).toString('latin1') !== 'DICM') return bytes;
-  const metaEnd = 144 + Buffer.from(bytes.subarray(140, 144)).readUInt32LE(0);
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const at = b.indexOf(Buffer.from([0x08, 0x00, 0x05, 0x00]), metaEnd);
-  // (0008,0005) comes first in a data set: look no further than a few elements in
-  if (at < 0 || at > metaEnd + 64) return bytes;
+  if (b.length < 144 || b.toString('latin1', 128, 132) !== 'DICM') return bytes;
+  const metaEnd = 144 + b.readUInt32LE(140);
+  // (0008,0005) comes first in a data set: look a few elements in, not through the pixels
+  const near = b.subarray(metaEnd, metaEnd + 72).indexOf(Buffer.from([0x08, 0x00, 0x05, 0x00]));
+  if (near < 0) return bytes;
+  const at = metaEnd + near;
   const explicit = b.toString('latin1', at + 4, at + 6) === 'CS';
   const length = explicit ? b.readUInt16LE(at + 6) : b.readUInt32LE(at + 4);
   const start = at + 8;

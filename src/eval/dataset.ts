@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { GradeResult, HandAnalysis, HandResult, JointNotGraded, JointResult } from '../analysis/hand-analysis.js';
+import { JOINT_NOT_GRADED_CAUSES, type GradeResult, type HandAnalysis, type HandResult, type JointNotGraded, type JointResult } from '../analysis/hand-analysis.js';
 import { JOINT_SITES, MAX_GRADE, type JointSite, type Score } from '../analysis/joints.js';
 import { JointscoreError } from '../errors.js';
 
@@ -103,10 +103,11 @@ export function validateHandAnalysis(value: Json, file: string, role: Role): Han
         return { grade: g.grade as number, probabilities: probabilities as number[] };
       };
       const notGradedOf = (v: Json, path: string): JointNotGraded => {
-        if (!isObject(v) || !['out-of-view', 'exposure', 'uncertain'].includes(v.cause as string) || typeof v.reason !== 'string') {
-          return fail(path, '{"cause": "out-of-view" | "exposure" | "uncertain", "reason": "..."}', v);
+        const cause = JOINT_NOT_GRADED_CAUSES.find((c) => isObject(v) && v.cause === c);
+        if (!isObject(v) || !cause || typeof v.reason !== 'string') {
+          return fail(path, `{"cause": ${JOINT_NOT_GRADED_CAUSES.map((c) => `"${c}"`).join(' | ')}, "reason": "..."}`, v);
         }
-        return { cause: v.cause as JointNotGraded['cause'], reason: v.reason };
+        return { cause, reason: v.reason };
       };
       const jsn = grade('jsn');
       const erosion = grade('erosion');

@@ -64,7 +64,7 @@ export async function analyzeDisplay(
   if (!(sr > 0 && sc > 0)) throw new Error(`pixel spacing [${sr}, ${sc}] mm: expected two positive numbers`);
   const t1 = performance.now();
   const found = await detectAnyOrientation(img, models.detector.manifest, models.detector.runner, options.minJointsPerHand);
-  const { turnedDeg } = found;
+  const { quarterTurns } = found;
   const calibration = models.detector.manifest.calibration ?? DEFAULT_CALIBRATION;
   const { candidates, notGraded, paResiduals } = keepPaHands(found.candidates, options.paViewsOnly !== false, recognisedHand(calibration));
   const t2 = performance.now();
@@ -77,7 +77,7 @@ export async function analyzeDisplay(
   const t3 = performance.now();
   if (timings) Object.assign(timings, { displayMs: 0, detectMs: t2 - t1, gradeMs: t3 - t2 });
   return {
-    source: { sopInstanceUID, rows: img.rows, columns: img.columns, pixelSpacingMm: spacing.mm, pixelSpacingFrom: spacing.from, ...(turnedDeg ? { turnedDeg } : {}) },
+    source: { sopInstanceUID, rows: img.rows, columns: img.columns, pixelSpacingMm: spacing.mm, pixelSpacingFrom: spacing.from, ...(quarterTurns ? { turnedDeg: quarterTurns * 90 } : {}) },
     models: [models.detector.info, models.grader.info],
     hands,
     ...(notGraded.length ? { notGraded } : {}),

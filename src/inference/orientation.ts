@@ -80,8 +80,8 @@ const certainty = (cands: readonly Candidate[]) => cands.reduce((s, c) => s + c.
 export interface OrientedDetection {
   /** whole hands only (keepWholeHands), in the source image's pixels */
   candidates: Candidate[];
-  /** degrees clockwise the image was turned to make the hand upright for the detector (0, 90, 180, 270) */
-  turnedDeg: number;
+  /** clockwise quarter turns that made the hand upright for the detector */
+  quarterTurns: QuarterTurns;
 }
 
 /** The detector at every quarter turn, unless upright finds a hand surely; the surest whole hands win. */
@@ -94,18 +94,15 @@ export async function detectAnyOrientation(
   const lb = letterbox(img, manifest.input.size);
   let best: OrientedDetection | undefined;
   let bestScore = 0;
-  const consider = (hands: Candidate[], turnedDeg: number, margin: number) => {
-    const score = certainty(hands) / margin;
-    if (!best || score > bestScore) {
-      best = { candidates: hands, turnedDeg };
-      bestScore = score;
-    }
-  };
   for (const k of [0, 1, 2, 3] as const) {
     const raw = await runDetector(turnLetterbox(lb, k), 1, manifest, runner);
     const hands = keepWholeHands(raw.map((c) => unturnCandidate(c, k, lb)), minJointsPerHand);
-    consider(hands, k * 90, k === 0 ? 1 : TURN_MARGIN);
-    if (k === 0 && surelyUpright(hands)) return best!;
+    const score = certainty(hands) / (k === 0 ? 1 : TURN_MARGIN);
+    if (!best || score > bestScore) {
+      best = { candidates: hands, quarterTurns: k };
+      bestScore = score;
+    }
+    if (k === 0 && surelyUpright(hands)) break;
   }
   return best!;
 }

@@ -1,3 +1,4 @@
+import type { HandNotGraded } from '../analysis/hand-analysis.js';
 import type { JointSite, Laterality } from '../analysis/joints.js';
 import type { Candidate } from './detector.js';
 import { DEFAULT_CALIBRATION, type DetectorCalibration } from './manifest.js';
@@ -78,15 +79,6 @@ export function recognisedHand(c: DetectorCalibration = DEFAULT_CALIBRATION): Re
   return { minJoints: c.handMinJoints, minMeanConfidence: c.handMinMeanConfidence };
 }
 
-/** Why a hand found was not graded: its layout is not a PA view, or it is not recognised as a hand at all. */
-export type HandNotGradedCause = 'view' | 'unrecognised' | 'immature';
-
-export interface HandNotGraded {
-  laterality: Laterality;
-  cause: HandNotGradedCause;
-  reason: string;
-}
-
 export interface ViewCheck {
   /** the hands to grade */
   candidates: Candidate[];
@@ -96,11 +88,13 @@ export interface ViewCheck {
   notGraded: HandNotGraded[];
 }
 
-/** Why this hand's joints should not be graded, or undefined when they should. */
+/**
+ * Why this hand's joints should not be graded, or undefined when they should. `residual` is
+ * its layoutResidual, undefined where the view is not judged (paViewsOnly off, too few joints).
+ */
 export function handNotGraded(
   hand: readonly Candidate[],
-  laterality: Laterality,
-  paViewsOnly = true,
+  residual: number | undefined,
   recognised: RecognisedHand = recognisedHand(),
 ): Omit<HandNotGraded, 'laterality'> | undefined {
   const mean = hand.reduce((s, c) => s + c.confidence, 0) / hand.length;
@@ -110,7 +104,6 @@ export function handNotGraded(
       reason: `${hand.length} joint-like structures at a mean detector confidence of ${mean.toFixed(2)} (a hand needs ${recognised.minJoints} of 21 joints at ${recognised.minMeanConfidence}): a wrist-only or finger-only view, another body part, or a view the detector does not know; the joints cannot be named reliably`,
     };
   }
-  const residual = paViewsOnly ? layoutResidual(hand, laterality) : undefined;
   if (residual !== undefined && residual > MAX_PA_RESIDUAL) {
     return {
       cause: 'view',
@@ -129,13 +122,13 @@ export function keepPaHands(candidates: readonly Candidate[], paViewsOnly = true
   for (const laterality of ['L', 'R'] as const) {
     const hand = candidates.filter((c) => c.laterality === laterality);
     if (hand.length === 0) continue;
-    const why = handNotGraded(hand, laterality, paViewsOnly, recognised);
+    const residual = paViewsOnly ? layoutResidual(hand, laterality) : undefined;
+    const why = handNotGraded(hand, residual, recognised);
     if (why) {
       out.notGraded.push({ laterality, ...why });
       continue;
     }
     out.candidates.push(...hand);
-    const residual = paViewsOnly ? layoutResidual(hand, laterality) : undefined;
     if (residual !== undefined) out.paResiduals[laterality] = residual;
   }
   return out;

@@ -1,5 +1,7 @@
 import type { HandResult } from '../analysis/hand-analysis.js';
-import type { RenderedPhantom } from './types.js';
+import type { FilmTurn, RenderedPhantom } from './types.js';
+
+export type { FilmTurn };
 
 /**
  * A rendered phantom as a film stored turned or mirrored: films arrive as acquired or
@@ -8,11 +10,6 @@ import type { RenderedPhantom } from './types.js';
  * A mirrored hand is reported with the laterality the picture shows (a mirrored left hand
  * looks like, and is graded as, a right hand), as the node reports it. Pure.
  */
-export interface FilmTurn {
-  quarterTurns: 0 | 1 | 2 | 3;
-  mirrored: boolean;
-}
-
 /** The turn of image `seed` in an any-orientation run: every quarter turn, mirrored half the time. */
 export function turnForSeed(seed: number): FilmTurn {
   const h = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) >>> 0;

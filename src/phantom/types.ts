@@ -23,7 +23,13 @@ export interface PhantomSpec {
   /** widen them further (src/phantom/ranges.ts level 2): tests of models trained on wide images too */
   widerRanges?: boolean;
   /** the film stored turned by quarter turns and/or mirrored (src/phantom/orient.ts) */
-  turn?: { quarterTurns: 0 | 1 | 2 | 3; mirrored: boolean };
+  turn?: FilmTurn;
+}
+
+/** A film stored turned clockwise by quarter turns, after a left-right mirror if `mirrored`. */
+export interface FilmTurn {
+  quarterTurns: 0 | 1 | 2 | 3;
+  mirrored: boolean;
 }
 
 export interface RenderedPhantom {

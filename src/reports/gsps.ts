@@ -1,4 +1,5 @@
 import type { HandAnalysis, SeverityClass } from '../analysis/hand-analysis.js';
+import { HAND_NAMES } from '../analysis/joints.js';
 import type { NaturalDataset } from '../dicom/part10.js';
 import { SEVERITY_COLOURS, worstSeverity } from '../imaging/preview.js';
 import {
@@ -236,7 +237,7 @@ export function buildGspsDataset(analysis: HandAnalysis, source: NaturalDataset,
     noticeTexts.push({
       BoundingBoxAnnotationUnits: 'DISPLAY',
       UnformattedTextValue:
-        `${hand.laterality === 'L' ? 'Left' : 'Right'} hand: SvH JSN ${s.svhJsn}, erosion ${s.svhErosion}, KL sum ${s.klSum}, ${s.pattern}`,
+        `${HAND_NAMES[hand.laterality]}: SvH JSN ${s.svhJsn}, erosion ${s.svhErosion}, KL sum ${s.klSum}, ${s.pattern}`,
       BoundingBoxTopLeftHandCorner: [0.02, f3(top)],
       BoundingBoxBottomRightHandCorner: [0.98, f3(top + 0.04)],
       BoundingBoxTextHorizontalJustification: 'LEFT',

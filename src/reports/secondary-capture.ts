@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import type { HandAnalysis, JointResult, SeverityClass } from '../analysis/hand-analysis.js';
+import { HAND_NAMES } from '../analysis/joints.js';
 import type { NaturalDataset } from '../dicom/part10.js';
 import { SEVERITY_COLOURS, escapeXml } from '../imaging/preview.js';
 import {
@@ -113,7 +114,6 @@ const SEVERITY_NAMES: Record<SeverityClass | 'unknown', string> = {
   unknown: 'not graded',
 };
 
-const HAND_NAMES = { L: 'Left hand', R: 'Right hand' } as const;
 
 export function severityCounts(joints: readonly JointResult[]): {
   ra: Record<SeverityClass, number>;

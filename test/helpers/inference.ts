@@ -8,6 +8,7 @@ import { Writable } from 'node:stream';
 import type { HandAnalysis } from '../../src/analysis/hand-analysis.js';
 import { JOINT_SITES, MAX_GRADE, scoresFor } from '../../src/analysis/joints.js';
 import type { AnalyzeInput } from '../../src/inference/analyze.js';
+import { JOINT_NOT_GRADED_CAUSES } from '../../src/analysis/hand-analysis.js';
 
 /** The tiny hand-set models of test/fixtures/make_tiny_models.py. */
 export const TINY_MODELS = fileURLToPath(new URL('../fixtures/models/', import.meta.url));
@@ -75,7 +76,7 @@ export function handAnalysisProblems(a: HandAnalysis): string[] {
       if (![j.x, j.y, ...j.box, j.confidence].every(Number.isFinite)) p.push(`${at}: numbers`);
       if (!(j.box[0] <= j.x && j.x <= j.box[2] && j.box[1] <= j.y && j.y <= j.box[3])) p.push(`${at}: centre outside box`);
       if (j.notGraded) {
-        if (!['out-of-view', 'exposure', 'uncertain'].includes(j.notGraded.cause) || !j.notGraded.reason) p.push(`${at}: notGraded`);
+        if (!JOINT_NOT_GRADED_CAUSES.includes(j.notGraded.cause) || !j.notGraded.reason) p.push(`${at}: notGraded`);
         if (j.jsn || j.erosion || j.kl || j.severity.ra || j.severity.oa) p.push(`${at}: grades on a joint not graded`);
         continue;
       }

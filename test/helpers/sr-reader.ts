@@ -1,4 +1,4 @@
-import type { GradeResult, HandSummary, SeverityClass } from '../../src/analysis/hand-analysis.js';
+import type { GradeResult, HandSummary, JointResult, SeverityClass } from '../../src/analysis/hand-analysis.js';
 import { JOINT_SITES, type JointSite, type Laterality } from '../../src/analysis/joints.js';
 import type { NaturalDataset } from '../../src/dicom/part10.js';
 import { CodedConcept, SrBuildError } from '../../src/reports/sr/content-items.js';
@@ -11,20 +11,13 @@ import { DCM, PRIVATE, SCT, UMLS, countCode, gradeProbability, lateralityFromCod
  */
 
 
-export interface SrJoint {
+/** A joint as the SR holds it: the result's fields (box recovered from float32 Graphic Data, see {@link fromFloat32}) and the SR's own. */
+export interface SrJoint extends Pick<JointResult, 'site' | 'box' | 'confidence' | 'jsn' | 'erosion' | 'kl' | 'severity'> {
   trackingIdentifier: string;
   trackingUid: string;
   laterality: Laterality;
-  site: JointSite;
   /** The Finding Site code written for this joint */
   findingSite: CodedConcept;
-  /** [x0, y0, x1, y1], recovered from float32 Graphic Data (see {@link fromFloat32}) */
-  box: [number, number, number, number];
-  confidence: number;
-  jsn?: GradeResult;
-  erosion?: GradeResult;
-  kl?: GradeResult;
-  severity: { ra?: SeverityClass; oa?: SeverityClass };
   /** the code meaning of the reason, where the joint was not graded */
   notGraded?: string;
 }

@@ -1,5 +1,5 @@
 import { notGradedText, type HandAnalysis } from '../../analysis/hand-analysis.js';
-import { trackingId } from '../../analysis/joints.js';
+import { HAND_NAMES, trackingId } from '../../analysis/joints.js';
 import type { NaturalDataset } from '../../dicom/part10.js';
 import { derivedUid } from '../../dicom/uid.js';
 import {
@@ -130,13 +130,13 @@ export function readingNotes(analysis: HandAnalysis): TextItem[] {
   for (const hand of analysis.hands) {
     if (hand.view) {
       notes.push(
-        `${hand.laterality === 'L' ? 'Left' : 'Right'} hand read as a PA view: its joints lie as in a PA view (layout residual ${hand.view.layoutResidual.toFixed(2)}; oblique and lateral views, above ${hand.view.maxResidual}, are not graded).`,
+        `${HAND_NAMES[hand.laterality]} read as a PA view: its joints lie as in a PA view (layout residual ${hand.view.layoutResidual.toFixed(2)}; oblique and lateral views, above ${hand.view.maxResidual}, are not graded).`,
       );
     }
     const skipped = hand.joints.filter((j) => j.notGraded);
     if (skipped.length === 0) continue;
     const list = skipped.map((j) => `${trackingId(hand.laterality, j.site)} (${j.notGraded!.reason})`).join('; ');
-    notes.push(`${skipped.length} of ${hand.joints.length} joints found on the ${hand.laterality === 'L' ? 'left' : 'right'} hand were not graded: ${list}.`);
+    notes.push(`${skipped.length} of ${hand.joints.length} joints found on the ${HAND_NAMES[hand.laterality].toLowerCase()} were not graded: ${list}.`);
   }
   return notes.map((n) => new TextItem(DCM.Comment, n, { relationship: 'CONTAINS' }));
 }
