@@ -90,6 +90,7 @@ describe('metrics registry', () => {
       jointscore_results_delivered: 'counter',
       jointscore_delivery_attempts_failed: 'counter',
       jointscore_associations_open: 'gauge',
+      jointscore_disk_free_bytes: 'gauge',
       jointscore_queue_depth: 'gauge',
       jointscore_receive_seconds: 'histogram',
       jointscore_analysis_seconds: 'histogram',

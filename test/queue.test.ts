@@ -69,7 +69,7 @@ describe('JobQueue', () => {
     q.close(); // the crash
 
     q = new JobQueue(file);
-    expect(q.recover()).toBe(1);
+    expect(q.recover(3)).toBe(1);
     expect(q.get(a.id)!.state).toBe('received');
     expect(q.get(a.id)!.reason).toBe('resumed after restart');
     expect(q.get(b.id)!.state).toBe('sending');
@@ -156,7 +156,7 @@ describe('a poison object', () => {
     const { job } = q.enqueue({ sopInstanceUid: '7.7', modelVersion: 'm', sopClassUid: '1.2', transferSyntaxUid: '1.2.840.10008.1.2.1', callingAe: 'A', spoolPath: '/s/7.7' });
     for (let crash = 1; crash <= 3; crash++) {
       expect(q.claimNext()!.id).toBe(job.id); // analysing ... and the process dies
-      q.recover();
+      q.recover(3);
     }
     const dead = q.get(job.id)!;
     expect(dead.state).toBe('failed');
@@ -164,7 +164,7 @@ describe('a poison object', () => {
     expect(q.claimNext()).toBeUndefined();
     q.retry({ states: ['failed'] });
     expect(q.claimNext()!.id).toBe(job.id);
-    q.recover();
+    q.recover(3);
     expect(q.get(job.id)!.state).toBe('received');
     q.close();
   });

@@ -50,6 +50,7 @@ export function registerServe(program: Command): void {
       const node = await startNode(config, log, metricsHooks(metrics));
       watchQueue(metrics, node.queue);
       metrics.associationsOpen.setCollector(() => node.associations());
+      metrics.diskFreeBytes.setCollector(() => node.diskFreeBytes());
       let http: RunningHttpServer | undefined;
       if (config.http.enabled) {
         http = await startHttpServer(config.http, {
@@ -58,7 +59,10 @@ export function registerServe(program: Command): void {
             const reasons = node.health();
             return { ok: reasons.length === 0, reasons };
           },
-          ready: () => ({ ok: node.ready(), reasons: node.ready() ? [] : ['stopping'], details: { port: node.port, modelVersion: node.modelVersion } }),
+          ready: () => {
+            const reasons = node.notReady();
+            return { ok: reasons.length === 0, reasons, details: { port: node.port, modelVersion: node.modelVersion } };
+          },
         });
         log.info('health and metrics', { url: http.url });
       }

@@ -29,6 +29,8 @@ export const DEFAULT_CONFIG: NodeConfig = {
     associationTimeoutS: 60,
     pduTimeoutS: 60,
     associationDeadlineS: 3600,
+    // room for the results, the queue database and the logs of what is already received
+    minFreeDiskMb: 1024,
     // Closed by default: patient data only from listed peers, or from this machine itself
     // (so that a first run with storescu on the same host works without editing anything).
     allowUnknownPeers: false,
@@ -57,6 +59,9 @@ export const DEFAULT_CONFIG: NodeConfig = {
     // a 43 x 43 cm detector at 0.1 mm is 4300 x 4300 (18.5 M pixels, 37 MB at 16 bits)
     maxObjectMb: 512,
     maxPixels: 50_000_000,
+    // a radiograph's header has a few dozen; dcmjs parses sequences recursively on the event loop
+    maxSequenceItems: 10_000,
+    maxAnalyses: 3,
   },
   delivery: {
     callingAeTitle: 'JOINTSCORE',

@@ -234,6 +234,7 @@ const SCHEMA: Section = {
     associationTimeoutS: new Leaf(seconds),
     pduTimeoutS: new Leaf(seconds),
     associationDeadlineS: new Leaf(seconds),
+    minFreeDiskMb: new Leaf(num(0, 1_048_576, false, ' (MB)')),
     allowUnknownPeers: new Leaf(bool),
     allowLoopbackPeers: new Leaf(bool),
     allowedPeers: listOf(mappingItem(ALLOWED_PEER_SCHEMA, () => ({}), ['aeTitle']), 'peers (aeTitle, host)'),
@@ -260,6 +261,8 @@ const SCHEMA: Section = {
     minGradingAgeYears: new Leaf(num(0, 120, false, ' (years)')),
     maxObjectMb: new Leaf(num(1, 16384, false, ' (MB)')),
     maxPixels: new Leaf(num(1_000_000, 1_000_000_000, true, ' (pixels)')),
+    maxSequenceItems: new Leaf(num(100, 1_000_000, true)),
+    maxAnalyses: new Leaf(num(1, 100, true)),
   },
   delivery: {
     callingAeTitle: new Leaf(ae),

@@ -35,6 +35,8 @@ export interface DimseConfig {
   pduTimeoutS: number;
   /** an association is cut (A-ABORT) after this long whatever it does: one that trickles bytes (slowloris) never goes idle */
   associationDeadlineS: number;
+  /** C-STOREs are answered A700 (out of resources) while the disk holding dataDir has less free than this: the sender keeps its copy and retries, and the node never fills its disk */
+  minFreeDiskMb: number;
   /** accept associations from peers not listed in `allowedPeers` */
   allowUnknownPeers: boolean;
   /** accept any calling AE title connecting from this machine (127.0.0.0/8, ::1): a first run, a local router */
@@ -82,6 +84,10 @@ export interface AnalysisConfig {
   maxObjectMb: number;
   /** images with more pixels (Rows x Columns x frames) are not decoded (quarantined with the reason) */
   maxPixels: number;
+  /** objects with more sequence items before the pixel data are not parsed (quarantined with the reason): dcmjs parses nesting recursively and would hold the event loop */
+  maxSequenceItems: number;
+  /** an object the node stopped (crashed, was killed) while analysing this many times fails with the reason instead of being tried again at every start */
+  maxAnalyses: number;
 }
 
 export interface DestinationConfig {

@@ -74,7 +74,7 @@ export function scpClass(ctx: ScpContext, count: AssociationCount = { active: 0 
   return class NodeScp extends Scp {
     private peer: PeerInfo | undefined;
     private counted = false;
-    private readonly writers = new WeakMap<object, { writer?: SpoolWriter; problem?: string; started: number }>();
+    private readonly writers = new WeakMap<object, { writer?: SpoolWriter; refusal?: Refusal; started: number }>();
     /** receipts still streaming (not yet committed or abandoned): dropped if the connection ends first */
     private readonly open = new Set<SpoolWriter>();
 
@@ -201,8 +201,9 @@ export function scpClass(ctx: ScpContext, count: AssociationCount = { active: 0 
       const sopClassUid = request.getAffectedSopClassUid();
       const started = Date.now();
       const problem = checkStoreCommand(sopClassUid, sopInstanceUid, context.getAbstractSyntaxUid());
-      if (problem) {
-        this.writers.set(request, { problem, started });
+      const refusal: Refusal | undefined = problem ? { status: STORE_STATUS.cannotUnderstand, why: problem } : diskLow(ctx);
+      if (refusal) {
+        this.writers.set(request, { refusal, started });
         return discardStream();
       }
       const writer = ctx.spool.begin({
@@ -239,10 +240,10 @@ export function scpClass(ctx: ScpContext, count: AssociationCount = { active: 0 
       const uid = request.getAffectedSopInstanceUid();
       const seconds = () => (Date.now() - (entry?.started ?? Date.now())) / 1000;
       if (!entry?.writer) {
-        const problem = entry?.problem ?? 'no data set was received';
-        log.error(`C-STORE refused: ${problem}`, { ...this.peer, sopInstanceUid: uid });
+        const { status, why, comment } = entry?.refusal ?? { status: STORE_STATUS.cannotUnderstand, why: 'no data set was received' };
+        log.error(`C-STORE refused (status ${status.toString(16).toUpperCase().padStart(4, '0')}): ${why}`, { ...this.peer, sopInstanceUid: uid });
         ctx.events?.object?.('rejected', seconds());
-        return { status: STORE_STATUS.cannotUnderstand, comment: problem };
+        return { status, comment: comment ?? why };
       }
       this.open.delete(entry.writer);
       try {
@@ -264,6 +265,29 @@ export function scpClass(ctx: ScpContext, count: AssociationCount = { active: 0 
       }
     }
   } as unknown as typeof Scp;
+}
+
+/** Why a C-STORE is answered without storing: the status, the log's reason, the sender's Error Comment. */
+interface Refusal {
+  status: number;
+  why: string;
+  comment?: string;
+}
+
+/**
+ * Below dimse.minFreeDiskMb the node stores nothing more: A700 leaves the object with the
+ * sender, who retries, while what is already received can still be analysed and reported.
+ */
+function diskLow(ctx: ScpContext): Refusal | undefined {
+  const minBytes = ctx.config.minFreeDiskMb * 1_048_576;
+  if (minBytes <= 0) return undefined;
+  const free = ctx.spool.freeBytes();
+  if (free >= minBytes) return undefined;
+  return {
+    status: STORE_STATUS.outOfResources,
+    why: `the disk holding ${ctx.spool.root} has ${Math.floor(free / 1_048_576)} MB free, less than dimse.minFreeDiskMb (${ctx.config.minFreeDiskMb}): free space on it, or lower the limit; the sender keeps the object and retries`,
+    comment: 'disk low: not stored, retry later',
+  };
 }
 
 /** Non-data PDUs (association negotiation, release, abort) are small; this is ample. */

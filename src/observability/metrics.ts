@@ -298,6 +298,8 @@ export interface NodeMetrics {
   queueDepth: Gauge<'state'>;
   /** set its collector once the SCP listens */
   associationsOpen: Gauge;
+  /** set its collector once the spool exists */
+  diskFreeBytes: Gauge;
   receiveSeconds: Histogram;
   analysisSeconds: Histogram;
   endToEndSeconds: Histogram;
@@ -317,6 +319,10 @@ export function createNodeMetrics(registry: Registry = new Registry()): NodeMetr
     registry,
     ...createCounters(registry),
     associationsOpen: registry.gauge({ name: 'jointscore_associations_open', help: 'DICOM associations open now (at most dimse.maxAssociations).' }),
+    diskFreeBytes: registry.gauge({
+      name: 'jointscore_disk_free_bytes',
+      help: 'Bytes free on the disk holding the spool; below dimse.minFreeDiskMb C-STOREs are answered A700.',
+    }),
     queueDepth: registry.gauge({
       name: 'jointscore_queue_depth',
       help: 'Jobs in the queue database by state, read at scrape time.',

@@ -33,8 +33,10 @@ export interface RunningNode {
   queue: JobQueue;
   models: Models;
   modelVersion: string;
-  /** true once the SCP listens and the models are loaded; false while stopping */
-  ready(): boolean;
+  /** why the node does not take objects now (stopping, disk below dimse.minFreeDiskMb); empty once the SCP listens and the models are loaded */
+  notReady(): string[];
+  /** bytes free on the disk holding the spool */
+  diskFreeBytes(): number;
   /** what is wrong, if the loops have stalled */
   health(): string[];
   /** DICOM associations open now */
@@ -87,7 +89,7 @@ export async function startNode(config: NodeConfig, log: Logger, observers: Node
   const resultsDir = join(config.dataDir, 'results-work');
   const models = await loadModels(config.analysis.modelsDir, { provider: config.analysis.provider, log });
   const modelVersion = modelVersionOf(models);
-  const reset = queue.recover();
+  const reset = queue.recover(config.analysis.maxAnalyses);
   if (reset) log.info('resuming jobs interrupted by a restart', { jobs: reset });
 
   const work = new Wakeable();
@@ -187,7 +189,13 @@ export async function startNode(config: NodeConfig, log: Logger, observers: Node
     queue,
     models,
     modelVersion,
-    ready: () => !stopping,
+    notReady: () => {
+      if (stopping) return ['stopping'];
+      const free = spool.freeBytes();
+      const min = config.dimse.minFreeDiskMb;
+      return free < min * 1_048_576 ? [`disk low: ${Math.floor(free / 1_048_576)} MB free, less than dimse.minFreeDiskMb (${min}); C-STOREs are answered A700`] : [];
+    },
+    diskFreeBytes: () => spool.freeBytes(),
     health: () => {
       // a single analysis takes seconds; a minute without a heartbeat means a loop is stuck
       const stale = Object.entries(beats).filter(([, t]) => Date.now() - t > 120_000);

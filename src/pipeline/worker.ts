@@ -2,7 +2,7 @@ import { mkdir, open, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { notGradedText, type HandAnalysis } from '../analysis/hand-analysis.js';
 import { checkLaterality } from '../analysis/laterality.js';
-import type { SelectionConfig } from '../config/types.js';
+import type { AnalysisConfig, SelectionConfig } from '../config/types.js';
 import { isValidUid } from '../dicom/uid.js';
 import { readPart10, writePart10, type NaturalDataset } from '../dicom/part10.js';
 import { ImageFileError } from '../imaging/decode.js';
@@ -36,7 +36,7 @@ export interface WorkerDeps {
   models: Models;
   selection: SelectionConfig;
   policy: AnalysisPolicy;
-  limits: { maxObjectMb: number; maxPixels: number };
+  limits: Pick<AnalysisConfig, 'maxObjectMb' | 'maxPixels' | 'maxSequenceItems'>;
   /** destination names results go to (the folder destination's name when no archive) */
   destinations: string[];
   resultsDir: string;
@@ -80,18 +80,16 @@ async function writeDurably(path: string, bytes: Uint8Array | string): Promise<v
 }
 
 /**
- * Sequence items before the pixel data that make an object too deep or too wide to parse:
- * dcmjs parses recursively on the event loop, and 64 000 nested levels (2.8 MB) hold it for a
- * minute while the node answers no one. A radiograph's header has a few dozen.
+ * Sequence items before the pixel data, counted up to `max` + 1: too many make an object too
+ * deep or too wide to parse, since dcmjs parses recursively on the event loop, and 64 000
+ * nested levels (2.8 MB) hold it for a minute while the node answers no one.
  */
-export const MAX_SEQUENCE_ITEMS = 10_000;
-
-function countSequenceItems(bytes: Buffer): number {
+function countSequenceItems(bytes: Buffer, max: number): number {
   const item = Buffer.from([0xfe, 0xff, 0x00, 0xe0]);
   const pixelData = bytes.lastIndexOf(Buffer.from([0xe0, 0x7f, 0x10, 0x00]));
   const end = pixelData > 0 ? pixelData : bytes.length;
   let n = 0;
-  for (let at = bytes.indexOf(item, 132); at >= 0 && at < end && n <= MAX_SEQUENCE_ITEMS; at = bytes.indexOf(item, at + 4)) n++;
+  for (let at = bytes.indexOf(item, 132); at >= 0 && at < end && n <= max; at = bytes.indexOf(item, at + 4)) n++;
   return n;
 }
 
@@ -122,9 +120,9 @@ function overLong(ds: NaturalDataset): string | undefined {
   return undefined;
 }
 
-function readHeader(bytes: Buffer, job: Job): NaturalDataset {
-  if (countSequenceItems(bytes) > MAX_SEQUENCE_ITEMS) {
-    throw new BadInputError(`more than ${MAX_SEQUENCE_ITEMS} sequence items before the pixel data: not parsed (a radiograph's header has a few dozen)`);
+function readHeader(bytes: Buffer, job: Job, maxSequenceItems: number): NaturalDataset {
+  if (countSequenceItems(bytes, maxSequenceItems) > maxSequenceItems) {
+    throw new BadInputError(`more than analysis.maxSequenceItems (${maxSequenceItems}) sequence items before the pixel data: not parsed (a radiograph's header has a few dozen)`);
   }
   let ds: NaturalDataset;
   try {
@@ -167,14 +165,14 @@ export class Worker {
       const size = (await stat(job.spoolPath).catch((err: Error) => {
         throw new BadInputError(`the spooled file is gone (${err.message})`);
       })).size;
-      const { maxObjectMb, maxPixels } = this.d.limits;
+      const { maxObjectMb, maxPixels, maxSequenceItems } = this.d.limits;
       if (size > maxObjectMb * 1_048_576) {
         throw new BadInputError(`the object is ${(size / 1_048_576).toFixed(0)} MB, more than analysis.maxObjectMb (${maxObjectMb}): not read`);
       }
       const bytes = await readFile(job.spoolPath).catch((err: Error) => {
         throw new BadInputError(`the spooled file is gone (${err.message})`);
       });
-      const header = readHeader(bytes, job);
+      const header = readHeader(bytes, job, maxSequenceItems);
       const pixels = Number(header.Rows ?? 0) * Number(header.Columns ?? 0) * (Number(header.NumberOfFrames ?? 1) || 1);
       if (pixels > maxPixels) {
         throw new BadInputError(`Rows (0028,0010) x Columns (0028,0011) x frames is ${pixels} pixels, more than analysis.maxPixels (${maxPixels}): not decoded`);

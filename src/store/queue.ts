@@ -73,9 +73,6 @@ export interface JobFilter {
 /** What `enqueue` did with a receipt. */
 export type EnqueueOutcome = 'new' | 'requeued' | 'duplicate';
 
-/** Restarts in the middle of one object's analysis before it is failed rather than tried again. */
-export const MAX_ANALYSES = 3;
-
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS jobs (
   id INTEGER PRIMARY KEY,
@@ -290,15 +287,16 @@ export class JobQueue {
   /**
    * After a restart: jobs caught mid-analysis go back to `received` (analysis is
    * deterministic, so running it again gives the same result UIDs). `sending` jobs keep
-   * their outbox and continue. Returns how many were reset.
+   * their outbox and continue. A job caught mid-analysis for the `maxAnalyses`th time
+   * (analysis.maxAnalyses) fails instead. Returns how many were reset.
    */
-  recover(maxAnalyses = MAX_ANALYSES): number {
+  recover(maxAnalyses: number): number {
     return this.db.transaction(() => {
       // an object that was being analysed each time the node died may be what kills it
       // (memory, a decoder crash): after maxAnalyses it fails instead of crash-looping the node
       this.db
         .prepare(`UPDATE jobs SET state = 'failed', reason = ?, updated_at = ? WHERE state IN ('analysing', 'reporting') AND analyses >= ?`)
-        .run(`analyse: the node stopped ${maxAnalyses} times while analysing this object (a crash, or killed for memory); not tried again until \`jointscore queue retry\``, this.now(), maxAnalyses);
+        .run(`analyse: the node stopped ${maxAnalyses} times while analysing this object (a crash, or killed for memory: analysis.maxAnalyses); not tried again until \`jointscore queue retry\``, this.now(), maxAnalyses);
       const info = this.db
         .prepare(`UPDATE jobs SET state = 'received', reason = 'resumed after restart', updated_at = ? WHERE state IN ('analysing', 'reporting')`)
         .run(this.now());

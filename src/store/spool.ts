@@ -1,4 +1,4 @@
-import { createWriteStream, mkdirSync, readdirSync, rmSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, readdirSync, rmSync, statfsSync, type WriteStream } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -90,6 +90,12 @@ export class Spool {
   begin(meta: FileMetaInput): SpoolWriter {
     const temp = join(this.incomingDir, `${randomBytes(8).toString('hex')}.part`);
     return new SpoolWriter(this, meta, temp);
+  }
+
+  /** Bytes free to an unprivileged writer on the spool's file system. */
+  freeBytes(): number {
+    const fs = statfsSync(this.root);
+    return fs.bavail * fs.bsize;
   }
 
   /** Complete objects present in the spool (for the start-up scan). */
