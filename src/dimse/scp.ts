@@ -93,6 +93,11 @@ export function scpClass(ctx: ScpContext, count: AssociationCount = { active: 0 
         for (const writer of this.open) void writer.abandon().catch(() => undefined);
         this.open.clear();
       });
+      // The library gives up on a connection (idle or PDU timeout, a malformed PDU, a socket
+      // error) with socket.end() alone: a half-close, after which 'close' (the release of the
+      // slot and of an open spool file) waits for a peer that need never close its side. A
+      // silent peer would keep its association counted until dimse.associationDeadlineS.
+      this.on('networkError', () => socket.destroy());
       // a connection that never asks for an association is dropped (the library's own
       // association timeout never starts for accepted sockets)
       this.requestTimer = setTimeout(() => {
@@ -188,6 +193,10 @@ export function scpClass(ctx: ScpContext, count: AssociationCount = { active: 0 
     override abort(source: number, reason: number): void {
       log.warn('association aborted by the peer', { ...this.peer, source, reason });
       this.release();
+      // an A-ABORT ends the transport connection too (PS3.8 9.2, AA-3): a peer that aborts
+      // mid-object and keeps its socket open would otherwise hold it, the partial file and
+      // its descriptor until dimse.associationDeadlineS
+      this.socket.destroy();
     }
 
     override cEchoRequest(request: CEchoRequest, callback: (response: CEchoResponseT) => void): void {
