@@ -84,9 +84,9 @@ describe('one analysis chain for the node and the CLI', () => {
   }, 120_000);
 
   it('quarantines, unread, an object over analysis.maxObjectMb or an image over analysis.maxPixels', async () => {
-    expect(await throughWorker(files['hand-left-m2-explicit'], { maxObjectMb: 1, maxPixels: 50_000_000 })).toEqual({});
+    expect(await throughWorker(files['hand-left-m2-explicit'], { ...DEFAULT_CONFIG.analysis, maxObjectMb: 1 })).toEqual({});
     expect(lastJob).toMatchObject({ state: 'quarantined', reason: expect.stringMatching(/more than analysis\.maxObjectMb \(1\): not read/) });
-    expect(await throughWorker(files['hand-left-m2-explicit'], { maxObjectMb: 512, maxPixels: 1_000_000 })).toEqual({});
+    expect(await throughWorker(files['hand-left-m2-explicit'], { ...DEFAULT_CONFIG.analysis, maxPixels: 1_000_000 })).toEqual({});
     expect(lastJob).toMatchObject({ state: 'quarantined', reason: expect.stringMatching(/is 1310720 pixels, more than analysis\.maxPixels/) });
   }, 60_000);
 

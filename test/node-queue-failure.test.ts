@@ -40,4 +40,35 @@ describe('the queue failing under the worker', () => {
     expect(job.state).toBe('done');
     expect(node.node.health()).toEqual([]);
   }, 180_000);
+
+  it('puts back a job the disk filled under mid-analysis, instead of leaving it claimed or failing it, and does it once there is room', async () => {
+    const files = await writeFixtures(join(work, 'in2'), ['hand-right-m1-explicit']);
+    const queue = node.node.queue;
+    const setState = queue.setState.bind(queue);
+    const putBack = queue.putBack.bind(queue);
+    let full = true;
+    const diskFull = () => Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+    // the job is claimed, then the disk is full when its progress is recorded, and while full
+    // the put-back cannot be recorded either
+    queue.setState = (...args) => {
+      if (full) throw diskFull();
+      setState(...args);
+    };
+    queue.putBack = (...args) => {
+      if (full) throw diskFull();
+      putBack(...args);
+    };
+    const sent = await runAsync('storescu', ['-aec', 'JOINTSCORE', '127.0.0.1', String(node.node.port), files['hand-right-m1-explicit']]);
+    expect(sent.status, sent.stderr).toBe(0);
+    await new Promise((r) => setTimeout(r, 3000));
+    const [claimed] = queue.list({ states: ['analysing', 'reporting'] });
+    expect(claimed?.sopInstanceUid).toBeDefined();
+    full = false;
+    const jobs = await waitForJobs(() => queue.list(), 2, 60_000);
+    const job = jobs.find((j) => j.id === claimed.id)!;
+    expect(job.state).toBe('done');
+    expect(node.lines.some((l) => l.message === 'job put back after the disk was full')).toBe(true);
+    queue.setState = setState;
+    queue.putBack = putBack;
+  }, 120_000);
 });

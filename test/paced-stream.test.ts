@@ -48,4 +48,38 @@ describe('a store stream paced by its file', () => {
     expect(maxInFlight).toBeLessThan(2 * 1024 * 1024);
     expect(inFlight).toBe(0);
   });
+
+  it('keeps reading, without pausing, once the file has failed (a full disk): the transfer ends and the sender gets its answer', async () => {
+    // a disk that fills after 1 MiB
+    let written = 0;
+    const fullDisk = new Writable({
+      highWaterMark: 64 * 1024,
+      write(chunk: Buffer, _enc, cb) {
+        written += chunk.length;
+        setTimeout(() => cb(written > 1024 * 1024 ? Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }) : null), 1);
+      },
+    });
+    fullDisk.on('error', () => undefined);
+    const payload = Buffer.alloc(8 * 1024 * 1024, 7);
+    const server = createServer();
+    let read = 0;
+    const ended = new Promise<void>((resolve) => {
+      server.on('connection', (socket: Socket) => {
+        const paced = pacedBy(fullDisk, socket);
+        socket.on('data', (chunk) => {
+          read += chunk.length;
+          paced.write(chunk);
+        });
+        socket.on('end', () => resolve());
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as { port: number };
+    connect(port, '127.0.0.1').end(payload);
+    const outcome = await Promise.race([ended.then(() => 'ended'), new Promise((r) => setTimeout(() => r('stalled'), 5000))]);
+    server.close();
+    expect(outcome).toBe('ended');
+    expect(read).toBe(payload.length);
+    expect(fullDisk.errored).toBeTruthy();
+  });
 });

@@ -17,6 +17,9 @@ export function pacedBy(file: Writable, socket: Socket, onPause: () => void = ()
   file.once('error', resume);
   return new Writable({
     write(chunk: Buffer, _encoding, callback) {
+      // a failed file (the disk full) never drains: the rest of the object is read and
+      // dropped, so that the sender gets its A700 when the object ends instead of a stall
+      if (file.destroyed || file.errored) return callback();
       if (!file.write(chunk) && !socket.isPaused()) {
         socket.pause();
         onPause();

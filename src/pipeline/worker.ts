@@ -146,14 +146,37 @@ function readHeader(bytes: Buffer, job: Job, maxSequenceItems: number): NaturalD
   return ds;
 }
 
+/** The disk is full (results could not be written, or the queue database could not record). */
+function isOutOfSpace(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL';
+}
+
 export class Worker {
+  /** A job claimed when the disk filled: put back to `received` once the queue can record it. */
+  private stranded: Job | undefined;
+
   constructor(private readonly d: WorkerDeps) {}
 
-  /** Processes the oldest received job; false when there was none. */
+  /**
+   * Processes the oldest received job; false when there was none. Throws when the disk is
+   * full: the job is not failed for it (the object is fine) but put back, here or, while the
+   * queue itself cannot write, on a later call.
+   */
   async processNext(): Promise<boolean> {
+    if (this.stranded) {
+      this.d.queue.putBack(this.stranded.id, 'waiting for disk space');
+      this.d.log.info('job put back after the disk was full', { job: this.stranded.id, sopInstanceUid: this.stranded.sopInstanceUid });
+      this.stranded = undefined;
+    }
     const job = this.d.queue.claimNext();
     if (!job) return false;
-    await this.process(job);
+    try {
+      await this.process(job);
+    } catch (err) {
+      this.stranded = job;
+      throw err;
+    }
     return true;
   }
 
@@ -193,6 +216,7 @@ export class Worker {
       const side = checkLaterality(analysis, String(header.ImageLaterality || header.Laterality || ''));
       this.finish(job, analysis, files, side.message);
     } catch (err) {
+      if (isOutOfSpace(err)) throw err;
       this.fail(job, stage, err as Error);
     }
   }

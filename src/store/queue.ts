@@ -190,6 +190,16 @@ export class JobQueue {
     })();
   }
 
+  /**
+   * A claimed job that could not run for want of a resource (the disk full), not because of
+   * the object: back to `received`, and the claim not counted toward analysis.maxAnalyses.
+   */
+  putBack(id: number, reason: string): void {
+    this.db
+      .prepare(`UPDATE jobs SET state = 'received', reason = ?, analyses = MAX(analyses - 1, 0), updated_at = ? WHERE id = ? AND state IN ('analysing', 'reporting')`)
+      .run(reason, this.now(), id);
+  }
+
   setState(id: number, state: JobState, reason: string | null = null): void {
     this.db.prepare('UPDATE jobs SET state = ?, reason = ?, updated_at = ? WHERE id = ?').run(state, reason, this.now(), id);
   }

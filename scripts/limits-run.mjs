@@ -1,0 +1,271 @@
+#!/usr/bin/env node
+/**
+ * The node run out of disk and out of memory, as a host would do it to a real `jointscore
+ * serve`, to check that nothing acknowledged is lost: every object answered Success ends
+ * done or failed with its reason, and the node keeps answering.
+ *
+ *   npm run build && sudo node scripts/limits-run.mjs disk     # a 160 MB tmpfs as the data disk
+ *   npm run build && sudo node scripts/limits-run.mjs memory   # a cgroup memory limit
+ *
+ * Needs root (mount, cgroup), DCMTK (storescu, echoscu) and a built dist/. Prints what was
+ * sent, answered and recorded, and exits 1 if an acknowledged object was lost or left
+ * unfinished, or the node stopped answering. docs/hardening.md quotes its output.
+ *
+ * disk: the data disk is filled (a filler file) to a few MB above what the hands need, with
+ *   dimse.minFreeDiskMb 0 (the low-water mark off: the real full-disk paths: ENOSPC while
+ *   receiving, SQLITE_FULL and ENOSPC while analysing and writing results), then again with
+ *   the mark on (refused before the disk is full). The filler is then removed and the node
+ *   must finish everything it acknowledged.
+ * memory: the node runs in a memory cgroup (limit 560 MB) under a supervisor that restarts it
+ *   when the kernel kills it, as systemd's Restart=always would; among ordinary hands one
+ *   image of 49 million pixels needs more than the limit to analyse. It must end failed
+ *   (analysis.maxAnalyses) while the other hands end done.
+ */
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BIN = join(ROOT, 'bin', 'jointscore.js');
+const { JobQueue } = await import(join(ROOT, 'dist', 'store', 'queue.js'));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// DCMTK's tools: pynetdicom installs console scripts of the same names earlier on some PATHs
+const dcmtk = (tool) => (existsSync(`/usr/bin/${tool}`) ? `/usr/bin/${tool}` : tool);
+
+function phantoms(dir, count, seed, extra = []) {
+  execFileSync(process.execPath, [BIN, 'phantom', '--count', String(count), '--seed', String(seed), '--out', dir, '--no-preview', ...extra], { stdio: 'ignore' });
+  return Array.from({ length: count }, (_, i) => join(dir, `phantom-${String(seed + i).padStart(6, '0')}.dcm`));
+}
+
+function sopUid(file) {
+  const out = execFileSync(dcmtk('dcmdump'), ['-s', '+P', '0008,0018', file], { encoding: 'utf8' });
+  return /\[([0-9.]+)\]/.exec(out)[1];
+}
+
+/** storescu, one association per file; returns the status word storescu -v printed. */
+function send(port, file) {
+  const r = spawnSync(dcmtk('storescu'), ['-v', '-aec', 'JOINTSCORE', '127.0.0.1', String(port), file], { encoding: 'utf8', timeout: 120_000 });
+  const m = /Received Store Response \(([^)]*)\)/.exec(r.stdout + r.stderr);
+  return m ? m[1] : `no response (exit ${r.status})`;
+}
+
+const echo = (port) => spawnSync(dcmtk('echoscu'), ['-aec', 'JOINTSCORE', '127.0.0.1', String(port)], { timeout: 30_000 }).status === 0;
+
+function writeConfig(dir, dataDir, port, dimseExtra = []) {
+  const file = join(dir, 'node.yaml');
+  writeFileSync(file, [`dataDir: ${dataDir}`, 'dimse:', '  bindAddress: 127.0.0.1', `  port: ${port}`, ...dimseExtra, 'http:', '  enabled: false', 'logging:', '  file: ""', '  level: info'].join('\n') + '\n');
+  return file;
+}
+
+/** `jointscore serve`; with a cgroup, the process joins it before exec'ing node. */
+function serve(configFile, log, cgroupProcs) {
+  const args = [BIN, 'serve', '--config', configFile];
+  const proc = cgroupProcs
+    ? spawn('sh', ['-c', `echo $$ > ${cgroupProcs} && exec "$0" "$@"`, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  proc.stdout.on('data', (d) => log.push(String(d)));
+  proc.stderr.on('data', (d) => log.push(String(d)));
+  proc.exited = new Promise((r) => proc.once('exit', (code, signal) => r(signal ?? code)));
+  return proc;
+}
+
+async function listening(port, proc) {
+  for (let t = 0; t < 240; t++) {
+    if (proc.exitCode !== null || proc.signalCode !== null) return false;
+    if (echo(port)) return true;
+    await sleep(250);
+  }
+  return false;
+}
+
+function jobsOf(dataDir) {
+  const q = new JobQueue(join(dataDir, 'queue.sqlite'));
+  try {
+    return q.list({ limit: 10_000 });
+  } finally {
+    q.close();
+  }
+}
+
+const FINISHED = ['done', 'failed', 'skipped', 'quarantined'];
+
+async function settled(dataDir, acked, ms = 180_000) {
+  const until = Date.now() + ms;
+  for (;;) {
+    const jobs = jobsOf(dataDir);
+    const of = (uid) => jobs.find((j) => j.sopInstanceUid === uid);
+    if (acked.every((uid) => FINISHED.includes(of(uid)?.state)) || Date.now() > until) return acked.map((uid) => ({ uid, job: of(uid) }));
+    await sleep(1000);
+  }
+}
+
+/** Every acknowledged object done, or failed/quarantined with a reason: nothing lost, nothing stuck. */
+function judge(outcomes) {
+  const bad = outcomes.filter(({ job }) => !job || !(job.state === 'done' || (FINISHED.includes(job.state) && job.reason)));
+  for (const { uid, job } of outcomes) console.log(`  ${uid.slice(-12)}  ${job ? `${job.state}${job.reason ? `: ${job.reason.slice(0, 150)}` : ''}` : 'NO JOB (lost)'}`);
+  return bad.length === 0;
+}
+
+function freeMb(dir) {
+  const fs = statfsSync(dir);
+  return Math.floor((fs.bavail * fs.bsize) / 1_048_576);
+}
+
+function fill(dir, leaveMb) {
+  const filler = join(dir, 'filler');
+  const mb = freeMb(dir) - leaveMb;
+  execFileSync('dd', ['if=/dev/zero', `of=${filler}`, 'bs=1M', `count=${mb}`], { stdio: 'ignore' });
+  return filler;
+}
+
+async function diskRun(work, hands, later, withMark) {
+  const disk = join(work, withMark ? 'disk-marked' : 'disk-full');
+  mkdirSync(disk);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=160m', 'tmpfs', disk]);
+  const log = [];
+  let node;
+  try {
+    const dataDir = join(disk, 'data');
+    const port = 11000 + Math.floor(Math.random() * 20000);
+    const config = writeConfig(work, dataDir, port, [`  minFreeDiskMb: ${withMark ? 12 : 0}`]);
+    node = serve(config, log);
+    if (!(await listening(port, node))) throw new Error(`serve did not start:\n${log.join('').slice(-2000)}`);
+    // room for about two of the hands with their results: the rest meets a full disk somewhere
+    const filler = fill(disk, withMark ? 24 : 14);
+    console.log(`\n[disk ${withMark ? 'with dimse.minFreeDiskMb 12' : 'full, low-water mark off'}] tmpfs 160 MB, ${freeMb(disk)} MB left free`);
+    const acked = [];
+    const answers = {};
+    for (const file of hands) {
+      const status = send(port, file);
+      answers[status] = (answers[status] ?? 0) + 1;
+      if (status === 'Success') acked.push(sopUid(file));
+    }
+    console.log(`  sent ${hands.length}: ${JSON.stringify(answers)}; ${freeMb(disk)} MB free; C-ECHO while full: ${echo(port) ? 'answered' : 'NOT answered'}`);
+    await sleep(5000);
+    const alive = node.exitCode === null && node.signalCode === null && echo(port);
+    console.log(`  node after 5 s on a full disk: ${alive ? 'running, answers C-ECHO' : 'DEAD or not answering'}`);
+    rmSync(filler);
+    console.log(`  filler removed: ${freeMb(disk)} MB free`);
+    const outcomes = await settled(dataDir, acked);
+    const last = send(port, later);
+    const ok = judge(outcomes) && alive;
+    const errors = log.join('').split('\n').filter((l) => /"level":"error"/.test(l));
+    const kinds = [...new Set(errors.map((l) => (JSON.parse(l).message ?? '').replace(/[0-9a-f]{16}\.part|[\d.]{20,}/g, '*').slice(0, 110)))];
+    console.log(`  error lines logged: ${errors.length}; kinds:\n    ${kinds.slice(0, 8).join('\n    ')}`);
+    console.log(`  a new object after space is back: ${last}`);
+    return ok && last === 'Success';
+  } finally {
+    node?.kill('SIGKILL');
+    await node?.exited;
+    spawnSync('umount', [disk]);
+  }
+}
+
+function memoryCgroup(limitBytes) {
+  const v1 = '/sys/fs/cgroup/memory';
+  if (existsSync(join(v1, 'memory.limit_in_bytes'))) {
+    const self = readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => /:memory:/.test(l)).split(':')[2];
+    const dir = join(v1, self, `jointscore-limit-${process.pid}`);
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'memory.limit_in_bytes'), String(limitBytes));
+    if (existsSync(join(dir, 'memory.memsw.limit_in_bytes'))) writeFileSync(join(dir, 'memory.memsw.limit_in_bytes'), String(limitBytes));
+    return { procs: join(dir, 'cgroup.procs'), ooms: () => Number(/oom_kill (\d+)/.exec(readFileSync(join(dir, 'memory.oom_control'), 'utf8'))?.[1] ?? NaN), remove: () => spawnSync('rmdir', [dir]) };
+  }
+  const v2 = '/sys/fs/cgroup';
+  const self = readFileSync('/proc/self/cgroup', 'utf8').trim().split(':')[2];
+  const dir = join(v2, self, `jointscore-limit-${process.pid}`);
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'memory.max'), String(limitBytes));
+  writeFileSync(join(dir, 'memory.swap.max'), '0');
+  return { procs: join(dir, 'cgroup.procs'), ooms: () => Number(/oom_kill (\d+)/.exec(readFileSync(join(dir, 'memory.events'), 'utf8'))?.[1] ?? NaN), remove: () => spawnSync('rmdir', [dir]) };
+}
+
+async function memoryRun(work, hands, poison) {
+  const limitMb = 560;
+  const cg = memoryCgroup(limitMb * 1_048_576);
+  const dataDir = join(work, 'mem-data');
+  const port = 11000 + Math.floor(Math.random() * 20000);
+  const config = writeConfig(work, dataDir, port);
+  const log = [];
+  let node;
+  let restarts = 0;
+  let stopping = false;
+  const exits = [];
+  // the supervisor: start again whenever the node dies, as systemd's Restart=always would
+  const supervise = async () => {
+    while (!stopping) {
+      node = serve(config, log, cg.procs);
+      const how = await node.exited;
+      if (stopping) return;
+      exits.push(how);
+      restarts++;
+      await sleep(500);
+    }
+  };
+  const supervisor = supervise();
+  try {
+    await sleep(200);
+    if (!(await listening(port, node))) throw new Error(`serve did not start:\n${log.join('').slice(-2000)}`);
+    console.log(`\n[memory] cgroup limit ${limitMb} MB; ${hands.length} hands + 1 image of 49 M pixels (${Math.round(readFileSync(poison).length / 1_048_576)} MB)`);
+    const order = [...hands.slice(0, 2), poison, ...hands.slice(2)];
+    const acked = [];
+    const answers = {};
+    for (const file of order) {
+      let status = send(port, file);
+      // a sender retries a refused or broken association, as a PACS would
+      for (let t = 0; t < 20 && status !== 'Success'; t++) {
+        await sleep(1000);
+        status = send(port, file);
+      }
+      answers[status] = (answers[status] ?? 0) + 1;
+      if (status === 'Success') acked.push(sopUid(file));
+    }
+    console.log(`  sent ${order.length}: ${JSON.stringify(answers)}`);
+    const outcomes = await settled(dataDir, acked, 300_000);
+    await sleep(1000);
+    const alive = echo(port);
+    console.log(`  node restarts by the supervisor: ${restarts} (exits: ${exits.join(', ') || 'none'}); OOM kills in the cgroup: ${cg.ooms()}`);
+    console.log(`  answers C-ECHO at the end: ${alive}`);
+    const ok = judge(outcomes);
+    const poisonJob = outcomes.find(({ uid }) => uid === sopUid(poison))?.job;
+    const others = outcomes.filter(({ uid }) => uid !== sopUid(poison));
+    console.log(`  the 49 M pixel image: ${poisonJob?.state}; the other hands: ${others.every(({ job }) => job?.state === "done") ? "all done" : "NOT all done"}`);
+    return ok && alive && others.every(({ job }) => job?.state === "done");
+  } finally {
+    stopping = true;
+    node?.kill('SIGKILL');
+    await supervisor;
+    cg.remove();
+  }
+}
+
+const what = process.argv[2] ?? 'both';
+if (!['disk', 'memory', 'both'].includes(what)) {
+  console.error('usage: node scripts/limits-run.mjs disk|memory|both');
+  process.exit(2);
+}
+if (process.getuid?.() !== 0) {
+  console.error('limits-run: needs root (tmpfs mount, cgroup)');
+  process.exit(2);
+}
+const work = mkdtempSync(join(tmpdir(), 'jointscore-limits-'));
+let pass = true;
+try {
+  const hands = phantoms(join(work, 'hands'), 6, 9100);
+  if (what !== 'memory') {
+    // one more hand, sent once space is back
+    const later = phantoms(join(work, 'later'), 2, 9200);
+    pass = (await diskRun(work, hands, later[0], false)) && pass;
+    pass = (await diskRun(work, hands, later[1], true)) && pass;
+  }
+  if (what !== 'disk') {
+    const [poison] = phantoms(join(work, 'poison'), 1, 5, ['--rows', '7000', '--columns', '7000', '--spacing', '0.05']);
+    pass = (await memoryRun(work, hands, poison)) && pass;
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+console.log(pass ? '\nlimits-run: PASS' : '\nlimits-run: FAIL');
+process.exit(pass ? 0 : 1);
