@@ -9,7 +9,8 @@
  *
  * Needs root (mount, cgroup), DCMTK (storescu, echoscu) and a built dist/. Prints what was
  * sent, answered and recorded, and exits 1 if an acknowledged object was lost or left
- * unfinished, or the node stopped answering. docs/hardening.md quotes its output.
+ * unfinished, or the node stopped answering; 3 if this machine cannot mount a tmpfs or make
+ * a memory cgroup. docs/hardening.md quotes its output.
  *
  * disk: the data disk is filled (a filler file) to a few MB above what the hands need, with
  *   dimse.minFreeDiskMb 0 (the low-water mark off: the real full-disk paths: ENOSPC while
@@ -246,11 +247,23 @@ if (!['disk', 'memory', 'both'].includes(what)) {
   console.error('usage: node scripts/limits-run.mjs disk|memory|both');
   process.exit(2);
 }
-if (process.getuid?.() !== 0) {
-  console.error('limits-run: needs root (tmpfs mount, cgroup)');
-  process.exit(2);
+/** Exit 3 (not 1) where this machine cannot make the conditions: CI tells "cannot" from "failed". */
+function cannot(why) {
+  console.error(`limits-run: cannot run here: ${why}`);
+  process.exit(3);
 }
+if (process.getuid?.() !== 0) cannot('needs root (tmpfs mount, cgroup)');
 const work = mkdtempSync(join(tmpdir(), 'jointscore-limits-'));
+try {
+  const probe = join(work, 'probe');
+  mkdirSync(probe);
+  if (what !== 'memory') execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe], { stdio: 'ignore' });
+  spawnSync('umount', [probe]);
+  if (what !== 'disk') memoryCgroup(1 << 30).remove();
+} catch (err) {
+  rmSync(work, { recursive: true, force: true });
+  cannot(`no tmpfs mount or memory cgroup (${err.message.split('\n')[0]})`);
+}
 let pass = true;
 try {
   const hands = phantoms(join(work, 'hands'), 6, 9100);
