@@ -108,7 +108,11 @@ export function scpClass(ctx: ScpContext, count: AssociationCount = { active: 0 
       socket.once('close', () => clearTimeout(this.requestTimer));
       watchPduLengths(socket, ctx.config.maxPduLength, (type, length) => {
         log.warn('connection closed: a PDU longer than the node accepts', { host: normaliseHost(socket.remoteAddress ?? '?'), type, length, maxPduLength: ctx.config.maxPduLength });
-        socket.destroy();
+        // reading stops at once (nothing more of it reaches the library's buffer); the peer is
+        // told why with an A-ABORT before the connection ends
+        socket.pause();
+        socket.end(ABORT_INVALID_PDU_PARAMETER);
+        setTimeout(() => socket.destroy(), 1000).unref();
       });
     }
 
@@ -298,6 +302,9 @@ function diskLow(ctx: ScpContext): Refusal | undefined {
     comment: 'disk low: not stored, retry later',
   };
 }
+
+/** A-ABORT from the service provider, reason 6 "invalid PDU parameter value" (PS3.8 9.3.8). */
+const ABORT_INVALID_PDU_PARAMETER = Buffer.from([0x07, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x02, 0x06]);
 
 /** Non-data PDUs (association negotiation, release, abort) are small; this is ample. */
 const MAX_CONTROL_PDU = 1 << 20;
