@@ -94,9 +94,12 @@ def read_detector_split(folder: str) -> DetectorSplit:
             joints[i, j["channel"]] = (j["x"], j["y"], 1.0)
         scale[i] = r["scale"]
         spacing[i] = r["spec"]["pixelSpacingMm"]
-        # letterbox(): content is round(rows * scale) x round(columns * scale) at top-left
-        cw[i] = min(s, round(r["spec"]["columns"] * r["scale"]))
-        ch[i] = min(s, round(r["spec"]["rows"] * r["scale"]))
+        # letterbox(): content is round(rows * scale) x round(columns * scale) at top-left;
+        # a partial view (wrist-only, finger-only) is the window cut from the film
+        w = r.get("window")
+        rows, cols = (w["bottom"] - w["top"], w["right"] - w["left"]) if w else (r["spec"]["rows"], r["spec"]["columns"])
+        cw[i] = min(s, round(cols * r["scale"]))
+        ch[i] = min(s, round(rows * r["scale"]))
         seeds[i] = r["seed"]
     return DetectorSplit(folder, s, images, joints, scale, spacing, cw, ch, seeds)
 

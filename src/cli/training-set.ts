@@ -22,11 +22,12 @@ export function registerTrainingSet(program: Command): void {
     .option('--detector-size <px>', 'detector input size', int('detector-size', 64, 2048), TRAINING_DEFAULTS.detectorSize)
     .option('--crop-px <px>', 'grader crop size', int('crop-px', 16, 512), TRAINING_DEFAULTS.cropPx)
     .option('--crop-mm-per-px <mm>', 'grader crop scale', (v: string) => Number(v), TRAINING_DEFAULTS.cropMmPerPx)
-    .action((o: { count: number; seed: number; out: string; wide?: boolean; detectorSize: number; cropPx: number; cropMmPerPx: number }) => {
+    .option('--partial <share>', 'share of single-hand images cut to a wrist-only or finger-only film (detector data)', (v: string) => Number(v), 0)
+    .action((o: { count: number; seed: number; out: string; wide?: boolean; detectorSize: number; cropPx: number; cropMmPerPx: number; partial: number }) => {
       const log = logger();
       const started = Date.now();
       const result = writeTrainingSet(
-        { count: o.count, seed: o.seed, out: o.out, wideRanges: o.wide === true, detectorSize: o.detectorSize, cropPx: o.cropPx, cropMmPerPx: o.cropMmPerPx },
+        { count: o.count, seed: o.seed, out: o.out, wideRanges: o.wide === true, detectorSize: o.detectorSize, cropPx: o.cropPx, cropMmPerPx: o.cropMmPerPx, partialShare: o.partial },
         (i) => {
           if ((i + 1) % 50 === 0) log.info('training images', { done: i + 1, of: o.count, seconds: (Date.now() - started) / 1000 });
         },

@@ -4,6 +4,7 @@ import { JOINT_SITES, type JointSite } from '../analysis/joints.js';
 import type { JointResult } from '../analysis/hand-analysis.js';
 import { distalDirection, letterbox, sampleCrop, toDisplay, type DisplayImage } from '../imaging/preprocess.js';
 import { quantisePhantomImage } from './dicom-dx.js';
+import { cutWindow, partialWindow, type FilmWindow, type PartialView } from './partial.js';
 import { realisticFrame } from './frame.js';
 import { renderPhantom } from './render.js';
 import { Rng } from './rng.js';
@@ -30,6 +31,8 @@ export interface TrainingSetOptions {
   detectorSize: number;
   cropPx: number;
   cropMmPerPx: number;
+  /** share of single-hand images cut to a wrist-only or finger-only film (detector data; such images give no grader crops) */
+  partialShare?: number;
 }
 
 export const TRAINING_DEFAULTS = { detectorSize: 256, cropPx: 112, cropMmPerPx: 0.16 } as const;
@@ -116,6 +119,16 @@ function cropsOf(img: DisplayImage, joints: JointResult[], laterality: 'L' | 'R'
   return out;
 }
 
+/** Whether image `seed` becomes a partial view (single-hand images only), and its window. */
+function partialCut(rendered: ReturnType<typeof renderPhantom>, spec: PhantomSpec, seed: number, share: number): { view: PartialView; window: FilmWindow } | undefined {
+  if (share <= 0 || rendered.hands.length !== 1) return undefined;
+  const rng = new Rng(seed ^ 0x9a7714);
+  if (!rng.chance(share)) return undefined;
+  const view: PartialView = rng.chance(0.5) ? 'wrist' : 'fingers';
+  const window = partialWindow(view, rendered.hands[0].joints, spec.pixelSpacingMm, rendered.rows, rendered.columns, rng);
+  return window && { view, window };
+}
+
 export function writeTrainingSet(o: TrainingSetOptions, onImage?: (i: number) => void): { images: number; crops: number } {
   mkdirSync(o.out, { recursive: true });
   const detFd = openSync(join(o.out, 'detector.u16'), 'w');
@@ -128,16 +141,23 @@ export function writeTrainingSet(o: TrainingSetOptions, onImage?: (i: number) =>
       const spec = trainingSpec(seed, o.wideRanges);
       const rendered = renderPhantom(spec);
       const stored = quantisePhantomImage(rendered.image, spec.bitsStored, spec.photometric);
+      const cut = partialCut(rendered, spec, seed, o.partialShare ?? 0);
+      const win: FilmWindow = cut?.window ?? { top: 0, left: 0, bottom: rendered.rows, right: rendered.columns };
       const img = toDisplay({
-        rows: rendered.rows, columns: rendered.columns, values: stored,
+        rows: win.bottom - win.top, columns: win.right - win.left, values: cut ? cutWindow(stored, rendered.columns, win) : stored,
         photometric: spec.photometric, pixelSpacingMm: [spec.pixelSpacingMm, spec.pixelSpacingMm],
       });
       const lb = letterbox(img, o.detectorSize);
       writeSync(detFd, toU16(lb.data));
+      const inView = (j: { x: number; y: number }) => j.x >= win.left && j.x < win.right && j.y >= win.top && j.y < win.bottom;
       const joints = rendered.hands.flatMap((h) =>
-        h.joints.map((j) => ({ channel: channelOf(h.laterality, j.site), x: j.x * lb.scale, y: j.y * lb.scale })),
+        h.joints.filter(inView).map((j) => ({ channel: channelOf(h.laterality, j.site), x: (j.x - win.left) * lb.scale, y: (j.y - win.top) * lb.scale })),
       );
-      detLines.push(JSON.stringify({ image: i, seed, spec, scale: lb.scale, joints }));
+      detLines.push(JSON.stringify({ image: i, seed, spec, scale: lb.scale, joints, ...(cut ? { partial: cut.view, window: win } : {}) }));
+      if (cut) {
+        onImage?.(i);
+        continue;
+      }
       const rng = new Rng(seed ^ 0x0c1a5e);
       for (const h of rendered.hands) {
         for (const c of cropsOf(img, h.joints, h.laterality, rng, o, i, seed)) {
@@ -161,7 +181,7 @@ export function writeTrainingSet(o: TrainingSetOptions, onImage?: (i: number) =>
         detectorSize: o.detectorSize, cropPx: o.cropPx, cropMmPerPx: o.cropMmPerPx,
         channels: [...JOINT_SITES.map((s) => `L-${s}`), ...JOINT_SITES.map((s) => `R-${s}`)],
         sites: JOINT_SITES,
-        seeds: [o.seed, o.seed + o.count - 1], wideRanges: o.wideRanges,
+        seeds: [o.seed, o.seed + o.count - 1], wideRanges: o.wideRanges, partialShare: o.partialShare ?? 0,
         images: o.count, crops: cropLines.length,
       },
       null,
