@@ -156,9 +156,10 @@ describe('TID 1500 SR: content', () => {
     expect(out.sop_class).toBe('1.2.840.10008.5.1.4.1.1.88.34');
     expect(out.patient_name).toBe('张伟');
     expect(out.observer_types).toEqual(['Device']);
-    expect(out.n_planar_groups).toBe(allJoints.length);
-    expect(out.tracking_ids).toEqual(allJoints.map((j) => `${j.laterality}-${j.site}`));
-    expect(out.other_tracking_ids).toEqual(['L-HAND', 'R-HAND']);
+    // the hand summaries are TID 1410 groups too, over the box around each hand's joints
+    expect(out.n_planar_groups).toBe(allJoints.length + 2);
+    expect(out.tracking_ids).toEqual([...allJoints.map((j) => `${j.laterality}-${j.site}`), 'L-HAND', 'R-HAND']);
+    expect(out.other_tracking_ids).toEqual([]);
     const g = out.groups[0];
     expect(g.graphic_type).toBe('POLYLINE');
     expect(g.graphic_data).toEqual([[380, 330], [445, 330], [445, 392], [380, 392], [380, 330]]);

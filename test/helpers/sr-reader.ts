@@ -131,8 +131,8 @@ export function readSrJoints(dataset: NaturalDataset): SrJoint[] {
   const out: SrJoint[] = [];
   for (const group of measurementGroups(dataset)) {
     const region = childrenNamed(group, DCM.ImageRegion)[0];
-    if (!region) continue; // a TID 1501 hand summary
     const { id, uid } = trackingOf(group);
+    if (!region || /^[LR]-HAND$/.test(id)) continue; // a hand summary (TID 1410 over the hand's joints; TID 1501 before)
     const m = /^([LR])-(.+)$/.exec(id);
     if (!m || !(JOINT_SITES as readonly string[]).includes(m[2])) {
       throw new SrBuildError(`tracking identifier "${id}" is not <L|R>-<joint site>`);
@@ -178,11 +178,10 @@ export function readSrJoints(dataset: NaturalDataset): SrJoint[] {
   return out;
 }
 
-/** Parses the per-hand summary groups (TID 1501). */
+/** Parses the per-hand summary groups (TID 1410 over the hand's joints; TID 1501 before). */
 export function readSrHandSummaries(dataset: NaturalDataset): SrHandSummary[] {
   const out: SrHandSummary[] = [];
   for (const group of measurementGroups(dataset)) {
-    if (childrenNamed(group, DCM.ImageRegion).length > 0) continue;
     const { id } = trackingOf(group);
     const m = /^([LR])-HAND$/.exec(id);
     if (!m) continue;

@@ -164,7 +164,7 @@ export function buildNoHandSrDataset(analysis: HandAnalysis, source: NaturalData
   return srDocument(ctx, content, source);
 }
 
-/** One TID 1410 group per joint, then one TID 1501 summary per hand; tracking identifiers unique. */
+/** One TID 1410 group per joint, then one TID 1410 summary per hand (over its joints' box); tracking identifiers unique. */
 function handGroups(analysis: HandAnalysis, ctx: GroupContext): ContainerItem[] {
   const seen = new Set<string>();
   const groups: ContainerItem[] = [];

@@ -349,7 +349,24 @@ export function jointGroup(laterality: 'L' | 'R', joint: JointResult, ctx: Group
 /** Tracking identifier of a hand's summary group. */
 export const handTrackingId = (laterality: 'L' | 'R') => `${laterality}-HAND`;
 
-/** TID 1501 group for one hand's totals, counts by severity class and pattern. */
+/** The box [x0, y0, x1, y1] around all of a hand's joint boxes (the hand summary's Image Region). */
+export function handBox(hand: HandResult): [number, number, number, number] {
+  if (hand.joints.length === 0) throw new SrBuildError(`hand ${hand.laterality}: no joints, so no region for its summary`);
+  const boxes = hand.joints.map((j) => j.box);
+  return [
+    Math.min(...boxes.map((b) => b[0])),
+    Math.min(...boxes.map((b) => b[1])),
+    Math.max(...boxes.map((b) => b[2])),
+    Math.max(...boxes.map((b) => b[3])),
+  ];
+}
+
+/**
+ * TID 1410 group for one hand's totals, counts by severity class and pattern, over the box
+ * around the hand's joints. (A TID 1501 group, without an Image Region, would be as valid;
+ * but OHIF 3.13 stops loading an SR at the first Measurement Group without a SCOORD, and
+ * then draws none of the joints: docs/viewer/README.md.)
+ */
 export function handSummaryGroup(hand: HandResult, ctx: GroupContext): ContainerItem {
   const id = handTrackingId(hand.laterality);
   const s = hand.summary;
@@ -365,11 +382,12 @@ export function handSummaryGroup(hand: HandResult, ctx: GroupContext): Container
     }
   }
   return measurementGroup({
-    template: '1501',
+    template: '1410',
     trackingIdentifier: id,
     trackingUid: ctx.trackingUid(id),
     findingSites: [findingSite(SCT.Hand, lateralityCode(hand.laterality))],
     algorithm: algorithmIdentification(ctx.algorithmName, ctx.algorithmVersion),
+    imageRegion: imageRegionBox(handBox(hand), ctx.source),
     measurements,
     evaluations: [qualitativeEvaluation(PRIVATE.Pattern, patternCode(s.pattern))],
   });
