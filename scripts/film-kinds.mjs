@@ -2,7 +2,8 @@
 // A list (committed, counted by eye: docs/eval/real-films/) names what each film shows:
 // hand, finger, wrist, "hand in cast or on a forearm film", or "no hand". Each film goes
 // through the node's own analysis; the script counts, per kind, the films on which a hand was
-// graded, found but not graded (and why), or not found; then, per kind, what the detector saw
+// graded (whole, or as a partial view: wrist-only, finger-only), found but not graded (and
+// why), or not found; then, per kind, what the detector saw
 // (joints per hand and their mean confidence, every hand it found, graded or not: the
 // measurements behind the detector manifest's calibration) and the coverage of the joints of
 // graded hands, with the causes of those not graded. Not a test: the films are not part of
@@ -49,7 +50,9 @@ for (const { file, shows } of rows) {
     k.causes[cause] = (k.causes[cause] ?? 0) + 1;
   }
   seen.set(shows, k);
-  const outcome = analysis.hands.length > 0
+  const outcome = analysis.hands.some((h) => h.view?.kind === 'PA-partial')
+    ? 'partial view graded'
+    : analysis.hands.length > 0
     ? 'hand graded'
     : analysis.notGraded?.some((n) => n.cause !== 'unrecognised')
       ? 'hand found, not graded (view)'
@@ -59,9 +62,9 @@ for (const { file, shows } of rows) {
   const t = table.get(shows) ?? new Map();
   t.set(outcome, (t.get(outcome) ?? 0) + 1);
   table.set(shows, t);
-  if (perFilm) console.log(`${file}\t${shows}\t${outcome}\t${analysis.hands.map((h) => `${h.laterality}:${h.joints.length}`).join(' ')}`);
+  if (perFilm) console.log(`${file}\t${shows}\t${outcome}\t${analysis.hands.map((h) => `${h.laterality}:${h.joints.length}${h.view?.notInView ? ` (not in view ${h.view.notInView.length})` : ''}`).join(' ')}`);
 }
-const outcomes = ['hand graded', 'hand found, not graded (view)', 'not recognised as a hand', 'nothing found'];
+const outcomes = ['hand graded', 'partial view graded', 'hand found, not graded (view)', 'not recognised as a hand', 'nothing found'];
 console.log(`| film shows | films | ${outcomes.join(' | ')} |`);
 console.log(`|---|---:|${outcomes.map(() => '---:').join('|')}|`);
 for (const [shows, t] of [...table].sort()) {

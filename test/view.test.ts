@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Candidate } from '../src/inference/detector.js';
-import { handNotGraded, keepPaHands, layoutResidual, MAX_PA_RESIDUAL, recognisedHand } from '../src/inference/view.js';
+import { handNotGraded, keepPaHands, layoutResidual, MAX_PA_RESIDUAL, PARTIAL_VIEW, recognisedHand } from '../src/inference/view.js';
 import { DEFAULT_CALIBRATION } from '../src/inference/manifest.js';
 import { renderPhantom } from '../src/phantom/render.js';
 
@@ -8,6 +8,9 @@ import { renderPhantom } from '../src/phantom/render.js';
  * A hand's joints lie as in a PA view, or the hand is not graded: an oblique or lateral
  * view overlaps the joints and narrows the spaces it shows.
  */
+/** the whole film the phantom hands lie on */
+const FILM = { rows: 1280, columns: 1024, pixelSpacingMm: [0.2, 0.2] as [number, number] };
+
 function hand(seed: number, laterality: 'L' | 'R'): Candidate[] {
   const r = renderPhantom({ seed, rows: 1280, columns: 1024, pixelSpacingMm: 0.2, layout: 'one', profile: 'mixed', laterality });
   return r.hands[0].joints.map((j) => ({ laterality, site: j.site, x: j.x, y: j.y, confidence: 0.9 }));
@@ -21,35 +24,35 @@ describe('PA view check', () => {
       // turned 90 degrees and shown at half size: the layout is the same
       const turned = joints.map((j) => ({ ...j, x: 900 - j.y / 2, y: j.x / 2 }));
       expect(Math.abs(layoutResidual(turned, side)! - layoutResidual(joints, side)!)).toBeLessThan(1e-9);
-      expect(keepPaHands(joints).notGraded).toEqual([]);
+      expect(keepPaHands(joints, FILM).notGraded).toEqual([]);
       // the residual of a hand kept is recorded (the SR says the view was found PA, and how well)
-      expect(keepPaHands(joints).paResiduals[side]).toBeCloseTo(layoutResidual(joints, side)!, 12);
-      expect(keepPaHands(joints, false).paResiduals).toEqual({});
+      expect(keepPaHands(joints, FILM).paResiduals[side]).toBeCloseTo(layoutResidual(joints, side)!, 12);
+      expect(keepPaHands(joints, FILM, false).paResiduals).toEqual({});
     }
   });
 
   it('does not grade a hand whose joints lie as in a lateral view, saying why; too few joints are not judged', () => {
     const joints = hand(15, 'L');
     const lateral = joints.map((j) => ({ ...j, x: 500 + (j.x - 500) * 0.15 + (j.site.startsWith('DIP') ? 60 : 0) }));
-    const check = keepPaHands(lateral);
+    const check = keepPaHands(lateral, FILM);
     expect(check.candidates).toEqual([]);
     expect(check.notGraded).toEqual([{ laterality: 'L', cause: 'view', reason: expect.stringMatching(/do not lie as in a PA view \(layout residual 0\.\d\d > 0\.3\)/) }]);
     expect(layoutResidual(lateral.slice(0, 7), 'L')).toBeUndefined();
     // a site that grades every view still gets a PA layout check skipped, nothing else
-    expect(keepPaHands(lateral, false).notGraded).toEqual([]);
+    expect(keepPaHands(lateral, FILM, false).notGraded).toEqual([]);
   });
 
-  it('does not name the joints of structures too few or too unsure to be a hand (a wrist-only film, an elbow)', () => {
+  it('does not name the joints of structures too few or too unsure to be a hand (a wrist-like cluster on a whole film, an elbow)', () => {
     const joints = hand(16, 'R');
-    // the wrist, the thumb base and MCP1 only, as on a wrist-only film: 8 sites
+    // the wrist, the thumb base and MCP1 only, on a film where the fingers would be in view: 8 sites
     const wrist = joints.filter((j) => /^(CMC|STT|CSL|RC)/.test(j.site) || j.site === 'MCP1');
-    const check = keepPaHands(wrist);
+    const check = keepPaHands(wrist, FILM);
     expect(check.candidates).toEqual([]);
     expect(check.notGraded).toEqual([{ laterality: 'R', cause: 'unrecognised', reason: expect.stringMatching(/^8 joint-like structures at a mean detector confidence of 0\.90/) }]);
     // every site, but none of them sure: as the detector answers on a lateral forearm
     const unsure = joints.map((j) => ({ ...j, confidence: j.site.startsWith('MCP') ? 0.8 : 0.45 }));
-    expect(keepPaHands(unsure).notGraded[0].cause).toBe('unrecognised');
-    expect(keepPaHands(unsure, false).notGraded[0].cause).toBe('unrecognised');
+    expect(keepPaHands(unsure, FILM).notGraded[0].cause).toBe('unrecognised');
+    expect(keepPaHands(unsure, FILM, false).notGraded[0].cause).toBe('unrecognised');
     // at the bounds a hand is graded
     const c = DEFAULT_CALIBRATION;
     const atBounds = joints.slice(0, c.handMinJoints).map((j) => ({ ...j, confidence: c.handMinMeanConfidence + 1e-9 }));
@@ -57,5 +60,49 @@ describe('PA view check', () => {
     expect(handNotGraded(atBounds.slice(1), layoutResidual(atBounds.slice(1), 'R'))?.cause).toBe('unrecognised');
     // a detector calibrated otherwise (a site's own model) brings its own bounds
     expect(handNotGraded(atBounds.slice(1), layoutResidual(atBounds.slice(1), 'R'), recognisedHand({ ...c, handMinJoints: 6 }))).toBeUndefined();
+  });
+
+  it('grades a partial PA view: a wrist-only or finger-only film whose missing joints would lie off the film', () => {
+    for (const [seed, side] of [[21, 'L'], [22, 'R']] as const) {
+      const joints = hand(seed, side);
+      const mm = 1 / FILM.pixelSpacingMm[0];
+      // a wrist-only film: cut 12 mm distal of the CMC row, 60 mm of forearm below the radiocarpal joint
+      const cmcY = Math.min(...joints.filter((j) => /^CMC/.test(j.site)).map((j) => j.y));
+      const rcY = joints.find((j) => j.site === 'RC')!.y;
+      const top = cmcY - 12 * mm;
+      const wristFilm = { ...FILM, rows: Math.round(rcY + 60 * mm - top) };
+      const inWrist = joints.filter((j) => j.y >= top + 2 && j.y < top + wristFilm.rows).map((j) => ({ ...j, y: j.y - top }));
+      const check = keepPaHands(inWrist, wristFilm);
+      expect(check.notGraded, `seed ${seed}`).toEqual([]);
+      expect(check.candidates.length).toBe(inWrist.length);
+      expect(check.partial[side]!.notInView).toEqual(expect.arrayContaining(['DIP2', 'DIP5', 'PIP3', 'IP1']));
+      expect(check.partial[side]!.residual).toBeLessThan(PARTIAL_VIEW.maxResidual);
+      // the same wrist at the edge of a forearm film (25 cm of film beyond it): not a wrist view
+      const forearm = keepPaHands(inWrist, { ...wristFilm, rows: Math.round(rcY - top + 250 * mm) });
+      expect(forearm.candidates).toEqual([]);
+      expect(forearm.notGraded).toEqual([{ laterality: side, cause: 'view', reason: expect.stringMatching(/^a wrist at the edge of a forearm film/) }]);
+      // the same joints on the whole film: the fingers would be in view, yet were not found
+      expect(keepPaHands(inWrist.map((j) => ({ ...j, y: j.y + top })), FILM).notGraded[0].cause).toBe('unrecognised');
+      // a finger-only film of the index and middle fingers (6 joints)
+      const two = joints.filter((j) => /^(DIP|PIP|MCP)[23]$/.test(j.site));
+      const xs = two.map((j) => j.x);
+      const ys = two.map((j) => j.y);
+      const [left, right] = [Math.min(...xs) - 8 * mm, Math.max(...xs) + 8 * mm];
+      const [up, down] = [Math.min(...ys) - 20 * mm, Math.max(...ys) + 10 * mm];
+      const fingerFilm = { ...FILM, rows: Math.round(down - up), columns: Math.round(right - left) };
+      const fingers = keepPaHands(two.map((j) => ({ ...j, x: j.x - left, y: j.y - up })), fingerFilm);
+      expect(fingers.notGraded, `seed ${seed}`).toEqual([]);
+      expect(fingers.partial[side]!.notInView).toEqual(expect.arrayContaining(['RC', 'DIP5', 'MCP5']));
+    }
+  });
+
+  it('does not take a cluster that fits no hand, or unsure joints, for a partial view', () => {
+    const joints = hand(23, 'L');
+    const wristSites = joints.filter((j) => /^(CMC|STT|CSL|RC)/.test(j.site));
+    // scrambled: the names of the wrist sites on points that do not lie as in a hand
+    const scrambled = wristSites.map((j, i) => ({ ...j, x: wristSites[(i * 3) % wristSites.length].x + (i % 2 ? 90 : -90), y: wristSites[(i * 5) % wristSites.length].y }));
+    expect(keepPaHands(scrambled, { ...FILM, rows: 300 }).notGraded[0]?.cause).toBe('unrecognised');
+    const unsure = wristSites.map((j) => ({ ...j, y: j.y - Math.min(...wristSites.map((w) => w.y)) + 40, confidence: 0.5 }));
+    expect(keepPaHands(unsure, { ...FILM, rows: 400 }).notGraded[0]?.cause).toBe('unrecognised');
   });
 });

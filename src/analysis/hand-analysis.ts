@@ -59,7 +59,14 @@ export interface HandResult {
    * the layout residual (RMS, in MCP2-MCP5 units) and the bound above which a hand is taken as oblique or lateral;
    * absent where it was not judged (the site grades every view, or too few joints)
    */
-  view?: { kind: 'PA'; layoutResidual: number; maxResidual: number };
+  view?: {
+    /** `PA-partial`: a wrist-only or finger-only film (or a collimated hand): the joints in view lie as in a PA hand, the rest off the film */
+    kind: 'PA' | 'PA-partial';
+    layoutResidual: number;
+    maxResidual: number;
+    /** PA-partial: the sites not on the film (not graded, not found) */
+    notInView?: JointSite[];
+  };
 }
 
 export interface ModelInfo {

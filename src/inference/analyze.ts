@@ -1,6 +1,6 @@
 import type { HandAnalysis } from '../analysis/hand-analysis.js';
 import { detectAnyOrientation } from './orientation.js';
-import { keepPaHands, MAX_PA_RESIDUAL, recognisedHand } from './view.js';
+import { keepPaHands, MAX_PA_RESIDUAL, PARTIAL_VIEW, recognisedHand } from './view.js';
 import { DEFAULT_CALIBRATION } from './manifest.js';
 import { grade } from './grader.js';
 import type { Models } from './models.js';
@@ -66,13 +66,16 @@ export async function analyzeDisplay(
   const found = await detectAnyOrientation(img, models.detector.manifest, models.detector.runner, options.minJointsPerHand);
   const { quarterTurns } = found;
   const calibration = models.detector.manifest.calibration ?? DEFAULT_CALIBRATION;
-  const { candidates, notGraded, paResiduals } = keepPaHands(found.candidates, options.paViewsOnly !== false, recognisedHand(calibration));
+  const { candidates, notGraded, paResiduals, partial } = keepPaHands(found.candidates, img, options.paViewsOnly !== false, recognisedHand(calibration));
   const t2 = performance.now();
   const spacing = chooseSpacing(img.pixelSpacingMm, options.spacingFrom ?? 'header', estimateSpacing(candidates));
   const graded = await grade({ ...img, pixelSpacingMm: spacing.mm }, candidates, models.grader.manifest, models.grader.runner, calibration.jointMinConfidence);
+  const rounded = (r: number) => Math.round(r * 1000) / 1000;
   const hands = graded.map((h) => {
     const residual = paResiduals[h.laterality];
-    return residual === undefined ? h : { ...h, view: { kind: 'PA' as const, layoutResidual: Math.round(residual * 1000) / 1000, maxResidual: MAX_PA_RESIDUAL } };
+    const part = partial[h.laterality];
+    if (part) return { ...h, view: { kind: 'PA-partial' as const, layoutResidual: rounded(part.residual), maxResidual: PARTIAL_VIEW.maxResidual, notInView: part.notInView } };
+    return residual === undefined ? h : { ...h, view: { kind: 'PA' as const, layoutResidual: rounded(residual), maxResidual: MAX_PA_RESIDUAL } };
   });
   const t3 = performance.now();
   if (timings) Object.assign(timings, { displayMs: 0, detectMs: t2 - t1, gradeMs: t3 - t2 });

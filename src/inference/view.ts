@@ -30,14 +30,23 @@ export const MAX_PA_RESIDUAL = 0.3;
 /** Fewer joints than this and the layout says too little to judge (a partial view): kept. */
 const MIN_JOINTS_TO_JUDGE = 8;
 
+/** The best similarity fit of a hand's joints onto PA_LAYOUT, and its way back to the image. */
+interface LayoutFit {
+  /** RMS distance after the fit, in MCP2-MCP5 units */
+  residual: number;
+  /** where a site of the PA layout falls in the image under the fit */
+  inImage(site: JointSite): { x: number; y: number };
+}
+
 /**
- * RMS residual of the hand's joints against PA_LAYOUT after the best rotation, scale and
- * shift (Procrustes, no reflection); a right hand is mirrored first. Undefined with too few joints.
+ * Procrustes (rotation, scale, shift; no reflection) of the hand's joints onto PA_LAYOUT; a
+ * right hand is mirrored first. Undefined with fewer than `minJoints` joints.
  */
-export function layoutResidual(joints: readonly Pick<Candidate, 'site' | 'x' | 'y'>[], laterality: Laterality): number | undefined {
-  if (joints.length < MIN_JOINTS_TO_JUDGE) return undefined;
+function fitLayout(joints: readonly Pick<Candidate, 'site' | 'x' | 'y'>[], laterality: Laterality, minJoints: number): LayoutFit | undefined {
+  if (joints.length < minJoints) return undefined;
+  const flip = laterality === 'R' ? -1 : 1;
   const a = joints.map((j) => PA_LAYOUT[j.site]);
-  const b = joints.map((j) => [laterality === 'R' ? -j.x : j.x, j.y] as const);
+  const b = joints.map((j) => [flip * j.x, j.y] as const);
   const mean = (p: readonly (readonly [number, number])[]) => p.reduce((m, q) => [m[0] + q[0] / p.length, m[1] + q[1] / p.length], [0, 0]);
   const [ax, ay] = mean(a);
   const [bx, by] = mean(b);
@@ -61,7 +70,100 @@ export function layoutResidual(joints: readonly Pick<Candidate, 'site' | 'x' | '
     const [u, v] = [b[i][0] - bx, b[i][1] - by];
     err += (c * u - s * v - (a[i][0] - ax)) ** 2 + (s * u + c * v - (a[i][1] - ay)) ** 2;
   }
-  return Math.sqrt(err / a.length);
+  const det = c * c + s * s;
+  return {
+    residual: Math.sqrt(err / a.length),
+    inImage: (site) => {
+      // the inverse of (u, v) -> (c u - s v, s u + c v), then the shift and the mirror back
+      const [p, q] = [PA_LAYOUT[site][0] - ax, PA_LAYOUT[site][1] - ay];
+      return { x: flip * ((c * p + s * q) / det + bx), y: (-s * p + c * q) / det + by };
+    },
+  };
+}
+
+/**
+ * RMS residual of the hand's joints against PA_LAYOUT after the best rotation, scale and
+ * shift (Procrustes, no reflection); a right hand is mirrored first. Undefined with too few joints.
+ */
+export function layoutResidual(joints: readonly Pick<Candidate, 'site' | 'x' | 'y'>[], laterality: Laterality): number | undefined {
+  return fitLayout(joints, laterality, MIN_JOINTS_TO_JUDGE)?.residual;
+}
+
+/**
+ * A partial PA view (a wrist-only or finger-only film, or a hand cut by the collimator): the
+ * joints found lie as in a PA hand, and the PA layout fitted to them puts the sites not found
+ * off the film or at its edge, where they cannot be seen. On a whole film with a hand-like
+ * cluster (a foot, an elbow) the sites not found would fall inside the film: not partial.
+ */
+export const PARTIAL_VIEW = {
+  /** joints a partial view needs (a wrist: RC, CSL, STT and the CMCs; two fingers: 6) */
+  minJoints: 6,
+  /** mean detector confidence of those joints: above the whole hand's, as they are fewer */
+  minMeanConfidence: 0.6,
+  /** layout residual bound: fewer joints fit any layout more easily than 21 */
+  maxResidual: 0.2,
+  /** a site predicted this close to the edge (mm) or beyond counts as out of view */
+  edgeMm: 8,
+  /** sites predicted inside the film yet not found, tolerated (a joint the detector missed) */
+  maxMissedInView: 2,
+  /**
+   * film beyond the radiocarpal joint, in MCP2-MCP5 spans (about 6 cm each): a wrist film
+   * shows a few centimetres of forearm, a forearm film 20 cm and more, with the wrist at its
+   * edge, and is not a view the scores are defined on
+   */
+  maxForearmSpans: 2.5,
+} as const;
+
+export interface PartialPaView {
+  residual: number;
+  /** the sites not found whose predicted place is off the film (or at its edge) */
+  notInView: JointSite[];
+}
+
+/** Film from the radiocarpal joint to the film's edge, away from the fingers, in MCP2-MCP5 spans. */
+function forearmSpans(fit: LayoutFit, film: { rows: number; columns: number }): number {
+  const rc = fit.inImage('RC');
+  const mcp3 = fit.inImage('MCP3');
+  const [m2, m5] = [fit.inImage('MCP2'), fit.inImage('MCP5')];
+  const span = Math.hypot(m2.x - m5.x, m2.y - m5.y);
+  const len = Math.hypot(rc.x - mcp3.x, rc.y - mcp3.y);
+  const d = { x: (rc.x - mcp3.x) / len, y: (rc.y - mcp3.y) / len };
+  // how far the ray from the radiocarpal joint runs before it leaves the film
+  const exits = [
+    d.x > 0 ? (film.columns - rc.x) / d.x : d.x < 0 ? -rc.x / d.x : Infinity,
+    d.y > 0 ? (film.rows - rc.y) / d.y : d.y < 0 ? -rc.y / d.y : Infinity,
+  ];
+  return Math.max(0, Math.min(...exits)) / span;
+}
+
+export function partialPaView(
+  hand: readonly Candidate[],
+  laterality: Laterality,
+  film: { rows: number; columns: number; pixelSpacingMm: [number, number] },
+): PartialPaView | { forearm: string } | undefined {
+  const mean = hand.reduce((s, c) => s + c.confidence, 0) / hand.length;
+  if (hand.length < PARTIAL_VIEW.minJoints || mean < PARTIAL_VIEW.minMeanConfidence) return undefined;
+  const fit = fitLayout(hand, laterality, PARTIAL_VIEW.minJoints);
+  if (!fit || fit.residual > PARTIAL_VIEW.maxResidual) return undefined;
+  const [sr, sc] = film.pixelSpacingMm;
+  const found = new Set(hand.map((c) => c.site));
+  const notInView: JointSite[] = [];
+  let missedInView = 0;
+  for (const site of Object.keys(PA_LAYOUT) as JointSite[]) {
+    if (found.has(site)) continue;
+    const { x, y } = fit.inImage(site);
+    const edgeMm = Math.min(x * sc, y * sr, (film.columns - x) * sc, (film.rows - y) * sr);
+    if (edgeMm < PARTIAL_VIEW.edgeMm) notInView.push(site);
+    else missedInView++;
+  }
+  if (missedInView > PARTIAL_VIEW.maxMissedInView || notInView.length === 0) return undefined;
+  if (found.has('RC')) {
+    const spans = forearmSpans(fit, film);
+    if (spans > PARTIAL_VIEW.maxForearmSpans) {
+      return { forearm: `a wrist at the edge of a forearm film (${spans.toFixed(1)} MCP2-MCP5 spans of film beyond the radiocarpal joint, a wrist film shows at most ${PARTIAL_VIEW.maxForearmSpans}): not a hand or wrist view; the scores are defined on PA hand views` };
+    }
+  }
+  return { residual: fit.residual, notInView };
 }
 
 /**
@@ -84,6 +186,8 @@ export interface ViewCheck {
   candidates: Candidate[];
   /** the layout residual of each hand kept where its view was judged (a PA layout) */
   paResiduals: Partial<Record<Laterality, number>>;
+  /** hands kept as partial PA views (too few joints for a whole hand, the rest off the film) */
+  partial: Partial<Record<Laterality, PartialPaView>>;
   /** hands found but not graded, with the reason */
   notGraded: HandNotGraded[];
 }
@@ -101,7 +205,7 @@ export function handNotGraded(
   if (hand.length < recognised.minJoints || mean < recognised.minMeanConfidence) {
     return {
       cause: 'unrecognised',
-      reason: `${hand.length} joint-like structures at a mean detector confidence of ${mean.toFixed(2)} (a hand needs ${recognised.minJoints} of 21 joints at ${recognised.minMeanConfidence}): a wrist-only or finger-only view, another body part, or a view the detector does not know; the joints cannot be named reliably`,
+      reason: `${hand.length} joint-like structures at a mean detector confidence of ${mean.toFixed(2)} (a hand needs ${recognised.minJoints} of 21 joints at ${recognised.minMeanConfidence}; a partial view ${PARTIAL_VIEW.minJoints} at ${PARTIAL_VIEW.minMeanConfidence} lying as in a PA hand, with the joints not found off the film): another body part, or a view the detector does not know; the joints cannot be named reliably`,
     };
   }
   if (residual !== undefined && residual > MAX_PA_RESIDUAL) {
@@ -115,15 +219,31 @@ export function handNotGraded(
 
 /**
  * Keeps the hands recognised as hands whose joints lie as in a PA view (any view where
- * `paViewsOnly` is false: the site's choice); names the others and why.
+ * `paViewsOnly` is false: the site's choice), and partial PA views (wrist-only, finger-only
+ * films: judged on `film`, the image the candidates' pixels are in); names the others and why.
  */
-export function keepPaHands(candidates: readonly Candidate[], paViewsOnly = true, recognised: RecognisedHand = recognisedHand()): ViewCheck {
-  const out: ViewCheck = { candidates: [], paResiduals: {}, notGraded: [] };
+export function keepPaHands(
+  candidates: readonly Candidate[],
+  film: { rows: number; columns: number; pixelSpacingMm: [number, number] },
+  paViewsOnly = true,
+  recognised: RecognisedHand = recognisedHand(),
+): ViewCheck {
+  const out: ViewCheck = { candidates: [], paResiduals: {}, partial: {}, notGraded: [] };
   for (const laterality of ['L', 'R'] as const) {
     const hand = candidates.filter((c) => c.laterality === laterality);
     if (hand.length === 0) continue;
     const residual = paViewsOnly ? layoutResidual(hand, laterality) : undefined;
     const why = handNotGraded(hand, residual, recognised);
+    const partial = why?.cause === 'unrecognised' && hand.length < recognised.minJoints ? partialPaView(hand, laterality, film) : undefined;
+    if (partial && 'forearm' in partial) {
+      out.notGraded.push({ laterality, cause: 'view', reason: partial.forearm });
+      continue;
+    }
+    if (partial) {
+      out.candidates.push(...hand);
+      out.partial[laterality] = partial;
+      continue;
+    }
     if (why) {
       out.notGraded.push({ laterality, ...why });
       continue;

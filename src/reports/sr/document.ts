@@ -128,9 +128,14 @@ export function readingNotes(analysis: HandAnalysis): TextItem[] {
   if (pixelSpacingFrom === 'default') notes.push('No pixel spacing in the header and too little of the hand to measure it: joints were graded at an assumed 0.15 mm.');
   if (turnedDeg) notes.push(`The hand lay turned: found after turning the image ${turnedDeg} degrees clockwise. Regions are in the image as stored.`);
   for (const hand of analysis.hands) {
-    if (hand.view) {
+    if (hand.view?.kind === 'PA') {
       notes.push(
         `${HAND_NAMES[hand.laterality]} read as a PA view: its joints lie as in a PA view (layout residual ${hand.view.layoutResidual.toFixed(2)}; oblique and lateral views, above ${hand.view.maxResidual}, are not graded).`,
+      );
+    } else if (hand.view?.kind === 'PA-partial') {
+      const off = hand.view.notInView ?? [];
+      notes.push(
+        `${HAND_NAMES[hand.laterality]} read as a partial PA view (a wrist-only or finger-only film, or a hand cut by the film's edge): the ${hand.joints.length} joints found lie as in a PA hand (layout residual ${hand.view.layoutResidual.toFixed(2)}, at most ${hand.view.maxResidual}); not in view, so not graded: ${off.map((site) => trackingId(hand.laterality, site)).join(', ')}. Totals cover the joints in view only.`,
       );
     }
     const skipped = hand.joints.filter((j) => j.notGraded);
