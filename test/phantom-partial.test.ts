@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JOINT_SITES } from '../src/analysis/joints.js';
 import { writeTrainingSet, TRAINING_DEFAULTS } from '../src/phantom/training-set.js';
+import { parsePhantomOptions, specFor } from '../src/phantom/options.js';
+import { makePhantom } from '../src/phantom/generate.js';
+import { readPart10 } from '../src/dicom/part10.js';
 
 /**
  * Partial views in the detector's training data: a wrist-only film keeps the wrist sites and
@@ -47,5 +50,28 @@ describe('partial-view training images', () => {
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
+  }, 60_000);
+
+  it('jointscore phantom --partial: films cut to a wrist-only or finger-only view, the truth only what is on the film', async () => {
+    const opts = parsePhantomOptions({ count: '6', seed: '3000001', partial: true, preview: false });
+    const views = new Set<string>();
+    for (let i = 0; i < 6; i++) {
+      const spec = specFor(opts, i);
+      views.add(spec.partialView!);
+      const a = await makePhantom(spec, {}, { preview: false });
+      const { dataset } = readPart10(a.dicom, { untilPixelData: true });
+      const [rows, columns] = [Number(dataset.Rows), Number(dataset.Columns)];
+      expect(rows * columns).toBeLessThan(spec.rows * spec.columns);
+      const joints = a.truth.hands.flatMap((h) => h.joints);
+      expect(joints.length).toBeGreaterThan(0);
+      expect(joints.length).toBeLessThan(21);
+      for (const j of joints) {
+        expect(j.x).toBeGreaterThanOrEqual(0);
+        expect(j.y).toBeGreaterThanOrEqual(0);
+        expect(j.x).toBeLessThan(columns);
+        expect(j.y).toBeLessThan(rows);
+      }
+    }
+    expect([...views].sort()).toEqual(['fingers', 'wrist']);
   }, 60_000);
 });

@@ -3,6 +3,7 @@ import { previewPng } from '../imaging/preview.js';
 import { VERSION } from '../version.js';
 import { encodePhantomDx, type PhantomDxOptions } from './dicom-dx.js';
 import { turnPhantom } from './orient.js';
+import { asPartialView } from './partial.js';
 import { renderPhantom } from './render.js';
 import type { PhantomSpec, RenderedPhantom } from './types.js';
 
@@ -43,7 +44,7 @@ export async function makePhantom(
   encoding: PhantomDxOptions,
   options: { preview?: boolean; previewMaxSide?: number; name?: string } = {},
 ): Promise<PhantomArtefacts> {
-  const upright = renderPhantom(spec);
+  const upright = asPartialView(renderPhantom(spec));
   const rendered = spec.turn ? turnPhantom(upright, spec.turn) : upright;
   return artefactsOf(rendered, encoding, options);
 }

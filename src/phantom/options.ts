@@ -4,6 +4,7 @@ import { realisticFrame } from './frame.js';
 import type { DiseaseProfile, HandLayout, PhantomSpec } from './types.js';
 import { JointscoreError } from '../errors.js';
 import { turnForSeed } from './orient.js';
+import { partialViewForSeed } from './partial.js';
 
 /**
  * What `jointscore phantom` asks for, checked and turned into one PhantomSpec per image.
@@ -38,6 +39,8 @@ export interface PhantomRunOptions {
   widerRanges: boolean;
   /** each film turned by a quarter turn drawn from its seed, mirrored half the time */
   anyOrientation: boolean;
+  /** each single-hand film cut to a wrist-only or finger-only view drawn from its seed */
+  partial: boolean;
   preview: boolean;
 }
 
@@ -94,6 +97,7 @@ export function parsePhantomOptions(raw: Partial<RawPhantomOptions>): PhantomRun
     wideRanges: raw.wideRanges === true || raw.widerRanges === true,
     widerRanges: raw.widerRanges === true,
     anyOrientation: raw.anyOrientation === true,
+    partial: raw.partial === true,
     preview: raw.preview !== false,
   };
 }
@@ -115,5 +119,6 @@ export function specFor(opts: PhantomRunOptions, index: number): PhantomSpec {
     wideRanges: opts.wideRanges,
     ...(opts.widerRanges ? { widerRanges: true } : {}),
     ...(opts.anyOrientation ? { turn: turnForSeed(seed) } : {}),
+    ...(opts.partial ? { partialView: partialViewForSeed(seed) } : {}),
   };
 }

@@ -1,5 +1,7 @@
+import type { HandResult } from '../analysis/hand-analysis.js';
 import type { JointSite } from '../analysis/joints.js';
-import type { Rng } from './rng.js';
+import { Rng } from './rng.js';
+import type { PhantomSpec, RenderedPhantom } from './types.js';
 
 /**
  * Partial views for the detector's training: the window of a whole-hand phantom film that a
@@ -7,7 +9,20 @@ import type { Rng } from './rng.js';
  * joints in view without the rest of the hand around them. Sites outside the window are
  * simply absent from the targets (no heatmap peak), as they are absent from the film.
  */
-export type PartialView = 'wrist' | 'fingers';
+export type PartialView = NonNullable<PhantomSpec['partialView']>;
+
+/** The view of image `seed` in a partial-view run: wrist-only or finger-only, half each. */
+export function partialViewForSeed(seed: number): PartialView {
+  return (Math.imul(seed ^ 0x51ed27, 0x2c1b3c6d) >>> 7) & 1 ? 'wrist' : 'fingers';
+}
+
+/** A single hand's phantom film cut to its `spec.partialView` window; others (and hands without the sites) as they are. */
+export function asPartialView(r: RenderedPhantom): RenderedPhantom {
+  const view = r.spec.partialView;
+  if (!view || r.hands.length !== 1) return r;
+  const w = partialWindow(view, r.hands[0].joints, r.spec.pixelSpacingMm, r.rows, r.columns, new Rng(r.spec.seed ^ 0x9a7714));
+  return w ? cutPhantom(r, w) : r;
+}
 
 /** Pixel rectangle of the film kept: rows [top, bottom), columns [left, right). */
 export interface FilmWindow {
@@ -110,4 +125,26 @@ export function cutWindow(values: ArrayLike<number>, columns: number, w: FilmWin
     for (let c = 0; c < cols; c++) out[r * cols + c] = values[from + c];
   }
   return out;
+}
+
+/**
+ * A rendered phantom as the film `w` of it: pixels cut, truth moved into the cut film's
+ * frame, joints off the film dropped (a partial-view fixture, or a held-out partial test). Pure.
+ */
+export function cutPhantom(r: RenderedPhantom, w: FilmWindow): RenderedPhantom {
+  const rows = w.bottom - w.top;
+  const columns = w.right - w.left;
+  const image = new Float32Array(rows * columns);
+  for (let y = 0; y < rows; y++) image.set(r.image.subarray((w.top + y) * r.columns + w.left, (w.top + y) * r.columns + w.right), y * columns);
+  const inView = (j: { x: number; y: number }) => j.x >= w.left && j.x < w.right && j.y >= w.top && j.y < w.bottom;
+  const hands: HandResult[] = r.hands.map((hand) => ({
+    ...hand,
+    joints: hand.joints.filter(inView).map((j) => ({
+      ...j,
+      x: j.x - w.left,
+      y: j.y - w.top,
+      box: [Math.max(0, j.box[0] - w.left), Math.max(0, j.box[1] - w.top), Math.min(columns, j.box[2] - w.left), Math.min(rows, j.box[3] - w.top)] as [number, number, number, number],
+    })),
+  }));
+  return { ...r, rows, columns, image, hands };
 }

@@ -24,6 +24,8 @@ export interface PhantomSpec {
   widerRanges?: boolean;
   /** the film stored turned by quarter turns and/or mirrored (src/phantom/orient.ts) */
   turn?: FilmTurn;
+  /** a single hand's film cut to what a wrist-only or finger-only film shows (src/phantom/partial.ts), before any turn */
+  partialView?: 'wrist' | 'fingers';
 }
 
 /** A film stored turned clockwise by quarter turns, after a left-right mirror if `mirrored`. */

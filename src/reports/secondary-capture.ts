@@ -196,7 +196,7 @@ export function panelBlocks(
     blocks.push({
       id: `hand-${hand.laterality}`,
       lines: [
-        text('heading', `${HAND_NAMES[hand.laterality]}: ${hand.joints.length} joints`),
+        text('heading', `${HAND_NAMES[hand.laterality]}: ${hand.joints.length} joints${hand.view?.kind === 'PA-partial' ? ` (partial view, ${hand.view.notInView?.length ?? 0} not in view)` : ''}`),
         text('text', `SvH JSN total ${s.svhJsn}`),
         text('text', `SvH erosion total ${s.svhErosion}`),
         text('text', `KL sum ${s.klSum}`),
