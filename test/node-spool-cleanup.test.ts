@@ -1,8 +1,11 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAsync, startTestNode, waitForJobs, writeFixtures, type TestNode } from './helpers/node.js';
+import { runAsync, startTestNode, testConfig, waitForJobs, writeFixtures, type TestNode } from './helpers/node.js';
+import { startNode } from '../src/pipeline/node.js';
+import { JobQueue } from '../src/store/queue.js';
+import { captureLogger } from './helpers/inference.js';
 
 /**
  * The spool holds what is still to be read: a job that ends done with nothing to send (no
@@ -47,5 +50,36 @@ describe('spool clean-up', () => {
     await new Promise((r) => setTimeout(r, 1000));
     expect(node.node.queue.list()).toHaveLength(2);
     expect(spooled()).toEqual([]);
+  }, 120_000);
+
+  it('removes at start-up the files of a job recorded done just before the process died (a failed job keeps its source)', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'jointscore-leftovers-'));
+    try {
+      const objects = join(dataDir, 'spool', 'objects');
+      mkdirSync(objects, { recursive: true });
+      const q = new JobQueue(join(dataDir, 'queue.sqlite'));
+      const made = ['1.2.826.0.1.3680043.10.1.1', '1.2.826.0.1.3680043.10.1.2'].map((uid) => {
+        const spoolPath = join(objects, `${uid}.dcm`);
+        writeFileSync(spoolPath, 'x');
+        const { job } = q.enqueue({ sopInstanceUid: uid, modelVersion: 'm', sopClassUid: '1.2.840.10008.5.1.4.1.1.1.1', transferSyntaxUid: '1.2.840.10008.1.2.1', callingAe: 'A', spoolPath });
+        q.claimNext();
+        mkdirSync(join(dataDir, 'results-work', String(job.id)), { recursive: true });
+        return job;
+      });
+      q.setState(made[0].id, 'done');
+      q.setState(made[1].id, 'failed', 'analyse: a test');
+      q.close();
+      const { log } = captureLogger();
+      const running = await startNode(testConfig(dataDir), log);
+      try {
+        expect(existsSync(made[0].spoolPath)).toBe(false);
+        expect(existsSync(join(dataDir, 'results-work', String(made[0].id)))).toBe(false);
+        expect(existsSync(made[1].spoolPath)).toBe(true);
+      } finally {
+        await running.stop();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   }, 120_000);
 });

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NodeConfig } from '../config/types.js';
@@ -110,6 +110,7 @@ export async function startNode(config: NodeConfig, log: Logger, observers: Node
     work.wake();
   };
   adoptOrphans(spool, queue, enqueue, log);
+  removeLeftoversOfDone(spool, queue, resultsDir, log);
 
   const worker = new Worker({
     queue,
@@ -232,6 +233,27 @@ function sweepSkipped(queue: JobQueue, hours: number, log: Logger): void {
 async function cleanUp(job: Job, resultsDir: string): Promise<void> {
   await rm(job.spoolPath, { force: true });
   await rm(join(resultsDir, String(job.id)), { recursive: true, force: true });
+}
+
+/**
+ * A job recorded done, then the process died before its files were removed (the removal
+ * follows the state change): its source in the spool and its results folder are removed at
+ * start-up, as they would have been.
+ */
+function removeLeftoversOfDone(spool: Spool, queue: JobQueue, resultsDir: string, log: Logger): void {
+  let removed = 0;
+  for (const path of spool.listObjects()) {
+    if (queue.findBySpoolPath(path)?.state !== 'done') continue;
+    rmSync(path, { force: true });
+    removed++;
+  }
+  const folders = existsSync(resultsDir) ? readdirSync(resultsDir) : [];
+  for (const name of folders) {
+    if (!/^\d+$/.test(name) || queue.get(Number(name))?.state !== 'done') continue;
+    rmSync(join(resultsDir, name), { recursive: true, force: true });
+    removed++;
+  }
+  if (removed) log.info('removed the files of jobs done before a restart', { files: removed });
 }
 
 /**
