@@ -292,13 +292,11 @@ interface Refusal {
  * sender, who retries, while what is already received can still be analysed and reported.
  */
 function diskLow(ctx: ScpContext): Refusal | undefined {
-  const minBytes = ctx.config.minFreeDiskMb * 1_048_576;
-  if (minBytes <= 0) return undefined;
-  const free = ctx.spool.freeBytes();
-  if (free >= minBytes) return undefined;
+  const low = ctx.spool.belowFreeMark(ctx.config.minFreeDiskMb);
+  if (!low) return undefined;
   return {
     status: STORE_STATUS.outOfResources,
-    why: `the disk holding ${ctx.spool.root} has ${Math.floor(free / 1_048_576)} MB free, less than dimse.minFreeDiskMb (${ctx.config.minFreeDiskMb}): free space on it, or lower the limit; the sender keeps the object and retries`,
+    why: `the disk holding ${ctx.spool.root} has ${low}: free space on it, or lower the limit; the sender keeps the object and retries`,
     comment: 'disk low: not stored, retry later',
   };
 }

@@ -94,9 +94,10 @@ export function partialWindow(view: PartialView, joints: Point[], mmPerPx: numbe
     lo = Math.min(...alongs) - mm(rng.uniform(-3, 40));
   }
   const acrossAll = sides.map(across);
-  const margin = view === 'wrist' ? rng.uniform(8, 25) : rng.uniform(5, 15);
-  const left = Math.min(...acrossAll) - mm(margin);
-  const right = Math.max(...acrossAll) + mm(view === 'wrist' ? rng.uniform(8, 25) : rng.uniform(5, 15));
+  // soft tissue and film beside the outermost joints, drawn for each side
+  const margin = () => mm(view === 'wrist' ? rng.uniform(8, 25) : rng.uniform(5, 15));
+  const left = Math.min(...acrossAll) - margin();
+  const right = Math.max(...acrossAll) + margin();
   // the rotated rectangle's axis-aligned bounds: films are cut along the image axes
   const corners = [
     [lo, left],
@@ -113,18 +114,6 @@ export function partialWindow(view: PartialView, joints: Point[], mmPerPx: numbe
   // too small to be a film (a finger at a coarse spacing): skip
   if ((win.bottom - win.top) * mmPerPx < 30 || (win.right - win.left) * mmPerPx < 20) return undefined;
   return win;
-}
-
-/** The stored values inside `w` (row-major), as a film of that size would hold them. */
-export function cutWindow(values: ArrayLike<number>, columns: number, w: FilmWindow): Uint16Array {
-  const rows = w.bottom - w.top;
-  const cols = w.right - w.left;
-  const out = new Uint16Array(rows * cols);
-  for (let r = 0; r < rows; r++) {
-    const from = (w.top + r) * columns + w.left;
-    for (let c = 0; c < cols; c++) out[r * cols + c] = values[from + c];
-  }
-  return out;
 }
 
 /**

@@ -4,7 +4,7 @@ import { JOINT_SITES, type JointSite } from '../analysis/joints.js';
 import type { JointResult } from '../analysis/hand-analysis.js';
 import { distalDirection, letterbox, sampleCrop, toDisplay, type DisplayImage } from '../imaging/preprocess.js';
 import { quantisePhantomImage } from './dicom-dx.js';
-import { cutWindow, partialWindow, type FilmWindow, type PartialView } from './partial.js';
+import { cutPhantom, partialWindow, type FilmWindow, type PartialView } from './partial.js';
 import { realisticFrame } from './frame.js';
 import { renderPhantom } from './render.js';
 import { Rng } from './rng.js';
@@ -139,21 +139,21 @@ export function writeTrainingSet(o: TrainingSetOptions, onImage?: (i: number) =>
     for (let i = 0; i < o.count; i++) {
       const seed = o.seed + i;
       const spec = trainingSpec(seed, o.wideRanges);
-      const rendered = renderPhantom(spec);
-      const stored = quantisePhantomImage(rendered.image, spec.bitsStored, spec.photometric);
-      const cut = partialCut(rendered, spec, seed, o.partialShare ?? 0);
-      const win: FilmWindow = cut?.window ?? { top: 0, left: 0, bottom: rendered.rows, right: rendered.columns };
+      const whole = renderPhantom(spec);
+      // cut before quantising (pixel by pixel, so the same values): the display window is
+      // then the cut film's own, as a real wrist-only film's is
+      const cut = partialCut(whole, spec, seed, o.partialShare ?? 0);
+      const rendered = cut ? cutPhantom(whole, cut.window) : whole;
       const img = toDisplay({
-        rows: win.bottom - win.top, columns: win.right - win.left, values: cut ? cutWindow(stored, rendered.columns, win) : stored,
+        rows: rendered.rows, columns: rendered.columns, values: quantisePhantomImage(rendered.image, spec.bitsStored, spec.photometric),
         photometric: spec.photometric, pixelSpacingMm: [spec.pixelSpacingMm, spec.pixelSpacingMm],
       });
       const lb = letterbox(img, o.detectorSize);
       writeSync(detFd, toU16(lb.data));
-      const inView = (j: { x: number; y: number }) => j.x >= win.left && j.x < win.right && j.y >= win.top && j.y < win.bottom;
       const joints = rendered.hands.flatMap((h) =>
-        h.joints.filter(inView).map((j) => ({ channel: channelOf(h.laterality, j.site), x: (j.x - win.left) * lb.scale, y: (j.y - win.top) * lb.scale })),
+        h.joints.map((j) => ({ channel: channelOf(h.laterality, j.site), x: j.x * lb.scale, y: j.y * lb.scale })),
       );
-      detLines.push(JSON.stringify({ image: i, seed, spec, scale: lb.scale, joints, ...(cut ? { partial: cut.view, window: win } : {}) }));
+      detLines.push(JSON.stringify({ image: i, seed, spec, scale: lb.scale, joints, ...(cut ? { partial: cut.view, window: cut.window } : {}) }));
       if (cut) {
         onImage?.(i);
         continue;

@@ -109,8 +109,7 @@ export async function startNode(config: NodeConfig, log: Logger, observers: Node
     }
     work.wake();
   };
-  adoptOrphans(spool, queue, enqueue, log);
-  removeLeftoversOfDone(spool, queue, resultsDir, log);
+  tidySpool(spool, queue, resultsDir, enqueue, log);
 
   const worker = new Worker({
     queue,
@@ -192,9 +191,8 @@ export async function startNode(config: NodeConfig, log: Logger, observers: Node
     modelVersion,
     notReady: () => {
       if (stopping) return ['stopping'];
-      const free = spool.freeBytes();
-      const min = config.dimse.minFreeDiskMb;
-      return free < min * 1_048_576 ? [`disk low: ${Math.floor(free / 1_048_576)} MB free, less than dimse.minFreeDiskMb (${min}); C-STOREs are answered A700`] : [];
+      const low = spool.belowFreeMark(config.dimse.minFreeDiskMb);
+      return low ? [`disk low: ${low}; C-STOREs are answered A700`] : [];
     },
     diskFreeBytes: () => spool.freeBytes(),
     health: () => {
@@ -236,19 +234,23 @@ async function cleanUp(job: Job, resultsDir: string): Promise<void> {
 }
 
 /**
- * A job recorded done, then the process died before its files were removed (the removal
- * follows the state change): its source in the spool and its results folder are removed at
- * start-up, as they would have been.
+ * The spool and results folders as a crash left them, made right once at start-up, one pass:
+ * - a spool file without a job was stored durably, then the process died before the queue
+ *   recorded it (the sender got no Success and will resend, but nothing is lost if it does
+ *   not): it is queued as if just received;
+ * - a job recorded done whose files are still there died between the state change and their
+ *   removal: they are removed, as they would have been.
  */
-function removeLeftoversOfDone(spool: Spool, queue: JobQueue, resultsDir: string, log: Logger): void {
+function tidySpool(spool: Spool, queue: JobQueue, resultsDir: string, enqueue: (obj: SpooledObject, callingAe: string) => void, log: Logger): void {
   let removed = 0;
   for (const path of spool.listObjects()) {
-    if (queue.findBySpoolPath(path)?.state !== 'done') continue;
-    rmSync(path, { force: true });
-    removed++;
+    const job = queue.findBySpoolPath(path);
+    if (job?.state === 'done') {
+      rmSync(path, { force: true });
+      removed++;
+    } else if (!job) adoptOrphan(path, enqueue, log);
   }
-  const folders = existsSync(resultsDir) ? readdirSync(resultsDir) : [];
-  for (const name of folders) {
+  for (const name of existsSync(resultsDir) ? readdirSync(resultsDir) : []) {
     if (!/^\d+$/.test(name) || queue.get(Number(name))?.state !== 'done') continue;
     rmSync(join(resultsDir, name), { recursive: true, force: true });
     removed++;
@@ -256,29 +258,21 @@ function removeLeftoversOfDone(spool: Spool, queue: JobQueue, resultsDir: string
   if (removed) log.info('removed the files of jobs done before a restart', { files: removed });
 }
 
-/**
- * Spool files without a job: stored durably, then the process died before the queue
- * recorded them (the sender got no Success and will resend, but nothing is lost if it
- * does not). They are queued as if just received.
- */
-function adoptOrphans(spool: Spool, queue: JobQueue, enqueue: (obj: SpooledObject, callingAe: string) => void, log: Logger): void {
-  for (const path of spool.listObjects()) {
-    if (queue.findBySpoolPath(path)) continue;
-    try {
-      const { meta } = readPart10(new Uint8Array(readFileSync(path)));
-      enqueue(
-        {
-          path,
-          bytes: 0,
-          sopClassUid: String(meta.MediaStorageSOPClassUID),
-          sopInstanceUid: String(meta.MediaStorageSOPInstanceUID),
-          transferSyntaxUid: String(meta.TransferSyntaxUID),
-        },
-        String(meta.SourceApplicationEntityTitle ?? '').trim() || 'unknown',
-      );
-      log.info('queued a spooled object that had no job (stored before a crash)', { file: path });
-    } catch (err) {
-      log.error(`cannot read a spooled object, left in place: ${(err as Error).message}`, { file: path });
-    }
+function adoptOrphan(path: string, enqueue: (obj: SpooledObject, callingAe: string) => void, log: Logger): void {
+  try {
+    const { meta } = readPart10(new Uint8Array(readFileSync(path)));
+    enqueue(
+      {
+        path,
+        bytes: 0,
+        sopClassUid: String(meta.MediaStorageSOPClassUID),
+        sopInstanceUid: String(meta.MediaStorageSOPInstanceUID),
+        transferSyntaxUid: String(meta.TransferSyntaxUID),
+      },
+      String(meta.SourceApplicationEntityTitle ?? '').trim() || 'unknown',
+    );
+    log.info('queued a spooled object that had no job (stored before a crash)', { file: path });
+  } catch (err) {
+    log.error(`cannot read a spooled object, left in place: ${(err as Error).message}`, { file: path });
   }
 }

@@ -114,7 +114,6 @@ const SEVERITY_NAMES: Record<SeverityClass | 'unknown', string> = {
   unknown: 'not graded',
 };
 
-
 export function severityCounts(joints: readonly JointResult[]): {
   ra: Record<SeverityClass, number>;
   oa: Record<SeverityClass, number>;

@@ -98,6 +98,18 @@ export class Spool {
     return fs.bavail * fs.bsize;
   }
 
+  /**
+   * Why nothing more should be received (dimse.minFreeDiskMb): "N MB free, less than ..." when
+   * the disk holding the spool has less than `minFreeMb` free; undefined while there is room
+   * (or the mark is 0).
+   */
+  belowFreeMark(minFreeMb: number): string | undefined {
+    if (minFreeMb <= 0) return undefined;
+    const free = this.freeBytes();
+    if (free >= minFreeMb * 1_048_576) return undefined;
+    return `${Math.floor(free / 1_048_576)} MB free, less than dimse.minFreeDiskMb (${minFreeMb})`;
+  }
+
   /** Complete objects present in the spool (for the start-up scan). */
   listObjects(): string[] {
     return readdirSync(this.objectsDir)
