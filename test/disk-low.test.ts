@@ -1,9 +1,9 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobQueue } from '../src/store/queue.js';
-import { runAsync, spawnServe, writeFixtures, type ServeProcess } from './helpers/node.js';
+import { runAsync, spawnServe, writeFixtures, writeServeConfig, type ServeProcess } from './helpers/node.js';
 import { freePorts } from './helpers/orthanc.js';
 
 /**
@@ -25,21 +25,7 @@ beforeAll(async () => {
   mkdirSync(dataDir);
   const fs = statfsSync(dataDir);
   const freeMb = Math.floor((fs.bavail * fs.bsize) / 1_048_576);
-  writeFileSync(
-    join(work, 'node.yaml'),
-    [
-      `dataDir: ${dataDir}`,
-      'dimse:',
-      '  bindAddress: 127.0.0.1',
-      `  minFreeDiskMb: ${freeMb + 4096}`,
-      'http:',
-      '  host: 127.0.0.1',
-      `  port: ${httpPort}`,
-      'logging:',
-      '  file: ""',
-    ].join('\n') + '\n',
-  );
-  serve = await spawnServe(join(work, 'node.yaml'));
+  serve = await spawnServe(writeServeConfig(join(work, 'node.yaml'), dataDir, { dimse: { minFreeDiskMb: freeMb + 4096 }, http: { host: '127.0.0.1', port: httpPort } }));
 }, 120_000);
 
 afterAll(async () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPart10 } from '../src/dicom/part10.js';
 import { startTestNode, waitForJobs, writeFixtures, type TestNode } from './helpers/node.js';
-import { freePorts, startOrthanc, type OrthancPeer, type OrthancSeries } from './helpers/orthanc.js';
+import { freePorts, startOrthanc, waitForSeries, type OrthancPeer } from './helpers/orthanc.js';
 
 /**
  * Orthanc as the PACS, the node in this process: the radiograph is uploaded to Orthanc over
@@ -39,26 +39,15 @@ function jointscore(): TestNode {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls the study until a series of each wanted modality holds an instance (bounded). */
-async function waitForSeries(modalities: string[], timeoutMs: number): Promise<OrthancSeries[]> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const series = await pacs().seriesOfStudy(studyId);
-    const have = new Set(series.filter((s) => s.Instances.length > 0).map((s) => s.MainDicomTags.Modality));
-    if (modalities.every((m) => have.has(m))) return series;
-    if (Date.now() > until) {
-      const jobs = jointscore().node.queue.list();
-      const deliveries = jobs.flatMap((j) => jointscore().node.queue.deliveriesOf(j.id));
-      throw new Error(
-        `Orthanc's study has series ${JSON.stringify([...have])} after ${timeoutMs} ms, wanted ${modalities.join(', ')}\n` +
-          `jobs: ${JSON.stringify(jobs.map((j) => [j.id, j.state, j.reason]))}\n` +
-          `deliveries: ${JSON.stringify(deliveries.map((d) => [d.state, d.attempts, d.lastError]))}\n` +
-          `node log: ${jointscore().lines.slice(-20).map((l) => l.message).join(' | ')}\n` +
-          `Orthanc log:\n${pacs().logTail(20)}`,
-      );
-    }
-    await sleep(500);
-  }
+/** What the node did, for an error when the results do not arrive. */
+function nodeSide(): string {
+  const jobs = jointscore().node.queue.list();
+  const deliveries = jobs.flatMap((j) => jointscore().node.queue.deliveriesOf(j.id));
+  return (
+    `jobs: ${JSON.stringify(jobs.map((j) => [j.id, j.state, j.reason]))}\n` +
+    `deliveries: ${JSON.stringify(deliveries.map((d) => [d.state, d.attempts, d.lastError]))}\n` +
+    `node log: ${jointscore().lines.slice(-20).map((l) => l.message).join(' | ')}`
+  );
 }
 
 beforeAll(async () => {
@@ -92,7 +81,7 @@ describe('Orthanc as the PACS: routes a radiograph to the node and receives the 
 
     const started = Date.now();
     await pacs().storeToModality('JOINTSCORE', [instanceId]);
-    const series = await waitForSeries(['DX', 'SR', 'OT', 'PR'], 90_000);
+    const series = await waitForSeries(pacs(), studyId, ['DX', 'SR', 'OT', 'PR'], 90_000, nodeSide);
     console.info(`node-orthanc: results in Orthanc ${((Date.now() - started) / 1000).toFixed(1)} s after the C-STORE to the node`);
 
     expect(series.map((s) => s.MainDicomTags.Modality).sort()).toEqual(['DX', 'OT', 'PR', 'SR']);

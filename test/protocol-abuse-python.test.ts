@@ -1,11 +1,10 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAsync, spawnServe, type ServeProcess } from './helpers/node.js';
+import { runAsync, spawnServe, writeServeConfig, type ServeProcess } from './helpers/node.js';
 import { freePorts } from './helpers/orthanc.js';
 
 /**
@@ -80,15 +79,11 @@ async function startNode(name: string, dimse: Record<string, unknown>): Promise<
   const dataDir = join(dir, 'data');
   mkdirSync(dataDir, { recursive: true });
   const [httpPort] = await freePorts(1);
-  const config = {
-    dataDir,
-    dimse: { aeTitle: 'JOINTSCORE', bindAddress: '127.0.0.1', ...dimse },
+  const configFile = writeServeConfig(join(dir, 'jointscore.yaml'), dataDir, {
+    dimse: { aeTitle: 'JOINTSCORE', ...dimse },
     delivery: { folder: join(dataDir, 'results') },
-    logging: { file: '' },
     http: { enabled: true, host: '127.0.0.1', port: httpPort },
-  };
-  const configFile = join(dir, 'jointscore.yaml');
-  writeFileSync(configFile, yaml.dump(config));
+  });
   const serve = await spawnServe(configFile);
   const pid = serve.proc.pid!;
   // spawnServe may start it through setpriv, which execs: the pid must be the node itself

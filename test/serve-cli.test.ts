@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobQueue } from '../src/store/queue.js';
-import { BIN, runAsync, spawnServe, writeFixtures, type ServeProcess } from './helpers/node.js';
+import { BIN, runAsync, spawnServe, writeFixtures, writeServeConfig, type ServeProcess } from './helpers/node.js';
 import { freePorts } from './helpers/orthanc.js';
 
 /**
@@ -20,20 +20,7 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'jointscore-serve-'));
   files = await writeFixtures(join(work, 'in'), ['hand-left-m2-explicit', 'chest-not-a-hand']);
   [httpPort] = await freePorts(1);
-  writeFileSync(
-    join(work, 'node.yaml'),
-    [
-      `dataDir: ${join(work, 'data')}`,
-      'dimse:',
-      '  bindAddress: 127.0.0.1',
-      'http:',
-      '  host: 127.0.0.1',
-      `  port: ${httpPort}`,
-      'logging:',
-      '  file: ""',
-    ].join('\n') + '\n',
-  );
-  serve = await spawnServe(join(work, 'node.yaml'));
+  serve = await spawnServe(writeServeConfig(join(work, 'node.yaml'), join(work, 'data'), { http: { host: '127.0.0.1', port: httpPort } }));
 }, 120_000);
 
 afterAll(async () => {

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import yaml from 'js-yaml';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,6 +89,18 @@ export async function writeFixtures(dir: string, names: string[]): Promise<Recor
     out[name] = path;
   }
   return out;
+}
+
+type Section = Record<string, unknown>;
+
+/**
+ * A `jointscore serve` configuration file for a test: DICOM on loopback only, logs on stderr
+ * only, `sections` (dimse, http, delivery, ...) merged in. Returns the file's path.
+ */
+export function writeServeConfig(file: string, dataDir: string, sections: { dimse?: Section; logging?: Section; [name: string]: unknown } = {}): string {
+  const config = { ...sections, dataDir, dimse: { bindAddress: '127.0.0.1', ...sections.dimse }, logging: { file: '', ...sections.logging } };
+  writeFileSync(file, yaml.dump(config));
+  return file;
 }
 
 export interface ServeProcess {

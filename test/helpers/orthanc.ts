@@ -116,6 +116,23 @@ export interface OrthancPeer {
 const ORTHANC = process.env.ORTHANC_BIN || 'Orthanc';
 const MAX_ATTEMPTS = 4;
 
+/**
+ * Polls a study until a series of each wanted modality holds an instance (bounded); the
+ * error names what Orthanc has, then `context()` (the sender's side: jobs, log) and Orthanc's log.
+ */
+export async function waitForSeries(orthanc: OrthancPeer, studyId: string, modalities: string[], timeoutMs: number, context: () => string = () => ''): Promise<OrthancSeries[]> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const series = await orthanc.seriesOfStudy(studyId);
+    const have = new Set(series.filter((s) => s.Instances.length > 0).map((s) => s.MainDicomTags.Modality));
+    if (modalities.every((m) => have.has(m))) return series;
+    if (Date.now() > until) {
+      throw new Error(`Orthanc's study has series ${JSON.stringify([...have])} after ${timeoutMs} ms, wanted ${modalities.join(', ')}\n${context()}\nOrthanc log:\n${orthanc.logTail(20)}`);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 /** Free TCP ports, distinct, found by listening on port 0 on all interfaces (as Orthanc will). */
 export async function freePorts(count: number): Promise<number[]> {
   const servers: Server[] = [];
