@@ -8,10 +8,10 @@ import type { HandAnalysis, JointResult } from '../../src/analysis/hand-analysis
 import { readPart10, writePart10, type NaturalDataset } from '../../src/dicom/part10.js';
 import { FIXTURES, makeFixture } from '../../src/phantom/fixtures.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
-import { freePorts, startOrthanc, type OrthancPeer, type OrthancSeries } from '../helpers/orthanc.js';
+import { freePorts, startOrthanc, waitForSeries, type OrthancPeer } from '../helpers/orthanc.js';
 import { findChromium, launchChromium, type Browser, type Page } from './chromium.js';
 import { startViewerServer, type ViewerServer } from './server.js';
-import { groupsWithoutRegion, measurementGroups, regionOf, trackingIdentifier, withHandRegions, withInferredFrom } from './sr-proposal.js';
+import { groupsWithoutRegion, measurementGroups, regionOf, trackingIdentifier, withInferredFrom, withNewUids } from './sr-groups.js';
 
 /**
  * What the radiologist sees (issue #13): a phantom radiograph goes PACS -> node -> PACS as in
@@ -68,22 +68,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function pacs(): OrthancPeer {
   if (!orthanc) throw new Error('Orthanc did not start (see the beforeAll error)');
   return orthanc;
-}
-
-async function waitForSeries(modalities: string[], timeoutMs: number): Promise<OrthancSeries[]> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const series = await pacs().seriesOfStudy(studyId);
-    const have = new Set(series.filter((s) => s.Instances.length > 0).map((s) => s.MainDicomTags.Modality));
-    if (modalities.every((m) => have.has(m))) return series;
-    if (Date.now() > until) {
-      throw new Error(
-        `Orthanc's study has ${JSON.stringify([...have])} after ${timeoutMs} ms, wanted ${modalities.join(', ')}\n` +
-          `node log: ${node?.lines.slice(-20).map((l) => l.message).join(' | ')}\nOrthanc log:\n${pacs().logTail(20)}`,
-      );
-    }
-    await sleep(500);
-  }
 }
 
 /** A screenshot into docs/viewer/<name>, as a palette PNG (modest size for the repository). */
@@ -231,7 +215,7 @@ const bbox = (pts: [number, number][]) => {
   return [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)] as const;
 };
 
-/** Replaces the SR in Orthanc by another (the proposal), so that OHIF sees only that one. */
+/** Replaces the SR in Orthanc by another (a variant), so that OHIF sees only that one. */
 async function replaceSr(sr: NaturalDataset): Promise<void> {
   const series = await pacs().seriesOfStudy(studyId);
   for (const s of series.filter((x) => x.MainDicomTags.Modality === 'SR')) await pacs().delete(`/series/${s.ID}`);
@@ -321,7 +305,7 @@ describe.skipIf(!ENABLED)(`OHIF ${ohifDist().version} shows the node's results (
     expect(up.Status, JSON.stringify(up)).toBe('Success');
     studyId = up.ParentStudy;
     await pacs().storeToModality('JOINTSCORE', [up.ID]);
-    const series = await waitForSeries(['DX', 'SR', 'OT', 'PR'], 90_000);
+    const series = await waitForSeries(pacs(), studyId, ['DX', 'SR', 'OT', 'PR'], 90_000, () => `node log: ${node?.lines.slice(-20).map((l) => l.message).join(' | ')}`);
     const one = (m: string) => series.find((s) => s.MainDicomTags.Modality === m)!.Instances[0];
     srWritten = readPart10(await pacs().getBuffer(`/instances/${one('SR')}/file`)).dataset;
     const dx = await pacs().instanceTags(one('DX'));
@@ -407,9 +391,9 @@ describe.skipIf(!ENABLED)(`OHIF ${ohifDist().version} shows the node's results (
     console.info(`viewer: the SR as written: ${r.joints} joint regions drawn, ${r.onTruth} on the true joint centre`);
   });
 
-  it('hydrates the proposed SR into tracked measurements once each group\'s first NUM is INFERRED FROM its region', async () => {
+  it('hydrates the SR into tracked measurements once each group\'s first NUM is INFERRED FROM its region', async () => {
     const variant = withInferredFrom(
-      withHandRegions(srWritten, { sopInstanceUid: `${srWritten.SOPInstanceUID}.2`, seriesInstanceUid: `${srWritten.SeriesInstanceUID}.2` }),
+      withNewUids(srWritten, { sopInstanceUid: `${srWritten.SOPInstanceUID}.2`, seriesInstanceUid: `${srWritten.SeriesInstanceUID}.2` }),
     );
     await replaceSr(variant);
     await openStudy(4);
