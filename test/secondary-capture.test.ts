@@ -9,7 +9,7 @@ import { readPart10, writePart10 } from '../src/dicom/part10.js';
 import { derivedUid } from '../src/dicom/uid.js';
 import { worstSeverity } from '../src/imaging/preview.js';
 import {
-  ScBuildError, buildSecondaryCaptureDataset, jointLabel, overlayLayout, overlaySvg, renderOverlay, type OverlayLayout,
+  ScBuildError, buildSecondaryCaptureDataset, jointLabel, overlayLayers, overlayLayout, overlaySvg, renderOverlay, type OverlayLayout,
   type Rect, type RenderedOverlay, type ScOptions,
 } from '../src/reports/secondary-capture.js';
 import { SEVERITY_COLOURS } from '../src/analysis/severity.js';
@@ -349,6 +349,38 @@ describe('Secondary Capture: layout (pure)', () => {
     expect(box.x).toBeCloseTo(analysis.hands[0].joints[i].box[0] * 0.5, 5);
     const got = edgeMidpoints(box).map(([x, y]) => colourClass(px(r, x, y)));
     expect(got.filter((c) => c === 'severe').length, got.join(', ')).toBeGreaterThanOrEqual(3);
+  });
+
+  it('a shrunk radiograph is the source shrunk: grey, in place, the same at every distance from the marks', async () => {
+    // Until 2026-12-03 the shrunk grey came back from sharp as RGB and was spread as if one
+    // sample a pixel: every film larger than maxSide (most real DX films) was garbled.
+    const r = await renderOverlay({ gray, rows: ROWS, columns: COLUMNS }, analysis, { maxSide: 640 });
+    const expected = await sharp(Buffer.from(gray), { raw: { width: COLUMNS, height: ROWS, channels: 1 } })
+      .resize(512, 640, { fit: 'fill', kernel: 'lanczos3' })
+      .extractChannel(0)
+      .raw()
+      .toBuffer();
+    const marks = r.layout.labels.flatMap((l) => [l.box, l.plate]).map((b) => ({ x: b.x - 6, y: b.y - 6, width: b.width + 12, height: b.height + 12 }));
+    let checked = 0;
+    for (let y = 0; y < 640; y += 7) {
+      for (let x = 0; x < 512; x += 7) {
+        if (marks.some((m) => overlap({ x, y, width: 1, height: 1 }, m))) continue;
+        const v = expected[y * 512 + x];
+        expect(px(r, x, y), `(${x}, ${y})`).toEqual([v, v, v]);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(2000);
+  });
+
+  it('the overlay layers are the full-canvas SVG, pixel for pixel, cut to where they draw', async () => {
+    // the same joint marks drawn as one canvas-sized SVG (the old way) and as layers
+    const layout = overlayLayout(ROWS, COLUMNS, analysis, {});
+    const base = await sharp({ create: { width: layout.canvas.width, height: layout.canvas.height, channels: 3, background: '#1c1c1e' } }).png().toBuffer();
+    const whole = await sharp(base).composite([{ input: Buffer.from(overlaySvg(layout)), left: 0, top: 0 }]).raw().toBuffer();
+    const layered = await sharp(base).composite(overlayLayers(layout)).raw().toBuffer();
+    expect(overlayLayers(layout)).toHaveLength(2);
+    expect(Buffer.compare(whole, layered)).toBe(0);
   });
 
   it('the SVG is pure text: same layout, same string; XML special characters escaped', () => {

@@ -424,6 +424,10 @@ function labelsSvg(layout: OverlayLayout): string {
   return out.join('');
 }
 
+const svgDocument = (area: Rect, body: string): string =>
+  `<svg xmlns="http://www.w3.org/2000/svg" width="${area.width}" height="${area.height}" ` +
+  `viewBox="${area.x} ${area.y} ${area.width} ${area.height}" font-family="DejaVu Sans" font-weight="bold">${body}</svg>`;
+
 /** The whole overlay (boxes, labels, panel) as one SVG the size of the canvas. Pure. */
 export function overlaySvg(layout: OverlayLayout): string {
   const { width, height } = layout.canvas;
@@ -431,6 +435,53 @@ export function overlaySvg(layout: OverlayLayout): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` +
     `font-family="DejaVu Sans" font-weight="bold">${panelSvg(layout)}${labelsSvg(layout)}</svg>`
   );
+}
+
+/**
+ * The canvas pixels the boxes, leader lines and label plates can touch: their union, grown
+ * by the widest stroke's half and a pixel of antialiasing, in whole pixels within the canvas.
+ */
+export function labelsArea(layout: OverlayLayout): Rect | undefined {
+  if (layout.labels.length === 0) return undefined;
+  const grow = (layout.stroke + 2) / 2 + 1;
+  let x0 = Infinity;
+  let y0 = Infinity;
+  let x1 = -Infinity;
+  let y1 = -Infinity;
+  for (const l of layout.labels) {
+    for (const r of [l.box, l.plate]) {
+      x0 = Math.min(x0, r.x);
+      y0 = Math.min(y0, r.y);
+      x1 = Math.max(x1, r.x + r.width);
+      y1 = Math.max(y1, r.y + r.height);
+    }
+  }
+  const x = Math.max(0, Math.floor(x0 - grow));
+  const y = Math.max(0, Math.floor(y0 - grow));
+  return {
+    x,
+    y,
+    width: Math.min(layout.canvas.width, Math.ceil(x1 + grow)) - x,
+    height: Math.min(layout.canvas.height, Math.ceil(y1 + grow)) - y,
+  };
+}
+
+const overlaps = (a: Rect, b: Rect): boolean =>
+  a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+
+/**
+ * The overlay as the layers sharp composites: the panel over its own rectangle and the
+ * joint marks over the area they touch, each rasterised only there (a full-canvas SVG
+ * cost most of the overlay's time). The SVG is drawn through a viewBox shifted by whole
+ * pixels, so every pixel is the one the full-canvas SVG gives; where a mark reaches into
+ * the panel the two are drawn as that one SVG, so that their overlap blends as before.
+ */
+export function overlayLayers(layout: OverlayLayout): { input: Buffer; left: number; top: number }[] {
+  const area = labelsArea(layout);
+  if (area && overlaps(area, layout.panel)) return [{ input: Buffer.from(overlaySvg(layout)), left: 0, top: 0 }];
+  const layers = [{ input: Buffer.from(svgDocument(layout.panel, panelSvg(layout))), left: layout.panel.x, top: layout.panel.y }];
+  if (area) layers.push({ input: Buffer.from(svgDocument(area, labelsSvg(layout))), left: area.x, top: area.y });
+  return layers;
 }
 
 export interface OverlayImage {
@@ -467,22 +518,13 @@ export async function renderOverlay(
   }
   const layout = overlayLayout(rows, columns, analysis, opts);
   const { image, canvas } = layout;
-  let small = Buffer.from(gray.buffer, gray.byteOffset, gray.byteLength);
-  if (image.width !== columns || image.height !== rows) {
-    small = await sharp(small, { raw: { width: columns, height: rows, channels: 1 } })
-      .resize(image.width, image.height, { fit: 'fill', kernel: 'lanczos3' })
-      .raw()
-      .toBuffer();
-  }
-  const rgbImage = Buffer.alloc(image.width * image.height * 3);
-  for (let i = 0, o = 0; i < small.length; i++, o += 3) rgbImage[o] = rgbImage[o + 1] = rgbImage[o + 2] = small[i];
-  const { data, info } = await sharp({
-    create: { width: canvas.width, height: canvas.height, channels: 3, background: PANEL_BACKGROUND },
-  })
-    .composite([
-      { input: rgbImage, raw: { width: image.width, height: image.height, channels: 3 }, left: 0, top: 0 },
-      { input: Buffer.from(overlaySvg(layout)), left: 0, top: 0 },
-    ])
+  // grey to RGB by sharp (the grey value in all three samples), shrunk first where it must be
+  let radiograph = sharp(Buffer.from(gray.buffer, gray.byteOffset, gray.byteLength), { raw: { width: columns, height: rows, channels: 1 } });
+  if (image.width !== columns || image.height !== rows) radiograph = radiograph.resize(image.width, image.height, { fit: 'fill', kernel: 'lanczos3' });
+  const rgbImage = await radiograph.toColourspace('srgb').raw().toBuffer();
+  const { data, info } = await sharp(rgbImage, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .extend({ right: canvas.width - image.width, bottom: canvas.height - image.height, background: PANEL_BACKGROUND })
+    .composite(overlayLayers(layout))
     .removeAlpha()
     .raw()
     .toBuffer({ resolveWithObject: true });
