@@ -40,6 +40,15 @@ const EXPLICIT_PIXEL_VRS = new Set(['OB', 'OW', 'UN']);
  */
 function pixelDataElement(bytes: Uint8Array, implicitVr: boolean, nativeLength: number): { valueAt: number; length: number } | undefined {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // native pixel data as the last element, where it nearly always is: read where it must start
+  // (a search backwards through 10 MB of pixel values took 50 ms)
+  for (const length of [nativeLength, nativeLength + 1]) {
+    const at = buf.length - length - (implicitVr ? 8 : 12);
+    if (at < 132 || !buf.subarray(at, at + 4).equals(PIXEL_DATA_TAG)) continue;
+    if (implicitVr ? buf.readUInt32LE(at + 4) === length : EXPLICIT_PIXEL_VRS.has(buf.toString('latin1', at + 4, at + 6)) && buf.readUInt16LE(at + 6) === 0 && buf.readUInt32LE(at + 8) === length) {
+      return { valueAt: buf.length - length, length };
+    }
+  }
   for (let at = buf.lastIndexOf(PIXEL_DATA_TAG); at >= 132; at = buf.lastIndexOf(PIXEL_DATA_TAG, at - 1)) {
     if (implicitVr) {
       if (at + 8 > buf.length) continue;
