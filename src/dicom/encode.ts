@@ -90,9 +90,10 @@ class Writer {
     return (v) => buf.writeUInt32LE(v, at);
   }
 
-  concat(): Buffer {
+  /** The bytes as written, in pieces: a large value stays the caller's buffer. */
+  finish(): Uint8Array[] {
     this.flush();
-    return Buffer.concat(this.chunks, this.size);
+    return this.chunks;
   }
 }
 
@@ -242,6 +243,12 @@ function writeElements(w: Writer, dict: DataDict, encapsulatedOk = false): void 
  * set, both explicit VR little endian. Undefined when some element is left to dcmjs.
  */
 export function encodePart10ExplicitLe(meta: DataDict, dict: DataDict): Buffer | undefined {
+  const pieces = encodePart10ExplicitLePieces(meta, dict);
+  return pieces && Buffer.concat(pieces);
+}
+
+/** The same bytes in pieces, for a vectored write that copies no large value (an overlay's 15 MB). */
+export function encodePart10ExplicitLePieces(meta: DataDict, dict: DataDict): Uint8Array[] | undefined {
   try {
     const w = new Writer();
     w.bytes(Buffer.alloc(128));
@@ -252,7 +259,7 @@ export function encodePart10ExplicitLe(meta: DataDict, dict: DataDict): Buffer |
     writeElements(w, meta);
     groupLength(w.size - metaStart);
     writeElements(w, dict);
-    return w.concat();
+    return w.finish();
   } catch (err) {
     if (err instanceof Unsupported) return undefined;
     throw err;

@@ -1,6 +1,7 @@
 import type { NaturalDataset } from './part10.js';
 import { TransferSyntax } from './part10.js';
 import { JointscoreError } from '../errors.js';
+import { occurrences } from './search.js';
 
 /**
  * Is the pixel data whole? dcmjs fills a truncated native Pixel Data with zeros, and the
@@ -33,23 +34,35 @@ export function nativePixelDataLength(ds: NaturalDataset): number {
 const EXPLICIT_PIXEL_VRS = new Set(['OB', 'OW', 'UN']);
 
 /**
+ * Native Pixel Data as the file's last element, where it nearly always is: read where it must
+ * start for `nativeLength` bytes (or one more, padded), instead of searched for (a search
+ * backwards through 10 MB of pixel values took 50 ms). Its value ends where the file ends,
+ * so it is whole. Undefined when the file is laid out otherwise.
+ */
+export function nativePixelDataAtEnd(bytes: Uint8Array, implicitVr: boolean, nativeLength: number): { valueAt: number; length: number } | undefined {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (const length of [nativeLength, nativeLength + 1]) {
+    const at = buf.length - length - (implicitVr ? 8 : 12);
+    if (at < 132 || !buf.subarray(at, at + 4).equals(PIXEL_DATA_TAG)) continue;
+    const header = implicitVr
+      ? buf.readUInt32LE(at + 4) === length
+      : EXPLICIT_PIXEL_VRS.has(buf.toString('latin1', at + 4, at + 6)) && buf.readUInt16LE(at + 6) === 0 && buf.readUInt32LE(at + 8) === length;
+    if (header) return { valueAt: buf.length - length, length };
+  }
+  return undefined;
+}
+
+/**
  * Where the Pixel Data element's value starts, and its declared length. The tag's four bytes
  * can also occur inside the pixel values themselves, so the last occurrence counts only where
  * what follows is an element header: in explicit VR an OB/OW/UN VR with its reserved bytes,
  * in implicit VR (no VR to check) an undefined length or the native size the header implies.
  */
 function pixelDataElement(bytes: Uint8Array, implicitVr: boolean, nativeLength: number): { valueAt: number; length: number } | undefined {
+  const atEnd = nativePixelDataAtEnd(bytes, implicitVr, nativeLength);
+  if (atEnd) return atEnd;
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  // native pixel data as the last element, where it nearly always is: read where it must start
-  // (a search backwards through 10 MB of pixel values took 50 ms)
-  for (const length of [nativeLength, nativeLength + 1]) {
-    const at = buf.length - length - (implicitVr ? 8 : 12);
-    if (at < 132 || !buf.subarray(at, at + 4).equals(PIXEL_DATA_TAG)) continue;
-    if (implicitVr ? buf.readUInt32LE(at + 4) === length : EXPLICIT_PIXEL_VRS.has(buf.toString('latin1', at + 4, at + 6)) && buf.readUInt16LE(at + 6) === 0 && buf.readUInt32LE(at + 8) === length) {
-      return { valueAt: buf.length - length, length };
-    }
-  }
-  for (let at = buf.lastIndexOf(PIXEL_DATA_TAG); at >= 132; at = buf.lastIndexOf(PIXEL_DATA_TAG, at - 1)) {
+  for (const at of occurrences(buf, PIXEL_DATA_TAG, 132).reverse()) {
     if (implicitVr) {
       if (at + 8 > buf.length) continue;
       const length = buf.readUInt32LE(at + 4);
@@ -117,7 +130,7 @@ export function checkPixelDataIntegrity(bytes: Uint8Array, ds: NaturalDataset, t
     return;
   }
   const tail = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).subarray(element.valueAt);
-  if (tail.lastIndexOf(SEQUENCE_DELIMITER) < 0) {
+  if (tail.indexOf(SEQUENCE_DELIMITER) < 0) {
     throw new PixelDataIntegrityError('encapsulated Pixel Data (7FE0,0010) has no sequence delimiter: the object was cut off in transfer; send it again');
   }
   for (const [i, frame] of frames(ds).entries()) {

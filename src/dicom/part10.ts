@@ -1,6 +1,6 @@
 import dcmjs from 'dcmjs';
 import { VERSION } from '../version.js';
-import { encodePart10ExplicitLe } from './encode.js';
+import { encodePart10ExplicitLePieces } from './encode.js';
 import { keepUidsAsSent } from './uid-fidelity.js';
 
 /**
@@ -30,15 +30,28 @@ export function writePart10(
   dataset: NaturalDataset,
   transferSyntaxUID: string = TransferSyntax.ExplicitVRLittleEndian,
 ): Buffer {
+  const pieces = part10Pieces(dataset, transferSyntaxUID);
+  return pieces.length === 1 ? Buffer.from(pieces[0].buffer, pieces[0].byteOffset, pieces[0].byteLength) : Buffer.concat(pieces);
+}
+
+/**
+ * The file's bytes in pieces, for a vectored write (`FileHandle.writev`): large values are
+ * not copied into one buffer. Explicit VR little endian is encoded by src/dicom/encode.ts
+ * (the bytes dcmjs writes, faster), anything else by dcmjs.
+ */
+export function part10Pieces(
+  dataset: NaturalDataset,
+  transferSyntaxUID: string = TransferSyntax.ExplicitVRLittleEndian,
+): Uint8Array[] {
   if (transferSyntaxUID === TransferSyntax.ExplicitVRLittleEndian) {
     const { DicomMetaDictionary } = dcmjs.data;
-    const fast = encodePart10ExplicitLe(
+    const fast = encodePart10ExplicitLePieces(
       DicomMetaDictionary.denaturalizeDataset(fileMeta(dataset, transferSyntaxUID)),
       DicomMetaDictionary.denaturalizeDataset(dataset),
     );
     if (fast) return fast;
   }
-  return writePart10WithDcmjs(dataset, transferSyntaxUID);
+  return [writePart10WithDcmjs(dataset, transferSyntaxUID)];
 }
 
 function fileMeta(dataset: NaturalDataset, transferSyntaxUID: string): NaturalDataset {

@@ -1,4 +1,4 @@
-import { checkPixelDataIntegrity, nativePixelDataLength } from './integrity.js';
+import { checkPixelDataIntegrity, nativePixelDataAtEnd, nativePixelDataLength } from './integrity.js';
 import { TRANSFER_SYNTAX_NAMES, TRANSFER_SYNTAX_REGISTRY, transferSyntaxName } from './transfer-syntax.js';
 import dcmjsCodecs from 'dcmjs-codecs';
 import { readPart10, TransferSyntax, writePart10, type NaturalDataset } from './part10.js';
@@ -324,6 +324,8 @@ export interface NativePixels {
 
 /** Reads a Part 10 file in any supported syntax and returns its pixel data decoded. */
 export async function readNativePixels(bytes: Uint8Array): Promise<NativePixels> {
+  const inPlace = nativePixelsInPlace(bytes);
+  if (inPlace) return inPlace;
   const { meta, dataset } = readPart10(bytes);
   const transferSyntaxUID = String(meta.TransferSyntaxUID);
   checkPixelDataIntegrity(bytes, dataset, transferSyntaxUID);
@@ -332,6 +334,23 @@ export async function readNativePixels(bytes: Uint8Array): Promise<NativePixels>
   if (buffers.length === 0) throw new Error('the file has no Pixel Data (7FE0,0010)');
   const pixelData = new Uint8Array(concat(buffers), 0, nativePixelDataLength(dataset));
   return { dataset, transferSyntaxUID, pixelData };
+}
+
+/**
+ * An uncompressed file whose Pixel Data is its last element (nearly every one): the
+ * attributes parsed up to the pixels, and the pixels a view of the file's own bytes. dcmjs
+ * would copy them out and the list of buffers be joined again: two copies of 10 MB for a
+ * 2048 x 2560 radiograph. The dataset has no PixelData; nothing downstream reads it.
+ */
+function nativePixelsInPlace(bytes: Uint8Array): NativePixels | undefined {
+  const { meta, dataset } = readPart10(bytes, { untilPixelData: true });
+  const transferSyntaxUID = String(meta.TransferSyntaxUID);
+  const implicit = transferSyntaxUID === TransferSyntax.ImplicitVRLittleEndian;
+  if (!implicit && transferSyntaxUID !== TransferSyntax.ExplicitVRLittleEndian) return undefined;
+  const length = nativePixelDataLength(dataset);
+  const element = length > 0 ? nativePixelDataAtEnd(bytes, implicit, length) : undefined;
+  if (!element) return undefined;
+  return { dataset, transferSyntaxUID, pixelData: bytes.subarray(element.valueAt, element.valueAt + length) };
 }
 
 /** 16-bit stored values (little endian) from native pixel data. */

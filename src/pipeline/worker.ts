@@ -1,10 +1,11 @@
-import { mkdir, open, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { notGradedText, type HandAnalysis } from '../analysis/hand-analysis.js';
 import { checkLaterality } from '../analysis/laterality.js';
 import type { AnalysisConfig, SelectionConfig } from '../config/types.js';
 import { isValidUid } from '../dicom/uid.js';
-import { readPart10, writePart10, type NaturalDataset } from '../dicom/part10.js';
+import { lastOccurrence } from '../dicom/search.js';
+import { part10Pieces, readPart10, type NaturalDataset } from '../dicom/part10.js';
 import { ImageFileError } from '../imaging/decode.js';
 import type { Models } from '../inference/models.js';
 import { scrubQuotedValues, type Logger } from '../observability/logger.js';
@@ -69,14 +70,34 @@ export function modelVersionOf(models: Models): string {
   return [models.detector.info, models.grader.info].map((m) => `${m.name}@${m.version}`).join(MODEL_VERSION_SEPARATOR);
 }
 
-async function writeDurably(path: string, bytes: Uint8Array | string): Promise<void> {
-  await writeFile(path, bytes);
-  const fh = await open(path, 'r+');
+/** Written and synced before the job moves on; a file in pieces goes out in one vectored write. */
+async function writeDurably(path: string, bytes: Uint8Array[] | string): Promise<void> {
+  const fh = await open(path, 'w');
   try {
+    if (typeof bytes === 'string') await fh.writeFile(bytes);
+    else {
+      const total = bytes.reduce((n, b) => n + b.byteLength, 0);
+      let written = 0;
+      // writev may write less than asked (a signal, a full pipe): carry on from where it stopped
+      while (written < total) written += (await fh.writev(remainder(bytes, written))).bytesWritten;
+    }
     await fh.sync();
   } finally {
     await fh.close();
   }
+}
+
+/** The pieces after the first `skip` bytes. */
+function remainder(pieces: Uint8Array[], skip: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const p of pieces) {
+    if (skip >= p.byteLength) skip -= p.byteLength;
+    else {
+      out.push(skip > 0 ? p.subarray(skip) : p);
+      skip = 0;
+    }
+  }
+  return out;
 }
 
 /**
@@ -86,7 +107,7 @@ async function writeDurably(path: string, bytes: Uint8Array | string): Promise<v
  */
 function countSequenceItems(bytes: Buffer, max: number): number {
   const item = Buffer.from([0xfe, 0xff, 0x00, 0xe0]);
-  const pixelData = bytes.lastIndexOf(Buffer.from([0xe0, 0x7f, 0x10, 0x00]));
+  const pixelData = lastOccurrence(bytes, Buffer.from([0xe0, 0x7f, 0x10, 0x00]));
   const end = pixelData > 0 ? pixelData : bytes.length;
   let n = 0;
   for (let at = bytes.indexOf(item, 132); at >= 0 && at < end && n <= max; at = bytes.indexOf(item, at + 4)) n++;
@@ -233,7 +254,7 @@ export class Worker {
     for (const { kind, dataset } of objects) {
       const ds = await dataset;
       const path = join(dir, `${kind}.dcm`);
-      await writeDurably(path, writePart10(ds));
+      await writeDurably(path, part10Pieces(ds));
       files.push({ kind, path, sopInstanceUid: String(ds.SOPInstanceUID) });
     }
     return { analysis, files };
