@@ -9,7 +9,7 @@ import { readPart10, writePart10 } from '../src/dicom/part10.js';
 import { derivedUid } from '../src/dicom/uid.js';
 import { worstSeverity } from '../src/imaging/preview.js';
 import {
-  ScBuildError, buildSecondaryCaptureDataset, jointLabel, overlayLayers, overlayLayout, overlaySvg, renderOverlay, type OverlayLayout,
+  ScBuildError, buildSecondaryCaptureDataset, jointLabel, overlayLayout, overlaySvg, renderOverlay, type OverlayLayout,
   type Rect, type RenderedOverlay, type ScOptions,
 } from '../src/reports/secondary-capture.js';
 import { SEVERITY_COLOURS } from '../src/analysis/severity.js';
@@ -373,14 +373,35 @@ describe('Secondary Capture: layout (pure)', () => {
     expect(checked).toBeGreaterThan(2000);
   });
 
-  it('the overlay layers are the full-canvas SVG, pixel for pixel, cut to where they draw', async () => {
-    // the same joint marks drawn as one canvas-sized SVG (the old way) and as layers
-    const layout = overlayLayout(ROWS, COLUMNS, analysis, {});
-    const base = await sharp({ create: { width: layout.canvas.width, height: layout.canvas.height, channels: 3, background: '#1c1c1e' } }).png().toBuffer();
-    const whole = await sharp(base).composite([{ input: Buffer.from(overlaySvg(layout)), left: 0, top: 0 }]).raw().toBuffer();
-    const layered = await sharp(base).composite(overlayLayers(layout)).raw().toBuffer();
-    expect(overlayLayers(layout)).toHaveLength(2);
-    expect(Buffer.compare(whole, layered)).toBe(0);
+  it('is, pixel for pixel, the radiograph with the canvas-sized SVG composited over it (drawn in parts: panel text, joint marks)', async () => {
+    // the straightforward way: the whole canvas, one SVG over it
+    const reference = async (a: HandAnalysis, g: Uint8Array, rows: number, columns: number, opts: { maxSide?: number; panel?: 'bottom' }) => {
+      const layout = overlayLayout(rows, columns, a, opts);
+      let pic = sharp(Buffer.from(g), { raw: { width: columns, height: rows, channels: 1 } });
+      if (layout.image.width !== columns) pic = pic.resize(layout.image.width, layout.image.height, { fit: 'fill', kernel: 'lanczos3' });
+      const rgb = await pic.toColourspace('srgb').raw().toBuffer();
+      return sharp(rgb, { raw: { width: layout.image.width, height: layout.image.height, channels: 3 } })
+        .extend({ right: layout.canvas.width - layout.image.width, bottom: layout.canvas.height - layout.image.height, background: '#1c1c1e' })
+        .composite([{ input: Buffer.from(overlaySvg(layout)), left: 0, top: 0 }])
+        .removeAlpha()
+        .raw()
+        .toBuffer();
+    };
+    // a joint at the right edge: its mark reaches off the radiograph
+    const atEdge = structuredClone(analysis);
+    const j = atEdge.hands[0].joints[0];
+    j.box = [COLUMNS - (j.box[2] - j.box[0]), j.box[1], COLUMNS, j.box[3]];
+    for (const [what, a, opts] of [
+      ['as is', analysis, {}],
+      ['shrunk', analysis, { maxSide: 640 }],
+      ['panel below', analysis, { panel: 'bottom' }],
+      ['a mark off the radiograph', atEdge, {}],
+    ] as const) {
+      const r = await renderOverlay({ gray, rows: ROWS, columns: COLUMNS }, a, opts);
+      const expected = await reference(a, gray, ROWS, COLUMNS, opts);
+      expect(r.rgb.length, what).toBe(expected.length);
+      expect(Buffer.compare(Buffer.from(r.rgb), expected), what).toBe(0);
+    }
   });
 
   it('the SVG is pure text: same layout, same string; XML special characters escaped', () => {

@@ -466,22 +466,44 @@ export function labelsArea(layout: OverlayLayout): Rect | undefined {
   };
 }
 
-const overlaps = (a: Rect, b: Rect): boolean =>
-  a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+const contains = (outer: Rect, inner: Rect): boolean =>
+  inner.x >= outer.x && inner.y >= outer.y && inner.x + inner.width <= outer.x + outer.width && inner.y + inner.height <= outer.y + outer.height;
 
 /**
- * The overlay as the layers sharp composites: the panel over its own rectangle and the
- * joint marks over the area they touch, each rasterised only there (a full-canvas SVG
- * cost most of the overlay's time). The SVG is drawn through a viewBox shifted by whole
- * pixels, so every pixel is the one the full-canvas SVG gives; where a mark reaches into
- * the panel the two are drawn as that one SVG, so that their overlap blends as before.
+ * The part of the panel that holds text and banners: its blocks grown by a margin, within the
+ * panel. The panel SVG paints the panel's colour under them, so the rest of the panel is that
+ * colour whether drawn or not.
  */
-export function overlayLayers(layout: OverlayLayout): { input: Buffer; left: number; top: number }[] {
-  const area = labelsArea(layout);
-  if (area && overlaps(area, layout.panel)) return [{ input: Buffer.from(overlaySvg(layout)), left: 0, top: 0 }];
-  const layers = [{ input: Buffer.from(svgDocument(layout.panel, panelSvg(layout))), left: layout.panel.x, top: layout.panel.y }];
-  if (area) layers.push({ input: Buffer.from(svgDocument(area, labelsSvg(layout))), left: area.x, top: area.y });
-  return layers;
+export function panelContentArea(layout: OverlayLayout): Rect {
+  const p = layout.panel;
+  const grow = layout.margin;
+  const x0 = Math.max(p.x, Math.min(...layout.blocks.map((b) => b.x)) - grow);
+  const y0 = Math.max(p.y, Math.min(...layout.blocks.map((b) => b.y)) - grow);
+  const x1 = Math.min(p.x + p.width, Math.max(...layout.blocks.map((b) => b.x + b.width)) + grow);
+  const y1 = Math.min(p.y + p.height, Math.max(...layout.blocks.map((b) => b.y + b.height)) + grow);
+  const x = Math.floor(x0);
+  const y = Math.floor(y0);
+  return { x, y, width: Math.ceil(x1) - x, height: Math.ceil(y1) - y };
+}
+
+/** Rows of an RGB picture `width` pixels wide: the rectangle `r` copied out, or `from` copied into it. */
+function copyRect(rgb: Uint8Array, width: number, r: Rect): Buffer {
+  const out = Buffer.allocUnsafe(r.width * r.height * 3);
+  for (let y = 0; y < r.height; y++) out.set(rgb.subarray(((r.y + y) * width + r.x) * 3, ((r.y + y) * width + r.x + r.width) * 3), y * r.width * 3);
+  return out;
+}
+
+function pasteRect(rgb: Uint8Array, width: number, r: Rect, from: Uint8Array): void {
+  for (let y = 0; y < r.height; y++) rgb.set(from.subarray(y * r.width * 3, (y + 1) * r.width * 3), ((r.y + y) * width + r.x) * 3);
+}
+
+/** An SVG layer drawn over an RGB rectangle by sharp, RGB back. */
+async function drawOver(rgb: Buffer, area: Rect, svg: string): Promise<Buffer> {
+  return sharp(rgb, { raw: { width: area.width, height: area.height, channels: 3 } })
+    .composite([{ input: Buffer.from(svg), left: 0, top: 0 }])
+    .removeAlpha()
+    .raw()
+    .toBuffer();
 }
 
 export interface OverlayImage {
@@ -521,16 +543,34 @@ export async function renderOverlay(
   // grey to RGB by sharp (the grey value in all three samples), shrunk first where it must be
   let radiograph = sharp(Buffer.from(gray.buffer, gray.byteOffset, gray.byteLength), { raw: { width: columns, height: rows, channels: 1 } });
   if (image.width !== columns || image.height !== rows) radiograph = radiograph.resize(image.width, image.height, { fit: 'fill', kernel: 'lanczos3' });
-  const rgbImage = await radiograph.toColourspace('srgb').raw().toBuffer();
-  const { data, info } = await sharp(rgbImage, { raw: { width: image.width, height: image.height, channels: 3 } })
-    .extend({ right: canvas.width - image.width, bottom: canvas.height - image.height, background: PANEL_BACKGROUND })
-    .composite(overlayLayers(layout))
-    .removeAlpha()
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  if (info.channels !== 3 || info.width !== canvas.width || info.height !== canvas.height) {
-    throw new Error(`sharp returned ${info.width} x ${info.height} x ${info.channels}, expected ${canvas.width} x ${canvas.height} x 3`);
+  const marks = labelsArea(layout);
+  const text = panelContentArea(layout);
+  const background = Buffer.from(PANEL_BACKGROUND.slice(1), 'hex');
+  // The panel's text and the joint marks are each drawn over their own rectangle only (a
+  // composite over the whole canvas cost a third of the overlay's time): every pixel is the
+  // one a canvas-sized SVG composited over the canvas gives (tested), since compositing is
+  // pixel by pixel and the SVG is drawn through a viewBox shifted by whole pixels.
+  const [rgbImage, panelText] = await Promise.all([
+    radiograph.toColourspace('srgb').raw().toBuffer(),
+    drawOver(Buffer.alloc(text.width * text.height * 3, background), text, svgDocument(text, panelSvg(layout))),
+  ]);
+  if (rgbImage.length !== image.width * image.height * 3) {
+    throw new Error(`sharp returned ${rgbImage.length} bytes for the ${image.width} x ${image.height} radiograph, expected RGB`);
   }
+  if (marks && !contains(layout.image, marks)) {
+    // a mark reaching off the radiograph (a joint at its edge): the one-SVG way, as ever
+    const { data } = await sharp(rgbImage, { raw: { width: image.width, height: image.height, channels: 3 } })
+      .extend({ right: canvas.width - image.width, bottom: canvas.height - image.height, background: PANEL_BACKGROUND })
+      .composite([{ input: Buffer.from(overlaySvg(layout)), left: 0, top: 0 }])
+      .removeAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    return { rgb: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), rows: canvas.height, columns: canvas.width, layout };
+  }
+  if (marks) pasteRect(rgbImage, image.width, marks, await drawOver(copyRect(rgbImage, image.width, marks), marks, svgDocument(marks, labelsSvg(layout))));
+  const data = Buffer.alloc(canvas.width * canvas.height * 3, background);
+  pasteRect(data, canvas.width, image, rgbImage);
+  pasteRect(data, canvas.width, text, panelText);
   return { rgb: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), rows: canvas.height, columns: canvas.width, layout };
 }
 
