@@ -4,6 +4,7 @@
 //   E2E=10   radiographs sent one at a time for the latency (after one warm-up image)
 //   ROUNDS=3 throughput rounds (storescp, node, storescp, node, ...; medians compared)
 //   KEEP=1   keep the temporary folder (spools, archives, logs) and print its path
+//   ARENAS=2 MALLOC_ARENA_MAX for the node, as the container sets it (ARENAS= : glibc's default)
 //
 // 1. Receive throughput: 50 DX objects of 10.5 MB (2048 x 2560, 16-bit, explicit VR LE) on one
 //    association by DCMTK storescu, to DCMTK storescp (the reference) and to the node in turn,
@@ -49,6 +50,7 @@ const STORESCP = '/usr/bin/storescp';
 const N_THROUGHPUT = 50;
 const N_E2E = Number(process.env.E2E ?? 10);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const ARENAS = process.env.ARENAS ?? '2';
 const N_PARALLEL = 8;
 const PER_PARALLEL = 2;
 const TARGET = { ratio: 1.0, e2eMedianS: 1.5, peakMb: 400 };
@@ -288,7 +290,11 @@ async function startNode(name, mutate) {
   const configFile = join(dataDir, 'config.yaml');
   writeFileSync(configFile, JSON.stringify(config, null, 2)); // JSON is YAML
   const startedAt = performance.now();
-  const proc = start(process.execPath, [BIN, 'serve', '--config', configFile], { cwd: ROOT });
+  // the node runs with the environment the container gives it (Dockerfile: MALLOC_ARENA_MAX=2);
+  // ARENAS= (empty) runs it with glibc's default instead
+  const env = { ...process.env, ...(ARENAS ? { MALLOC_ARENA_MAX: ARENAS } : {}) };
+  if (!ARENAS) delete env.MALLOC_ARENA_MAX;
+  const proc = start(process.execPath, [BIN, 'serve', '--config', configFile], { cwd: ROOT, env });
   nodeLogs.push([name, proc, join(dataDir, 'logs', 'jointscore.log')]);
   await waitListening(port, proc, 'jointscore serve');
   const db = new Database(join(dataDir, 'queue.sqlite'), { readonly: true, fileMustExist: true });
@@ -334,7 +340,7 @@ const notes = [];
 async function main() {
   for (const tool of [STORESCU, STORESCP]) if (!existsSync(tool)) throw new Error(`${tool} (DCMTK) is missing: apt-get install dcmtk`);
   const version = /v[\d.]+/.exec(spawnSync(STORESCU, ['--version'], { encoding: 'utf8' }).stdout ?? '')?.[0] ?? '?';
-  console.log(`node bench: jointscore serve vs DCMTK ${version} storescp, ${(await import('node:os')).cpus().length} CPUs, load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(`node bench: jointscore serve vs DCMTK ${version} storescp, ${(await import('node:os')).cpus().length} CPUs, load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' ')}; node MALLOC_ARENA_MAX ${ARENAS || "glibc's default"}`);
 
   // --- test objects
   const inDir = join(work, 'in');

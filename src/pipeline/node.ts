@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import type { NodeConfig } from '../config/types.js';
 import { readPart10 } from '../dicom/part10.js';
 import { startScp, type PeerInfo, type RunningScp, type ScpEvents } from '../dimse/scp.js';
@@ -87,6 +88,9 @@ export async function startNode(config: NodeConfig, log: Logger, observers: Node
   const spool = new Spool(join(config.dataDir, 'spool'));
   const queue = new JobQueue(join(config.dataDir, 'queue.sqlite'));
   const resultsDir = join(config.dataDir, 'results-work');
+  // libvips keeps recent operations for reuse; a node never draws the same picture twice,
+  // and the cache held some 40 MB over ten analyses
+  sharp.cache(false);
   const models = await loadModels(config.analysis.modelsDir, { provider: config.analysis.provider, log });
   const modelVersion = modelVersionOf(models);
   const reset = queue.recover(config.analysis.maxAnalyses);
