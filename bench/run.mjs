@@ -5,6 +5,7 @@ const runs = [
   ['phantom render', ['bench/phantom.mjs']],
   ['analyze (shipped models)', ['bench/analyze.mjs', 'models', '5']],
   ['node: receive, end-to-end, memory (against DCMTK)', ['bench/node.mjs']],
+  ['memory while analysing, by setting', ['bench/analysis-memory.mjs']],
 ];
 let failed = 0;
 for (const [name, args] of runs) {

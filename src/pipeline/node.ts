@@ -88,8 +88,8 @@ export async function startNode(config: NodeConfig, log: Logger, observers: Node
   const spool = new Spool(join(config.dataDir, 'spool'));
   const queue = new JobQueue(join(config.dataDir, 'queue.sqlite'));
   const resultsDir = join(config.dataDir, 'results-work');
-  // libvips keeps recent operations for reuse; a node never draws the same picture twice,
-  // and the cache held some 40 MB over ten analyses
+  // libvips keeps recent operations for reuse; a node never draws the same picture twice
+  // (bench/analysis-memory.mjs: the difference is within its run-to-run spread of ~20 MB)
   sharp.cache(false);
   const models = await loadModels(config.analysis.modelsDir, { provider: config.analysis.provider, log });
   const modelVersion = modelVersionOf(models);
