@@ -204,7 +204,7 @@ function header(w: Writer, tag: string, vr: string, length: number): void {
   }
 }
 
-function writeElements(w: Writer, dict: DataDict, encapsulatedOk = false): void {
+function writeElements(w: Writer, dict: DataDict): void {
   for (const tag of Object.keys(dict).sort()) {
     const el = dict[tag];
     if (!/^[0-9A-F]{8}$/.test(tag) || el._rawValue !== undefined) throw new Unsupported();
@@ -216,7 +216,7 @@ function writeElements(w: Writer, dict: DataDict, encapsulatedOk = false): void 
         w.u16(0xfffe);
         w.u16(0xe000);
         w.u32(UNDEFINED_LENGTH);
-        writeElements(w, item, encapsulatedOk);
+        writeElements(w, item);
         w.u16(0xfffe);
         w.u16(0xe00d);
         w.u32(0);
@@ -227,11 +227,11 @@ function writeElements(w: Writer, dict: DataDict, encapsulatedOk = false): void 
       continue;
     }
     let value: Uint8Array;
-    if (values === undefined || values === null || (values as unknown) === '') value = Buffer.alloc(0);
+    if (vr === 'OB' || vr === 'OW') value = otherBytesValue(values ?? []);
+    else if (values === undefined || values === null) value = Buffer.alloc(0);
     else if (!Array.isArray(values)) throw new Unsupported();
     else if (ASCII_VRS.has(vr) || UTF8_VRS.has(vr) || NUMERIC_STRING_VRS.has(vr)) value = textValue(vr, values);
     else if (vr in BINARY_VRS) value = binaryValue(vr, values);
-    else if (vr === 'OB' || vr === 'OW') value = values.length === 0 ? Buffer.alloc(0) : otherBytesValue(values);
     else throw new Unsupported();
     header(w, tag, vr, value.length);
     w.bytes(value);
