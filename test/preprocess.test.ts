@@ -21,6 +21,41 @@ describe('preprocessing shared by training and serving', () => {
     expect(hi).toBeLessThanOrEqual(996);
   });
 
+  it('16-bit images (windowed through a value table) get the values of the per-pixel formula, signed and unsigned', () => {
+    // the formula as it stood before the table: a 4096-bin histogram of Math.round bins, then per pixel
+    const reference = (values: ArrayLike<number>, invert: boolean): Float32Array => {
+      let min = Infinity;
+      let max = -Infinity;
+      for (let i = 0; i < values.length; i++) {
+        min = Math.min(min, values[i]);
+        max = Math.max(max, values[i]);
+      }
+      const k = 4095 / (max - min);
+      const hist = new Uint32Array(4096);
+      for (let i = 0; i < values.length; i++) hist[Math.round((values[i] - min) * k)]++;
+      const at = (pct: number) => {
+        let acc = 0;
+        for (let b = 0; b < 4096; b++) if ((acc += hist[b]) >= (pct / 100) * values.length) return min + b / k;
+        return max;
+      };
+      const [lo, hi] = [at(0.5), at(99.5)];
+      const scale = 1 / (hi - lo);
+      return Float32Array.from(values, (s) => {
+        const v = Math.min(1, Math.max(0, (s - lo) * scale));
+        return invert ? 1 - v : v;
+      });
+    };
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const unsigned = Uint16Array.from({ length: 20000 }, () => Math.floor(random() ** 2 * 4096));
+    const signed = Int16Array.from({ length: 20000 }, () => Math.floor(random() * 60000) - 30000);
+    for (const [values, photometric] of [[unsigned, 'MONOCHROME2'], [signed, 'MONOCHROME1'], [unsigned, 'MONOCHROME1']] as const) {
+      const got = toDisplay({ rows: 100, columns: 200, values, photometric, pixelSpacingMm: [0.1, 0.1] }).data;
+      const want = reference(values, photometric === 'MONOCHROME1');
+      expect(got.findIndex((v, i) => v !== want[i]), `${values.constructor.name} ${photometric}`).toBe(-1);
+    }
+  });
+
   it('letterboxes by area averaging, keeping the mean and padding with air', () => {
     const img = image(300, 200, (r, c) => ((r + c) % 2 === 0 ? 1 : 0));
     const lb = letterbox(img, 64);
