@@ -3,7 +3,7 @@ import type { NaturalDataset } from '../dicom/part10.js';
 import type { DisplayImage } from '../imaging/preprocess.js';
 import type { ReportOptions } from '../reports/common.js';
 import { buildGspsDataset } from '../reports/gsps.js';
-import { buildSecondaryCapture } from '../reports/secondary-capture.js';
+import { buildSecondaryCapture, startOverlayPicture, type OverlayPicture } from '../reports/secondary-capture.js';
 import { buildNoHandSrDataset, buildSrDataset } from '../reports/sr/index.js';
 import { VERSION } from '../version.js';
 
@@ -72,6 +72,20 @@ function reportBase(analysis: HandAnalysis, options: ResultOptions): Omit<Report
   };
 }
 
+/** The overlay's radiograph, started before the analysis it does not need (sharp works on its own thread). */
+export interface OverlayStart {
+  gray: Uint8Array;
+  picture: Promise<OverlayPicture>;
+}
+
+export function startOverlay(display: DisplayImage, options: ResultOptions = DEFAULT_RESULT_OPTIONS): OverlayStart {
+  const gray = gray8(display);
+  const picture = startOverlayPicture({ gray, rows: display.rows, columns: display.columns }, options.maxOverlaySide);
+  // not awaited when no hand is found: a failure then must not end the process
+  picture.catch(() => undefined);
+  return { gray, picture };
+}
+
 export async function buildResultObjects(
   analysis: HandAnalysis,
   source: NaturalDataset,
@@ -92,15 +106,17 @@ export function startResultObjects(
   display: DisplayImage,
   options: ResultOptions = DEFAULT_RESULT_OPTIONS,
   wanted: Record<keyof ResultObjects, boolean> = { sr: true, pr: true, sc: true },
+  overlay?: OverlayStart,
 ): Partial<{ sr: NaturalDataset; pr: NaturalDataset; sc: Promise<NaturalDataset> }> {
   const base = reportBase(analysis, options);
   // started first: sharp draws the overlay on its own threads while the SR and PR are built
   const sc = wanted.sc
     ? buildSecondaryCapture(
-        { gray: gray8(display), rows: display.rows, columns: display.columns },
+        { gray: overlay?.gray ?? gray8(display), rows: display.rows, columns: display.columns },
         analysis,
         source,
         { ...base, seriesNumber: options.seriesNumberBase + 1, maxSide: options.maxOverlaySide },
+        overlay?.picture,
       )
     : undefined;
   // handled here so that a failure before the caller awaits it is not an unhandled rejection

@@ -517,6 +517,28 @@ export interface RenderedOverlay extends OverlayImage {
   layout: OverlayLayout;
 }
 
+/** The radiograph as the overlay shows it: RGB, shrunk to fit `maxSide`. */
+export interface OverlayPicture {
+  rgb: Buffer;
+  width: number;
+  height: number;
+}
+
+/**
+ * The overlay's radiograph, made by sharp (the grey value in all three samples, shrunk first
+ * where it must be). It needs no analysis, so the node starts it while the models run.
+ */
+export async function startOverlayPicture(
+  display: { gray: Uint8Array; rows: number; columns: number },
+  maxSide: number = DEFAULT_SC_MAX_SIDE,
+): Promise<OverlayPicture> {
+  const { gray, rows, columns } = display;
+  const { width, height } = overlaySize(rows, columns, maxSide);
+  let radiograph = sharp(Buffer.from(gray.buffer, gray.byteOffset, gray.byteLength), { raw: { width: columns, height: rows, channels: 1 } });
+  if (width !== columns || height !== rows) radiograph = radiograph.resize(width, height, { fit: 'fill', kernel: 'lanczos3' });
+  return { rgb: await radiograph.toColourspace('srgb').raw().toBuffer(), width, height };
+}
+
 /**
  * Draws the overlay. `display` is the source radiograph as 8-bit grey ready to show
  * (windowed, 0 black, 255 white, so a MONOCHROME1 source already inverted), in the
@@ -528,6 +550,7 @@ export async function renderOverlay(
   display: { gray: Uint8Array; rows: number; columns: number },
   analysis: HandAnalysis,
   opts: OverlayOptions = {},
+  picture?: Promise<OverlayPicture>,
 ): Promise<RenderedOverlay> {
   const { gray, rows, columns } = display;
   if (gray.length !== rows * columns) {
@@ -540,9 +563,6 @@ export async function renderOverlay(
   }
   const layout = overlayLayout(rows, columns, analysis, opts);
   const { image, canvas } = layout;
-  // grey to RGB by sharp (the grey value in all three samples), shrunk first where it must be
-  let radiograph = sharp(Buffer.from(gray.buffer, gray.byteOffset, gray.byteLength), { raw: { width: columns, height: rows, channels: 1 } });
-  if (image.width !== columns || image.height !== rows) radiograph = radiograph.resize(image.width, image.height, { fit: 'fill', kernel: 'lanczos3' });
   const marks = labelsArea(layout);
   const text = panelContentArea(layout);
   const background = Buffer.from(PANEL_BACKGROUND.slice(1), 'hex');
@@ -550,10 +570,11 @@ export async function renderOverlay(
   // composite over the whole canvas cost a third of the overlay's time): every pixel is the
   // one a canvas-sized SVG composited over the canvas gives (tested), since compositing is
   // pixel by pixel and the SVG is drawn through a viewBox shifted by whole pixels.
-  const [rgbImage, panelText] = await Promise.all([
-    radiograph.toColourspace('srgb').raw().toBuffer(),
+  const [{ rgb: rgbImage }, panelText] = await Promise.all([
+    picture ?? startOverlayPicture(display, opts.maxSide),
     drawOver(Buffer.alloc(text.width * text.height * 3, background), text, svgDocument(text, panelSvg(layout))),
   ]);
+  // (a picture started for another size would be caught here)
   if (rgbImage.length !== image.width * image.height * 3) {
     throw new Error(`sharp returned ${rgbImage.length} bytes for the ${image.width} x ${image.height} radiograph, expected RGB`);
   }
@@ -701,7 +722,8 @@ export async function buildSecondaryCapture(
   analysis: HandAnalysis,
   source: NaturalDataset,
   options: ScOptions & OverlayOptions,
+  picture?: Promise<OverlayPicture>,
 ): Promise<NaturalDataset> {
-  const rendered = await renderOverlay(display, analysis, options);
+  const rendered = await renderOverlay(display, analysis, options, picture);
   return buildSecondaryCaptureDataset(rendered, analysis, source, options);
 }
