@@ -1,8 +1,9 @@
 import dcmjs from 'dcmjs';
 import { describe, expect, it } from 'vitest';
-import { encodePart10ExplicitLe } from '../src/dicom/encode.js';
+import { encodePart10ExplicitLePieces } from '../src/dicom/encode.js';
 import { withSummary } from '../src/analysis/severity.js';
 import type { HandAnalysis } from '../src/analysis/hand-analysis.js';
+import type { DisplayImage } from '../src/imaging/preprocess.js';
 import { readPart10, writePart10, writePart10WithDcmjs, TransferSyntax, type NaturalDataset } from '../src/dicom/part10.js';
 import { encodePhantomDx } from '../src/phantom/dicom-dx.js';
 import { FIXTURES, renderFixture } from '../src/phantom/fixtures.js';
@@ -17,7 +18,7 @@ import { analysis as srAnalysis, source as srSource } from './helpers/sr-fixture
  */
 function expectSameBytes(ds: NaturalDataset, what: string, encoded = true): void {
   // encoded: the encoder wrote it (not a fallback to dcmjs that would pass trivially)
-  expect(encodePart10ExplicitLe({}, dcmjs.data.DicomMetaDictionary.denaturalizeDataset(ds)) !== undefined, `${what}: encoded`).toBe(encoded);
+  expect(encodePart10ExplicitLePieces({}, dcmjs.data.DicomMetaDictionary.denaturalizeDataset(ds)) !== undefined, `${what}: encoded`).toBe(encoded);
   const ours = writePart10(ds);
   const theirs = writePart10WithDcmjs(ds);
   expect(ours.length, what).toBe(theirs.length);
@@ -28,8 +29,8 @@ function expectSameBytes(ds: NaturalDataset, what: string, encoded = true): void
 const at = new Date(Date.UTC(2026, 11, 3, 12, 0, 0));
 
 async function resultsOf(analysis: HandAnalysis, source: NaturalDataset, srClass: 'comprehensive3d' | 'comprehensive' = 'comprehensive3d') {
-  const display = { rows: ROWS, columns: COLUMNS, data: Float32Array.from(fixtureGray(analysis), (v) => v / 255) };
-  return buildResultObjects(analysis, source, display as never, { ...DEFAULT_RESULT_OPTIONS, srClass, contentDateTime: at, maxOverlaySide: 512 });
+  const display: DisplayImage = { rows: ROWS, columns: COLUMNS, data: Float32Array.from(fixtureGray(analysis), (v) => v / 255), pixelSpacingMm: [0.15, 0.15] };
+  return buildResultObjects(analysis, source, display, { ...DEFAULT_RESULT_OPTIONS, srClass, contentDateTime: at, maxOverlaySide: 512 });
 }
 
 describe('writePart10 writes what dcmjs writes', () => {

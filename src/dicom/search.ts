@@ -11,7 +11,5 @@ export function occurrences(haystack: Buffer, needle: Buffer, from = 0): number[
 
 /** The last place `needle` occurs at or after `from`, or -1: Buffer.lastIndexOf's answer, searched forwards. */
 export function lastOccurrence(haystack: Buffer, needle: Buffer, from = 0): number {
-  let last = -1;
-  for (let at = haystack.indexOf(needle, from); at >= 0; at = haystack.indexOf(needle, at + 1)) last = at;
-  return last;
+  return occurrences(haystack, needle, from).at(-1) ?? -1;
 }

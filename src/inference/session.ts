@@ -143,8 +143,7 @@ function baseOptions(c: SessionConfig): ort.InferenceSession.SessionOptions {
     // errors are thrown to us; keep onnxruntime's own logging to fatal ones
     logSeverityLevel: 3,
     // onnxruntime's threads spin for a while after each run by default, taking the cores the
-    // overlay (sharp) and the event loop need next: on 2 cores, analysis with results went
-    // from 293 to 266 ms median and CPU time down by a sixth with spinning off
+    // overlay (sharp) and the event loop need next (on 2 cores that is every core)
     extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
   };
 }

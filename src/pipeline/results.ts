@@ -72,7 +72,10 @@ function reportBase(analysis: HandAnalysis, options: ResultOptions): Omit<Report
   };
 }
 
-/** The overlay's radiograph, started before the analysis it does not need (sharp works on its own thread). */
+/**
+ * The overlay's radiograph, which needs no analysis: the node starts it before the models run
+ * (sharp works on its own thread); startResultObjects starts it itself when not given one.
+ */
 export interface OverlayStart {
   gray: Uint8Array;
   picture: Promise<OverlayPicture>;
@@ -110,13 +113,14 @@ export function startResultObjects(
 ): Partial<{ sr: NaturalDataset; pr: NaturalDataset; sc: Promise<NaturalDataset> }> {
   const base = reportBase(analysis, options);
   // started first: sharp draws the overlay on its own threads while the SR and PR are built
-  const sc = wanted.sc
+  const started = wanted.sc ? (overlay ?? startOverlay(display, options)) : undefined;
+  const sc = started
     ? buildSecondaryCapture(
-        { gray: overlay?.gray ?? gray8(display), rows: display.rows, columns: display.columns },
+        { gray: started.gray, rows: display.rows, columns: display.columns },
         analysis,
         source,
         { ...base, seriesNumber: options.seriesNumberBase + 1, maxSide: options.maxOverlaySide },
-        overlay?.picture,
+        started.picture,
       )
     : undefined;
   // handled here so that a failure before the caller awaits it is not an unhandled rejection

@@ -571,9 +571,9 @@ export async function renderOverlay(
   // composite over the whole canvas cost a third of the overlay's time). Compositing is pixel
   // by pixel and each part's SVG is drawn through a viewBox shifted by whole pixels, so the
   // picture is the one a canvas-sized SVG composited over the canvas gives, but for a few
-  // antialiased text edges that land a grey level or a few apart (13 pixels of 4.6 million,
-  // at most 6 levels, on a 2047 x 1531 film; none on most sizes; tested). Drawing each part
-  // at the canvas's own coordinates gave every pixel but cost 50 ms more.
+  // antialiased text edges that land a grey level or a few apart (36 samples, at most 6 levels,
+  // on the 2047 x 1531 film of test/secondary-capture.test.ts; none on the fixture sizes).
+  // Drawing each part at the canvas's own coordinates gave every pixel but cost much of the gain.
   const [{ rgb: rgbImage }, panelText] = await Promise.all([
     picture ?? startOverlayPicture(display, opts.maxSide),
     drawOver(Buffer.alloc(text.width * text.height * 3, background), text, svgDocument(text, panelSvg(layout))),
