@@ -1,0 +1,65 @@
+// Building the results of one analysed 2048 x 2560 radiograph, each step against a reference
+// in the same run. Build first (`npx tsc -p .`), then: node bench/results.mjs [models-dir] [count]
+//   SR encode   our explicit VR little endian writer (src/dicom/encode.ts) vs dcmjs's
+//               DicomDict.write on the same TID 1500 data set (the same bytes, tested)
+//   overlay     renderOverlay (the panel's text and the joint marks each drawn over their own
+//               rectangle) vs the way before 2026-12-03: one canvas-sized SVG composited over the
+//               whole canvas (its shrink fixed; the pixels of the two are compared in the tests)
+import sharp from 'sharp';
+import { decodeDicomImage } from '../dist/imaging/decode.js';
+import { toDisplay } from '../dist/imaging/preprocess.js';
+import { analyzeDisplay } from '../dist/inference/analyze.js';
+import { loadModels } from '../dist/inference/models.js';
+import { encodePhantomDx } from '../dist/phantom/dicom-dx.js';
+import { renderPhantom } from '../dist/phantom/render.js';
+import { writePart10, writePart10WithDcmjs } from '../dist/dicom/part10.js';
+import { buildSrDataset } from '../dist/reports/sr/index.js';
+import { overlayLayout, overlaySvg, renderOverlay } from '../dist/reports/secondary-capture.js';
+
+const modelsDir = process.argv[2] ?? 'models';
+const N = Number(process.argv[3] ?? 7);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+async function time(f) {
+  const ms = [];
+  for (let i = 0; i <= N; i++) {
+    const t = performance.now();
+    await f();
+    if (i > 0) ms.push(performance.now() - t); // the first is a warm-up
+  }
+  return median(ms);
+}
+
+const models = await loadModels(modelsDir, { provider: 'cpu' });
+const rendered = renderPhantom({ seed: 11, profile: 'mixed', layout: 'one', laterality: 'L', rows: 2560, columns: 2048, pixelSpacingMm: 0.15 });
+const dx = await encodePhantomDx(rendered, { bitsStored: 12, photometric: 'MONOCHROME2', transferSyntax: '1.2.840.10008.1.2.1' });
+const image = await decodeDicomImage(dx.bytes, 'bench');
+const display = toDisplay(image);
+const analysis = await analyzeDisplay(display, image.sopInstanceUID, models, undefined, { spacingFrom: 'header', paViewsOnly: true });
+const names = { seriesDescription: 'bench', manufacturer: 'bench', deviceName: 'bench', algorithmName: 'bench', algorithmVersion: '0' };
+const sr = buildSrDataset(analysis, image.dataset, { ...names, seriesNumber: 1, sopClass: 'comprehensive3d' });
+const gray = Uint8Array.from(display.data, (v) => Math.round(v * 255));
+const picture = { gray, rows: display.rows, columns: display.columns };
+
+async function oneSvgOverlay() {
+  const layout = overlayLayout(display.rows, display.columns, analysis, {});
+  const rgb = await sharp(Buffer.from(gray.buffer), { raw: { width: display.columns, height: display.rows, channels: 1 } })
+    .resize(layout.image.width, layout.image.height, { fit: 'fill', kernel: 'lanczos3' })
+    .toColourspace('srgb')
+    .raw()
+    .toBuffer();
+  return sharp(rgb, { raw: { width: layout.image.width, height: layout.image.height, channels: 3 } })
+    .extend({ right: layout.canvas.width - layout.image.width, bottom: layout.canvas.height - layout.image.height, background: '#1c1c1e' })
+    .composite([{ input: Buffer.from(overlaySvg(layout)), left: 0, top: 0 }])
+    .removeAlpha()
+    .raw()
+    .toBuffer();
+}
+
+const joints = analysis.hands.reduce((n, h) => n + h.joints.length, 0);
+console.log(`results of one 2048 x 2560 radiograph (${joints} joints), ${N} runs each after a warm-up, median ms`);
+const srOurs = await time(() => writePart10(sr));
+const srDcmjs = await time(() => writePart10WithDcmjs(sr));
+console.log(`  SR encode (${(writePart10(sr).length / 1e6).toFixed(2)} MB)   ours ${srOurs.toFixed(0).padStart(4)}   dcmjs ${srDcmjs.toFixed(0).padStart(4)}`);
+const parts = await time(() => renderOverlay(picture, analysis, {}));
+const whole = await time(oneSvgOverlay);
+console.log(`  overlay (SC picture)     ours ${parts.toFixed(0).padStart(4)}   one canvas-sized SVG ${whole.toFixed(0).padStart(4)}`);
