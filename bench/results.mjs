@@ -5,7 +5,6 @@
 //   overlay     renderOverlay (the panel's text and the joint marks each drawn over their own
 //               rectangle) vs the way before 2026-12-03: one canvas-sized SVG composited over the
 //               whole canvas (its shrink fixed; the pixels of the two are compared in the tests)
-import sharp from 'sharp';
 import { decodeDicomImage } from '../dist/imaging/decode.js';
 import { toDisplay } from '../dist/imaging/preprocess.js';
 import { analyzeDisplay } from '../dist/inference/analyze.js';
@@ -14,7 +13,7 @@ import { encodePhantomDx } from '../dist/phantom/dicom-dx.js';
 import { renderPhantom } from '../dist/phantom/render.js';
 import { writePart10, writePart10WithDcmjs } from '../dist/dicom/part10.js';
 import { buildSrDataset } from '../dist/reports/sr/index.js';
-import { overlayLayout, overlaySvg, renderOverlay } from '../dist/reports/secondary-capture.js';
+import { overlayAsOneSvg, overlayLayout, renderOverlay, startOverlayPicture } from '../dist/reports/secondary-capture.js';
 
 const modelsDir = process.argv[2] ?? 'models';
 const N = Number(process.argv[3] ?? 7);
@@ -42,17 +41,7 @@ const picture = { gray, rows: display.rows, columns: display.columns };
 
 async function oneSvgOverlay() {
   const layout = overlayLayout(display.rows, display.columns, analysis, {});
-  const rgb = await sharp(Buffer.from(gray.buffer), { raw: { width: display.columns, height: display.rows, channels: 1 } })
-    .resize(layout.image.width, layout.image.height, { fit: 'fill', kernel: 'lanczos3' })
-    .toColourspace('srgb')
-    .raw()
-    .toBuffer();
-  return sharp(rgb, { raw: { width: layout.image.width, height: layout.image.height, channels: 3 } })
-    .extend({ right: layout.canvas.width - layout.image.width, bottom: layout.canvas.height - layout.image.height, background: '#1c1c1e' })
-    .composite([{ input: Buffer.from(overlaySvg(layout)), left: 0, top: 0 }])
-    .removeAlpha()
-    .raw()
-    .toBuffer();
+  return overlayAsOneSvg((await startOverlayPicture(picture)).rgb, layout);
 }
 
 const joints = analysis.hands.reduce((n, h) => n + h.joints.length, 0);
