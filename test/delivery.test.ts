@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../src/config/defaults.js';
 import type { StoreResult } from '../src/dimse/scu.js';
-import { Deliverer } from '../src/pipeline/delivery.js';
+import { Deliverer, splitBySize } from '../src/pipeline/delivery.js';
 import { JobQueue } from '../src/store/queue.js';
 import { captureLogger } from './helpers/inference.js';
 
@@ -62,5 +62,54 @@ describe('delivery without sockets', () => {
       advance(60);
     }
     expect(queue.get(job.id)).toMatchObject({ state: 'failed', reason: expect.stringMatching(/A700/) });
+  });
+});
+
+describe('sharing a round out among associations', () => {
+  it('splits by bytes, largest first to the lightest group, keeping the queued order within a group', () => {
+    const sizes: Record<string, number> = { sr: 220_000, sc: 14_500_000, pr: 8_000, sr2: 220_000, sc2: 14_500_000, pr2: 8_000 };
+    const by = (x: string) => sizes[x];
+    expect(splitBySize(['sr', 'sc', 'pr'], by, 2)).toEqual([['sc'], ['sr', 'pr']]);
+    expect(splitBySize(['sr', 'sc', 'pr', 'sr2', 'sc2', 'pr2'], by, 2)).toEqual([['sr', 'sc', 'pr'], ['sr2', 'sc2', 'pr2']]);
+    expect(splitBySize(['sr', 'sc', 'pr'], by, 1)).toEqual([['sr', 'sc', 'pr']]);
+    expect(splitBySize(['sr', 'sc', 'pr'], by, 8)).toEqual([['sc'], ['sr'], ['pr']]);
+    expect(splitBySize([], by, 2)).toEqual([]);
+  });
+
+  it('opens the associations at once and settles each file by its own association', async () => {
+    let t = 0;
+    const queue = new JobQueue(':memory:', () => t);
+    const { job } = queue.enqueue({ sopInstanceUid: '1.2.4', modelVersion: 'm', sopClassUid: '1.2', transferSyntaxUid: '1.2.840.10008.1.2.1', callingAe: 'A', spoolPath: join(dir, 'src2.dcm') });
+    queue.claimNext();
+    const files = ['sr', 'sc', 'pr'].map((name, i) => {
+      const path = join(dir, `${name}.dcm`);
+      writeFileSync(path, Buffer.alloc(name === 'sc' ? 10_000 : 100 * (i + 1)));
+      return { destination: 'PACS', sopInstanceUid: `9.${i}`, path };
+    });
+    queue.startSending(job.id, files, null);
+    let open = 0;
+    let most = 0;
+    const groups: string[][] = [];
+    const store = async (_peer: unknown, paths: string[]): Promise<StoreResult[]> => {
+      groups.push(paths);
+      most = Math.max(most, ++open);
+      await new Promise((r) => setTimeout(r, 20));
+      open--;
+      // the association carrying the overlay is refused, the other one succeeds
+      return paths.map((f) => (f.endsWith('sc.dcm') ? { file: f, outcome: 'failure', status: 0xa700, message: 'status A700' } : { file: f, outcome: 'success', status: 0, message: 'Success' }));
+    };
+    const config = {
+      ...DEFAULT_CONFIG.delivery,
+      destinations: [{ name: 'PACS', aeTitle: 'PACS', host: '127.0.0.1', port: 104, tls: { enabled: false, requireClientCert: false } }],
+      associationsPerDestination: 2,
+    };
+    const { log } = captureLogger();
+    await new Deliverer({ queue, config, log, now: () => t, store: store as never }).runOnce();
+    expect(most).toBe(2);
+    expect(groups.map((g) => g.map((f) => f.split('/').pop()))).toEqual([['sc.dcm'], ['sr.dcm', 'pr.dcm']]);
+    expect(queue.get(job.id)!.state).toBe('sending');
+    expect(queue.dueDeliveries(10)).toEqual([]);
+    t += 10_000;
+    expect(queue.dueDeliveries(10).map((d) => d.path.split('/').pop())).toEqual(['sc.dcm']);
   });
 });

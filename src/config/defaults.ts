@@ -71,6 +71,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
     initialBackoffS: 5,
     maxBackoffS: 600,
     timeoutS: 30,
+    associationsPerDestination: 2,
   },
   logging: {
     level: 'info',

@@ -272,6 +272,7 @@ const SCHEMA: Section = {
     initialBackoffS: new Leaf(num(1, 86400, false, ' (seconds)')),
     maxBackoffS: new Leaf(num(1, 86400, false, ' (seconds)')),
     timeoutS: new Leaf(seconds),
+    associationsPerDestination: new Leaf(num(1, 16, true)),
   },
   logging: {
     level: new Leaf(oneOf(['error', 'warn', 'info', 'debug'], lower)),

@@ -110,6 +110,8 @@ export interface DeliveryConfig {
   maxBackoffS: number;
   /** seconds to wait for an association and for each C-STORE-RSP */
   timeoutS: number;
+  /** associations opened at once to one destination, the due files shared out among them by size */
+  associationsPerDestination: number;
 }
 
 export interface LoggingConfig {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { copyFile, mkdir, open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DeliveryConfig, DestinationConfig } from '../config/types.js';
@@ -7,8 +7,8 @@ import type { Logger } from '../observability/logger.js';
 import type { Delivery, Job, JobQueue } from '../store/queue.js';
 
 /**
- * The outbox drained: every pending delivery that is due goes to its destination, one
- * association per destination per round. A C-STORE counts as delivered only on a Success
+ * The outbox drained: every pending delivery that is due goes to its destination, on up
+ * to `delivery.associationsPerDestination` associations at once. A C-STORE counts as delivered only on a Success
  * or Warning response; anything else (a failure status, no response, no association) is
  * retried with exponential back-off until `delivery.maxAttempts`, then the job fails and
  * shows in `jointscore queue`.
@@ -43,6 +43,35 @@ export function backoffSeconds(c: Pick<DeliveryConfig, 'initialBackoffS' | 'maxB
 /** The destinations results go to: the archives, or the folder when none is configured. */
 export function destinationNames(c: DeliveryConfig): string[] {
   return c.destinations.length ? c.destinations.map((d) => d.name) : [FOLDER_DESTINATION];
+}
+
+/**
+ * The files of one round split into at most `n` groups of about equal bytes (largest first,
+ * each to the lightest group), one association each. Why: archives built on DCMTK write each
+ * C-STORE-RSP as two TCP segments with Nagle's algorithm on, so every response waits for our
+ * delayed ACK (about 40 ms on Linux) before the next request can go; responses on separate
+ * associations wait at the same time, and the radiograph-sized overlay no longer waits
+ * behind the report.
+ */
+export function splitBySize<T>(items: T[], bytes: (item: T) => number, n: number): T[][] {
+  const groups = Array.from({ length: Math.max(1, Math.min(n, items.length)) }, () => ({ items: [] as T[], bytes: 0 }));
+  const sized = items.map((item, order) => ({ item, order, bytes: bytes(item) }));
+  for (const s of [...sized].sort((a, b) => b.bytes - a.bytes || a.order - b.order)) {
+    const lightest = groups.reduce((a, b) => (b.bytes < a.bytes ? b : a));
+    lightest.items.push(s.item);
+    lightest.bytes += s.bytes;
+  }
+  // within a group the files keep the order they were queued in
+  const order = new Map(sized.map((s) => [s.item, s.order]));
+  return groups.filter((g) => g.items.length).map((g) => g.items.sort((a, b) => order.get(a)! - order.get(b)!));
+}
+
+function fileBytes(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0; // storeFiles reports the missing file
+  }
 }
 
 /** A destination's PEM files, read at each round so renewed certificates are picked up. */
@@ -82,6 +111,11 @@ export class Deliverer {
   }
 
   private async toArchive(dest: DestinationConfig, items: Delivery[]): Promise<void> {
+    const groups = splitBySize(items, (i) => fileBytes(i.path), this.d.config.associationsPerDestination);
+    await Promise.all(groups.map((group) => this.onOneAssociation(dest, group)));
+  }
+
+  private async onOneAssociation(dest: DestinationConfig, items: Delivery[]): Promise<void> {
     const started = this.now();
     let results: StoreResult[];
     try {
