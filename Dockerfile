@@ -48,11 +48,15 @@ WORKDIR /var/lib/jointscore
 # Inside the container, loopback is the container's own: /healthz and /metrics listen on all
 # of its interfaces, and publishing port 8080 (or not) decides who can reach them.
 # MALLOC_ARENA_MAX: onnxruntime and sharp allocate natively from several threads; fewer glibc
-# arenas hold less freed memory resident between analyses (not measured by npm run bench).
+# arenas hold less freed memory resident between analyses. MALLOC_MMAP_THRESHOLD_: a fixed
+# threshold keeps image-sized buffers (received PDUs, pixels, the overlay) in their own
+# mappings, returned to the system when freed; glibc's default raises the threshold after each
+# large free and then keeps such buffers in its heap (npm run bench: bench/analysis-memory.mjs).
 ENV JOINTSCORE_DATA_DIR=/var/lib/jointscore \
     JOINTSCORE_HTTP_HOST=0.0.0.0 \
     JOINTSCORE_HTTP_PORT=8080 \
-    MALLOC_ARENA_MAX=2
+    MALLOC_ARENA_MAX=2 \
+    MALLOC_MMAP_THRESHOLD_=131072
 VOLUME ["/var/lib/jointscore"]
 EXPOSE 11112 8080
 

@@ -2,9 +2,12 @@
 // 2048 x 2560 radiographs with all three results built and encoded (the node's path without
 // its network and queue), under the settings that shape it. Each variant runs in a fresh
 // process. Build first (`npx tsc -p .`), then: node bench/analysis-memory.mjs [count]
-//   as the node runs it       libvips' operation cache off, MALLOC_ARENA_MAX=2 (the container's)
+//   as the node runs it       libvips' operation cache off, the container's malloc settings:
+//                             MALLOC_ARENA_MAX=2, MALLOC_MMAP_THRESHOLD_=131072 (Dockerfile)
 //   libvips cache on          sharp's default cache (50 MB of recent operations)
-//   glibc's default arenas    MALLOC_ARENA_MAX unset (up to 8 x cores arenas)
+//   glibc's mmap threshold    MALLOC_MMAP_THRESHOLD_ unset (glibc raises it after each large
+//                             free, up to 32 MB, so image-sized buffers come from the arenas)
+//   glibc's defaults          neither set (also up to 8 x cores arenas)
 // A figure is the VmHWM (peak resident size) after the runs minus the resident size before
 // the first, so model loading and the test images are not counted.
 import { spawnSync } from 'node:child_process';
@@ -39,16 +42,18 @@ if (process.env.JS_MEMORY_CHILD) {
   }
   console.log(JSON.stringify({ before, peak: status('VmHWM'), after: status('VmRSS') }));
 } else {
+  const container = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' };
   const variants = [
-    ['as the node runs it', 'node', '2'],
-    ['libvips cache on', 'cache', '2'],
-    ["glibc's default arenas", 'node', undefined],
+    ['as the node runs it', 'node', container],
+    ['libvips cache on', 'cache', container],
+    ["glibc's mmap threshold", 'node', { MALLOC_ARENA_MAX: '2' }],
+    ["glibc's defaults", 'node', {}],
   ];
   console.log(`analysis memory: ${N} analyses of 2048 x 2560 phantoms with SR, SC and PR encoded, each variant in a fresh process`);
-  for (const [name, child, arenas] of variants) {
+  for (const [name, child, malloc] of variants) {
     const env = { ...process.env, JS_MEMORY_CHILD: child };
-    if (arenas) env.MALLOC_ARENA_MAX = arenas;
-    else delete env.MALLOC_ARENA_MAX;
+    for (const key of Object.keys(container)) delete env[key];
+    Object.assign(env, malloc);
     const r = spawnSync(process.execPath, [me, String(N)], { env, encoding: 'utf8' });
     if (r.status !== 0) {
       console.error(`${name}: failed\n${r.stderr}`);
