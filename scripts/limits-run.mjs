@@ -6,11 +6,13 @@
  *
  *   npm run build && sudo node scripts/limits-run.mjs disk     # a 160 MB tmpfs as the data disk
  *   npm run build && sudo node scripts/limits-run.mjs memory   # a cgroup memory limit
+ *   npm run build && sudo node scripts/limits-run.mjs slow     # a data disk written at 5 MB/s
  *
  * Needs root (mount, cgroup), DCMTK (storescu, echoscu) and a built dist/. Prints what was
  * sent, answered and recorded, and exits 1 if an acknowledged object was lost or left
  * unfinished, or the node stopped answering; 3 if this machine cannot mount a tmpfs or make
- * a memory cgroup. docs/hardening.md quotes its output.
+ * a memory cgroup (or, for `slow`, a throttled loop device). docs/hardening.md quotes its
+ * output. `both` runs disk and memory; `slow` runs alone (about four minutes).
  *
  * disk: the data disk is filled (a filler file) to a few MB above what the hands need, with
  *   dimse.minFreeDiskMb 0 (the low-water mark off: the real full-disk paths: ENOSPC while
@@ -21,9 +23,16 @@
  *   when the kernel kills it, as systemd's Restart=always would; among ordinary hands one
  *   image of 49 million pixels needs more than the limit to analyse. It must end failed
  *   (analysis.maxAnalyses) while the other hands end done.
+ * slow: the data disk is an ext4 loop device mounted `sync`, its writes throttled to 5 MB/s
+ *   for the node's block-I/O cgroup (cgroup v1 blkio.throttle.write_bps_device, or v2 io.max);
+ *   4 storescu at once push 7 objects of 30.7 MB each (215 MB a sender) to a node that skips
+ *   them after receipt. The node's resident size is sampled throughout: it must stay at most
+ *   300 MB (issue 13) and grow no further once every sender is under way (the backlog waits in
+ *   TCP, src/dimse/paced-stream.ts), and every object answered Success must end skipped.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, statfsSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -242,9 +251,146 @@ async function memoryRun(work, hands, poison) {
   }
 }
 
+
+/**
+ * A block-I/O cgroup whose writes to `device` ("major:minor") are held to `bytesPerS`. With the
+ * file system mounted `sync` a write reaches the device from the writing thread, so the
+ * throttle applies to the node itself rather than to the kernel's background writeback.
+ */
+function throttledCgroup(device, bytesPerS) {
+  const v1 = '/sys/fs/cgroup/blkio';
+  if (existsSync(join(v1, 'blkio.throttle.write_bps_device'))) {
+    const dir = join(v1, `jointscore-slow-${process.pid}`);
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'blkio.throttle.write_bps_device'), `${device} ${bytesPerS}`);
+    return { procs: join(dir, 'cgroup.procs'), remove: () => spawnSync('rmdir', [dir]) };
+  }
+  const v2 = existsSync('/sys/fs/cgroup/cgroup.controllers') ? '/sys/fs/cgroup' : '/sys/fs/cgroup/unified';
+  if (!readFileSync(join(v2, 'cgroup.controllers'), 'utf8').includes('io')) throw new Error('no blkio (v1) or io (v2) cgroup controller');
+  const self = readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => l.startsWith('0::')).slice(3);
+  const dir = join(v2, self, `jointscore-slow-${process.pid}`);
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'io.max'), `${device} wbps=${bytesPerS}`);
+  return { procs: join(dir, 'cgroup.procs'), remove: () => spawnSync('rmdir', [dir]) };
+}
+
+/** An ext4 file system on a loop device over a sparse file, mounted `sync` at `dir`. */
+function loopDisk(image, dir, sizeMb) {
+  execFileSync('truncate', ['-s', `${sizeMb}M`, image]);
+  const device = execFileSync('losetup', ['-f', '--show', image], { encoding: 'utf8' }).trim();
+  try {
+    execFileSync('mkfs.ext4', ['-q', device]);
+    mkdirSync(dir, { recursive: true });
+    execFileSync('mount', ['-o', 'sync', device, dir]);
+  } catch (err) {
+    spawnSync('losetup', ['-d', device]);
+    throw err;
+  }
+  const [major, minor] = execFileSync('stat', ['-c', '%t %T', device], { encoding: 'utf8' }).trim().split(' ').map((h) => parseInt(h, 16));
+  return { device, id: `${major}:${minor}`, remove: () => (spawnSync('umount', [dir]), spawnSync('losetup', ['-d', device])) };
+}
+
+/** `count` copies of `file`, each with its own SOP Instance UID (same length, patched in place). */
+function copiesWithOwnUids(file, count, dir) {
+  const bytes = readFileSync(file);
+  const uid = sopUid(file);
+  const at = [];
+  for (let i = bytes.indexOf(uid, 0, 'latin1'); i >= 0; i = bytes.indexOf(uid, i + 1, 'latin1')) at.push(i);
+  // 2.25.<decimal integer> of the same length: a leading 1, random digits, the copy's number
+  const digits = uid.length - 5;
+  if (digits < 8 || digits > 39) throw new Error(`cannot make a 2.25 UID of ${uid.length} characters`);
+  const random = BigInt('0x' + randomBytes(16).toString('hex')).toString().padStart(39, '7').slice(0, digits - 5);
+  mkdirSync(dir, { recursive: true });
+  return Array.from({ length: count }, (_, j) => {
+    const mine = `2.25.1${random}${String(j).padStart(4, '0')}`;
+    const path = join(dir, `copy-${j}.dcm`);
+    copyFileSync(file, path);
+    const fd = openSync(path, 'r+');
+    try {
+      for (const i of at) writeSync(fd, Buffer.from(mine, 'latin1'), 0, mine.length, i);
+    } finally {
+      closeSync(fd);
+    }
+    return path;
+  });
+}
+
+const residentMb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+
+async function slowRun(work, big) {
+  const senders = 4;
+  const perSender = 7;
+  const limitMb = 300;
+  // room for all of it above dimse.minFreeDiskMb (1024), below which C-STOREs are refused
+  const disk = loopDisk(join(work, 'slow.img'), join(work, 'slow'), 2800);
+  const cg = throttledCgroup(disk.id, 5 * 1_048_576);
+  const dataDir = join(work, 'slow', 'data');
+  const port = 11000 + Math.floor(Math.random() * 20000);
+  const config = writeConfig(work, dataDir, port);
+  writeFileSync(config, readFileSync(config, 'utf8') + 'selection:\n  modalities: [XX]\n');
+  const log = [];
+  let node;
+  try {
+    node = serve(config, log, cg.procs);
+    if (!(await listening(port, node))) throw new Error(`serve did not start:\n${log.join('').slice(-2000)}`);
+    const groups = Array.from({ length: senders }, (_, g) => copiesWithOwnUids(big, perSender, join(work, `sender-${g}`)));
+    const objectMb = readFileSync(big).length / 1_048_576;
+    console.log(`\n[slow] data disk ${disk.device} (ext4, mounted sync), writes throttled to 5 MB/s; ${senders} senders x ${perSender} x ${objectMb.toFixed(1)} MB at once`);
+    const samples = [];
+    const started = Date.now();
+    const sampler = setInterval(() => samples.push({ s: (Date.now() - started) / 1000, mb: residentMb(node.pid) }), 200);
+    const answers = {};
+    const acked = [];
+    await Promise.all(
+      groups.map(
+        (files) =>
+          new Promise((resolve) => {
+            const p = spawn(dcmtk('storescu'), ['-v', '-aec', 'JOINTSCORE', '127.0.0.1', String(port), ...files], { stdio: ['ignore', 'pipe', 'pipe'] });
+            let out = '';
+            p.stdout.on('data', (d) => (out += d));
+            p.stderr.on('data', (d) => (out += d));
+            p.once('exit', () => {
+              const statuses = [...out.matchAll(/Received Store Response \(([^)]*)\)/g)].map((m) => m[1]);
+              statuses.forEach((st, i) => {
+                answers[st] = (answers[st] ?? 0) + 1;
+                if (st === 'Success') acked.push(sopUid(files[i]));
+              });
+              resolve();
+            });
+          }),
+      ),
+    );
+    clearInterval(sampler);
+    const seconds = (Date.now() - started) / 1000;
+    const pushedMb = acked.length * objectMb;
+    const peak = Math.max(...samples.map((x) => x.mb));
+    // once every sender is under way (after the first tenth) the resident size must not climb
+    const settledIn = samples.filter((x) => x.s > seconds / 10);
+    const firstHalf = Math.max(...settledIn.filter((x) => x.s <= seconds / 2).map((x) => x.mb));
+    const secondHalf = Math.max(...settledIn.filter((x) => x.s > seconds / 2).map((x) => x.mb));
+    console.log(`  ${pushedMb.toFixed(0)} MB in ${seconds.toFixed(0)} s (${(pushedMb / seconds).toFixed(1)} MB/s); answers ${JSON.stringify(answers)}`);
+    console.log(`  node resident size: peak ${peak.toFixed(0)} MB (limit ${limitMb}); highest in the first half ${firstHalf.toFixed(0)} MB, in the second ${secondHalf.toFixed(0)} MB`);
+    const outcomes = await settled(dataDir, acked, 300_000);
+    const alive = echo(port);
+    console.log(`  answers C-ECHO at the end: ${alive}`);
+    const ok = judge(outcomes.slice(0, 3)) && outcomes.every(({ job }) => job?.state === 'skipped');
+    console.log(`  all ${outcomes.length} acknowledged objects ended skipped (by the selection rule): ${ok}`);
+    const bounded = peak <= limitMb && secondHalf <= firstHalf + 20;
+    // faster than the throttle allows would mean the disk was not slow: nothing was tested
+    const throttled = pushedMb / seconds <= 5.5;
+    if (!throttled) console.log('  the data went in faster than 5 MB/s: the throttle did not hold, the run proves nothing');
+    return ok && alive && bounded && throttled && acked.length === senders * perSender;
+  } finally {
+    node?.kill('SIGKILL');
+    await node?.exited;
+    cg.remove();
+    disk.remove();
+  }
+}
+
 const what = process.argv[2] ?? 'both';
-if (!['disk', 'memory', 'both'].includes(what)) {
-  console.error('usage: node scripts/limits-run.mjs disk|memory|both');
+if (!['disk', 'memory', 'both', 'slow'].includes(what)) {
+  console.error('usage: node scripts/limits-run.mjs disk|memory|both|slow');
   process.exit(2);
 }
 /** Exit 3 (not 1) where this machine cannot make the conditions: CI tells "cannot" from "failed". */
@@ -257,23 +403,32 @@ const work = mkdtempSync(join(tmpdir(), 'jointscore-limits-'));
 try {
   const probe = join(work, 'probe');
   mkdirSync(probe);
-  if (what !== 'memory') execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe], { stdio: 'ignore' });
-  spawnSync('umount', [probe]);
-  if (what !== 'disk') memoryCgroup(1 << 30).remove();
+  if (what === 'slow') {
+    loopDisk(join(work, 'probe.img'), probe, 64).remove();
+    throttledCgroup('7:0', 5 * 1_048_576).remove();
+  } else {
+    if (what !== 'memory') execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe], { stdio: 'ignore' });
+    spawnSync('umount', [probe]);
+    if (what !== 'disk') memoryCgroup(1 << 30).remove();
+  }
 } catch (err) {
   rmSync(work, { recursive: true, force: true });
-  cannot(`no tmpfs mount or memory cgroup (${err.message.split('\n')[0]})`);
+  cannot(`no ${what === 'slow' ? 'loop device or block-I/O cgroup' : 'tmpfs mount or memory cgroup'} (${err.message.split('\n')[0]})`);
 }
 let pass = true;
 try {
-  const hands = phantoms(join(work, 'hands'), 6, 9100);
-  if (what !== 'memory') {
+  if (what === 'slow') {
+    const [big] = phantoms(join(work, 'big'), 1, 201, ['--rows', '4992', '--columns', '3072', '--bits', '16']);
+    pass = await slowRun(work, big);
+  }
+  const hands = what === 'slow' ? [] : phantoms(join(work, 'hands'), 6, 9100);
+  if (what === 'disk' || what === 'both') {
     // one more hand, sent once space is back
     const later = phantoms(join(work, 'later'), 2, 9200);
     pass = (await diskRun(work, hands, later[0], false)) && pass;
     pass = (await diskRun(work, hands, later[1], true)) && pass;
   }
-  if (what !== 'disk') {
+  if (what === 'memory' || what === 'both') {
     const [poison] = phantoms(join(work, 'poison'), 1, 5, ['--rows', '7000', '--columns', '7000', '--spacing', '0.05']);
     pass = (await memoryRun(work, hands, poison)) && pass;
   }
