@@ -9,7 +9,8 @@
 // graded hands, with the causes of those not graded. Not a test: the films are not part of
 // the project. Build first (`npx tsc -p .`), then
 //   node scripts/film-kinds.mjs <folder of PNG/JPEG films> <list.csv> [models folder] [--films]
-// --films prints one line per film as well.
+// --films prints one line per film as well. Where the list names views (", PA", "oblique",
+// "lateral"), it also counts the films whose view the node got right (`viewAgrees`).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { analyseObject, analysisPolicy } from '../dist/pipeline/analyse-object.js';
@@ -36,6 +37,20 @@ const table = new Map();
 /** per kind: [joints, mean confidence] of each hand the detector found; joints of graded hands by cause */
 const seen = new Map();
 const range = (xs, d) => (xs.length ? `${Math.min(...xs).toFixed(d)}-${Math.max(...xs).toFixed(d)}` : '-');
+/**
+ * Whether the node's outcome is the right one for a film of a named view: a PA hand (alone or
+ * beside another view) graded as a hand; a PA wrist or finger film (alone or beside another
+ * view) graded as a partial PA view; any other view (oblique, lateral, forearm, not a
+ * radiograph) not graded at all.
+ */
+function viewAgrees(shows, outcome) {
+  if (/hand, PA|one a PA hand/.test(shows)) return outcome === 'hand graded';
+  if (/(wrist|finger)/.test(shows) && /\bPA\b/.test(shows)) return outcome === 'partial view graded';
+  return outcome !== 'hand graded' && outcome !== 'partial view graded';
+}
+const namesViews = rows.some(({ shows }) => /, PA|oblique|lateral/.test(shows));
+let agree = 0;
+
 for (const { file, shows } of rows) {
   const { analysis, display } = await analyseObject(readFileSync(join(dir, file)), file, models, policy, log);
   const found = await detectAnyOrientation(display, models.detector.manifest, models.detector.runner);
@@ -62,6 +77,7 @@ for (const { file, shows } of rows) {
   const t = table.get(shows) ?? new Map();
   t.set(outcome, (t.get(outcome) ?? 0) + 1);
   table.set(shows, t);
+  agree += namesViews && viewAgrees(shows, outcome) ? 1 : 0;
   if (perFilm) console.log(`${file}\t${shows}\t${outcome}\t${analysis.hands.map((h) => `${h.laterality}:${h.joints.length}${h.view?.notInView ? ` (not in view ${h.view.notInView.length})` : ''}`).join(' ')}`);
 }
 const outcomes = ['hand graded', 'partial view graded', 'hand found, not graded (view)', 'not recognised as a hand', 'nothing found'];
@@ -71,6 +87,7 @@ for (const [shows, t] of [...table].sort()) {
   const n = [...t.values()].reduce((a, b) => a + b, 0);
   console.log(`| ${shows} | ${n} | ${outcomes.map((o) => t.get(o) ?? 0).join(' | ')} |`);
 }
+if (namesViews) console.log(`\nview found agrees with the list (viewAgrees): ${agree} of ${rows.length} films (${((100 * agree) / rows.length).toFixed(0)} %)`);
 console.log('\n| film shows | hands the detector found | joints per hand | mean confidence | joints of graded hands | graded | not graded, by cause |');
 console.log('|---|---:|---|---|---:|---:|---|');
 for (const [shows, k] of [...seen].sort()) {
