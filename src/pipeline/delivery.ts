@@ -54,16 +54,16 @@ export function destinationNames(c: DeliveryConfig): string[] {
  * behind the report.
  */
 export function splitBySize<T>(items: T[], bytes: (item: T) => number, n: number): T[][] {
-  const groups = Array.from({ length: Math.max(1, Math.min(n, items.length)) }, () => ({ items: [] as T[], bytes: 0 }));
+  type Sized = { item: T; order: number; bytes: number };
+  const groups = Array.from({ length: Math.max(1, Math.min(n, items.length)) }, () => ({ members: [] as Sized[], bytes: 0 }));
   const sized = items.map((item, order) => ({ item, order, bytes: bytes(item) }));
   for (const s of [...sized].sort((a, b) => b.bytes - a.bytes || a.order - b.order)) {
     const lightest = groups.reduce((a, b) => (b.bytes < a.bytes ? b : a));
-    lightest.items.push(s.item);
+    lightest.members.push(s);
     lightest.bytes += s.bytes;
   }
   // within a group the files keep the order they were queued in
-  const order = new Map(sized.map((s) => [s.item, s.order]));
-  return groups.filter((g) => g.items.length).map((g) => g.items.sort((a, b) => order.get(a)! - order.get(b)!));
+  return groups.filter((g) => g.members.length).map((g) => g.members.sort((a, b) => a.order - b.order).map((s) => s.item));
 }
 
 function fileBytes(path: string): number {
