@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../src/config/defaults.js';
-import type { StoreResult } from '../src/dimse/scu.js';
+import { DimseError, type StoreResult } from '../src/dimse/scu.js';
 import { Deliverer, splitBySize } from '../src/pipeline/delivery.js';
 import { JobQueue } from '../src/store/queue.js';
 import { captureLogger } from './helpers/inference.js';
@@ -65,6 +65,26 @@ describe('delivery without sockets', () => {
   });
 });
 
+function threeResults(t: { now: number }) {
+  const queue = new JobQueue(':memory:', () => t.now);
+  const { job } = queue.enqueue({ sopInstanceUid: `1.2.${Math.random().toString().slice(2, 8)}`, modelVersion: 'm', sopClassUid: '1.2', transferSyntaxUid: '1.2.840.10008.1.2.1', callingAe: 'A', spoolPath: join(dir, 'src2.dcm') });
+  queue.claimNext();
+  const files = ['sr', 'sc', 'pr'].map((name, i) => {
+    const path = join(dir, `${name}.dcm`);
+    writeFileSync(path, Buffer.alloc(name === 'sc' ? 10_000 : 100 * (i + 1)));
+    return { destination: 'PACS', sopInstanceUid: `9.${i}`, path };
+  });
+  queue.startSending(job.id, files, null);
+  const config = {
+    ...DEFAULT_CONFIG.delivery,
+    destinations: [{ name: 'PACS', aeTitle: 'PACS', host: '127.0.0.1', port: 104, tls: { enabled: false, requireClientCert: false } }],
+    associationsPerDestination: 2,
+  };
+  return { queue, job, config };
+}
+
+const ok = (paths: string[]): StoreResult[] => paths.map((f) => ({ file: f, outcome: 'success', status: 0, message: 'Success' }));
+
 describe('sharing a round out among associations', () => {
   it('splits by bytes, largest first to the lightest group, keeping the queued order within a group', () => {
     const sizes: Record<string, number> = { sr: 220_000, sc: 14_500_000, pr: 8_000, sr2: 220_000, sc2: 14_500_000, pr2: 8_000 };
@@ -77,16 +97,8 @@ describe('sharing a round out among associations', () => {
   });
 
   it('opens the associations at once and settles each file by its own association', async () => {
-    let t = 0;
-    const queue = new JobQueue(':memory:', () => t);
-    const { job } = queue.enqueue({ sopInstanceUid: '1.2.4', modelVersion: 'm', sopClassUid: '1.2', transferSyntaxUid: '1.2.840.10008.1.2.1', callingAe: 'A', spoolPath: join(dir, 'src2.dcm') });
-    queue.claimNext();
-    const files = ['sr', 'sc', 'pr'].map((name, i) => {
-      const path = join(dir, `${name}.dcm`);
-      writeFileSync(path, Buffer.alloc(name === 'sc' ? 10_000 : 100 * (i + 1)));
-      return { destination: 'PACS', sopInstanceUid: `9.${i}`, path };
-    });
-    queue.startSending(job.id, files, null);
+    const t = { now: 0 };
+    const { queue, job, config } = threeResults(t);
     let open = 0;
     let most = 0;
     const groups: string[][] = [];
@@ -98,18 +110,48 @@ describe('sharing a round out among associations', () => {
       // the association carrying the overlay is refused, the other one succeeds
       return paths.map((f) => (f.endsWith('sc.dcm') ? { file: f, outcome: 'failure', status: 0xa700, message: 'status A700' } : { file: f, outcome: 'success', status: 0, message: 'Success' }));
     };
-    const config = {
-      ...DEFAULT_CONFIG.delivery,
-      destinations: [{ name: 'PACS', aeTitle: 'PACS', host: '127.0.0.1', port: 104, tls: { enabled: false, requireClientCert: false } }],
-      associationsPerDestination: 2,
-    };
     const { log } = captureLogger();
-    await new Deliverer({ queue, config, log, now: () => t, store: store as never }).runOnce();
+    await new Deliverer({ queue, config, log, now: () => t.now, store: store as never }).runOnce();
     expect(most).toBe(2);
     expect(groups.map((g) => g.map((f) => f.split('/').pop()))).toEqual([['sc.dcm'], ['sr.dcm', 'pr.dcm']]);
     expect(queue.get(job.id)!.state).toBe('sending');
     expect(queue.dueDeliveries(10)).toEqual([]);
-    t += 10_000;
+    t.now += 10_000;
     expect(queue.dueDeliveries(10).map((d) => d.path.split('/').pop())).toEqual(['sc.dcm']);
+  });
+
+  it('sends what an archive taking one association at a time refused, in the same round, after the other', async () => {
+    const t = { now: 0 };
+    const { queue, job, config } = threeResults(t);
+    let open = 0;
+    const calls: string[][] = [];
+    const store = async (_peer: unknown, paths: string[]): Promise<StoreResult[]> => {
+      calls.push(paths.map((f) => f.split('/').pop()!));
+      if (open > 0) throw new DimseError('association rejected by PACS@127.0.0.1:104: local limit exceeded (transient, by the service provider (presentation))');
+      open++;
+      await new Promise((r) => setTimeout(r, 20));
+      open--;
+      return ok(paths);
+    };
+    const { log } = captureLogger();
+    await new Deliverer({ queue, config, log, now: () => t.now, store: store as never }).runOnce();
+    expect(calls).toEqual([['sc.dcm'], ['sr.dcm', 'pr.dcm'], ['sr.dcm', 'pr.dcm']]);
+    expect(queue.get(job.id)!.state).toBe('done');
+  });
+
+  it('does not knock twice on an archive that took no association: one failed attempt each, retried later', async () => {
+    const t = { now: 0 };
+    const { queue, job, config } = threeResults(t);
+    let calls = 0;
+    const store = async (): Promise<StoreResult[]> => {
+      calls++;
+      throw new DimseError('network error with 127.0.0.1:104 (PACS): connect ECONNREFUSED');
+    };
+    const { log } = captureLogger();
+    await new Deliverer({ queue, config, log, now: () => t.now, store: store as never }).runOnce();
+    expect(calls).toBe(2);
+    expect(queue.get(job.id)!.state).toBe('sending');
+    t.now += 5_000;
+    expect(queue.dueDeliveries(10)).toHaveLength(3);
   });
 });

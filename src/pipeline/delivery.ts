@@ -74,6 +74,8 @@ function fileBytes(path: string): number {
   }
 }
 
+type AssociationOutcome = { results: StoreResult[]; started: number } | { problem: string };
+
 /** A destination's PEM files, read at each round so renewed certificates are picked up. */
 function tlsFiles(dest: DestinationConfig): { ca?: Buffer; key?: Buffer; cert?: Buffer } | undefined {
   if (!dest.tls.enabled) return undefined;
@@ -112,10 +114,17 @@ export class Deliverer {
 
   private async toArchive(dest: DestinationConfig, items: Delivery[]): Promise<void> {
     const groups = splitBySize(items, (i) => fileBytes(i.path), this.d.config.associationsPerDestination);
-    await Promise.all(groups.map((group) => this.onOneAssociation(dest, group)));
+    const runs = await Promise.all(groups.map(async (group) => ({ group, run: await this.onOneAssociation(dest, group) })));
+    const refused = runs.filter((r) => 'problem' in r.run);
+    for (const { group, run } of runs) if (!('problem' in run)) this.settle(group, run);
+    // The archive took some associations but not all at once (a limit per sender): what it
+    // refused goes now, one association after the other, instead of waiting for a retry.
+    const tookSome = refused.length < runs.length;
+    for (const { group, run } of refused) this.settle(group, tookSome ? await this.onOneAssociation(dest, group) : run);
   }
 
-  private async onOneAssociation(dest: DestinationConfig, items: Delivery[]): Promise<void> {
+  /** One association: the results per file, or why there was no association at all. */
+  private async onOneAssociation(dest: DestinationConfig, items: Delivery[]): Promise<AssociationOutcome> {
     const started = this.now();
     let results: StoreResult[];
     try {
@@ -125,10 +134,17 @@ export class Deliverer {
         { callingAe: this.d.config.callingAeTitle, timeoutMs: this.d.config.timeoutS * 1000, tls: tlsFiles(dest) },
       );
     } catch (err) {
-      for (const item of items) this.failed(item, (err as Error).message);
+      return { problem: (err as Error).message };
+    }
+    return { results, started };
+  }
+
+  private settle(items: Delivery[], outcome: AssociationOutcome): void {
+    if ('problem' in outcome) {
+      for (const item of items) this.failed(item, outcome.problem);
       return;
     }
-    results.forEach((r, i) => (r.outcome === 'failure' ? this.failed(items[i], r.message) : this.delivered(items[i], started)));
+    outcome.results.forEach((r, i) => (r.outcome === 'failure' ? this.failed(items[i], r.message) : this.delivered(items[i], outcome.started)));
   }
 
   private async toFolder(item: Delivery): Promise<void> {
