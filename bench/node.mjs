@@ -5,7 +5,8 @@
 //   ROUNDS=3 throughput rounds (storescp, node, storescp, node, ...; medians compared)
 //   KEEP=1   keep the temporary folder (spools, archives, logs) and print its path
 //   MALLOC=container  the node's malloc settings as the container sets them (MALLOC_ARENA_MAX=2,
-//                     MALLOC_MMAP_THRESHOLD_=131072); MALLOC=glibc runs it with glibc's defaults
+//                     MALLOC_MMAP_THRESHOLD_=131072); MALLOC=arenas only MALLOC_ARENA_MAX=2;
+//                     MALLOC=glibc glibc's defaults
 //
 // 1. Receive throughput: 50 DX objects of 10.5 MB (2048 x 2560, 16-bit, explicit VR LE) on one
 //    association by DCMTK storescu, to DCMTK storescp (the reference) and to the node in turn,
@@ -16,13 +17,13 @@
 //    folder, and the queue row) before it answers Success; storescp writes without fsync.
 //    Target: node MB/s >= storescp MB/s.
 // 2. End-to-end latency: the node with its default selection and a DCMTK storescp as the
-//    archive (storescp --fork: several associations at once, as a PACS takes them); hand radiographs (phantom 2048 x 2560, 12 bits) sent one at a time, each timed
-//    from storescu's exit (last byte sent and acknowledged) until the node's queue says `done`
+//    archive (storescp --fork: several associations at once, as a PACS takes them); hand
+//    radiographs (phantom 2048 x 2560, 12 bits) sent one at a time, each timed from storescu's exit (last byte sent and acknowledged) until the node's queue says `done`
 //    (its state once the archive has acknowledged SR, SC and PR). Target: median <= 0.6 s,
 //    max <= 0.9 s; VmHWM after the run <= 400 MB.
 //    The split (node log and queue timestamps): received -> analysed -> all delivered; and
-//    the delivery step alone, the same three result objects sent by the node's SCU
-//    (dist/dimse/scu.js) and by DCMTK storescu. The node's VmHWM after this run is printed too.
+//    the delivery step alone, the same three result objects sent by the node's deliverer
+//    (dist/pipeline/delivery.js, on its default associations and on one) and by DCMTK storescu. The node's VmHWM after this run is printed too.
 // 3. Peak memory: 8 storescu at once, each sending two 30.7 MB objects (3072 x 4992, 16-bit)
 //    to a fresh node (selection skipping them); the node's VmHWM (lifetime peak, so it
 //    includes model loading) and its sampled RSS during the load. Reference: storescp --fork
@@ -42,8 +43,8 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import dimse from 'dcmjs-dimse';
 import { DEFAULT_CONFIG } from '../dist/config/defaults.js';
-import { storeFiles } from '../dist/dimse/scu.js';
-import { splitBySize } from '../dist/pipeline/delivery.js';
+import { Deliverer, splitBySize } from '../dist/pipeline/delivery.js';
+import { JobQueue } from '../dist/store/queue.js';
 import { encodePhantomDx } from '../dist/phantom/dicom-dx.js';
 import { renderPhantom } from '../dist/phantom/render.js';
 
@@ -56,6 +57,8 @@ const N_E2E = Number(process.env.E2E ?? 10);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const MALLOC = process.env.MALLOC ?? 'container';
 const CONTAINER_MALLOC = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' }; // as the Dockerfile sets
+const NODE_MALLOC = { container: CONTAINER_MALLOC, arenas: { MALLOC_ARENA_MAX: '2' }, glibc: {} }[MALLOC];
+if (!NODE_MALLOC) throw new Error(`MALLOC=${MALLOC}: container, arenas or glibc`);
 const N_PARALLEL = 8;
 const PER_PARALLEL = 2;
 // issue 13's targets
@@ -296,10 +299,10 @@ async function startNode(name, mutate) {
   const configFile = join(dataDir, 'config.yaml');
   writeFileSync(configFile, JSON.stringify(config, null, 2)); // JSON is YAML
   const startedAt = performance.now();
-  // the node runs with the malloc settings the container gives it; MALLOC=glibc without them
+  // the node runs with the malloc settings the container gives it, unless MALLOC says otherwise
   const env = { ...process.env };
   for (const key of Object.keys(CONTAINER_MALLOC)) delete env[key];
-  if (MALLOC === 'container') Object.assign(env, CONTAINER_MALLOC);
+  Object.assign(env, NODE_MALLOC);
   const proc = start(process.execPath, [BIN, 'serve', '--config', configFile], { cwd: ROOT, env });
   nodeLogs.push([name, proc, join(dataDir, 'logs', 'jointscore.log')]);
   await waitListening(port, proc, 'jointscore serve');
@@ -346,7 +349,7 @@ const notes = [];
 async function main() {
   for (const tool of [STORESCU, STORESCP]) if (!existsSync(tool)) throw new Error(`${tool} (DCMTK) is missing: apt-get install dcmtk`);
   const version = /v[\d.]+/.exec(spawnSync(STORESCU, ['--version'], { encoding: 'utf8' }).stdout ?? '')?.[0] ?? '?';
-  console.log(`node bench: jointscore serve vs DCMTK ${version} storescp, ${(await import('node:os')).cpus().length} CPUs, load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' ')}; node malloc settings: ${MALLOC === 'container' ? Object.entries(CONTAINER_MALLOC).map(([k, v]) => `${k}=${v}`).join(' ') : "glibc's defaults"}`);
+  console.log(`node bench: jointscore serve vs DCMTK ${version} storescp, ${(await import('node:os')).cpus().length} CPUs, load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' ')}; node malloc settings: ${Object.entries(NODE_MALLOC).map(([k, v]) => `${k}=${v}`).join(' ') || "glibc's defaults"}`);
 
   // --- test objects
   const inDir = join(work, 'in');
@@ -476,33 +479,48 @@ async function main() {
     await stopProc(archive.proc);
 
     // The delivery step alone, the same three result objects to a fresh storescp --fork: the
-    // node's SCU (dist/dimse/scu.js storeFiles, in this process, on the associations the
-    // deliverer opens: delivery.associationsPerDestination, the files shared out by size)
-    // against DCMTK storescu, all three on one association and, as the node does, one
-    // storescu per share at once.
+    // node's deliverer (dist/pipeline/delivery.js, in this process, over an in-memory queue)
+    // on its default associations and on one, against DCMTK storescu, all three on one
+    // association and, as the node shares them out, one storescu per share at once.
     const sizes = lastResults.map((f) => `${basename(f).split('.')[0]} ${(statSync(f).size / MB).toFixed(2)} MB`).join(', ');
-    const shares = splitBySize(lastResults, (f) => statSync(f).size, DEFAULT_CONFIG.delivery.associationsPerDestination);
+    const associations = DEFAULT_CONFIG.delivery.associationsPerDestination;
+    const shares = splitBySize(lastResults, (f) => statSync(f).size, associations);
     dimse.log.setLevel('warn'); // its per-PDU info lines
     const ref = await startStorescp('REF', ['--fork', '+xa']);
-    const scuS = [];
+    const deliver = async (n) => {
+      const queue = new JobQueue(':memory:');
+      const { job } = queue.enqueue({ sopInstanceUid: `${uidRoot}.7`, modelVersion: 'bench', sopClassUid: '1.2', transferSyntaxUid: '1.2.840.10008.1.2.1', callingAe: 'BENCH', spoolPath: lastResults[0] });
+      queue.claimNext();
+      queue.startSending(job.id, lastResults.map((path, i) => ({ destination: 'REF', sopInstanceUid: `${uidRoot}.8.${i}`, path })), null);
+      const quiet = { info() {}, warn() {}, error() {}, debug() {} };
+      const destinations = [{ name: 'REF', aeTitle: 'REF', host: '127.0.0.1', port: ref.port, tls: { enabled: false } }];
+      const t = performance.now();
+      await new Deliverer({ queue, config: { ...DEFAULT_CONFIG.delivery, destinations, associationsPerDestination: n }, log: quiet }).runOnce();
+      const seconds = (performance.now() - t) / 1000;
+      const state = queue.get(job.id).state;
+      queue.close();
+      if (state !== 'done') throw new Error(`the deliverer left the job ${state}`);
+      return seconds;
+    };
+    const nodeS = [];
+    const nodeOneS = [];
     const dcmtkS = [];
     const dcmtkSharedS = [];
     for (let k = 0; k < 3; k++) {
-      const t = performance.now();
-      const out = (await Promise.all(shares.map((share) => storeFiles({ aeTitle: 'REF', host: '127.0.0.1', port: ref.port }, share, { callingAe: 'JOINTSCORE', timeoutMs: 30_000 })))).flat();
-      scuS.push((performance.now() - t) / 1000);
-      if (out.some((o) => o.outcome === 'failure')) throw new Error(`storeFiles: ${out.map((o) => o.message).join('; ')}`);
+      nodeS.push(await deliver(associations));
+      nodeOneS.push(await deliver(1));
       dcmtkS.push((await storescu('REF', ref.port, lastResults, ['-R'])).seconds);
       const ts = performance.now();
       await Promise.all(shares.map((share) => storescu('REF', ref.port, share, ['-R'])));
       dcmtkSharedS.push((performance.now() - ts) / 1000);
     }
     await stopProc(ref.proc);
-    results.e2e.scu = median(scuS);
+    results.e2e.scu = median(nodeS);
+    results.e2e.scuOne = median(nodeOneS);
     results.e2e.storescu = median(dcmtkS);
     results.e2e.storescuShared = median(dcmtkSharedS);
     log(
-      `delivery alone (${sizes}), median of 3: node SCU on ${shares.length} association(s) ${fmt(results.e2e.scu, 2)} s; ` +
+      `delivery alone (${sizes}), median of 3: node on ${associations} associations ${fmt(results.e2e.scu, 2)} s, on one ${fmt(results.e2e.scuOne, 2)} s; ` +
         `DCMTK storescu -R, one association ${fmt(results.e2e.storescu, 2)} s, ${shares.length} at once ${fmt(results.e2e.storescuShared, 2)} s (process start included)`,
     );
   }
@@ -564,7 +582,7 @@ async function main() {
   const table = [
     ['measure', 'node', 'reference', 'target', ''],
     [`receive ${N_THROUGHPUT} x 10.5 MB, 1 assoc. (MB/s)`, fmt(rx.nodeMbs, 0), `${fmt(rx.refMbs, 0)} storescp`, `ratio ${fmt(rx.ratio, 2)} >= ${TARGET.ratio}`, pass(rx.ratio >= TARGET.ratio)],
-    [`end-to-end, ${N_E2E} hands one at a time (s)`, `median ${fmt(l.median, 2)}, max ${fmt(l.max, 2)}`, `delivery step: node SCU ${fmt(l.scu, 2)} vs storescu ${fmt(l.storescu, 2)} (${fmt(l.storescuShared, 2)} shared out)`, `median <= ${TARGET.e2eMedianS}, max <= ${TARGET.e2eMaxS}`, pass(e2eOk)],
+    [`end-to-end, ${N_E2E} hands one at a time (s)`, `median ${fmt(l.median, 2)}, max ${fmt(l.max, 2)}`, `delivery step: node ${fmt(l.scu, 2)} (one assoc. ${fmt(l.scuOne, 2)}) vs storescu ${fmt(l.storescu, 2)} (${fmt(l.storescuShared, 2)} shared out)`, `median <= ${TARGET.e2eMedianS}, max <= ${TARGET.e2eMaxS}`, pass(e2eOk)],
     [`peak memory while analysing (e2e run, MB)`, `${fmt(l.hwmMb, 0)} VmHWM`, '-', `<= ${TARGET.analysingMb}`, pass(l.hwmMb <= TARGET.analysingMb)],
     [`peak memory, ${N_PARALLEL} x ${PER_PARALLEL} x 30.7 MB concurrent (MB)`, `${fmt(mem.hwmMb, 0)} VmHWM`, `${fmt(mem.refRssMb, 0)} RSS / ${fmt(mem.refPssMb, 0)} PSS storescp --fork`, `<= ${TARGET.peakMb}`, pass(mem.hwmMb <= TARGET.peakMb)],
   ];
