@@ -7,11 +7,11 @@ import type { Logger } from '../observability/logger.js';
 import type { Delivery, Job, JobQueue } from '../store/queue.js';
 
 /**
- * The outbox drained: every pending delivery that is due goes to its destination, on up
- * to `delivery.associationsPerDestination` associations at once. A C-STORE counts as delivered only on a Success
- * or Warning response; anything else (a failure status, no response, no association) is
- * retried with exponential back-off until `delivery.maxAttempts`, then the job fails and
- * shows in `jointscore queue`.
+ * The outbox drained: every pending delivery that is due goes to its destination, on up to
+ * `delivery.associationsPerDestination` associations at once. A C-STORE counts as delivered
+ * only on a Success or Warning response; anything else (a failure status, no response, no
+ * association) is retried with exponential back-off until `delivery.maxAttempts`, then the
+ * job fails and shows in `jointscore queue`.
  *
  * The folder destination (no archive configured) copies the files into
  * `<folder>/<Study Instance UID>/<SOP Instance UID>.dcm`; a re-delivery replaces the file,
