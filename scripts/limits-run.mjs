@@ -27,12 +27,11 @@
  *   for the node's block-I/O cgroup (cgroup v1 blkio.throttle.write_bps_device, or v2 io.max);
  *   4 storescu at once push 7 objects of 30.7 MB each (215 MB a sender) to a node that skips
  *   them after receipt. The node's resident size is sampled throughout: it must stay at most
- *   300 MB (issue 13) and grow no further once every sender is under way (the backlog waits in
- *   TCP, src/dimse/paced-stream.ts), and every object answered Success must end skipped.
+ *   300 MB (issue 13) and not grow with the data once every sender is under way (the backlog
+ *   waits in TCP, src/dimse/paced-stream.ts), and every object answered Success must end skipped.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, statfsSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +39,9 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'jointscore.js');
 const { JobQueue } = await import(join(ROOT, 'dist', 'store', 'queue.js'));
+const { renderPhantom } = await import(join(ROOT, 'dist', 'phantom', 'render.js'));
+const { encodePhantomDx } = await import(join(ROOT, 'dist', 'phantom', 'dicom-dx.js'));
+const { randomUid } = await import(join(ROOT, 'dist', 'dicom', 'uid.js'));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // DCMTK's tools: pynetdicom installs console scripts of the same names earlier on some PATHs
 const dcmtk = (tool) => (existsSync(`/usr/bin/${tool}`) ? `/usr/bin/${tool}` : tool);
@@ -251,7 +253,6 @@ async function memoryRun(work, hands, poison) {
   }
 }
 
-
 /**
  * A block-I/O cgroup whose writes to `device` ("major:minor") are held to `bytesPerS`. With the
  * file system mounted `sync` a write reaches the device from the writing thread, so the
@@ -290,34 +291,26 @@ function loopDisk(image, dir, sizeMb) {
   return { device, id: `${major}:${minor}`, remove: () => (spawnSync('umount', [dir]), spawnSync('losetup', ['-d', device])) };
 }
 
-/** `count` copies of `file`, each with its own SOP Instance UID (same length, patched in place). */
-function copiesWithOwnUids(file, count, dir) {
-  const bytes = readFileSync(file);
-  const uid = sopUid(file);
-  const at = [];
-  for (let i = bytes.indexOf(uid, 0, 'latin1'); i >= 0; i = bytes.indexOf(uid, i + 1, 'latin1')) at.push(i);
-  // 2.25.<decimal integer> of the same length: a leading 1, random digits, the copy's number
-  const digits = uid.length - 5;
-  if (digits < 8 || digits > 39) throw new Error(`cannot make a 2.25 UID of ${uid.length} characters`);
-  const random = BigInt('0x' + randomBytes(16).toString('hex')).toString().padStart(39, '7').slice(0, digits - 5);
+/**
+ * `count` DX objects of 3072 x 4992 16-bit pixels (30.7 MB), one render encoded with a fresh
+ * SOP Instance UID each by the project's own phantom encoder. Returns path and UID of each.
+ */
+async function bigObjects(dir, count) {
+  const rendered = renderPhantom({ seed: 201, profile: 'mixed', layout: 'one', laterality: 'L', rows: 4992, columns: 3072, pixelSpacingMm: 0.15 });
   mkdirSync(dir, { recursive: true });
-  return Array.from({ length: count }, (_, j) => {
-    const mine = `2.25.1${random}${String(j).padStart(4, '0')}`;
-    const path = join(dir, `copy-${j}.dcm`);
-    copyFileSync(file, path);
-    const fd = openSync(path, 'r+');
-    try {
-      for (const i of at) writeSync(fd, Buffer.from(mine, 'latin1'), 0, mine.length, i);
-    } finally {
-      closeSync(fd);
-    }
-    return path;
-  });
+  const out = [];
+  for (let j = 0; j < count; j++) {
+    const uid = randomUid();
+    const path = join(dir, `big-${j}.dcm`);
+    writeFileSync(path, (await encodePhantomDx(rendered, { bitsStored: 16, sopInstanceUID: uid })).bytes);
+    out.push({ path, uid });
+  }
+  return out;
 }
 
 const residentMb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
-async function slowRun(work, big) {
+async function slowRun(work) {
   const senders = 4;
   const perSender = 7;
   const limitMb = 300;
@@ -333,8 +326,9 @@ async function slowRun(work, big) {
   try {
     node = serve(config, log, cg.procs);
     if (!(await listening(port, node))) throw new Error(`serve did not start:\n${log.join('').slice(-2000)}`);
-    const groups = Array.from({ length: senders }, (_, g) => copiesWithOwnUids(big, perSender, join(work, `sender-${g}`)));
-    const objectMb = readFileSync(big).length / 1_048_576;
+    const objects = await bigObjects(join(work, 'big'), senders * perSender);
+    const groups = Array.from({ length: senders }, (_, g) => objects.slice(g * perSender, (g + 1) * perSender));
+    const objectMb = statSync(objects[0].path).size / 1_048_576;
     console.log(`\n[slow] data disk ${disk.device} (ext4, mounted sync), writes throttled to 5 MB/s; ${senders} senders x ${perSender} x ${objectMb.toFixed(1)} MB at once`);
     const samples = [];
     const started = Date.now();
@@ -345,7 +339,7 @@ async function slowRun(work, big) {
       groups.map(
         (files) =>
           new Promise((resolve) => {
-            const p = spawn(dcmtk('storescu'), ['-v', '-aec', 'JOINTSCORE', '127.0.0.1', String(port), ...files], { stdio: ['ignore', 'pipe', 'pipe'] });
+            const p = spawn(dcmtk('storescu'), ['-v', '-aec', 'JOINTSCORE', '127.0.0.1', String(port), ...files.map((f) => f.path)], { stdio: ['ignore', 'pipe', 'pipe'] });
             let out = '';
             p.stdout.on('data', (d) => (out += d));
             p.stderr.on('data', (d) => (out += d));
@@ -353,7 +347,7 @@ async function slowRun(work, big) {
               const statuses = [...out.matchAll(/Received Store Response \(([^)]*)\)/g)].map((m) => m[1]);
               statuses.forEach((st, i) => {
                 answers[st] = (answers[st] ?? 0) + 1;
-                if (st === 'Success') acked.push(sopUid(files[i]));
+                if (st === 'Success') acked.push(files[i].uid);
               });
               resolve();
             });
@@ -373,9 +367,14 @@ async function slowRun(work, big) {
     const outcomes = await settled(dataDir, acked, 300_000);
     const alive = echo(port);
     console.log(`  answers C-ECHO at the end: ${alive}`);
-    const ok = judge(outcomes.slice(0, 3)) && outcomes.every(({ job }) => job?.state === 'skipped');
-    console.log(`  all ${outcomes.length} acknowledged objects ended skipped (by the selection rule): ${ok}`);
-    const bounded = peak <= limitMb && secondHalf <= firstHalf + 20;
+    const states = {};
+    for (const { job } of outcomes) states[job?.state ?? 'NO JOB (lost)'] = (states[job?.state ?? 'NO JOB (lost)'] ?? 0) + 1;
+    const ok = outcomes.every(({ job }) => job?.state === 'skipped' && job.reason);
+    console.log(`  the ${outcomes.length} acknowledged objects ended: ${JSON.stringify(states)} (skipped by the selection rule, as configured)`);
+    // A backlog held in memory grows with the data received (at network speed, hundreds of MB
+    // here); the collector's own swing is some 20 MB either way. So the second half may rise
+    // above the first by at most a tenth of what came in during it.
+    const bounded = peak <= limitMb && secondHalf - firstHalf <= pushedMb / 2 / 10;
     // faster than the throttle allows would mean the disk was not slow: nothing was tested
     if (pushedMb / seconds > 5.5) {
       console.log('  the data went in faster than 5 MB/s: the throttle did not hold here, so the run proves nothing');
@@ -420,8 +419,7 @@ try {
 let pass = true;
 try {
   if (what === 'slow') {
-    const [big] = phantoms(join(work, 'big'), 1, 201, ['--rows', '4992', '--columns', '3072', '--bits', '16']);
-    const slow = await slowRun(work, big);
+    const slow = await slowRun(work);
     if (slow === 'cannot') {
       rmSync(work, { recursive: true, force: true });
       cannot('the block-I/O throttle did not hold on the loop device');
