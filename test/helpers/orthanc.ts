@@ -133,17 +133,38 @@ export async function waitForSeries(orthanc: OrthancPeer, studyId: string, modal
   }
 }
 
-/** Free TCP ports, distinct, found by listening on port 0 on all interfaces (as Orthanc will). */
+/**
+ * The first port of the kernel's range for outgoing connections. A port handed out by
+ * listening on port 0 comes from that range, so between our check and the peer's bind any
+ * outgoing connection (a storescu, the node's delivery) may take it as its own local port.
+ */
+function ephemeralLow(): number {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+/**
+ * Free TCP ports, distinct, below the range outgoing connections use (see ephemeralLow), each
+ * checked by listening on it on all interfaces (as Orthanc will). Drawn at random so that test
+ * files running at once rarely pick the same one.
+ */
 export async function freePorts(count: number): Promise<number[]> {
+  const low = Math.min(ephemeralLow(), 65536);
+  const floor = low > 21000 ? 20000 : 1024;
   const servers: Server[] = [];
   try {
-    for (let i = 0; i < count; i++) {
+    for (let tries = 0; servers.length < count; tries++) {
+      if (tries > 1000) throw new Error(`freePorts: no ${count} free ports found below ${low}`);
+      const port = floor + (randomBytes(2).readUInt16LE(0) % Math.max(1, low - floor));
       const server = createServer();
-      servers.push(server);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen({ port: 0, exclusive: true }, () => resolve());
+      const ok = await new Promise<boolean>((resolve) => {
+        server.once('error', () => resolve(false));
+        server.listen({ port, exclusive: true }, () => resolve(true));
       });
+      if (ok) servers.push(server);
     }
     return servers.map((s) => {
       const addr = s.address();
