@@ -80,7 +80,7 @@ describe('PA view check', () => {
       // the same wrist at the edge of a forearm film (25 cm of film beyond it): not a wrist view
       const forearm = keepPaHands(inWrist, { ...wristFilm, rows: Math.round(rcY - top + 250 * mm) });
       expect(forearm.candidates).toEqual([]);
-      expect(forearm.notGraded).toEqual([{ laterality: side, cause: 'view', reason: expect.stringMatching(/^a wrist at the edge of a forearm film/) }]);
+      expect(forearm.notGraded).toEqual([{ laterality: side, cause: 'unrecognised', reason: expect.stringMatching(/^a forearm film, the wrist at its edge/) }]);
       // the same joints on the whole film: the fingers would be in view, yet were not found
       expect(keepPaHands(inWrist.map((j) => ({ ...j, y: j.y + top })), FILM).notGraded[0].cause).toBe('unrecognised');
       // a finger-only film of the index and middle fingers (6 joints)

@@ -160,7 +160,7 @@ export function partialPaView(
   if (found.has('RC')) {
     const spans = forearmSpans(fit, film);
     if (spans > PARTIAL_VIEW.maxForearmSpans) {
-      return { forearm: `a wrist at the edge of a forearm film (${spans.toFixed(1)} MCP2-MCP5 spans of film beyond the radiocarpal joint, a wrist film shows at most ${PARTIAL_VIEW.maxForearmSpans}): not a hand or wrist view; the scores are defined on PA hand views` };
+      return { forearm: `a forearm film, the wrist at its edge (${spans.toFixed(1)} MCP2-MCP5 spans of film beyond the radiocarpal joint, a wrist film shows at most ${PARTIAL_VIEW.maxForearmSpans}): not a hand or wrist view; the scores are defined on PA hand views` };
     }
   }
   return { residual: fit.residual, notInView };
@@ -236,7 +236,8 @@ export function keepPaHands(
     const why = handNotGraded(hand, residual, recognised);
     const partial = why?.cause === 'unrecognised' && hand.length < recognised.minJoints ? partialPaView(hand, laterality, film) : undefined;
     if (partial && 'forearm' in partial) {
-      out.notGraded.push({ laterality, cause: 'view', reason: partial.forearm });
+      // a forearm film is another body part, not a hand in another view: "no hand" is what it shows
+      out.notGraded.push({ laterality, cause: 'unrecognised', reason: partial.forearm });
       continue;
     }
     if (partial) {
