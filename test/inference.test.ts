@@ -1,5 +1,5 @@
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { JOINT_SITES, scoresFor } from '../src/analysis/joints.js';
@@ -351,8 +351,8 @@ const realSkipNote = REAL_PRESENT ? '' : ' (SKIPPED: models/jointscore-detector/
 describe('the real models', () => {
   it.skipIf(!REAL_PRESENT)(`load, pass their manifest checks and reproduce their test-vector.json${realSkipNote}`, async () => {
     const models = await loadModels(REAL_MODELS, CPU);
-    for (const m of [models.detector, models.grader]) {
-      const file = join(REAL_MODELS, m === models.detector ? 'jointscore-detector' : 'jointscore-grader', 'test-vector.json');
+    for (const m of [models.detector, models.grader, ...(models.partialDetector ? [models.partialDetector] : [])]) {
+      const file = join(dirname(m.modelPath), 'test-vector.json');
       expect(existsSync(file), `${file} should exist beside the model`).toBe(true);
       const r = await checkTestVector(m.runner, await readTestVector(file, m.manifest));
       expect(r.ok, `${file}: ${JSON.stringify(r.checks)}`).toBe(true);

@@ -1,20 +1,24 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { analyzeImage } from '../src/inference/analyze.js';
-import { loadModels, type Models } from '../src/inference/models.js';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadModels, MODEL_FOLDERS, type Models } from '../src/inference/models.js';
 import { cutPhantom, type FilmWindow } from '../src/phantom/partial.js';
 import { renderPhantom } from '../src/phantom/render.js';
 import { overlayLayout } from '../src/reports/secondary-capture.js';
 import { readingNotes } from '../src/reports/sr/document.js';
 
 /**
- * Partial views: with a detector trained on partial views (a candidate's models folder in
- * JOINTSCORE_TEST_PARTIAL_MODELS, e.g. detector 0.3.0 made as models/training/README.md
- * "Detector 0.3.0 (not shipped)" says; the shipped 0.2.0 never saw a partial view and finds
- * none of these), a wrist-only and a finger-only film of a phantom
- * hand are graded as partial PA views, their joints where the truth is, and the sites off the
- * film listed as not in view (the SR's reading note, the overlay's heading say so).
+ * Partial views: with the shipped partial-view detector (models/jointscore-partial, asked only
+ * where the detector finds no hand; or a candidate's models folder in
+ * JOINTSCORE_TEST_PARTIAL_MODELS), a wrist-only and a finger-only film of a phantom hand are
+ * graded as partial PA views, their joints where the truth is, and the sites off the film
+ * listed as not in view (the SR's reading note, the overlay's heading say so); the whole
+ * hand's film is read by the detector alone.
  */
-const MODELS = process.env.JOINTSCORE_TEST_PARTIAL_MODELS;
+const SHIPPED = join(dirname(fileURLToPath(import.meta.url)), '..', 'models');
+const MODELS = process.env.JOINTSCORE_TEST_PARTIAL_MODELS ?? (existsSync(join(SHIPPED, MODEL_FOLDERS.partialDetector)) ? SHIPPED : undefined);
 let models: Models;
 const phantom = renderPhantom({ seed: 4242, rows: 1280, columns: 1024, pixelSpacingMm: 0.2, layout: 'one', profile: 'healthy', laterality: 'L' });
 const truth = new Map(phantom.hands[0].joints.map((j) => [j.site, j]));
@@ -30,7 +34,7 @@ beforeAll(async () => {
   if (MODELS) models = await loadModels(MODELS, { provider: 'cpu' });
 }, 60_000);
 
-describe.skipIf(!MODELS)(`partial views${MODELS ? '' : ' (skipped: set JOINTSCORE_TEST_PARTIAL_MODELS to a models folder whose detector learnt partial views)'}`, () => {
+describe.skipIf(!MODELS)(`partial views${MODELS ? '' : ' (skipped: no models/jointscore-partial; or set JOINTSCORE_TEST_PARTIAL_MODELS to a models folder with a partial-view detector)'}`, () => {
   it('grades a wrist-only film as a partial PA view: the wrist joints on the truth, the fingers listed as not in view', async () => {
     const ys = ['CMC1', 'CMC3', 'CMC5'].map((s) => truth.get(s as never)!.y);
     const xs = [...truth.values()].filter((j) => /^(CMC|STT|CSL|RC|MCP1)/.test(j.site)).map((j) => j.x);
@@ -49,6 +53,8 @@ describe.skipIf(!MODELS)(`partial views${MODELS ? '' : ' (skipped: set JOINTSCOR
       expect(Math.hypot(j.x - t!.x, j.y - t!.y), j.site).toBeLessThan(6 * mm);
     }
     expect(hand.joints.map((j) => j.site)).toEqual(expect.arrayContaining(['RC', 'CSL', 'STT']));
+    // the partial-view detector answered (the detector alone finds no hand here), and says so
+    if (models.partialDetector) expect(a.models.map((m) => m.name)).toEqual([models.detector.info.name, models.partialDetector.info.name, models.grader.info.name]);
     expect(JSON.stringify(readingNotes(a))).toMatch(/Left hand read as a partial PA view .*not in view, so not graded: L-DIP2/);
     const heading = overlayLayout(cut.rows, cut.columns, a).blocks.find((b) => b.block.id === 'hand-L')!.block.lines[0];
     expect(JSON.stringify(heading)).toMatch(/partial view, \d+ not in view/);
@@ -68,5 +74,14 @@ describe.skipIf(!MODELS)(`partial views${MODELS ? '' : ' (skipped: set JOINTSCOR
     expect(a.hands[0].view?.kind).toBe('PA-partial');
     expect(a.hands[0].joints.map((j) => j.site)).toEqual(expect.arrayContaining([...sites]));
     expect(a.hands[0].view?.notInView).toEqual(expect.arrayContaining(['RC', 'CSL', 'DIP5']));
+  }, 60_000);
+
+  it('reads a whole hand with the detector alone: the partial-view detector is not asked', async () => {
+    const values = Uint16Array.from(phantom.image, (v) => Math.round(v * 4095));
+    const a = await analyzeImage({ rows: phantom.rows, columns: phantom.columns, values, photometric: 'MONOCHROME2', pixelSpacingMm: [0.2, 0.2], sopInstanceUID: '1.2.4' }, models);
+    expect(a.hands).toHaveLength(1);
+    expect(a.hands[0].view?.kind).toBe('PA');
+    expect(a.hands[0].joints).toHaveLength(21);
+    expect(a.models.map((m) => m.name)).toEqual([models.detector.info.name, models.grader.info.name]);
   }, 60_000);
 });

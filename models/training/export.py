@@ -39,13 +39,16 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OPSET = 13
 
 
-def previous_calibration() -> dict | None:
-    """The detector manifest's calibration (bounds on its confidence, measured on real films)."""
-    try:
-        with open(os.path.join(ROOT, "models", "jointscore-detector", "manifest.json")) as f:
-            return json.load(f).get("calibration")
-    except (OSError, ValueError):
-        return None
+def previous_calibration(name: str) -> dict | None:
+    """The calibration of the detector manifest replaced (bounds on its confidence, measured on
+    real films), else the main detector's."""
+    for folder in (name, "jointscore-detector"):
+        try:
+            with open(os.path.join(ROOT, "models", folder, "manifest.json")) as f:
+                return json.load(f).get("calibration")
+        except (OSError, ValueError):
+            continue
+    return None
 
 
 def sha256(path: str) -> str:
@@ -129,7 +132,7 @@ def export_detector(args, val_folder: str):
     state = load(args.detector_ckpt, net)
     model = Sharpened(net, args.heatmap_power).eval()
     threshold = round(args.threshold ** args.heatmap_power, 6)
-    d = os.path.join(ROOT, "models", "jointscore-detector")
+    d = os.path.join(ROOT, "models", args.detector_name)
     os.makedirs(d, exist_ok=True)
     onnx_path = os.path.join(d, "model.onnx")
     dummy = torch.zeros(1, 1, 256, 256)
@@ -148,7 +151,7 @@ def export_detector(args, val_folder: str):
     rng = np.random.default_rng(7)
     probe = np.sort(rng.choice(flat.size, 512, replace=False))
     tv = {
-        "about": "jointscore-detector test vector: input = bytes / 256 (float32), shape [1,1,256,256], "
+        "about": f"{args.detector_name} test vector: input = bytes / 256 (float32), shape [1,1,256,256], "
                  "row-major; expected values from torch (float32). Check max abs difference <= tolerance.",
         "input": {"name": "image", "shape": [1, 1, 256, 256], "encoding": "uint8 base64, value = byte / 256", "data": b64},
         "output": {"name": "heatmaps", "shape": [1, N_CHANNELS, 64, 64]},
@@ -166,9 +169,9 @@ def export_detector(args, val_folder: str):
     with open(os.path.join(d, "test-vector.json"), "w") as f:
         json.dump(tv, f)
     ms = cpu_ms(lambda: model(dummy))
-    calibration = previous_calibration()
+    calibration = previous_calibration(args.detector_name)
     manifest = {
-        "name": "jointscore-detector",
+        "name": args.detector_name,
         "version": args.version,
         "task": "detector",
         "file": "model.onnx",
@@ -287,6 +290,8 @@ def main():
     ap.add_argument("--grader-ckpt", default=None)
     ap.add_argument("--phantom-commit", required=True)
     ap.add_argument("--threshold", type=float, default=0.3, help="detector peak threshold on the sigmoid")
+    ap.add_argument("--detector-name", default="jointscore-detector",
+                    help="folder under models/ and manifest name: jointscore-partial for the partial-view detector")
     ap.add_argument("--heatmap-power", type=float, default=1.0, help="exported heatmaps = sigmoid ** power")
     ap.add_argument("--version", default="0.1.0")
     ap.add_argument("--detector-schedule", default=None, help="free text for the manifest (e.g. warm restarts)")

@@ -3,7 +3,7 @@
 // shapes match the files, and times CPU inference.
 //   node models/training/verify_onnx.mjs
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
@@ -36,11 +36,12 @@ async function open(name) {
   return { manifest, session, tv };
 }
 
-{
-  const { manifest, session, tv } = await open('jointscore-detector');
+// the partial-view detector (models/jointscore-partial) is optional, checked where present
+for (const name of ['jointscore-detector', 'jointscore-partial'].filter((n, i) => i === 0 || existsSync(join(root, 'models', n)))) {
+  const { manifest, session, tv } = await open(name);
   const feeds = { [manifest.input.name]: new ort.Tensor('float32', bytesToF32(tv.input.data), tv.input.shape) };
   const out = (await session.run(feeds))[manifest.output.name];
-  console.log('detector output', out.dims.join('x'), 'manifest', manifest.output.shape.join('x'));
+  console.log(`${name} output`, out.dims.join('x'), 'manifest', manifest.output.shape.join('x'));
   if (out.dims.join() !== manifest.output.shape.join()) failures++;
   const cells = out.dims[2] * out.dims[3];
   const e = tv.expected;
@@ -53,11 +54,11 @@ async function open(name) {
     if (am !== e.channelArgmax[k] && Math.abs(out.data[k * cells + e.channelArgmax[k]] - mx) > 1e-4) argmaxMismatch++;
   }
   e.probeIndices.forEach((idx, i) => { dProbe = Math.max(dProbe, Math.abs(out.data[idx] - e.probeValues[i])); });
-  check('detector channel maxima', dMax, tv.tolerance.values);
-  check('detector probe values', dProbe, tv.tolerance.values);
-  check('detector channel sums', dSum, tv.tolerance.channelSum);
-  check('detector argmax mismatches', argmaxMismatch, 0);
-  console.log(`detector onnxruntime-node CPU (2 threads): ${(await time(session, feeds)).toFixed(1)} ms per image`);
+  check(`${name} channel maxima`, dMax, tv.tolerance.values);
+  check(`${name} probe values`, dProbe, tv.tolerance.values);
+  check(`${name} channel sums`, dSum, tv.tolerance.channelSum);
+  check(`${name} argmax mismatches`, argmaxMismatch, 0);
+  console.log(`${name} onnxruntime-node CPU (2 threads): ${(await time(session, feeds)).toFixed(1)} ms per image`);
 }
 
 {

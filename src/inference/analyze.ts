@@ -1,7 +1,7 @@
 import type { HandAnalysis } from '../analysis/hand-analysis.js';
-import { detectAnyOrientation } from './orientation.js';
-import { keepPaHands, MAX_PA_RESIDUAL, PARTIAL_VIEW, recognisedHand } from './view.js';
-import { DEFAULT_CALIBRATION } from './manifest.js';
+import { detectAnyOrientation, type QuarterTurns } from './orientation.js';
+import { keepPaHands, MAX_PA_RESIDUAL, PARTIAL_VIEW, recognisedHand, type ViewCheck } from './view.js';
+import { DEFAULT_CALIBRATION, type DetectorCalibration } from './manifest.js';
 import { grade } from './grader.js';
 import type { Models } from './models.js';
 import { chooseSpacing, estimateSpacing } from './spacing.js';
@@ -33,7 +33,7 @@ export interface AnalyzeOptions {
 
 export async function analyzeImage(
   input: AnalyzeInput,
-  models: Pick<Models, 'detector' | 'grader'>,
+  models: Pick<Models, 'detector' | 'grader' | 'partialDetector'>,
   timings?: AnalyzeTimings,
   options: AnalyzeOptions = {},
 ): Promise<HandAnalysis> {
@@ -56,20 +56,18 @@ export async function analyzeImage(
 export async function analyzeDisplay(
   img: DisplayImage,
   sopInstanceUID: string,
-  models: Pick<Models, 'detector' | 'grader'>,
+  models: Pick<Models, 'detector' | 'grader' | 'partialDetector'>,
   timings?: AnalyzeTimings,
   options: AnalyzeOptions = {},
 ): Promise<HandAnalysis> {
   const [sr, sc] = img.pixelSpacingMm;
   if (!(sr > 0 && sc > 0)) throw new Error(`pixel spacing [${sr}, ${sc}] mm: expected two positive numbers`);
   const t1 = performance.now();
-  const found = await detectAnyOrientation(img, models.detector.manifest, models.detector.runner, options.minJointsPerHand);
-  const { quarterTurns } = found;
-  const calibration = models.detector.manifest.calibration ?? DEFAULT_CALIBRATION;
-  const { candidates, notGraded, paResiduals, partial } = keepPaHands(found.candidates, img, options.paViewsOnly !== false, recognisedHand(calibration));
+  const { hands: found, detectors } = await findHands(img, models, options);
+  const { quarterTurns, candidates, notGraded, paResiduals, partial } = found;
   const t2 = performance.now();
   const spacing = chooseSpacing(img.pixelSpacingMm, options.spacingFrom ?? 'header', estimateSpacing(candidates));
-  const graded = await grade({ ...img, pixelSpacingMm: spacing.mm }, candidates, models.grader.manifest, models.grader.runner, calibration.jointMinConfidence);
+  const graded = await grade({ ...img, pixelSpacingMm: spacing.mm }, candidates, models.grader.manifest, models.grader.runner, found.calibration.jointMinConfidence);
   const rounded = (r: number) => Math.round(r * 1000) / 1000;
   const hands = graded.map((h) => {
     const residual = paResiduals[h.laterality];
@@ -81,8 +79,39 @@ export async function analyzeDisplay(
   if (timings) Object.assign(timings, { displayMs: 0, detectMs: t2 - t1, gradeMs: t3 - t2 });
   return {
     source: { sopInstanceUID, rows: img.rows, columns: img.columns, pixelSpacingMm: spacing.mm, pixelSpacingFrom: spacing.from, ...(quarterTurns ? { turnedDeg: quarterTurns * 90 } : {}) },
-    models: [models.detector.info, models.grader.info],
+    models: [...detectors.map((d) => d.info), models.grader.info],
     hands,
     ...(notGraded.length ? { notGraded } : {}),
   };
+}
+
+type Detector = Models['detector'];
+
+/** One detector's hands at any turn, judged as views (whole PA hands, partial PA views, the rest named). */
+type FoundHands = ViewCheck & { quarterTurns: QuarterTurns; calibration: DetectorCalibration };
+
+async function handsBy(detector: Detector, img: DisplayImage, options: AnalyzeOptions): Promise<FoundHands> {
+  const found = await detectAnyOrientation(img, detector.manifest, detector.runner, options.minJointsPerHand);
+  const calibration = detector.manifest.calibration ?? DEFAULT_CALIBRATION;
+  return { ...keepPaHands(found.candidates, img, options.paViewsOnly !== false, recognisedHand(calibration)), quarterTurns: found.quarterTurns, calibration };
+}
+
+/**
+ * The detector's hands; where it sees no hand at all (nothing, or nothing it can name) and a
+ * partial-view detector is loaded, that detector's partial PA views instead. The second
+ * detector learnt wrist-only and finger-only films and names their joints where the first
+ * cannot, but reads whole hands less well: it is asked only when the first found no hand, and
+ * its answer is taken only when every hand it keeps is a partial view.
+ */
+async function findHands(
+  img: DisplayImage,
+  models: Pick<Models, 'detector' | 'partialDetector'>,
+  options: AnalyzeOptions,
+): Promise<{ hands: FoundHands; detectors: Detector[] }> {
+  const first = await handsBy(models.detector, img, options);
+  const noHand = first.candidates.length === 0 && first.notGraded.every((n) => n.cause === 'unrecognised');
+  if (!models.partialDetector || !noHand) return { hands: first, detectors: [models.detector] };
+  const second = await handsBy(models.partialDetector, img, options);
+  const onlyPartial = second.candidates.length > 0 && second.candidates.every((c) => second.partial[c.laterality]);
+  return onlyPartial ? { hands: second, detectors: [models.detector, models.partialDetector] } : { hands: first, detectors: [models.detector] };
 }

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ModelInfo } from '../analysis/hand-analysis.js';
 import {
@@ -26,10 +27,15 @@ export interface LoadedModel<M extends ModelManifest = ModelManifest> {
 export interface Models {
   detector: LoadedModel<DetectorManifest>;
   grader: LoadedModel<GraderManifest>;
+  /**
+   * Optional second detector, trained on wrist-only and finger-only films: asked only where
+   * the detector finds no hand, so whole hands keep the detector's own joints (src/inference/analyze.ts)
+   */
+  partialDetector?: LoadedModel<DetectorManifest>;
 }
 
-/** The folder names under a models root (`--models DIR`). */
-export const MODEL_FOLDERS = { detector: 'jointscore-detector', grader: 'jointscore-grader' } as const;
+/** The folder names under a models root (`--models DIR`); the partial-view detector's is optional. */
+export const MODEL_FOLDERS = { detector: 'jointscore-detector', grader: 'jointscore-grader', partialDetector: 'jointscore-partial' } as const;
 
 export async function loadModel(dir: string, config: SessionConfig): Promise<LoadedModel> {
   const { manifest, manifestPath, modelPath } = await readManifest(dir);
@@ -52,13 +58,26 @@ export async function loadGrader(dir: string, config: SessionConfig): Promise<Lo
   return m as LoadedModel<GraderManifest>;
 }
 
-/** Both models from `<root>/jointscore-detector` and `<root>/jointscore-grader`, or from the folders given. */
+function foldersUnder(root: string): { detector: string; grader: string; partialDetector?: string } {
+  const partialDetector = join(root, MODEL_FOLDERS.partialDetector);
+  return {
+    detector: join(root, MODEL_FOLDERS.detector),
+    grader: join(root, MODEL_FOLDERS.grader),
+    ...(existsSync(partialDetector) ? { partialDetector } : {}),
+  };
+}
+
+/**
+ * The models from `<root>/jointscore-detector`, `<root>/jointscore-grader` and, where that
+ * folder exists, `<root>/jointscore-partial`; or from the folders given.
+ */
 export async function loadModels(
-  where: string | { detector: string; grader: string },
+  where: string | { detector: string; grader: string; partialDetector?: string },
   config: SessionConfig,
 ): Promise<Models> {
-  const dirs = typeof where === 'string' ? { detector: join(where, MODEL_FOLDERS.detector), grader: join(where, MODEL_FOLDERS.grader) } : where;
+  const dirs = typeof where === 'string' ? foldersUnder(where) : where;
   const detector = await loadDetector(dirs.detector, config);
   const grader = await loadGrader(dirs.grader, config);
-  return { detector, grader };
+  const partialDetector = dirs.partialDetector ? await loadDetector(dirs.partialDetector, config) : undefined;
+  return { detector, grader, ...(partialDetector ? { partialDetector } : {}) };
 }

@@ -67,7 +67,8 @@ interface ResultFile {
 
 /** The model half of a job's key: a new model version reads every image again. */
 export function modelVersionOf(models: Models): string {
-  return [models.detector.info, models.grader.info].map((m) => `${m.name}@${m.version}`).join(MODEL_VERSION_SEPARATOR);
+  const used = [models.detector, ...(models.partialDetector ? [models.partialDetector] : []), models.grader];
+  return used.map(({ info: m }) => `${m.name}@${m.version}`).join(MODEL_VERSION_SEPARATOR);
 }
 
 /** Written and synced before the job moves on; a file in pieces goes out in one vectored write. */
