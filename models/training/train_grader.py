@@ -96,6 +96,16 @@ def clinical_weights(grades: np.ndarray) -> np.ndarray:
     return w / w.sum()
 
 
+def train_mode(model: Grader, freeze_bn: bool) -> None:
+    """Training mode; with freeze_bn the BatchNorm layers stay in eval mode (their running
+    statistics are used and not updated; their weight and bias still train)."""
+    model.train()
+    if freeze_bn:
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.eval()
+
+
 @torch.no_grad()
 def evaluate(model: Grader, pool: CropPool, device, batch: int = 256) -> dict:
     model.eval()
@@ -132,6 +142,9 @@ def main():
     ap.add_argument("--real-disease", type=float, default=0.0, help="share of real crops with narrowing / erosions written onto them (real_disease.py)")
     ap.add_argument("--prior", choices=["phantom", "clinical"], default="phantom", help="grade shares the synthetic crops are drawn with")
     ap.add_argument("--lowres", type=float, default=0.0, help="share of crops blurred as a film scanned or stored at 0.25-0.5 mm per pixel is")
+    ap.add_argument("--freeze-bn", action="store_true", help="keep BatchNorm in eval mode (running statistics frozen, "
+                    "weight and bias still trained): fine-tuning a checkpoint rebuilt from the ONNX (onnx_to_ckpt.py), whose "
+                    "BatchNorm is folded")
     add_common_args(ap, "crops")
     args = parse_common(ap)
 
@@ -158,7 +171,7 @@ def main():
                  "train_crops": train.n, "crops_seen": epoch * steps_per_epoch * args.batch + step * args.batch,
                  "train_metas": train_metas, **({"init": init} if init else {})}, is_best)
 
-    model.train()
+    train_mode(model, args.freeze_bn)
     while epoch < args.epochs:
         rng = np.random.default_rng(args.seed * 7919 + epoch)
         perm = rng.choice(train.n, per_epoch, p=syn_p) if syn_p is not None else rng.permutation(train.n)[:per_epoch]
@@ -218,6 +231,7 @@ def main():
         score = None
         if val:
             mets = evaluate(model, val, device)
+            train_mode(model, args.freeze_bn)  # evaluate() leaves the whole model in training mode
             row.update({f"val_{k}": v for k, v in mets.items()})
             score = float(np.nanmean([mets["jsn_qwk"], mets["erosion_qwk"], mets["kl_qwk"]]))
             row["val_mean_qwk"] = score
