@@ -39,6 +39,7 @@ COPY --from=build /opt/jointscore ./
 COPY conf ./conf
 COPY models/jointscore-detector ./models/jointscore-detector
 COPY models/jointscore-grader ./models/jointscore-grader
+COPY models/jointscore-partial ./models/jointscore-partial
 
 RUN useradd --system --uid 10001 --home-dir /var/lib/jointscore --create-home jointscore \
  && mkdir -p /etc/jointscore
