@@ -291,6 +291,11 @@ describe('manifest and weights checks', () => {
     const o = detectorManifest();
     o.output.shape = [1, 42, 32, 32];
     expect(() => parseManifest(o, 'm.json')).toThrow('m.json: output.shape: found [1,42,32,32], expected [1, 42, 16, 16]');
+    const cal = detectorManifest();
+    cal.calibration = { handMinJoints: 14, handMinMeanConfidence: 0.55, jointMinConfidence: 0.4, partialMinMeanConfidence: 1.5 };
+    expect(() => parseManifest(cal, 'm.json')).toThrow('m.json: calibration.partialMinMeanConfidence: found 1.5, expected a number from 0 to 1');
+    cal.calibration.partialMinMeanConfidence = 0.5;
+    expect(parseManifest(cal, 'm.json')).toMatchObject({ calibration: { partialMinMeanConfidence: 0.5 } });
   });
 
   it('a missing manifest or a file that is not JSON says so', async () => {

@@ -104,5 +104,12 @@ describe('PA view check', () => {
     expect(keepPaHands(scrambled, { ...FILM, rows: 300 }).notGraded[0]?.cause).toBe('unrecognised');
     const unsure = wristSites.map((j) => ({ ...j, y: j.y - Math.min(...wristSites.map((w) => w.y)) + 40, confidence: 0.5 }));
     expect(keepPaHands(unsure, { ...FILM, rows: 400 }).notGraded[0]?.cause).toBe('unrecognised');
+    // a detector whose manifest sets its own partial-view bound (calibration.partialMinMeanConfidence) is held to that
+    const own = recognisedHand({ ...DEFAULT_CALIBRATION, partialMinMeanConfidence: 0.45 });
+    expect(own.partialMinMeanConfidence).toBe(0.45);
+    expect(recognisedHand().partialMinMeanConfidence).toBe(PARTIAL_VIEW.minMeanConfidence);
+    const kept = keepPaHands(unsure, { ...FILM, rows: 400 }, true, own);
+    expect(kept.notGraded).toEqual([]);
+    expect(kept.partial.L?.notInView.length).toBeGreaterThan(0);
   });
 });

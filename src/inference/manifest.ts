@@ -50,6 +50,8 @@ export interface DetectorCalibration {
   handMinJoints: number;
   handMinMeanConfidence: number;
   jointMinConfidence: number;
+  /** mean confidence a partial PA view's joints need (default PARTIAL_VIEW.minMeanConfidence, src/inference/view.ts) */
+  partialMinMeanConfidence?: number;
 }
 
 /** The shipped detector's bounds (measured for jointscore-detector 0.2.0: its manifest says how). */
@@ -227,6 +229,9 @@ function parseCalibration(c: Checker, m: Record<string, unknown>): { calibration
       handMinJoints: c.number(o, 'handMinJoints', 'calibration.handMinJoints', (n) => Number.isInteger(n) && n >= 1, 'a positive integer (joints of one hand)'),
       handMinMeanConfidence: c.number(o, 'handMinMeanConfidence', 'calibration.handMinMeanConfidence', unit, 'a number from 0 to 1'),
       jointMinConfidence: c.number(o, 'jointMinConfidence', 'calibration.jointMinConfidence', unit, 'a number from 0 to 1'),
+      ...(o.partialMinMeanConfidence === undefined
+        ? {}
+        : { partialMinMeanConfidence: c.number(o, 'partialMinMeanConfidence', 'calibration.partialMinMeanConfidence', unit, 'a number from 0 to 1') }),
     },
   };
 }

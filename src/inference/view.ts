@@ -98,7 +98,10 @@ export function layoutResidual(joints: readonly Pick<Candidate, 'site' | 'x' | '
 export const PARTIAL_VIEW = {
   /** joints a partial view needs (a wrist: RC, CSL, STT and the CMCs; two fingers: 6) */
   minJoints: 6,
-  /** mean detector confidence of those joints: above the whole hand's, as they are fewer */
+  /**
+   * mean detector confidence of those joints: above the whole hand's, as they are fewer (a
+   * detector's own manifest may set another: calibration.partialMinMeanConfidence)
+   */
   minMeanConfidence: 0.6,
   /** layout residual bound: fewer joints fit any layout more easily than 21 */
   maxResidual: 0.2,
@@ -140,9 +143,10 @@ export function partialPaView(
   hand: readonly Candidate[],
   laterality: Laterality,
   film: { rows: number; columns: number; pixelSpacingMm: [number, number] },
+  minMeanConfidence: number = PARTIAL_VIEW.minMeanConfidence,
 ): PartialPaView | { forearm: string } | undefined {
   const mean = hand.reduce((s, c) => s + c.confidence, 0) / hand.length;
-  if (hand.length < PARTIAL_VIEW.minJoints || mean < PARTIAL_VIEW.minMeanConfidence) return undefined;
+  if (hand.length < PARTIAL_VIEW.minJoints || mean < minMeanConfidence) return undefined;
   const fit = fitLayout(hand, laterality, PARTIAL_VIEW.minJoints);
   if (!fit || fit.residual > PARTIAL_VIEW.maxResidual) return undefined;
   const [sr, sc] = film.pixelSpacingMm;
@@ -175,10 +179,16 @@ export function partialPaView(
 export interface RecognisedHand {
   minJoints: number;
   minMeanConfidence: number;
+  /** a partial PA view's bound on the same detector's confidence scale */
+  partialMinMeanConfidence: number;
 }
 
 export function recognisedHand(c: DetectorCalibration = DEFAULT_CALIBRATION): RecognisedHand {
-  return { minJoints: c.handMinJoints, minMeanConfidence: c.handMinMeanConfidence };
+  return {
+    minJoints: c.handMinJoints,
+    minMeanConfidence: c.handMinMeanConfidence,
+    partialMinMeanConfidence: c.partialMinMeanConfidence ?? PARTIAL_VIEW.minMeanConfidence,
+  };
 }
 
 export interface ViewCheck {
@@ -205,7 +215,7 @@ export function handNotGraded(
   if (hand.length < recognised.minJoints || mean < recognised.minMeanConfidence) {
     return {
       cause: 'unrecognised',
-      reason: `${hand.length} joint-like structures at a mean detector confidence of ${mean.toFixed(2)} (a hand needs ${recognised.minJoints} of 21 joints at ${recognised.minMeanConfidence}; a partial view ${PARTIAL_VIEW.minJoints} at ${PARTIAL_VIEW.minMeanConfidence} lying as in a PA hand, with the joints not found off the film): another body part, or a view the detector does not know; the joints cannot be named reliably`,
+      reason: `${hand.length} joint-like structures at a mean detector confidence of ${mean.toFixed(2)} (a hand needs ${recognised.minJoints} of 21 joints at ${recognised.minMeanConfidence}; a partial view ${PARTIAL_VIEW.minJoints} at ${recognised.partialMinMeanConfidence} lying as in a PA hand, with the joints not found off the film): another body part, or a view the detector does not know; the joints cannot be named reliably`,
     };
   }
   if (residual !== undefined && residual > MAX_PA_RESIDUAL) {
@@ -234,7 +244,7 @@ export function keepPaHands(
     if (hand.length === 0) continue;
     const residual = paViewsOnly ? layoutResidual(hand, laterality) : undefined;
     const why = handNotGraded(hand, residual, recognised);
-    const partial = why?.cause === 'unrecognised' && hand.length < recognised.minJoints ? partialPaView(hand, laterality, film) : undefined;
+    const partial = why?.cause === 'unrecognised' && hand.length < recognised.minJoints ? partialPaView(hand, laterality, film, recognised.partialMinMeanConfidence) : undefined;
     if (partial && 'forearm' in partial) {
       // a forearm film is another body part, not a hand in another view: "no hand" is what it shows
       out.notGraded.push({ laterality, cause: 'unrecognised', reason: partial.forearm });
