@@ -40,7 +40,7 @@ const ORIENTATIONS = {
 let found = 0;
 let total = 0;
 const perImage = [];
-const byOrientation = Object.fromEntries(Object.keys(ORIENTATIONS).map((k) => [k, { found: 0, total: 0 }]));
+const byOrientation = Object.fromEntries(Object.keys(ORIENTATIONS).map((k) => [k, { found: 0, total: 0, errors: [] }]));
 for (const row of rows) for (const [orientation, o] of Object.entries(ORIENTATIONS)) {
   const file = row.img_id ?? row.image ?? Object.values(row)[0];
   const mirrored = orientation === 'mirrored';
@@ -69,6 +69,8 @@ for (const row of rows) for (const [orientation, o] of Object.entries(ORIENTATIO
     const p = predicted.get(site);
     const hit = p && Math.hypot(p.x - t.x, p.y - t.y) <= 0.1 * ref;
     if (hit) ok++;
+    // localisation error of each labelled joint found, in MCP2-MCP5 distances (finer than PCK)
+    if (p) byOrientation[orientation].errors.push(Math.hypot(p.x - t.x, p.y - t.y) / ref);
     marks.push(`<circle cx="${t.x}" cy="${t.y}" r="${0.1 * ref}" fill="none" stroke="#3c3" stroke-width="2"/>`);
     if (p) marks.push(`<circle cx="${p.x}" cy="${p.y}" r="4" fill="${hit ? '#3c3' : '#e33'}"/><text x="${p.x + 6}" y="${p.y - 6}" font-family="DejaVu Sans" font-size="14" fill="${hit ? '#3c3' : '#e33'}">${site}</text>`);
   }
@@ -81,7 +83,13 @@ for (const row of rows) for (const [orientation, o] of Object.entries(ORIENTATIO
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${info.width}" height="${info.height}">${marks.join('')}</svg>`;
   await o.apply(sharp(join(dir, file))).greyscale().toColourspace('srgb').composite([{ input: Buffer.from(svg) }]).png().toFile(join(out, file.replace(/\.png$/, `-${orientation}-overlay.png`)));
 }
-for (const v of Object.values(byOrientation)) v.pck10 = v.found / v.total;
+const medianOf = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+for (const v of Object.values(byOrientation)) {
+  v.pck10 = v.found / v.total;
+  v.medianError = Math.round(medianOf(v.errors) * 1e4) / 1e4;
+  v.meanError = Math.round((v.errors.reduce((a, b) => a + b, 0) / v.errors.length) * 1e4) / 1e4;
+  delete v.errors;
+}
 const result = { pck10: found / total, found, total, byOrientation, assumedSpacingMm: SPACING, models: modelsDir, images: perImage };
 writeFileSync(join(out, 'real-films.json'), JSON.stringify(result, null, 2) + '\n');
 console.log(JSON.stringify(result, null, 2));

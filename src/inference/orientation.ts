@@ -1,6 +1,6 @@
 import type { Laterality } from '../analysis/joints.js';
 import type { Candidate } from './detector.js';
-import { layoutResidual, MAX_PA_RESIDUAL } from './view.js';
+import { handTilt, layoutResidual, MAX_PA_RESIDUAL } from './view.js';
 import { keepWholeHands, runDetector } from './detector.js';
 import type { DetectorManifest } from './manifest.js';
 import { letterbox, type DisplayImage, type Letterboxed } from '../imaging/preprocess.js';
@@ -104,5 +104,101 @@ export async function detectAnyOrientation(
     }
     if (k === 0 && surelyUpright(hands)) break;
   }
-  return best!;
+  return straighten(best!, lb, manifest, runner, minJointsPerHand);
+}
+
+/**
+ * Hands found lying more than this far from upright (after the best quarter turn) are read
+ * again, turned upright by their own tilt: on the held-out synthetic test, joints of hands
+ * 30-45 degrees off a quarter turn were found 98.1-98.7 % of the time, under 20 degrees
+ * 99.5-99.9 % (the detector learnt hands within 30 degrees of upright, 48 with --wide).
+ */
+export const STRAIGHTEN_FROM_RAD = (20 * Math.PI) / 180;
+
+/** A hand this sure (and in a PA layout) has a tilt worth trusting. */
+const TILT_FROM = { joints: 14, meanConfidence: 0.55 };
+
+/**
+ * Each hand found in a PA layout but tilted is read again on the input turned by its own
+ * tilt about its centre (moved to the input's centre); its joints are replaced when the
+ * second reading finds at least as many, surer, and lying at least as well as a PA hand's
+ * (without that last condition a child's radial growth plate was taken for the radiocarpal
+ * joint on two RSNA films). Only hands already found are read again, so nothing that was not
+ * a hand becomes one (diagonal quarter turns, tried on whole films, found "hands" on wrist
+ * crops and elbows).
+ */
+async function straighten(
+  found: OrientedDetection,
+  lb: Letterboxed,
+  manifest: DetectorManifest,
+  runner: ModelRunner,
+  minJointsPerHand?: number,
+): Promise<OrientedDetection> {
+  let candidates = found.candidates;
+  for (const side of ['L', 'R'] as const) {
+    const hand = candidates.filter((c) => c.laterality === side);
+    if (hand.length < TILT_FROM.joints || certainty(hand) / hand.length < TILT_FROM.meanConfidence) continue;
+    const tilt = handTilt(hand, side);
+    if (tilt === undefined || Math.abs(offQuarter(tilt)) < STRAIGHTEN_FROM_RAD) continue;
+    // the hand's centre in input pixels, and the turn that makes it upright there
+    const cx = (hand.reduce((a, c) => a + c.x, 0) / hand.length) * lb.scale;
+    const cy = (hand.reduce((a, c) => a + c.y, 0) / hand.length) * lb.scale;
+    const turned = rotateInput(lb, cx, cy, tilt);
+    const raw = await runDetector(turned.data, 1, manifest, runner);
+    const again = keepWholeHands(raw.map((c) => turned.back(c)), minJointsPerHand).filter((c) => c.laterality === side);
+    const fits = (layoutResidual(again, side) ?? Infinity) <= (layoutResidual(hand, side) ?? Infinity);
+    if (again.length >= hand.length && certainty(again) > certainty(hand) && fits) {
+      candidates = [...candidates.filter((c) => c.laterality !== side), ...again];
+    }
+  }
+  return { ...found, candidates };
+}
+
+/** An angle's distance from the nearest quarter turn, in (-pi/4, pi/4]. */
+function offQuarter(a: number): number {
+  const q = Math.PI / 2;
+  return a - q * Math.round(a / q);
+}
+
+/**
+ * The letterboxed input turned by `angle` about (cx, cy) (input pixels), that point moved to
+ * the input's centre; bilinear, 0 outside the content. `back` maps a candidate found on it
+ * to the source image's pixels.
+ */
+function rotateInput(lb: Letterboxed, cx: number, cy: number, angle: number): { data: Float32Array; back(c: Candidate): Candidate } {
+  const { size, data, contentRows: h, contentColumns: w } = lb;
+  const [cos, sin] = [Math.cos(angle), Math.sin(angle)];
+  const mid = size / 2;
+  // out(q) = in(c + R(-angle)(q - mid)): each output pixel samples the unturned input
+  const from = (qx: number, qy: number): [number, number] => {
+    const [dx, dy] = [qx - mid, qy - mid];
+    return [cx + cos * dx + sin * dy, cy - sin * dx + cos * dy];
+  };
+  const out = new Float32Array(size * size);
+  for (let r = 0; r < size; r++) {
+    for (let c = 0; c < size; c++) {
+      // pixel centres at +0.5 (corners at integers, as the detector's decoding)
+      const [x, y] = from(c + 0.5, r + 0.5);
+      const [fx, fy] = [x - 0.5, y - 0.5];
+      const [x0, y0] = [Math.floor(fx), Math.floor(fy)];
+      if (x0 < 0 || y0 < 0 || x0 + 1 >= w || y0 + 1 >= h) continue;
+      const [ax, ay] = [fx - x0, fy - y0];
+      const i = y0 * size + x0;
+      out[r * size + c] = (data[i] * (1 - ax) + data[i + 1] * ax) * (1 - ay) + (data[i + size] * (1 - ax) + data[i + size + 1] * ax) * ay;
+    }
+  }
+  const toSource = (x: number, y: number): [number, number] => from(x, y).map((v) => v / lb.scale) as [number, number];
+  return {
+    data: out,
+    back: (cand) => {
+      const [x, y] = toSource(cand.x, cand.y);
+      const moved: Candidate = { ...cand, x, y };
+      if (cand.box) {
+        // the box keeps its size, centred on the joint (the detector's boxes are squares about it)
+        const [hw, hh] = [(cand.box[2] - cand.box[0]) / 2 / lb.scale, (cand.box[3] - cand.box[1]) / 2 / lb.scale];
+        moved.box = [x - hw, y - hh, x + hw, y + hh];
+      }
+      return moved;
+    },
+  };
 }

@@ -34,6 +34,11 @@ const MIN_JOINTS_TO_JUDGE = 8;
 interface LayoutFit {
   /** RMS distance after the fit, in MCP2-MCP5 units */
   residual: number;
+  /**
+   * the turn (radians, image axes: x right, y down; positive turns +x towards +y) that brings
+   * the hand into the layout's upright pose
+   */
+  tilt: number;
   /** where a site of the PA layout falls in the image under the fit */
   inImage(site: JointSite): { x: number; y: number };
 }
@@ -73,6 +78,8 @@ function fitLayout(joints: readonly Pick<Candidate, 'site' | 'x' | 'y'>[], later
   const det = c * c + s * s;
   return {
     residual: Math.sqrt(err / a.length),
+    // a rotation of the mirrored points is its inverse in the image's own axes
+    tilt: flip * angle,
     inImage: (site) => {
       // the inverse of (u, v) -> (c u - s v, s u + c v), then the shift and the mirror back
       const [p, q] = [PA_LAYOUT[site][0] - ax, PA_LAYOUT[site][1] - ay];
@@ -87,6 +94,15 @@ function fitLayout(joints: readonly Pick<Candidate, 'site' | 'x' | 'y'>[], later
  */
 export function layoutResidual(joints: readonly Pick<Candidate, 'site' | 'x' | 'y'>[], laterality: Laterality): number | undefined {
   return fitLayout(joints, laterality, MIN_JOINTS_TO_JUDGE)?.residual;
+}
+
+/**
+ * How far a hand lies turned from the PA layout's upright pose (radians; see LayoutFit.tilt),
+ * where its joints lie as in a PA hand; undefined otherwise.
+ */
+export function handTilt(joints: readonly Pick<Candidate, 'site' | 'x' | 'y'>[], laterality: Laterality): number | undefined {
+  const fit = fitLayout(joints, laterality, MIN_JOINTS_TO_JUDGE);
+  return fit && fit.residual <= MAX_PA_RESIDUAL ? fit.tilt : undefined;
 }
 
 /**
