@@ -7,7 +7,7 @@ import { analyzeImage } from '../src/inference/analyze.js';
 import { decodeHeatmap, decodeYolo, detect } from '../src/inference/detector.js';
 import { buildGraderBatch, handsFromGrader } from '../src/inference/grader.js';
 import { ManifestError, ModelIntegrityError, parseManifest, readManifest } from '../src/inference/manifest.js';
-import { loadDetector, loadGrader, loadModel, loadModels, type Models } from '../src/inference/models.js';
+import { loadDetector, loadGrader, loadModel, loadModels, modelList, type Models } from '../src/inference/models.js';
 import { distalDirection, letterbox, sampleCrop, toDisplay } from '../src/imaging/preprocess.js';
 import { clearSessions, cudaPrerequisites, getSession, ProviderError, resetProviderState, sessionCount } from '../src/inference/session.js';
 import { checkTestVector, readTestVector } from '../src/inference/test-vector.js';
@@ -356,7 +356,7 @@ const realSkipNote = REAL_PRESENT ? '' : ' (SKIPPED: models/jointscore-detector/
 describe('the real models', () => {
   it.skipIf(!REAL_PRESENT)(`load, pass their manifest checks and reproduce their test-vector.json${realSkipNote}`, async () => {
     const models = await loadModels(REAL_MODELS, CPU);
-    for (const m of [models.detector, models.grader, ...(models.partialDetector ? [models.partialDetector] : [])]) {
+    for (const m of modelList(models)) {
       const file = join(dirname(m.modelPath), 'test-vector.json');
       expect(existsSync(file), `${file} should exist beside the model`).toBe(true);
       const r = await checkTestVector(m.runner, await readTestVector(file, m.manifest));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Candidate } from '../src/inference/detector.js';
-import { handNotGraded, handTilt, keepPaHands, layoutResidual, MAX_PA_RESIDUAL, PARTIAL_VIEW, recognisedHand } from '../src/inference/view.js';
+import { handNotGraded, keepPaHands, layoutResidual, MAX_PA_RESIDUAL, paPose, PARTIAL_VIEW, recognisedHand } from '../src/inference/view.js';
 import { DEFAULT_CALIBRATION } from '../src/inference/manifest.js';
 import { renderPhantom } from '../src/phantom/render.js';
 
@@ -65,14 +65,14 @@ describe('PA view check', () => {
   it("measures a hand's tilt from the PA layout's upright pose, for either side", () => {
     for (const [seed, side] of [[31, 'L'], [32, 'R']] as const) {
       const joints = hand(seed, side);
-      const upright = handTilt(joints, side)!;
+      const upright = paPose(joints, side)!.tilt;
       expect(Math.abs(upright)).toBeLessThan(Math.PI / 4);
       for (const deg of [25, -40, 70]) {
         // turn the joints by deg about the film's centre (image axes: +x towards +y)
         const a = (deg * Math.PI) / 180;
         const turnedBy = joints.map((j) => ({ ...j, x: 512 + Math.cos(a) * (j.x - 512) - Math.sin(a) * (j.y - 640), y: 640 + Math.sin(a) * (j.x - 512) + Math.cos(a) * (j.y - 640) }));
         // the turn that makes it upright again undoes the one applied
-        expect(handTilt(turnedBy, side)!, `seed ${seed}, ${deg} degrees`).toBeCloseTo(upright - a, 6);
+        expect(paPose(turnedBy, side)!.tilt, `seed ${seed}, ${deg} degrees`).toBeCloseTo(upright - a, 6);
       }
     }
   });

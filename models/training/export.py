@@ -41,13 +41,18 @@ OPSET = 13
 
 def previous_calibration(name: str) -> dict | None:
     """The calibration of the detector manifest replaced (bounds on its confidence, measured on
-    real films), else the main detector's."""
+    real films); for a new detector folder the main detector's, marked as inherited, since its
+    measurements describe another model."""
     for folder in (name, "jointscore-detector"):
         try:
             with open(os.path.join(ROOT, "models", folder, "manifest.json")) as f:
-                return json.load(f).get("calibration")
+                calibration = json.load(f).get("calibration")
         except (OSError, ValueError):
             continue
+        if calibration and folder != name:
+            calibration = {k: v for k, v in calibration.items() if k != "measuredOn"}
+            calibration["inheritedFrom"] = f"{folder}: its bounds, not measured for this model"
+        return calibration
     return None
 
 

@@ -34,6 +34,11 @@ export interface Models {
   partialDetector?: LoadedModel<DetectorManifest>;
 }
 
+/** Every model loaded, in the order results name them: detector, partial-view detector, grader. */
+export function modelList(m: Models): LoadedModel[] {
+  return [m.detector, ...(m.partialDetector ? [m.partialDetector] : []), m.grader];
+}
+
 /** The folder names under a models root (`--models DIR`); the partial-view detector's is optional. */
 export const MODEL_FOLDERS = { detector: 'jointscore-detector', grader: 'jointscore-grader', partialDetector: 'jointscore-partial' } as const;
 

@@ -1,6 +1,6 @@
 import type { Laterality } from '../analysis/joints.js';
 import type { Candidate } from './detector.js';
-import { handTilt, layoutResidual, MAX_PA_RESIDUAL } from './view.js';
+import { layoutResidual, MAX_PA_RESIDUAL, paPose } from './view.js';
 import { keepWholeHands, runDetector } from './detector.js';
 import type { DetectorManifest } from './manifest.js';
 import { letterbox, type DisplayImage, type Letterboxed } from '../imaging/preprocess.js';
@@ -153,15 +153,15 @@ async function straighten(
   for (const side of ['L', 'R'] as const) {
     const hand = candidates.filter((c) => c.laterality === side);
     if (hand.length < TILT_FROM.joints || certainty(hand) / hand.length < TILT_FROM.meanConfidence) continue;
-    const tilt = handTilt(hand, side);
-    if (tilt === undefined || Math.abs(offQuarter(tilt)) < STRAIGHTEN_FROM_RAD) continue;
+    const pose = paPose(hand, side);
+    if (!pose || Math.abs(offQuarter(pose.tilt)) < STRAIGHTEN_FROM_RAD) continue;
     // the hand's centre in input pixels, and the turn that makes it upright there
     const cx = (hand.reduce((a, c) => a + c.x, 0) / hand.length) * lb.scale;
     const cy = (hand.reduce((a, c) => a + c.y, 0) / hand.length) * lb.scale;
-    const turned = rotateInput(lb, cx, cy, tilt);
+    const turned = rotateInput(lb, cx, cy, pose.tilt);
     const raw = await runDetector(turned.data, 1, manifest, runner);
     const again = keepWholeHands(raw.map((c) => turned.back(c)), minJointsPerHand).filter((c) => c.laterality === side);
-    const fits = (layoutResidual(again, side) ?? Infinity) <= (layoutResidual(hand, side) ?? Infinity);
+    const fits = (paPose(again, side)?.residual ?? Infinity) <= pose.residual;
     if (again.length >= hand.length && certainty(again) > certainty(hand) && fits) {
       candidates = [...candidates.filter((c) => c.laterality !== side), ...again];
     }
@@ -169,7 +169,7 @@ async function straighten(
   return { ...found, candidates };
 }
 
-/** An angle's distance from the nearest quarter turn, in (-pi/4, pi/4]. */
+/** An angle's distance from the nearest quarter turn, in [-pi/4, pi/4). */
 function offQuarter(a: number): number {
   const q = Math.PI / 2;
   return a - q * Math.round(a / q);

@@ -97,12 +97,12 @@ export function layoutResidual(joints: readonly Pick<Candidate, 'site' | 'x' | '
 }
 
 /**
- * How far a hand lies turned from the PA layout's upright pose (radians; see LayoutFit.tilt),
- * where its joints lie as in a PA hand; undefined otherwise.
+ * A hand whose joints lie as in a PA hand: its layout residual, and how far it lies turned
+ * from the PA layout's upright pose (radians; see LayoutFit.tilt). Undefined otherwise.
  */
-export function handTilt(joints: readonly Pick<Candidate, 'site' | 'x' | 'y'>[], laterality: Laterality): number | undefined {
+export function paPose(joints: readonly Pick<Candidate, 'site' | 'x' | 'y'>[], laterality: Laterality): { residual: number; tilt: number } | undefined {
   const fit = fitLayout(joints, laterality, MIN_JOINTS_TO_JUDGE);
-  return fit && fit.residual <= MAX_PA_RESIDUAL ? fit.tilt : undefined;
+  return fit && fit.residual <= MAX_PA_RESIDUAL ? { residual: fit.residual, tilt: fit.tilt } : undefined;
 }
 
 /**

@@ -7,7 +7,7 @@ import { isValidUid } from '../dicom/uid.js';
 import { lastOccurrence } from '../dicom/search.js';
 import { part10Pieces, readPart10, type NaturalDataset } from '../dicom/part10.js';
 import { ImageFileError } from '../imaging/decode.js';
-import type { Models } from '../inference/models.js';
+import { modelList, type Models } from '../inference/models.js';
 import { scrubQuotedValues, type Logger } from '../observability/logger.js';
 import type { Job, JobQueue } from '../store/queue.js';
 import { analyseObject, type AnalysisPolicy } from './analyse-object.js';
@@ -67,8 +67,7 @@ interface ResultFile {
 
 /** The model half of a job's key: a new model version reads every image again. */
 export function modelVersionOf(models: Models): string {
-  const used = [models.detector, ...(models.partialDetector ? [models.partialDetector] : []), models.grader];
-  return used.map(({ info: m }) => `${m.name}@${m.version}`).join(MODEL_VERSION_SEPARATOR);
+  return modelList(models).map(({ info: m }) => `${m.name}@${m.version}`).join(MODEL_VERSION_SEPARATOR);
 }
 
 /** Written and synced before the job moves on; a file in pieces goes out in one vectored write. */
