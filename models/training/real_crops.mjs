@@ -16,11 +16,9 @@ import { join } from 'node:path';
 import { JOINT_SITES, scoresFor } from '../../dist/analysis/joints.js';
 import { decodeDicomImage } from '../../dist/imaging/decode.js';
 import { decodePicture, pictureKind } from '../../dist/imaging/picture.js';
-import { detectAnyOrientation } from '../../dist/inference/orientation.js';
-import { keepPaHands } from '../../dist/inference/view.js';
+import { jointsToGrade } from '../../dist/inference/analyze.js';
 import { loadModels } from '../../dist/inference/models.js';
 import { distalDirection, sampleCrop, toDisplay } from '../../dist/imaging/preprocess.js';
-import { chooseSpacing, estimateSpacing } from '../../dist/inference/spacing.js';
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
 const files = readFileSync(args.list, 'utf8').split('\n').map((l) => l.trim()).filter(Boolean);
@@ -47,10 +45,10 @@ const used = [];
 for (const [image, file] of files.entries()) {
   const im = await stored(file);
   const img = toDisplay(im);
-  // as serving finds and keeps hands: any quarter turn, PA layouts only
-  const { candidates: cands } = keepPaHands((await detectAnyOrientation(img, models.detector.manifest, models.detector.runner)).candidates);
+  // as serving finds and keeps hands: any quarter turn, whole or partial PA views
+  const { hands, spacing } = await jointsToGrade(img, models, { spacingFrom: im.spacingFrom });
+  const cands = hands.candidates;
   if (cands.length === 0) continue;
-  const spacing = chooseSpacing(img.pixelSpacingMm, im.spacingFrom, estimateSpacing(cands));
   const at = { ...img, pixelSpacingMm: spacing.mm };
   used.push({ file, joints: cands.length, spacing: spacing.mm[0], from: spacing.from });
   for (const lat of ['L', 'R']) {

@@ -63,10 +63,9 @@ export async function analyzeDisplay(
   const [sr, sc] = img.pixelSpacingMm;
   if (!(sr > 0 && sc > 0)) throw new Error(`pixel spacing [${sr}, ${sc}] mm: expected two positive numbers`);
   const t1 = performance.now();
-  const { hands: found, detectors } = await findHands(img, models, options);
+  const { hands: found, detectors, spacing } = await jointsToGrade(img, models, options);
   const { quarterTurns, candidates, notGraded, paResiduals, partial } = found;
   const t2 = performance.now();
-  const spacing = chooseSpacing(img.pixelSpacingMm, options.spacingFrom ?? 'header', estimateSpacing(candidates));
   const graded = await grade({ ...img, pixelSpacingMm: spacing.mm }, candidates, models.grader.manifest, models.grader.runner, found.calibration.jointMinConfidence);
   const rounded = (r: number) => Math.round(r * 1000) / 1000;
   const hands = graded.map((h) => {
@@ -86,6 +85,21 @@ export async function analyzeDisplay(
 }
 
 type Detector = Models['detector'];
+
+/**
+ * The joints the node grades on a film and the spacing it grades them at: hands found at any
+ * turn and judged as views, spacing from the header or, failing that, the hand. Exported so
+ * that training and evaluation scripts crop exactly what serving crops.
+ */
+export async function jointsToGrade(
+  img: DisplayImage,
+  models: Pick<Models, 'detector' | 'partialDetector'>,
+  options: AnalyzeOptions = {},
+): Promise<{ hands: FoundHands; detectors: Detector[]; spacing: ReturnType<typeof chooseSpacing> }> {
+  const { hands, detectors } = await findHands(img, models, options);
+  const spacing = chooseSpacing(img.pixelSpacingMm, options.spacingFrom ?? 'header', estimateSpacing(hands.candidates));
+  return { hands, detectors, spacing };
+}
 
 /** One detector's hands at any turn, judged as views (whole PA hands, partial PA views, the rest named). */
 type FoundHands = ViewCheck & { quarterTurns: QuarterTurns; calibration: DetectorCalibration };
