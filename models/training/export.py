@@ -94,9 +94,13 @@ def training_recipe(args, state: dict, script: str, train_folders: list[str], un
     # a checkpoint trained elsewhere (models/training/gpu/) carries its folders' meta.json
     carried = state.get("train_metas") or {}
     metas = [carried[f] if f in carried else read_meta(f) for f in train_folders]
-    seeds = [min(m["seeds"][0] for m in metas), max(m["seeds"][1] for m in metas)]
+    # real folders (real_partial_views.mjs) carry no phantom seeds; they are named apart
+    phantom = [m for m in metas if not m.get("real")]
+    real = sorted({(os.path.basename(f.rstrip("/")), m["kind"]) for f, m in zip(train_folders, metas) if m.get("real")})
+    seeds = [min(m["seeds"][0] for m in phantom), max(m["seeds"][1] for m in phantom)]
     return {
-        "data": "synthetic phantom radiographs (jointscore training-set)",
+        "data": "synthetic phantom radiographs (jointscore training-set)" + (" and real films (folders in realFolders)" if real else ""),
+        **({"realFolders": [{"folder": f, "kind": k} for f, k in real]} if real else {}),
         "phantomCommit": args.phantom_commit,
         "seeds": seeds,
         "images": int(sum(m["images"] for m in metas)),

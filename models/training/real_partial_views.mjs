@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+// Partial-view detector samples cut from real films: wrist-only and finger-only windows of
+// real whole PA hands, the joints in view labelled by detector 0.2.0's own reading of the
+// whole hand (pseudo-labels, kept only where it reads a whole PA hand surely). The partial-view
+// detector learnt wrist and finger films from the phantom alone; these teach it what real
+// carpal bones, soft tissue and film processing look like, with the sites named where the
+// whole hand made them unambiguous. Written in the training-set layout (detector.u16,
+// detector.jsonl, meta.json) of src/phantom/training-set.ts, windows drawn as the phantom's
+// (src/phantom/partial.ts partialWindow), each cut film windowed on its own values as a real
+// wrist film is.
+//
+//   npm run build
+//   node models/training/real_partial_views.mjs --out /tmp/jsp/real-partial --list real-train.txt [--per-film 8]
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { JOINT_SITES } from '../../dist/analysis/joints.js';
+import { decodeDicomImage } from '../../dist/imaging/decode.js';
+import { decodePicture, pictureKind } from '../../dist/imaging/picture.js';
+import { jointsToGrade } from '../../dist/inference/analyze.js';
+import { loadModels } from '../../dist/inference/models.js';
+import { letterbox, toDisplay } from '../../dist/imaging/preprocess.js';
+import { partialWindow } from '../../dist/phantom/partial.js';
+import { Rng } from '../../dist/phantom/rng.js';
+
+const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
+const files = readFileSync(args.list, 'utf8').split('\n').map((l) => l.trim()).filter(Boolean);
+const PER_FILM = Number(args['per-film'] ?? 8);
+// a pseudo-label is only as good as the reading it comes from: whole hands, every joint sure
+const MIN_JOINTS = Number(args["min-joints"] ?? 20);
+const MIN_JOINT_CONFIDENCE = Number(args["min-confidence"] ?? 0.5);
+const SIZE = 256;
+const models = await loadModels(args.models ?? 'models', { provider: 'cpu' });
+// detector 0.2.0 alone labels: the partial-view detector must not learn from its own answers
+const labeller = { detector: models.detector };
+
+const channelOf = (lat, site) => (lat === 'L' ? 0 : JOINT_SITES.length) + JOINT_SITES.indexOf(site);
+
+/** The stored film cut to the window, every other attribute as stored. */
+function cut(im, w) {
+  const rows = w.bottom - w.top;
+  const columns = w.right - w.left;
+  const values = new im.values.constructor(rows * columns);
+  for (let y = 0; y < rows; y++) values.set(im.values.subarray((w.top + y) * im.columns + w.left, (w.top + y) * im.columns + w.right), y * columns);
+  return { ...im, rows, columns, values };
+}
+
+mkdirSync(args.out, { recursive: true });
+const fd = openSync(join(args.out, 'detector.u16'), 'w');
+const lines = [];
+const used = [];
+try {
+  for (const [f, file] of files.entries()) {
+    const bytes = readFileSync(file);
+    const im = pictureKind(bytes) ? await decodePicture(bytes, file) : await decodeDicomImage(bytes, file);
+    const img = toDisplay(im);
+    const { hands, spacing } = await jointsToGrade(img, labeller, { spacingFrom: im.pixelSpacingSource === 'default' ? 'default' : 'header' });
+    for (const lat of ['L', 'R']) {
+      const hand = hands.candidates.filter((c) => c.laterality === lat);
+      if (hands.partial[lat] || hand.length < MIN_JOINTS || hand.some((c) => c.confidence < MIN_JOINT_CONFIDENCE)) continue;
+      // a window of one hand on a two-hand film could show the other hand unlabelled: skip those
+      if (hands.candidates.some((c) => c.laterality !== lat)) continue;
+      used.push({ file, laterality: lat, joints: hand.length, turnedDeg: hands.quarterTurns * 90 });
+      const rng = new Rng(0x7ea1 + f * 131 + (lat === 'L' ? 0 : 7));
+      for (let k = 0; k < PER_FILM; k++) {
+        const view = k % 2 === 0 ? 'wrist' : 'fingers';
+        const w = partialWindow(view, hand, spacing.mm[0], im.rows, im.columns, rng);
+        if (!w) continue;
+        const lb = letterbox(toDisplay(cut(im, w)), SIZE);
+        const u16 = new Uint16Array(lb.data.length);
+        for (let i = 0; i < u16.length; i++) u16[i] = Math.round(Math.min(1, Math.max(0, lb.data[i])) * 65535);
+        writeSync(fd, Buffer.from(u16.buffer));
+        const inView = hand.filter((c) => c.x >= w.left && c.x < w.right && c.y >= w.top && c.y < w.bottom);
+        lines.push(JSON.stringify({
+          image: lines.length,
+          seed: 9_000_000 + lines.length,
+          spec: { pixelSpacingMm: spacing.mm[0], rows: im.rows, columns: im.columns, real: file },
+          scale: lb.scale,
+          joints: inView.map((c) => ({ channel: channelOf(lat, c.site), x: (c.x - w.left) * lb.scale, y: (c.y - w.top) * lb.scale })),
+          partial: view,
+          window: w,
+        }));
+      }
+    }
+  }
+} finally {
+  closeSync(fd);
+}
+writeFileSync(join(args.out, 'detector.jsonl'), lines.join('\n') + '\n');
+writeFileSync(join(args.out, 'crops.jsonl'), '');
+writeFileSync(join(args.out, 'crops.u16'), '');
+writeFileSync(join(args.out, 'meta.json'), JSON.stringify({
+  kind: 'jointscore partial views cut from real films, joints labelled by detector 0.2.0 (pseudo-labels)',
+  detectorSize: SIZE, cropPx: models.grader.manifest.input.cropPx, cropMmPerPx: models.grader.manifest.input.cropMmPerPx,
+  channels: [...JOINT_SITES.map((s) => `L-${s}`), ...JOINT_SITES.map((s) => `R-${s}`)],
+  sites: JOINT_SITES, real: true, images: lines.length, crops: 0, hands: used,
+}, null, 1) + '\n');
+console.log(`${used.length} sure whole hands on ${new Set(used.map((u) => u.file)).size} of ${files.length} films, ${lines.length} partial views -> ${args.out}`);
