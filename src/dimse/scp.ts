@@ -80,6 +80,9 @@ export function scpClass(ctx: ScpContext, count: AssociationCount = { active: 0 
 
     private requestTimer: NodeJS.Timeout | undefined;
 
+    /** the connection has closed: a data set the library still parses afterwards gets no spool file */
+    private ended = false;
+
     constructor(
       private readonly socket: Socket,
       opts?: ConstructorParameters<typeof Scp>[1],
@@ -87,6 +90,7 @@ export function scpClass(ctx: ScpContext, count: AssociationCount = { active: 0 
       super(socket, opts);
       // close and abort both end the association; count it once
       this.on('close', () => {
+        this.ended = true;
         this.release();
         // a transfer cut off mid-object never reaches cStoreRequest: without this its file
         // handle and partial file would stay until the process ends
@@ -219,6 +223,7 @@ export function scpClass(ctx: ScpContext, count: AssociationCount = { active: 0 
         this.writers.set(request, { refusal, started });
         return discardStream();
       }
+      if (this.ended) return discardStream();
       const writer = ctx.spool.begin({
         sopClassUid,
         sopInstanceUid,

@@ -53,9 +53,18 @@ export class SpoolWriter {
     return { ...this.meta, path, bytes: this.stream.bytesWritten - this.headerLength };
   }
 
-  /** Drops a partial receipt (the association broke, or the object was refused). */
+  /**
+   * Drops a partial receipt (the association broke, or the object was refused). The file is
+   * removed only once the stream has closed: a stream destroyed while its file is still being
+   * opened creates the file after an earlier removal would have run, and the partial file
+   * would stay until the next start.
+   */
   async abandon(): Promise<void> {
-    this.stream.destroy();
+    await new Promise<void>((resolve) => {
+      if (this.stream.closed) return resolve();
+      this.stream.once('close', () => resolve());
+      this.stream.destroy();
+    });
     await rm(this.tempPath, { force: true });
   }
 }
