@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Candidate } from '../src/inference/detector.js';
-import { handNotGraded, keepPaHands, layoutResidual, MAX_PA_RESIDUAL, paPose, PARTIAL_VIEW, recognisedHand } from '../src/inference/view.js';
+import { handNotGraded, keepPaHands, layoutResidual, MAX_PA_RESIDUAL, paPose, PARTIAL_VIEW, recognisedHand, thumbNotFound } from '../src/inference/view.js';
 import { DEFAULT_CALIBRATION } from '../src/inference/manifest.js';
 import { renderPhantom } from '../src/phantom/render.js';
 
@@ -60,6 +60,27 @@ describe('PA view check', () => {
     expect(handNotGraded(atBounds.slice(1), layoutResidual(atBounds.slice(1), 'R'))?.cause).toBe('unrecognised');
     // a detector calibrated otherwise (a site's own model) brings its own bounds
     expect(handNotGraded(atBounds.slice(1), layoutResidual(atBounds.slice(1), 'R'), recognisedHand({ ...c, handMinJoints: 6 }))).toBeUndefined();
+  });
+
+  it('does not take five rays without a thumb for a hand where the thumb would be on the film (a foot); a thumb off the film is no reason', () => {
+    for (const [seed, side] of [[41, 'L'], [42, 'R']] as const) {
+      const joints = hand(seed, side);
+      const rays = joints.filter((j) => j.site !== 'MCP1' && j.site !== 'IP1');
+      const check = keepPaHands(rays, FILM);
+      expect(check.candidates, `seed ${seed}`).toEqual([]);
+      expect(check.notGraded).toEqual([{ laterality: side, cause: 'unrecognised', reason: expect.stringMatching(/^19 joint-like structures lying as in a hand, but no thumb joint \(MCP1, IP1\)/) }]);
+      // one thumb joint found is a thumb
+      expect(keepPaHands([...rays, joints.find((j) => j.site === 'IP1')!], FILM).notGraded).toEqual([]);
+      // a film cut short on the thumb's side (a left hand's thumb lies on the image's right): its thumb is out of view
+      const thumbX = joints.filter((j) => j.site === 'MCP1' || j.site === 'IP1').map((j) => j.x);
+      const cut = side === 'L' ? { ...FILM, columns: Math.floor(Math.min(...thumbX)) - 2 } : undefined;
+      if (cut) {
+        const inView = rays.filter((j) => j.x < cut.columns);
+        expect(inView.length).toBeGreaterThanOrEqual(14);
+        expect(thumbNotFound(inView, side, cut)).toBeUndefined();
+        expect(thumbNotFound(inView, side, FILM)).toMatch(/no thumb joint/);
+      }
+    }
   });
 
   it("measures a hand's tilt from the PA layout's upright pose, for either side", () => {

@@ -187,6 +187,34 @@ export function partialPaView(
 }
 
 /**
+ * A whole hand's thumb: on a PA hand the thumb is the digit set apart, and the detector finds
+ * its joints (on the real whole hands of docs/evaluation.md every hand read right has MCP1 or
+ * IP1). Five rays without one are what a foot shows (a big toe in line with the others is no
+ * thumb to the detector; phantom feet, src/phantom/foot.ts) and what misread finger, wrist and
+ * forearm films showed: the reason, when neither thumb joint is found although the layout
+ * fitted to the hand puts both on the film. Undefined when the thumb is found or out of view
+ * (a film cut short on the thumb's side).
+ */
+export function thumbNotFound(
+  hand: readonly Candidate[],
+  laterality: Laterality,
+  film: { rows: number; columns: number; pixelSpacingMm: [number, number] },
+): string | undefined {
+  const found = new Set(hand.map((c) => c.site));
+  if (found.has('MCP1') || found.has('IP1')) return undefined;
+  const fit = fitLayout(hand, laterality, MIN_JOINTS_TO_JUDGE);
+  if (!fit) return undefined;
+  const [sr, sc] = film.pixelSpacingMm;
+  const inView = (['MCP1', 'IP1'] as const).every((site) => {
+    const { x, y } = fit.inImage(site);
+    // on the film at all: a thumb joint even a few millimetres inside the edge is seen and found
+    return Math.min(x * sc, y * sr, (film.columns - x) * sc, (film.rows - y) * sr) > 0;
+  });
+  if (!inView) return undefined;
+  return `${hand.length} joint-like structures lying as in a hand, but no thumb joint (MCP1, IP1) where a hand's thumb would be on the film: five rays without a thumb are a foot or another body part (or a hand without its thumb); the joints cannot be named as a hand's`;
+}
+
+/**
  * When the detector's joints make a hand it can name: `handMinJoints` of the 21 sites at a
  * mean confidence of `handMinMeanConfidence` (the detector manifest's calibration). Below
  * either bound the sites' names cannot be trusted, so grades written under them would
@@ -273,6 +301,11 @@ export function keepPaHands(
     }
     if (why) {
       out.notGraded.push({ laterality, ...why });
+      continue;
+    }
+    const noThumb = thumbNotFound(hand, laterality, film);
+    if (noThumb) {
+      out.notGraded.push({ laterality, cause: 'unrecognised', reason: noThumb });
       continue;
     }
     out.candidates.push(...hand);

@@ -126,7 +126,7 @@ const DP_R = [5.3, 4.3, 4.5, 4.3, 3.8];
 /** normal joint space (mm) */
 export const NORMAL_GAP: Record<string, number> = { MCP: 1.4, MCP1: 1.2, PIP: 1.0, DIP: 0.8, IP1: 0.9, RC: 2.0, CSL: 1.6, STT: 1.5, CMC: 1.2, CMC1: 1.4 };
 
-function profile(len: number, r: number[], pose: HandPose, prev: BoneProfile | null, gapMm: number, tuft = false, metacarpal = false, thumb = false): BoneProfile {
+export function profile(len: number, r: number[], pose: HandPose, prev: BoneProfile | null, gapMm: number, tuft = false, metacarpal = false, thumb = false): BoneProfile {
   const [rBase, rShaft, rHead] = r;
   // flat-ish conforming surfaces: the space reads as a band, as on film, not as a crescent
   const capHead = tuft ? 0.75 * rBase * 0.72 : (metacarpal ? 0.62 : 0.45) * rHead;
@@ -203,7 +203,7 @@ interface Carpus { bases: V2[]; baseGap: number[] }
  * Radial outline factor over a turn: 1 plus gaussian lobes [thetaDeg, widthDeg, amp] plus
  * harmonics [k, amp, phaseDeg]; theta from the bone's b axis towards its a axis.
  */
-function outline(lobes: [number, number, number][], harm: [number, number, number][] = []): Float32Array {
+export function outline(lobes: [number, number, number][], harm: [number, number, number][] = []): Float32Array {
   const t = new Float32Array(SHAPE_N);
   for (let i = 0; i < SHAPE_N; i++) {
     const th = (i * 360) / SHAPE_N;
@@ -377,7 +377,7 @@ function sesamoids(m: HandModel, pose: HandPose, mcp: V2, dir: V2): void {
   }
 }
 
-function blob(c: V2, a: number, b: number, depth: number, dir: V2, mu: number, diffuse = false): Ellipsoid {
+export function blob(c: V2, a: number, b: number, depth: number, dir: V2, mu: number, diffuse = false): Ellipsoid {
   return { c, a, b, depth, ang: (Math.atan2(dir[0], dir[1]) * 180) / Math.PI, shell: 0, muOuter: mu, muInner: mu, diffuse };
 }
 

@@ -258,7 +258,7 @@ export function buildPhantomDxDataset(rendered: RenderedPhantom, options: Phanto
   if (!DX_TRANSFER_SYNTAXES.includes(transferSyntax)) {
     throw new Error(`transferSyntax ${transferSyntax} is not one of ${DX_TRANSFER_SYNTAXES.join(', ')}`);
   }
-  const bodyPart = options.bodyPart ?? 'HAND';
+  const bodyPart = options.bodyPart ?? (rendered.spec.bodyPart === 'foot' ? 'FOOT' : 'HAND');
   const region = DX_BODY_PARTS[bodyPart];
   if (!region) {
     throw new Error(`bodyPart ${String(bodyPart)} is not one of ${Object.keys(DX_BODY_PARTS).join(', ')}`);

@@ -41,6 +41,8 @@ export interface PhantomRunOptions {
   anyOrientation: boolean;
   /** each single-hand film cut to a wrist-only or finger-only view drawn from its seed */
   partial: boolean;
+  /** feet instead of hands (src/phantom/foot.ts) */
+  foot: boolean;
   preview: boolean;
 }
 
@@ -98,6 +100,7 @@ export function parsePhantomOptions(raw: Partial<RawPhantomOptions>): PhantomRun
     widerRanges: raw.widerRanges === true,
     anyOrientation: raw.anyOrientation === true,
     partial: raw.partial === true,
+    foot: raw.foot === true,
     preview: raw.preview !== false,
   };
 }
@@ -120,5 +123,6 @@ export function specFor(opts: PhantomRunOptions, index: number): PhantomSpec {
     ...(opts.widerRanges ? { widerRanges: true } : {}),
     ...(opts.anyOrientation ? { turn: turnForSeed(seed) } : {}),
     ...(opts.partial ? { partialView: partialViewForSeed(seed) } : {}),
+    ...(opts.foot ? { bodyPart: 'foot' as const } : {}),
   };
 }

@@ -26,6 +26,8 @@ export interface PhantomSpec {
   turn?: FilmTurn;
   /** a single hand's film cut to what a wrist-only or finger-only film shows (src/phantom/partial.ts), before any turn */
   partialView?: 'wrist' | 'fingers';
+  /** a foot (dorsoplantar) instead of the hand(s): a film the node must not read as a hand (src/phantom/foot.ts) */
+  bodyPart?: 'foot';
 }
 
 /** A film stored turned clockwise by quarter turns, after a left-right mirror if `mirrored`. */
