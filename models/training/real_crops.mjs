@@ -4,8 +4,9 @@
 // (crops.u16, crops.jsonl, meta.json), so that train_grader_real.py can mix them with the
 // synthetic crops. Joint centres come from the node's own detector and the crops from its own
 // preprocessing at the spacing the node would use (src/inference/spacing.ts), so training
-// sees exactly what serving sees. Geometry targets are unknown on real film: written as null,
-// masked in training.
+// sees exactly what serving sees; joints it would not grade (src/inference/abstention.ts: at the
+// film's edge, without contrast, unsure) are left out. Geometry targets are unknown on real
+// film: written as null, masked in training.
 //
 //   npm run build
 //   node models/training/real_crops.mjs --out /tmp/jsd/real-train --list train-films.txt
@@ -16,6 +17,7 @@ import { join } from 'node:path';
 import { JOINT_SITES, scoresFor } from '../../dist/analysis/joints.js';
 import { decodeDicomImage } from '../../dist/imaging/decode.js';
 import { decodePicture, pictureKind } from '../../dist/imaging/picture.js';
+import { jointNotGraded } from '../../dist/inference/abstention.js';
 import { jointsToGrade } from '../../dist/inference/analyze.js';
 import { loadModels } from '../../dist/inference/models.js';
 import { distalDirection, sampleCrop, toDisplay } from '../../dist/imaging/preprocess.js';
@@ -55,11 +57,14 @@ for (const [image, file] of files.entries()) {
     const hand = cands.filter((c) => c.laterality === lat);
     const centres = Object.fromEntries(hand.map((c) => [c.site, { x: c.x, y: c.y }]));
     for (const c of hand) {
+      // a joint serving would not grade (at the film's edge, without contrast, unsure) is no graded normal joint
+      const d = distalDirection(c.site, centres);
+      const served = sampleCrop(at, { x: c.x, y: c.y, distal: d }, cropPx, cropMmPerPx);
+      if (jointNotGraded({ candidate: c, crop: served }, at, hands.calibration.jointMinConfidence)) continue;
       const scores = scoresFor(c.site);
       for (let k = 0; k < JITTERS; k++) {
         const jx = k === 0 ? 0 : Math.max(-3, Math.min(3, normal() * 1.0));
         const jy = k === 0 ? 0 : Math.max(-3, Math.min(3, normal() * 1.0));
-        const d = distalDirection(c.site, centres);
         const angle = Math.atan2(d.y, d.x) + (k === 0 ? 0 : (normal() * 8 * Math.PI) / 180);
         const px = sampleCrop(at, { x: c.x + jx / spacing.mm[1], y: c.y + jy / spacing.mm[0], distal: { x: Math.cos(angle), y: Math.sin(angle) } }, cropPx, cropMmPerPx);
         const u16 = new Uint16Array(px.length);
