@@ -8,7 +8,7 @@ import { JOINT_SITES } from '../../dist/analysis/joints.js';
 import { letterbox, toDisplay } from '../../dist/imaging/preprocess.js';
 import { quantisePhantomImage } from '../../dist/phantom/dicom-dx.js';
 import { renderPhantom } from '../../dist/phantom/render.js';
-import { trainingSpec } from '../../dist/phantom/training-set.js';
+import { toU16, trainingSpec } from '../../dist/phantom/training-set.js';
 import { turnPhantom } from '../../dist/phantom/orient.js';
 const [out, seed0, count] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4])];
 mkdirSync(out, { recursive: true });
@@ -21,9 +21,7 @@ for (let i = 0; i < count; i++) {
   if (i % 2) r = turnPhantom(r, { quarterTurns: (i >> 1) % 4, mirrored: i % 3 === 0 });
   const img = toDisplay({ rows: r.rows, columns: r.columns, values: quantisePhantomImage(r.image, spec.bitsStored, spec.photometric), photometric: spec.photometric, pixelSpacingMm: [spec.pixelSpacingMm, spec.pixelSpacingMm] });
   const lb = letterbox(img, 256);
-  const u16 = new Uint16Array(lb.data.length);
-  for (let k = 0; k < u16.length; k++) u16[k] = Math.round(Math.min(1, Math.max(0, lb.data[k])) * 65535);
-  writeSync(fd, Buffer.from(u16.buffer));
+  writeSync(fd, toU16(lb.data));
   lines.push(JSON.stringify({ image: i, seed, spec: { ...spec, rows: r.rows, columns: r.columns }, scale: lb.scale, joints: [] }));
 }
 closeSync(fd);

@@ -13,7 +13,7 @@
 //     (one PNG, JPEG or DICOM path per line; every crop is labelled healthy: list only films
 //      whose joints are normal, e.g. injuries away from the joints)
 import { mkdirSync, openSync, readFileSync, writeFileSync, writeSync, closeSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { JOINT_SITES, scoresFor } from '../../dist/analysis/joints.js';
 import { decodeDicomImage } from '../../dist/imaging/decode.js';
 import { decodePicture, pictureKind } from '../../dist/imaging/picture.js';
@@ -21,6 +21,7 @@ import { jointNotGraded } from '../../dist/inference/abstention.js';
 import { jointsToGrade } from '../../dist/inference/analyze.js';
 import { loadModels } from '../../dist/inference/models.js';
 import { distalDirection, sampleCrop, toDisplay } from '../../dist/imaging/preprocess.js';
+import { toU16 } from '../../dist/phantom/training-set.js';
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
 const files = readFileSync(args.list, 'utf8').split('\n').map((l) => l.trim()).filter(Boolean);
@@ -52,7 +53,8 @@ for (const [image, file] of files.entries()) {
   const cands = hands.candidates;
   if (cands.length === 0) continue;
   const at = { ...img, pixelSpacingMm: spacing.mm };
-  used.push({ file, joints: cands.length, spacing: spacing.mm[0], from: spacing.from });
+  // film names, not this machine's paths: the meta travels into checkpoints and manifests
+  used.push({ file: basename(file), joints: cands.length, spacing: spacing.mm[0], from: spacing.from });
   for (const lat of ['L', 'R']) {
     const hand = cands.filter((c) => c.laterality === lat);
     const centres = Object.fromEntries(hand.map((c) => [c.site, { x: c.x, y: c.y }]));
@@ -66,10 +68,9 @@ for (const [image, file] of files.entries()) {
         const jx = k === 0 ? 0 : Math.max(-3, Math.min(3, normal() * 1.0));
         const jy = k === 0 ? 0 : Math.max(-3, Math.min(3, normal() * 1.0));
         const angle = Math.atan2(d.y, d.x) + (k === 0 ? 0 : (normal() * 8 * Math.PI) / 180);
-        const px = sampleCrop(at, { x: c.x + jx / spacing.mm[1], y: c.y + jy / spacing.mm[0], distal: { x: Math.cos(angle), y: Math.sin(angle) } }, cropPx, cropMmPerPx);
-        const u16 = new Uint16Array(px.length);
-        for (let i = 0; i < px.length; i++) u16[i] = Math.round(Math.min(1, Math.max(0, px[i])) * 65535);
-        writeSync(fd, Buffer.from(u16.buffer));
+        // the first crop is the one serving grades, already cut above
+        const px = k === 0 ? served : sampleCrop(at, { x: c.x + jx / spacing.mm[1], y: c.y + jy / spacing.mm[0], distal: { x: Math.cos(angle), y: Math.sin(angle) } }, cropPx, cropMmPerPx);
+        writeSync(fd, toU16(px));
         lines.push(JSON.stringify({
           image, seed: -1, site: c.site, siteIndex: JOINT_SITES.indexOf(c.site), laterality: lat,
           jsn: scores.includes('jsn') ? 0 : -1, erosion: scores.includes('erosion') ? 0 : -1, kl: scores.includes('kl') ? 0 : -1,

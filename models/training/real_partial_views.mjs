@@ -12,7 +12,7 @@
 //   npm run build
 //   node models/training/real_partial_views.mjs --out /tmp/jsp/real-partial --list real-train.txt [--per-film 8]
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { JOINT_SITES } from '../../dist/analysis/joints.js';
 import { decodeDicomImage } from '../../dist/imaging/decode.js';
 import { decodePicture, pictureKind } from '../../dist/imaging/picture.js';
@@ -21,6 +21,7 @@ import { loadModels } from '../../dist/inference/models.js';
 import { letterbox, toDisplay } from '../../dist/imaging/preprocess.js';
 import { partialWindow } from '../../dist/phantom/partial.js';
 import { Rng } from '../../dist/phantom/rng.js';
+import { toU16 } from '../../dist/phantom/training-set.js';
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
 const files = readFileSync(args.list, 'utf8').split('\n').map((l) => l.trim()).filter(Boolean);
@@ -59,21 +60,20 @@ try {
       if (hands.partial[lat] || hand.length < MIN_JOINTS || hand.some((c) => c.confidence < MIN_JOINT_CONFIDENCE)) continue;
       // a window of one hand on a two-hand film could show the other hand unlabelled: skip those
       if (hands.candidates.some((c) => c.laterality !== lat)) continue;
-      used.push({ file, laterality: lat, joints: hand.length, turnedDeg: hands.quarterTurns * 90 });
+      // film names, not this machine's paths: the meta travels into checkpoints and manifests
+      used.push({ file: basename(file), laterality: lat, joints: hand.length, turnedDeg: hands.quarterTurns * 90 });
       const rng = new Rng(0x7ea1 + f * 131 + (lat === 'L' ? 0 : 7));
       for (let k = 0; k < PER_FILM; k++) {
         const view = k % 2 === 0 ? 'wrist' : 'fingers';
         const w = partialWindow(view, hand, spacing.mm[0], im.rows, im.columns, rng);
         if (!w) continue;
         const lb = letterbox(toDisplay(cut(im, w)), SIZE);
-        const u16 = new Uint16Array(lb.data.length);
-        for (let i = 0; i < u16.length; i++) u16[i] = Math.round(Math.min(1, Math.max(0, lb.data[i])) * 65535);
-        writeSync(fd, Buffer.from(u16.buffer));
+        writeSync(fd, toU16(lb.data));
         const inView = hand.filter((c) => c.x >= w.left && c.x < w.right && c.y >= w.top && c.y < w.bottom);
         lines.push(JSON.stringify({
           image: lines.length,
           seed: 9_000_000 + lines.length,
-          spec: { pixelSpacingMm: spacing.mm[0], rows: im.rows, columns: im.columns, real: file },
+          spec: { pixelSpacingMm: spacing.mm[0], rows: im.rows, columns: im.columns, real: basename(file) },
           scale: lb.scale,
           joints: inView.map((c) => ({ channel: channelOf(lat, c.site), x: (c.x - w.left) * lb.scale, y: (c.y - w.top) * lb.scale })),
           partial: view,

@@ -108,9 +108,10 @@ export interface HandModel {
 /** excess linear attenuation over soft tissue, per mm */
 export const MU = { cortex: 0.095, cancellous: 0.025, soft: 0.019 };
 
-const rad = (d: number) => (d * Math.PI) / 180;
-const dirOf = (deg: number): V2 => [Math.sin(rad(deg)), Math.cos(rad(deg))];
-const add = (p: V2, q: V2, k = 1): V2 => [p[0] + q[0] * k, p[1] + q[1] * k];
+export const rad = (d: number) => (d * Math.PI) / 180;
+/** unit direction `deg` degrees from +v towards +u (hand frame) */
+export const dirOf = (deg: number): V2 => [Math.sin(rad(deg)), Math.cos(rad(deg))];
+export const add = (p: V2, q: V2, k = 1): V2 => [p[0] + q[0] * k, p[1] + q[1] * k];
 const perp = (d: V2): V2 => [d[1], -d[0]];
 const lerp = (p: V2, q: V2, t: number): V2 => [p[0] + (q[0] - p[0]) * t, p[1] + (q[1] - p[1]) * t];
 

@@ -1,5 +1,5 @@
 import type { JointSite } from '../analysis/joints.js';
-import { blob, MU, outline, profile, type BoneProfile, type Ellipsoid, type HandModel, type JointGeom, type V2 } from './anatomy.js';
+import { add, blob, dirOf, MU, outline, profile, rad, type BoneProfile, type Ellipsoid, type HandModel, type JointGeom, type V2 } from './anatomy.js';
 import type { HandPose } from './pose.js';
 
 /**
@@ -26,10 +26,6 @@ const MT_BASE: V2[] = [[17, 0], [6, -5], [-3, -2], [-12, 0], [-21, -3]];
 const MT_ANGLE = [-3, 2, -1, -5, -11];
 const TOE_SITES: JointSite[][] = [['MCP1', 'IP1'], ['MCP2', 'PIP2', 'DIP2'], ['MCP3', 'PIP3', 'DIP3'], ['MCP4', 'PIP4', 'DIP4'], ['MCP5', 'PIP5', 'DIP5']];
 const GAP = 1.2;
-
-const rad = (d: number) => (d * Math.PI) / 180;
-const dirOf = (deg: number): V2 => [Math.sin(rad(deg)), Math.cos(rad(deg))];
-const add = (p: V2, q: V2, k = 1): V2 => [p[0] + q[0] * k, p[1] + q[1] * k];
 
 export function buildFoot(pose: HandPose): HandModel {
   const m: HandModel = { bones: [], ellipsoids: [], blobs: [], soft: { capsules: [], palm: [], palmThick: pose.soft.palmThick * 1.6, ellipses: [] }, joints: new Map() };

@@ -63,7 +63,8 @@ export function trainingSpec(seed: number, wideRanges: boolean): PhantomSpec & {
   };
 }
 
-function toU16(data: Float32Array): Buffer {
+/** Display values in [0, 1] as the training sets store them: uint16, value x 65535. */
+export function toU16(data: Float32Array): Buffer {
   const out = new Uint16Array(data.length);
   for (let i = 0; i < data.length; i++) out[i] = Math.round(Math.min(1, Math.max(0, data[i])) * 65535);
   return Buffer.from(out.buffer);
