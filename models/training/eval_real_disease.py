@@ -24,7 +24,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import N_SITES, read_crop_split  # noqa: E402
 from grader import Grader  # noqa: E402
-from real_disease import write_disease  # noqa: E402
+from real_disease import CARPAL_SITES, write_disease  # noqa: E402
 
 
 @torch.no_grad()
@@ -100,6 +100,20 @@ def main() -> None:
         "auc_narrowed_vs_normal": auc(1 - p_sick["jsn"][narrowed, 0], 1 - p_healthy["jsn"][labels[:, 0] >= 0, 0]),
         "auc_eroded_vs_normal": auc(1 - p_sick["erosion"][eroded, 0], 1 - p_healthy["erosion"][labels[:, 1] >= 0, 0]),
     }
+    # the wrist bones (STT, CSL, RC crops) apart from the finger joints: their erosions are
+    # drawn differently (real_disease.erode_carpal) and carry the RA wrists' erosive/not call
+    wrist = np.isin(sites, sorted(CARPAL_SITES))
+    report["erosion_by_part"] = {}
+    for part, where in (("fingers", ~wrist), ("wrist", wrist)):
+        scored = where & (labels[:, 1] >= 0)
+        ero = where & eroded
+        report["erosion_by_part"][part] = {
+            "normal": int(scored.sum()),
+            "normal_called": float((healthy["erosion"][scored] >= 1).mean()) if scored.any() else None,
+            "eroded": int(ero.sum()),
+            "eroded_called": float((sick["erosion"][ero] >= 1).mean()) if ero.any() else None,
+            "auc": auc(1 - p_sick["erosion"][ero, 0], 1 - p_healthy["erosion"][scored, 0]),
+        }
     print(json.dumps(report, indent=1))
 
 

@@ -13,7 +13,8 @@ texture, so real texture is seen at every grade.
   thumb; a carpal crop or a crop of something else keeps its label).
 - Erosions (SvH erosion): lucent bites at the bone margin next to the joint, sized and
   counted as the phantom draws them (radius 0.9-3.1 mm, 1-6 of them for grades 1-5),
-  filled towards the soft-tissue level beside the bone.
+  filled towards the soft-tissue level beside the bone. On the carpal sites (STT, CSL, RC:
+  the SvH wrist erosion bones) the bites sit at bone margins near the crop's centre.
 
 KL grades are left unknown (-1, masked) on a narrowed crop: KL also needs osteophytes and
 sclerosis, which are not drawn. Everything is drawn from a numpy Generator, so a run is
@@ -31,6 +32,8 @@ ERO_COUNT = [0, 1, 2, 3, 4, 6]
 SITES = ["DIP2", "DIP3", "DIP4", "DIP5", "PIP2", "PIP3", "PIP4", "PIP5", "IP1", "MCP1", "MCP2", "MCP3", "MCP4", "MCP5",
          "CMC1", "CMC3", "CMC4", "CMC5", "STT", "CSL", "RC"]
 HINGE_SITES = {i for i, s in enumerate(SITES) if s.startswith(("DIP", "PIP", "IP", "MCP"))}
+# where SvH erosion is scored on carpal bones and the distal radius and ulna (docs/design.md)
+CARPAL_SITES = {SITES.index(s) for s in ("STT", "CSL", "RC")}
 
 
 def _smooth(v: np.ndarray, k: int = 3) -> np.ndarray:
@@ -131,6 +134,34 @@ def erode(crop: np.ndarray, gap: tuple[int, int] | None, grade: int, rng: np.ran
     return out if drawn else None
 
 
+def erode_carpal(crop: np.ndarray, grade: int, rng: np.random.Generator) -> np.ndarray | None:
+    """Erosions of the carpal bones and distal radius and ulna (STT, CSL, RC crops): lucent bites
+    at bone margins within ~5 mm of the crop's centre, dug towards the crop's soft-tissue level.
+    A carpal crop has no single joint space to measure from, so margins are taken wherever
+    bright bone meets something darker; None where the crop shows no such margin."""
+    n = crop.shape[0]
+    sm = (crop + np.roll(crop, 1, 0) + np.roll(crop, -1, 0) + np.roll(crop, 1, 1) + np.roll(crop, -1, 1)) / 5
+    soft, thr = np.percentile(sm, 5), np.percentile(sm, 55)
+    if thr - soft < 0.08:
+        return None
+    win = np.lib.stride_tricks.sliding_window_view(np.pad(sm, 3, mode="edge"), (7, 7)).min(axis=(2, 3))
+    yy, xx = np.mgrid[0:n, 0:n].astype(np.float32)
+    near = (yy - n / 2) ** 2 + (xx - n / 2) ** 2 <= (5.0 / MM_PER_PX) ** 2
+    margin = near & (sm > thr) & (win < thr - 0.25 * (thr - soft))
+    ys, xs = np.nonzero(margin)
+    if len(ys) == 0:
+        return None
+    out = crop.copy()
+    for _ in range(ERO_COUNT[grade]):
+        k = rng.integers(len(ys))
+        radius = ERO_RADIUS_MM[grade] * rng.uniform(0.85, 1.15) / MM_PER_PX
+        d = np.sqrt((xx - xs[k]) ** 2 + (yy - ys[k]) ** 2)
+        a = np.clip(1.0 - d / radius, 0, 1) ** 0.6
+        out = out - a * np.clip(out - soft, 0, None) * rng.uniform(0.55, 0.85)
+    # a bite that landed on a faint margin would teach "erosion looks like nothing"
+    return out if (crop - out).max() >= 0.08 else None
+
+
 def write_disease(crops: np.ndarray, sites: np.ndarray, grades: np.ndarray, rng: np.random.Generator,
                   p: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
     """A share p of healthy real crops [B, C, C] in [0, 1] get narrowing and/or erosions;
@@ -155,7 +186,8 @@ def write_disease(crops: np.ndarray, sites: np.ndarray, grades: np.ndarray, rng:
                 g[2] = -1  # KL needs osteophytes too: unknown
         if want_ero:
             e = int(rng.choice([1, 2, 3, 4, 5], p=[0.3, 0.25, 0.2, 0.15, 0.1]))
-            eroded = erode(crops[b], gap, e, rng)
+            eroded = erode(crops[b], gap, e, rng) if site in HINGE_SITES or site not in CARPAL_SITES \
+                else erode_carpal(crops[b], e, rng)
             if eroded is not None:
                 crops[b] = eroded
                 g[1] = e
