@@ -8,7 +8,12 @@ healthy, as a higher prior of normal joints would (a cohort routed from a PACS i
 normal joints). b is the smallest value on a grid for which at most --target of the
 *training* real crops (labelled healthy) are called diseased on that score; the same crops
 with disease written onto them (real_disease.py, a fixed seed) show what it costs in
-sensitivity. Held-out crops are never used here (eval_real_disease.py measures them).
+sensitivity. Held-out crops are never used here (eval_real_disease.py measures them). The
+wrist bones (STT, CSL, RC crops) get their own weights: a normal carpal crop is full of edges
+and rings that a joint crop of a finger does not have, so one weight for both would either
+call normal wrists eroded or blunt the fingers. `--base` keeps an earlier release's weights
+where a fine-tune left those outputs as they were (`--choose wrist.erosion`: only the wrist
+bones' erosion head was trained).
 
   /usr/bin/python3 models/training/calibrate_prior.py --ckpt models/training/runs/grader-v5/last.pt \\
       --crops /tmp/jsd/real-train --out models/training/runs/grader-v5/prior.json
@@ -25,7 +30,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import N_SITES, read_crop_split  # noqa: E402
-from grader import SCALES, Grader  # noqa: E402
+from grader import SCALES, WRIST_SITES, Grader  # noqa: E402
 from real_disease import write_disease  # noqa: E402
 
 HEALTHY = {"jsn": [0], "erosion": [0], "kl": [0, 1]}
@@ -55,6 +60,8 @@ def main() -> None:
     ap.add_argument("--crops", required=True, help="real training crops (real_crops.mjs), labelled healthy")
     ap.add_argument("--target", type=float, default=0.08, help="largest share of healthy training crops called diseased, per score")
     ap.add_argument("--max-subsample", type=int, default=3000)
+    ap.add_argument("--base", default=None, help="an earlier prior.json whose weights are kept, except those --choose names")
+    ap.add_argument("--choose", nargs="+", default=None, help="the weights chosen here, as part.score (wrist.erosion); default all")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     torch.set_num_threads(2)
@@ -68,25 +75,37 @@ def main() -> None:
     sick_crops, truth = write_disease(crops, meta[:, :N_SITES].argmax(1), labels, np.random.default_rng(11), p=1.0)
     healthy_p = probabilities(model, crops, meta)
     sick_p = probabilities(model, sick_crops, meta)
-    weights, table = {}, {}
-    for col, score in enumerate(SCALES):
-        scored = labels[:, col] >= 0
-        diseased = truth[:, col] >= (2 if score == "jsn" else 1)
-        rows = []
-        for b in GRID:
-            fp = float(called(healthy_p[score][scored], HEALTHY[score], b).mean()) if scored.any() else 0.0
-            tp = float(called(sick_p[score][diseased], HEALTHY[score], b).mean()) if diseased.any() else None
-            rows.append({"b": b, "healthy_called": round(fp, 4), "written_disease_called": None if tp is None else round(tp, 4)})
-        table[score] = rows
-        chosen = next((r["b"] for r in rows if r["healthy_called"] <= args.target), GRID[-1])
-        w = [0.0] * SCALES[score]
-        for g in HEALTHY[score]:
-            w[g] = chosen
-        weights[score] = w
-    result = {"logWeights": weights, "target": args.target, "crops": args.crops, "n": int(len(idx)), "curves": table}
+    wrist = np.isin(meta[:, :N_SITES].argmax(1), WRIST_SITES)
+    base = {}
+    if args.base:
+        with open(args.base) as f:
+            b = json.load(f)
+        base = {"hand": b["logWeights"], "wrist": b.get("logWeightsWrist", b["logWeights"])}
+    weights, table = {"hand": {}, "wrist": {}}, {"hand": {}, "wrist": {}}
+    for part, where in (("hand", ~wrist), ("wrist", wrist)):
+        for col, score in enumerate(SCALES):
+            scored = where & (labels[:, col] >= 0)
+            diseased = where & (truth[:, col] >= (2 if score == "jsn" else 1))
+            rows = []
+            for b in GRID:
+                fp = float(called(healthy_p[score][scored], HEALTHY[score], b).mean()) if scored.any() else 0.0
+                tp = float(called(sick_p[score][diseased], HEALTHY[score], b).mean()) if diseased.any() else None
+                rows.append({"b": b, "healthy_called": round(fp, 4), "written_disease_called": None if tp is None else round(tp, 4),
+                             "healthy": int(scored.sum())})
+            table[part][score] = rows
+            if args.choose is None or f"{part}.{score}" in args.choose:
+                chosen = next((r["b"] for r in rows if r["healthy_called"] <= args.target), GRID[-1])
+                w = [0.0] * SCALES[score]
+                for g in HEALTHY[score]:
+                    w[g] = chosen
+            else:
+                w = base[part][score]
+            weights[part][score] = w
+    result = {"logWeights": weights["hand"], "logWeightsWrist": weights["wrist"], "target": args.target,
+              "crops": args.crops, "n": int(len(idx)), "curves": table}
     with open(args.out, "w") as f:
         json.dump(result, f, indent=1)
-    print(json.dumps({"logWeights": weights, "chosen_rows": {k: next(r for r in table[k] if r["b"] == weights[k][0]) for k in weights}}, indent=1))
+    print(json.dumps({part: {k: next(r for r in table[part][k] if r["b"] == w[k][0]) for k in w} for part, w in weights.items()}, indent=1))
 
 
 if __name__ == "__main__":

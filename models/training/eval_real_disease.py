@@ -71,8 +71,7 @@ def main() -> None:
     model.load_state_dict(torch.load(args.ckpt, map_location="cpu")["model"])
     model.eval()
     if args.prior_weights:
-        for score, w in json.load(open(args.prior_weights))["logWeights"].items():
-            getattr(model, f"prior_{score}").copy_(torch.tensor(w, dtype=torch.float32))
+        model.set_prior(json.load(open(args.prior_weights)))
     s = read_crop_split(args.crops)
     crops = np.asarray(s.crops, np.float32) / 65535.0
     labels = s.grades

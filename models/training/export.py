@@ -216,8 +216,7 @@ def apply_prior(model: Grader, path: str | None) -> dict | None:
         return None
     with open(path) as f:
         prior = json.load(f)
-    for score, w in prior["logWeights"].items():
-        getattr(model, f"prior_{score}").copy_(torch.tensor(w, dtype=torch.float32))
+    model.set_prior(prior)
     return prior
 
 
@@ -280,6 +279,7 @@ def export_grader(args, val_folder: str):
         "training": training_recipe(args, state, "train_grader.py", state["args"]["train"], "crops", args.grader_schedule),
         **({"calibration": {"kind": "healthy-grade log-weights on the probabilities, in the graph (calibrate_prior.py)",
                             "logWeights": prior["logWeights"], "target": prior["target"],
+                            **({"logWeightsWrist": prior["logWeightsWrist"]} if "logWeightsWrist" in prior else {}),
                             "chosenOn": f"{prior['n']} real training crops labelled healthy"}} if prior else {}),
         "metrics": {"split": f"validation (synthetic phantom, seeds {meta['seeds'][0]}-{meta['seeds'][1]}, "
                              f"{meta['crops']} crops from {meta['images']} images, crops centred on the true joint "

@@ -86,15 +86,24 @@ class Grader(nn.Module):
         feat = c[4] + 16 * 49 + 32
         self.fuse = nn.Sequential(nn.Linear(feat, 192), nn.ReLU(inplace=True), nn.Dropout(0.2))
         self.heads = nn.ModuleDict({name: OrdinalHead(192, k) for name, k in SCALES.items()})
+        # The wrist bones' erosion (STT, CSL, RC crops): the erosion head's score plus a
+        # learnt shift of it, zero at the start, so a checkpoint from before the wrist bones
+        # were scored grades every other site exactly as it did (load_state_dict below), and
+        # a fine-tune of this alone (train_grader.py --train-only wrist) leaves them so.
+        self.wrist_erosion = nn.Sequential(nn.Linear(192, 64), nn.ReLU(inplace=True), nn.Linear(64, 1))
+        nn.init.zeros_(self.wrist_erosion[2].weight)
+        nn.init.zeros_(self.wrist_erosion[2].bias)
         # geometry: (u, v) centre offset in crop axes (u right, v down), (a, b) box size
         # along the crop's right / up axes, and a residual in image axes
         self.geo = nn.Linear(192, 8)
         # Log-weights on the grade probabilities (0 = none): a calibration chosen after
         # training (calibrate_prior.py) and exported in the graph, so that every reader of
-        # the probabilities (the grade, AP, the SR) sees the same calibrated numbers. Not in
-        # the state dict: checkpoints stay loadable either way.
+        # the probabilities (the grade, AP, the SR) sees the same calibrated numbers. One row
+        # for the hand's joints, one for the wrist bones (STT, CSL, RC crops: many more
+        # edges and rings in a normal crop, so they need their own). Not in the state dict:
+        # checkpoints stay loadable either way.
         for name, k in SCALES.items():
-            self.register_buffer(f"prior_{name}", torch.zeros(k), persistent=False)
+            self.register_buffer(f"prior_{name}", torch.zeros(2, k), persistent=False)
 
     def features(self, crop, meta):
         mean = crop.mean(dim=(2, 3), keepdim=True)
@@ -118,22 +127,52 @@ class Grader(nn.Module):
         hh = a * cos.abs() + b * sin.abs() + o[:, 7:8]
         return torch.cat([dx, dy, w, hh], 1)
 
+    def cum_logits(self, h, meta):
+        """Cumulative logits per scale; the wrist bones' erosion shifted by wrist_erosion."""
+        out = {name: head.cum_logits(h) for name, head in self.heads.items()}
+        out["erosion"] = out["erosion"] + wrist_of(meta) * self.wrist_erosion(h)
+        return out
+
     def train_outputs(self, crop, meta):
         """Cumulative logits per scale + geometry (for the losses)."""
         h = self.features(crop, meta)
-        return {name: head.cum_logits(h) for name, head in self.heads.items()}, self.geometry(h, meta)
+        return self.cum_logits(h, meta), self.geometry(h, meta)
 
     def forward(self, crop, meta):
         h = self.features(crop, meta)
-        jsn = reweight(OrdinalHead.probs(self.heads["jsn"].cum_logits(h)), self.prior_jsn)
-        ero = reweight(OrdinalHead.probs(self.heads["erosion"].cum_logits(h)), self.prior_erosion)
-        kl = reweight(OrdinalHead.probs(self.heads["kl"].cum_logits(h)), self.prior_kl)
+        wrist = wrist_of(meta)
+        cum = self.cum_logits(h, meta)
+        jsn, ero, kl = (reweight(OrdinalHead.probs(cum[k]), getattr(self, f"prior_{k}"), wrist) for k in SCALES)
         return jsn, ero, kl, self.geometry(h, meta)
 
+    def load_state_dict(self, state, strict: bool = True):
+        """Checkpoints from before wrist_erosion load with its zero shift."""
+        if strict and not any(k.startswith("wrist_erosion.") for k in state):
+            state = {**state, **{f"wrist_erosion.{k}": v for k, v in self.wrist_erosion.state_dict().items()}}
+        return super().load_state_dict(state, strict)
 
-def reweight(p: torch.Tensor, log_w: torch.Tensor) -> torch.Tensor:
-    """p * exp(log_w), renormalised: a prior shift (Saerens et al. 2002) as a decision bias."""
-    q = p * torch.exp(log_w).view(1, -1)
+    def set_prior(self, prior: dict) -> None:
+        """calibrate_prior.py's log-weights: `logWeights` for every site, `logWeightsWrist`
+        (where given) for the wrist bones instead."""
+        for score, w in prior["logWeights"].items():
+            wrist = prior.get("logWeightsWrist", {}).get(score, w)
+            getattr(self, f"prior_{score}").copy_(torch.tensor([w, wrist], dtype=torch.float32))
+
+
+# site indices of STT, CSL, RC in DESIGN.md's vocabulary order (data.py's one-hot)
+WRIST_SITES = [18, 19, 20]
+
+
+def wrist_of(meta: torch.Tensor) -> torch.Tensor:
+    """[N, 1]: 1 for a crop of a wrist bone site, 0 otherwise."""
+    return meta[:, WRIST_SITES].sum(1, keepdim=True)
+
+
+def reweight(p: torch.Tensor, log_w: torch.Tensor, wrist: torch.Tensor) -> torch.Tensor:
+    """p * exp(log_w), renormalised: a prior shift (Saerens et al. 2002) as a decision bias;
+    log_w [2, k] holds the hand row and the wrist row, wrist [N, 1] says which applies."""
+    w = log_w[0:1] + wrist * (log_w[1:2] - log_w[0:1])
+    q = p * torch.exp(w)
     return q / q.sum(1, keepdim=True)
 
 

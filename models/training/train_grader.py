@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import N_SITES, generator, intensity_aug, lowres_aug, read_crop_split, read_meta, u16_batch, u16_rows, u16_to_device  # noqa: E402
-from grader import SCALES, Grader, coral_loss  # noqa: E402
+from grader import SCALES, Grader, WRIST_SITES, coral_loss  # noqa: E402
 from real_disease import write_disease  # noqa: E402
 from metrics import grader_metrics  # noqa: E402
 from train_common import (Budget, Checkpointer, add_common_args, close_epoch, open_pools, parse_common,  # noqa: E402
@@ -96,6 +96,13 @@ def clinical_weights(grades: np.ndarray) -> np.ndarray:
     return w / w.sum()
 
 
+def wrist_only(pool: CropPool, p: np.ndarray | None) -> np.ndarray:
+    """Draw weights over the pool's crops restricted to the wrist bone sites (STT, CSL, RC)."""
+    site = np.concatenate([s.site for s in pool.splits])
+    w = (np.ones(pool.n) if p is None else p.copy()) * np.isin(site, WRIST_SITES)
+    return w / w.sum()
+
+
 def train_mode(model: Grader, freeze_bn: bool) -> None:
     """Training mode; with freeze_bn the BatchNorm layers stay in eval mode (their running
     statistics are used and not updated; their weight and bias still train)."""
@@ -142,6 +149,9 @@ def main():
     ap.add_argument("--real-disease", type=float, default=0.0, help="share of real crops with narrowing / erosions written onto them (real_disease.py)")
     ap.add_argument("--prior", choices=["phantom", "clinical"], default="phantom", help="grade shares the synthetic crops are drawn with")
     ap.add_argument("--lowres", type=float, default=0.0, help="share of crops blurred as a film scanned or stored at 0.25-0.5 mm per pixel is")
+    ap.add_argument("--train-only", choices=["wrist"], default=None,
+                    help="wrist: train only the wrist bones' erosion shift (Grader.wrist_erosion) on STT, CSL "
+                         "and RC crops; every other output stays as --init had it (implies --freeze-bn)")
     ap.add_argument("--freeze-bn", action="store_true", help="keep BatchNorm in eval mode (running statistics frozen, "
                     "weight and bias still trained): fine-tuning a checkpoint rebuilt from the ONNX (onnx_to_ckpt.py), whose "
                     "BatchNorm is folded")
@@ -158,6 +168,11 @@ def main():
     print(f"train crops {train.n}; real crops {real.n if real else 0} ({n_real} a batch); val crops {val.n if val else 0}; prior {args.prior}", flush=True)
 
     model = Grader(args.width).to(device)
+    if args.train_only == "wrist":
+        args.freeze_bn = True
+        for name, prm in model.named_parameters():
+            prm.requires_grad_(name.startswith("wrist_erosion."))
+        syn_p = wrist_only(train, syn_p)
     opt, epoch, step, wall, best, init, sched = start_run(args, model, ck, budget)
     train_metas = {f: read_meta(f) for f in args.train}
 
@@ -171,11 +186,12 @@ def main():
                  "train_crops": train.n, "crops_seen": epoch * steps_per_epoch * args.batch + step * args.batch,
                  "train_metas": train_metas, **({"init": init} if init else {})}, is_best)
 
+    real_p = wrist_only(real, None) if real and args.train_only == "wrist" else None
     train_mode(model, args.freeze_bn)
     while epoch < args.epochs:
         rng = np.random.default_rng(args.seed * 7919 + epoch)
         perm = rng.choice(train.n, per_epoch, p=syn_p) if syn_p is not None else rng.permutation(train.n)[:per_epoch]
-        real_perm = rng.choice(real.n, steps_per_epoch * n_real) if real else None
+        real_perm = rng.choice(real.n, steps_per_epoch * n_real, p=real_p) if real else None
         # summed on the device (no host sync per step for the bookkeeping)
         sums = {k: torch.zeros((), device=device) for k in ("loss", "jsn", "erosion", "kl", "geo")}
         nsteps = 0
@@ -208,8 +224,9 @@ def main():
                     loss = loss + lsum / n
                     sums[name] += (lsum / n).detach()
             opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            if loss.requires_grad:  # --train-only: a batch may hold nothing the trained part sees
+                loss.backward()
+                opt.step()
             sums["loss"] += loss.detach()
             nsteps += 1
             step += 1

@@ -23,14 +23,9 @@ export const JSN_SITES: readonly JointSite[] = [
   'PIP2', 'PIP3', 'PIP4', 'PIP5', 'MCP1', 'MCP2', 'MCP3', 'MCP4', 'MCP5',
   'CMC3', 'CMC4', 'CMC5', 'STT', 'CSL', 'RC',
 ];
-/**
- * Sites scored for SvH erosion. SvH scores erosion per bone (16 areas a hand); the six wrist
- * areas fall on the three carpal sites whose crops show them (docs/design.md): STT the
- * trapezium and trapezoid, CSL the scaphoid and lunate, RC the distal radius and ulna, each
- * graded as the worse of its bones.
- */
+/** Sites scored for SvH erosion (hand part: 10 + CMC1 ... as docs/design.md lists). */
 export const EROSION_SITES: readonly JointSite[] = [
-  'PIP2', 'PIP3', 'PIP4', 'PIP5', 'IP1', 'MCP1', 'MCP2', 'MCP3', 'MCP4', 'MCP5', 'CMC1', 'STT', 'CSL', 'RC',
+  'PIP2', 'PIP3', 'PIP4', 'PIP5', 'IP1', 'MCP1', 'MCP2', 'MCP3', 'MCP4', 'MCP5', 'CMC1',
 ];
 /** Sites scored for hand-OA Kellgren-Lawrence (16 a hand). */
 export const KL_SITES: readonly JointSite[] = [
