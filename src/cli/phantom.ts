@@ -35,6 +35,7 @@ export function registerPhantom(program: Command): void {
     .option('--any-orientation', 'each film stored turned by a quarter turn (from its seed) and mirrored half the time (held-out orientation tests)')
     .option('--partial', 'each single-hand film cut to a wrist-only or finger-only view (from its seed; held-out partial-view tests)')
     .option('--foot', 'a foot (dorsoplantar) instead of the hand(s): films the node must not read as hands')
+    .option('--oblique', 'each hand turned 35-60 degrees about its long axis (from its seed): oblique views the node must not grade as PA')
     .option('--no-preview', 'skip the PNG previews')
     .option('--fixtures', "write the project's named test fixtures instead (ignores the other image options)")
     .action(async (raw: Record<string, string | boolean>) => {
@@ -48,6 +49,7 @@ export function registerPhantom(program: Command): void {
         anyOrientation: raw.anyOrientation === true,
         partial: raw.partial === true,
         foot: raw.foot === true,
+        oblique: raw.oblique === true,
       });
       mkdirSync(opts.out, { recursive: true });
       const log = logger();

@@ -4,6 +4,7 @@ import { realisticFrame } from './frame.js';
 import type { DiseaseProfile, HandLayout, PhantomSpec } from './types.js';
 import { JointscoreError } from '../errors.js';
 import { turnForSeed } from './orient.js';
+import { obliqueAngleForSeed } from './oblique.js';
 import { partialViewForSeed } from './partial.js';
 
 /**
@@ -43,6 +44,8 @@ export interface PhantomRunOptions {
   partial: boolean;
   /** feet instead of hands (src/phantom/foot.ts) */
   foot: boolean;
+  /** each hand turned into an oblique view (src/phantom/oblique.ts), the angle from its seed */
+  oblique: boolean;
   preview: boolean;
 }
 
@@ -101,6 +104,7 @@ export function parsePhantomOptions(raw: Partial<RawPhantomOptions>): PhantomRun
     anyOrientation: raw.anyOrientation === true,
     partial: raw.partial === true,
     foot: raw.foot === true,
+    oblique: raw.oblique === true,
     preview: raw.preview !== false,
   };
 }
@@ -124,5 +128,6 @@ export function specFor(opts: PhantomRunOptions, index: number): PhantomSpec {
     ...(opts.anyOrientation ? { turn: turnForSeed(seed) } : {}),
     ...(opts.partial ? { partialView: partialViewForSeed(seed) } : {}),
     ...(opts.foot ? { bodyPart: 'foot' as const } : {}),
+    ...(opts.oblique ? { obliqueDeg: obliqueAngleForSeed(seed) } : {}),
   };
 }

@@ -28,6 +28,8 @@ export interface PhantomSpec {
   partialView?: 'wrist' | 'fingers';
   /** a foot (dorsoplantar) instead of the hand(s): a film the node must not read as a hand (src/phantom/foot.ts) */
   bodyPart?: 'foot';
+  /** the hand turned about its long axis by this many degrees (src/phantom/oblique.ts): an oblique view, not to be graded */
+  obliqueDeg?: number;
 }
 
 /** A film stored turned clockwise by quarter turns, after a left-right mirror if `mirrored`. */
