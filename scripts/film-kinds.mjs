@@ -36,6 +36,15 @@ const log = logger();
 const table = new Map();
 /** per kind: [joints, mean confidence] of each hand the detector found; joints of graded hands by cause */
 const seen = new Map();
+/**
+ * MCP2-MCP5 span over the MCP3-CSL length of a hand's joints found: how narrow the hand
+ * looks across (an oblique view narrows a turned hand; docs/evaluation.md, oblique views)
+ */
+const spanRatio = (joints) => {
+  const at = Object.fromEntries(joints.map((j) => [j.site, j]));
+  const d = (a, b) => Math.hypot(at[a].x - at[b].x, at[a].y - at[b].y);
+  return ['MCP2', 'MCP5', 'MCP3', 'CSL'].every((s) => at[s]) ? d('MCP2', 'MCP5') / d('MCP3', 'CSL') : undefined;
+};
 const range = (xs, d) => (xs.length ? `${Math.min(...xs).toFixed(d)}-${Math.max(...xs).toFixed(d)}` : '-');
 /**
  * Whether the node's outcome is the right one for a film of a named view: a PA hand (alone or
@@ -54,7 +63,8 @@ let agree = 0;
 for (const { file, shows } of rows) {
   const { analysis, display } = await analyseObject(readFileSync(join(dir, file)), file, models, policy, log);
   const found = await detectAnyOrientation(display, models.detector.manifest, models.detector.runner);
-  const k = seen.get(shows) ?? { hands: [], joints: 0, causes: {} };
+  const k = seen.get(shows) ?? { hands: [], joints: 0, causes: {}, spans: [] };
+  for (const h of analysis.hands) if (spanRatio(h.joints) !== undefined) k.spans.push(spanRatio(h.joints));
   for (const side of ['L', 'R']) {
     const hand = found.candidates.filter((c) => c.laterality === side);
     if (hand.length) k.hands.push([hand.length, hand.reduce((a, c) => a + c.confidence, 0) / hand.length]);
@@ -88,12 +98,12 @@ for (const [shows, t] of [...table].sort()) {
   console.log(`| ${shows} | ${n} | ${outcomes.map((o) => t.get(o) ?? 0).join(' | ')} |`);
 }
 if (namesViews) console.log(`\nview found agrees with the list (viewAgrees): ${agree} of ${rows.length} films (${((100 * agree) / rows.length).toFixed(0)} %)`);
-console.log('\n| film shows | hands the detector found | joints per hand | mean confidence | joints of graded hands | graded | not graded, by cause |');
-console.log('|---|---:|---|---|---:|---:|---|');
+console.log('\n| film shows | hands the detector found | joints per hand | mean confidence | joints of graded hands | graded | not graded, by cause | MCP2-MCP5 / MCP3-CSL, graded hands |');
+console.log('|---|---:|---|---|---:|---:|---|---|');
 for (const [shows, k] of [...seen].sort()) {
   const { graded = 0, ...not } = k.causes;
   const share = k.joints ? ` (${((100 * graded) / k.joints).toFixed(1)} %)` : '';
   const causes = Object.entries(not).map(([c, n]) => `${c} ${n}`).join(', ') || '-';
-  console.log(`| ${shows} | ${k.hands.length} | ${range(k.hands.map((h) => h[0]), 0)} | ${range(k.hands.map((h) => h[1]), 2)} | ${k.joints} | ${graded}${share} | ${causes} |`);
+  console.log(`| ${shows} | ${k.hands.length} | ${range(k.hands.map((h) => h[0]), 0)} | ${range(k.hands.map((h) => h[1]), 2)} | ${k.joints} | ${graded}${share} | ${causes} | ${range(k.spans, 2)} |`);
 }
 

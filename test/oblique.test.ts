@@ -35,7 +35,7 @@ describe('phantom oblique views', () => {
 
   it('take their angle from the seed (35-60 degrees) and have no PA hand in their truth', () => {
     const angles = [1, 2, 3, 4, 5].map(obliqueAngleForSeed);
-    expect(angles).toEqual([1, 2, 3, 4, 5].map(obliqueAngleForSeed));
+    expect(new Set(angles).size).toBe(5);
     for (const a of angles) expect(a >= 35 && a <= 60).toBe(true);
     const spec = { seed: 9, rows: 1024, columns: 800, pixelSpacingMm: 0.2, layout: 'one', profile: 'healthy', laterality: 'L' } as const;
     expect(renderPhantom(spec).hands).toHaveLength(1);

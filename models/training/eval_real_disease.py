@@ -23,8 +23,8 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import N_SITES, read_crop_split  # noqa: E402
-from grader import Grader  # noqa: E402
-from real_disease import CARPAL_SITES, write_disease  # noqa: E402
+from grader import WRIST_SITES, Grader  # noqa: E402
+from real_disease import write_disease  # noqa: E402
 
 
 @torch.no_grad()
@@ -101,7 +101,7 @@ def main() -> None:
     }
     # the wrist bones (STT, CSL, RC crops) apart from the finger joints: their erosions are
     # drawn differently (real_disease.erode_carpal) and carry the RA wrists' erosive/not call
-    wrist = np.isin(sites, sorted(CARPAL_SITES))
+    wrist = np.isin(sites, WRIST_SITES)
     report["erosion_by_part"] = {}
     for part, where in (("fingers", ~wrist), ("wrist", wrist)):
         scored = where & (labels[:, 1] >= 0)

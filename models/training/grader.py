@@ -24,6 +24,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from data import N_SITES
+from real_disease import CARPAL_SITES
 
 SCALES = {"jsn": 5, "erosion": 6, "kl": 5}
 
@@ -159,8 +160,8 @@ class Grader(nn.Module):
             getattr(self, f"prior_{score}").copy_(torch.tensor([w, wrist], dtype=torch.float32))
 
 
-# site indices of STT, CSL, RC in DESIGN.md's vocabulary order (data.py's one-hot)
-WRIST_SITES = [18, 19, 20]
+# site indices of STT, CSL, RC in data.py's one-hot (real_disease.py names them)
+WRIST_SITES = sorted(CARPAL_SITES)
 
 
 def wrist_of(meta: torch.Tensor) -> torch.Tensor:

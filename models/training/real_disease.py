@@ -186,8 +186,7 @@ def write_disease(crops: np.ndarray, sites: np.ndarray, grades: np.ndarray, rng:
                 g[2] = -1  # KL needs osteophytes too: unknown
         if want_ero:
             e = int(rng.choice([1, 2, 3, 4, 5], p=[0.3, 0.25, 0.2, 0.15, 0.1]))
-            eroded = erode(crops[b], gap, e, rng) if site in HINGE_SITES or site not in CARPAL_SITES \
-                else erode_carpal(crops[b], e, rng)
+            eroded = erode_carpal(crops[b], e, rng) if site in CARPAL_SITES else erode(crops[b], gap, e, rng)
             if eroded is not None:
                 crops[b] = eroded
                 g[1] = e

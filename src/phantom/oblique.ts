@@ -1,4 +1,4 @@
-import type { Ellipsoid, HandModel, LongBone, V2 } from './anatomy.js';
+import { dirOf, rad, type Ellipsoid, type HandModel, type LongBone, type V2 } from './anatomy.js';
 import { Rng } from './rng.js';
 
 /**
@@ -11,7 +11,7 @@ import { Rng } from './rng.js';
  * bones have no depth position here, so the palmar arch's parallax is not drawn.
  */
 export function obliqueView(m: HandModel, angleDeg: number): HandModel {
-  const c = Math.cos((angleDeg * Math.PI) / 180);
+  const c = Math.cos(rad(angleDeg));
   const pt = (p: V2): V2 => [p[0] * c, p[1]];
   /** a direction's image after the turn, and the factor its projected length shrinks by */
   const dir = (d: V2): { d: V2; len: number } => {
@@ -25,8 +25,7 @@ export function obliqueView(m: HandModel, angleDeg: number): HandModel {
     return { ...b, p0: pt(b.p0), dir: t.d, fore: b.fore * t.len };
   };
   const ellipsoid = (e: Ellipsoid): Ellipsoid => {
-    const a = (e.ang * Math.PI) / 180;
-    const t = dir([Math.sin(a), Math.cos(a)]);
+    const t = dir(dirOf(e.ang));
     return { ...e, c: pt(e.c), ang: (Math.atan2(t.d[0], t.d[1]) * 180) / Math.PI };
   };
   return {
