@@ -78,7 +78,7 @@ export interface AnalysisConfig {
   srClass: 'comprehensive3d' | 'comprehensive';
   /** grade only hands whose joints lie as in a PA view (src/inference/view.ts); others are named, not graded */
   paViewsOnly: boolean;
-  /** hands of younger patients are found but not graded (skeletally immature); 0 = grade every age */
+  /** hands of younger patients, or showing open growth plates, are found but not graded (skeletally immature); 0 = grade every age */
   minGradingAgeYears: number;
   /** larger received objects are not read into memory for analysis (quarantined with the reason) */
   maxObjectMb: number;

@@ -1,8 +1,9 @@
-import type { HandAnalysis } from '../analysis/hand-analysis.js';
+import type { HandAnalysis, HandNotGraded, HandResult } from '../analysis/hand-analysis.js';
 import { detectAnyOrientation, type QuarterTurns } from './orientation.js';
 import { keepPaHands, MAX_PA_RESIDUAL, PARTIAL_VIEW, recognisedHand, type ViewCheck } from './view.js';
 import { DEFAULT_CALIBRATION, type DetectorCalibration } from './manifest.js';
 import { grade } from './grader.js';
+import { immatureReason, isImmature, openPhysesByHand } from './physes.js';
 import type { Models } from './models.js';
 import { chooseSpacing, estimateSpacing } from './spacing.js';
 import { toDisplay, type DisplayImage, type StoredImage } from '../imaging/preprocess.js';
@@ -29,6 +30,8 @@ export interface AnalyzeOptions {
   spacingFrom?: 'header' | 'default';
   /** grade only hands in a PA layout (default true; src/inference/view.ts) */
   paViewsOnly?: boolean;
+  /** leave hands with open growth plates ungraded (default true; src/inference/physes.ts) */
+  openPhysesCheck?: boolean;
 }
 
 export async function analyzeImage(
@@ -64,9 +67,11 @@ export async function analyzeDisplay(
   if (!(sr > 0 && sc > 0)) throw new Error(`pixel spacing [${sr}, ${sc}] mm: expected two positive numbers`);
   const t1 = performance.now();
   const { hands: found, detectors, spacing } = await jointsToGrade(img, models, options);
-  const { quarterTurns, candidates, notGraded, paResiduals, partial } = found;
+  const { quarterTurns, candidates, paResiduals, partial } = found;
   const t2 = performance.now();
-  const graded = await grade({ ...img, pixelSpacingMm: spacing.mm }, candidates, models.grader.manifest, models.grader.runner, found.calibration.jointMinConfidence);
+  const spaced = { ...img, pixelSpacingMm: spacing.mm };
+  const everyAge = await grade(spaced, candidates, models.grader.manifest, models.grader.runner, found.calibration.jointMinConfidence);
+  const { graded, notGraded } = options.openPhysesCheck === false ? { graded: everyAge, notGraded: found.notGraded } : withoutChildren(spaced, everyAge, found.notGraded);
   const rounded = (r: number) => Math.round(r * 1000) / 1000;
   const hands = graded.map((h) => {
     const residual = paResiduals[h.laterality];
@@ -85,6 +90,20 @@ export async function analyzeDisplay(
 }
 
 type Detector = Models['detector'];
+
+/**
+ * The film's graded hands, less a child's: where any hand shows open growth plates
+ * (physes.ts, measured at the grader's refined joint centres: the detector's are a millimetre
+ * or two off, as much as the epiphysis is thick) every hand on the film is the same child's
+ * and none is graded, each named with the reason.
+ */
+function withoutChildren(img: DisplayImage, hands: HandResult[], notGraded: HandNotGraded[]): { graded: HandResult[]; notGraded: HandNotGraded[] } {
+  const joints = hands.flatMap((h) => h.joints.map((j) => ({ laterality: h.laterality, site: j.site, x: j.x, y: j.y, confidence: j.confidence })));
+  const immature = [...openPhysesByHand(img, joints).values()].filter(isImmature);
+  if (immature.length === 0) return { graded: hands, notGraded };
+  const reason = immatureReason(immature.reduce((a, b) => (b.median > a.median ? b : a)));
+  return { graded: [], notGraded: [...notGraded, ...hands.map((h) => ({ laterality: h.laterality, cause: 'immature' as const, reason }))] };
+}
 
 /**
  * The joints the node grades on a film and the spacing it grades them at: hands found at any

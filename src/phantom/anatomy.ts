@@ -40,6 +40,8 @@ export interface BoneProfile {
   canal?: number;
   /** the fused growth plate's faint dense line (physeal scar), mm from the proximal rim */
   physisMm?: number;
+  /** the growth plate still open: a lucent band of cartilage across the bone there instead */
+  physisOpen?: boolean;
 }
 
 export interface LongBone {
@@ -141,8 +143,11 @@ export function profile(len: number, r: number[], pose: HandPose, prev: BoneProf
     cortShaft: pose.cortFrac * (tuft ? rBase * 0.5 : rShaft), cortEnd: 0.32, plate: 0.45, tuft,
     // metacarpal bases are broad and flat-ended, interlocking with the distal carpal row
     cornerMm: metacarpal ? rBase * 0.3 : undefined,
-    // the physis of the finger metacarpals is at the head, of the thumb's and the phalanges at the base
-    physisMm: metacarpal && !thumb ? len - capHead - 0.45 * rHead : 0.5 * rBase,
+    // the physis of the finger metacarpals is at the head, of the thumb's and the phalanges at the base;
+    // a child's open plate sits where the epiphysis still is whole (a base epiphysis about 3 mm
+    // thick, a metacarpal head's 6-8 mm), the adult's scar nearer the joint
+    physisMm: metacarpal && !thumb ? len - capHead - (pose.openPhyses ? 0.9 : 0.45) * rHead : (pose.openPhyses ? 0.75 : 0.5) * rBase,
+    ...(pose.openPhyses ? { physisOpen: true } : {}),
   };
 }
 
@@ -186,6 +191,7 @@ function forearm(m: HandModel, pose: HandPose): void {
   const rp: BoneProfile = {
     length: 260, rBase: RAD.rBase, rShaft: 7.0, rHead: 9, capHead: 6, cupA: RAD.cupA, cupDepth: RAD.cupDepth,
     cortShaft: 7.0 * pose.cortFrac * 0.8, cortEnd: 0.35, plate: 0.5, tuft: false, flareMm: 34, cornerMm: 2.2, canal: 0.45, physisMm: 17,
+    ...(pose.openPhyses ? { physisOpen: true } : {}),
   };
   // shear > 0 along perp(dir) = -u (ulnar): the radial side (+u) reads further distal
   m.bones.push({ p0: [RAD.u, RAD.cupDepth], dir: [0, -1], fore: 1, prof: rp, density: dens * 0.85, shear: -RAD.incl });

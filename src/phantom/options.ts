@@ -46,6 +46,8 @@ export interface PhantomRunOptions {
   foot: boolean;
   /** each hand turned into an oblique view (src/phantom/oblique.ts), the angle from its seed */
   oblique: boolean;
+  /** children's hands (10-14 years): growth plates open, films the node must not grade */
+  child: boolean;
   preview: boolean;
 }
 
@@ -105,6 +107,7 @@ export function parsePhantomOptions(raw: Partial<RawPhantomOptions>): PhantomRun
     partial: raw.partial === true,
     foot: raw.foot === true,
     oblique: raw.oblique === true,
+    child: raw.child === true,
     preview: raw.preview !== false,
   };
 }
@@ -129,5 +132,6 @@ export function specFor(opts: PhantomRunOptions, index: number): PhantomSpec {
     ...(opts.partial ? { partialView: partialViewForSeed(seed) } : {}),
     ...(opts.foot ? { bodyPart: 'foot' as const } : {}),
     ...(opts.oblique ? { obliqueDeg: obliqueAngleForSeed(seed) } : {}),
+    ...(opts.child ? { child: true as const } : {}),
   };
 }

@@ -8,6 +8,8 @@ import { POSE_RANGES, type WideningLevel } from './ranges.js';
 export interface HandPose {
   /** overall size factor (anatomy in mm x scale) */
   scale: number;
+  /** a child's growth plates, open (a lucent cartilage line) instead of fused (a faint dense scar) */
+  openPhyses?: boolean;
   /** spreads the metacarpal fan: MCP2-MCP5 distance ~0.8-1.1 x metacarpal length */
   palmWidth: number;
   /** finger abduction, 0 fingers together .. 1 wide apart */

@@ -112,10 +112,17 @@ export function drawLongBone(buf: Float32Array, W: number, H: number, f: Frame, 
     if (ro > rmax) rmax = ro;
     const e = 1 - smooth(Math.min(s, L - s) / ends - 0.35);
     const fac = canal + (1 - canal) * e;
-    kAi[i] = k0 * muC;
     const ph = p.physisMm === undefined ? 0 : (s - p.physisMm) / 0.35;
-    kBi[i] = k0 * (muT * (fac + (ph * ph < 9 ? 0.45 * Math.exp(-ph * ph) : 0)) - muC);
-    kTi[i] = tex ? k0 * muT * tex.amp * (0.5 + 0.5 * e) : 0;
+    // an open plate is cartilage, near soft tissue on film, a thin line across the whole bone
+    // with the dense zone of provisional calcification on its shaft side; a fused plate leaves
+    // a faint dense scar
+    const scar = !p.physisOpen && ph * ph < 9 ? 0.45 * Math.exp(-ph * ph) : 0;
+    const fromPlate = (s - (p.physisMm ?? 0)) * (p.physisMm !== undefined && p.physisMm > L / 2 ? -1 : 1);
+    const keep = p.physisOpen ? 1 - 0.95 * Math.exp(-((fromPlate / 0.4) ** 2)) : 1;
+    const zpc = p.physisOpen ? 0.4 * Math.exp(-(((fromPlate - 0.8) / 0.4) ** 2)) : 0;
+    kAi[i] = k0 * muC * keep;
+    kBi[i] = k0 * (muT * (fac + scar + zpc) - muC) * keep;
+    kTi[i] = tex ? k0 * muT * tex.amp * (0.5 + 0.5 * e) * keep : 0;
   }
   const invk2 = 1 / (f.k * f.k);
   const rPx = rmax * f.k + 1;

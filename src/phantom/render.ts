@@ -50,10 +50,10 @@ export function renderPhantom(spec: PhantomSpec, opts: RenderOptions = {}): Rend
   const disease = samplePatientDisease(spec.profile, rng.fork('disease'));
   const lats: Laterality[] = spec.layout === 'one' ? [spec.laterality] : ['R', 'L'];
   // one patient, one hand size: both hands share it
-  const size = rng.fork('size').uniform(0.86, 1.1);
+  const size = rng.fork('size').uniform(0.86, 1.1) * (spec.child ? 0.82 : 1);
   const built = lats.map((lat, i) => {
     const hr = rng.fork(`hand-${lat}`);
-    const pose = { ...sampleHandPose(hr.fork('pose'), patient.ageYears, wide), scale: size };
+    const pose = { ...sampleHandPose(hr.fork('pose'), patient.ageYears, wide), scale: size, ...(spec.child ? { openPhyses: true } : {}) };
     const grades = forced(sampleHandGrades(spec.profile, disease, hr.fork('grades')), opts.forceGrades);
     const lesions = new Map<JointSite, JointLesions>();
     for (const s of JOINT_SITES) lesions.set(s, lesionsFor(s, grades[s], disease.ra > 0, hr.fork(`lesion-${s}`)));
@@ -103,7 +103,7 @@ export function renderPhantom(spec: PhantomSpec, opts: RenderOptions = {}): Rend
   return {
     spec, rows: H, columns: W, image,
     // a foot's joints are no hand's, an oblique hand's are not to be graded: no PA hands to find
-    hands: spec.bodyPart === 'foot' || spec.obliqueDeg ? [] : hands.map((h) => groundTruth(h, W, H)),
+    hands: spec.bodyPart === 'foot' || spec.obliqueDeg || spec.child ? [] : hands.map((h) => groundTruth(h, W, H)),
     marker, patient,
   };
 }
@@ -114,7 +114,7 @@ function validate(s: PhantomSpec): void {
 }
 
 function samplePatient(spec: PhantomSpec, r: Rng): RenderedPhantom['patient'] {
-  const [lo, hi] = { healthy: [18, 75], ra: [28, 82], oa: [45, 88], mixed: [35, 85] }[spec.profile];
+  const [lo, hi] = spec.child ? [10, 14] : { healthy: [18, 75], ra: [28, 82], oa: [45, 88], mixed: [35, 85] }[spec.profile];
   const female = spec.profile === 'healthy' ? 0.5 : 0.68;
   return { ageYears: Math.round(r.uniform(lo, hi)), sex: r.chance(female) ? 'F' : 'M' };
 }

@@ -30,6 +30,11 @@ export interface PhantomSpec {
   bodyPart?: 'foot';
   /** the hand turned about its long axis by this many degrees (src/phantom/oblique.ts): an oblique view, not to be graded */
   obliqueDeg?: number;
+  /**
+   * a child's hand (10-14 years, src/phantom/anatomy.ts `profile`): growth plates open, so
+   * not to be graded; the film's truth has no graded hand
+   */
+  child?: true;
 }
 
 /** A film stored turned clockwise by quarter turns, after a left-right mirror if `mirrored`. */

@@ -80,14 +80,17 @@ export async function analyseObject(
   // the overlay's radiograph is shrunk while the models run (a third of the overlay's time)
   const overlay = !picture && policy.outputs.sc ? startOverlay(display, policy.results) : undefined;
   const spacingFrom = image.pixelSpacingSource === 'default' ? 'default' : 'header';
-  const found = await analyzeDisplay(display, image.sopInstanceUID, models, undefined, { spacingFrom, paViewsOnly: policy.paViewsOnly });
+  // a site that grades every age (minGradingAgeYears 0) grades children's hands whatever their growth plates show
+  const openPhysesCheck = policy.minGradingAgeYears > 0;
+  const found = await analyzeDisplay(display, image.sopInstanceUID, models, undefined, { spacingFrom, paViewsOnly: policy.paViewsOnly, openPhysesCheck });
   const analysis = picture ? found : withAgePolicy(found, image.dataset, policy.minGradingAgeYears);
   return { image, display, analysis, objects: picture ? [] : resultObjects(analysis, image.dataset, display, policy, overlay) };
 }
 
 /**
  * A child's hands are found but not graded: SvH and KL are adult scores, and growth plates
- * and unfused epiphyses look like widened or irregular joints. Unknown age is graded.
+ * and unfused epiphyses look like widened or irregular joints. Unknown age is graded unless
+ * the pixels show open growth plates (analyzeDisplay, src/inference/physes.ts).
  */
 export function withAgePolicy(analysis: HandAnalysis, source: NaturalDataset, minGradingAgeYears: number): HandAnalysis {
   const age = minGradingAgeYears > 0 ? patientAgeYears(source) : undefined;
