@@ -50,10 +50,11 @@ const range = (xs, d) => (xs.length ? `${Math.min(...xs).toFixed(d)}-${Math.max(
  * Whether the node's outcome is the right one for a film of a named view: a PA hand (alone or
  * beside another view) graded as a hand; a PA wrist or finger film (alone or beside another
  * view) graded as a partial PA view; any other view (oblique, lateral, forearm, not a
- * radiograph) not graded at all.
+ * radiograph) not graded at all. A child's hand (open growth plates) is judged a PA hand
+ * before its age is: "child, not graded" agrees with a PA hand.
  */
 function viewAgrees(shows, outcome) {
-  if (/hand, PA|one a PA hand/.test(shows)) return outcome === 'hand graded';
+  if (/hand, PA|one a PA hand/.test(shows)) return outcome === 'hand graded' || outcome === 'child, not graded';
   if (/(wrist|finger)/.test(shows) && /\bPA\b/.test(shows)) return outcome === 'partial view graded';
   return outcome !== 'hand graded' && outcome !== 'partial view graded';
 }
@@ -79,6 +80,8 @@ for (const { file, shows } of rows) {
     ? 'partial view graded'
     : analysis.hands.length > 0
     ? 'hand graded'
+    : analysis.notGraded?.some((n) => n.cause === 'immature')
+    ? 'child, not graded'
     : analysis.notGraded?.some((n) => n.cause !== 'unrecognised')
       ? 'hand found, not graded (view)'
       : analysis.notGraded?.length
@@ -90,7 +93,7 @@ for (const { file, shows } of rows) {
   agree += namesViews && viewAgrees(shows, outcome) ? 1 : 0;
   if (perFilm) console.log(`${file}\t${shows}\t${outcome}\t${analysis.hands.map((h) => `${h.laterality}:${h.joints.length}${h.view?.notInView ? ` (not in view ${h.view.notInView.length})` : ''}`).join(' ')}`);
 }
-const outcomes = ['hand graded', 'partial view graded', 'hand found, not graded (view)', 'not recognised as a hand', 'nothing found'];
+const outcomes = ['hand graded', 'partial view graded', 'child, not graded', 'hand found, not graded (view)', 'not recognised as a hand', 'nothing found'];
 console.log(`| film shows | films | ${outcomes.join(' | ')} |`);
 console.log(`|---|---:|${outcomes.map(() => '---:').join('|')}|`);
 for (const [shows, t] of [...table].sort()) {

@@ -42,6 +42,17 @@ describe('PA view check', () => {
     expect(keepPaHands(lateral, FILM, false).notGraded).toEqual([]);
   });
 
+  it('calls joints in no PA layout and without a thumb joint no hand at all (an elbow\'s screws), not a hand in another view', () => {
+    const joints = hand(15, 'L');
+    const lateral = joints.map((j) => ({ ...j, x: 500 + (j.x - 500) * 0.15 + (j.site.startsWith('DIP') ? 60 : 0) }));
+    const noThumb = lateral.filter((j) => j.site !== 'MCP1' && j.site !== 'IP1');
+    expect(keepPaHands(noThumb, FILM).notGraded).toEqual([
+      { laterality: 'L', cause: 'unrecognised', reason: expect.stringMatching(/^19 joint-like structures without a thumb joint \(MCP1, IP1\) whose layout is no hand's \(layout residual 0\.\d\d > 0\.3\)/) },
+    ]);
+    // one thumb joint found keeps it a hand, in a view that is not graded
+    expect(keepPaHands([...noThumb, lateral.find((j) => j.site === 'IP1')!], FILM).notGraded[0].cause).toBe('view');
+  });
+
   it('does not name the joints of structures too few or too unsure to be a hand (a wrist-like cluster on a whole film, an elbow)', () => {
     const joints = hand(16, 'R');
     // the wrist, the thumb base and MCP1 only, on a film where the fingers would be in view: 8 sites

@@ -214,6 +214,22 @@ export function thumbNotFound(
   return `${hand.length} joint-like structures lying as in a hand, but no thumb joint (MCP1, IP1) where a hand's thumb would be on the film: five rays without a thumb are a foot or another body part (or a hand without its thumb); the joints cannot be named as a hand's`;
 }
 
+const hasThumb = (hand: readonly Candidate[]) => hand.some((c) => c.site === 'MCP1' || c.site === 'IP1');
+
+/**
+ * Joints that lie as in no PA hand and include no thumb joint: not a hand in an oblique or
+ * lateral view (the thumb stands apart in those, and the detector finds it: on the real films
+ * of docs/evaluation.md every hand rejected for its view but one had MCP1 or IP1), but
+ * joint-like structures on something else (an elbow's screws and plate, a foot, a forearm in
+ * a cast): "no hand" is what the film shows.
+ */
+function notAHandInAnotherView(hand: readonly Candidate[], layout: string): Omit<HandNotGraded, 'laterality'> {
+  return {
+    cause: 'unrecognised',
+    reason: `${hand.length} joint-like structures without a thumb joint (MCP1, IP1) whose layout is no hand's (${layout.replace(/^the joints found do not lie as in a PA view \((.*?)\).*$/, '$1')}): another body part, or a hand the detector cannot name`,
+  };
+}
+
 /**
  * When the detector's joints make a hand it can name: `handMinJoints` of the 21 sites at a
  * mean confidence of `handMinMeanConfidence` (the detector manifest's calibration). Below
@@ -300,7 +316,7 @@ export function keepPaHands(
       continue;
     }
     if (why) {
-      out.notGraded.push({ laterality, ...why });
+      out.notGraded.push({ laterality, ...(why.cause === 'view' && !hasThumb(hand) ? notAHandInAnotherView(hand, why.reason) : why) });
       continue;
     }
     const noThumb = thumbNotFound(hand, laterality, film);
