@@ -11,9 +11,11 @@ with disease written onto them (real_disease.py, a fixed seed) show what it cost
 sensitivity. Held-out crops are never used here (eval_real_disease.py measures them). The
 wrist bones (STT, CSL, RC crops) get their own weights: a normal carpal crop is full of edges
 and rings that a joint crop of a finger does not have, so one weight for both would either
-call normal wrists eroded or blunt the fingers. `--base` keeps an earlier release's weights
-where a fine-tune left those outputs as they were (`--choose wrist.erosion`: only the wrist
-bones' erosion head was trained).
+call normal wrists eroded or blunt the fingers. So do the thumb's joints (IP1, MCP1, CMC1):
+on a PA film the thumb lies turned, half in profile, its outlines overlapping where the
+phantom draws it flat. `--base` keeps an earlier release's weights where they still hold
+(`--choose wrist.erosion`: only the wrist bones' erosion head was trained; `--choose
+thumb.erosion`: only the thumb's erosion weight chosen anew).
 
   /usr/bin/python3 models/training/calibrate_prior.py --ckpt models/training/runs/grader-v5/last.pt \\
       --crops /tmp/jsd/real-train --out models/training/runs/grader-v5/prior.json
@@ -30,7 +32,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import N_SITES, read_crop_split  # noqa: E402
-from grader import SCALES, WRIST_SITES, Grader  # noqa: E402
+from grader import PRIOR_KEYS, PRIOR_PARTS, SCALES, Grader, part_of_site  # noqa: E402
 from real_disease import write_disease  # noqa: E402
 
 HEALTHY = {"jsn": [0], "erosion": [0], "kl": [0, 1]}
@@ -62,6 +64,7 @@ def main() -> None:
     ap.add_argument("--max-subsample", type=int, default=3000)
     ap.add_argument("--base", default=None, help="an earlier prior.json whose weights are kept, except those --choose names")
     ap.add_argument("--choose", nargs="+", default=None, help="the weights chosen here, as part.score (wrist.erosion); default all")
+    ap.add_argument("--chosen-on", default=None, help="what the crops are, for the manifest (default: real training crops labelled healthy)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     torch.set_num_threads(2)
@@ -75,14 +78,15 @@ def main() -> None:
     sick_crops, truth = write_disease(crops, meta[:, :N_SITES].argmax(1), labels, np.random.default_rng(11), p=1.0)
     healthy_p = probabilities(model, crops, meta)
     sick_p = probabilities(model, sick_crops, meta)
-    wrist = np.isin(meta[:, :N_SITES].argmax(1), WRIST_SITES)
+    part_of = part_of_site(meta[:, :N_SITES].argmax(1))
     base = {}
     if args.base:
         with open(args.base) as f:
             b = json.load(f)
-        base = {"hand": b["logWeights"], "wrist": b.get("logWeightsWrist", b["logWeights"])}
-    weights, table = {"hand": {}, "wrist": {}}, {"hand": {}, "wrist": {}}
-    for part, where in (("hand", ~wrist), ("wrist", wrist)):
+        base = {part: b.get(PRIOR_KEYS[part], b["logWeights"]) for part in PRIOR_PARTS}
+    weights, table = {part: {} for part in PRIOR_PARTS}, {part: {} for part in PRIOR_PARTS}
+    for part in PRIOR_PARTS:
+        where = part_of == part
         for col, score in enumerate(SCALES):
             scored = where & (labels[:, col] >= 0)
             diseased = where & (truth[:, col] >= (2 if score == "jsn" else 1))
@@ -101,8 +105,9 @@ def main() -> None:
             else:
                 w = base[part][score]
             weights[part][score] = w
-    result = {"logWeights": weights["hand"], "logWeightsWrist": weights["wrist"], "target": args.target,
-              "crops": args.crops, "n": int(len(idx)), "curves": table}
+    result = {**{PRIOR_KEYS[part]: weights[part] for part in PRIOR_PARTS}, "target": args.target,
+              "crops": args.crops, "n": int(len(idx)), "curves": table,
+              **({"chosenOn": f"{len(idx)} {args.chosen_on}"} if args.chosen_on else {})}
     with open(args.out, "w") as f:
         json.dump(result, f, indent=1)
     print(json.dumps({part: {k: next(r for r in table[part][k] if r["b"] == w[k][0]) for k in w} for part, w in weights.items()}, indent=1))

@@ -220,6 +220,17 @@ def apply_prior(model: Grader, path: str | None) -> dict | None:
     return prior
 
 
+def training_of(args, state: dict) -> dict:
+    """The training record: from the checkpoint's folders, or, where only the calibration is
+    new (--training-from: the same weights as that release), that release's record, said so."""
+    if not args.training_from:
+        return training_recipe(args, state, "train_grader.py", state["args"]["train"], "crops", args.grader_schedule)
+    with open(args.training_from) as f:
+        earlier = json.load(f)
+    return {**earlier["training"], "weightsOf": f"{earlier['name']} {earlier['version']} (sha256 of its model.onnx {earlier['sha256']}): "
+            "the same weights, exported again with a new calibration"}
+
+
 def export_grader(args, val_folder: str):
     model = Grader(1.0)
     state = load(args.grader_ckpt, model)
@@ -276,11 +287,11 @@ def export_grader(args, val_folder: str):
                                  "geometry predicted in crop axes and turned to image axes in the graph",
                          "parameters": n_params(model), "torchCpuMsPer21Crops2ThreadsSharedCpu": round(ms, 1), "opset": OPSET,
                          "loss": "CORAL binary cross-entropy per scale (masked where not scored) + smooth L1 geometry"},
-        "training": training_recipe(args, state, "train_grader.py", state["args"]["train"], "crops", args.grader_schedule),
+        "training": training_of(args, state),
         **({"calibration": {"kind": "healthy-grade log-weights on the probabilities, in the graph (calibrate_prior.py)",
                             "logWeights": prior["logWeights"], "target": prior["target"],
-                            **({"logWeightsWrist": prior["logWeightsWrist"]} if "logWeightsWrist" in prior else {}),
-                            "chosenOn": f"{prior['n']} real training crops labelled healthy"}} if prior else {}),
+                            **{k: prior[k] for k in ("logWeightsWrist", "logWeightsThumb") if k in prior},
+                            "chosenOn": prior.get("chosenOn", f"{prior['n']} real training crops labelled healthy")}} if prior else {}),
         "metrics": {"split": f"validation (synthetic phantom, seeds {meta['seeds'][0]}-{meta['seeds'][1]}, "
                              f"{meta['crops']} crops from {meta['images']} images, crops centred on the true joint "
                              f"with the training-set jitter)",
@@ -307,6 +318,8 @@ def main():
     ap.add_argument("--grader-schedule", default=None, help="free text for the manifest (e.g. warm restarts)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--prior-weights", default=None, help="calibrate_prior.py's JSON: healthy-grade log-weights put into the grader's graph")
+    ap.add_argument("--training-from", default=None,
+                    help="an earlier grader manifest whose weights these are (a new calibration only): its training record is kept")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.grader_ckpt:

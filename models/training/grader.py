@@ -19,12 +19,13 @@ Design choices (why):
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from data import N_SITES
-from real_disease import CARPAL_SITES
+from real_disease import CARPAL_SITES, SITES
 
 SCALES = {"jsn": 5, "erosion": 6, "kl": 5}
 
@@ -101,10 +102,12 @@ class Grader(nn.Module):
         # training (calibrate_prior.py) and exported in the graph, so that every reader of
         # the probabilities (the grade, AP, the SR) sees the same calibrated numbers. One row
         # for the hand's joints, one for the wrist bones (STT, CSL, RC crops: many more
-        # edges and rings in a normal crop, so they need their own). Not in the state dict:
+        # edges and rings in a normal crop, so they need their own), one for the thumb's
+        # joints (IP1, MCP1, CMC1: on a PA film the thumb lies turned, half in profile, its
+        # outlines overlapping, which the phantom's thumb is not). Not in the state dict:
         # checkpoints stay loadable either way.
         for name, k in SCALES.items():
-            self.register_buffer(f"prior_{name}", torch.zeros(2, k), persistent=False)
+            self.register_buffer(f"prior_{name}", torch.zeros(len(PRIOR_PARTS), k), persistent=False)
 
     def features(self, crop, meta):
         mean = crop.mean(dim=(2, 3), keepdim=True)
@@ -141,9 +144,9 @@ class Grader(nn.Module):
 
     def forward(self, crop, meta):
         h = self.features(crop, meta)
-        wrist = wrist_of(meta)
+        parts = parts_of(meta)
         cum = self.cum_logits(h, meta)
-        jsn, ero, kl = (reweight(OrdinalHead.probs(cum[k]), getattr(self, f"prior_{k}"), wrist) for k in SCALES)
+        jsn, ero, kl = (reweight(OrdinalHead.probs(cum[k]), getattr(self, f"prior_{k}"), parts) for k in SCALES)
         return jsn, ero, kl, self.geometry(h, meta)
 
     def load_state_dict(self, state, strict: bool = True):
@@ -154,14 +157,18 @@ class Grader(nn.Module):
 
     def set_prior(self, prior: dict) -> None:
         """calibrate_prior.py's log-weights: `logWeights` for every site, `logWeightsWrist`
-        (where given) for the wrist bones instead."""
+        and `logWeightsThumb` (where given) for the wrist bones and the thumb's joints instead."""
         for score, w in prior["logWeights"].items():
-            wrist = prior.get("logWeightsWrist", {}).get(score, w)
-            getattr(self, f"prior_{score}").copy_(torch.tensor([w, wrist], dtype=torch.float32))
+            rows = [prior.get(PRIOR_KEYS[part], {}).get(score, w) for part in PRIOR_PARTS]
+            getattr(self, f"prior_{score}").copy_(torch.tensor(rows, dtype=torch.float32))
 
 
-# site indices of STT, CSL, RC in data.py's one-hot (real_disease.py names them)
+# site indices of STT, CSL, RC in data.py's one-hot (real_disease.py names them), and of the thumb's joints
 WRIST_SITES = sorted(CARPAL_SITES)
+THUMB_SITES = sorted(SITES.index(s) for s in ("IP1", "MCP1", "CMC1"))
+# the prior's rows, and the prior.json key of each
+PRIOR_PARTS = ("hand", "wrist", "thumb")
+PRIOR_KEYS = {"hand": "logWeights", "wrist": "logWeightsWrist", "thumb": "logWeightsThumb"}
 
 
 def wrist_of(meta: torch.Tensor) -> torch.Tensor:
@@ -169,10 +176,20 @@ def wrist_of(meta: torch.Tensor) -> torch.Tensor:
     return meta[:, WRIST_SITES].sum(1, keepdim=True)
 
 
-def reweight(p: torch.Tensor, log_w: torch.Tensor, wrist: torch.Tensor) -> torch.Tensor:
+def parts_of(meta: torch.Tensor) -> torch.Tensor:
+    """[N, 2]: whether each crop is of a wrist bone site, and of a thumb joint (neither: the hand row)."""
+    return torch.cat([wrist_of(meta), meta[:, THUMB_SITES].sum(1, keepdim=True)], 1)
+
+
+def part_of_site(site: np.ndarray) -> np.ndarray:
+    """The prior part (PRIOR_PARTS) of each site index, as strings."""
+    return np.where(np.isin(site, WRIST_SITES), "wrist", np.where(np.isin(site, THUMB_SITES), "thumb", "hand"))
+
+
+def reweight(p: torch.Tensor, log_w: torch.Tensor, parts: torch.Tensor) -> torch.Tensor:
     """p * exp(log_w), renormalised: a prior shift (Saerens et al. 2002) as a decision bias;
-    log_w [2, k] holds the hand row and the wrist row, wrist [N, 1] says which applies."""
-    w = log_w[0:1] + wrist * (log_w[1:2] - log_w[0:1])
+    log_w [3, k] holds the hand, wrist and thumb rows, parts [N, 2] says where the latter two apply."""
+    w = log_w[0:1] + parts[:, 0:1] * (log_w[1:2] - log_w[0:1]) + parts[:, 1:2] * (log_w[2:3] - log_w[0:1])
     q = p * torch.exp(w)
     return q / q.sum(1, keepdim=True)
 
