@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { analyseObject, analysisPolicy } from '../dist/pipeline/analyse-object.js';
 import { loadModels } from '../dist/inference/models.js';
-import { isImmature, openPhysesByHand } from '../dist/inference/physes.js';
+import { isImmature, openPhysesOfHands } from '../dist/inference/physes.js';
 import { DEFAULT_CONFIG } from '../dist/config/defaults.js';
 import { logger } from '../dist/observability/logger.js';
 
@@ -32,8 +32,7 @@ const count = new Map();
 const range = { child: [], adult: [] };
 for (const { file, shows } of rows) {
   const { analysis, display } = await analyseObject(readFileSync(join(dir, file)), file, models, policy, log);
-  const joints = analysis.hands.flatMap((h) => h.joints.map((j) => ({ laterality: h.laterality, site: j.site, x: j.x, y: j.y, confidence: j.confidence })));
-  const byHand = openPhysesByHand({ ...display, pixelSpacingMm: analysis.source.pixelSpacingMm }, joints);
+  const byHand = openPhysesOfHands({ ...display, pixelSpacingMm: analysis.source.pixelSpacingMm }, analysis.hands);
   if (byHand.size === 0) {
     if (perFilm) console.log(`${file}\t${shows}\tno hand to judge`);
     continue;

@@ -3,7 +3,7 @@ import { detectAnyOrientation, type QuarterTurns } from './orientation.js';
 import { keepPaHands, MAX_PA_RESIDUAL, PARTIAL_VIEW, recognisedHand, type ViewCheck } from './view.js';
 import { DEFAULT_CALIBRATION, type DetectorCalibration } from './manifest.js';
 import { grade } from './grader.js';
-import { immatureReason, isImmature, openPhysesByHand } from './physes.js';
+import { immatureReason, isImmature, openPhysesOfHands } from './physes.js';
 import type { Models } from './models.js';
 import { chooseSpacing, estimateSpacing } from './spacing.js';
 import { toDisplay, type DisplayImage, type StoredImage } from '../imaging/preprocess.js';
@@ -93,13 +93,11 @@ type Detector = Models['detector'];
 
 /**
  * The film's graded hands, less a child's: where any hand shows open growth plates
- * (physes.ts, measured at the grader's refined joint centres: the detector's are a millimetre
- * or two off, as much as the epiphysis is thick) every hand on the film is the same child's
- * and none is graded, each named with the reason.
+ * (physes.ts) every hand on the film is the same child's and none is graded, each named with
+ * the reason.
  */
 function withoutChildren(img: DisplayImage, hands: HandResult[], notGraded: HandNotGraded[]): { graded: HandResult[]; notGraded: HandNotGraded[] } {
-  const joints = hands.flatMap((h) => h.joints.map((j) => ({ laterality: h.laterality, site: j.site, x: j.x, y: j.y, confidence: j.confidence })));
-  const immature = [...openPhysesByHand(img, joints).values()].filter(isImmature);
+  const immature = [...openPhysesOfHands(img, hands).values()].filter(isImmature);
   if (immature.length === 0) return { graded: hands, notGraded };
   const reason = immatureReason(immature.reduce((a, b) => (b.median > a.median ? b : a)));
   return { graded: [], notGraded: [...notGraded, ...hands.map((h) => ({ laterality: h.laterality, cause: 'immature' as const, reason }))] };

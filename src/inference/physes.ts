@@ -1,3 +1,4 @@
+import type { HandResult } from '../analysis/hand-analysis.js';
 import type { JointSite, Laterality } from '../analysis/joints.js';
 import type { DisplayImage } from '../imaging/preprocess.js';
 import type { Candidate } from './detector.js';
@@ -134,6 +135,14 @@ export function immatureReason(o: OpenPhyses): string {
 
 /** The grader's crop geometry at which OPEN_PHYSES was measured (jointscore-grader 0.6.0's). */
 const MEASURED_AT: CropScale = { sizePx: 112, mmPerPx: 0.16 };
+
+/**
+ * Each graded hand's growth-plate evidence, measured at the grader's refined joint centres (the
+ * detector's are a millimetre or two off, as much as an epiphysis is thick).
+ */
+export function openPhysesOfHands(img: DisplayImage, hands: readonly HandResult[]): Map<Laterality, OpenPhyses> {
+  return openPhysesByHand(img, hands.flatMap((h) => h.joints.map((j) => ({ laterality: h.laterality, site: j.site, x: j.x, y: j.y, confidence: j.confidence }))));
+}
 
 /**
  * Each hand's growth-plate evidence on a film: its finger joints cropped as the grader crops
