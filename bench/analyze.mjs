@@ -98,5 +98,21 @@ if (models.partialDetector) {
   const [alone, both] = [await detectMs(without), await detectMs(models)];
   console.log(`  no hand (chest phantom): detect ${alone.toFixed(0)} ms with ${models.detector.manifest.name} alone, ${both.toFixed(0)} ms with ${models.partialDetector.manifest.name} asked too (+${(both - alone).toFixed(0)})`);
 }
+// The growth-plate check (src/inference/physes.ts) runs inside the grade step on every graded
+// film: its cost against the same analysis without it, in the same run, alternating the two.
+{
+  const dx = await encodePhantomDx(rendered, { bitsStored: 12, photometric: 'MONOCHROME2', transferSyntax: syntaxes.explicit });
+  const img = await decodeDicomImage(dx.bytes, 'explicit');
+  const runs = { with: [], without: [] };
+  for (let i = 0; i <= 2 * N; i++) {
+    for (const [k, openPhysesCheck] of [['with', true], ['without', false]]) {
+      const timings = {};
+      await analyzeImage(img, models, timings, { openPhysesCheck });
+      if (i > 0) runs[k].push(timings.gradeMs);
+    }
+  }
+  const [w, wo] = [median(runs.with), median(runs.without)];
+  console.log(`  growth-plate check: grade step ${w.toFixed(1)} ms with it, ${wo.toFixed(1)} ms without (+${(w - wo).toFixed(1)})`);
+}
 const uncompressed = totals[0];
 console.log(`  target: detector + grader incl. decoding <= 400 ms (median, uncompressed): ${uncompressed.toFixed(0)} ms ${uncompressed <= 400 ? 'PASS' : 'FAIL'}`);
