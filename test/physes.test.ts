@@ -50,6 +50,16 @@ describe('growth plates from the pixels', () => {
     expect(isImmature(openPhysesOf([...Array(4).fill(0.05), ...Array(10).fill(0)]))).toBe(false);
   });
 
+  it("the phantom's child is 10-14 years old, with no hand to grade in its truth; the same seed without the option is an adult's graded hand", () => {
+    const child = renderPhantom(specFor(parsePhantomOptions({ seed: '9100003', child: true }), 0));
+    const adult = renderPhantom(specFor(parsePhantomOptions({ seed: '9100003' }), 0));
+    expect(child.hands).toEqual([]);
+    expect(child.patient.ageYears).toBeGreaterThanOrEqual(10);
+    expect(child.patient.ageYears).toBeLessThanOrEqual(14);
+    expect(adult.hands).toHaveLength(1);
+    expect(adult.patient.ageYears).toBeGreaterThanOrEqual(18);
+  });
+
   const MODELS = fileURLToPath(new URL('../models/', import.meta.url));
   const present = existsSync(`${MODELS}/jointscore-detector/manifest.json`);
 
