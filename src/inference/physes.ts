@@ -19,9 +19,9 @@ import { buildGraderBatch } from './grader.js';
  * (trabecular texture, edge-enhancement halos): the evidence is the difference. A hand is
  * immature when that difference is clear at most of its finger joints.
  *
- * Measured on real films (docs/evaluation.md, "Children"): eight children's hands among the
- * RSNA and Radiopaedia films score 0.025-0.084 (median difference), adult hands at most 0.009
- * and phantom adult hands at most 0.018.
+ * Measured on real films (docs/evaluation.md, "Children from the pixels"): the children's
+ * hands on 9 RSNA, DHA and Radiopaedia films score 0.025-0.084 (median difference), adolescent
+ * and adult hands at most 0.008, phantom adult hands at most 0.018.
  */
 export const OPEN_PHYSES = {
   /** the window distal (physis) and proximal (baseline) to the joint centre, mm */
