@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Candidate } from '../src/inference/detector.js';
-import { handNotGraded, keepPaHands, layoutResidual, MAX_PA_RESIDUAL, paPose, PARTIAL_VIEW, recognisedHand, thumbNotFound } from '../src/inference/view.js';
+import { handNotGraded, keepPaHands, layoutResidual, MAX_PA_RESIDUAL, paPose, PARTIAL_VIEW, recognisedHand, STRAY_JOINTS, thumbNotFound, withoutStrays } from '../src/inference/view.js';
 import { DEFAULT_CALIBRATION } from '../src/inference/manifest.js';
 import { renderPhantom } from '../src/phantom/render.js';
 
@@ -40,6 +40,22 @@ describe('PA view check', () => {
     expect(layoutResidual(lateral.slice(0, 7), 'L')).toBeUndefined();
     // a site that grades every view still gets a PA layout check skipped, nothing else
     expect(keepPaHands(lateral, FILM, false).notGraded).toEqual([]);
+  });
+
+  it('grades the hand of a film with two views of it: the sites the detector placed on the other view are dropped, not the hand', () => {
+    const joints = hand(17, 'L');
+    const span = Math.hypot(joints.find((j) => j.site === 'MCP2')!.x - joints.find((j) => j.site === 'MCP5')!.x, joints.find((j) => j.site === 'MCP2')!.y - joints.find((j) => j.site === 'MCP5')!.y);
+    // four sites found on a second view three hand-widths to the side
+    const elsewhere = new Set(['DIP3', 'MCP1', 'MCP4', 'CMC1']);
+    const twoViews = joints.map((j) => (elsewhere.has(j.site) ? { ...j, x: j.x + 3 * span } : j));
+    const wide = { ...FILM, columns: 4000 };
+    expect(withoutStrays(twoViews, 'L').strays.map((j) => j.site).sort()).toEqual([...elsewhere].sort());
+    const check = keepPaHands(twoViews, wide);
+    expect(check.notGraded).toEqual([]);
+    expect(check.candidates.map((c) => c.site).sort()).toEqual(joints.filter((j) => !elsewhere.has(j.site)).map((j) => j.site).sort());
+    // a joint off its place by less than STRAY_JOINTS.spans stays (a view's own deviation is the layout check's to judge)
+    const near = joints.map((j) => (j.site === 'DIP3' ? { ...j, x: j.x + (STRAY_JOINTS.spans - 0.5) * span } : j));
+    expect(withoutStrays(near, 'L').strays).toEqual([]);
   });
 
   it('calls joints in no PA layout and without a thumb joint no hand at all (an elbow\'s screws), not a hand in another view', () => {

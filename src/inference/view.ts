@@ -89,6 +89,64 @@ function fitLayout(joints: readonly Pick<Candidate, 'site' | 'x' | 'y'>[], later
 }
 
 /**
+ * Joints far from the hand the others make: a film with two views of one hand (a PA and an
+ * oblique side by side, common on a cassette) gives the detector, which names each site once
+ * per side, some sites on one view and some on the other; the sites found on the second view
+ * lie several hand-widths from where the first view's layout puts them. A least-squares fit
+ * would bend to them, so the hand is found first as the largest set of joints that one
+ * placement of the layout explains (every pair of joints proposes a placement; a joint within
+ * `inlierSpans` of its place counts for it), and a joint more than `spans` MCP2-MCP5 distances
+ * from its place in the layout fitted to that set is dropped, at most `maxDropped` of them. A
+ * hand of any view keeps joints within that (an oblique's deviate by a fraction of a span).
+ */
+export const STRAY_JOINTS = { spans: 2, inlierSpans: 0.35, maxDropped: 7 } as const;
+
+/** The hand's joints less those lying far from the hand the rest make (STRAY_JOINTS). */
+export function withoutStrays<T extends Pick<Candidate, 'site' | 'x' | 'y'>>(hand: readonly T[], laterality: Laterality): { kept: T[]; strays: T[] } {
+  const inliers = largestConsistentSet(hand, laterality);
+  const fit = inliers && fitLayout(inliers, laterality, MIN_JOINTS_TO_JUDGE);
+  if (!fit) return { kept: [...hand], strays: [] };
+  const offset = (j: T) => {
+    const p = fit.inImage(j.site);
+    const [m2, m5] = [fit.inImage('MCP2'), fit.inImage('MCP5')];
+    return Math.hypot(j.x - p.x, j.y - p.y) / Math.hypot(m2.x - m5.x, m2.y - m5.y);
+  };
+  const strays = hand.filter((j) => offset(j) > STRAY_JOINTS.spans);
+  if (strays.length === 0 || strays.length > STRAY_JOINTS.maxDropped) return { kept: [...hand], strays: [] };
+  return { kept: hand.filter((j) => !strays.includes(j)), strays };
+}
+
+/**
+ * The largest set of the hand's joints that one similarity placement of the PA layout puts
+ * within STRAY_JOINTS.inlierSpans of their places, each placement proposed by a pair of joints
+ * (all pairs: 210 for a whole hand). Undefined with too few joints.
+ */
+function largestConsistentSet<T extends Pick<Candidate, 'site' | 'x' | 'y'>>(hand: readonly T[], laterality: Laterality): T[] | undefined {
+  if (hand.length < MIN_JOINTS_TO_JUDGE) return undefined;
+  const flip = laterality === 'R' ? -1 : 1;
+  const img = hand.map((j) => [flip * j.x, j.y] as const);
+  const lay = hand.map((j) => PA_LAYOUT[j.site]);
+  let best: T[] = [];
+  for (let i = 0; i < hand.length; i++) {
+    for (let k = i + 1; k < hand.length; k++) {
+      const [au, av] = [lay[k][0] - lay[i][0], lay[k][1] - lay[i][1]];
+      const [bu, bv] = [img[k][0] - img[i][0], img[k][1] - img[i][1]];
+      const bb = bu * bu + bv * bv;
+      if (bb === 0 || Math.hypot(au, av) < 0.5) continue;
+      // the similarity taking image vector b onto layout vector a: (c, s) with a = [c -s; s c] b
+      const c = (au * bu + av * bv) / bb;
+      const s = (av * bu - au * bv) / bb;
+      const set = hand.filter((_, n) => {
+        const [u, v] = [img[n][0] - img[i][0], img[n][1] - img[i][1]];
+        return Math.hypot(c * u - s * v - (lay[n][0] - lay[i][0]), s * u + c * v - (lay[n][1] - lay[i][1])) <= STRAY_JOINTS.inlierSpans;
+      });
+      if (set.length > best.length) best = set;
+    }
+  }
+  return best.length >= MIN_JOINTS_TO_JUDGE ? best : undefined;
+}
+
+/**
  * RMS residual of the hand's joints against PA_LAYOUT after the best rotation, scale and
  * shift (Procrustes, no reflection); a right hand is mirrored first. Undefined with too few joints.
  */
@@ -300,7 +358,7 @@ export function keepPaHands(
 ): ViewCheck {
   const out: ViewCheck = { candidates: [], paResiduals: {}, partial: {}, notGraded: [] };
   for (const laterality of ['L', 'R'] as const) {
-    const hand = candidates.filter((c) => c.laterality === laterality);
+    const { kept: hand } = withoutStrays(candidates.filter((c) => c.laterality === laterality), laterality);
     if (hand.length === 0) continue;
     const residual = paViewsOnly ? layoutResidual(hand, laterality) : undefined;
     const why = handNotGraded(hand, residual, recognised);
