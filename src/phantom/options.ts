@@ -46,7 +46,7 @@ export interface PhantomRunOptions {
   foot: boolean;
   /** each hand turned into an oblique view (src/phantom/oblique.ts), the angle from its seed */
   oblique: boolean;
-  /** children's hands (10-14 years): growth plates open, films the node must not grade */
+  /** children's hands (10-14 years, joints healthy): growth plates open, films the node must not grade */
   child: boolean;
   preview: boolean;
 }

@@ -47,14 +47,16 @@ export function renderPhantom(spec: PhantomSpec, opts: RenderOptions = {}): Rend
   const wide = wideningLevel(spec);
   const rng = new Rng(spec.seed);
   const patient = samplePatient(spec, rng.fork('patient'));
-  const disease = samplePatientDisease(spec.profile, rng.fork('disease'));
+  // a child's joints are drawn healthy: the film is one the node must not grade at all
+  const profile = spec.child ? 'healthy' : spec.profile;
+  const disease = samplePatientDisease(profile, rng.fork('disease'));
   const lats: Laterality[] = spec.layout === 'one' ? [spec.laterality] : ['R', 'L'];
   // one patient, one hand size: both hands share it
   const size = rng.fork('size').uniform(0.86, 1.1) * (spec.child ? 0.82 : 1);
   const built = lats.map((lat, i) => {
     const hr = rng.fork(`hand-${lat}`);
     const pose = { ...sampleHandPose(hr.fork('pose'), patient.ageYears, wide), scale: size, ...(spec.child ? { openPhyses: true } : {}) };
-    const grades = forced(sampleHandGrades(spec.profile, disease, hr.fork('grades')), opts.forceGrades);
+    const grades = forced(sampleHandGrades(profile, disease, hr.fork('grades')), opts.forceGrades);
     const lesions = new Map<JointSite, JointLesions>();
     for (const s of JOINT_SITES) lesions.set(s, lesionsFor(s, grades[s], disease.ra > 0, hr.fork(`lesion-${s}`)));
     const hand = spec.bodyPart === 'foot' ? buildFoot(pose) : buildHand(pose, (s) => lesions.get(s)!);
