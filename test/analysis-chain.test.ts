@@ -15,6 +15,8 @@ import { captureLogger } from './helpers/inference.js';
 import { deeplyNested } from './helpers/dx.js';
 import { writeFixtures } from './helpers/node.js';
 import { readSrQualitativeEvaluations } from './helpers/sr-reader.js';
+import { makePhantom } from '../src/phantom/generate.js';
+import { parsePhantomOptions, specFor } from '../src/phantom/options.js';
 
 /**
  * The node's worker and `jointscore analyze` share one analysis chain: for the same input
@@ -123,6 +125,24 @@ describe('one analysis chain for the node and the CLI', () => {
     expect(withAgePolicy(analysis, { PatientAge: '030Y' }, 16)).toBe(analysis);
     const adult = await analyseObject(readFileSync(files['hand-left-m2-explicit']), 'adult', models, policy, captureLogger().log);
     expect(adult.analysis.hands.length).toBe(1);
+  }, 120_000);
+
+  it("does not grade a child's hand whose header has no age: the open growth plates say it; the SR says so, dciodvfy clean", async () => {
+    // the phantom child of test/physes.test.ts, its age taken out of the header
+    const { dicom } = await makePhantom(specFor(parsePhantomOptions({ seed: '9100002', child: true }), 0), {}, { preview: false });
+    const { dataset } = readPart10(dicom);
+    const { PatientAge: _age, PatientBirthDate: _born, ...ageless } = dataset;
+    const child = join(work, 'child-no-age.dcm');
+    writeFileSync(child, writePart10(ageless));
+    const node = await throughWorker(child);
+    expect(Object.keys(node)).toEqual(['sr']);
+    expect(lastJob?.reason).toMatch(/hand not graded: skeletally immature: open growth plates seen at \d+ of \d+ finger joints/);
+    const texts = readSrQualitativeEvaluations(readPart10(node.sr).dataset);
+    expect(texts.some((e) => /hand not graded: skeletally immature: open growth plates/.test(String(e.value)))).toBe(true);
+    const file = join(work, 'child-no-age-sr.dcm');
+    writeFileSync(file, node.sr);
+    const v = dciodvfy(file);
+    expect(v.errors, v.output).toEqual([]);
   }, 120_000);
 
   it('applies the no-hand policy in both: the same SR saying so, nothing else', async () => {
