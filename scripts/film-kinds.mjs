@@ -18,18 +18,9 @@ import { loadModels } from '../dist/inference/models.js';
 import { detectAnyOrientation } from '../dist/inference/orientation.js';
 import { DEFAULT_CONFIG } from '../dist/config/defaults.js';
 import { logger } from '../dist/observability/logger.js';
+import { filmListArgs } from './film-list.mjs';
 
-const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
-const perFilm = process.argv.includes('--films');
-const [dir, list, modelsDir = 'models'] = args;
-if (!dir || !list) {
-  console.error('usage: node scripts/film-kinds.mjs <folder of films> <list.csv: file,shows> [models] [--films]');
-  process.exit(2);
-}
-const rows = readFileSync(list, 'utf8').trim().split(/\r?\n/).slice(1).map((l) => {
-  const i = l.indexOf(',');
-  return { file: l.slice(0, i), shows: l.slice(i + 1).replace(/^"|"$/g, '') };
-});
+const { dir, rows, modelsDir, perFilm } = filmListArgs('film-kinds.mjs');
 const models = await loadModels(modelsDir, { provider: 'cpu' });
 const policy = analysisPolicy(DEFAULT_CONFIG.analysis);
 const log = logger();

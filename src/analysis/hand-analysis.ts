@@ -106,6 +106,14 @@ export interface HandNotGraded {
   reason: string;
 }
 
+/**
+ * A child's film: its hands found are not graded, each listed with the reason (Patient's Age,
+ * or open growth plates), beside whatever else was not graded.
+ */
+export function asImmature(analysis: { hands: readonly HandResult[]; notGraded?: readonly HandNotGraded[] }, reason: string): { hands: HandResult[]; notGraded: HandNotGraded[] } {
+  return { hands: [], notGraded: [...(analysis.notGraded ?? []), ...analysis.hands.map((h) => ({ laterality: h.laterality, cause: 'immature' as const, reason }))] };
+}
+
 /** One line for a hand found but not graded, as the SR's comment and the job's reason give it. */
 export function notGradedText(n: HandNotGraded): string {
   return n.cause === 'unrecognised' ? `Not recognised as a hand: ${n.reason}` : `${HAND_NAMES[n.laterality]} not graded: ${n.reason}`;

@@ -1,4 +1,4 @@
-import type { HandAnalysis, HandNotGraded, HandResult } from '../analysis/hand-analysis.js';
+import { asImmature, type HandAnalysis, type HandNotGraded, type HandResult } from '../analysis/hand-analysis.js';
 import { detectAnyOrientation, type QuarterTurns } from './orientation.js';
 import { keepPaHands, MAX_PA_RESIDUAL, PARTIAL_VIEW, recognisedHand, type ViewCheck } from './view.js';
 import { DEFAULT_CALIBRATION, type DetectorCalibration } from './manifest.js';
@@ -71,7 +71,7 @@ export async function analyzeDisplay(
   const t2 = performance.now();
   const spaced = { ...img, pixelSpacingMm: spacing.mm };
   const everyAge = await grade(spaced, candidates, models.grader.manifest, models.grader.runner, found.calibration.jointMinConfidence);
-  const { graded, notGraded } = options.openPhysesCheck === false ? { graded: everyAge, notGraded: found.notGraded } : withoutChildren(spaced, everyAge, found.notGraded);
+  const { hands: graded, notGraded } = options.openPhysesCheck === false ? { hands: everyAge, notGraded: found.notGraded } : withoutChildren(spaced, everyAge, found.notGraded);
   const rounded = (r: number) => Math.round(r * 1000) / 1000;
   const hands = graded.map((h) => {
     const residual = paResiduals[h.laterality];
@@ -96,11 +96,10 @@ type Detector = Models['detector'];
  * (physes.ts) every hand on the film is the same child's and none is graded, each named with
  * the reason.
  */
-function withoutChildren(img: DisplayImage, hands: HandResult[], notGraded: HandNotGraded[]): { graded: HandResult[]; notGraded: HandNotGraded[] } {
+function withoutChildren(img: DisplayImage, hands: HandResult[], notGraded: HandNotGraded[]): { hands: HandResult[]; notGraded: HandNotGraded[] } {
   const immature = [...openPhysesOfHands(img, hands).values()].filter(isImmature);
-  if (immature.length === 0) return { graded: hands, notGraded };
-  const reason = immatureReason(immature.reduce((a, b) => (b.median > a.median ? b : a)));
-  return { graded: [], notGraded: [...notGraded, ...hands.map((h) => ({ laterality: h.laterality, cause: 'immature' as const, reason }))] };
+  if (immature.length === 0) return { hands, notGraded };
+  return asImmature({ hands, notGraded }, immatureReason(immature.reduce((a, b) => (b.median > a.median ? b : a))));
 }
 
 /**

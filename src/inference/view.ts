@@ -106,12 +106,12 @@ export function withoutStrays<T extends Pick<Candidate, 'site' | 'x' | 'y'>>(han
   const inliers = largestConsistentSet(hand, laterality);
   const fit = inliers && fitLayout(inliers, laterality, MIN_JOINTS_TO_JUDGE);
   if (!fit) return { kept: [...hand], strays: [] };
-  const offset = (j: T) => {
+  const [m2, m5] = [fit.inImage('MCP2'), fit.inImage('MCP5')];
+  const span = Math.hypot(m2.x - m5.x, m2.y - m5.y);
+  const strays = hand.filter((j) => {
     const p = fit.inImage(j.site);
-    const [m2, m5] = [fit.inImage('MCP2'), fit.inImage('MCP5')];
-    return Math.hypot(j.x - p.x, j.y - p.y) / Math.hypot(m2.x - m5.x, m2.y - m5.y);
-  };
-  const strays = hand.filter((j) => offset(j) > STRAY_JOINTS.spans);
+    return Math.hypot(j.x - p.x, j.y - p.y) > STRAY_JOINTS.spans * span;
+  });
   if (strays.length === 0 || strays.length > STRAY_JOINTS.maxDropped) return { kept: [...hand], strays: [] };
   return { kept: hand.filter((j) => !strays.includes(j)), strays };
 }
@@ -244,6 +244,8 @@ export function partialPaView(
   return { residual: fit.residual, notInView };
 }
 
+const hasThumb = (hand: readonly Pick<Candidate, 'site'>[]) => hand.some((c) => c.site === 'MCP1' || c.site === 'IP1');
+
 /**
  * A whole hand's thumb: on a PA hand the thumb is the digit set apart, and the detector finds
  * its joints (on the real whole hands of docs/evaluation.md every hand read right has MCP1 or
@@ -258,8 +260,7 @@ export function thumbNotFound(
   laterality: Laterality,
   film: { rows: number; columns: number; pixelSpacingMm: [number, number] },
 ): string | undefined {
-  const found = new Set(hand.map((c) => c.site));
-  if (found.has('MCP1') || found.has('IP1')) return undefined;
+  if (hasThumb(hand)) return undefined;
   const fit = fitLayout(hand, laterality, MIN_JOINTS_TO_JUDGE);
   if (!fit) return undefined;
   const [sr, sc] = film.pixelSpacingMm;
@@ -272,8 +273,6 @@ export function thumbNotFound(
   return `${hand.length} joint-like structures lying as in a hand, but no thumb joint (MCP1, IP1) where a hand's thumb would be on the film: five rays without a thumb are a foot or another body part (or a hand without its thumb); the joints cannot be named as a hand's`;
 }
 
-const hasThumb = (hand: readonly Candidate[]) => hand.some((c) => c.site === 'MCP1' || c.site === 'IP1');
-
 /**
  * Joints that lie as in no PA hand and include no thumb joint: not a hand in an oblique or
  * lateral view (the thumb stands apart in those, and the detector finds it: on the real films
@@ -281,10 +280,10 @@ const hasThumb = (hand: readonly Candidate[]) => hand.some((c) => c.site === 'MC
  * joint-like structures on something else (an elbow's screws and plate, a foot, a forearm in
  * a cast): "no hand" is what the film shows.
  */
-function notAHandInAnotherView(hand: readonly Candidate[], layout: string): Omit<HandNotGraded, 'laterality'> {
+function notAHandInAnotherView(hand: readonly Candidate[], residual: number): Omit<HandNotGraded, 'laterality'> {
   return {
     cause: 'unrecognised',
-    reason: `${hand.length} joint-like structures without a thumb joint (MCP1, IP1) whose layout is no hand's (${layout.replace(/^the joints found do not lie as in a PA view \((.*?)\).*$/, '$1')}): another body part, or a hand the detector cannot name`,
+    reason: `${hand.length} joint-like structures without a thumb joint (MCP1, IP1) whose layout is no hand's (layout residual ${residual.toFixed(2)} > ${MAX_PA_RESIDUAL}): another body part, or a hand the detector cannot name`,
   };
 }
 
@@ -374,7 +373,8 @@ export function keepPaHands(
       continue;
     }
     if (why) {
-      out.notGraded.push({ laterality, ...(why.cause === 'view' && !hasThumb(hand) ? notAHandInAnotherView(hand, why.reason) : why) });
+      const noHand = why.cause === 'view' && residual !== undefined && !hasThumb(hand);
+      out.notGraded.push({ laterality, ...(noHand ? notAHandInAnotherView(hand, residual) : why) });
       continue;
     }
     const noThumb = thumbNotFound(hand, laterality, film);

@@ -1,4 +1,4 @@
-import type { HandAnalysis } from '../analysis/hand-analysis.js';
+import { asImmature, type HandAnalysis } from '../analysis/hand-analysis.js';
 import type { AnalysisConfig } from '../config/types.js';
 import type { NaturalDataset } from '../dicom/part10.js';
 import { decodeDicomImage, type DecodedImage } from '../imaging/decode.js';
@@ -96,11 +96,7 @@ export function withAgePolicy(analysis: HandAnalysis, source: NaturalDataset, mi
   const age = minGradingAgeYears > 0 ? patientAgeYears(source) : undefined;
   if (age === undefined || age >= minGradingAgeYears || analysis.hands.length === 0) return analysis;
   const reason = `skeletally immature: patient aged ${Math.floor(age)} years (Patient's Age (0010,1010), or Birth Date and Study Date), under analysis.minGradingAgeYears ${minGradingAgeYears}; SvH and KL are adult scores`;
-  return {
-    ...analysis,
-    hands: [],
-    notGraded: [...(analysis.notGraded ?? []), ...analysis.hands.map((h) => ({ laterality: h.laterality, cause: 'immature' as const, reason }))],
-  };
+  return { ...analysis, ...asImmature(analysis, reason) };
 }
 
 /** SR, PR and SC for an image with a hand; without one, the no-hand SR when asked for, else nothing. */
