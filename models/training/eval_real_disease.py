@@ -23,7 +23,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import N_SITES, read_crop_split  # noqa: E402
-from grader import WRIST_SITES, Grader  # noqa: E402
+from grader import PRIOR_PARTS, Grader, part_of_site  # noqa: E402
 from real_disease import write_disease  # noqa: E402
 
 
@@ -99,11 +99,13 @@ def main() -> None:
         "auc_narrowed_vs_normal": auc(1 - p_sick["jsn"][narrowed, 0], 1 - p_healthy["jsn"][labels[:, 0] >= 0, 0]),
         "auc_eroded_vs_normal": auc(1 - p_sick["erosion"][eroded, 0], 1 - p_healthy["erosion"][labels[:, 1] >= 0, 0]),
     }
-    # the wrist bones (STT, CSL, RC crops) apart from the finger joints: their erosions are
-    # drawn differently (real_disease.erode_carpal) and carry the RA wrists' erosive/not call
-    wrist = np.isin(sites, WRIST_SITES)
+    # by prior part (grader.PRIOR_PARTS): the finger joints, the wrist bones (STT, CSL, RC crops:
+    # erosions drawn differently, real_disease.erode_carpal) and the thumb's joints (IP1, MCP1,
+    # CMC1: their own prior weights since 0.6.1)
+    part_of = part_of_site(sites)
     report["erosion_by_part"] = {}
-    for part, where in (("fingers", ~wrist), ("wrist", wrist)):
+    for part in PRIOR_PARTS:
+        where = part_of == part
         scored = where & (labels[:, 1] >= 0)
         ero = where & eroded
         report["erosion_by_part"][part] = {
