@@ -2,7 +2,7 @@
 """How a grader checkpoint reads real joint crops held out from training: as they are
 (normal joints: how many are called mild or severe) and with disease written onto them
 (real_disease.py, a fixed seed: how many narrowed to JSN >= 2 or given erosions are called
-mild or severe). Guards against the shortcut "real texture means healthy".
+mild or severe; in a second pass, how many given osteoarthritis at KL 2-4 are called KL >= 2). Guards against the shortcut "real texture means healthy".
 
   node models/training/real_crops.mjs --out /tmp/jsd/real-heldout --list heldout.txt --jitters 1
   /usr/bin/python3 models/training/eval_real_disease.py --ckpt models/training/runs/grader-v5/last.pt \
@@ -81,6 +81,10 @@ def main() -> None:
     drawn, truth = write_disease(crops, sites, labels, np.random.default_rng(args.seed), p=1.0)
     p_sick = probabilities_of(model, drawn, s.meta)
     sick = grades_of(p_sick)
+    # osteoarthritis written apart (the pass above writes none): KL 2-4 where a spur could be drawn
+    drawn_oa, truth_oa = write_disease(crops, sites, labels, np.random.default_rng(args.seed + 1), p=1.0, kl_share=1.0)
+    with_oa = truth_oa[:, 2] >= 2
+    p_oa = probabilities_of(model, drawn_oa[with_oa], s.meta[with_oa])
     narrowed = truth[:, 0] >= 2
     eroded = truth[:, 1] >= 1
     report = {
@@ -96,6 +100,9 @@ def main() -> None:
         "narrowed_exact_jsn": float((sick["jsn"][narrowed] == truth[narrowed, 0]).mean()) if narrowed.any() else None,
         "eroded": int(eroded.sum()),
         "eroded_called": float((sick["erosion"][eroded] >= 1).mean()) if eroded.any() else None,
+        "osteoarthritis_kl2plus": int(with_oa.sum()),
+        "osteoarthritis_called": float((p_oa["kl"].argmax(1) >= 2).mean()) if with_oa.any() else None,
+        "auc_osteoarthritis_vs_normal": auc(p_oa["kl"][:, 2:].sum(1), p_healthy["kl"][labels[:, 2] >= 0, 2:].sum(1)),
         "auc_narrowed_vs_normal": auc(1 - p_sick["jsn"][narrowed, 0], 1 - p_healthy["jsn"][labels[:, 0] >= 0, 0]),
         "auc_eroded_vs_normal": auc(1 - p_sick["erosion"][eroded, 0], 1 - p_healthy["erosion"][labels[:, 1] >= 0, 0]),
     }

@@ -157,6 +157,10 @@ def rebuild(onnx_path: str) -> tuple[Grader, dict]:
             if k not in used and v.shape == (1,) and float(v[0]) == float(new[f"heads.{name}.t0"]):
                 used.add(k)
                 break
+    if not any(k.startswith("wrist_erosion.") for k in new):
+        # a graph from before the wrist bones' erosion shift (grader <= 0.6.0): its
+        # zero-started head adds exactly nothing, as Grader.load_state_dict does for checkpoints
+        new.update({k: v.clone() for k, v in sd.items() if k.startswith("wrist_erosion.")})
     missing = sorted(set(sd) - set(new))
     unused = sorted(set(inits) - used)
     if missing or unused:
@@ -242,13 +246,15 @@ def main():
     print(f"rebuilding {manifest['name']} {manifest['version']} from {onnx_path}", flush=True)
     model, info = rebuild(onnx_path)
     n_params = sum(p.numel() for p in model.parameters())
-    if n_params != manifest["architecture"]["parameters"]:
+    if n_params not in (manifest["architecture"]["parameters"],
+                        manifest["architecture"]["parameters"] + sum(p.numel() for p in model.wrist_erosion.parameters())):
         fail(f"{n_params} parameters, manifest {manifest['architecture']['parameters']}")
 
     # the prior: the manifest's, checked against the graph's constants
     cal = manifest.get("calibration")
     log_w = {k: np.asarray(cal["logWeights"][k], np.float64) for k in SCALES} if cal else {k: np.zeros(v) for k, v in SCALES.items()}
-    in_graph = graph_priors(info["graph"])
+    # a graph from before the prior (grader <= 0.4.0) has no such constants
+    in_graph = graph_priors(info["graph"]) if cal else log_w
     for k in SCALES:
         if not np.allclose(in_graph[k], log_w[k], atol=1e-6):
             fail(f"prior {k}: graph {in_graph[k].round(4).tolist()} vs manifest {log_w[k].tolist()}")

@@ -16,8 +16,13 @@ texture, so real texture is seen at every grade.
   filled towards the soft-tissue level beside the bone. On the carpal sites (STT, CSL, RC:
   the SvH wrist erosion bones) the bites sit at bone margins near the crop's centre.
 
-KL grades are left unknown (-1, masked) on a narrowed crop: KL also needs osteophytes and
-sclerosis, which are not drawn. Everything is drawn from a numpy Generator, so a run is
+- Osteoarthritis (KL 2-4, `write_kl`, only where asked: `kl_share`): marginal spurs of the
+  phantom's count and size rooted in the crop's own cortex, subchondral sclerosis for KL 3-4,
+  and the space narrowed as the phantom narrows it (by KL at DIP and IP1, as JSN 2 / 3 for
+  KL 3 / 4 where JSN is scored too).
+
+KL grades are left unknown (-1, masked) on a crop narrowed by `narrow`: KL also needs
+osteophytes and sclerosis, which that path does not draw. Everything is drawn from a numpy Generator, so a run is
 reproducible.
 """
 from __future__ import annotations
@@ -28,6 +33,11 @@ MM_PER_PX = 0.16
 JSN_GAP = np.array([1.0, 0.78, 0.55, 0.28, 0.0])
 ERO_RADIUS_MM = [0, 0.9, 1.3, 1.8, 2.4, 3.1]
 ERO_COUNT = [0, 1, 2, 3, 4, 6]
+# osteoarthritis as the phantom draws it (src/phantom/disease.ts), by KL grade
+OST_COUNT = {2: (1, 3), 3: (2, 4), 4: (3, 5)}  # [low, high) spurs
+OST_SIZE_MM = [0, 0.6, 1.3, 2.0, 2.9]
+SCLEROSIS = [0, 0, 0.3, 0.65, 1.0]
+KL_GAP = [1.0, 0.9, 0.8, 0.55, 0.28]  # the KL-only sites' narrowing (DIP, IP1)
 # DESIGN.md's vocabulary order (JOINT_SITES): which sites have a joint space across the bone
 SITES = ["DIP2", "DIP3", "DIP4", "DIP5", "PIP2", "PIP3", "PIP4", "PIP5", "IP1", "MCP1", "MCP2", "MCP3", "MCP4", "MCP5",
          "CMC1", "CMC3", "CMC4", "CMC5", "STT", "CSL", "RC"]
@@ -71,9 +81,14 @@ def find_gap(crop: np.ndarray) -> tuple[int, int] | None:
 
 def narrow(crop: np.ndarray, gap: tuple[int, int], grade: int) -> np.ndarray:
     """Rows of the joint space removed (distal part shifted down); the top refilled by edge rows."""
+    return narrow_to(crop, gap, JSN_GAP[grade])
+
+
+def narrow_to(crop: np.ndarray, gap: tuple[int, int], fraction: float) -> np.ndarray:
+    """The joint space narrowed to a fraction of its width (0: the bone ends meet)."""
     y0, width = gap
-    k = int(round(width * (1 - JSN_GAP[grade])))
-    if grade == 4:
+    k = int(round(width * (1 - fraction)))
+    if fraction == 0:
         k = width + 1
     if k <= 0:
         return crop
@@ -162,9 +177,79 @@ def erode_carpal(crop: np.ndarray, grade: int, rng: np.random.Generator) -> np.n
     return out if (crop - out).max() >= 0.08 else None
 
 
+def osteophytes(crop: np.ndarray, gap: tuple[int, int], kl: int, rng: np.random.Generator) -> np.ndarray | None:
+    """Marginal spurs (and for KL 3-4 subchondral sclerosis) at the joint, drawn as the phantom
+    draws them (src/phantom/disease.ts lesionsFor, anatomy.ts decorate): 1-2, 2-3 or 3-4 spurs
+    of 1.3, 2.0 or 2.9 mm for KL 2, 3, 4, each a thin ellipse growing from the rim of a bone
+    end towards the joint and outwards, nearly as bright as the crop's own bone where it
+    lies over soft tissue;
+    None where no bone margin is found."""
+    n = crop.shape[0]
+    y0, width = gap
+    yy, xx = np.mgrid[0:n, 0:n].astype(np.float32)
+    out = crop.copy()
+    count = int(rng.integers(*OST_COUNT[kl]))
+    drawn = 0
+    for i in range(count):
+        size = OST_SIZE_MM[kl] * rng.uniform(0.85, 1.2) / MM_PER_PX
+        side = -1 if i % 2 == 0 else 1
+        distal = bool(rng.random() < 0.5) if i >= 2 else i == 1
+        up = -1 if distal else 1  # the distal bone lies above the joint (smaller rows)
+        row = int(np.clip(y0 + up * (width / 2 + 0.7 * size), 2, n - 3))
+        m = _margins(crop, row)
+        if m is None:
+            continue
+        left, right, soft = m
+        bone = float(np.percentile(crop[row, left:right + 1], 80))
+        x = left + 0.1 * size if side < 0 else right - 0.1 * size  # rooted in the cortex
+        d_row, d_col = -up, 0.6 * side  # back towards the joint and outwards
+        norm = np.hypot(d_row, d_col)
+        along = ((yy - row) * d_row + (xx - x) * d_col) / norm
+        across = ((yy - row) * -d_col + (xx - x) * d_row) / norm
+        dist = np.sqrt((along / size) ** 2 + (across / (0.35 * size)) ** 2)
+        # bone added where there was none: over the bone itself a spur changes nothing
+        spur = soft + np.clip(1.0 - dist, 0, 1) ** 0.5 * (bone - soft) * rng.uniform(0.75, 0.95)
+        out = np.maximum(out, spur)
+        drawn += 1
+    if not drawn:
+        return None
+    if SCLEROSIS[kl] > 0:
+        m = _margins(crop, int(np.clip(y0 + width // 2 + 3, 0, n - 1)))
+        if m is not None:
+            left, right, soft = m
+            half_w = (right - left) / 2 * 0.8
+            mid = (left + right) / 2
+            for up in (-1, 1):
+                c = y0 + up * (width / 2 + 1.4 / MM_PER_PX)
+                dist = np.sqrt(((yy - c) / (1.4 / MM_PER_PX)) ** 2 + ((xx - mid) / half_w) ** 2)
+                out = out + np.clip(1.0 - dist, 0, 1) * (crop.max() - soft) * 0.12 * SCLEROSIS[kl]
+    return np.clip(out, 0.0, 1.0)
+
+
+def write_kl(crop: np.ndarray, gap: tuple[int, int], g: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
+    """Osteoarthritis at KL 2-4 written onto a healthy hinge-joint crop: spurs and sclerosis
+    (osteophytes), then the space narrowed as the phantom narrows it: by KL alone at the
+    KL-only sites (DIP, IP1), at JSN 2 / 3 for KL 3 / 4 where JSN is scored too (g updated).
+    None where no spur could be placed."""
+    kl = int(rng.choice([2, 3, 4], p=[0.45, 0.35, 0.2]))
+    out = osteophytes(crop, gap, kl, rng)
+    if out is None:
+        return None
+    if g[0] >= 0:
+        jsn = {2: 0, 3: 2, 4: 3}[kl]
+        if jsn:
+            out = narrow(out, gap, jsn)
+        g[0] = jsn
+    else:
+        out = narrow_to(out, gap, KL_GAP[kl])
+    g[2] = kl
+    return out
+
+
 def write_disease(crops: np.ndarray, sites: np.ndarray, grades: np.ndarray, rng: np.random.Generator,
-                  p: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
-    """A share p of healthy real crops [B, C, C] in [0, 1] get narrowing and/or erosions;
+                  p: float = 0.5, kl_share: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """A share p of healthy real crops [B, C, C] in [0, 1] get narrowing and/or erosions, or
+    (a share kl_share of those with a KL score and a joint space) osteoarthritis at KL 2-4;
     grades [B, 3] (jsn, erosion, kl; -1 = not scored) are updated to what was drawn."""
     crops = crops.copy()
     grades = grades.copy()
@@ -174,6 +259,12 @@ def write_disease(crops: np.ndarray, sites: np.ndarray, grades: np.ndarray, rng:
         site = int(sites[b])
         g = grades[b]
         gap = find_gap(crops[b]) if site in HINGE_SITES else None
+        # kl_share 0 draws nothing here: the narrowing and erosions drawn stay as before it
+        if kl_share > 0 and gap is not None and g[2] >= 0 and rng.random() < kl_share:
+            written = write_kl(crops[b], gap, g, rng)
+            if written is not None:
+                crops[b] = written
+                continue
         want_jsn = gap is not None and g[0] >= 0 and rng.random() < 0.75
         want_ero = g[1] >= 0 and (not want_jsn or rng.random() < 0.4)
         if want_jsn:

@@ -147,6 +147,8 @@ def main():
     ap.add_argument("--real", nargs="+", default=None, help="crop folders from real films (models/training/real_crops.mjs), geometry unknown")
     ap.add_argument("--real-share", type=float, default=0.25, help="share of each batch drawn from --real")
     ap.add_argument("--real-disease", type=float, default=0.0, help="share of real crops with narrowing / erosions written onto them (real_disease.py)")
+    ap.add_argument("--real-kl", type=float, default=0.0, help="share of the written real crops that get osteoarthritis "
+                    "(KL 2-4: spurs, sclerosis, narrowing) instead, where the joint has a KL score and a joint space")
     ap.add_argument("--prior", choices=["phantom", "clinical"], default="phantom", help="grade shares the synthetic crops are drawn with")
     ap.add_argument("--lowres", type=float, default=0.0, help="share of crops blurred as a film scanned or stored at 0.25-0.5 mm per pixel is")
     ap.add_argument("--train-only", choices=["wrist"], default=None,
@@ -206,7 +208,8 @@ def main():
                 if args.real_disease > 0:
                     sites = rm[:, :N_SITES].argmax(1).numpy()
                     drawn, ry2 = write_disease(rc[:, 0].numpy(), sites, ry.numpy(),
-                                               np.random.default_rng([args.seed, epoch, step]), args.real_disease)
+                                               np.random.default_rng([args.seed, epoch, step]), args.real_disease,
+                                               kl_share=args.real_kl)
                     rc, ry = torch.from_numpy(drawn).unsqueeze(1), torch.from_numpy(ry2)
                 c, m, y, geo = torch.cat([c, rc]), torch.cat([m, rm]), torch.cat([y, ry]), torch.cat([geo, rgeo])
             g = generator(args.seed, epoch, step)
