@@ -18,7 +18,8 @@ import { groupsWithoutRegion, measurementGroups, regionOf, trackingIdentifier, w
  * test/node-orthanc.test.ts (Orthanc, with its DICOMweb plugin), and then OHIF v3 (the
  * prebuilt @ohif/app, test/viewer/setup-ohif.sh) opens the study in headless Chromium. From
  * the page (OHIF's services, the DOM, screenshots) the test checks what OHIF makes of our
- * Secondary Capture, SR and presentation state, and saves screenshots to docs/viewer/.
+ * Secondary Capture, SR and presentation state, and saves screenshots to out/viewer/
+ * (docs/viewer/ with JOINTSCORE_VIEWER_SHOTS=docs/viewer).
  * docs/viewer/README.md says what was found and how to rerun.
  *
  * Opt-in: JOINTSCORE_TEST_VIEWER=1 (CI sets it). Needs chromium-headless-shell (or chromium),
@@ -34,7 +35,8 @@ if (!ENABLED) {
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..', '..');
-const SHOTS = join(ROOT, 'docs', 'viewer');
+// Into out/viewer (ignored) so that a test run leaves the tree clean; JOINTSCORE_VIEWER_SHOTS=docs/viewer refreshes the docs' copies.
+const SHOTS = join(ROOT, process.env.JOINTSCORE_VIEWER_SHOTS ?? join('out', 'viewer'));
 const DICOMWEB_PLUGIN = process.env.JOINTSCORE_ORTHANC_DICOMWEB ?? '/usr/share/orthanc/plugins/libOrthancDicomWeb.so';
 const FIXTURE = 'hand-left-m2-explicit';
 const WIDTH = 1280;
@@ -70,7 +72,7 @@ function pacs(): OrthancPeer {
   return orthanc;
 }
 
-/** A screenshot into docs/viewer/<name>, as a palette PNG (modest size for the repository). */
+/** A screenshot into SHOTS/<name>, as a palette PNG (modest size for the repository). */
 async function saveShot(name: string, png: Buffer): Promise<void> {
   mkdirSync(SHOTS, { recursive: true });
   // 256 colours keep the severity hues apart (with fewer, amber falls into red) at about a third of the size
