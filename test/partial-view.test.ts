@@ -30,16 +30,20 @@ function film(w: FilmWindow) {
   return { input: { rows: cut.rows, columns: cut.columns, values, photometric: 'MONOCHROME2' as const, pixelSpacingMm: [0.2, 0.2] as [number, number], sopInstanceUID: '1.2.3' }, cut };
 }
 
+/** The phantom's wrist-only film: the carpus and the CMC joints, the fingers off the film. */
+function wristFilm() {
+  const xs = [...truth.values()].filter((j) => /^(CMC|STT|CSL|RC|MCP1)/.test(j.site)).map((j) => j.x);
+  const top = Math.round(Math.min(...['CMC1', 'CMC3', 'CMC5'].map((s) => truth.get(s as never)!.y)) - 25 * mm);
+  return film({ top, left: Math.max(0, Math.round(Math.min(...xs) - 25 * mm)), bottom: Math.min(1280, Math.round(truth.get('RC')!.y + 60 * mm)), right: Math.min(1024, Math.round(Math.max(...xs) + 25 * mm)) });
+}
+
 beforeAll(async () => {
   if (MODELS) models = await loadModels(MODELS, { provider: 'cpu' });
 }, 60_000);
 
 describe.skipIf(!MODELS)(`partial views${MODELS ? '' : ' (skipped: no models/jointscore-partial; or set JOINTSCORE_TEST_PARTIAL_MODELS to a models folder with a partial-view detector)'}`, () => {
   it('grades a wrist-only film as a partial PA view: the wrist joints on the truth, the fingers listed as not in view', async () => {
-    const ys = ['CMC1', 'CMC3', 'CMC5'].map((s) => truth.get(s as never)!.y);
-    const xs = [...truth.values()].filter((j) => /^(CMC|STT|CSL|RC|MCP1)/.test(j.site)).map((j) => j.x);
-    const top = Math.round(Math.min(...ys) - 25 * mm);
-    const { input, cut } = film({ top, left: Math.max(0, Math.round(Math.min(...xs) - 25 * mm)), bottom: Math.min(1280, Math.round(truth.get('RC')!.y + 60 * mm)), right: Math.min(1024, Math.round(Math.max(...xs) + 25 * mm)) });
+    const { input, cut } = wristFilm();
     const a = await analyzeImage(input, models);
     expect(a.notGraded ?? []).toEqual([]);
     expect(a.hands).toHaveLength(1);
@@ -74,6 +78,34 @@ describe.skipIf(!MODELS)(`partial views${MODELS ? '' : ' (skipped: no models/joi
     expect(a.hands[0].view?.kind).toBe('PA-partial');
     expect(a.hands[0].joints.map((j) => j.site)).toEqual(expect.arrayContaining([...sites]));
     expect(a.hands[0].view?.notInView).toEqual(expect.arrayContaining(['RC', 'CSL', 'DIP5']));
+  }, 60_000);
+
+  it('reads the PA view of a two-view film (a wrist beside its other view, a bright line between) with the joints in the film\'s frame', async () => {
+    const { input: wrist, cut } = wristFilm();
+    // the second view: the phantom draws no lateral, so the same PA view again: read whole, the
+    // film holds each of the hand's sites twice, and the detectors name some on each view
+    const border = 6;
+    const columns = 2 * wrist.columns + border;
+    const values = new Uint16Array(wrist.rows * columns);
+    for (let y = 0; y < wrist.rows; y++) {
+      for (let x = 0; x < wrist.columns; x++) {
+        values[y * columns + x] = wrist.values[y * wrist.columns + x];
+        values[y * columns + wrist.columns + border + x] = wrist.values[y * wrist.columns + x];
+      }
+      values.fill(4095, y * columns + wrist.columns, y * columns + wrist.columns + border);
+    }
+    const a = await analyzeImage({ ...wrist, columns, values, sopInstanceUID: '1.2.5' }, models);
+    expect(a.hands).toHaveLength(1);
+    expect(a.hands[0].view?.kind).toBe('PA-partial');
+    const inView = new Map(cut.hands[0].joints.map((j) => [j.site, j]));
+    for (const j of a.hands[0].joints) {
+      const t = inView.get(j.site);
+      expect(t, `${j.site} is not on the film`).toBeDefined();
+      // on the truth within 8 mm (the carpal joints are broad); a joint left in the panel's frame
+      // or put on the other panel would be a panel's width (over 100 mm) off
+      expect(Math.hypot(j.x - t!.x, j.y - t!.y), j.site).toBeLessThan(8 * mm);
+    }
+    expect(a.hands[0].joints.map((j) => j.site)).toEqual(expect.arrayContaining(['RC', 'CSL', 'STT']));
   }, 60_000);
 
   it('reads a whole hand with the detector alone: the partial-view detector is not asked', async () => {

@@ -5,6 +5,7 @@ import { DEFAULT_CALIBRATION, type DetectorCalibration } from './manifest.js';
 import { grade } from './grader.js';
 import { immatureReason, isImmature, openPhysesOfHands } from './physes.js';
 import type { Models } from './models.js';
+import { onFilm, panelImage, panelsOf, type Panel } from './panels.js';
 import { chooseSpacing, estimateSpacing } from './spacing.js';
 import { toDisplay, type DisplayImage, type StoredImage } from '../imaging/preprocess.js';
 
@@ -127,20 +128,46 @@ async function handsBy(detector: Detector, img: DisplayImage, options: AnalyzeOp
 }
 
 /**
- * The detector's hands; where it sees no hand at all (nothing, or nothing it can name) and a
- * partial-view detector is loaded, that detector's partial PA views instead. The second
- * detector learnt wrist-only and finger-only films and names their joints where the first
- * cannot, but reads whole hands less well: it is asked only when the first found no hand, and
- * its answer is taken only when every hand it keeps is a partial view.
+ * The film's hands (`handsOn`); where none is found on the whole film and it is made of panels
+ * side by side (panels.ts: two views on one plate), the hands of the panel that has the most,
+ * put back into the film's pixel frame.
  */
 async function findHands(
   img: DisplayImage,
   models: Pick<Models, 'detector' | 'partialDetector'>,
   options: AnalyzeOptions,
 ): Promise<{ hands: FoundHands; detectors: Detector[] }> {
+  const whole = await handsOn(img, models, options);
+  if (!sawNoHand(whole.hands)) return whole;
+  let best: { found: Awaited<ReturnType<typeof handsOn>>; panel: Panel } | undefined;
+  for (const panel of panelsOf(img)) {
+    const found = await handsOn(panelImage(img, panel), models, options);
+    if (found.hands.candidates.length > (best?.found.hands.candidates.length ?? 0)) best = { found, panel };
+  }
+  if (!best) return whole;
+  const { found, panel } = best;
+  return { ...found, hands: { ...found.hands, candidates: onFilm(found.hands.candidates, panel) } };
+}
+
+/** Nothing found, or nothing that could be named: no hand, not a hand in another view. */
+function sawNoHand(hands: FoundHands): boolean {
+  return hands.candidates.length === 0 && hands.notGraded.every((n) => n.cause === 'unrecognised');
+}
+
+/**
+ * The detector's hands; where it sees no hand at all (nothing, or nothing it can name) and a
+ * partial-view detector is loaded, that detector's partial PA views instead. The second
+ * detector learnt wrist-only and finger-only films and names their joints where the first
+ * cannot, but reads whole hands less well: it is asked only when the first found no hand, and
+ * its answer is taken only when every hand it keeps is a partial view.
+ */
+async function handsOn(
+  img: DisplayImage,
+  models: Pick<Models, 'detector' | 'partialDetector'>,
+  options: AnalyzeOptions,
+): Promise<{ hands: FoundHands; detectors: Detector[] }> {
   const first = await handsBy(models.detector, img, options);
-  const noHand = first.candidates.length === 0 && first.notGraded.every((n) => n.cause === 'unrecognised');
-  if (!models.partialDetector || !noHand) return { hands: first, detectors: [models.detector] };
+  if (!models.partialDetector || !sawNoHand(first)) return { hands: first, detectors: [models.detector] };
   const second = await handsBy(models.partialDetector, img, options);
   const onlyPartial = second.candidates.length > 0 && second.candidates.every((c) => second.partial[c.laterality]);
   return onlyPartial ? { hands: second, detectors: [models.detector, models.partialDetector] } : { hands: first, detectors: [models.detector] };

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { onFilm, panelImage, panelsOf, PANEL_SPLIT } from '../src/inference/panels.js';
+import type { DisplayImage } from '../src/imaging/preprocess.js';
+
+/**
+ * Two views on one film are split at the border between them (a band of one value from top to
+ * bottom with a view on each side); a film's empty margin is no border, and a film without a
+ * band is one panel. Joints found on a panel go back into the film's pixel frame.
+ */
+function film(columns: number, rows: number, value: (x: number, y: number) => number): DisplayImage {
+  const data = new Float32Array(rows * columns);
+  for (let y = 0; y < rows; y++) for (let x = 0; x < columns; x++) data[y * columns + x] = value(x, y);
+  return { rows, columns, data, pixelSpacingMm: [0.15, 0.15] };
+}
+
+/** something that is not one value down a column: bone-like stripes and noise */
+const texture = (x: number, y: number) => 0.4 + 0.3 * Math.sin(x / 7 + y / 11) * Math.cos(y / 5) + 0.05 * Math.sin(x * y);
+
+describe('panels of a film', () => {
+  it('splits two views at the bright line between them, and at a dark gap', () => {
+    const line = film(600, 400, (x, y) => (x >= 350 && x < 354 ? 1 : texture(x, y)));
+    expect(panelsOf(line)).toEqual([
+      { x0: 0, columns: 352 },
+      { x0: 352, columns: 248 },
+    ]);
+    const gap = film(600, 400, (x, y) => (x >= 280 && x < 330 ? 0 : texture(x, y)));
+    const [left, right] = panelsOf(gap);
+    expect(left.columns).toBeGreaterThanOrEqual(280);
+    expect(left.columns).toBeLessThan(330);
+    expect(left.columns + right.columns).toBe(600);
+  });
+
+  it('takes no empty margin for a border, nor a film without one', () => {
+    // the view lies right of a dark margin a third of the film wide: nothing to its left
+    const margin = film(600, 400, (x, y) => (x < 200 ? 0 : texture(x, y)));
+    expect(panelsOf(margin)).toEqual([]);
+    expect(panelsOf(film(600, 400, texture))).toEqual([]);
+    // a band too near the edge (under a fifth of the width) splits nothing either
+    const nearEdge = film(600, 400, (x, y) => (x >= 60 && x < 70 ? 1 : texture(x, y)));
+    expect(60 / 600).toBeLessThan(PANEL_SPLIT.minShare);
+    expect(panelsOf(nearEdge)).toEqual([]);
+  });
+
+  it('cuts a panel as an image of its own, and puts its joints back on the film', () => {
+    const img = film(600, 400, (x, y) => (x >= 350 && x < 354 ? 1 : texture(x, y)));
+    const [, right] = panelsOf(img);
+    const cut = panelImage(img, right);
+    expect([cut.rows, cut.columns, cut.pixelSpacingMm]).toEqual([400, 248, [0.15, 0.15]]);
+    expect(cut.data[7 * 248 + 10]).toBe(img.data[7 * 600 + 352 + 10]);
+    const found = onFilm([{ laterality: 'L', site: 'RC', x: 10, y: 7, confidence: 0.9, box: [5, 2, 15, 12] }], right);
+    expect(found).toEqual([{ laterality: 'L', site: 'RC', x: 362, y: 7, confidence: 0.9, box: [357, 2, 367, 12] }]);
+  });
+});
