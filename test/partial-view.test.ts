@@ -83,7 +83,8 @@ describe.skipIf(!MODELS)(`partial views${MODELS ? '' : ' (skipped: no models/joi
   it('reads the PA view of a two-view film (a wrist beside its other view, a bright line between) with the joints in the film\'s frame', async () => {
     const { input: wrist, cut } = wristFilm();
     // the second view: the phantom draws no lateral, so the same PA view again: read whole, the
-    // film holds each of the hand's sites twice, and the detectors name some on each view
+    // film holds each of the hand's sites twice, and the detectors name some on each view; read
+    // panel by panel both panels find as many joints, and the first (left) one is kept
     const border = 6;
     const columns = 2 * wrist.columns + border;
     const values = new Uint16Array(wrist.rows * columns);

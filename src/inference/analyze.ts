@@ -112,11 +112,14 @@ export async function jointsToGrade(
   img: DisplayImage,
   models: Pick<Models, 'detector' | 'partialDetector'>,
   options: AnalyzeOptions = {},
-): Promise<{ hands: FoundHands; detectors: Detector[]; spacing: ReturnType<typeof chooseSpacing> }> {
+): Promise<Found & { spacing: ReturnType<typeof chooseSpacing> }> {
   const { hands, detectors } = await findHands(img, models, options);
   const spacing = chooseSpacing(img.pixelSpacingMm, options.spacingFrom ?? 'header', estimateSpacing(hands.candidates));
   return { hands, detectors, spacing };
 }
+
+/** A film's hands and the detectors that found them. */
+type Found = { hands: FoundHands; detectors: Detector[] };
 
 /** One detector's hands at any turn, judged as views (whole PA hands, partial PA views, the rest named). */
 type FoundHands = ViewCheck & { quarterTurns: QuarterTurns; calibration: DetectorCalibration };
@@ -136,10 +139,10 @@ async function findHands(
   img: DisplayImage,
   models: Pick<Models, 'detector' | 'partialDetector'>,
   options: AnalyzeOptions,
-): Promise<{ hands: FoundHands; detectors: Detector[] }> {
+): Promise<Found> {
   const whole = await handsOn(img, models, options);
   if (!sawNoHand(whole.hands)) return whole;
-  let best: { found: Awaited<ReturnType<typeof handsOn>>; panel: Panel } | undefined;
+  let best: { found: Found; panel: Panel } | undefined;
   for (const panel of panelsOf(img)) {
     const found = await handsOn(panelImage(img, panel), models, options);
     if (found.hands.candidates.length > (best?.found.hands.candidates.length ?? 0)) best = { found, panel };
@@ -165,7 +168,7 @@ async function handsOn(
   img: DisplayImage,
   models: Pick<Models, 'detector' | 'partialDetector'>,
   options: AnalyzeOptions,
-): Promise<{ hands: FoundHands; detectors: Detector[] }> {
+): Promise<Found> {
   const first = await handsBy(models.detector, img, options);
   if (!models.partialDetector || !sawNoHand(first)) return { hands: first, detectors: [models.detector] };
   const second = await handsBy(models.partialDetector, img, options);

@@ -20,6 +20,15 @@ export interface Candidate {
   box?: [number, number, number, number];
 }
 
+/** The candidate with its point and box corners taken into another pixel frame by `to`. */
+export function movedCandidate(c: Candidate, to: (x: number, y: number) => [number, number]): Candidate {
+  const [x, y] = to(c.x, c.y);
+  if (!c.box) return { ...c, x, y };
+  const [x0, y0] = to(c.box[0], c.box[1]);
+  const [x1, y1] = to(c.box[2], c.box[3]);
+  return { ...c, x, y, box: [Math.min(x0, x1), Math.min(y0, y1), Math.max(x0, x1), Math.max(y0, y1)] };
+}
+
 export interface HeatmapDecodeOptions {
   stride: number;
   threshold: number;

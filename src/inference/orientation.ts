@@ -1,7 +1,7 @@
 import type { Laterality } from '../analysis/joints.js';
 import type { Candidate } from './detector.js';
 import { layoutResidual, MAX_PA_RESIDUAL, paPose } from './view.js';
-import { keepWholeHands, runDetector } from './detector.js';
+import { keepWholeHands, movedCandidate, runDetector } from './detector.js';
 import type { DetectorManifest } from './manifest.js';
 import { letterbox, type DisplayImage, type Letterboxed } from '../imaging/preprocess.js';
 import type { ModelRunner } from './session.js';
@@ -64,15 +64,7 @@ export function unturn(x: number, y: number, k: QuarterTurns, h: number, w: numb
 }
 
 function unturnCandidate(c: Candidate, k: QuarterTurns, lb: Letterboxed): Candidate {
-  const back = (x: number, y: number) => unturn(x, y, k, lb.contentRows, lb.contentColumns).map((v) => v / lb.scale) as [number, number];
-  const [x, y] = back(c.x, c.y);
-  const out: Candidate = { ...c, x, y };
-  if (c.box) {
-    const [x0, y0] = back(c.box[0], c.box[1]);
-    const [x1, y1] = back(c.box[2], c.box[3]);
-    out.box = [Math.min(x0, x1), Math.min(y0, y1), Math.max(x0, x1), Math.max(y0, y1)];
-  }
-  return out;
+  return movedCandidate(c, (x, y) => unturn(x, y, k, lb.contentRows, lb.contentColumns).map((v) => v / lb.scale) as [number, number]);
 }
 
 const certainty = (cands: readonly Candidate[]) => cands.reduce((s, c) => s + c.confidence, 0);

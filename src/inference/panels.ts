@@ -1,5 +1,5 @@
 import type { DisplayImage } from '../imaging/preprocess.js';
-import type { Candidate } from './detector.js';
+import { movedCandidate, type Candidate } from './detector.js';
 
 /**
  * Films of two views side by side (a PA wrist beside its lateral, a PA finger beside its
@@ -92,9 +92,5 @@ export function panelImage(img: DisplayImage, p: Panel): DisplayImage {
 
 /** Candidates found on a panel, in the whole film's pixel frame. */
 export function onFilm(candidates: readonly Candidate[], p: Panel): Candidate[] {
-  return candidates.map((c) => ({
-    ...c,
-    x: c.x + p.x0,
-    ...(c.box ? { box: [c.box[0] + p.x0, c.box[1], c.box[2] + p.x0, c.box[3]] as [number, number, number, number] } : {}),
-  }));
+  return candidates.map((c) => movedCandidate(c, (x, y) => [x + p.x0, y]));
 }
