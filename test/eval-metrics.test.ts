@@ -135,6 +135,23 @@ describe('the study metric through evaluate()', () => {
     expect(evaluate([truth], [clone(truth)]).coverage.share).toBe(1);
   });
 
+  it('joint space widths: measured against the truth where both have one, read back from JSON, bad ones refused', () => {
+    const t = clone(truth);
+    const finger = t.hands[0].joints.filter((j) => /^(MCP|PIP|DIP|IP1)/.test(j.site));
+    finger.forEach((j, i) => { j.jswMm = 1 + 0.1 * i; });
+    const pred = clone(t);
+    pred.hands[0].joints.filter((j) => j.jswMm !== undefined).forEach((j, i) => { j.jswMm = j.jswMm! + (i % 2 ? 0.2 : 0); });
+    const back = parseAnalysis(JSON.stringify(pred), 'pred.json', 'prediction');
+    const w = evaluate([t], [back]).width!;
+    expect(w.n).toBe(finger.length);
+    expect(w.maeMm).toBeCloseTo((0.2 * Math.floor(finger.length / 2)) / finger.length, 12);
+    expect(w.biasMm).toBeCloseTo(w.maeMm, 12); // every error an over-measurement
+    expect(w.correlation!).toBeGreaterThan(0.5);
+    expect(evaluate([truth], [clone(truth)]).width).toBeNull(); // no widths on either side
+    pred.hands[0].joints[0].jswMm = -1;
+    expect(() => parseAnalysis(JSON.stringify(pred), 'pred.json', 'prediction')).toThrow(/jswMm \(MCP2\)/);
+  });
+
   it('a known ranking gives the hand-computed AP (wrong class = FP, a missed joint lowers recall)', () => {
     const pred = analysis('1.2.3', [
       {

@@ -45,8 +45,8 @@ function ra2Csv(zero: boolean): string {
 }
 
 function plainCsv(): string {
-  const rows = truth.hands[0].joints.map((j) => `P001-LH.png,L-${j.site},${j.jsn?.grade ?? ''},${j.erosion?.grade ?? ''},${j.kl?.grade ?? ''}`);
-  return ['file,site,jsn,erosion,kl', ...rows].join('\n') + '\n';
+  const rows = truth.hands[0].joints.map((j) => `P001-LH.png,L-${j.site},${j.jsn?.grade ?? ''},${j.erosion?.grade ?? ''},${j.kl?.grade ?? ''},${j.jswMm ?? ''}`);
+  return ['file,site,jsn,erosion,kl,jsw_mm', ...rows].join('\n') + '\n';
 }
 
 describe('real-film references', () => {
@@ -59,13 +59,22 @@ describe('real-film references', () => {
     expect(plain.format).toBe('plain');
     expect(plain.films[0].film).toBe('P001-LH');
     expect(plain.films[0].joints.size).toBe(truth.hands[0].joints.length);
-    for (const j of truth.hands[0].joints) expect(plain.films[0].joints.get(j.site)).toEqual({ ...(j.jsn ? { jsn: j.jsn.grade } : {}), ...(j.erosion ? { erosion: j.erosion.grade } : {}), ...(j.kl ? { kl: j.kl.grade } : {}) });
+    for (const j of truth.hands[0].joints) {
+      expect(plain.films[0].joints.get(j.site)).toEqual({
+        ...(j.jsn ? { jsn: j.jsn.grade } : {}), ...(j.erosion ? { erosion: j.erosion.grade } : {}), ...(j.kl ? { kl: j.kl.grade } : {}),
+        ...(j.jswMm !== undefined ? { jswMm: j.jswMm } : {}),
+      });
+    }
+    // the phantom's truth has a width at each finger joint (14 a hand), none elsewhere
+    expect([...plain.films[0].joints.values()].filter((j) => j.jswMm !== undefined)).toHaveLength(14);
   });
 
   it('refuses an unknown layout and a bad grade, naming the row and column', () => {
     expect(() => readReference('a,b\n1,2\n')).toThrow(/unknown reference layout/);
     expect(() => readReference('file,site,jsn\nx.png,MCP2,two\n', 'scores.csv')).toThrow(/scores\.csv row 2, jsn: "two" is not a grade/);
     expect(() => readReference('file,site,jsn\nx.png,MCP9,1\n')).toThrow(/site "MCP9" is not one of/);
+    expect(() => readReference('file,site,jsn,jsw_mm\nx.png,RC,1,1.5\n', 'w.csv')).toThrow(/w\.csv row 2, jsw_mm: a joint space width is read at the finger joints only/);
+    expect(() => readReference('file,site,jsn,jsw_mm\nx.png,MCP2,1,wide\n', 'w.csv')).toThrow(/w\.csv row 2, jsw_mm: "wide" is not a joint space width in mm/);
   });
 
   it('agreement: the truth against itself is perfect, and the all-zero share counts what is called', () => {
@@ -73,6 +82,7 @@ describe('real-film references', () => {
     const perfect = referenceAgreement(films, new Map([['P001-LH', truth]]));
     expect(perfect.scores.jsn.accuracy).toBe(1);
     expect(perfect.coverage.share).toBe(1);
+    expect(perfect.width).toEqual({ n: 14, maeMm: 0, biasMm: 0, correlation: expect.closeTo(1, 9) });
     const zero = referenceAgreement(readReference(ra2Csv(true)).films, new Map([['P001-LH', truth]]));
     expect(zero.allZeroFilms.films).toBe(1);
     expect(zero.allZeroFilms.joints).toBe(truth.hands[0].joints.length);
@@ -88,6 +98,11 @@ describe('real-film references', () => {
     expect(r.agreement.scores.jsn.withinOne).toBeGreaterThan(0.7);
     const md = readFileSync(r.markdown, 'utf8');
     expect(md).toMatch(/\| jsn \| \d+ \|/);
+    // the grader measures the phantom's joint spaces near their true widths (0.6-1.6 mm here)
+    expect(r.agreement.width!.n).toBeGreaterThan(10);
+    expect(r.agreement.width!.maeMm).toBeLessThan(0.2);
+    expect(r.agreement.width!.correlation!).toBeGreaterThan(0.5);
+    expect(md).toMatch(/Joint space width \(the reference's jsw_mm\): \d+ joints measured by both/);
     expect(JSON.parse(readFileSync(r.json, 'utf8')).format).toBe('plain');
   }, 120_000);
 });

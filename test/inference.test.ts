@@ -198,6 +198,27 @@ describe('tiny models, end to end (CPU)', () => {
     expect(() => handsFromGrader(batch, { ...good, jsn: p([3, 2, 1, 0, 0]) }, [1, 1])).toThrow(/"jsn" row 0 is not a probability vector/);
   });
 
+  it('a grader with a width output: mm to a hundredth at the finger joints only, none on a joint not graded', () => {
+    const at = (site: 'MCP2' | 'RC' | 'PIP3', x: number) => ({ laterality: 'L' as const, site, x, y: 1, confidence: 1 });
+    const rows = [at('MCP2', 1), at('RC', 2), at('PIP3', 3)];
+    const batch = { crop: new Float32Array(0), meta: new Float32Array(3 * 23), n: 3, angles: [0, 0, 0], rows };
+    const t = (xs: number[], w: number) => ({ data: Float32Array.from(xs), dims: [xs.length / w, w] });
+    const out = {
+      jsn: t([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0], 5), erosion: t([...[1, 0, 0, 0, 0, 0], ...[1, 0, 0, 0, 0, 0], ...[1, 0, 0, 0, 0, 0]], 6),
+      kl: t([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0], 5), geometry: t(new Array(12).fill(0).map((_, i) => (i % 4 > 1 ? 1 : 0)), 4),
+      jsw: t([1.23456, 1.9, 0.8], 1),
+    };
+    const joints = handsFromGrader(batch, out, [0.1, 0.1])[0].joints;
+    expect(joints.map((j) => [j.site, j.jswMm])).toEqual([['PIP3', 0.8], ['MCP2', 1.23], ['RC', undefined]]);
+    const notGraded = [{ cause: 'uncertain' as const, reason: 'detector confidence 0.2 under 0.4' }];
+    expect(handsFromGrader(batch, out, [0.1, 0.1], notGraded)[0].joints.find((j) => j.site === 'MCP2')!.jswMm).toBeUndefined();
+    expect(() => handsFromGrader(batch, { ...out, jsw: t([1, -0.5, 1], 1) }, [0.1, 0.1])).toThrow(/"jsw" row 1 is -0.5/);
+    expect(() => handsFromGrader(batch, { ...out, jsw: t([1, 1], 1) }, [0.1, 0.1])).toThrow(/"jsw" has 2 values, expected 3/);
+    // without the output (a site's own grader), no widths
+    const { jsw: _w, ...without } = out;
+    expect(handsFromGrader(batch, without, [0.1, 0.1])[0].joints.every((j) => j.jswMm === undefined)).toBe(true);
+  });
+
   it('sessions are made once and reused', async () => {
     const before = sessionCount();
     const again = await loadModels(TINY_MODELS, CPU);

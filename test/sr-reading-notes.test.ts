@@ -55,6 +55,7 @@ describe('a joint found but not graded', () => {
     delete pip3.jsn;
     delete pip3.erosion;
     delete pip3.kl;
+    delete pip3.jswMm;
     pip3.severity = {};
     pip3.notGraded = { cause: 'out-of-view', reason: 'PIP3 lies 2.0 mm from the edge of the image: part of the joint is out of view' };
     a.hands[0] = withSummary(left);
@@ -81,6 +82,16 @@ describe('a joint found but not graded', () => {
     const a = structuredClone(analysis);
     a.hands[0].joints[0].notGraded = { cause: 'uncertain', reason: 'x' };
     expect(() => buildSrDataset(a, source, options)).toThrow(/a joint not graded carries no grades/);
+    // nor a measured width: what cannot be graded is not measured either
+    const b = structuredClone(analysis);
+    const j = b.hands[0].joints[0];
+    delete j.jsn;
+    delete j.erosion;
+    delete j.kl;
+    j.severity = {};
+    j.notGraded = { cause: 'uncertain', reason: 'x' };
+    expect(j.jswMm).toBeDefined();
+    expect(() => buildSrDataset(b, source, options)).toThrow(/L-MCP2: a joint not graded carries no grades and no width/);
   });
 });
 

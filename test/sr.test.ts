@@ -128,6 +128,7 @@ describe('TID 1500 SR: content', () => {
       expect(got.box).toEqual(want.box);
       expect(got.confidence).toBe(want.confidence);
       for (const s of ['jsn', 'erosion', 'kl'] as const) expect(got[s]).toEqual(want[s]);
+      expect(got.jswMm).toBe(want.jswMm);
       expect(got.severity).toEqual(want.severity);
     }
     const hands = readSrHandSummaries(readPart10(bytes).dataset);
@@ -166,6 +167,10 @@ describe('TID 1500 SR: content', () => {
     expect(g.finding_site).toEqual(['289002']);
     expect(g.laterality).toEqual(['Left']);
     expect(g.measurements['JS-SVH-JSN']).toBe(2);
+    expect(g.measurements['JS-JSW']).toBe(1.52);
+    expect(g.units['JS-JSW']).toBe('mm');
+    expect(out.groups[2].measurements['JS-JSW']).toBe(0.71);
+    expect(out.groups[3].measurements['JS-JSW']).toBeUndefined(); // RC: no single joint space
     expect(g.evaluations['JS-RA-SEV']).toBe('JS-MILD');
     expect(g.algorithm).toEqual(['jointscore-grader', '1.0.0']);
   });
@@ -240,6 +245,12 @@ describe('SR builders validate at construction', () => {
     const bad2 = structuredClone(analysis);
     bad2.hands[0].joints[0].jsn = { grade: 7, probabilities: [] };
     expect(() => buildSrDataset(bad2, source, options)).toThrow(/grade must be an integer 0..4/);
+    const bad3 = structuredClone(analysis);
+    bad3.hands[0].joints[3].jswMm = 1.2; // RC
+    expect(() => buildSrDataset(bad3, source, options)).toThrow(/L-RC: joint space width is measured at the finger joints only/);
+    const bad4 = structuredClone(analysis);
+    bad4.hands[0].joints[0].jswMm = -0.1;
+    expect(() => buildSrDataset(bad4, source, options)).toThrow(/L-MCP2: joint space width must be a number of mm, 0 or more/);
     expect(() => buildSrDataset(analysis, { ...source, SOPInstanceUID: '1.2.3.4' }, options)).toThrow(/analysis is of image/);
     const { StudyInstanceUID: _s, ...noStudy } = source;
     expect(() => buildSrDataset(analysis, noStudy, options)).toThrow(/StudyInstanceUID is missing/);

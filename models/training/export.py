@@ -231,6 +231,17 @@ def training_of(args, state: dict) -> dict:
             "the same weights, exported again with a new calibration"}
 
 
+class WithWidth(torch.nn.Module):
+    """The grader as exported: with its joint space width output where it has the head."""
+
+    def __init__(self, grader: Grader):
+        super().__init__()
+        self.grader = grader
+
+    def forward(self, crop, meta):
+        return self.grader(crop, meta, width=self.grader.has_width)
+
+
 def export_grader(args, val_folder: str):
     model = Grader(1.0)
     state = load(args.grader_ckpt, model)
@@ -239,8 +250,8 @@ def export_grader(args, val_folder: str):
     os.makedirs(d, exist_ok=True)
     onnx_path = os.path.join(d, "model.onnx")
     dc, dm = torch.zeros(2, 1, 112, 112), torch.zeros(2, 23)
-    names = ["jsn", "erosion", "kl", "geometry"]
-    torch.onnx.export(model, (dc, dm), onnx_path, input_names=["crop", "meta"], output_names=names,
+    names = ["jsn", "erosion", "kl", "geometry"] + (["jsw"] if model.has_width else [])
+    torch.onnx.export(WithWidth(model), (dc, dm), onnx_path, input_names=["crop", "meta"], output_names=names,
                       opset_version=OPSET, do_constant_folding=True,
                       dynamic_axes={n: {0: "N"} for n in ["crop", "meta"] + names})
     meta = read_meta(val_folder)
@@ -253,7 +264,7 @@ def export_grader(args, val_folder: str):
     cq, b64 = quantise(c.numpy())
     mq = m.numpy().astype(np.float32)
     with torch.no_grad():
-        outs = model(torch.from_numpy(cq), torch.from_numpy(mq))
+        outs = model(torch.from_numpy(cq), torch.from_numpy(mq), width=model.has_width)
     tv = {
         "about": "jointscore-grader test vector: crop = bytes / 256 (float32), shape [4,1,112,112], row-major; "
                  "meta as float32; expected outputs from torch. Check max abs difference <= tolerance.",
@@ -263,12 +274,13 @@ def export_grader(args, val_folder: str):
                      "values": mq.tolist()},
         },
         "expected": {n: o.numpy().tolist() for n, o in zip(names, outs)},
-        "tolerance": {"probabilities": 1e-4, "geometry": 1e-3},
+        "tolerance": {"probabilities": 1e-4, "geometry": 1e-3, **({"jsw": 1e-3} if model.has_width else {})},
         "source": {"split": os.path.basename(val_folder.rstrip("/")), "crops": idx.tolist()},
     }
     with open(os.path.join(d, "test-vector.json"), "w") as f:
         json.dump(tv, f)
-    ms = cpu_ms(lambda: model(torch.zeros(21, 1, 112, 112), torch.zeros(21, 23)))
+    ms = cpu_ms(lambda: model(torch.zeros(21, 1, 112, 112), torch.zeros(21, 23), width=model.has_width))
+    width = state.get("widthHead")
     sh = lambda k: [-1, k]  # noqa: E731
     manifest = {
         "name": "jointscore-grader",
@@ -280,14 +292,17 @@ def export_grader(args, val_folder: str):
                   "cropPx": 112, "cropMmPerPx": 0.16,
                   "normalisation": "raw display values in [0,1]; per-crop standardisation inside the graph"},
         "outputs": {"jsn": {"name": "jsn", "shape": sh(5)}, "erosion": {"name": "erosion", "shape": sh(6)},
-                    "kl": {"name": "kl", "shape": sh(5)}, "geometry": {"name": "geometry", "shape": sh(4)}},
+                    "kl": {"name": "kl", "shape": sh(5)}, "geometry": {"name": "geometry", "shape": sh(4)},
+                    **({"jsw": {"name": "jsw", "shape": sh(1)}} if model.has_width else {})},
         "sites": meta["sites"],
         "gradeSchemes": {"jsn": "SvH JSN 0-4", "erosion": "SvH erosion 0-5", "kl": "Kellgren-Lawrence 0-4"},
         "architecture": {"kind": "ResNet-like CNN (4 stages, 16-128 ch) + site/angle meta MLP; CORAL ordinal heads; "
                                  "geometry predicted in crop axes and turned to image axes in the graph",
-                         "parameters": n_params(model), "torchCpuMsPer21Crops2ThreadsSharedCpu": round(ms, 1), "opset": OPSET,
+                         "parameters": sum(p.numel() for k, p in model.named_parameters() if model.has_width or not k.startswith("jsw.")),
+                         "torchCpuMsPer21Crops2ThreadsSharedCpu": round(ms, 1), "opset": OPSET,
                          "loss": "CORAL binary cross-entropy per scale (masked where not scored) + smooth L1 geometry"},
-        "training": training_of(args, state),
+        "training": {**training_of(args, state),
+                     **({"jointSpaceWidth": {k: width[k] for k in ("script", "from", "train", "val", "epochs", "seed")}} if width else {})},
         **({"calibration": {"kind": "healthy-grade log-weights on the probabilities, in the graph (calibrate_prior.py)",
                             "logWeights": prior["logWeights"], "target": prior["target"],
                             **{k: prior[k] for k in ("logWeightsWrist", "logWeightsThumb") if k in prior},
@@ -295,7 +310,9 @@ def export_grader(args, val_folder: str):
         "metrics": {"split": f"validation (synthetic phantom, seeds {meta['seeds'][0]}-{meta['seeds'][1]}, "
                              f"{meta['crops']} crops from {meta['images']} images, crops centred on the true joint "
                              f"with the training-set jitter)",
-                    **{k: (round(v, 4) if isinstance(v, float) else v) for k, v in mets.items()}},
+                    **{k: (round(v, 4) if isinstance(v, float) else v) for k, v in mets.items()},
+                    **({"jointSpaceWidth": {"what": "joint space width (mm) at the finger joints against the phantom's true widths",
+                                            **width["validation"]}} if width else {})},
     }
     with open(os.path.join(d, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=2)

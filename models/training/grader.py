@@ -95,6 +95,12 @@ class Grader(nn.Module):
         self.wrist_erosion = nn.Sequential(nn.Linear(192, 64), nn.ReLU(inplace=True), nn.Linear(64, 1))
         nn.init.zeros_(self.wrist_erosion[2].weight)
         nn.init.zeros_(self.wrist_erosion[2].bias)
+        # The joint space width in mm (finger joints: JSW_SITES), read off the fused features
+        # by a small head trained after the rest on the phantom's exact widths
+        # (train_jsw.py), so the grades stay bit for bit those of the checkpoint it was
+        # trained on. `has_width` says whether a checkpoint carried it (export adds the output).
+        self.jsw = nn.Sequential(nn.Linear(192, 64), nn.ReLU(inplace=True), nn.Linear(64, 1))
+        self.has_width = False
         # geometry: (u, v) centre offset in crop axes (u right, v down), (a, b) box size
         # along the crop's right / up axes, and a residual in image axes
         self.geo = nn.Linear(192, 8)
@@ -142,17 +148,26 @@ class Grader(nn.Module):
         h = self.features(crop, meta)
         return self.cum_logits(h, meta), self.geometry(h, meta)
 
-    def forward(self, crop, meta):
+    def forward(self, crop, meta, width: bool = False):
+        """(jsn, erosion, kl, geometry), and the joint space width [N, 1] mm where `width`."""
         h = self.features(crop, meta)
         parts = parts_of(meta)
         cum = self.cum_logits(h, meta)
         jsn, ero, kl = (reweight(OrdinalHead.probs(cum[k]), getattr(self, f"prior_{k}"), parts) for k in SCALES)
+        if width:
+            return jsn, ero, kl, self.geometry(h, meta), self.width(h)
         return jsn, ero, kl, self.geometry(h, meta)
 
+    def width(self, h):
+        return F.softplus(self.jsw(h))
+
     def load_state_dict(self, state, strict: bool = True):
-        """Checkpoints from before wrist_erosion load with its zero shift."""
-        if strict and not any(k.startswith("wrist_erosion.") for k in state):
-            state = {**state, **{f"wrist_erosion.{k}": v for k, v in self.wrist_erosion.state_dict().items()}}
+        """Checkpoints from before wrist_erosion load with its zero shift; those without the
+        width head load with an untrained one (has_width False)."""
+        self.has_width = any(k.startswith("jsw.") for k in state)
+        for part in ("wrist_erosion", "jsw"):
+            if strict and not any(k.startswith(f"{part}.") for k in state):
+                state = {**state, **{f"{part}.{k}": v for k, v in getattr(self, part).state_dict().items()}}
         return super().load_state_dict(state, strict)
 
     def set_prior(self, prior: dict) -> None:

@@ -38,6 +38,8 @@ export interface JointResult {
   jsn?: GradeResult;
   erosion?: GradeResult;
   kl?: GradeResult;
+  /** joint space width, mm (JSW_SITES only): measured by the grader, or the phantom's truth */
+  jswMm?: number;
   severity: { ra?: SeverityClass; oa?: SeverityClass };
   /** set instead of grades on a joint found but not graded */
   notGraded?: JointNotGraded;

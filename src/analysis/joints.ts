@@ -33,6 +33,16 @@ export const KL_SITES: readonly JointSite[] = [
   'MCP1', 'MCP2', 'MCP3', 'MCP4', 'MCP5', 'CMC1', 'STT',
 ];
 
+/**
+ * Sites whose joint space width is measured (mm): the finger joints, where a joint space is
+ * one band between two bone ends as trials measure it (MCP and PIP above all); the carpal and
+ * CMC joints' spaces overlap in projection and have no single width.
+ */
+export const JSW_SITES: readonly JointSite[] = [
+  'DIP2', 'DIP3', 'DIP4', 'DIP5', 'PIP2', 'PIP3', 'PIP4', 'PIP5', 'IP1',
+  'MCP1', 'MCP2', 'MCP3', 'MCP4', 'MCP5',
+];
+
 export const MAX_GRADE = { jsn: 4, erosion: 5, kl: 4 } as const;
 export type Score = keyof typeof MAX_GRADE;
 

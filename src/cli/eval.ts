@@ -126,6 +126,9 @@ export function referenceMarkdown(a: ReferenceAgreement, reference: string, imag
     '',
     `Coverage: ${a.coverage.graded} of ${a.coverage.referenced} referenced joint scores graded (${pct(a.coverage.share)}).`,
     `Films the reference scores all zero: ${a.allZeroFilms.films}; of their ${a.allZeroFilms.joints} joints found, ${a.allZeroFilms.calledMildOrSevere} called mild or severe (${pct(a.allZeroFilms.share)}).`,
+    ...(a.width
+      ? [`Joint space width (the reference's jsw_mm): ${a.width.n} joints measured by both, mean absolute error ${num(a.width.maeMm, 2)} mm, bias (measured - reference) ${num(a.width.biasMm, 2)} mm, correlation ${num(a.width.correlation, 2)}.`]
+      : []),
     '',
     ...confusion,
     '',

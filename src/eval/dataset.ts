@@ -112,6 +112,7 @@ export function validateHandAnalysis(value: Json, file: string, role: Role): Han
       const jsn = grade('jsn');
       const erosion = grade('erosion');
       const kl = grade('kl');
+      if (j.jswMm !== undefined && !(typeof j.jswMm === 'number' && j.jswMm >= 0)) fail(`${jp}.jswMm (${site})`, 'a joint space width in mm, 0 or more', j.jswMm);
       return {
         site,
         x: j.x as number,
@@ -121,6 +122,7 @@ export function validateHandAnalysis(value: Json, file: string, role: Role): Han
         ...(jsn ? { jsn } : {}),
         ...(erosion ? { erosion } : {}),
         ...(kl ? { kl } : {}),
+        ...(typeof j.jswMm === 'number' ? { jswMm: j.jswMm } : {}),
         severity: isObject(j.severity) ? (j.severity as JointResult['severity']) : {},
         ...(j.notGraded === undefined ? {} : { notGraded: notGradedOf(j.notGraded, `${jp}.notGraded (${site})`) }),
       };

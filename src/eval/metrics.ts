@@ -145,6 +145,17 @@ export interface GradingAgreement {
   withinOne: number | null;
 }
 
+/** The measured joint space width against the reference's, over matched joints that have both. */
+export interface WidthAgreement {
+  n: number;
+  /** mean |predicted - true|, mm */
+  maeMm: number;
+  /** mean (predicted - true), mm: a systematic over- or under-measurement */
+  biasMm: number;
+  /** Pearson correlation; null where either side does not vary */
+  correlation: number | null;
+}
+
 export interface EvalResult {
   meta: {
     /** distinct groundTruth.generator values of the truths ("" for none given) */
@@ -170,6 +181,8 @@ export interface EvalResult {
   detection: DetectionResult;
   localisation: LocalisationResult;
   grading: Record<Score, GradingAgreement>;
+  /** null where the reference or the grader gives no widths */
+  width: WidthAgreement | null;
 }
 
 /** groundTruth.generator as `jointscore phantom` writes it (PHANTOM_GENERATOR in src/phantom/generate.ts). */
@@ -459,6 +472,21 @@ function detectionAndLocalisation(
  * a UID given twice on the same side is an error (the caller names the files).
  */
 /** Share of joints found that were graded. */
+export function widthAgreement(pairs: readonly { truth: number; predicted: number }[]): WidthAgreement | null {
+  const n = pairs.length;
+  if (n === 0) return null;
+  const mean = (f: (p: { truth: number; predicted: number }) => number) => pairs.reduce((a, p) => a + f(p), 0) / n;
+  const mt = mean((p) => p.truth), mp = mean((p) => p.predicted);
+  const cov = mean((p) => (p.truth - mt) * (p.predicted - mp));
+  const vt = mean((p) => (p.truth - mt) ** 2), vp = mean((p) => (p.predicted - mp) ** 2);
+  return {
+    n,
+    maeMm: mean((p) => Math.abs(p.predicted - p.truth)),
+    biasMm: mp - mt,
+    correlation: vt > 0 && vp > 0 ? cov / Math.sqrt(vt * vp) : null,
+  };
+}
+
 export function coverageOf(joints: readonly Pick<JointResult, 'notGraded'>[]): EvalResult['coverage'] {
   const graded = joints.filter((j) => !j.notGraded).length;
   return { found: joints.length, graded, share: joints.length ? graded / joints.length : null };
@@ -504,6 +532,12 @@ export function evaluate(
     });
     grading[score] = gradingAgreement(score, pairs);
   }
+  const widths: { truth: number; predicted: number }[] = [];
+  tj.forEach((t, ti) => {
+    const di = iouMatch[ti];
+    const predicted = di === -1 ? undefined : pj[di].joint.jswMm;
+    if (t.joint.jswMm !== undefined && predicted !== undefined) widths.push({ truth: t.joint.jswMm, predicted });
+  });
 
   const isPhantom = (t: HandAnalysis) => t.groundTruth?.generator === PHANTOM_GENERATOR_NAME;
   const generators = [...new Set(truths.map((t) => t.groundTruth?.generator ?? ''))].sort();
@@ -526,5 +560,6 @@ export function evaluate(
     detection,
     localisation,
     grading,
+    width: widthAgreement(widths),
   };
 }

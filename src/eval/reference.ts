@@ -1,6 +1,6 @@
 import type { HandAnalysis, HandResult } from '../analysis/hand-analysis.js';
-import { JOINT_SITES, scoresFor, type JointSite, type Score } from '../analysis/joints.js';
-import { gradingAgreement, predictedGrade, type GradingAgreement } from './metrics.js';
+import { JOINT_SITES, JSW_SITES, scoresFor, type JointSite, type Score } from '../analysis/joints.js';
+import { gradingAgreement, predictedGrade, widthAgreement, type GradingAgreement, type WidthAgreement } from './metrics.js';
 
 /**
  * Real graded films as sites hold them, and how the models agree with them: the local
@@ -12,12 +12,14 @@ import { gradingAgreement, predictedGrade, type GradingAgreement } from './metri
  *   `<Patient_ID>-LH.<ext>` and `<Patient_ID>-RH.<ext>`. Foot columns and wrist erosion
  *   sites outside this vocabulary (radius, ulna, lunate, navicular, multangulum) are left out.
  * - Plain: `file,site,jsn,erosion,kl`, one row per joint; `file` is the film's name (with or
- *   without extension), `site` is `MCP2` or `L-MCP2`, an empty cell is "not scored".
+ *   without extension), `site` is `MCP2` or `L-MCP2`, an empty cell is "not scored"; an
+ *   optional `jsw_mm` column holds a measured joint space width (finger joints).
  */
 export interface ReferenceJoint {
   jsn?: number;
   erosion?: number;
   kl?: number;
+  jswMm?: number;
 }
 
 export interface ReferenceFilm {
@@ -119,6 +121,13 @@ function readPlain(header: string[], rows: string[][], name: string): ReferenceF
       const g = grade(row[col(score)], `${where}, ${score}`);
       if (g !== undefined && scoresFor(site).includes(score)) j[score] = g;
     }
+    const width = col('jsw_mm') < 0 ? '' : (row[col('jsw_mm')] ?? '').trim();
+    if (width !== '') {
+      const mm = Number(width);
+      if (!(mm >= 0 && mm < 10)) throw new Error(`${where}, jsw_mm: "${width}" is not a joint space width in mm (0 to 10)`);
+      if (!JSW_SITES.includes(site)) throw new Error(`${where}, jsw_mm: a joint space width is read at the finger joints only (${JSW_SITES.join(', ')}), not ${site}`);
+      j.jswMm = mm;
+    }
     entry.joints.set(site, j);
     byFilm.set(film, entry);
   }
@@ -141,6 +150,8 @@ export interface ReferenceAgreement {
   coverage: { graded: number; referenced: number; share: number | null };
   /** on films the reference scores all zero: joints the models called mild or severe */
   allZeroFilms: { films: number; joints: number; calledMildOrSevere: number; share: number | null };
+  /** the measured joint space width against the reference's `jsw_mm`; null where none pair */
+  width: WidthAgreement | null;
 }
 
 /** The predicted hand for a film: the one of the film's side, else the only one. */
@@ -154,6 +165,7 @@ const calledMildOrSevere = (j: HandResult['joints'][number]) =>
 
 export function referenceAgreement(films: readonly ReferenceFilm[], predictions: ReadonlyMap<string, HandAnalysis>): ReferenceAgreement {
   const pairs: Record<Score, { truth: number; predicted: number }[]> = { jsn: [], erosion: [], kl: [] };
+  const widths: { truth: number; predicted: number }[] = [];
   let graded = 0;
   let referenced = 0;
   const zero = { films: 0, joints: 0, calledMildOrSevere: 0 };
@@ -172,6 +184,8 @@ export function referenceAgreement(films: readonly ReferenceFilm[], predictions:
         graded++;
         pairs[score].push({ truth: ref[score]!, predicted: predictedGrade(g) });
       }
+      const measured = found.get(site)?.jswMm;
+      if (ref.jswMm !== undefined && measured !== undefined) widths.push({ truth: ref.jswMm, predicted: measured });
     }
     const allZero = [...film.joints.values()].every((j) => (j.jsn ?? 0) === 0 && (j.erosion ?? 0) === 0 && (j.kl ?? 0) === 0);
     if (allZero && hand) {
@@ -194,5 +208,6 @@ export function referenceAgreement(films: readonly ReferenceFilm[], predictions:
     scores,
     coverage: { graded, referenced, share: referenced ? graded / referenced : null },
     allZeroFilms: { ...zero, share: zero.joints ? zero.calledMildOrSevere / zero.joints : null },
+    width: widthAgreement(widths),
   };
 }

@@ -195,6 +195,14 @@ export function renderMarkdown(result: EvalResult, context: ReportContext = {}):
     if (plot) L.push('', `![${k} confusion matrix](${plot})`);
   }
   L.push('');
+  const w = result.width;
+  if (w) {
+    L.push('## Joint space width', '');
+    L.push(`The measured width (mm) against the reference's, over the ${w.n} matched finger joints that have both.`, '');
+    L.push('| joints | mean absolute error, mm | bias (measured - reference), mm | correlation |');
+    L.push('|---:|---:|---:|---:|');
+    L.push(`| ${w.n} | ${num(w.maeMm, 3)} | ${num(w.biasMm, 3)} | ${num(w.correlation, 3)} |`, '');
+  }
   return L.join('\n') + '\n';
 }
 

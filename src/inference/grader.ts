@@ -1,6 +1,6 @@
 import type { GradeResult, HandResult, JointNotGraded, JointResult } from '../analysis/hand-analysis.js';
 import { jointNotGraded } from './abstention.js';
-import { JOINT_SITES, scoresFor, type JointSite, type Laterality, type Score } from '../analysis/joints.js';
+import { JOINT_SITES, JSW_SITES, scoresFor, type JointSite, type Laterality, type Score } from '../analysis/joints.js';
 import { jointSeverity, withSummary } from '../analysis/severity.js';
 import type { Candidate } from './detector.js';
 import { DEFAULT_CALIBRATION, GRADER_OUTPUT_WIDTH, META_WIDTH, type GraderManifest } from './manifest.js';
@@ -48,7 +48,18 @@ export function buildGraderBatch(img: DisplayImage, candidates: readonly Candida
   return { crop, meta, n, rows: [...candidates], angles };
 }
 
-export type GraderOutputs = Record<Score | 'geometry', TensorData>;
+export type GraderOutputs = Record<Score | 'geometry', TensorData> & { jsw?: TensorData };
+
+/** Every row of the width output is a width in mm, 0 or more (the contract), whatever its site. */
+function checkWidths(t: TensorData, n: number): void {
+  if (t.data.length !== n) throw new Error(`grader output "jsw" has ${t.data.length} values, expected ${n} (${n} x 1)`);
+  t.data.forEach((v, row) => {
+    if (!(v >= 0) || !Number.isFinite(v)) throw new Error(`grader output "jsw" row ${row} is ${v}: the contract wants a width in mm, 0 or more`);
+  });
+}
+
+/** mm to a hundredth: more digits than a film at 0.1 mm a pixel can carry would be noise. */
+const widthOf = (t: TensorData, row: number) => Math.round(Number(t.data[row]) * 100) / 100;
 
 /** Probabilities of one output row as float64, renormalised to sum to exactly 1; the argmax is the grade. */
 function gradeOf(t: TensorData, row: number, width: number, what: string): GradeResult {
@@ -80,6 +91,7 @@ export function handsFromGrader(
     const want = batch.n * GRADER_OUTPUT_WIDTH[k];
     if (out[k].data.length !== want) throw new Error(`grader output "${k}" has ${out[k].data.length} values, expected ${want} (${batch.n} x ${GRADER_OUTPUT_WIDTH[k]})`);
   }
+  if (out.jsw) checkWidths(out.jsw, batch.n);
   const byHand = new Map<Laterality, JointResult[]>();
   batch.rows.forEach((c, i) => {
     const g = out.geometry.data.subarray(i * 4, i * 4 + 4);
@@ -90,6 +102,7 @@ export function handsFromGrader(
     const grades: Partial<Record<Score, GradeResult>> = {};
     const abstained = notGraded[i];
     if (!abstained) for (const s of scoresFor(c.site)) grades[s] = gradeOf(out[s], i, GRADER_OUTPUT_WIDTH[s], s);
+    const measured = !abstained && out.jsw && JSW_SITES.includes(c.site);
     const joint: JointResult = {
       site: c.site,
       x,
@@ -97,6 +110,7 @@ export function handsFromGrader(
       box: [x - hw, y - hh, x + hw, y + hh],
       confidence: c.confidence,
       ...grades,
+      ...(measured ? { jswMm: widthOf(out.jsw!, i) } : {}),
       severity: jointSeverity(grades),
       ...(abstained ? { notGraded: abstained } : {}),
     };
@@ -129,13 +143,15 @@ export async function grade(
     [manifest.input.crop.name]: { data: batch.crop, dims: [batch.n, 1, cropPx, cropPx] },
     [manifest.input.meta.name]: { data: batch.meta, dims: [batch.n, META_WIDTH] },
   });
-  const pick = (k: Score | 'geometry'): TensorData => {
-    const name = manifest.outputs[k].name;
+  const pick = (k: Score | 'geometry' | 'jsw'): TensorData => {
+    const name = manifest.outputs[k]!.name;
     const t = raw[name];
     if (!t) throw new Error(`grader ${manifest.name} returned no output "${name}"`);
     return t;
   };
   const crop = (i: number) => batch.crop.subarray(i * cropPx * cropPx, (i + 1) * cropPx * cropPx);
   const notGraded = batch.rows.map((candidate, i) => jointNotGraded({ candidate, crop: crop(i) }, img, jointMinConfidence));
-  return handsFromGrader(batch, { jsn: pick('jsn'), erosion: pick('erosion'), kl: pick('kl'), geometry: pick('geometry') }, img.pixelSpacingMm, notGraded);
+  const outputs: GraderOutputs = { jsn: pick('jsn'), erosion: pick('erosion'), kl: pick('kl'), geometry: pick('geometry') };
+  if (manifest.outputs.jsw) outputs.jsw = pick('jsw');
+  return handsFromGrader(batch, outputs, img.pixelSpacingMm, notGraded);
 }

@@ -62,11 +62,19 @@ export type GraderOutput = (typeof GRADER_OUTPUTS)[number];
 /** Width of each grader output (classes, or 4 for geometry). */
 export const GRADER_OUTPUT_WIDTH: Record<GraderOutput, number> = { jsn: 5, erosion: 6, kl: 5, geometry: 4 };
 export const META_WIDTH = JOINT_SITES.length + 2;
+/**
+ * An output a grader may have: `jsw` [N, 1], the joint space width in mm, read at the
+ * finger joints (analysis/joints.ts JSW_SITES). Optional, so a site's own grader without it
+ * still loads; its joints then carry no width.
+ */
+export const GRADER_OPTIONAL_OUTPUTS = ['jsw'] as const;
+export type GraderOptionalOutput = (typeof GRADER_OPTIONAL_OUTPUTS)[number];
+export const GRADER_OPTIONAL_OUTPUT_WIDTH: Record<GraderOptionalOutput, number> = { jsw: 1 };
 
 export interface GraderManifest extends ManifestCommon {
   task: 'grader';
   input: { crop: TensorSpec; meta: TensorSpec; cropPx: number; cropMmPerPx: number };
-  outputs: Record<GraderOutput, TensorSpec>;
+  outputs: Record<GraderOutput, TensorSpec> & Partial<Record<GraderOptionalOutput, TensorSpec>>;
   sites: JointSite[];
   gradeSchemes?: Record<string, string>;
 }
@@ -247,10 +255,12 @@ function parseGrader(c: Checker, m: Record<string, unknown>, common: ManifestCom
   const meta = c.tensor(inObj, 'meta', 'input.meta', 2);
   if (meta.shape[0] !== -1 || meta.shape[1] !== META_WIDTH) c.fail('input.meta.shape', meta.shape, `[-1, ${META_WIDTH}]`);
   const outObj = c.object(m.outputs, 'outputs');
-  const outputs = {} as Record<GraderOutput, TensorSpec>;
-  for (const k of GRADER_OUTPUTS) {
+  const outputs = {} as GraderManifest['outputs'];
+  const width = { ...GRADER_OUTPUT_WIDTH, ...GRADER_OPTIONAL_OUTPUT_WIDTH };
+  const present = GRADER_OPTIONAL_OUTPUTS.filter((k) => (outObj as Record<string, unknown>)[k] !== undefined);
+  for (const k of [...GRADER_OUTPUTS, ...present]) {
     const t = c.tensor(outObj, k, `outputs.${k}`, 2);
-    if (t.shape[0] !== -1 || t.shape[1] !== GRADER_OUTPUT_WIDTH[k]) c.fail(`outputs.${k}.shape`, t.shape, `[-1, ${GRADER_OUTPUT_WIDTH[k]}]`);
+    if (t.shape[0] !== -1 || t.shape[1] !== width[k]) c.fail(`outputs.${k}.shape`, t.shape, `[-1, ${width[k]}]`);
     outputs[k] = t;
   }
   const sites = m.sites;
@@ -320,7 +330,12 @@ export interface IoMetadata {
 /** The inputs and outputs the manifest promises, by name. */
 export function manifestSignature(m: ModelManifest): { inputs: TensorSpec[]; outputs: TensorSpec[] } {
   if (m.task === 'detector') return { inputs: [m.input], outputs: [m.output] };
-  return { inputs: [m.input.crop, m.input.meta], outputs: GRADER_OUTPUTS.map((k) => m.outputs[k]) };
+  return { inputs: [m.input.crop, m.input.meta], outputs: graderOutputNames(m).map((k) => m.outputs[k]!) };
+}
+
+/** The outputs this grader's manifest declares: the four required, then the optional ones it has. */
+export function graderOutputNames(m: GraderManifest): (GraderOutput | GraderOptionalOutput)[] {
+  return [...GRADER_OUTPUTS, ...GRADER_OPTIONAL_OUTPUTS.filter((k) => m.outputs[k])];
 }
 
 /**
@@ -371,7 +386,7 @@ export function checkSignature(
 function fieldName(m: ModelManifest, kind: 'inputs' | 'outputs', name: string): string {
   if (m.task === 'detector') return kind === 'inputs' ? 'input' : 'output';
   if (kind === 'inputs') return m.input.crop.name === name ? 'input.crop' : 'input.meta';
-  const k = GRADER_OUTPUTS.find((o) => m.outputs[o].name === name) ?? name;
+  const k = graderOutputNames(m).find((o) => m.outputs[o]?.name === name) ?? name;
   return `outputs.${k}`;
 }
 

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { decodeHeatmap } from './detector.js';
-import { GRADER_OUTPUTS, type ModelManifest } from './manifest.js';
+import { GRADER_OUTPUTS, graderOutputNames, type ModelManifest } from './manifest.js';
 import type { ModelRunner, TensorData } from './session.js';
 
 /**
@@ -215,7 +215,8 @@ export function parseTestVector(json: unknown, file: string, manifest?: ModelMan
     for (const [key, value] of Object.entries(byKey)) {
       const want = tensorsByName({ [key]: value }, `${file}: expected`)[isObj(value) && typeof value.name === 'string' ? value.name : key];
       const isGraderKey = (GRADER_OUTPUTS as readonly string[]).includes(key);
-      const name = manifest?.task === 'grader' && isGraderKey ? manifest.outputs[key as (typeof GRADER_OUTPUTS)[number]].name : key;
+      const declared = manifest?.task === 'grader' && (graderOutputNames(manifest) as string[]).includes(key);
+      const name = declared ? manifest.outputs[key as keyof typeof manifest.outputs]!.name : key;
       const keyTol = typeof tol[key] === 'number' ? (tol[key] as number)
         : isGraderKey && key !== 'geometry' && typeof tol.probabilities === 'number' ? tol.probabilities
         : typeof tol.values === 'number' ? tol.values : atol;

@@ -1,4 +1,4 @@
-import { JOINT_SITES, MAX_GRADE, scoresFor, type JointSite, type Laterality, type Score } from '../analysis/joints.js';
+import { JOINT_SITES, JSW_SITES, MAX_GRADE, scoresFor, type JointSite, type Laterality, type Score } from '../analysis/joints.js';
 import type { GradeResult, HandResult, JointResult } from '../analysis/hand-analysis.js';
 import { jointSeverity, withSummary } from '../analysis/severity.js';
 import { buildHand, MU, type HandModel, type V2 } from './anatomy.js';
@@ -266,6 +266,8 @@ function groundTruth(h: PlacedHand, W: number, H: number): HandResult {
     const g = h.grades[site];
     const res: JointResult = { site, x, y, box, confidence: 1, severity: {} };
     for (const sc of scoresFor(site)) res[sc] = oneHot(sc, g[sc] ?? 0);
+    // the gap between the bone ends' rims along the joint's axis, in true mm
+    if (JSW_SITES.includes(site)) res.jswMm = j.gapMm * f.scale;
     res.severity = jointSeverity(res);
     return res;
   });

@@ -81,6 +81,8 @@ interface CropRecord {
   jsn: number;
   erosion: number;
   kl: number;
+  /** true joint space width, mm (-1 where not measured: analysis/joints.ts JSW_SITES) */
+  jswMm: number;
   /** angle of the crop's distal direction in the image, radians (x right, y down) */
   angle: number;
   /** true centre minus crop centre, image frame, mm */
@@ -110,7 +112,7 @@ function cropsOf(img: DisplayImage, joints: JointResult[], laterality: 'L' | 'R'
       pixels,
       record: {
         image, seed, site: j.site, siteIndex: JOINT_SITES.indexOf(j.site), laterality,
-        jsn: grade(j.jsn), erosion: grade(j.erosion), kl: grade(j.kl), angle,
+        jsn: grade(j.jsn), erosion: grade(j.erosion), kl: grade(j.kl), jswMm: j.jswMm ?? -1, angle,
         dxMm: -jx, dyMm: -jy,
         wMm: (j.box[2] - j.box[0]) * sc,
         hMm: (j.box[3] - j.box[1]) * sr,

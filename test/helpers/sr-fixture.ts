@@ -31,6 +31,7 @@ export const analysis: HandAnalysis = {
           jsn: { grade: 2, probabilities: [0.02, 0.1, 0.7, 0.15, 0.03] },
           erosion: { grade: 0, probabilities: [0.9, 0.05, 0.03, 0.01, 0.005, 0.005] },
           kl: { grade: 1, probabilities: [0.3, 0.5, 0.1, 0.07, 0.03] },
+          jswMm: 1.52,
           severity: { ra: 'mild', oa: 'healthy' },
         }),
         joint({
@@ -38,11 +39,13 @@ export const analysis: HandAnalysis = {
           jsn: { grade: 3, probabilities: [0.01, 0.04, 0.15, 0.7000000000000001, 0.1] },
           erosion: { grade: 5, probabilities: [0, 0, 0, 0, 0, 1] },
           kl: { grade: 4, probabilities: [0.1, 0.2, 0.1, 0.2, 0.4] },
+          jswMm: 0,
           severity: { ra: 'severe', oa: 'severe' },
         }),
         joint({
           site: 'DIP5', box: [1234.56, 88.8, 1290.01, 130.5], confidence: 0.5,
           kl: { grade: 2, probabilities: [0.05, 0.15, 0.6, 0.15, 0.05] },
+          jswMm: 0.71,
           severity: { oa: 'mild' },
         }),
         joint({

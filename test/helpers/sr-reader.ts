@@ -12,7 +12,7 @@ import { DCM, PRIVATE, SCT, UMLS, countCode, gradeProbability, lateralityFromCod
 
 
 /** A joint as the SR holds it: the result's fields (box recovered from float32 Graphic Data, see {@link fromFloat32}) and the SR's own. */
-export interface SrJoint extends Pick<JointResult, 'site' | 'box' | 'confidence' | 'jsn' | 'erosion' | 'kl' | 'severity'> {
+export interface SrJoint extends Pick<JointResult, 'site' | 'box' | 'confidence' | 'jsn' | 'erosion' | 'kl' | 'jswMm' | 'severity'> {
   trackingIdentifier: string;
   trackingUid: string;
   laterality: Laterality;
@@ -167,6 +167,12 @@ export function readSrJoints(dataset: NaturalDataset): SrJoint[] {
     if (jsn) joint.jsn = jsn;
     if (erosion) joint.erosion = erosion;
     if (kl) joint.kl = kl;
+    const width = childrenNamed(group, PRIVATE.JointSpaceWidth)[0];
+    if (width) {
+      const unit = CodedConcept.fromItem(seq(seq(width.MeasuredValueSequence)[0]?.MeasurementUnitsCodeSequence)[0]);
+      if (unit.value !== 'mm' || unit.scheme !== 'UCUM') throw new SrBuildError(`${id}: joint space width in ${unit.toString()}, not (mm, UCUM)`);
+      joint.jswMm = numValue(width, id);
+    }
     const ra = childrenNamed(group, PRIVATE.RaSeverityClass)[0];
     const oa = childrenNamed(group, PRIVATE.OaSeverityClass)[0];
     if (ra) joint.severity.ra = severityFromCode(CodedConcept.fromItem(seq(ra.ConceptCodeSequence)[0]));

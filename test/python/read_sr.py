@@ -55,6 +55,9 @@ def main(path: str) -> None:
             "measurements": {
                 m.name.value: m.value for m in g.get_measurements()
             },
+            "units": {
+                m.name.value: m.unit.value for m in g.get_measurements()
+            },
             "evaluations": {
                 e.name.value: e.value.value for e in g.get_qualitative_evaluations()
             },

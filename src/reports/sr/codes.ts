@@ -71,6 +71,8 @@ export const UCUM = {
   NoUnits: c('1', 'UCUM', 'no units'),
   /** ("{ratio}", UCUM, "ratio"), CID 7181: probabilities and confidences in [0, 1] */
   Ratio: c('{ratio}', 'UCUM', 'ratio'),
+  /** ("mm", UCUM, "millimeter"), CID 7181: the joint space width */
+  Millimeter: c('mm', 'UCUM', 'millimeter'),
 } as const;
 
 export const LANGUAGE_EN_US = c('en-US', 'RFC5646', 'English (United States)');
@@ -104,6 +106,8 @@ export const PRIVATE = {
   RaSeverityClass: p('JS-RA-SEV', 'RA severity class from JSN grade'),
   OaSeverityClass: p('JS-OA-SEV', 'OA severity class from KL grade'),
   DetectionConfidence: p('JS-DET-CONF', 'Joint detection confidence'),
+  /** no standard code names a radiographic joint space width; the grader measures it in mm */
+  JointSpaceWidth: p('JS-JSW', 'Joint space width'),
   SvhJsnTotal: p('JS-SVH-JSN-TOT', 'Total SvH joint space narrowing score of hand'),
   SvhErosionTotal: p('JS-SVH-ERO-TOT', 'Total SvH erosion score of hand'),
   KlSum: p('JS-KL-SUM', 'Sum of Kellgren-Lawrence grades of hand'),
@@ -138,6 +142,7 @@ export const EQUIVALENT_MEANING: Record<string, string> = {
   'JS-RA-SEV': 'Rheumatoid arthritis severity class derived from the SvH JSN grade by the configured thresholds',
   'JS-OA-SEV': 'Osteoarthritis severity class derived from the Kellgren-Lawrence grade by the configured thresholds',
   'JS-DET-CONF': 'Confidence of the joint detector that this joint is present at this region (0 to 1)',
+  'JS-JSW': 'Radiographic joint space width: the gap between the two bone ends along the joint axis, in mm, as the grader model measures it from the image at its pixel spacing',
   'JS-SVH-JSN-TOT': 'Sum of Sharp/van der Heijde joint space narrowing grades over the joints of one hand',
   'JS-SVH-ERO-TOT': 'Sum of Sharp/van der Heijde erosion grades over the joints of one hand',
   'JS-KL-SUM': 'Sum of Kellgren-Lawrence grades over the joints of one hand',

@@ -1,5 +1,5 @@
 import type { GradeResult, HandResult, JointNotGradedCause, JointResult, SeverityClass } from '../../analysis/hand-analysis.js';
-import { MAX_GRADE, scoresFor, trackingId, type Score } from '../../analysis/joints.js';
+import { JSW_SITES, MAX_GRADE, scoresFor, trackingId, type Score } from '../../analysis/joints.js';
 import {
   CodeItem, CodedConcept, ContainerItem, ContentItem, ImageItem, NumItem, ScoordItem, SrBuildError, TextItem,
   UidRefItem, type ImageReference, type RelationshipType,
@@ -304,6 +304,12 @@ const NOT_GRADED_CODES: Record<JointNotGradedCause, CodedConcept> = {
   uncertain: PRIVATE.UncertainDetection,
 };
 
+function widthMeasurement(joint: JointResult, where: string): NumItem {
+  if (!JSW_SITES.includes(joint.site)) throw new SrBuildError(`${where}: joint space width is measured at the finger joints only (${JSW_SITES.join(', ')})`);
+  if (!(joint.jswMm! >= 0 && Number.isFinite(joint.jswMm))) throw new SrBuildError(`${where}: joint space width must be a number of mm, 0 or more, got ${joint.jswMm}`);
+  return measurement(PRIVATE.JointSpaceWidth, joint.jswMm!, UCUM.Millimeter);
+}
+
 /** TID 1410 group for one joint: its grades, or why it was not graded. */
 export function jointGroup(laterality: 'L' | 'R', joint: JointResult, ctx: GroupContext): ContainerItem {
   const id = trackingId(laterality, joint.site);
@@ -324,9 +330,10 @@ export function jointGroup(laterality: 'L' | 'R', joint: JointResult, ctx: Group
     throw new SrBuildError(`${where}: confidence must be in [0, 1], got ${joint.confidence}`);
   }
   measurements.push(measurement(PRIVATE.DetectionConfidence, joint.confidence, UCUM.Ratio));
+  if (joint.jswMm !== undefined) measurements.push(widthMeasurement(joint, where));
   const evaluations: CodeItem[] = [];
   if (joint.notGraded) {
-    if (joint.jsn || joint.erosion || joint.kl) throw new SrBuildError(`${where}: a joint not graded carries no grades`);
+    if (joint.jsn || joint.erosion || joint.kl || joint.jswMm !== undefined) throw new SrBuildError(`${where}: a joint not graded carries no grades and no width`);
     const why = NOT_GRADED_CODES[joint.notGraded.cause];
     if (!why) throw new SrBuildError(`${where}: unknown reason a joint is not graded: ${JSON.stringify(joint.notGraded.cause)}`);
     evaluations.push(qualitativeEvaluation(PRIVATE.JointNotGraded, why));
