@@ -20,14 +20,30 @@ describe('panels of a film', () => {
   it('splits two views at the bright line between them, and at a dark gap', () => {
     const line = film(600, 400, (x, y) => (x >= 350 && x < 354 ? 1 : texture(x, y)));
     expect(panelsOf(line)).toEqual([
-      { x0: 0, columns: 352 },
-      { x0: 352, columns: 248 },
+      { x0: 0, columns: 352, y0: 0, rows: 400 },
+      { x0: 352, columns: 248, y0: 0, rows: 400 },
     ]);
     const gap = film(600, 400, (x, y) => (x >= 280 && x < 330 ? 0 : texture(x, y)));
     const [left, right] = panelsOf(gap);
     expect(left.columns).toBeGreaterThanOrEqual(280);
     expect(left.columns).toBeLessThan(330);
     expect(left.columns + right.columns).toBe(600);
+  });
+
+  it('splits views one above the other at a band of rows, where no band of columns splits the film', () => {
+    const stacked = film(400, 600, (x, y) => (y >= 250 && y < 256 ? 0 : texture(x, y)));
+    expect(panelsOf(stacked)).toEqual([
+      { x0: 0, columns: 400, y0: 0, rows: 253 },
+      { x0: 0, columns: 400, y0: 253, rows: 347 },
+    ]);
+    // an empty margin along the top is no border, as along the side
+    expect(panelsOf(film(400, 600, (x, y) => (y < 200 ? 0 : texture(x, y))))).toEqual([]);
+    const [, lower] = panelsOf(stacked);
+    const cut = panelImage(stacked, lower);
+    expect([cut.rows, cut.columns]).toEqual([347, 400]);
+    expect(cut.data[5 * 400 + 9]).toBe(stacked.data[(253 + 5) * 400 + 9]);
+    const found = onFilm([{ laterality: 'R', site: 'MCP2', x: 9, y: 5, confidence: 0.8, box: [4, 1, 14, 9] }], lower);
+    expect(found).toEqual([{ laterality: 'R', site: 'MCP2', x: 9, y: 258, confidence: 0.8, box: [4, 254, 14, 262] }]);
   });
 
   it('takes no empty margin for a border, nor a film without one', () => {
