@@ -288,6 +288,16 @@ describe('manifest and weights checks', () => {
     await expect(loadModel(dir, CPU)).rejects.toThrow(/outputs\.kl\.name: found "kellgren", which .*model\.onnx does not have \(its outputs: "jsn", "erosion", "kl", "geometry"\)/);
   });
 
+  it('the optional width output: declared where the model lacks it, or of the wrong width, is a clear error', async () => {
+    const dir = copyModel('jointscore-grader');
+    const path = join(dir, 'manifest.json');
+    const m = JSON.parse(readFileSync(path, 'utf8'));
+    writeFileSync(path, JSON.stringify({ ...m, outputs: { ...m.outputs, jsw: { name: 'jsw', shape: [-1, 1] } } }));
+    await expect(loadModel(dir, CPU)).rejects.toThrow(/outputs\.jsw\.name: found "jsw", which .*model\.onnx does not have/);
+    writeFileSync(path, JSON.stringify({ ...m, outputs: { ...m.outputs, jsw: { name: 'jsw', shape: [-1, 2] } } }));
+    await expect(loadModel(dir, CPU)).rejects.toThrow(/outputs\.jsw\.shape.*\[-1, 1\]/);
+  });
+
   it('a manifest missing a field names the file, the field, what was found and what was expected', () => {
     const m = detectorManifest();
     delete m.input.size;
