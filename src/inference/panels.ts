@@ -29,14 +29,14 @@ export const PANEL_SPLIT = {
 
 /** The film's panels, left to right (else top to bottom); [] when no border splits it into two views. */
 export function panelsOf(img: DisplayImage): Panel[] {
-  const across = splitOf(img);
+  const across = splitOf(uniformLines(img, 'columns'));
   if (across !== undefined) {
     return [
       { x0: 0, columns: across, y0: 0, rows: img.rows },
       { x0: across, columns: img.columns - across, y0: 0, rows: img.rows },
     ];
   }
-  const down = splitOf(transposed(img));
+  const down = splitOf(uniformLines(img, 'rows'));
   if (down === undefined) return [];
   return [
     { x0: 0, columns: img.columns, y0: 0, rows: down },
@@ -44,41 +44,40 @@ export function panelsOf(img: DisplayImage): Panel[] {
   ];
 }
 
-/** The column at which a border band splits the film into two views, if one does. */
-function splitOf(img: DisplayImage): number | undefined {
-  const uniform = uniformColumns(img);
-  const lo = Math.ceil(img.columns * PANEL_SPLIT.minShare);
-  const hi = Math.floor(img.columns * (1 - PANEL_SPLIT.minShare));
-  // a border has a view on each side: exposed columns over a fifth of the width both ways
+/**
+ * Where a border band splits the film into two views, if one does: `uniform[i]` says whether
+ * line i (a column, or a row) is one value from end to end.
+ */
+function splitOf(uniform: boolean[]): number | undefined {
+  const n = uniform.length;
+  const lo = Math.ceil(n * PANEL_SPLIT.minShare);
+  const hi = Math.floor(n * (1 - PANEL_SPLIT.minShare));
+  // a border has a view on each side: exposed lines over a fifth of the film both ways
   // (a film's empty margin is no border: the side beyond it shows nothing)
-  const minContent = img.columns * PANEL_SPLIT.minShare;
-  const contentLeftOf = prefixCounts(uniform.map((u) => !u));
+  const minContent = n * PANEL_SPLIT.minShare;
+  const contentBefore = prefixCounts(uniform.map((u) => !u));
   const bands = runs(uniform.flatMap((u, x) => (u && x >= lo && x <= hi ? [x] : []))).filter(
-    ([a, b]) => contentLeftOf[a] >= minContent && contentLeftOf[img.columns] - contentLeftOf[b + 1] >= minContent,
+    ([a, b]) => contentBefore[a] >= minContent && contentBefore[n] - contentBefore[b + 1] >= minContent,
   );
   if (bands.length === 0) return undefined;
-  const centre = img.columns / 2;
+  const centre = n / 2;
   const band = bands.reduce((a, b) => (Math.abs(mid(b) - centre) < Math.abs(mid(a) - centre) ? b : a));
   return Math.round(mid(band));
 }
 
-/** Rows become columns: the row split is the column split of this. */
-function transposed(img: DisplayImage): DisplayImage {
-  const { rows, columns, data } = img;
-  const out = new Float32Array(rows * columns);
-  for (let y = 0; y < rows; y++) for (let x = 0; x < columns; x++) out[x * rows + y] = data[y * columns + x];
-  return { rows: columns, columns: rows, data: out, pixelSpacingMm: [img.pixelSpacingMm[1], img.pixelSpacingMm[0]] };
-}
 
-/** Per column: are its sampled rows one value? */
-function uniformColumns(img: DisplayImage): boolean[] {
+
+/** Per column (or row): are its sampled pixels one value from end to end? */
+function uniformLines(img: DisplayImage, lines: 'columns' | 'rows'): boolean[] {
   const { rows, columns, data } = img;
-  const step = Math.max(1, Math.floor(rows / PANEL_SPLIT.sampledRows));
-  const column: number[] = [];
-  return Array.from({ length: columns }, (_, x) => {
-    column.length = 0;
-    for (let y = 0; y < rows; y += step) column.push(data[y * columns + x]);
-    return isUniform(column);
+  const [count, along] = lines === 'columns' ? [columns, rows] : [rows, columns];
+  // pixel k of line i: a column runs down the rows, a row along the columns
+  const at = lines === 'columns' ? (i: number, k: number) => data[k * columns + i] : (i: number, k: number) => data[i * columns + k];
+  const step = Math.max(1, Math.floor(along / PANEL_SPLIT.sampledRows));
+  const line = new Float32Array(Math.ceil(along / step));
+  return Array.from({ length: count }, (_, i) => {
+    for (let k = 0, j = 0; k < along; k += step, j++) line[j] = at(i, k);
+    return isUniform(line);
   });
 }
 
@@ -89,11 +88,31 @@ function prefixCounts(flags: boolean[]): number[] {
   return counts;
 }
 
-function isUniform(values: number[]): boolean {
-  const sorted = [...values].sort((a, b) => a - b);
+/** Bins of half the tolerance over the display range [0, 1], for the quick refusal below. */
+const BIN = PANEL_SPLIT.tolerance / 2;
+const bins = new Uint32Array(Math.ceil(1 / BIN) + 1);
+
+/**
+ * Within tolerance of the median nearly everywhere. Every line of a film is tested and nearly
+ * none is uniform, so a histogram refuses first: values within the tolerance of any centre
+ * lie in five neighbouring bins, and where no five hold enough the sort is not needed.
+ */
+function isUniform(values: Float32Array): boolean {
+  const need = PANEL_SPLIT.uniformRows * values.length;
+  bins.fill(0);
+  for (const v of values) bins[Math.min(bins.length - 1, Math.max(0, Math.floor(v / BIN)))]++;
+  let window = 0;
+  let most = 0;
+  for (let b = 0; b < bins.length; b++) {
+    window += bins[b] - (b >= 5 ? bins[b - 5] : 0);
+    most = Math.max(most, window);
+  }
+  if (most < need) return false;
+  const sorted = values.slice().sort();
   const median = sorted[sorted.length >> 1];
-  const near = values.filter((v) => Math.abs(v - median) <= PANEL_SPLIT.tolerance).length;
-  return near >= PANEL_SPLIT.uniformRows * values.length;
+  let near = 0;
+  for (const v of values) if (Math.abs(v - median) <= PANEL_SPLIT.tolerance) near++;
+  return near >= need;
 }
 
 function runs(xs: number[]): Array<[number, number]> {
