@@ -467,11 +467,13 @@ function detectionAndLocalisation(
 // ---------------------------------------------------------------------------------------
 // Everything
 
-/**
- * Evaluates predictions against ground truth. Images are paired by source.sopInstanceUID;
- * a UID given twice on the same side is an error (the caller names the files).
- */
 /** Share of joints found that were graded. */
+export function coverageOf(joints: readonly Pick<JointResult, 'notGraded'>[]): EvalResult['coverage'] {
+  const graded = joints.filter((j) => !j.notGraded).length;
+  return { found: joints.length, graded, share: joints.length ? graded / joints.length : null };
+}
+
+/** The measured widths against the reference's: mean absolute error, bias, Pearson correlation; null without pairs. */
 export function widthAgreement(pairs: readonly { truth: number; predicted: number }[]): WidthAgreement | null {
   const n = pairs.length;
   if (n === 0) return null;
@@ -487,11 +489,10 @@ export function widthAgreement(pairs: readonly { truth: number; predicted: numbe
   };
 }
 
-export function coverageOf(joints: readonly Pick<JointResult, 'notGraded'>[]): EvalResult['coverage'] {
-  const graded = joints.filter((j) => !j.notGraded).length;
-  return { found: joints.length, graded, share: joints.length ? graded / joints.length : null };
-}
-
+/**
+ * Evaluates predictions against ground truth. Images are paired by source.sopInstanceUID;
+ * a UID given twice on the same side is an error (the caller names the files).
+ */
 export function evaluate(
   truths: readonly HandAnalysis[],
   predictions: readonly HandAnalysis[],
