@@ -29,15 +29,25 @@ describe('spacing from the hand', () => {
     expect(estimateSpacing(half)!.mm / estimateSpacing(full)!.mm).toBeCloseTo(2, 6);
   });
 
-  it('gives nothing for a partial view with too few segments', () => {
-    const wrist = candidatesOf(905, 0.2).filter((c) => /^(RC|CSL|STT|CMC|MCP)/.test(c.site));
-    const few = estimateSpacing(wrist);
-    expect(few === undefined || few.segments >= MIN_SEGMENTS).toBe(true);
+  it('reads a wrist-only view from its carpus and CMC row, and gives nothing with too few segments', () => {
+    // whole hands keep the fingers' and palm's estimate
+    expect(estimateSpacing(candidatesOf(905, 0.2))!.from).toBe('hand');
+    const errors = [901, 902, 903, 904, 905, 906, 907, 908].map((seed) => {
+      const spacing = seed % 2 ? 0.2 : 0.17;
+      const wrist = estimateSpacing(candidatesOf(seed, spacing).filter((c) => /^(RC|CSL|STT|CMC)/.test(c.site)))!;
+      expect(wrist.from).toBe('wrist');
+      expect(wrist.segments).toBe(10);
+      return wrist.mm / spacing - 1;
+    });
+    for (const e of errors) expect(Math.abs(e)).toBeLessThan(0.2);
+    expect(Math.abs(errors.reduce((a, b) => a + b, 0) / errors.length)).toBeLessThan(0.06);
+    // three wrist sites make three segments, under MIN_SEGMENTS
+    expect(MIN_SEGMENTS).toBeGreaterThan(3);
     expect(estimateSpacing(candidatesOf(905, 0.2).filter((c) => /^(RC|CSL|STT)/.test(c.site)))).toBeUndefined();
   });
 
   it('keeps a header within 1.5 x of the hand, replaces a header 2 x off or missing, and keeps either without an estimate', () => {
-    const est = { mm: 0.3, segments: 11 };
+    const est = { mm: 0.3, segments: 11, from: 'hand' as const };
     expect(chooseSpacing([0.25, 0.25], 'header', est)).toEqual({ mm: [0.25, 0.25], from: 'header' });
     expect(chooseSpacing([0.15, 0.15], 'header', est)).toEqual({ mm: [0.3, 0.3], from: 'estimated' });
     expect(chooseSpacing([0.15, 0.15], 'default', est)).toEqual({ mm: [0.3, 0.3], from: 'estimated' });

@@ -28,7 +28,28 @@ export const REFERENCE_SEGMENTS_MM: readonly [JointSite, JointSite, number][] = 
   ['MCP3', 'RC', 98.8],
 ];
 
-/** Fewer measured segments than this and the estimate is not used (a partial view, a wrist). */
+/**
+ * The carpus and the CMC row, for wrist-only views (no phalanx, no palm to measure): the same
+ * phantoms' centre-to-centre distances (seeds 5000-5029 rendered again on 2026-12-04, scaled by
+ * 0.977, the ratio of the segments above to today's renders of them; sd 7-8 %). On 48 real
+ * whole hands (Radiopaedia, RSNA, DHA, MURA) the estimate from these alone is 0.98 of the
+ * estimate from the segments above (median), within 15 % on 43: docs/evaluation.md. Used only
+ * where the segments above are too few, so a whole hand's estimate is as before.
+ */
+export const WRIST_SEGMENTS_MM: readonly [JointSite, JointSite, number][] = [
+  ['CMC3', 'CSL', 21.8],
+  ['CSL', 'RC', 14.3],
+  ['CMC3', 'RC', 35.8],
+  ['STT', 'CSL', 18.6],
+  ['STT', 'RC', 23.8],
+  ['CMC1', 'STT', 14.9],
+  ['CMC3', 'CMC5', 18.6],
+  ['CMC1', 'CMC3', 23.3],
+  ['CMC1', 'RC', 38.4],
+  ['CMC5', 'RC', 38.2],
+];
+
+/** Fewer measured segments than this and the estimate is not used (a finger-only view). */
 export const MIN_SEGMENTS = 4;
 
 /** A header spacing within this factor of the estimate is kept (hand sizes differ; children are smaller). */
@@ -40,14 +61,23 @@ export interface SpacingEstimate {
   /** mm per pixel (square pixels assumed) */
   mm: number;
   segments: number;
+  /** what was measured: the fingers and palm, or (a wrist-only view) the carpus and the CMC row */
+  from: 'hand' | 'wrist';
 }
 
-/** The median over every reference segment found on any hand of the image of (reference mm / pixels). */
+/**
+ * The median over every reference segment found on any hand of the image of (reference mm /
+ * pixels): the fingers and palm, else the wrist's segments.
+ */
 export function estimateSpacing(candidates: readonly Candidate[]): SpacingEstimate | undefined {
+  return estimateFrom(candidates, REFERENCE_SEGMENTS_MM, 'hand') ?? estimateFrom(candidates, WRIST_SEGMENTS_MM, 'wrist');
+}
+
+function estimateFrom(candidates: readonly Candidate[], segments: readonly [JointSite, JointSite, number][], from: SpacingEstimate['from']): SpacingEstimate | undefined {
   const ratios: number[] = [];
   for (const laterality of ['L', 'R'] as const) {
     const at = new Map(candidates.filter((c) => c.laterality === laterality).map((c) => [c.site, c]));
-    for (const [a, b, mm] of REFERENCE_SEGMENTS_MM) {
+    for (const [a, b, mm] of segments) {
       const p = at.get(a);
       const q = at.get(b);
       const px = p && q ? Math.hypot(p.x - q.x, p.y - q.y) : 0;
@@ -58,7 +88,7 @@ export function estimateSpacing(candidates: readonly Candidate[]): SpacingEstima
   ratios.sort((x, y) => x - y);
   const mid = ratios.length >> 1;
   const mm = ratios.length % 2 ? ratios[mid] : (ratios[mid - 1] + ratios[mid]) / 2;
-  return { mm, segments: ratios.length };
+  return { mm, segments: ratios.length, from };
 }
 
 /**
