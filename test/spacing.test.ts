@@ -49,8 +49,8 @@ describe('spacing from the hand', () => {
   it('keeps a header within 1.5 x of the hand, replaces a header 2 x off or missing, and keeps either without an estimate', () => {
     const est = { mm: 0.3, segments: 11, from: 'hand' as const };
     expect(chooseSpacing([0.25, 0.25], 'header', est)).toEqual({ mm: [0.25, 0.25], from: 'header' });
-    expect(chooseSpacing([0.15, 0.15], 'header', est)).toEqual({ mm: [0.3, 0.3], from: 'estimated' });
-    expect(chooseSpacing([0.15, 0.15], 'default', est)).toEqual({ mm: [0.3, 0.3], from: 'estimated' });
+    expect(chooseSpacing([0.15, 0.15], 'header', est)).toEqual({ mm: [0.3, 0.3], from: 'estimated', measuredOn: 'hand' });
+    expect(chooseSpacing([0.15, 0.15], 'default', { ...est, from: 'wrist' })).toEqual({ mm: [0.3, 0.3], from: 'estimated', measuredOn: 'wrist' });
     expect(chooseSpacing([0.15, 0.15], 'header', undefined)).toEqual({ mm: [0.15, 0.15], from: 'header' });
     expect(chooseSpacing([0.15, 0.15], 'default', undefined)).toEqual({ mm: [0.15, 0.15], from: 'default' });
   });

@@ -29,6 +29,10 @@ describe('reading notes in the SR', () => {
     const dump = runTool('dsrdump', ['+Pl', file]);
     expect(dump.status, dump.stderr).toBe(0);
     expect(dump.stdout).toContain('Pixel spacing estimated from the hand');
+    // a wrist-only view measured on its carpus says so
+    const wrist = { ...read, source: { ...read.source, pixelSpacingMeasuredOn: 'wrist' as const } };
+    const wristTexts = readSrQualitativeEvaluations(buildSrDataset(wrist, source, options)).map((e) => String(e.value));
+    expect(wristTexts.some((t) => t.startsWith("Pixel spacing estimated from the distances between the wrist's joints (a wrist-only view"))).toBe(true);
   });
 
   it('records the view found: a hand read as PA, with its layout residual', () => {

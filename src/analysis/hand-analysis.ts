@@ -86,6 +86,8 @@ export interface HandAnalysis {
     pixelSpacingMm?: [number, number];
     /** the file's header, its absence ('default'), or the hand's own size ('estimated': the header disagreed by more than 1.5 x, or had none) */
     pixelSpacingFrom?: 'header' | 'estimated' | 'default';
+    /** where an estimated spacing was measured: the fingers and palm, or (a wrist-only view) the carpus and the CMC row */
+    pixelSpacingMeasuredOn?: 'hand' | 'wrist';
     /** the hand lay turned: the detector read it after turning the image this far clockwise (90, 180, 270); coordinates stay the source's */
     turnedDeg?: number;
   };

@@ -83,7 +83,7 @@ export async function analyzeDisplay(
   const t3 = performance.now();
   if (timings) Object.assign(timings, { displayMs: 0, detectMs: t2 - t1, gradeMs: t3 - t2 });
   return {
-    source: { sopInstanceUID, rows: img.rows, columns: img.columns, pixelSpacingMm: spacing.mm, pixelSpacingFrom: spacing.from, ...(quarterTurns ? { turnedDeg: quarterTurns * 90 } : {}) },
+    source: { sopInstanceUID, rows: img.rows, columns: img.columns, pixelSpacingMm: spacing.mm, pixelSpacingFrom: spacing.from, ...(spacing.measuredOn ? { pixelSpacingMeasuredOn: spacing.measuredOn } : {}), ...(quarterTurns ? { turnedDeg: quarterTurns * 90 } : {}) },
     models: [...detectors.map((d) => d.info), models.grader.info],
     hands,
     ...(notGraded.length ? { notGraded } : {}),

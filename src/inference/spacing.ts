@@ -100,10 +100,10 @@ export function chooseSpacing(
   header: [number, number],
   headerSource: 'header' | 'default',
   estimate: SpacingEstimate | undefined,
-): { mm: [number, number]; from: SpacingSource } {
+): { mm: [number, number]; from: SpacingSource; measuredOn?: SpacingEstimate['from'] } {
   if (!estimate) return { mm: header, from: headerSource };
   const mean = (header[0] + header[1]) / 2;
   const off = Math.max(mean / estimate.mm, estimate.mm / mean);
   if (headerSource === 'header' && off <= SPACING_TOLERANCE) return { mm: header, from: 'header' };
-  return { mm: [estimate.mm, estimate.mm], from: 'estimated' };
+  return { mm: [estimate.mm, estimate.mm], from: 'estimated', measuredOn: estimate.from };
 }

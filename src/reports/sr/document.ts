@@ -119,10 +119,13 @@ export function buildSrDataset(analysis: HandAnalysis, source: NaturalDataset, o
  */
 export function readingNotes(analysis: HandAnalysis): TextItem[] {
   const notes: string[] = [];
-  const { pixelSpacingFrom, pixelSpacingMm, turnedDeg } = analysis.source;
+  const { pixelSpacingFrom, pixelSpacingMm, pixelSpacingMeasuredOn, turnedDeg } = analysis.source;
   if (pixelSpacingFrom === 'estimated' && pixelSpacingMm) {
+    const measured = pixelSpacingMeasuredOn === 'wrist'
+      ? "the distances between the wrist's joints (a wrist-only view: less sure than bone lengths of a whole hand)"
+      : "the hand's bone lengths";
     notes.push(
-      `Pixel spacing estimated from the hand's bone lengths: ${pixelSpacingMm[0].toFixed(3)} mm; the image's header had none, or one that disagreed by more than 1.5 times. Joints were graded at this scale.`,
+      `Pixel spacing estimated from ${measured}: ${pixelSpacingMm[0].toFixed(3)} mm; the image's header had none, or one that disagreed by more than 1.5 times. Joints were graded at this scale.`,
     );
   }
   if (pixelSpacingFrom === 'default') notes.push('No pixel spacing in the header and too little of the hand to measure it: joints were graded at an assumed 0.15 mm.');
