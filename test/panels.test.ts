@@ -30,6 +30,14 @@ describe('panels of a film', () => {
     expect(left.columns + right.columns).toBe(600);
   });
 
+  it('splits three views side by side into three panels', () => {
+    const three = film(900, 400, (x, y) => ((x >= 298 && x < 302) || (x >= 598 && x < 602) ? 1 : texture(x, y)));
+    expect(panelsOf(three).map((p) => [p.x0, p.columns])).toEqual([[0, 300], [300, 300], [600, 300]]);
+    // two lines close together are one border: no sliver of a panel between them
+    const double = film(900, 400, (x, y) => ((x >= 440 && x < 444) || (x >= 470 && x < 474) ? 1 : texture(x, y)));
+    expect(panelsOf(double).map((p) => [p.x0, p.columns])).toEqual([[0, 442], [442, 458]]);
+  });
+
   it('splits views one above the other at a band of rows, where no band of columns splits the film', () => {
     const stacked = film(400, 600, (x, y) => (y >= 250 && y < 256 ? 0 : texture(x, y)));
     expect(panelsOf(stacked)).toEqual([

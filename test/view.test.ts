@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Candidate } from '../src/inference/detector.js';
-import { handNotGraded, keepPaHands, layoutResidual, MAX_PA_RESIDUAL, paPose, PARTIAL_VIEW, recognisedHand, STRAY_JOINTS, thumbNotFound, withoutStrays } from '../src/inference/view.js';
+import { handNotGraded, keepPaHands, layoutResidual, MAX_PA_RESIDUAL, paPose, PARTIAL_VIEW, recognisedHand, STRAY_JOINTS, thumbNotFound, thumbOnFilm, withoutStrays } from '../src/inference/view.js';
 import { DEFAULT_CALIBRATION } from '../src/inference/manifest.js';
 import { renderPhantom } from '../src/phantom/render.js';
 
@@ -108,6 +108,26 @@ describe('PA view check', () => {
         expect(thumbNotFound(inView, side, FILM)).toMatch(/no thumb joint/);
       }
     }
+  });
+
+  it('judges a hand found on a panel of the film for its thumb on the whole film: a panel that cuts the thumb side off passes no foot', () => {
+    const joints = hand(41, 'L');
+    const rays = joints.filter((j) => j.site !== 'MCP1' && j.site !== 'IP1');
+    const thumbX = joints.filter((j) => j.site === 'MCP1' || j.site === 'IP1').map((j) => j.x);
+    const panel = { ...FILM, columns: Math.floor(Math.min(...thumbX)) - 2 };
+    const inPanel = rays.filter((j) => j.x < panel.columns);
+    // on the panel alone the five rays pass (the thumb would be off it) ...
+    const onPanel = keepPaHands(inPanel, panel);
+    expect(onPanel.candidates.length).toBe(inPanel.length);
+    // ... on the whole film they are five rays without a thumb where a thumb would be
+    const onFilm = thumbOnFilm(onPanel, FILM);
+    expect(onFilm.candidates).toEqual([]);
+    expect(onFilm.paResiduals).toEqual({});
+    expect(onFilm.notGraded).toEqual([{ laterality: 'L', cause: 'unrecognised', reason: expect.stringMatching(/no thumb joint \(MCP1, IP1\) where a hand's thumb would be on the film/) }]);
+    // a hand with its thumb, and a partial view, keep the panel's judgement
+    expect(thumbOnFilm(keepPaHands(joints, FILM), FILM).candidates).toHaveLength(joints.length);
+    const partial = { ...onPanel, partial: { L: { inView: [], outOfView: [] } as never } };
+    expect(thumbOnFilm(partial, FILM).candidates).toHaveLength(inPanel.length);
   });
 
   it("measures a hand's tilt from the PA layout's upright pose, for either side", () => {

@@ -1,6 +1,6 @@
 import { asImmature, type HandAnalysis, type HandNotGraded, type HandResult } from '../analysis/hand-analysis.js';
 import { detectAnyOrientation, type QuarterTurns } from './orientation.js';
-import { keepPaHands, MAX_PA_RESIDUAL, PARTIAL_VIEW, recognisedHand, type ViewCheck } from './view.js';
+import { keepPaHands, MAX_PA_RESIDUAL, PARTIAL_VIEW, recognisedHand, thumbOnFilm, type ViewCheck } from './view.js';
 import { DEFAULT_CALIBRATION, type DetectorCalibration } from './manifest.js';
 import { grade } from './grader.js';
 import { immatureReason, isImmature, openPhysesOfHands } from './physes.js';
@@ -142,14 +142,17 @@ async function findHands(
 ): Promise<Found> {
   const whole = await handsOn(img, models, options);
   if (!sawNoHand(whole.hands)) return whole;
-  let best: { found: Found; panel: Panel } | undefined;
+  let best: Found | undefined;
   for (const panel of panelsOf(img)) {
-    const found = await handsOn(panelImage(img, panel), models, options);
-    if (found.hands.candidates.length > (best?.found.hands.candidates.length ?? 0)) best = { found, panel };
+    const found = onWholeFilm(await handsOn(panelImage(img, panel), models, options), panel, img);
+    if (found.hands.candidates.length > (best?.hands.candidates.length ?? 0)) best = found;
   }
-  if (!best) return whole;
-  const { found, panel } = best;
-  return { ...found, hands: { ...found.hands, candidates: onFilm(found.hands.candidates, panel) } };
+  return best ?? whole;
+}
+
+/** A panel's hands in the film's pixel frame, whole hands judged again for their thumb on the whole film. */
+function onWholeFilm(found: Found, panel: Panel, img: DisplayImage): Found {
+  return { ...found, hands: { ...found.hands, ...thumbOnFilm({ ...found.hands, candidates: onFilm(found.hands.candidates, panel) }, img) } };
 }
 
 /** Nothing found, or nothing that could be named: no hand, not a hand in another view. */

@@ -27,45 +27,49 @@ export const PANEL_SPLIT = {
   sampledRows: 256,
 } as const;
 
-/** The film's panels, left to right (else top to bottom); [] when no border splits it into two views. */
+/**
+ * The film's panels, left to right (else top to bottom); [] when no border splits it into
+ * views. Three views side by side (a PA, an oblique and a lateral wrist on one plate) give
+ * three panels.
+ */
 export function panelsOf(img: DisplayImage): Panel[] {
-  const across = splitOf(uniformLines(img, 'columns'));
-  if (across !== undefined) {
-    return [
-      { x0: 0, columns: across, y0: 0, rows: img.rows },
-      { x0: across, columns: img.columns - across, y0: 0, rows: img.rows },
-    ];
-  }
-  const down = splitOf(uniformLines(img, 'rows'));
-  if (down === undefined) return [];
-  return [
-    { x0: 0, columns: img.columns, y0: 0, rows: down },
-    { x0: 0, columns: img.columns, y0: down, rows: img.rows - down },
-  ];
+  const across = splitsOf(uniformLines(img, 'columns'));
+  if (across.length) return between(across, img.columns).map(([x0, columns]) => ({ x0, columns, y0: 0, rows: img.rows }));
+  const down = splitsOf(uniformLines(img, 'rows'));
+  return between(down, img.rows).map(([y0, rows]) => ({ x0: 0, columns: img.columns, y0, rows }));
+}
+
+/** [start, length] of each stretch between the splits; none without a split. */
+function between(splits: number[], n: number): Array<[number, number]> {
+  if (splits.length === 0) return [];
+  const edges = [0, ...splits, n];
+  return splits.concat(n).map((end, i) => [edges[i], end - edges[i]]);
 }
 
 /**
- * Where a border band splits the film into two views, if one does: `uniform[i]` says whether
- * line i (a column, or a row) is one value from end to end.
+ * Where border bands split the film into views: `uniform[i]` says whether line i (a column, or
+ * a row) is one value from end to end. A border has a view on each side: exposed lines over a
+ * fifth of the film both ways (a film's empty margin is no border: the side beyond it shows
+ * nothing), and every panel the splits make holds a fifth of the film's exposed lines at least
+ * (two lines a little apart are one border, not a panel between them).
  */
-function splitOf(uniform: boolean[]): number | undefined {
+function splitsOf(uniform: boolean[]): number[] {
   const n = uniform.length;
   const lo = Math.ceil(n * PANEL_SPLIT.minShare);
   const hi = Math.floor(n * (1 - PANEL_SPLIT.minShare));
-  // a border has a view on each side: exposed lines over a fifth of the film both ways
-  // (a film's empty margin is no border: the side beyond it shows nothing)
   const minContent = n * PANEL_SPLIT.minShare;
   const contentBefore = prefixCounts(uniform.map((u) => !u));
   const bands = runs(uniform.flatMap((u, x) => (u && x >= lo && x <= hi ? [x] : []))).filter(
     ([a, b]) => contentBefore[a] >= minContent && contentBefore[n] - contentBefore[b + 1] >= minContent,
   );
-  if (bands.length === 0) return undefined;
-  const centre = n / 2;
-  const band = bands.reduce((a, b) => (Math.abs(mid(b) - centre) < Math.abs(mid(a) - centre) ? b : a));
-  return Math.round(mid(band));
+  const splits: number[] = [];
+  for (const band of bands) {
+    const at = Math.round(mid(band));
+    const from = splits.length ? splits[splits.length - 1] : 0;
+    if (contentBefore[at] - contentBefore[from] >= minContent && contentBefore[n] - contentBefore[at] >= minContent) splits.push(at);
+  }
+  return splits;
 }
-
-
 
 /** Per column (or row): are its sampled pixels one value from end to end? */
 function uniformLines(img: DisplayImage, lines: 'columns' | 'rows'): boolean[] {

@@ -274,6 +274,28 @@ export function thumbNotFound(
 }
 
 /**
+ * Whole hands found on a part of a film (a panel: panels.ts) judged again against the whole
+ * film for their thumb: a panel can cut a hand's thumb side off, and a foot's field cut out
+ * between collimator lines passes a thumb check that sees only the panel. `check`'s candidates
+ * are in the film's pixel frame. Partial views keep their own judgement (the rest of the hand
+ * is off their panel: that is what makes them partial).
+ */
+export function thumbOnFilm(check: ViewCheck, film: { rows: number; columns: number; pixelSpacingMm: [number, number] }): ViewCheck {
+  const out: ViewCheck = { ...check, candidates: [...check.candidates], notGraded: [...check.notGraded] };
+  for (const laterality of ['L', 'R'] as const) {
+    if (check.partial[laterality]) continue;
+    const hand = out.candidates.filter((c) => c.laterality === laterality);
+    const noThumb = hand.length ? thumbNotFound(hand, laterality, film) : undefined;
+    if (!noThumb) continue;
+    out.candidates = out.candidates.filter((c) => c.laterality !== laterality);
+    out.notGraded.push({ laterality, cause: 'unrecognised', reason: noThumb });
+    const { [laterality]: _dropped, ...residuals } = out.paResiduals;
+    out.paResiduals = residuals;
+  }
+  return out;
+}
+
+/**
  * Joints that lie as in no PA hand and include no thumb joint: not a hand in an oblique or
  * lateral view (the thumb stands apart in those, and the detector finds it: on the real films
  * of docs/evaluation.md every hand rejected for its view but one had MCP1 or IP1), but
