@@ -31,11 +31,11 @@ describe('spacing from the hand', () => {
 
   it('reads a wrist-only view from its carpus and CMC row, and gives nothing with too few segments', () => {
     // whole hands keep the fingers' and palm's estimate
-    expect(estimateSpacing(candidatesOf(905, 0.2))!.from).toBe('hand');
+    expect(estimateSpacing(candidatesOf(905, 0.2))!.measuredOn).toBe('hand');
     const errors = [901, 902, 903, 904, 905, 906, 907, 908].map((seed) => {
       const spacing = seed % 2 ? 0.2 : 0.17;
       const wrist = estimateSpacing(candidatesOf(seed, spacing).filter((c) => /^(RC|CSL|STT|CMC)/.test(c.site)))!;
-      expect(wrist.from).toBe('wrist');
+      expect(wrist.measuredOn).toBe('wrist');
       expect(wrist.segments).toBe(10);
       return wrist.mm / spacing - 1;
     });
@@ -47,10 +47,10 @@ describe('spacing from the hand', () => {
   });
 
   it('keeps a header within 1.5 x of the hand, replaces a header 2 x off or missing, and keeps either without an estimate', () => {
-    const est = { mm: 0.3, segments: 11, from: 'hand' as const };
+    const est = { mm: 0.3, segments: 11, measuredOn: 'hand' as const };
     expect(chooseSpacing([0.25, 0.25], 'header', est)).toEqual({ mm: [0.25, 0.25], from: 'header' });
     expect(chooseSpacing([0.15, 0.15], 'header', est)).toEqual({ mm: [0.3, 0.3], from: 'estimated', measuredOn: 'hand' });
-    expect(chooseSpacing([0.15, 0.15], 'default', { ...est, from: 'wrist' })).toEqual({ mm: [0.3, 0.3], from: 'estimated', measuredOn: 'wrist' });
+    expect(chooseSpacing([0.15, 0.15], 'default', { ...est, measuredOn: 'wrist' })).toEqual({ mm: [0.3, 0.3], from: 'estimated', measuredOn: 'wrist' });
     expect(chooseSpacing([0.15, 0.15], 'header', undefined)).toEqual({ mm: [0.15, 0.15], from: 'header' });
     expect(chooseSpacing([0.15, 0.15], 'default', undefined)).toEqual({ mm: [0.15, 0.15], from: 'default' });
   });

@@ -26,7 +26,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import read_crop_split  # noqa: E402
 from grader import Grader  # noqa: E402
-from real_disease import HINGE_SITES, MM_PER_PX, SITES, find_gap, narrow_to  # noqa: E402
+from real_disease import HINGE_SITES, MM_PER_PX, find_gap, joint_groups, narrow_to  # noqa: E402
 
 FRACTIONS = (0.78, 0.55, 0.28, 0.0)  # JSN 1-4 as the phantom draws them
 
@@ -62,7 +62,7 @@ def main() -> None:
     crops = np.asarray(s.crops[idx], np.float32) / 65535.0
     meta = s.meta[idx]
     before = widths(model, crops, meta)
-    group = np.array([SITES[int(k)][:3] if SITES[int(k)][:3] in ("MCP", "PIP", "DIP") else SITES[int(k)] for k in s.site[idx]])
+    group = joint_groups(s.site[idx])
     report = {"crops": args.crops, "normal": {g: spread(before[group == g]) for g in ("MCP", "PIP", "DIP", "IP1") if (group == g).any()}}
     gaps = [find_gap(c) for c in crops]
     has = np.array([g is not None for g in gaps])

@@ -42,6 +42,12 @@ KL_GAP = [1.0, 0.9, 0.8, 0.55, 0.28]  # the KL-only sites' narrowing (DIP, IP1)
 SITES = ["DIP2", "DIP3", "DIP4", "DIP5", "PIP2", "PIP3", "PIP4", "PIP5", "IP1", "MCP1", "MCP2", "MCP3", "MCP4", "MCP5",
          "CMC1", "CMC3", "CMC4", "CMC5", "STT", "CSL", "RC"]
 HINGE_SITES = {i for i, s in enumerate(SITES) if s.startswith(("DIP", "PIP", "IP", "MCP"))}
+
+
+def joint_groups(sites) -> np.ndarray:
+    """Each site index's row of joints (MCP, PIP, DIP) or, for the others, its own name (IP1, CMC1, ...)."""
+    return np.array([SITES[int(k)][:3] if SITES[int(k)][:3] in ("MCP", "PIP", "DIP") else SITES[int(k)] for k in sites])
+
 # where SvH erosion is scored on carpal bones and the distal radius and ulna (docs/design.md)
 CARPAL_SITES = {SITES.index(s) for s in ("STT", "CSL", "RC")}
 

@@ -38,7 +38,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import read_crop_split  # noqa: E402
 from grader import Grader  # noqa: E402
-from real_disease import HINGE_SITES, MM_PER_PX, SITES, find_gap, narrow_to  # noqa: E402
+from real_disease import HINGE_SITES, MM_PER_PX, find_gap, joint_groups, narrow_to  # noqa: E402
 
 NARROWED_TO = (0.78, 0.55, 0.28)  # JSN 1-3 as the phantom draws them; two of them per real joint
 
@@ -144,7 +144,7 @@ def fit(h: np.ndarray, y: np.ndarray, epochs: int, seed: int, real=None, real_we
 
 
 def report(pred: np.ndarray, y: np.ndarray, site: np.ndarray) -> dict:
-    groups = np.array([SITES[int(s)][:3] if SITES[int(s)][:3] in ("MCP", "PIP", "DIP") else SITES[int(s)] for s in site])
+    groups = joint_groups(site)
     return {
         "crops": int(len(y)),
         "maeMm": round(float(np.abs(pred - y).mean()), 4),

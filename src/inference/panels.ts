@@ -55,15 +55,11 @@ function between(splits: number[], n: number): Array<[number, number]> {
  */
 function splitsOf(uniform: boolean[]): number[] {
   const n = uniform.length;
-  const lo = Math.ceil(n * PANEL_SPLIT.minShare);
-  const hi = Math.floor(n * (1 - PANEL_SPLIT.minShare));
   const minContent = n * PANEL_SPLIT.minShare;
   const contentBefore = prefixCounts(uniform.map((u) => !u));
-  const bands = runs(uniform.flatMap((u, x) => (u && x >= lo && x <= hi ? [x] : []))).filter(
-    ([a, b]) => contentBefore[a] >= minContent && contentBefore[n] - contentBefore[b + 1] >= minContent,
-  );
+  // the content rule alone keeps a split off the film's outer fifths: no other bound is needed
   const splits: number[] = [];
-  for (const band of bands) {
+  for (const band of runs(uniform.flatMap((u, x) => (u ? [x] : [])))) {
     const at = Math.round(mid(band));
     const from = splits.length ? splits[splits.length - 1] : 0;
     if (contentBefore[at] - contentBefore[from] >= minContent && contentBefore[n] - contentBefore[at] >= minContent) splits.push(at);

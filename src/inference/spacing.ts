@@ -62,7 +62,7 @@ export interface SpacingEstimate {
   mm: number;
   segments: number;
   /** what was measured: the fingers and palm, or (a wrist-only view) the carpus and the CMC row */
-  from: 'hand' | 'wrist';
+  measuredOn: 'hand' | 'wrist';
 }
 
 /**
@@ -73,7 +73,7 @@ export function estimateSpacing(candidates: readonly Candidate[]): SpacingEstima
   return estimateFrom(candidates, REFERENCE_SEGMENTS_MM, 'hand') ?? estimateFrom(candidates, WRIST_SEGMENTS_MM, 'wrist');
 }
 
-function estimateFrom(candidates: readonly Candidate[], segments: readonly [JointSite, JointSite, number][], from: SpacingEstimate['from']): SpacingEstimate | undefined {
+function estimateFrom(candidates: readonly Candidate[], segments: readonly [JointSite, JointSite, number][], measuredOn: SpacingEstimate['measuredOn']): SpacingEstimate | undefined {
   const ratios: number[] = [];
   for (const laterality of ['L', 'R'] as const) {
     const at = new Map(candidates.filter((c) => c.laterality === laterality).map((c) => [c.site, c]));
@@ -88,7 +88,7 @@ function estimateFrom(candidates: readonly Candidate[], segments: readonly [Join
   ratios.sort((x, y) => x - y);
   const mid = ratios.length >> 1;
   const mm = ratios.length % 2 ? ratios[mid] : (ratios[mid - 1] + ratios[mid]) / 2;
-  return { mm, segments: ratios.length, from };
+  return { mm, segments: ratios.length, measuredOn };
 }
 
 /**
@@ -100,10 +100,10 @@ export function chooseSpacing(
   header: [number, number],
   headerSource: 'header' | 'default',
   estimate: SpacingEstimate | undefined,
-): { mm: [number, number]; from: SpacingSource; measuredOn?: SpacingEstimate['from'] } {
+): { mm: [number, number]; from: SpacingSource; measuredOn?: SpacingEstimate['measuredOn'] } {
   if (!estimate) return { mm: header, from: headerSource };
   const mean = (header[0] + header[1]) / 2;
   const off = Math.max(mean / estimate.mm, estimate.mm / mean);
   if (headerSource === 'header' && off <= SPACING_TOLERANCE) return { mm: header, from: 'header' };
-  return { mm: [estimate.mm, estimate.mm], from: 'estimated', measuredOn: estimate.from };
+  return { mm: [estimate.mm, estimate.mm], from: 'estimated', measuredOn: estimate.measuredOn };
 }
