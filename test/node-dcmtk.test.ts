@@ -126,6 +126,29 @@ describe('laterality', () => {
   }, 180_000);
 });
 
+describe("the header's declared view", () => {
+  it('skips a hand film its modality labels lateral, naming the attribute, and sends nothing for it', async () => {
+    const { meta, dataset } = readPart10(readFileSync(files['hand-left-m2-explicit']));
+    dataset.ViewPosition = 'LL';
+    dataset.ViewCodeSequence = [{ CodeValue: 'L', CodingSchemeDesignator: '99LOCAL', CodeMeaning: 'lateral' }];
+    dataset.SOPInstanceUID = `${dataset.SOPInstanceUID}.8`;
+    const lateral = join(work, 'lateral.dcm');
+    writeFileSync(lateral, writePart10(dataset, meta.TransferSyntaxUID));
+    const before = node.node.queue.list().length;
+    const sentBefore = readdirSync(storescp.out).length;
+    const r = await runAsync('storescu', ['-aet', 'MODALITY', ...peer(node), lateral]);
+    expect(r.status, r.stderr).toBe(0);
+    const jobs = await waitForJobs(() => node.node.queue.list(), before + 1, 120_000);
+    const job = jobs.find((j) => j.sopInstanceUid === dataset.SOPInstanceUID)!;
+    expect(job.state).toBe('skipped');
+    expect(job.reason).toBe(
+      'declared-view: View Position (0018,5101) "LL" and View Code Sequence (0054,0220) "lateral" declare a lateral view: the scores are defined on PA and AP hand views (selection.skipDeclaredViews [lateral, oblique])',
+    );
+    await new Promise((res) => setTimeout(res, 500));
+    expect(readdirSync(storescp.out)).toHaveLength(sentBefore);
+  }, 180_000);
+});
+
 describe('peer checks', () => {
   let strict: TestNode;
   beforeAll(async () => {

@@ -8,7 +8,7 @@ import type { SelectionConfig } from '../src/config/types.js';
 import { encodeFileMeta } from '../src/dicom/file-meta.js';
 import { isValidUid } from '../src/dicom/uid.js';
 import { decideAssociation, decideContext } from '../src/dimse/negotiation.js';
-import { select } from '../src/pipeline/select.js';
+import { declaredView, select } from '../src/pipeline/select.js';
 import { checkLaterality } from '../src/analysis/laterality.js';
 import type { HandAnalysis } from '../src/analysis/hand-analysis.js';
 import { readPart10 } from '../src/dicom/part10.js';
@@ -50,6 +50,56 @@ describe('selection rules', () => {
   it('matches codes without regard to case and accepts a missing body part by default', () => {
     expect(select({ ...hand, BodyPartExamined: 'hand', Modality: 'cr', SOPClassUID: '1.2.840.10008.5.1.4.1.1.1' }, rules())).toEqual({ analyse: true });
     expect(select({ ...hand, BodyPartExamined: undefined }, rules())).toEqual({ analyse: true });
+  });
+});
+
+describe("the header's declared view", () => {
+  const code = (CodeMeaning: string) => [{ CodeValue: 'x', CodingSchemeDesignator: '99LOCAL', CodeMeaning }];
+  it('reads View Position and the View Code Sequence, oblique before lateral', () => {
+    expect(declaredView({ ViewPosition: 'PA' })).toEqual({ view: 'frontal', says: 'View Position (0018,5101) "PA"' });
+    expect(declaredView({ ViewPosition: 'll' })?.view).toBe('lateral');
+    expect(declaredView({ ViewPosition: 'RLO' })?.view).toBe('oblique');
+    expect(declaredView({ ViewCodeSequence: code('left lateral oblique') })).toEqual({ view: 'oblique', says: 'View Code Sequence (0054,0220) "left lateral oblique"' });
+    expect(declaredView({ ViewCodeSequence: code('medio-lateral') })?.view).toBe('lateral');
+    expect(declaredView({ ViewCodeSequence: code('postero-anterior') })?.view).toBe('frontal');
+    // one item naturalised as an object, not an array
+    expect(declaredView({ ViewCodeSequence: code('oblique')[0] })?.view).toBe('oblique');
+  });
+
+  it('declares nothing where the header is silent or contradicts itself', () => {
+    expect(declaredView({})).toBeUndefined();
+    expect(declaredView({ ViewPosition: '', ViewCodeSequence: [] })).toBeUndefined();
+    expect(declaredView({ ViewPosition: 'RLD' })).toBeUndefined();
+    expect(declaredView({ ViewPosition: 'PA', ViewCodeSequence: code('oblique') })).toBeUndefined();
+    expect(declaredView({ ViewPosition: 'LL', ViewCodeSequence: code('lateral') })).toEqual({
+      view: 'lateral',
+      says: 'View Position (0018,5101) "LL" and View Code Sequence (0054,0220) "lateral"',
+    });
+  });
+
+  it('skips a declared lateral or oblique view by default, naming the attribute and the setting; [] leaves it to the pixels', () => {
+    expect(select({ ...hand, ViewPosition: 'PA' }, rules())).toEqual({ analyse: true });
+    expect(select({ ...hand, ViewPosition: 'LL' }, rules())).toEqual({
+      analyse: false,
+      rule: 'declared-view',
+      reason: 'View Position (0018,5101) "LL" declares a lateral view: the scores are defined on PA and AP hand views (selection.skipDeclaredViews [lateral, oblique])',
+    });
+    expect(select({ ...hand, ViewCodeSequence: code('oblique') }, rules())).toMatchObject({ analyse: false, rule: 'declared-view' });
+    expect(select({ ...hand, ViewCodeSequence: code('oblique') }, rules({ skipDeclaredViews: ['lateral'] }))).toEqual({ analyse: true });
+    expect(select({ ...hand, ViewPosition: 'LL' }, rules({ skipDeclaredViews: [] }))).toEqual({ analyse: true });
+  });
+
+  it('is read from the YAML, and refuses a view it does not know', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jointscore-views-'));
+    try {
+      const file = join(dir, 'c.yaml');
+      writeFileSync(file, 'selection:\n  skipDeclaredViews: [Oblique]\n');
+      expect(loadConfig({ file, env: {} }).selection.skipDeclaredViews).toEqual(['oblique']);
+      writeFileSync(file, 'selection:\n  skipDeclaredViews: [axial]\n');
+      expect(() => loadConfig({ file, env: {} })).toThrow(/skipDeclaredViews/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

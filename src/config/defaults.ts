@@ -45,6 +45,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
     allowMissingBodyPart: true,
     seriesDescriptionExclude: [],
     lateralities: [],
+    skipDeclaredViews: ['lateral', 'oblique'],
     minPatientAgeYears: 0,
     skippedRetentionHours: 24,
   },

@@ -247,6 +247,7 @@ const SCHEMA: Section = {
     allowMissingBodyPart: new Leaf(bool),
     seriesDescriptionExclude: listOf(regex, 'regular expressions'),
     lateralities: listOf(oneOf(['L', 'R', 'B', 'U'], upper), 'lateralities'),
+    skipDeclaredViews: listOf(oneOf(['lateral', 'oblique'], lower), 'views (lateral, oblique)'),
     minPatientAgeYears: new Leaf(num(0, 120, false, ' (years)')),
     skippedRetentionHours: new Leaf(num(0, 8760, false, ' (hours)')),
   },

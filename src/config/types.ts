@@ -58,6 +58,8 @@ export interface SelectionConfig {
   seriesDescriptionExclude: string[];
   /** Image Laterality (0020,0062) / Laterality (0020,0060); empty = any (L, R, B, U) */
   lateralities: string[];
+  /** views the image's header may declare (View Position, View Code Sequence) that are skipped; empty = the pixels alone judge the view */
+  skipDeclaredViews: ('lateral' | 'oblique')[];
   /** younger patients are not graded (growth plates); 0 = any age. Age from Patient's Age, else Birth Date and Study Date */
   minPatientAgeYears: number;
   /** hours a skipped object stays in the spool before it is removed */

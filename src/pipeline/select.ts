@@ -62,6 +62,57 @@ const laterality: Rule = (ds, c) => {
     : skip('laterality', `Image Laterality (0020,0062) "${lat}" is not in selection.lateralities [${c.lateralities.join(', ')}]`);
 };
 
+export type DeclaredView = 'frontal' | 'lateral' | 'oblique';
+
+/** View Position (0018,5101) values as modalities write them for a hand (DX defined terms and the free text some use). */
+const VIEW_POSITIONS: Record<string, DeclaredView> = {
+  PA: 'frontal', AP: 'frontal',
+  LL: 'lateral', RL: 'lateral', LAT: 'lateral', LATERAL: 'lateral',
+  LLO: 'oblique', RLO: 'oblique', LAO: 'oblique', RAO: 'oblique', OBL: 'oblique', OBLIQUE: 'oblique',
+};
+
+/** A View Code Sequence (0054,0220) item's meaning (CID 4010 "DX View" and local codes): oblique before lateral ("left lateral oblique"). */
+function viewOfMeaning(meaning: string): DeclaredView | undefined {
+  if (/oblique/i.test(meaning)) return 'oblique';
+  if (/lateral|latero-medial|medio-lateral/i.test(meaning)) return 'lateral';
+  if (/postero-anterior|antero-posterior|dorso-palmar|palmo-dorsal|frontal/i.test(meaning)) return 'frontal';
+  return undefined;
+}
+
+/**
+ * The view the image's own header declares, from View Position and the View Code Sequence,
+ * with the attribute that says so. Undefined where neither declares one, or where they
+ * disagree about frontal against not (a header that contradicts itself says nothing; the
+ * pixels decide).
+ */
+export function declaredView(ds: NaturalDataset): { view: DeclaredView; says: string } | undefined {
+  const said: { view: DeclaredView; says: string }[] = [];
+  const position = text(ds.ViewPosition).toUpperCase();
+  if (VIEW_POSITIONS[position]) said.push({ view: VIEW_POSITIONS[position], says: `View Position (0018,5101) "${position}"` });
+  const seq = ds.ViewCodeSequence as unknown;
+  const item = (Array.isArray(seq) ? seq[0] : seq) as { CodeMeaning?: unknown } | undefined;
+  const meaning = text(item?.CodeMeaning);
+  const coded = meaning ? viewOfMeaning(meaning) : undefined;
+  if (coded) said.push({ view: coded, says: `View Code Sequence (0054,0220) "${meaning}"` });
+  if (said.length === 0) return undefined;
+  const frontal = said.filter((s) => s.view === 'frontal').length;
+  if (frontal > 0 && frontal < said.length) return undefined;
+  return { view: said[0].view, says: said.map((s) => s.says).join(' and ') };
+}
+
+/**
+ * A film the modality itself labels lateral or oblique: the scores are defined on PA (and
+ * AP) views. The pixels judge every film again (src/inference/view.ts), but a real oblique
+ * with its fingers fanned can lie as a PA hand does; where the header says so, that is
+ * decisive. `selection.skipDeclaredViews: []` leaves the view to the pixels alone.
+ */
+const declaredViewRule: Rule = (ds, c) => {
+  const declared = declaredView(ds);
+  return declared && declared.view !== 'frontal' && c.skipDeclaredViews.includes(declared.view)
+    ? skip('declared-view', `${declared.says} ${declared.says.includes(' and ') ? 'declare' : 'declares'} a ${declared.view} view: the scores are defined on PA and AP hand views (selection.skipDeclaredViews [${c.skipDeclaredViews.join(', ')}])`)
+    : undefined;
+};
+
 /** Age in whole years from Patient's Age (AS: 012Y, 030M, 010W, 100D), else from Patient's Birth Date and the study's date. */
 export function patientAgeYears(ds: NaturalDataset): number | undefined {
   const as = /^(\d{3})([DWMY])$/.exec(text(ds.PatientAge).toUpperCase());
@@ -87,7 +138,7 @@ const patientAge: Rule = (ds, c) => {
     : undefined;
 };
 
-export const RULES: readonly Rule[] = [ownOutput, sopClass, modality, bodyPart, seriesDescription, laterality, patientAge];
+export const RULES: readonly Rule[] = [ownOutput, sopClass, modality, bodyPart, seriesDescription, laterality, declaredViewRule, patientAge];
 
 export function select(ds: NaturalDataset, c: SelectionConfig): Selection {
   for (const rule of RULES) {
