@@ -59,6 +59,8 @@ describe("the header's declared view", () => {
     expect(declaredView({ ViewPosition: 'PA' })).toEqual({ view: 'frontal', says: 'View Position (0018,5101) "PA"' });
     expect(declaredView({ ViewPosition: 'll' })?.view).toBe('lateral');
     expect(declaredView({ ViewPosition: 'RLO' })?.view).toBe('oblique');
+    expect(declaredView({ ViewPosition: 'PA OBL' })?.view).toBe('oblique');
+    expect(declaredView({ ViewPosition: 'PLATE' })).toBeUndefined();
     expect(declaredView({ ViewCodeSequence: code('left lateral oblique') })).toEqual({ view: 'oblique', says: 'View Code Sequence (0054,0220) "left lateral oblique"' });
     expect(declaredView({ ViewCodeSequence: code('medio-lateral') })?.view).toBe('lateral');
     expect(declaredView({ ViewCodeSequence: code('postero-anterior') })?.view).toBe('frontal');

@@ -64,12 +64,20 @@ const laterality: Rule = (ds, c) => {
 
 export type DeclaredView = 'frontal' | 'lateral' | 'oblique';
 
-/** View Position (0018,5101) values as modalities write them for a hand (DX defined terms and the free text some use). */
-const VIEW_POSITIONS: Record<string, DeclaredView> = {
-  PA: 'frontal', AP: 'frontal',
-  LL: 'lateral', RL: 'lateral', LAT: 'lateral', LATERAL: 'lateral',
-  LLO: 'oblique', RLO: 'oblique', LAO: 'oblique', RAO: 'oblique', OBL: 'oblique', OBLIQUE: 'oblique',
-};
+/**
+ * View Position (0018,5101) words as modalities write them for a hand: the DX defined terms
+ * and the free text some use ("PA OBL"); oblique before lateral before frontal.
+ */
+const VIEW_POSITION_WORDS: readonly [DeclaredView, readonly string[]][] = [
+  ['oblique', ['LLO', 'RLO', 'LAO', 'RAO', 'OBL', 'OBLIQUE']],
+  ['lateral', ['LL', 'RL', 'LAT', 'LATERAL']],
+  ['frontal', ['PA', 'AP']],
+];
+
+function viewOfPosition(position: string): DeclaredView | undefined {
+  const words = position.toUpperCase().split(/[^A-Z]+/);
+  return VIEW_POSITION_WORDS.find(([, known]) => words.some((w) => known.includes(w)))?.[0];
+}
 
 /** A View Code Sequence (0054,0220) item's meaning (CID 4010 "DX View" and local codes): oblique before lateral ("left lateral oblique"). */
 function viewOfMeaning(meaning: string): DeclaredView | undefined {
@@ -87,8 +95,9 @@ function viewOfMeaning(meaning: string): DeclaredView | undefined {
  */
 export function declaredView(ds: NaturalDataset): { view: DeclaredView; says: string } | undefined {
   const said: { view: DeclaredView; says: string }[] = [];
-  const position = text(ds.ViewPosition).toUpperCase();
-  if (VIEW_POSITIONS[position]) said.push({ view: VIEW_POSITIONS[position], says: `View Position (0018,5101) "${position}"` });
+  const position = text(ds.ViewPosition);
+  const placed = position ? viewOfPosition(position) : undefined;
+  if (placed) said.push({ view: placed, says: `View Position (0018,5101) "${position}"` });
   const seq = ds.ViewCodeSequence as unknown;
   const item = (Array.isArray(seq) ? seq[0] : seq) as { CodeMeaning?: unknown } | undefined;
   const meaning = text(item?.CodeMeaning);
