@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { JOINT_SITES } from '../src/analysis/joints.js';
 import { buildHand } from '../src/phantom/anatomy.js';
 import { lesionsFor } from '../src/phantom/disease.js';
-import { obliqueAngleForSeed, obliqueView } from '../src/phantom/oblique.js';
+import { fannedObliqueView, obliqueAngleForSeed, obliqueView } from '../src/phantom/oblique.js';
 import { sampleHandPose } from '../src/phantom/pose.js';
 import { renderPhantom } from '../src/phantom/render.js';
 import { Rng } from '../src/phantom/rng.js';
@@ -40,5 +40,26 @@ describe('phantom oblique views', () => {
     const spec = { seed: 9, rows: 1024, columns: 800, pixelSpacingMm: 0.2, layout: 'one', profile: 'healthy', laterality: 'L' } as const;
     expect(renderPhantom(spec).hands).toHaveLength(1);
     expect(renderPhantom({ ...spec, obliqueDeg: obliqueAngleForSeed(9) }).hands).toEqual([]);
+  });
+
+  it('fanned: the palm turns as in obliqueView, each finger moves rigidly with its metacarpal head', () => {
+    const pa = hand();
+    const turned = obliqueView(pa, 50);
+    const fanned = fannedObliqueView(pa, 50);
+    for (const s of ['MCP2', 'MCP5', 'CMC3', 'STT', 'RC', 'MCP1', 'IP1'] as const) expect(fanned.joints.get(s)!.c).toEqual(turned.joints.get(s)!.c);
+    for (const k of [2, 3, 4, 5]) {
+      const mcp = [pa.joints.get(`MCP${k}` as 'MCP2')!.c, fanned.joints.get(`MCP${k}` as 'MCP2')!.c];
+      for (const s of [`PIP${k}`, `DIP${k}`] as const) {
+        const [a, b] = [pa.joints.get(s as 'PIP2')!, fanned.joints.get(s as 'PIP2')!];
+        // moved by its head's shift, along the hand not at all; the joint's axis kept (the finger not squeezed)
+        expect(b.c[0] - a.c[0]).toBeCloseTo(mcp[1][0] - mcp[0][0], 9);
+        expect(b.c[1]).toBeCloseTo(a.c[1], 9);
+        expect(b.axis).toEqual(a.axis);
+      }
+    }
+    // the fingers keep their spread: DIP2-DIP5 as in the PA hand, where the squeezed view narrows it
+    const spread = (m: typeof pa) => Math.abs(m.joints.get('DIP2')!.c[0] - m.joints.get('DIP5')!.c[0]);
+    expect(spread(fanned)).toBeGreaterThan(spread(turned) + 5);
+    expect(renderPhantom({ seed: 9, rows: 1024, columns: 800, pixelSpacingMm: 0.2, layout: 'one', profile: 'healthy', laterality: 'L', obliqueDeg: 45, obliqueFanned: true }).hands).toEqual([]);
   });
 });

@@ -36,6 +36,7 @@ export function registerPhantom(program: Command): void {
     .option('--partial', 'each single-hand film cut to a wrist-only or finger-only view (from its seed; held-out partial-view tests)')
     .option('--foot', 'a foot (dorsoplantar) instead of the hand(s): films the node must not read as hands')
     .option('--oblique', 'each hand turned 35-60 degrees about its long axis (from its seed): oblique views the node must not grade as PA')
+    .option('--oblique-fanned', 'as --oblique, with the fingers fanned apart as radiographers position an oblique (the palm and carpus turned)')
     .option('--child', "children's hands (10-14 years, growth plates open; Patient's Age says so too): films the node must not grade")
     .option('--no-preview', 'skip the PNG previews')
     .option('--fixtures', "write the project's named test fixtures instead (ignores the other image options)")
@@ -51,6 +52,7 @@ export function registerPhantom(program: Command): void {
         partial: raw.partial === true,
         foot: raw.foot === true,
         oblique: raw.oblique === true,
+        obliqueFanned: raw.obliqueFanned === true,
         child: raw.child === true,
       });
       mkdirSync(opts.out, { recursive: true });

@@ -203,7 +203,8 @@ export function sampleCrop(img: DisplayImage, g: CropGeometry, sizePx: number, m
   return out;
 }
 
-function bilinear(img: DisplayImage, x: number, y: number): number {
+/** Bilinear sample at (x, y) in pixel centres, 0 outside the image. */
+export function bilinear(img: DisplayImage, x: number, y: number): number {
   const x0 = Math.floor(x);
   const y0 = Math.floor(y);
   if (x0 < 0 || y0 < 0 || x0 + 1 >= img.columns || y0 + 1 >= img.rows) return 0;

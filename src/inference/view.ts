@@ -41,6 +41,8 @@ interface LayoutFit {
   tilt: number;
   /** where a site of the PA layout falls in the image under the fit */
   inImage(site: JointSite): { x: number; y: number };
+  /** where any point of the layout's plane (MCP2-MCP5 units, a left hand's frame) falls in the image */
+  at(p: readonly [number, number]): { x: number; y: number };
 }
 
 /**
@@ -80,12 +82,23 @@ function fitLayout(joints: readonly Pick<Candidate, 'site' | 'x' | 'y'>[], later
     residual: Math.sqrt(err / a.length),
     // a rotation of the mirrored points is its inverse in the image's own axes
     tilt: flip * angle,
-    inImage: (site) => {
-      // the inverse of (u, v) -> (c u - s v, s u + c v), then the shift and the mirror back
-      const [p, q] = [PA_LAYOUT[site][0] - ax, PA_LAYOUT[site][1] - ay];
-      return { x: flip * ((c * p + s * q) / det + bx), y: (-s * p + c * q) / det + by };
-    },
+    inImage: (site) => at(PA_LAYOUT[site]),
+    at,
   };
+  function at(point: readonly [number, number]): { x: number; y: number } {
+    // the inverse of (u, v) -> (c u - s v, s u + c v), then the shift and the mirror back
+    const [p, q] = [point[0] - ax, point[1] - ay];
+    return { x: flip * ((c * p + s * q) / det + bx), y: (-s * p + c * q) / det + by };
+  }
+}
+
+/**
+ * The hand's frame: where a point of the PA layout's plane (MCP2-MCP5 units, a left hand,
+ * fingers up) falls in the image, from the best fit of the layout to the hand's joints (a
+ * right hand mirrored). Undefined with too few joints to judge.
+ */
+export function handFrame(joints: readonly Pick<Candidate, 'site' | 'x' | 'y'>[], laterality: Laterality): ((p: readonly [number, number]) => { x: number; y: number }) | undefined {
+  return fitLayout(joints, laterality, MIN_JOINTS_TO_JUDGE)?.at;
 }
 
 /**

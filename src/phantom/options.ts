@@ -46,6 +46,8 @@ export interface PhantomRunOptions {
   foot: boolean;
   /** each hand turned into an oblique view (src/phantom/oblique.ts), the angle from its seed */
   oblique: boolean;
+  /** the oblique hands' fingers fanned apart (implies `oblique`) */
+  obliqueFanned: boolean;
   /** children's hands (10-14 years, joints healthy): growth plates open, films the node must not grade */
   child: boolean;
   preview: boolean;
@@ -106,7 +108,8 @@ export function parsePhantomOptions(raw: Partial<RawPhantomOptions>): PhantomRun
     anyOrientation: raw.anyOrientation === true,
     partial: raw.partial === true,
     foot: raw.foot === true,
-    oblique: raw.oblique === true,
+    oblique: raw.oblique === true || raw.obliqueFanned === true,
+    obliqueFanned: raw.obliqueFanned === true,
     child: raw.child === true,
     preview: raw.preview !== false,
   };
@@ -132,6 +135,7 @@ export function specFor(opts: PhantomRunOptions, index: number): PhantomSpec {
     ...(opts.partial ? { partialView: partialViewForSeed(seed) } : {}),
     ...(opts.foot ? { bodyPart: 'foot' as const } : {}),
     ...(opts.oblique ? { obliqueDeg: obliqueAngleForSeed(seed) } : {}),
+    ...(opts.obliqueFanned ? { obliqueFanned: true as const } : {}),
     ...(opts.child ? { child: true as const } : {}),
   };
 }

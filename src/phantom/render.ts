@@ -5,7 +5,7 @@ import { buildHand, MU, type HandModel, type V2 } from './anatomy.js';
 import { buildFoot } from './foot.js';
 import { imagingChain, sampleChain, Coarse, type ChainParams } from './chain.js';
 import { burnText, drawMarker, freeSpot, markerSize, type Rect } from './clutter.js';
-import { obliqueView } from './oblique.js';
+import { fannedObliqueView, obliqueView } from './oblique.js';
 import { lesionsFor, samplePatientDisease, sampleHandGrades, type HandGrades, type JointGrades, type JointLesions } from './disease.js';
 import { sampleHandPose } from './pose.js';
 import { drawEllipsoid, drawLongBone, drawSoftTissue, dirPx, toPx, type Frame } from './project.js';
@@ -60,7 +60,7 @@ export function renderPhantom(spec: PhantomSpec, opts: RenderOptions = {}): Rend
     const lesions = new Map<JointSite, JointLesions>();
     for (const s of JOINT_SITES) lesions.set(s, lesionsFor(s, grades[s], disease.ra > 0, hr.fork(`lesion-${s}`)));
     const hand = spec.bodyPart === 'foot' ? buildFoot(pose) : buildHand(pose, (s) => lesions.get(s)!);
-    const model = spec.obliqueDeg ? obliqueView(hand, spec.obliqueDeg) : hand;
+    const model = spec.obliqueDeg ? (spec.obliqueFanned ? fannedObliqueView : obliqueView)(hand, spec.obliqueDeg) : hand;
     const region: Rect = lats.length === 1 ? { x0: 0, y0: 0, x1: W, y1: H } : { x0: (i * W) / 2, y0: 0, x1: ((i + 1) * W) / 2, y1: H };
     const fit = place(model, lat, pose.scale, px, region, hr.fork('place'), wide, lats.length, Infinity);
     return { lat, hr, pose, model, grades, region, k: fit.frame.k };

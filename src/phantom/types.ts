@@ -30,6 +30,8 @@ export interface PhantomSpec {
   bodyPart?: 'foot';
   /** the hand turned about its long axis by this many degrees (src/phantom/oblique.ts): an oblique view, not to be graded */
   obliqueDeg?: number;
+  /** with the fingers fanned apart as radiographers position an oblique (src/phantom/oblique.ts `fannedObliqueView`) */
+  obliqueFanned?: true;
   /**
    * a child's hand (10-14 years, src/phantom/anatomy.ts `profile`): growth plates open, so
    * not to be graded; the film's truth has no graded hand
