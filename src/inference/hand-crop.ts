@@ -7,6 +7,9 @@ import { bilinear, type DisplayImage } from '../imaging/preprocess.js';
  * What tells an oblique from a PA view lies there: metacarpals 3-5 overlapping, the carpus
  * crowded, the radius and ulna superimposed, the thumb's metacarpal seen en face.
  * Layout units: MCP2-MCP5 = 1; x to the thumb's side, y towards the wrist (PA_LAYOUT).
+ * The node runs no view classifier yet (the one trained on phantoms did not hold on real
+ * obliques: models/training/README.md, "A view classifier for obliques"); the training
+ * scripts crop with this so that a classifier that ships sees what it learnt on.
  */
 export const HAND_CROP = {
   /** layout x from the little finger's side to beyond the thumb's metacarpal */
