@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -7,6 +7,7 @@ import type { HandAnalysis } from '../src/analysis/hand-analysis.js';
 import { runReferenceEval } from '../src/cli/eval.js';
 import { readReference, referenceAgreement } from '../src/eval/reference.js';
 import { readDicomImage } from '../src/imaging/decode.js';
+import { readPart10, writePart10 } from '../src/dicom/part10.js';
 import { toDisplay } from '../src/imaging/preprocess.js';
 import { FIXTURES, makeFixture } from '../src/phantom/fixtures.js';
 
@@ -44,8 +45,8 @@ function ra2Csv(zero: boolean): string {
   return `Patient_ID,Overall_Tol,${cols.join(',')},RH_mcp_J__2\nP001,0,${values.join(',')},\n`;
 }
 
-function plainCsv(): string {
-  const rows = truth.hands[0].joints.map((j) => `P001-LH.png,L-${j.site},${j.jsn?.grade ?? ''},${j.erosion?.grade ?? ''},${j.kl?.grade ?? ''},${j.jswMm ?? ''}`);
+function plainCsv(films = ['P001-LH.png']): string {
+  const rows = films.flatMap((film) => truth.hands[0].joints.map((j) => `${film},L-${j.site},${j.jsn?.grade ?? ''},${j.erosion?.grade ?? ''},${j.kl?.grade ?? ''},${j.jswMm ?? ''}`));
   return ['file,site,jsn,erosion,kl,jsw_mm', ...rows].join('\n') + '\n';
 }
 
@@ -105,4 +106,32 @@ describe('real-film references', () => {
     expect(md).toMatch(/Joint space width \(the reference's jsw_mm\): \d+ joints measured by both/);
     expect(JSON.parse(readFileSync(r.json, 'utf8')).format).toBe('plain');
   }, 120_000);
+
+  it("eval --reference skips a DICOM film as the node's selection would, says why, and counts its joints against coverage", async () => {
+    const dir = join(work, 'films-views');
+    mkdirSync(dir);
+    copyFileSync(join(work, 'films', 'P001-LH.png'), join(dir, 'P001-LH.png'));
+    const { meta, dataset } = readPart10(readFileSync(join(work, 'hand.dcm')));
+    // (the fixture's View Code Sequence says postero-anterior: a header contradicting itself declares nothing)
+    dataset.ViewPosition = 'LL';
+    dataset.ViewCodeSequence = [{ CodeValue: 'L', CodingSchemeDesignator: '99LOCAL', CodeMeaning: 'lateral' }];
+    writeFileSync(join(dir, 'P002-LH.dcm'), writePart10(dataset, meta.TransferSyntaxUID));
+    writeFileSync(join(work, 'scores2.csv'), plainCsv(['P001-LH.png', 'P002-LH.dcm']));
+    const run = (out: string, config?: string) =>
+      runReferenceEval({ reference: join(work, 'scores2.csv'), images: dir, spacing: 0.2, out: join(work, out), provider: 'cpu', config });
+    const r = await run('out-views');
+    expect(r.agreement.analysed).toBe(1);
+    expect(r.agreement.notSelected).toEqual([
+      { file: 'P002-LH.dcm', rule: 'declared-view', reason: expect.stringMatching(/^View Position \(0018,5101\) "LL" and View Code Sequence \(0054,0220\) "lateral" declare a lateral view/) },
+    ]);
+    expect(r.agreement.coverage.share).toBeLessThan(0.55);
+    expect(readFileSync(r.markdown, 'utf8')).toMatch(/Films the node's selection skips .*: 1\n\n- P002-LH\.dcm: declared-view: View Position/);
+    expect(JSON.parse(readFileSync(r.json, 'utf8')).notSelected).toHaveLength(1);
+    // a site whose configuration leaves the view to the pixels grades it
+    const config = join(work, 'views.yaml');
+    writeFileSync(config, 'selection:\n  skipDeclaredViews: []\n');
+    const all = await run('out-views-all', config);
+    expect(all.agreement.analysed).toBe(2);
+    expect(all.agreement.notSelected).toEqual([]);
+  }, 180_000);
 });

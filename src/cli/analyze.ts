@@ -6,7 +6,9 @@ import { JointscoreError } from '../errors.js';
 import { endCommand } from './failure.js';
 import { PACKAGE_MODELS_DIR } from '../config/defaults.js';
 import { loadConfig } from '../config/load.js';
-import { writePart10 } from '../dicom/part10.js';
+import { readPart10, writePart10 } from '../dicom/part10.js';
+import type { SelectionConfig } from '../config/types.js';
+import { select } from '../pipeline/select.js';
 import { ImageFileError } from '../imaging/decode.js';
 import { pictureKind } from '../imaging/picture.js';
 import { analyseObject, analysisPolicy, type AnalysisPolicy, type ObjectResults } from '../pipeline/analyse-object.js';
@@ -55,6 +57,12 @@ export interface AnalyzeOptions {
   policy?: AnalysisPolicy;
   /** mm per pixel of PNG and JPEG inputs (they carry none); else estimated from each hand */
   spacing?: number;
+  /**
+   * the node's selection rules, applied to DICOM inputs before any analysis as the node
+   * applies them (body part, declared view, ...): a file they refuse is listed in
+   * `notSelected`, not analysed. Pictures have no header and are not subject to them.
+   */
+  selection?: SelectionConfig;
 }
 
 export interface AnalyzeRun {
@@ -63,6 +71,8 @@ export interface AnalyzeRun {
   failures: { file: string; reason: string }[];
   /** files in the folder that are not DICOM (skipped, not failures) */
   skipped: string[];
+  /** DICOM files the node's selection refuses (AnalyzeOptions.selection), with the rule and why */
+  notSelected: { file: string; rule: string; reason: string }[];
   folder: boolean;
 }
 
@@ -153,7 +163,7 @@ export async function runAnalyze(target: string, o: AnalyzeOptions, io: AnalyzeI
   const analysisConfig = loadConfig({ file: o.config, overrides: {} }).analysis;
   const policy = o.policy ?? analysisPolicy(analysisConfig);
   const models = io.models ?? (await loadModels(o.models ?? analysisConfig.modelsDir, { provider: o.provider, intraOpThreads: o.threads, log }));
-  const run: AnalyzeRun = { results: [], failures: [], skipped, folder };
+  const run: AnalyzeRun = { results: [], failures: [], skipped, notSelected: [], folder };
   const bar = folder && io.stderr.isTTY ? progressBar(io.stderr, files.length) : undefined;
   if (o.out) await mkdir(o.out, { recursive: true });
   for (const [i, file] of files.entries()) {
@@ -163,6 +173,12 @@ export async function runAnalyze(target: string, o: AnalyzeOptions, io: AnalyzeI
       const bytes = await readFile(file).catch((err: Error) => {
         throw new ImageFileError(file, `cannot read the file (${err.message})`);
       });
+      const refused = o.selection ? refusedBySelection(bytes, o.selection) : undefined;
+      if (refused) {
+        run.notSelected.push({ file, ...refused });
+        log.info('skipped by the selection rules', { file, rule: refused.rule, reason: refused.reason });
+        continue;
+      }
       const results = await analyseObject(bytes, file, models, policy, log, o.spacing);
       const { analysis } = results;
       let written: string[] = [];
@@ -200,6 +216,14 @@ export async function runAnalyze(target: string, o: AnalyzeOptions, io: AnalyzeI
     io.stderr.write(`${run.failures.length} of ${files.length} file(s) failed:\n${list}\n`);
   }
   return run;
+}
+
+/** The selection rule that refuses a DICOM file, read from its header as the node reads it; undefined for pictures and files it takes. */
+function refusedBySelection(bytes: Buffer, selection: SelectionConfig): { rule: string; reason: string } | undefined {
+  if (pictureKind(bytes)) return undefined;
+  const header = readPart10(bytes, { untilPixelData: true }).dataset;
+  const chosen = select(header, selection);
+  return chosen.analyse ? undefined : { rule: chosen.rule, reason: chosen.reason };
 }
 
 function spacingMm(v: string): number {

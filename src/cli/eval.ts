@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, relative } from 'node:path';
+import { loadConfig } from '../config/load.js';
 import { Command, Option } from 'commander';
 import { loadAnalysisDir, pairByInstance } from '../eval/dataset.js';
 import { evaluate } from '../eval/metrics.js';
@@ -21,6 +22,8 @@ export interface EvalCommandOptions {
   images?: string;
   /** mm per pixel of PNG / JPEG films; else measured from each hand */
   spacing?: number;
+  /** with --reference: the node's configuration, whose selection and analysis sections apply (else the embedded defaults) */
+  config?: string;
   out: string;
   predictions?: string;
   /** used when there is no --predictions: the models run on each <name>.dcm beside its ground truth */
@@ -105,7 +108,7 @@ export async function runEval(opts: EvalCommandOptions): Promise<EvalOutputs> {
 const pct = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(1)} %`);
 const num = (x: number | null, d = 3) => (x === null ? '-' : x.toFixed(d));
 
-export function referenceMarkdown(a: ReferenceAgreement, reference: string, images: string): string {
+export function referenceMarkdown(a: ReferenceReport, reference: string, images: string): string {
   const rows = (['jsn', 'erosion', 'kl'] as const)
     .filter((s) => a.scores[s].n > 0)
     .map((s) => {
@@ -125,6 +128,15 @@ export function referenceMarkdown(a: ReferenceAgreement, reference: string, imag
     ...rows,
     '',
     `Coverage: ${a.coverage.graded} of ${a.coverage.referenced} referenced joint scores graded (${pct(a.coverage.share)}).`,
+    ...(a.notSelected.length
+      ? [
+          '',
+          `Films the node's selection skips (not analysed here either; their joints count against coverage): ${a.notSelected.length}`,
+          '',
+          ...a.notSelected.map((n) => `- ${n.file}: ${n.rule}: ${n.reason}`),
+          '',
+        ]
+      : []),
     `Films the reference scores all zero: ${a.allZeroFilms.films}; of their ${a.allZeroFilms.joints} joints found, ${a.allZeroFilms.calledMildOrSevere} called mild or severe (${pct(a.allZeroFilms.share)}).`,
     ...(a.width
       ? [`Joint space width (the reference's jsw_mm): ${a.width.n} joints measured by both, mean absolute error ${num(a.width.maeMm, 2)} mm, bias (measured - reference) ${num(a.width.biasMm, 2)} mm, correlation ${num(a.width.correlation, 2)}.`]
@@ -136,17 +148,19 @@ export function referenceMarkdown(a: ReferenceAgreement, reference: string, imag
 }
 
 /** `jointscore eval --reference scores.csv --images films/`: the models on the films, against the site's grades. */
-export async function runReferenceEval(opts: EvalCommandOptions): Promise<{ json: string; markdown: string; agreement: ReferenceAgreement }> {
+export async function runReferenceEval(opts: EvalCommandOptions): Promise<{ json: string; markdown: string; agreement: ReferenceReport }> {
   if (!opts.reference || !opts.images) throw new Error('--reference needs --images (the folder of the films it scores)');
   const { films, format } = readReference(readFileSync(opts.reference, 'utf8'), opts.reference);
   const log = logger();
+  // the node's own selection: a DICOM film it would skip (body part, declared view, ...) is not graded here either
+  const { selection } = loadConfig({ file: opts.config, overrides: {} });
   const run = await runAnalyze(
     opts.images,
-    { models: opts.models, provider: opts.provider ?? 'auto', spacing: opts.spacing },
+    { models: opts.models, provider: opts.provider ?? 'auto', spacing: opts.spacing, config: opts.config, selection },
     { log, stdout: () => undefined, stderr: { write: () => true } },
   );
   const predictions = new Map<string, HandAnalysis>(run.results.map((r) => [stem(r.file), r.analysis]));
-  const agreement = referenceAgreement(films, predictions);
+  const agreement = { ...referenceAgreement(films, predictions), notSelected: run.notSelected.map((n) => ({ ...n, file: relative(opts.images!, n.file) || basename(n.file) })) };
   mkdirSync(opts.out, { recursive: true });
   const json = join(opts.out, 'reference-eval.json');
   const markdown = join(opts.out, 'reference-report.md');
@@ -155,6 +169,9 @@ export async function runReferenceEval(opts: EvalCommandOptions): Promise<{ json
   log.info('reference evaluation written', { out: opts.out, films: agreement.films, analysed: agreement.analysed });
   return { json, markdown, agreement };
 }
+
+/** What the reference evaluation reports: the agreement, and the films the node's selection skips. */
+export type ReferenceReport = ReferenceAgreement & { notSelected: { file: string; rule: string; reason: string }[] };
 
 export function registerEval(program: Command): void {
   program
@@ -166,6 +183,7 @@ export function registerEval(program: Command): void {
     .option('--reference <csv>', 'real graded films instead: per-joint scores, RA2-DREAM layout (Patient_ID, LH_mcp_J__2, ...) or plain (file, site, jsn, erosion, kl); see docs/validation.md')
     .option('--images <dir>', 'with --reference: the films (DICOM, PNG or JPEG) named as the reference names them')
     .option('--spacing <mm>', 'with --reference: pixel spacing of PNG / JPEG films (default: measured from each hand)', Number)
+    .option('--config <file>', "with --reference: the node's YAML configuration; its selection rules skip DICOM films as the node would (default: the embedded defaults) and its analysis section applies")
     .requiredOption('--out <dir>', 'output folder for eval.json, report.md and plots/*.png')
     .option('--predictions <dir>', 'folder of predicted <name>.json files (as `jointscore analyze --out` writes them), paired by source.sopInstanceUID; without it the models run on each <name>.dcm beside its ground truth')
     .option('--models <dir>', "models folder (default: the package's models/)")
