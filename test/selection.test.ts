@@ -64,6 +64,11 @@ describe("the header's declared view", () => {
     expect(declaredView({ ViewCodeSequence: code('left lateral oblique') })).toEqual({ view: 'oblique', says: 'View Code Sequence (0054,0220) "left lateral oblique"' });
     expect(declaredView({ ViewCodeSequence: code('medio-lateral') })?.view).toBe('lateral');
     expect(declaredView({ ViewCodeSequence: code('postero-anterior') })?.view).toBe('frontal');
+    // spelt without hyphens, or as the initials, as local codes do
+    expect(declaredView({ ViewCodeSequence: code('Dorsopalmar') })?.view).toBe('frontal');
+    expect(declaredView({ ViewCodeSequence: code('PA') })?.view).toBe('frontal');
+    expect(declaredView({ ViewCodeSequence: code('mediolateral') })?.view).toBe('lateral');
+    expect(declaredView({ ViewPosition: 'LL', ViewCodeSequence: code('dorsopalmar') })).toBeUndefined();
     // one item naturalised as an object, not an array
     expect(declaredView({ ViewCodeSequence: code('oblique')[0] })?.view).toBe('oblique');
   });

@@ -82,8 +82,8 @@ function viewOfPosition(position: string): DeclaredView | undefined {
 /** A View Code Sequence (0054,0220) item's meaning (CID 4010 "DX View" and local codes): oblique before lateral ("left lateral oblique"). */
 function viewOfMeaning(meaning: string): DeclaredView | undefined {
   if (/oblique/i.test(meaning)) return 'oblique';
-  if (/lateral|latero-medial|medio-lateral/i.test(meaning)) return 'lateral';
-  if (/postero-anterior|antero-posterior|dorso-palmar|palmo-dorsal|frontal/i.test(meaning)) return 'frontal';
+  if (/lateral|latero-?medial|medio-?lateral/i.test(meaning)) return 'lateral';
+  if (/postero-?anterior|antero-?posterior|dorso-?palmar|palmo-?dorsal|frontal|\b(PA|AP)\b/i.test(meaning)) return 'frontal';
   return undefined;
 }
 
