@@ -32,7 +32,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import N_SITES, read_crop_split  # noqa: E402
-from grader import PRIOR_KEYS, PRIOR_PARTS, SCALES, Grader, part_of_site  # noqa: E402
+from grader import PRIOR_KEYS, PRIOR_PARTS, SCALES, Grader, load_grader, part_of_site  # noqa: E402
 from real_disease import write_disease  # noqa: E402
 
 HEALTHY = {"jsn": [0], "erosion": [0], "kl": [0, 1]}
@@ -68,9 +68,7 @@ def main() -> None:
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     torch.set_num_threads(2)
-    model = Grader(1.0)
-    model.load_state_dict(torch.load(args.ckpt, map_location="cpu")["model"])
-    model.eval()
+    model, _ = load_grader(args.ckpt)
     s = read_crop_split(args.crops)
     idx = np.random.default_rng(7).permutation(len(s.site))[:args.max_subsample]
     crops = np.asarray(s.crops[np.sort(idx)], np.float32) / 65535.0

@@ -23,7 +23,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import N_SITES, read_crop_split  # noqa: E402
-from grader import PRIOR_PARTS, Grader, part_of_site  # noqa: E402
+from grader import PRIOR_PARTS, Grader, load_grader, part_of_site  # noqa: E402
 from real_disease import write_disease  # noqa: E402
 
 
@@ -67,9 +67,7 @@ def main() -> None:
     ap.add_argument("--prior-weights", default=None, help="calibrate_prior.py's JSON, applied as the export applies it")
     args = ap.parse_args()
     torch.set_num_threads(2)
-    model = Grader(1.0)
-    model.load_state_dict(torch.load(args.ckpt, map_location="cpu")["model"])
-    model.eval()
+    model, _ = load_grader(args.ckpt)
     if args.prior_weights:
         model.set_prior(json.load(open(args.prior_weights)))
     s = read_crop_split(args.crops)

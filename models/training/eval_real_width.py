@@ -25,7 +25,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import read_crop_split  # noqa: E402
-from grader import Grader  # noqa: E402
+from grader import Grader, load_grader  # noqa: E402
 from real_disease import HINGE_SITES, MM_PER_PX, find_gap, joint_groups, narrow_to  # noqa: E402
 
 FRACTIONS = (0.78, 0.55, 0.28, 0.0)  # JSN 1-4 as the phantom draws them
@@ -51,11 +51,9 @@ def main() -> None:
     ap.add_argument("--crops", required=True, help="real crops (real_crops.mjs), held out from training")
     args = ap.parse_args()
     torch.set_num_threads(2)
-    model = Grader(1.0)
-    model.load_state_dict(torch.load(args.ckpt, map_location="cpu")["model"])
+    model, _ = load_grader(args.ckpt)
     if not model.has_width:
         sys.exit(f"{args.ckpt} has no width head (train_jsw.py makes one)")
-    model.eval()
     s = read_crop_split(args.crops)
     # normal joints only: the crops as cut from films whose joints are normal
     idx = np.array([i for i in range(len(s.site)) if int(s.site[i]) in HINGE_SITES and s.grades[i, 0] <= 0 and s.grades[i, 2] <= 1])

@@ -186,6 +186,16 @@ PRIOR_PARTS = ("hand", "wrist", "thumb")
 PRIOR_KEYS = {"hand": "logWeights", "wrist": "logWeightsWrist", "thumb": "logWeightsThumb"}
 
 
+def load_grader(path: str) -> tuple[Grader, dict]:
+    """A trained grader from its checkpoint, in eval mode, and the checkpoint itself (the run's
+    args and numbers besides the weights: weights_only=False, as train_common.load_state)."""
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    model = Grader(1.0)
+    model.load_state_dict(state["model"])
+    model.eval()
+    return model, state
+
+
 def wrist_of(meta: torch.Tensor) -> torch.Tensor:
     """[N, 1]: 1 for a crop of a wrist bone site, 0 otherwise."""
     return meta[:, WRIST_SITES].sum(1, keepdim=True)

@@ -37,7 +37,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import read_crop_split  # noqa: E402
-from grader import Grader  # noqa: E402
+from grader import Grader, load_grader  # noqa: E402
 from real_disease import HINGE_SITES, MM_PER_PX, find_gap, joint_groups, narrow_to  # noqa: E402
 
 NARROWED_TO = (0.78, 0.55, 0.28)  # JSN 1-3 as the phantom draws them; two of them per real joint
@@ -168,10 +168,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    state = torch.load(args.ckpt, map_location="cpu")
-    model = Grader(1.0)
-    model.load_state_dict(state["model"])
-    model.eval()
+    model, state = load_grader(args.ckpt)
     h, y, _ = measured_crops(model, args.train)
     model.jsw = fit(h, y, args.epochs, args.seed)
     model.has_width = True

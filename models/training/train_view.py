@@ -81,6 +81,26 @@ def auc(scores, labels):
     return sum((p > q) + 0.5 * (p == q) for p in pos for q in neg) / (len(pos) * len(neg))
 
 
+def train(net, x, y, epochs, rng, after_epoch=None):
+    """AdamW with a one-cycle schedule, batches of 64, augmented; after_epoch(epoch, mean loss) if given."""
+    opt = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=epochs * math.ceil(len(y) / 64))
+    for epoch in range(epochs):
+        net.train()
+        order = torch.randperm(len(y))
+        total = 0.0
+        for i in range(0, len(y), 64):
+            b = order[i:i + 64]
+            loss = F.binary_cross_entropy_with_logits(net(augment(x[b], rng))[:, 0], y[b])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += loss.item() * len(b)
+        if after_epoch:
+            after_epoch(epoch, total / len(y))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--train', nargs='+', required=True)
@@ -98,27 +118,15 @@ def main():
     y = torch.tensor(np.concatenate(ys))
     print(f'train crops {len(y)} (oblique {int(y.sum())})')
     net = ViewNet(a.width)
-    opt = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-4)
-    steps = a.epochs * math.ceil(len(y) / 64)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps)
     t0 = time.time()
-    for epoch in range(a.epochs):
-        net.train()
-        order = torch.randperm(len(y))
-        total = 0.0
-        for i in range(0, len(y), 64):
-            b = order[i:i + 64]
-            logit = net(augment(x[b], rng))[:, 0]
-            loss = F.binary_cross_entropy_with_logits(logit, y[b])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += loss.item() * len(b)
-        msg = f'epoch {epoch} loss {total / len(y):.4f} {time.time() - t0:.0f} s'
+
+    def report(epoch, loss):
+        msg = f'epoch {epoch} loss {loss:.4f} {time.time() - t0:.0f} s'
         for t in a.test:
             msg += f' | {os.path.basename(t)} AUC {evaluate(net, t)[0]:.3f}'
         print(msg, flush=True)
+
+    train(net, x, y, a.epochs, rng, report)
     os.makedirs(a.out, exist_ok=True)
     torch.save({'state': net.state_dict(), 'width': a.width, 'epochs': a.epochs, 'seed': a.seed, 'train': a.train}, os.path.join(a.out, 'last.pt'))
     with open(os.path.join(a.out, 'scores.csv'), 'w') as f:

@@ -58,11 +58,11 @@ export interface AnalyzeOptions {
   /** mm per pixel of PNG and JPEG inputs (they carry none); else estimated from each hand */
   spacing?: number;
   /**
-   * the node's selection rules, applied to DICOM inputs before any analysis as the node
-   * applies them (body part, declared view, ...): a file they refuse is listed in
+   * apply the configuration's selection rules to DICOM inputs before any analysis, as the
+   * node does (body part, declared view, ...): a file they refuse is listed in
    * `notSelected`, not analysed. Pictures have no header and are not subject to them.
    */
-  selection?: SelectionConfig;
+  applySelection?: boolean;
 }
 
 export interface AnalyzeRun {
@@ -71,7 +71,7 @@ export interface AnalyzeRun {
   failures: { file: string; reason: string }[];
   /** files in the folder that are not DICOM (skipped, not failures) */
   skipped: string[];
-  /** DICOM files the node's selection refuses (AnalyzeOptions.selection), with the rule and why */
+  /** DICOM files the node's selection refuses (AnalyzeOptions.applySelection), with the rule and why */
   notSelected: { file: string; rule: string; reason: string }[];
   folder: boolean;
 }
@@ -160,7 +160,7 @@ export async function runAnalyze(target: string, o: AnalyzeOptions, io: AnalyzeI
   const { files, skipped, folder } = await listInputs(target);
   if (folder && skipped.length) log.info('skipping files that are neither DICOM nor PNG or JPEG', { count: skipped.length, first: skipped[0] });
   if (folder && files.length === 0) throw new Error(`${target}: no DICOM, PNG or JPEG files in this folder`);
-  const analysisConfig = loadConfig({ file: o.config, overrides: {} }).analysis;
+  const { analysis: analysisConfig, selection } = loadConfig({ file: o.config, overrides: {} });
   const policy = o.policy ?? analysisPolicy(analysisConfig);
   const models = io.models ?? (await loadModels(o.models ?? analysisConfig.modelsDir, { provider: o.provider, intraOpThreads: o.threads, log }));
   const run: AnalyzeRun = { results: [], failures: [], skipped, notSelected: [], folder };
@@ -173,7 +173,7 @@ export async function runAnalyze(target: string, o: AnalyzeOptions, io: AnalyzeI
       const bytes = await readFile(file).catch((err: Error) => {
         throw new ImageFileError(file, `cannot read the file (${err.message})`);
       });
-      const refused = o.selection ? refusedBySelection(bytes, o.selection) : undefined;
+      const refused = o.applySelection ? refusedBySelection(bytes, selection) : undefined;
       if (refused) {
         run.notSelected.push({ file, ...refused });
         log.info('skipped by the selection rules', { file, rule: refused.rule, reason: refused.reason });

@@ -1,6 +1,5 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
-import { loadConfig } from '../config/load.js';
 import { Command, Option } from 'commander';
 import { loadAnalysisDir, pairByInstance } from '../eval/dataset.js';
 import { evaluate } from '../eval/metrics.js';
@@ -153,10 +152,9 @@ export async function runReferenceEval(opts: EvalCommandOptions): Promise<{ json
   const { films, format } = readReference(readFileSync(opts.reference, 'utf8'), opts.reference);
   const log = logger();
   // the node's own selection: a DICOM film it would skip (body part, declared view, ...) is not graded here either
-  const { selection } = loadConfig({ file: opts.config, overrides: {} });
   const run = await runAnalyze(
     opts.images,
-    { models: opts.models, provider: opts.provider ?? 'auto', spacing: opts.spacing, config: opts.config, selection },
+    { models: opts.models, provider: opts.provider ?? 'auto', spacing: opts.spacing, config: opts.config, applySelection: true },
     { log, stdout: () => undefined, stderr: { write: () => true } },
   );
   const predictions = new Map<string, HandAnalysis>(run.results.map((r) => [stem(r.file), r.analysis]));

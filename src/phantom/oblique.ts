@@ -100,11 +100,14 @@ const FINGER_REACH_MM = 11;
 
 const withCentre = <T extends { c: V2 }>(e: T, c: V2 | undefined): T | undefined => (c ? { ...e, c } : undefined);
 
+/** How far (mm) short of the knuckle, along the finger, a point still counts as the finger's. */
+const KNUCKLE_SLACK_MM = 0.1;
+
 /** Distance from p to the polyline, or Infinity where p lies short of its first point (proximal to the knuckle). */
 function beyondKnuckle(p: V2, line: V2[]): number {
   const [a, b] = line;
-  const axis: V2 = [b[0] - a[0], b[1] - a[1]];
-  if ((p[0] - a[0]) * axis[0] + (p[1] - a[1]) * axis[1] < -2 * Math.hypot(...axis) / 20) return Infinity;
+  const along = ((p[0] - a[0]) * (b[0] - a[0]) + (p[1] - a[1]) * (b[1] - a[1])) / Math.hypot(b[0] - a[0], b[1] - a[1]);
+  if (along < -KNUCKLE_SLACK_MM) return Infinity;
   let best = Infinity;
   for (let i = 0; i + 1 < line.length; i++) best = Math.min(best, segmentDistance(p, line[i], line[i + 1]));
   return best;

@@ -21,7 +21,7 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from data import read_crop_split  # noqa: E402
-from grader import Grader  # noqa: E402
+from grader import Grader, load_grader  # noqa: E402
 from real_disease import HINGE_SITES, joint_groups, write_disease  # noqa: E402
 
 
@@ -59,9 +59,7 @@ def main() -> None:
     ap.add_argument("--test", required=True)
     args = ap.parse_args()
     torch.set_num_threads(2)
-    model = Grader(1.0)
-    model.load_state_dict(torch.load(args.ckpt, map_location="cpu")["model"])
-    model.eval()
+    model, _ = load_grader(args.ckpt)
     tr = normal_and_narrowed(model, args.train, 7)
     normal_width = {g: np.median(tr["w0"][tr["r0"] == g]) for g in set(tr["r0"])}
 

@@ -13,10 +13,9 @@ import sys
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
-from train_view import ViewNet, augment, auc, load  # noqa: E402
+from train_view import ViewNet, auc, load, train  # noqa: E402
 
 
 def main():
@@ -41,19 +40,7 @@ def main():
         torch.manual_seed(a.seed)
         rng = np.random.default_rng(a.seed)
         net = ViewNet(16)
-        opt = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-4)
-        steps = a.epochs * ((len(y) + 63) // 64)
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps)
-        for _ in range(a.epochs):
-            net.train()
-            order = torch.randperm(len(y))
-            for i in range(0, len(y), 64):
-                b = order[i:i + 64]
-                loss = F.binary_cross_entropy_with_logits(net(augment(x[b], rng))[:, 0], y[b])
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                sched.step()
+        train(net, x, y, a.epochs, rng)
         net.eval()
         with torch.no_grad():
             scores[held] = torch.sigmoid(net(torch.tensor(rx[held])[:, None])[:, 0]).numpy()
