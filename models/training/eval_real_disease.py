@@ -59,11 +59,29 @@ def called(g: dict[str, np.ndarray], labels: np.ndarray) -> np.ndarray:
     return jsn | ero | kl
 
 
+def written_passes(model: Grader, crops, sites, labels, meta, seed: int):
+    """Disease written onto every crop (seed), and osteoarthritis apart (seed + 1: the pass above
+    writes none; KL 2-4 where a spur could be drawn): truth and probabilities of each pass, the
+    osteoarthritis pass only where it wrote KL."""
+    drawn, truth = write_disease(crops, sites, labels, np.random.default_rng(seed), p=1.0)
+    drawn_oa, truth_oa = write_disease(crops, sites, labels, np.random.default_rng(seed + 1), p=1.0, kl_share=1.0)
+    with_oa = truth_oa[:, 2] >= 2
+    return truth, probabilities_of(model, drawn, meta), truth_oa[with_oa], probabilities_of(model, drawn_oa[with_oa], meta[with_oa])
+
+
+def pooled(parts):
+    """Arrays, or dicts of arrays, of several passes stacked along the first axis."""
+    if isinstance(parts[0], dict):
+        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    return np.concatenate(parts)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--ckpt", required=True)
     ap.add_argument("--crops", required=True)
     ap.add_argument("--seed", type=int, default=20261202)
+    ap.add_argument("--repeats", type=int, default=1, help="disease written this many times with other seeds, pooled")
     ap.add_argument("--prior-weights", default=None, help="calibrate_prior.py's JSON, applied as the export applies it")
     args = ap.parse_args()
     torch.set_num_threads(2)
@@ -76,13 +94,12 @@ def main() -> None:
     p_healthy = probabilities_of(model, crops, s.meta)
     healthy = grades_of(p_healthy)
     sites = s.meta[:, :N_SITES].argmax(1)
-    drawn, truth = write_disease(crops, sites, labels, np.random.default_rng(args.seed), p=1.0)
-    p_sick = probabilities_of(model, drawn, s.meta)
+    # disease written --repeats times, each with its own seeds (the first: --seed, as before), pooled:
+    # with a few dozen joints per kind a single draw moves a share by several points
+    draws = [written_passes(model, crops, sites, labels, s.meta, args.seed + 1000 * k) for k in range(args.repeats)]
+    truth, p_sick, truth_oa, p_oa = (pooled([d[i] for d in draws]) for i in range(4))
     sick = grades_of(p_sick)
-    # osteoarthritis written apart (the pass above writes none): KL 2-4 where a spur could be drawn
-    drawn_oa, truth_oa = write_disease(crops, sites, labels, np.random.default_rng(args.seed + 1), p=1.0, kl_share=1.0)
     with_oa = truth_oa[:, 2] >= 2
-    p_oa = probabilities_of(model, drawn_oa[with_oa], s.meta[with_oa])
     narrowed = truth[:, 0] >= 2
     eroded = truth[:, 1] >= 1
     report = {
@@ -112,7 +129,7 @@ def main() -> None:
     for part in PRIOR_PARTS:
         where = part_of == part
         scored = where & (labels[:, 1] >= 0)
-        ero = where & eroded
+        ero = np.tile(where, args.repeats) & eroded
         report["erosion_by_part"][part] = {
             "normal": int(scored.sum()),
             "normal_called": float((healthy["erosion"][scored] >= 1).mean()) if scored.any() else None,
