@@ -227,6 +227,23 @@ def intensity_aug(x: torch.Tensor, g: torch.Generator, strength: float = 1.0) ->
     return x.clamp(0, 1)
 
 
+def geometric_aug(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    """A [B,1,C,C] batch mirrored left-right half the time, turned by up to 12 degrees, scaled by
+    0.9-1.12 and shifted by up to 8 px (reflected at the border): the real crops come from a
+    few dozen hands, seen again and again, and a grader learns those joints by heart (written
+    narrowing called on 217 of 223 training thumbs, 0 of 25 held-out ones). For crops without a
+    geometry target only: the offsets and box would move with the pixels."""
+    b = x.shape[0]
+    flip = torch.where(torch.rand(b, generator=g) < 0.5, -1.0, 1.0)
+    a = _u(g, b, -12, 12) * math.pi / 180
+    sc = _u(g, b, 0.9, 1.12)
+    tx, ty = _u(g, b, -8, 8) * 2 / x.shape[3], _u(g, b, -8, 8) * 2 / x.shape[2]
+    cos, sin = torch.cos(a) / sc, torch.sin(a) / sc
+    theta = torch.stack([torch.stack([cos * flip, -sin, tx], 1), torch.stack([sin * flip, cos, ty], 1)], 1).to(x.device)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+
+
 def lowres_aug(x: torch.Tensor, g: torch.Generator, p: float) -> torch.Tensor:
     """A share p of a [B,1,C,C] batch shrunk by 1.5-3.5 x (area average) and enlarged back:
     a crop at 0.16 mm/px cut from a film stored at 0.25-0.5 mm/px (research exports,

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from data import N_SITES, generator, intensity_aug, lowres_aug, read_crop_split, read_meta, u16_batch, u16_rows, u16_to_device  # noqa: E402
+from data import N_SITES, generator, geometric_aug, intensity_aug, lowres_aug, read_crop_split, read_meta, u16_batch, u16_rows, u16_to_device  # noqa: E402
 from grader import SCALES, Grader, WRIST_SITES, coral_loss  # noqa: E402
 from real_disease import write_disease  # noqa: E402
 from metrics import grader_metrics  # noqa: E402
@@ -103,6 +103,31 @@ def wrist_only(pool: CropPool, p: np.ndarray | None) -> np.ndarray:
     return w / w.sum()
 
 
+def paired(rc, rm, ry, args, epoch, step):
+    """Real crops unaltered, then the same crops with disease written onto every one (labels
+    as written): the rows ranking_loss pairs."""
+    sites = rm[:, :N_SITES].argmax(1).numpy()
+    drawn, ry2 = write_disease(rc[:, 0].numpy(), sites, ry.numpy(), np.random.default_rng([args.seed, epoch, step]), 1.0,
+                               kl_share=args.real_kl)
+    return torch.cat([rc, torch.from_numpy(drawn).unsqueeze(1)]), torch.cat([rm, rm]), torch.cat([ry, torch.from_numpy(ry2)])
+
+
+def ranking_loss(cum: dict, y: torch.Tensor, start: int, margin: float = 1.0) -> torch.Tensor:
+    """Hinge on the ordinal score (a head's first cumulative logit less its fixed threshold)
+    between the written and the unaltered copy of each real joint (rows start.. of the batch,
+    unaltered first), wherever the written copy's grade of that scale is the higher: the grader
+    must see what was written, not how this joint happened to look."""
+    half = (len(y) - start) // 2
+    a, b = slice(start, start + half), slice(start + half, start + 2 * half)
+    terms = []
+    for col, name in enumerate(SCALES):
+        up = (y[a, col] >= 0) & (y[b, col] > y[a, col])
+        if up.any():
+            gap = cum[name][b, 0][up] - cum[name][a, 0][up]
+            terms.append(F.relu(margin - gap))
+    return torch.cat(terms).mean() if terms else cum["jsn"].sum() * 0.0
+
+
 def train_mode(model: Grader, freeze_bn: bool) -> None:
     """Training mode; with freeze_bn the BatchNorm layers stay in eval mode (their running
     statistics are used and not updated; their weight and bias still train)."""
@@ -149,6 +174,12 @@ def main():
     ap.add_argument("--real-disease", type=float, default=0.0, help="share of real crops with narrowing / erosions written onto them (real_disease.py)")
     ap.add_argument("--real-kl", type=float, default=0.0, help="share of the written real crops that get osteoarthritis "
                     "(KL 2-4: spurs, sclerosis, narrowing) instead, where the joint has a KL score and a joint space")
+    ap.add_argument("--pairs", type=float, default=0.0,
+                    help="weight of a ranking loss on real crops seen twice in a batch, unaltered and with disease written "
+                         "(every one of them: --real-disease is not used): where a score was written higher, the grader's "
+                         "score for it must come out higher than on the same joint unaltered, by a margin of 1")
+    ap.add_argument("--real-geometric", action="store_true",
+                    help="real crops mirrored, turned, scaled and shifted afresh in every batch (data.geometric_aug)")
     ap.add_argument("--prior", choices=["phantom", "clinical"], default="phantom", help="grade shares the synthetic crops are drawn with")
     ap.add_argument("--lowres", type=float, default=0.0, help="share of crops blurred as a film scanned or stored at 0.25-0.5 mm per pixel is")
     ap.add_argument("--train-only", choices=["wrist"], default=None,
@@ -195,7 +226,7 @@ def main():
         perm = rng.choice(train.n, per_epoch, p=syn_p) if syn_p is not None else rng.permutation(train.n)[:per_epoch]
         real_perm = rng.choice(real.n, steps_per_epoch * n_real, p=real_p) if real else None
         # summed on the device (no host sync per step for the bookkeeping)
-        sums = {k: torch.zeros((), device=device) for k in ("loss", "jsn", "erosion", "kl", "geo")}
+        sums = {k: torch.zeros((), device=device) for k in ("loss", "jsn", "erosion", "kl", "geo", "rank")}
         nsteps = 0
         t_ep = time.time()
         stop = False
@@ -205,12 +236,17 @@ def main():
             c, m, y, geo = train.batch(idx)
             if real:
                 rc, rm, ry, rgeo = real.batch(real_perm[step * n_real:(step + 1) * n_real])
-                if args.real_disease > 0:
+                if args.pairs > 0:
+                    rc, rm, ry = paired(rc[:n_real // 2], rm[:n_real // 2], ry[:n_real // 2], args, epoch, step)
+                    rgeo = rgeo[:len(rc)]
+                elif args.real_disease > 0:
                     sites = rm[:, :N_SITES].argmax(1).numpy()
                     drawn, ry2 = write_disease(rc[:, 0].numpy(), sites, ry.numpy(),
                                                np.random.default_rng([args.seed, epoch, step]), args.real_disease,
                                                kl_share=args.real_kl)
                     rc, ry = torch.from_numpy(drawn).unsqueeze(1), torch.from_numpy(ry2)
+                if args.real_geometric:
+                    rc = geometric_aug(rc, generator(args.seed + 1, epoch, step))
                 c, m, y, geo = torch.cat([c, rc]), torch.cat([m, rm]), torch.cat([y, ry]), torch.cat([geo, rgeo])
             g = generator(args.seed, epoch, step)
             c = intensity_aug(c, g)
@@ -226,6 +262,10 @@ def main():
                 if n:
                     loss = loss + lsum / n
                     sums[name] += (lsum / n).detach()
+            if args.pairs > 0 and real:
+                rank = ranking_loss(cum, y, len(y) - len(rc))
+                loss = loss + args.pairs * rank
+                sums["rank"] += rank.detach()
             opt.zero_grad(set_to_none=True)
             if loss.requires_grad:  # --train-only: a batch may hold nothing the trained part sees
                 loss.backward()
