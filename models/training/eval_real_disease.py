@@ -24,7 +24,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import N_SITES, read_crop_split  # noqa: E402
 from grader import PRIOR_PARTS, Grader, load_grader, part_of_site  # noqa: E402
-from real_disease import write_disease  # noqa: E402
+from real_disease import SITES, write_disease  # noqa: E402
 
 
 @torch.no_grad()
@@ -137,7 +137,23 @@ def main() -> None:
             "eroded_called": float((sick["erosion"][ero] >= 1).mean()) if ero.any() else None,
             "auc": auc(1 - p_sick["erosion"][ero, 0], 1 - p_healthy["erosion"][scored, 0]),
         }
+    # written narrowing called, by the grade written and by kind of joint (the thumb's MCP1
+    # apart: on a PA film it lies half in profile)
+    sites_k = np.tile(sites, args.repeats)
+    report["narrowing_called_by_grade"] = share_called(sick["jsn"], narrowed, {g: truth[:, 0] == g for g in (2, 3, 4)})
+    report["narrowing_called_by_joint"] = share_called(sick["jsn"], narrowed, {
+        kind: np.isin(sites_k, [SITES.index(f"{kind}{d}") for d in digits]) for kind, digits in (("MCP", "2345"), ("PIP", "2345"))
+    } | {"MCP1": sites_k == SITES.index("MCP1")})
     print(json.dumps(report, indent=1))
+
+
+def share_called(jsn: np.ndarray, narrowed: np.ndarray, groups: dict) -> dict:
+    """Per group: the written JSN >= 2 joints in it, and the share of them called (JSN >= 1)."""
+    out = {}
+    for name, where in groups.items():
+        sel = narrowed & where
+        out[str(name)] = {"narrowed": int(sel.sum()), "called": float((jsn[sel] >= 1).mean()) if sel.any() else None}
+    return out
 
 
 if __name__ == "__main__":
