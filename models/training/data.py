@@ -230,9 +230,9 @@ def intensity_aug(x: torch.Tensor, g: torch.Generator, strength: float = 1.0) ->
 def geometric_aug(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
     """A [B,1,C,C] batch mirrored left-right half the time, turned by up to 12 degrees, scaled by
     0.9-1.12 and shifted by up to 8 px (reflected at the border): the real crops come from a
-    few dozen hands, seen again and again, and a grader learns those joints by heart (written
-    narrowing called on 217 of 223 training thumbs, 0 of 25 held-out ones). For crops without a
-    geometry target only: the offsets and box would move with the pixels."""
+    few dozen hands, seen again and again (run v14, models/training/README.md: it did not close
+    the gap between those films and held-out ones). For crops without a geometry target only:
+    the offsets and box would move with the pixels."""
     b = x.shape[0]
     flip = torch.where(torch.rand(b, generator=g) < 0.5, -1.0, 1.0)
     a = _u(g, b, -12, 12) * math.pi / 180

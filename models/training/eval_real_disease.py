@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """How a grader checkpoint reads real joint crops held out from training: as they are
 (normal joints: how many are called mild or severe) and with disease written onto them
-(real_disease.py, a fixed seed: how many narrowed to JSN >= 2 or given erosions are called
-mild or severe; in a second pass, how many given osteoarthritis at KL 2-4 are called KL >= 2). Guards against the shortcut "real texture means healthy".
+(real_disease.py, fixed seeds: how many narrowed to JSN >= 2 or given erosions are called
+mild or severe; in a second pass, how many given osteoarthritis at KL 2-4 are called KL >= 2;
+`--repeats N` writes it N times with other seeds and pools the draws). Guards against the
+shortcut "real texture means healthy".
 
   node models/training/real_crops.mjs --out /tmp/jsd/real-heldout --list heldout.txt --jitters 1
   /usr/bin/python3 models/training/eval_real_disease.py --ckpt models/training/runs/grader-v5/last.pt \
@@ -124,12 +126,14 @@ def main() -> None:
     # by prior part (grader.PRIOR_PARTS): the finger joints, the wrist bones (STT, CSL, RC crops:
     # erosions drawn differently, real_disease.erode_carpal) and the thumb's joints (IP1, MCP1,
     # CMC1: their own prior weights since 0.6.1)
-    part_of = part_of_site(sites)
+    # the site of every written row (the draws are stacked, each over all crops)
+    sites_k = np.tile(sites, args.repeats)
+    part_of, part_of_k = part_of_site(sites), part_of_site(sites_k)
     report["erosion_by_part"] = {}
     for part in PRIOR_PARTS:
         where = part_of == part
         scored = where & (labels[:, 1] >= 0)
-        ero = np.tile(where, args.repeats) & eroded
+        ero = (part_of_k == part) & eroded
         report["erosion_by_part"][part] = {
             "normal": int(scored.sum()),
             "normal_called": float((healthy["erosion"][scored] >= 1).mean()) if scored.any() else None,
@@ -139,7 +143,6 @@ def main() -> None:
         }
     # written narrowing called, by the grade written and by kind of joint (the thumb's MCP1
     # apart: on a PA film it lies half in profile)
-    sites_k = np.tile(sites, args.repeats)
     report["narrowing_called_by_grade"] = share_called(sick["jsn"], narrowed, {g: truth[:, 0] == g for g in (2, 3, 4)})
     report["narrowing_called_by_joint"] = share_called(sick["jsn"], narrowed, {
         kind: np.isin(sites_k, [SITES.index(f"{kind}{d}") for d in digits]) for kind, digits in (("MCP", "2345"), ("PIP", "2345"))

@@ -103,13 +103,19 @@ def wrist_only(pool: CropPool, p: np.ndarray | None) -> np.ndarray:
     return w / w.sum()
 
 
-def paired(rc, rm, ry, args, epoch, step):
-    """Real crops unaltered, then the same crops with disease written onto every one (labels
-    as written): the rows ranking_loss pairs."""
+def with_disease(rc, rm, ry, share, args, epoch, step):
+    """Real crops with disease written onto a share of them (real_disease.py), labels as written."""
     sites = rm[:, :N_SITES].argmax(1).numpy()
-    drawn, ry2 = write_disease(rc[:, 0].numpy(), sites, ry.numpy(), np.random.default_rng([args.seed, epoch, step]), 1.0,
+    drawn, ry2 = write_disease(rc[:, 0].numpy(), sites, ry.numpy(), np.random.default_rng([args.seed, epoch, step]), share,
                                kl_share=args.real_kl)
-    return torch.cat([rc, torch.from_numpy(drawn).unsqueeze(1)]), torch.cat([rm, rm]), torch.cat([ry, torch.from_numpy(ry2)])
+    return torch.from_numpy(drawn).unsqueeze(1), torch.from_numpy(ry2)
+
+
+def paired(rc, rm, ry, args, epoch, step):
+    """Real crops unaltered, then the same crops with disease written onto every one: the rows
+    ranking_loss pairs."""
+    drawn, ry2 = with_disease(rc, rm, ry, 1.0, args, epoch, step)
+    return torch.cat([rc, drawn]), torch.cat([rm, rm]), torch.cat([ry, ry2])
 
 
 def ranking_loss(cum: dict, y: torch.Tensor, start: int, margin: float = 1.0) -> torch.Tensor:
@@ -240,11 +246,7 @@ def main():
                     rc, rm, ry = paired(rc[:n_real // 2], rm[:n_real // 2], ry[:n_real // 2], args, epoch, step)
                     rgeo = rgeo[:len(rc)]
                 elif args.real_disease > 0:
-                    sites = rm[:, :N_SITES].argmax(1).numpy()
-                    drawn, ry2 = write_disease(rc[:, 0].numpy(), sites, ry.numpy(),
-                                               np.random.default_rng([args.seed, epoch, step]), args.real_disease,
-                                               kl_share=args.real_kl)
-                    rc, ry = torch.from_numpy(drawn).unsqueeze(1), torch.from_numpy(ry2)
+                    rc, ry = with_disease(rc, rm, ry, args.real_disease, args, epoch, step)
                 if args.real_geometric:
                     rc = geometric_aug(rc, generator(args.seed + 1, epoch, step))
                 c, m, y, geo = torch.cat([c, rc]), torch.cat([m, rm]), torch.cat([y, ry]), torch.cat([geo, rgeo])
