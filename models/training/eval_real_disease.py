@@ -61,12 +61,24 @@ def called(g: dict[str, np.ndarray], labels: np.ndarray) -> np.ndarray:
     return jsn | ero | kl
 
 
-def written_passes(model: Grader, crops, sites, labels, meta, seed: int):
+def written(crops, sites, labels, seed: int, per_crop: bool, **kw):
+    """write_disease over the crops, one generator for all (the published figures) or, per_crop,
+    one per crop seeded by (seed, crop index): then a crop's draw does not depend on the crops
+    before it, and two crop sets that differ in a few crops (another joint centre) get the same
+    disease written on every crop they share."""
+    if not per_crop:
+        return write_disease(crops, sites, labels, np.random.default_rng(seed), p=1.0, **kw)
+    parts = [write_disease(crops[b:b + 1], sites[b:b + 1], labels[b:b + 1], np.random.default_rng([seed, b]), p=1.0, **kw)
+             for b in range(len(crops))]
+    return np.concatenate([d for d, _ in parts]), np.concatenate([t for _, t in parts])
+
+
+def written_passes(model: Grader, crops, sites, labels, meta, seed: int, per_crop: bool = False):
     """Disease written onto every crop (seed), and osteoarthritis apart (seed + 1: the pass above
     writes none; KL 2-4 where a spur could be drawn): truth and probabilities of each pass, the
     osteoarthritis pass only where it wrote KL."""
-    drawn, truth = write_disease(crops, sites, labels, np.random.default_rng(seed), p=1.0)
-    drawn_oa, truth_oa = write_disease(crops, sites, labels, np.random.default_rng(seed + 1), p=1.0, kl_share=1.0)
+    drawn, truth = written(crops, sites, labels, seed, per_crop)
+    drawn_oa, truth_oa = written(crops, sites, labels, seed + 1, per_crop, kl_share=1.0)
     with_oa = truth_oa[:, 2] >= 2
     return truth, probabilities_of(model, drawn, meta), truth_oa[with_oa], probabilities_of(model, drawn_oa[with_oa], meta[with_oa])
 
@@ -85,6 +97,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=20261202)
     ap.add_argument("--repeats", type=int, default=1, help="disease written this many times with other seeds, pooled")
     ap.add_argument("--prior-weights", default=None, help="calibrate_prior.py's JSON, applied as the export applies it")
+    ap.add_argument("--per-crop", action="store_true",
+                    help="seed each crop's draw by (seed, crop index), to compare crop sets cut at other joint centres")
     args = ap.parse_args()
     torch.set_num_threads(2)
     model, _ = load_grader(args.ckpt)
@@ -98,7 +112,7 @@ def main() -> None:
     sites = s.meta[:, :N_SITES].argmax(1)
     # disease written --repeats times, each with its own seeds (the first: --seed, as before), pooled:
     # with a few dozen joints per kind a single draw moves a share by several points
-    draws = [written_passes(model, crops, sites, labels, s.meta, args.seed + 1000 * k) for k in range(args.repeats)]
+    draws = [written_passes(model, crops, sites, labels, s.meta, args.seed + 1000 * k, args.per_crop) for k in range(args.repeats)]
     truth, p_sick, truth_oa, p_oa = (pooled([d[i] for d in draws]) for i in range(4))
     sick = grades_of(p_sick)
     with_oa = truth_oa[:, 2] >= 2

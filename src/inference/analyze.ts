@@ -7,6 +7,7 @@ import { immatureReason, isImmature, openPhysesOfHands } from './physes.js';
 import type { Models } from './models.js';
 import { onFilm, panelImage, panelsOf, type Panel } from './panels.js';
 import { chooseSpacing, estimateSpacing } from './spacing.js';
+import { onThumbGap } from './thumb-gap.js';
 import { toDisplay, type DisplayImage, type StoredImage } from '../imaging/preprocess.js';
 
 /**
@@ -33,6 +34,8 @@ export interface AnalyzeOptions {
   paViewsOnly?: boolean;
   /** leave hands with open growth plates ungraded (default true; src/inference/physes.ts) */
   openPhysesCheck?: boolean;
+  /** move an unsure MCP1 onto its joint gap (default true; src/inference/thumb-gap.ts) */
+  thumbGap?: boolean;
 }
 
 export async function analyzeImage(
@@ -105,7 +108,8 @@ function withoutChildren(img: DisplayImage, hands: HandResult[], notGraded: Hand
 
 /**
  * The joints the node grades on a film and the spacing it grades them at: hands found at any
- * turn and judged as views, spacing from the header or, failing that, the hand. Exported so
+ * turn and judged as views, spacing from the header or, failing that, the hand, the thumb's
+ * MCP on its joint gap (thumb-gap.ts). Exported so
  * that training and evaluation scripts crop exactly what serving crops.
  */
 export async function jointsToGrade(
@@ -115,7 +119,9 @@ export async function jointsToGrade(
 ): Promise<Found & { spacing: ReturnType<typeof chooseSpacing> }> {
   const { hands, detectors } = await findHands(img, models, options);
   const spacing = chooseSpacing(img.pixelSpacingMm, options.spacingFrom ?? 'header', estimateSpacing(hands.candidates));
-  return { hands, detectors, spacing };
+  // the spacing is chosen on the detector's points; the thumb's MCP then moves at that scale
+  const candidates = options.thumbGap === false ? hands.candidates : onThumbGap({ ...img, pixelSpacingMm: spacing.mm }, hands.candidates);
+  return { hands: { ...hands, candidates }, detectors, spacing };
 }
 
 /** A film's hands and the detectors that found them. */
