@@ -10,6 +10,7 @@ import sharp from 'sharp';
 import { decodePicture, pictureKind } from '../dist/imaging/picture.js';
 import { jointsToGrade } from '../dist/inference/analyze.js';
 import { loadModels } from '../dist/inference/models.js';
+import { onThumbGap } from '../dist/inference/thumb-gap.js';
 import { sampleCrop, toDisplay } from '../dist/imaging/preprocess.js';
 
 const [dir, out, modelsDir = 'models'] = process.argv.slice(2);
@@ -24,15 +25,14 @@ for (const file of readdirSync(dir).sort()) {
   const bytes = readFileSync(join(dir, file));
   if (!pictureKind(bytes)) continue;
   const img = toDisplay(await decodePicture(bytes, file));
-  const at = async (thumbGap) => {
-    const { hands, spacing } = await jointsToGrade(img, models, { spacingFrom: 'default', thumbGap });
-    return { cands: hands.candidates, spaced: { ...img, pixelSpacingMm: spacing.mm } };
-  };
-  const [before, after] = [await at(false), await at(true)];
-  for (const c of before.cands.filter((c) => c.site === 'MCP1')) {
-    const a = after.cands.find((d) => d.site === 'MCP1' && d.laterality === c.laterality);
-    const field = (p) => sampleCrop(before.spaced, { x: p.x, y: p.y, distal: { x: 0, y: -1 } }, PX, 0.16);
-    const moved = Math.hypot(a.x - c.x, a.y - c.y) * before.spaced.pixelSpacingMm[0];
+  // the detector's points once; the thumb step on them, as jointsToGrade applies it
+  const { hands, spacing } = await jointsToGrade(img, models, { spacingFrom: 'default', thumbGap: false });
+  const spaced = { ...img, pixelSpacingMm: spacing.mm };
+  const after = onThumbGap(spaced, hands.candidates);
+  for (const c of hands.candidates.filter((c) => c.site === 'MCP1')) {
+    const a = after.find((d) => d.site === 'MCP1' && d.laterality === c.laterality);
+    const field = (p) => sampleCrop(spaced, { x: p.x, y: p.y, distal: { x: 0, y: -1 } }, PX, 0.16);
+    const moved = Math.hypot(a.x - c.x, a.y - c.y) * spacing.mm[0];
     tiles.push({ label: `${file} ${c.laterality} conf ${c.confidence.toFixed(2)} moved ${moved.toFixed(1)} mm`, pair: [field(c), field(a)] });
     console.log(`${tiles.length - 1}\t${file}\t${c.laterality}\t${c.confidence.toFixed(3)}\t${moved.toFixed(1)}`);
   }

@@ -1,6 +1,7 @@
 import type { HandResult } from '../analysis/hand-analysis.js';
 import type { JointSite, Laterality } from '../analysis/joints.js';
 import type { DisplayImage } from '../imaging/preprocess.js';
+import { valleyDepth } from '../imaging/profile.js';
 import type { Candidate } from './detector.js';
 import { buildGraderBatch } from './grader.js';
 
@@ -66,17 +67,6 @@ function axialProfile(crop: Float32Array, s: CropScale, offsetMm: number): Float
     out[r] = sum / (2 * half + 1);
   }
   return out;
-}
-
-/** How far row r lies below the lower of the brightest rows within `w` rows either side. */
-function valleyDepth(p: Float32Array, r: number, w: number): number {
-  let left = -Infinity;
-  let right = -Infinity;
-  for (let k = 1; k <= w; k++) {
-    if (r - k >= 0) left = Math.max(left, p[r - k]);
-    if (r + k < p.length) right = Math.max(right, p[r + k]);
-  }
-  return Math.min(left, right) - p[r];
 }
 
 /**

@@ -1,6 +1,6 @@
-import type { Laterality } from '../analysis/joints.js';
 import type { Candidate } from './detector.js';
 import { bilinear, type DisplayImage } from '../imaging/preprocess.js';
+import { valleyDepth } from '../imaging/profile.js';
 
 /**
  * The thumb's MCP joint found again on its joint gap. The detector reads the whole film at 256
@@ -45,15 +45,13 @@ type Point = { x: number; y: number };
 
 /** The candidates with each hand's MCP1, where the detector is unsure of it, moved onto its joint gap where one is plain; others as they are. */
 export function onThumbGap(img: DisplayImage, candidates: readonly Candidate[]): Candidate[] {
-  const moved = new Map<Laterality, Point>();
-  for (const lat of ['L', 'R'] as const) {
-    const at = (site: string) => candidates.find((c) => c.laterality === lat && c.site === site);
-    const [mcp, ip, cmc] = [at('MCP1'), at('IP1'), at('CMC1')];
-    if (!mcp || !ip || !cmc || mcp.confidence >= THUMB_GAP.maxConfidence) continue;
-    const gap = thumbGap(img, mcp, cmc, ip);
-    if (gap) moved.set(lat, gap);
-  }
-  return candidates.map((c) => (c.site === 'MCP1' && moved.has(c.laterality) ? { ...c, ...moved.get(c.laterality)! } : c));
+  const at = (c: Candidate, site: string) => candidates.find((d) => d.laterality === c.laterality && d.site === site);
+  return candidates.map((c) => {
+    if (c.site !== 'MCP1' || c.confidence >= THUMB_GAP.maxConfidence) return c;
+    const [cmc, ip] = [at(c, 'CMC1'), at(c, 'IP1')];
+    const gap = cmc && ip ? thumbGap(img, c, cmc, ip) : undefined;
+    return gap ? { ...c, ...gap } : c;
+  });
 }
 
 /** The MCP1 joint's centre on the CMC1 -> IP1 axis through the detector's point, or undefined where no gap is plain. */
@@ -73,36 +71,36 @@ export function thumbGap(img: DisplayImage, mcp: Point, cmc: Point, ip: Point): 
   const n = Math.floor((to - from) / g.stepMm) + 1;
   if (n < 3 * side) return undefined;
   const ts = Array.from({ length: n }, (_, i) => from + i * g.stepMm);
-  const line = (acrossMm: number) =>
-    ts.map((t) => {
-      let s = 0;
-      for (const e of [-g.lineWidthMm / 2, 0, g.lineWidthMm / 2]) {
-        const w = acrossMm + e;
-        // (x, y) are corner-origin image coordinates, bilinear wants pixel centres
-        s += bilinear(img, mcp.x + (t * u.x + w * v.x) / mm - 0.5, mcp.y + (t * u.y + w * v.y) / mm - 0.5);
-      }
-      return s / 3;
-    });
-  const depth = medianAcross(g.acrossMm.map((w) => widened(valleyDepths(line(w), side))));
+  // one line along the axis per offset across it, each sampled once
+  const lines = new Map<number, number[]>(
+    g.acrossMm.map((acrossMm) => [
+      acrossMm,
+      ts.map((t) => {
+        let s = 0;
+        for (const e of [-g.lineWidthMm / 2, 0, g.lineWidthMm / 2]) {
+          const w = acrossMm + e;
+          // (x, y) are corner-origin image coordinates, bilinear wants pixel centres
+          s += bilinear(img, mcp.x + (t * u.x + w * v.x) / mm - 0.5, mcp.y + (t * u.y + w * v.y) / mm - 0.5);
+        }
+        return s / 3;
+      }),
+    ]),
+  );
+  const depth = medianAcross([...lines.values()].map((line) => widened(valleyDepths(line, side))));
   for (let i = 0; i < side; i++) depth[i] = depth[n - 1 - i] = 0;
   const best = argmax(depth);
   const rival = Math.max(0, ...depth.filter((_, i) => Math.abs(ts[i] - ts[best]) > g.distinctMm));
   if (!(depth[best] >= g.minDepth && depth[best] >= g.minRatio * rival)) return undefined;
-  const [left, right] = plateMidpoint(meanOf([line(-1.5), line(0), line(1.5)]), best, side, Math.round(1.5 / g.stepMm));
+  const [left, right] = plateMidpoint(meanOf([-1.5, 0, 1.5].map((w) => lines.get(w)!)), best, side, Math.round(1.5 / g.stepMm));
   const c = (ts[left] + ts[right]) / 2;
   return { x: mcp.x + (c / mm) * u.x, y: mcp.y + (c / mm) * u.y };
 }
 
-/** Per sample: how far it lies below the lower of the brightest points within `side` on either side, over the line's range. */
+/** Per sample: its valley depth (profile.ts) over the line's range, 0 where a side window would leave the line. */
 function valleyDepths(p: number[], side: number): number[] {
   const sorted = [...p].sort((a, b) => a - b);
   const range = sorted[Math.floor(0.95 * (p.length - 1))] - sorted[Math.floor(0.05 * (p.length - 1))] + 1e-6;
-  return p.map((value, i) => {
-    if (i < side || i >= p.length - side) return 0;
-    const left = Math.max(...p.slice(i - side, i));
-    const right = Math.max(...p.slice(i + 1, i + side + 1));
-    return Math.max(0, Math.min(left, right) - value) / range;
-  });
+  return p.map((_, i) => (i < side || i >= p.length - side ? 0 : Math.max(0, valleyDepth(p, i, side)) / range));
 }
 
 /** The highest value within two samples (half a millimetre): a gap slightly tilted to the axis meets the lines at slightly different places. */
