@@ -33,6 +33,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import N_SITES, read_crop_split  # noqa: E402
 from grader import PRIOR_KEYS, PRIOR_PARTS, SCALES, Grader, load_grader, part_of_site  # noqa: E402
+from eval_real_disease import written  # noqa: E402
 from real_disease import write_disease  # noqa: E402
 
 HEALTHY = {"jsn": [0], "erosion": [0], "kl": [0, 1]}
@@ -56,15 +57,51 @@ def called(p: np.ndarray, healthy: list[int], b: float) -> np.ndarray:
     return ~np.isin(grade, healthy)
 
 
+def graded(p: np.ndarray, part_of: np.ndarray, weights: dict, score: str) -> np.ndarray:
+    """Each crop's grade on a score with its part's weights."""
+    grade = np.zeros(len(p), int)
+    for part in PRIOR_PARTS:
+        rows = part_of == part
+        grade[rows] = (p[rows] * np.exp(np.asarray(weights[part][score]))).argmax(1)
+    return grade
+
+
+def share_called(p: dict[str, np.ndarray], labels: np.ndarray, part_of: np.ndarray, weights: dict) -> float:
+    """The share of crops called mild or severe on any score they have, each crop with its
+    part's weights (as eval_real_disease.py counts the normal joints called)."""
+    any_called = np.zeros(len(labels), bool)
+    for col, score in enumerate(SCALES):
+        any_called |= (labels[:, col] >= 0) & ~np.isin(graded(p[score], part_of, weights, score), HEALTHY[score])
+    return float(any_called.mean())
+
+
+def shifted(base: dict, delta: float) -> dict:
+    """base's weights with the healthy JSN and erosion weights of every part moved by delta."""
+    out = {part: {k: list(v) for k, v in w.items()} for part, w in base.items()}
+    for part in out:
+        for score in ("jsn", "erosion"):
+            out[part][score][0] += delta
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--ckpt", required=True)
+    ap.add_argument("--ckpt", required=True, nargs="+", help="a grader checkpoint; several: their ensemble (grader.GraderEnsemble)")
     ap.add_argument("--crops", required=True, help="real training crops (real_crops.mjs), labelled healthy")
     ap.add_argument("--target", type=float, default=0.08, help="largest share of healthy training crops called diseased, per score")
     ap.add_argument("--max-subsample", type=int, default=3000)
     ap.add_argument("--base", default=None, help="an earlier prior.json whose weights are kept, except those --choose names")
     ap.add_argument("--choose", nargs="+", default=None, help="the weights chosen here, as part.score (wrist.erosion); default all")
     ap.add_argument("--chosen-on", default=None, help="what the crops are, for the manifest (default: real training crops labelled healthy)")
+    ap.add_argument("--shift-to", type=float, default=None,
+                    help="instead of choosing per score: move --base's healthy JSN and erosion weights, every part by "
+                         "one amount (steps of 0.25), as far towards disease as keeps the share of crops called mild "
+                         "or severe on any score at most this (an ensemble put at an earlier release's operating point)")
+    ap.add_argument("--shift-to-written", type=float, default=None,
+                    help="as --shift-to, but the least move that has written narrowing (JSN 2-4, drawn --repeats times "
+                         "per crop as eval_real_disease.py --per-crop draws it) called on at least this share of the crops")
+    ap.add_argument("--repeats", type=int, default=32)
+    ap.add_argument("--seed", type=int, default=20261202, help="eval_real_disease.py's seed, so the shares are the ones it reports")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     torch.set_num_threads(2)
@@ -82,6 +119,8 @@ def main() -> None:
         with open(args.base) as f:
             b = json.load(f)
         base = {part: b.get(PRIOR_KEYS[part], b["logWeights"]) for part in PRIOR_PARTS}
+    if args.shift_to is not None or args.shift_to_written is not None:
+        return shift_base(args, base, model, crops, meta, labels, healthy_p, part_of, len(idx))
     weights, table = {part: {} for part in PRIOR_PARTS}, {part: {} for part in PRIOR_PARTS}
     for part in PRIOR_PARTS:
         where = part_of == part
@@ -109,6 +148,39 @@ def main() -> None:
     with open(args.out, "w") as f:
         json.dump(result, f, indent=1)
     print(json.dumps({part: {k: next(r for r in table[part][k] if r["b"] == w[k][0]) for k in w} for part, w in weights.items()}, indent=1))
+
+
+def shift_base(args, base: dict, model, crops, meta, labels, healthy_p: dict, part_of: np.ndarray, n: int) -> None:
+    """--shift-to / --shift-to-written: one move of base's JSN and erosion weights, scanned from
+    towards disease to towards health (steps of 0.25), the normal crops called and, with
+    --shift-to-written, the written narrowing called at each."""
+    sites = meta[:, :N_SITES].argmax(1)
+    sick_p, narrowed_part = None, None
+    if args.shift_to_written is not None:
+        draws = [written(crops, sites, labels, args.seed + 1000 * k, per_crop=True) for k in range(args.repeats)]
+        narrowed = np.concatenate([t[:, 0] >= 2 for _, t in draws])
+        sick_p = {k: np.concatenate([probabilities(model, d, meta)[k] for d, _ in draws])[narrowed] for k in SCALES}
+        narrowed_part = np.tile(part_of, args.repeats)[narrowed]
+    scan = []
+    for d in np.arange(-3.0, 3.01, 0.25).round(2).tolist():
+        w = shifted(base, d)
+        row = {"shift": d, "called": round(share_called(healthy_p, labels, part_of, w), 4)}
+        if sick_p is not None:
+            row["writtenJsnCalled"] = round(float((graded(sick_p["jsn"], narrowed_part, w, "jsn") >= 1).mean()), 4)
+        scan.append(row)
+    if args.shift_to_written is not None:
+        delta = next((r["shift"] for r in reversed(scan) if r["writtenJsnCalled"] >= args.shift_to_written), scan[0]["shift"])
+        target = {"writtenJsnCalled": args.shift_to_written, "repeats": args.repeats, "seed": args.seed}
+    else:
+        delta = next((r["shift"] for r in scan if r["called"] <= args.shift_to), scan[-1]["shift"])
+        target = args.shift_to
+    weights = shifted(base, delta)
+    result = {**{PRIOR_KEYS[part]: weights[part] for part in PRIOR_PARTS}, "target": target,
+              "shift": delta, "base": args.base, "crops": args.crops, "n": n, "shiftScan": scan,
+              **({"chosenOn": f"{n} {args.chosen_on}"} if args.chosen_on else {})}
+    with open(args.out, "w") as f:
+        json.dump(result, f, indent=1)
+    print(json.dumps(next(r for r in scan if r["shift"] == delta)))
 
 
 if __name__ == "__main__":

@@ -92,7 +92,7 @@ def pooled(parts):
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--ckpt", required=True)
+    ap.add_argument("--ckpt", required=True, nargs="+", help="a grader checkpoint; several: their ensemble (grader.GraderEnsemble)")
     ap.add_argument("--crops", required=True)
     ap.add_argument("--seed", type=int, default=20261202)
     ap.add_argument("--repeats", type=int, default=1, help="disease written this many times with other seeds, pooled")

@@ -31,7 +31,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import N_CHANNELS, read_meta  # noqa: E402
 from detector import Detector, decode, n_params  # noqa: E402
-from grader import SCALES, Grader  # noqa: E402
+from grader import SCALES, Grader, GraderEnsemble, load_grader  # noqa: E402
 import train_detector  # noqa: E402
 import train_grader  # noqa: E402
 
@@ -221,14 +221,29 @@ def apply_prior(model: Grader, path: str | None) -> dict | None:
 
 
 def training_of(args, state: dict) -> dict:
-    """The training record: from the checkpoint's folders, or, where only the calibration is
-    new (--training-from: the same weights as that release), that release's record, said so."""
+    """The training record: from the checkpoint's folders (an ensemble: each member's, in
+    order), or, where only the calibration is new (--training-from: the same weights as that
+    release), that release's record, said so."""
     if not args.training_from:
+        if "members" in state:
+            return {"ensemble": "the mean of the members' cumulative logits (grader.GraderEnsemble); geometry and width from the first",
+                    **({"schedule": args.grader_schedule} if args.grader_schedule else {}),
+                    "members": [{"checkpoint": os.path.relpath(m["path"], ROOT),
+                                 **training_recipe(args, m, "train_grader.py", m["args"]["train"], "crops")}
+                                for m in state["members"]]}
         return training_recipe(args, state, "train_grader.py", state["args"]["train"], "crops", args.grader_schedule)
     with open(args.training_from) as f:
         earlier = json.load(f)
     return {**earlier["training"], "weightsOf": f"{earlier['name']} {earlier['version']} (sha256 of its model.onnx {earlier['sha256']}): "
             "the same weights, exported again with a new calibration"}
+
+
+def used_parameters(model) -> int:
+    """Parameters in the exported graph: a width head only where it is exported (an
+    ensemble's first member's)."""
+    members = list(model.members) if isinstance(model, GraderEnsemble) else [model]
+    return sum(p.numel() for i, m in enumerate(members) for k, p in m.named_parameters()
+               if not k.startswith("jsw.") or (i == 0 and model.has_width))
 
 
 class WithWidth(torch.nn.Module):
@@ -243,8 +258,7 @@ class WithWidth(torch.nn.Module):
 
 
 def export_grader(args, val_folder: str):
-    model = Grader(1.0)
-    state = load(args.grader_ckpt, model)
+    model, state = load_grader(args.grader_ckpt)
     prior = apply_prior(model, args.prior_weights)
     d = os.path.join(ROOT, "models", "jointscore-grader")
     os.makedirs(d, exist_ok=True)
@@ -298,7 +312,7 @@ def export_grader(args, val_folder: str):
         "gradeSchemes": {"jsn": "SvH JSN 0-4", "erosion": "SvH erosion 0-5", "kl": "Kellgren-Lawrence 0-4"},
         "architecture": {"kind": "ResNet-like CNN (4 stages, 16-128 ch) + site/angle meta MLP; CORAL ordinal heads; "
                                  "geometry predicted in crop axes and turned to image axes in the graph",
-                         "parameters": sum(p.numel() for k, p in model.named_parameters() if model.has_width or not k.startswith("jsw.")),
+                         "parameters": used_parameters(model),
                          "torchCpuMsPer21Crops2ThreadsSharedCpu": round(ms, 1), "opset": OPSET,
                          "loss": "CORAL binary cross-entropy per scale (masked where not scored) + smooth L1 geometry"},
         "training": {**training_of(args, state),
@@ -325,7 +339,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--val", required=True)
     ap.add_argument("--detector-ckpt", default=None)
-    ap.add_argument("--grader-ckpt", default=None)
+    ap.add_argument("--grader-ckpt", default=None, nargs="+", help="a grader checkpoint; several: their ensemble (grader.GraderEnsemble)")
     ap.add_argument("--phantom-commit", required=True)
     ap.add_argument("--threshold", type=float, default=0.3, help="detector peak threshold on the sigmoid")
     ap.add_argument("--detector-name", default="jointscore-detector",

@@ -186,14 +186,55 @@ PRIOR_PARTS = ("hand", "wrist", "thumb")
 PRIOR_KEYS = {"hand": "logWeights", "wrist": "logWeightsWrist", "thumb": "logWeightsThumb"}
 
 
-def load_grader(path: str) -> tuple[Grader, dict]:
+class GraderEnsemble(nn.Module):
+    """Several graders read as one, with the Grader's inputs, outputs and prior.
+
+    Why: runs continued from 0.7.0 by other recipes (v13's ranking loss, v14's moved real
+    crops) each separate written disease from normal real joints a little better than 0.7.0,
+    and they miss different joints; the mean of their cumulative logits with 0.7.0's
+    separates better than any one of them (docs/evaluation.md, "Real film: three graders as one"). The
+    ordinal heads' logits are averaged before the probabilities are formed, so the grades
+    stay ordinal and the prior (one, the ensemble's) acts as on a single grader. Geometry and
+    the joint space width come from the first member, whose width head was trained on its
+    own features (train_jsw.py).
+    """
+
+    def __init__(self, members: list[Grader]):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+        self.has_width = members[0].has_width
+        for name, k in SCALES.items():
+            self.register_buffer(f"prior_{name}", torch.zeros(len(PRIOR_PARTS), k), persistent=False)
+
+    set_prior = Grader.set_prior
+
+    def forward(self, crop, meta, width: bool = False):
+        hs = [m.features(crop, meta) for m in self.members]
+        cums = [m.cum_logits(h, meta) for m, h in zip(self.members, hs)]
+        parts = parts_of(meta)
+        jsn, ero, kl = (reweight(OrdinalHead.probs(torch.stack([c[k] for c in cums]).mean(0)), getattr(self, f"prior_{k}"), parts)
+                        for k in SCALES)
+        first, h = self.members[0], hs[0]
+        if width:
+            return jsn, ero, kl, first.geometry(h, meta), first.width(h)
+        return jsn, ero, kl, first.geometry(h, meta)
+
+
+def load_grader(path: str | list[str]) -> tuple[Grader | GraderEnsemble, dict]:
     """A trained grader from its checkpoint, in eval mode, and the checkpoint itself (the run's
-    args and numbers besides the weights: weights_only=False, as train_common.load_state)."""
-    state = torch.load(path, map_location="cpu", weights_only=False)
-    model = Grader(1.0)
-    model.load_state_dict(state["model"])
-    model.eval()
-    return model, state
+    args and numbers besides the weights: weights_only=False, as train_common.load_state).
+    Several checkpoints: their ensemble, and the first one's checkpoint with the others' in
+    `members`."""
+    paths = [path] if isinstance(path, str) else list(path)
+    states = [torch.load(p, map_location="cpu", weights_only=False) for p in paths]
+    models = []
+    for state in states:
+        model = Grader(1.0)
+        model.load_state_dict(state["model"])
+        models.append(model.eval())
+    if len(models) == 1:
+        return models[0], states[0]
+    return GraderEnsemble(models).eval(), {**states[0], "members": [{"path": p, **s} for p, s in zip(paths, states)]}
 
 
 def wrist_of(meta: torch.Tensor) -> torch.Tensor:
