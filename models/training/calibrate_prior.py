@@ -100,6 +100,9 @@ def main() -> None:
     ap.add_argument("--shift-to-written", type=float, default=None,
                     help="as --shift-to, but the least move that has written narrowing (JSN 2-4, drawn --repeats times "
                          "per crop as eval_real_disease.py --per-crop draws it) called on at least this share of the crops")
+    ap.add_argument("--shift", type=float, default=None,
+                    help="move --base's healthy JSN and erosion weights by exactly this (a point of the frontier, "
+                         "models/training/README.md 'Grader 0.9.0'); the scan is written as for --shift-to")
     ap.add_argument("--repeats", type=int, default=32)
     ap.add_argument("--seed", type=int, default=20261202, help="eval_real_disease.py's seed, so the shares are the ones it reports")
     ap.add_argument("--out", required=True)
@@ -110,17 +113,17 @@ def main() -> None:
     idx = np.random.default_rng(7).permutation(len(s.site))[:args.max_subsample]
     crops = np.asarray(s.crops[np.sort(idx)], np.float32) / 65535.0
     meta, labels = s.meta[np.sort(idx)], s.grades[np.sort(idx)]
-    sick_crops, truth = write_disease(crops, meta[:, :N_SITES].argmax(1), labels, np.random.default_rng(11), p=1.0)
     healthy_p = probabilities(model, crops, meta)
-    sick_p = probabilities(model, sick_crops, meta)
     part_of = part_of_site(meta[:, :N_SITES].argmax(1))
     base = {}
     if args.base:
         with open(args.base) as f:
             b = json.load(f)
         base = {part: b.get(PRIOR_KEYS[part], b["logWeights"]) for part in PRIOR_PARTS}
-    if args.shift_to is not None or args.shift_to_written is not None:
+    if args.shift is not None or args.shift_to is not None or args.shift_to_written is not None:
         return shift_base(args, base, model, crops, meta, labels, healthy_p, part_of, len(idx))
+    sick_crops, truth = write_disease(crops, meta[:, :N_SITES].argmax(1), labels, np.random.default_rng(11), p=1.0)
+    sick_p = probabilities(model, sick_crops, meta)
     weights, table = {part: {} for part in PRIOR_PARTS}, {part: {} for part in PRIOR_PARTS}
     for part in PRIOR_PARTS:
         where = part_of == part
@@ -151,24 +154,26 @@ def main() -> None:
 
 
 def shift_base(args, base: dict, model, crops, meta, labels, healthy_p: dict, part_of: np.ndarray, n: int) -> None:
-    """--shift-to / --shift-to-written: one move of base's JSN and erosion weights, scanned from
+    """--shift / --shift-to / --shift-to-written: one move of base's JSN and erosion weights, scanned from
     towards disease to towards health (steps of 0.25), the normal crops called and, with
     --shift-to-written, the written narrowing called at each."""
     sites = meta[:, :N_SITES].argmax(1)
-    sick_p, narrowed_part = None, None
+    sick_jsn, narrowed_part = None, None
     if args.shift_to_written is not None:
         draws = [written(crops, sites, labels, args.seed + 1000 * k, per_crop=True) for k in range(args.repeats)]
         narrowed = np.concatenate([t[:, 0] >= 2 for _, t in draws])
-        sick_p = {k: np.concatenate([probabilities(model, d, meta)[k] for d, _ in draws])[narrowed] for k in SCALES}
+        sick_jsn = np.concatenate([probabilities(model, d, meta)["jsn"] for d, _ in draws])[narrowed]
         narrowed_part = np.tile(part_of, args.repeats)[narrowed]
     scan = []
     for d in np.arange(-3.0, 3.01, 0.25).round(2).tolist():
         w = shifted(base, d)
         row = {"shift": d, "called": round(share_called(healthy_p, labels, part_of, w), 4)}
-        if sick_p is not None:
-            row["writtenJsnCalled"] = round(float((graded(sick_p["jsn"], narrowed_part, w, "jsn") >= 1).mean()), 4)
+        if sick_jsn is not None:
+            row["writtenJsnCalled"] = round(float((graded(sick_jsn, narrowed_part, w, "jsn") >= 1).mean()), 4)
         scan.append(row)
-    if args.shift_to_written is not None:
+    if args.shift is not None:
+        delta, target = args.shift, None
+    elif args.shift_to_written is not None:
         delta = next((r["shift"] for r in reversed(scan) if r["writtenJsnCalled"] >= args.shift_to_written), scan[0]["shift"])
         target = {"writtenJsnCalled": args.shift_to_written, "repeats": args.repeats, "seed": args.seed}
     else:
@@ -180,7 +185,7 @@ def shift_base(args, base: dict, model, crops, meta, labels, healthy_p: dict, pa
               **({"chosenOn": f"{n} {args.chosen_on}"} if args.chosen_on else {})}
     with open(args.out, "w") as f:
         json.dump(result, f, indent=1)
-    print(json.dumps(next(r for r in scan if r["shift"] == delta)))
+    print(json.dumps(next((r for r in scan if r["shift"] == delta), {"shift": delta})))
 
 
 if __name__ == "__main__":

@@ -151,8 +151,12 @@ class Grader(nn.Module):
     def forward(self, crop, meta, width: bool = False):
         """(jsn, erosion, kl, geometry), and the joint space width [N, 1] mm where `width`."""
         h = self.features(crop, meta)
+        return self.read_out(self.cum_logits(h, meta), h, meta, width)
+
+    def read_out(self, cum: dict, h, meta, width: bool = False):
+        """The outputs from cumulative logits (calibrated by this grader's prior) and features
+        (geometry, width): forward's, and an ensemble's from its members' mean logits."""
         parts = parts_of(meta)
-        cum = self.cum_logits(h, meta)
         jsn, ero, kl = (reweight(OrdinalHead.probs(cum[k]), getattr(self, f"prior_{k}"), parts) for k in SCALES)
         if width:
             return jsn, ero, kl, self.geometry(h, meta), self.width(h)
@@ -194,8 +198,8 @@ class GraderEnsemble(nn.Module):
     and they miss different joints; the mean of their cumulative logits with 0.7.0's
     separates better than any one of them (docs/evaluation.md, "Real film: three graders as one"). The
     ordinal heads' logits are averaged before the probabilities are formed, so the grades
-    stay ordinal and the prior (one, the ensemble's) acts as on a single grader. Geometry and
-    the joint space width come from the first member, whose width head was trained on its
+    stay ordinal and one prior (the first member's) acts on the mean as on a single grader.
+    Geometry and the joint space width come from the first member, whose width head was trained on its
     own features (train_jsw.py).
     """
 
@@ -203,21 +207,16 @@ class GraderEnsemble(nn.Module):
         super().__init__()
         self.members = nn.ModuleList(members)
         self.has_width = members[0].has_width
-        for name, k in SCALES.items():
-            self.register_buffer(f"prior_{name}", torch.zeros(len(PRIOR_PARTS), k), persistent=False)
 
-    set_prior = Grader.set_prior
+    def set_prior(self, prior: dict) -> None:
+        """The ensemble's prior is its first member's, applied to the mean logits."""
+        self.members[0].set_prior(prior)
 
     def forward(self, crop, meta, width: bool = False):
         hs = [m.features(crop, meta) for m in self.members]
         cums = [m.cum_logits(h, meta) for m, h in zip(self.members, hs)]
-        parts = parts_of(meta)
-        jsn, ero, kl = (reweight(OrdinalHead.probs(torch.stack([c[k] for c in cums]).mean(0)), getattr(self, f"prior_{k}"), parts)
-                        for k in SCALES)
-        first, h = self.members[0], hs[0]
-        if width:
-            return jsn, ero, kl, first.geometry(h, meta), first.width(h)
-        return jsn, ero, kl, first.geometry(h, meta)
+        mean = {k: torch.stack([c[k] for c in cums]).mean(0) for k in SCALES}
+        return self.members[0].read_out(mean, hs[0], meta, width)
 
 
 def load_grader(path: str | list[str]) -> tuple[Grader | GraderEnsemble, dict]:
