@@ -103,6 +103,11 @@ def main() -> None:
     ap.add_argument("--shift", type=float, default=None,
                     help="move --base's healthy JSN and erosion weights by exactly this (a point of the frontier, "
                          "models/training/README.md 'Grader 0.9.0'); the scan is written as for --shift-to")
+    ap.add_argument("--grade-weights", choices=["jsn"], default=None,
+                    help="keep --base's weights and choose those of JSN 3 and 4 (every part alike): the most written "
+                         "narrowing graded exactly, with no more normal crops called, no less written narrowing called "
+                         "and the written JSN 0 crops kept at 0 as --base does (drawn as for --shift-to-written); near "
+                         "ties (0.005) go to the smallest weights")
     ap.add_argument("--repeats", type=int, default=32)
     ap.add_argument("--seed", type=int, default=20261202, help="eval_real_disease.py's seed, so the shares are the ones it reports")
     ap.add_argument("--out", required=True)
@@ -120,6 +125,8 @@ def main() -> None:
         with open(args.base) as f:
             b = json.load(f)
         base = {part: b.get(PRIOR_KEYS[part], b["logWeights"]) for part in PRIOR_PARTS}
+    if args.grade_weights:
+        return grade_weights(args, base, model, crops, meta, labels, healthy_p, part_of, len(idx))
     if args.shift is not None or args.shift_to is not None or args.shift_to_written is not None:
         return shift_base(args, base, model, crops, meta, labels, healthy_p, part_of, len(idx))
     sick_crops, truth = write_disease(crops, meta[:, :N_SITES].argmax(1), labels, np.random.default_rng(11), p=1.0)
@@ -186,6 +193,52 @@ def shift_base(args, base: dict, model, crops, meta, labels, healthy_p: dict, pa
     with open(args.out, "w") as f:
         json.dump(result, f, indent=1)
     print(json.dumps(next((r for r in scan if r["shift"] == delta), {"shift": delta})))
+
+
+GRADE_GRID = np.arange(-1.0, 3.51, 0.25).round(2).tolist()
+
+
+def grade_weights(args, base: dict, model, crops, meta, labels, healthy_p: dict, part_of: np.ndarray, n: int) -> None:
+    """--grade-weights jsn: base's weights with JSN 3's and 4's chosen on written narrowing. Why: the
+    ensemble grades written narrowing a grade low (JSN 3 as 2, 4 as 3), which the healthy weight
+    cannot move. JSN 1 and 2 keep base's weights: the writer draws no JSN 1, so a rule free to move
+    JSN 2 against 1 (tried: 1.25, 1.75, 2.75) stops giving JSN 1 at all (phantom JSN 1 joints all
+    graded 0 or 2), which the scale has and readers use."""
+    sites = meta[:, :N_SITES].argmax(1)
+    draws = [written(crops, sites, labels, args.seed + 1000 * k, per_crop=True) for k in range(args.repeats)]
+    truth = np.concatenate([t[:, 0] for _, t in draws])
+    sick = np.concatenate([probabilities(model, d, meta)["jsn"] for d, _ in draws])
+    sick_part = np.tile(part_of, args.repeats)
+
+    def measured(w: dict) -> dict:
+        g = graded(sick, sick_part, w, "jsn")
+        n2 = truth >= 2
+        return {"exact": float((g[n2] == truth[n2]).mean()), "called": float((g[n2] >= 1).mean()),
+                "zeroKept": float((g[truth == 0] == 0).mean()), "normalsCalled": share_called(healthy_p, labels, part_of, w)}
+
+    def with_grades(w3: float, w4: float) -> dict:
+        out = {part: {k: list(v) for k, v in w.items()} for part, w in base.items()}
+        for part in out:
+            out[part]["jsn"][3:5] = [w3, w4]
+        return out
+
+    at_base = measured(base)
+    ok = []
+    for w3 in GRADE_GRID:
+        for w4 in GRADE_GRID:
+            m = measured(with_grades(w3, w4))
+            if (m["normalsCalled"] <= at_base["normalsCalled"] and m["called"] >= at_base["called"]
+                    and m["zeroKept"] >= at_base["zeroKept"] - 0.005):
+                ok.append(((w3, w4), m))
+    top = max(m["exact"] for _, m in ok)
+    chosen, m = min((c for c in ok if c[1]["exact"] >= top - 0.005), key=lambda c: (sum(abs(x) for x in c[0]), -c[1]["exact"]))
+    weights = with_grades(*chosen)
+    result = {**{PRIOR_KEYS[part]: weights[part] for part in PRIOR_PARTS}, "target": {"gradeWeights": "jsn", "repeats": args.repeats, "seed": args.seed},
+              "base": args.base, "crops": args.crops, "n": n, "atBase": at_base, "chosen": {"jsn3and4": chosen, **m},
+              **({"chosenOn": f"{n} {args.chosen_on}"} if args.chosen_on else {})}
+    with open(args.out, "w") as f:
+        json.dump(result, f, indent=1)
+    print(json.dumps({"atBase": at_base, "chosen": result["chosen"]}))
 
 
 if __name__ == "__main__":
