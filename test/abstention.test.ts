@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ABSTENTION, jointNotGraded } from '../src/inference/abstention.js';
+import { ABSTENTION, jointNotGraded, overlappedJoints } from '../src/inference/abstention.js';
 
 /** A joint is graded only where it can be seen whole, with contrast, and named with confidence. */
 const image = { rows: 1000, columns: 800, pixelSpacingMm: [0.1, 0.2] as [number, number] };
@@ -35,5 +35,25 @@ describe('which joints found are not graded', () => {
   it('not a joint the detector is unsure of, at the bound it is given', () => {
     expect(at(400, 500, 0.39)).toEqual({ cause: 'uncertain', reason: 'the detector is unsure this is MCP3 (confidence 0.39 < 0.4)' });
     expect(at(400, 500, 0.4)).toBeUndefined();
+  });
+
+  it('not two finger joints of one hand found on one spot, at the bound in mm along each axis', () => {
+    const j = (site: string, x: number, y: number, laterality: 'L' | 'R' = 'L') => ({ site: site as never, x, y, laterality });
+    // rows 0.1 mm, columns 0.2 mm: 7 columns = 1.4 mm, 39 rows = 3.9 mm
+    const found = overlappedJoints([j('MCP1', 400, 500), j('MCP2', 407, 500), j('MCP3', 400, 539), j('MCP4', 600, 500)], [0.1, 0.2]);
+    expect([...found.keys()].sort()).toEqual([0, 1, 2]);
+    expect(found.get(1)).toEqual({ cause: 'overlapped', reason: 'MCP1 and MCP2 were found 1.4 mm apart: one joint space, not two joints (fingers overlapping, or a joint named twice)' });
+    expect(found.get(2)?.reason).toMatch(/^MCP1 and MCP3 were found 3\.9 mm apart/);
+    // 40 rows = 4.0 mm is two joints; the other hand, and carpal sites, are not compared
+    expect(overlappedJoints([j('PIP3', 400, 500), j('PIP4', 400, 540)], [0.1, 0.2]).size).toBe(0);
+    expect(overlappedJoints([j('PIP3', 400, 500), j('PIP4', 401, 500, 'R')], [0.1, 0.2]).size).toBe(0);
+    expect(overlappedJoints([j('CMC3', 400, 500), j('CMC4', 401, 500), j('STT', 402, 500)], [0.1, 0.2]).size).toBe(0);
+    expect(ABSTENTION.overlapMm).toBe(4);
+  });
+
+  it('an overlapped joint is not graded, after the edge and the contrast and before the confidence', () => {
+    const overlap = { cause: 'overlapped' as const, reason: 'r' };
+    const check = (x: number, confidence: number, crop = textured) => jointNotGraded({ candidate: { x, y: 500, confidence, site: 'MCP3' }, crop }, image, 0.4, overlap)?.cause;
+    expect([check(400, 0.9), check(400, 0.1), check(20, 0.9), check(400, 0.9, flat)]).toEqual(['overlapped', 'overlapped', 'out-of-view', 'exposure']);
   });
 });

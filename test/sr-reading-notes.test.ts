@@ -82,6 +82,29 @@ describe('a joint found but not graded', () => {
     expect(dump.stdout).toContain('Joint partly out of view');
   });
 
+  it('two finger joints found on one spot: both "Joint overlapped by another", the reason in the Comment; dciodvfy clean', async () => {
+    const { withSummary } = await import('../src/analysis/severity.js');
+    const a = structuredClone(analysis);
+    const pair = a.hands[0].joints.filter((j) => j.site === 'MCP2' || j.site === 'PIP3');
+    const reason = `${pair[0].site} and ${pair[1].site} were found 0.7 mm apart: one joint space, not two joints (fingers overlapping, or a joint named twice)`;
+    for (const j of pair) {
+      for (const k of ['jsn', 'erosion', 'kl', 'jswMm'] as const) delete j[k];
+      j.severity = {};
+      j.notGraded = { cause: 'overlapped', reason };
+    }
+    a.hands[0] = withSummary(a.hands[0]);
+    const file = join(dir, 'joints-overlapped.dcm');
+    writeFileSync(file, writePart10(buildSrDataset(a, source, options)));
+    const ds = readPart10(readFileSync(file)).dataset;
+    expect(readSrJoints(ds).filter((j) => j.notGraded).map((j) => [j.trackingIdentifier, j.notGraded])).toEqual(
+      pair.map((j) => [`L-${j.site}`, 'Joint overlapped by another']),
+    );
+    expect(pair).toHaveLength(2);
+    expect(readSrQualitativeEvaluations(ds).map((e) => String(e.value)).join('\n')).toContain(`L-${pair[0].site} (${reason})`);
+    const v = dciodvfy(file);
+    expect(v.errors, v.output).toEqual([]);
+  });
+
   it('a joint with grades and a reason not to grade it is refused', async () => {
     const a = structuredClone(analysis);
     a.hands[0].joints[0].notGraded = { cause: 'uncertain', reason: 'x' };

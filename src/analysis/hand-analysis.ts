@@ -18,9 +18,10 @@ export type SeverityClass = 'healthy' | 'mild' | 'severe';
 
 /**
  * A joint found but not graded (src/inference/abstention.ts): `out-of-view` part of it is off
- * the film; `exposure` its region shows no contrast; `uncertain` the detector is unsure of the site.
+ * the film; `exposure` its region shows no contrast; `overlapped` another finger joint of the
+ * hand was found on the same spot; `uncertain` the detector is unsure of the site.
  */
-export const JOINT_NOT_GRADED_CAUSES = ['out-of-view', 'exposure', 'uncertain'] as const;
+export const JOINT_NOT_GRADED_CAUSES = ['out-of-view', 'exposure', 'overlapped', 'uncertain'] as const;
 export type JointNotGradedCause = (typeof JOINT_NOT_GRADED_CAUSES)[number];
 
 export interface JointNotGraded {

@@ -1,4 +1,5 @@
 import type { JointNotGraded } from '../analysis/hand-analysis.js';
+import { JSW_SITES } from '../analysis/joints.js';
 import type { Candidate } from './detector.js';
 
 /**
@@ -11,11 +12,16 @@ import type { Candidate } from './detector.js';
  * - `exposure`: the joint's region has almost no contrast (burnt out, or blank: a 5th-95th
  *   percentile spread under 6 % of the display range), so the space and the bone margins
  *   cannot be seen.
+ * - `overlapped`: another finger joint of the same hand was found within `overlapMm` (fingers
+ *   crossed or overlapping, as on an oblique film, or one joint named twice): one joint
+ *   space cannot be two joints' grades. Otherwise graded finger joints lie 5.9 mm or more
+ *   from the nearest other on the real films of docs/evaluation.md, 6.6 on the phantoms
+ *   (scripts/nearest-joints.mjs); the carpal sites are left out, their centres lie closer by nature.
  * - `uncertain`: the detector itself is unsure this is the site it names (below the detector
  *   calibration's jointMinConfidence). With the shipped detector's 0.4, 16 of the 483 joints
  *   of the hands graded on the Radiopaedia films (3 %) fall below (scripts/film-kinds.mjs).
  */
-export const ABSTENTION = { edgeMm: 4.5, minContrast: 0.06 } as const;
+export const ABSTENTION = { edgeMm: 4.5, minContrast: 0.06, overlapMm: 4 } as const;
 
 export interface JointEvidence {
   candidate: Pick<Candidate, 'x' | 'y' | 'confidence' | 'site'>;
@@ -28,6 +34,7 @@ export function jointNotGraded(
   e: JointEvidence,
   image: { rows: number; columns: number; pixelSpacingMm: [number, number] },
   minConfidence: number,
+  overlap?: JointNotGraded,
 ): JointNotGraded | undefined {
   const { x, y, confidence, site } = e.candidate;
   const [sr, sc] = image.pixelSpacingMm;
@@ -39,10 +46,36 @@ export function jointNotGraded(
   if (spread < ABSTENTION.minContrast) {
     return { cause: 'exposure', reason: `the region of ${site} has almost no contrast (5th-95th percentile spread ${spread.toFixed(3)} of the display range): burnt out or blank` };
   }
+  if (overlap) return overlap;
   if (confidence < minConfidence) {
     return { cause: 'uncertain', reason: `the detector is unsure this is ${site} (confidence ${confidence.toFixed(2)} < ${minConfidence})` };
   }
   return undefined;
+}
+
+/**
+ * The finger joints found within ABSTENTION.overlapMm of another finger joint of the same
+ * hand, by index into `candidates`, each with its reason. Pure.
+ */
+export function overlappedJoints(
+  candidates: readonly Pick<Candidate, 'x' | 'y' | 'site' | 'laterality'>[],
+  pixelSpacingMm: [number, number],
+): Map<number, JointNotGraded> {
+  const [sr, sc] = pixelSpacingMm;
+  const out = new Map<number, JointNotGraded>();
+  const finger = candidates.map((c) => JSW_SITES.includes(c.site));
+  for (let i = 0; i < candidates.length; i++) {
+    for (let k = i + 1; k < candidates.length; k++) {
+      const [a, b] = [candidates[i], candidates[k]];
+      if (!finger[i] || !finger[k] || a.laterality !== b.laterality) continue;
+      const mm = Math.hypot((a.x - b.x) * sc, (a.y - b.y) * sr);
+      if (mm >= ABSTENTION.overlapMm) continue;
+      const reason = `${a.site} and ${b.site} were found ${mm.toFixed(1)} mm apart: one joint space, not two joints (fingers overlapping, or a joint named twice)`;
+      if (!out.has(i)) out.set(i, { cause: 'overlapped', reason });
+      if (!out.has(k)) out.set(k, { cause: 'overlapped', reason });
+    }
+  }
+  return out;
 }
 
 /** Difference of two percentiles of values in [0, 1], from a 256-bin histogram. */

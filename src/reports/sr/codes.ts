@@ -131,6 +131,7 @@ export const PRIVATE = {
   JointNotGraded: p('JS-JOINT-NOT-GRADED', 'Joint not graded'),
   OutOfView: p('JS-OUT-OF-VIEW', 'Joint partly out of view'),
   NoContrast: p('JS-NO-CONTRAST', 'No contrast in the joint region'),
+  Overlapped: p('JS-OVERLAPPED', 'Joint overlapped by another'),
   UncertainDetection: p('JS-UNSURE-SITE', 'Joint site uncertain'),
 } as const;
 
@@ -147,7 +148,7 @@ export const EQUIVALENT_MEANING: Record<string, string> = {
   'JS-SVH-ERO-TOT': 'Sum of Sharp/van der Heijde erosion grades over the joints of one hand',
   'JS-KL-SUM': 'Sum of Kellgren-Lawrence grades over the joints of one hand',
   'JS-PATTERN': 'Distribution pattern of joint damage in one hand (RA-like, OA-like, mixed or normal)',
-  'JS-JOINT-NOT-GRADED': 'The joint was found but not graded; the value says why (partly out of view, no contrast, or site uncertain)',
+  'JS-JOINT-NOT-GRADED': 'The joint was found but not graded; the value says why (partly out of view, no contrast, overlapped by another joint found on the same spot, or site uncertain)',
 };
 for (let k = 0; k <= 5; k++) {
   EQUIVALENT_MEANING[`JS-P${k}`] = `Model probability that the grade is ${k}`;
