@@ -161,7 +161,21 @@ def main() -> None:
     report["narrowing_called_by_joint"] = share_called(sick["jsn"], narrowed, {
         kind: np.isin(sites_k, [SITES.index(f"{kind}{d}") for d in digits]) for kind, digits in (("MCP", "2345"), ("PIP", "2345"))
     } | {"MCP1": sites_k == SITES.index("MCP1")})
+    # and by film: where a film's joints hide written narrowing (an oblique read as PA, a wrist film), its share says so
+    report["narrowing_called_by_film"] = share_called(sick["jsn"], narrowed, {
+        film: np.tile(s.image, args.repeats) == image for image, film in films_of(args.crops, s.image).items()})
     print(json.dumps(report, indent=1))
+
+
+def films_of(folder: str, image: np.ndarray) -> dict:
+    """Crop set's image index -> film file name: meta.json's `films` carry their index since
+    2026-12-05; older sets list the films with crops in the order of their indices."""
+    with open(os.path.join(folder, "meta.json")) as f:
+        films = json.load(f).get("films", [])
+    images = np.unique(image).tolist()
+    if all("image" in film for film in films):
+        return {film["image"]: film["file"] for film in films if film["image"] in images}
+    return dict(zip(images, [film["file"] for film in films])) if len(films) == len(images) else {i: f"image {i}" for i in images}
 
 
 def share_called(jsn: np.ndarray, narrowed: np.ndarray, groups: dict) -> dict:

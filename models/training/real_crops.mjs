@@ -17,7 +17,7 @@ import { basename, join } from 'node:path';
 import { JOINT_SITES, scoresFor } from '../../dist/analysis/joints.js';
 import { decodeDicomImage } from '../../dist/imaging/decode.js';
 import { decodePicture, pictureKind } from '../../dist/imaging/picture.js';
-import { jointNotGraded } from '../../dist/inference/abstention.js';
+import { jointNotGraded, overlappedJoints } from '../../dist/inference/abstention.js';
 import { jointsToGrade } from '../../dist/inference/analyze.js';
 import { loadModels } from '../../dist/inference/models.js';
 import { distalDirection, sampleCrop, toDisplay } from '../../dist/imaging/preprocess.js';
@@ -53,8 +53,9 @@ for (const [image, file] of files.entries()) {
   const cands = hands.candidates;
   if (cands.length === 0) continue;
   const at = { ...img, pixelSpacingMm: spacing.mm };
+  const overlapped = overlappedJoints(cands, spacing.mm);
   // film names, not this machine's paths: the meta travels into checkpoints and manifests
-  used.push({ file: basename(file), joints: cands.length, spacing: spacing.mm[0], from: spacing.from });
+  used.push({ file: basename(file), image, joints: cands.length, spacing: spacing.mm[0], from: spacing.from });
   for (const lat of ['L', 'R']) {
     const hand = cands.filter((c) => c.laterality === lat);
     const centres = Object.fromEntries(hand.map((c) => [c.site, { x: c.x, y: c.y }]));
@@ -62,7 +63,7 @@ for (const [image, file] of files.entries()) {
       // a joint serving would not grade (at the film's edge, without contrast, unsure) is no graded normal joint
       const d = distalDirection(c.site, centres);
       const served = sampleCrop(at, { x: c.x, y: c.y, distal: d }, cropPx, cropMmPerPx);
-      if (jointNotGraded({ candidate: c, crop: served }, at, hands.calibration.jointMinConfidence)) continue;
+      if (jointNotGraded({ candidate: c, crop: served }, at, hands.calibration.jointMinConfidence, overlapped.get(cands.indexOf(c)))) continue;
       const scores = scoresFor(c.site);
       for (let k = 0; k < JITTERS; k++) {
         const jx = k === 0 ? 0 : Math.max(-3, Math.min(3, normal() * 1.0));
