@@ -15,7 +15,8 @@ call normal wrists eroded or blunt the fingers. So do the thumb's joints (IP1, M
 on a PA film the thumb lies turned, half in profile, its outlines overlapping where the
 phantom draws it flat. `--base` keeps an earlier release's weights where they still hold
 (`--choose wrist.erosion`: only the wrist bones' erosion head was trained; `--choose
-thumb.erosion`: only the thumb's erosion weight chosen anew).
+thumb.erosion`: only the thumb's erosion weight chosen anew). `--grade-weights jsn` keeps a base's weights and
+chooses those of JSN 3 and 4 on written narrowing (grader 0.9.1).
 
   /usr/bin/python3 models/training/calibrate_prior.py --ckpt models/training/runs/grader-v5/last.pt \\
       --crops /tmp/jsd/real-train --out models/training/runs/grader-v5/prior.json

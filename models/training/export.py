@@ -211,7 +211,7 @@ def export_detector(args, val_folder: str):
 
 
 def apply_prior(model: Grader, path: str | None) -> dict | None:
-    """The healthy-grade log-weights of calibrate_prior.py, put into the graph."""
+    """The per-grade log-weights of calibrate_prior.py (healthy grades; JSN 3 and 4 too with --grade-weights), put into the graph."""
     if not path:
         return None
     with open(path) as f:
@@ -318,7 +318,7 @@ def export_grader(args, val_folder: str):
         "training": {**training_of(args, state),
                      **({"jointSpaceWidth": {k: width[k] for k in ("script", "from", "train", "val", "epochs", "seed", "real", "realWeight",
                                                                     "anchorWeight", "realSeed") if k in width}} if width else {})},
-        **({"calibration": {"kind": "healthy-grade log-weights on the probabilities, in the graph (calibrate_prior.py)",
+        **({"calibration": {"kind": "per-grade log-weights on the probabilities, in the graph (calibrate_prior.py): the healthy grades' and, where chosen, JSN 3's and 4's",
                             "logWeights": prior["logWeights"], "target": prior["target"],
                             **{k: prior[k] for k in ("logWeightsWrist", "logWeightsThumb") if k in prior},
                             "chosenOn": prior.get("chosenOn", f"{prior['n']} real training crops labelled healthy")}} if prior else {}),
@@ -349,7 +349,7 @@ def main():
     ap.add_argument("--detector-schedule", default=None, help="free text for the manifest (e.g. warm restarts)")
     ap.add_argument("--grader-schedule", default=None, help="free text for the manifest (e.g. warm restarts)")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--prior-weights", default=None, help="calibrate_prior.py's JSON: healthy-grade log-weights put into the grader's graph")
+    ap.add_argument("--prior-weights", default=None, help="calibrate_prior.py's JSON: per-grade log-weights put into the grader's graph")
     ap.add_argument("--training-from", default=None,
                     help="an earlier grader manifest whose weights these are (a new calibration only): its training record is kept")
     args = ap.parse_args()
