@@ -26,7 +26,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import N_SITES, read_crop_split  # noqa: E402
 from grader import PRIOR_PARTS, Grader, load_grader, part_of_site  # noqa: E402
-from real_disease import SITES, write_disease  # noqa: E402
+from real_disease import HINGE_SITES, SITES, find_gap, write_disease  # noqa: E402
 
 
 @torch.no_grad()
@@ -161,6 +161,12 @@ def main() -> None:
     report["narrowing_called_by_joint"] = share_called(sick["jsn"], narrowed, {
         kind: np.isin(sites_k, [SITES.index(f"{kind}{d}") for d in digits]) for kind, digits in (("MCP", "2345"), ("PIP", "2345"))
     } | {"MCP1": sites_k == SITES.index("MCP1")})
+    # by the width of the band the writer took for the joint space (real_disease.find_gap, rows of
+    # 0.16 mm): a band of 8 rows or more (1.3 mm+) is often a shaft beside the joint, a physis or a
+    # marker, where a JSN 2 cut leaves a normal-looking space (docs/evaluation.md, "Where the
+    # written narrowing is missed")
+    band = np.tile([(find_gap(c) or (0, 0))[1] if site in HINGE_SITES else 0 for c, site in zip(crops, sites)], args.repeats)
+    report["narrowing_called_by_band"] = share_called(sick["jsn"], narrowed, {"rows 2-7": (band >= 2) & (band <= 7), "rows 8+": band >= 8})
     # and by film: where a film's joints hide written narrowing (an oblique read as PA, a wrist film), its share says so
     report["narrowing_called_by_film"] = share_called(sick["jsn"], narrowed, {
         film: np.tile(s.image, args.repeats) == image for image, film in films_of(args.crops, s.image).items()})
