@@ -3,12 +3,12 @@
 // hand, in mm: the evidence for abstention.ts's `overlapMm` (docs/evaluation.md, "Real film:
 // what kind of film is this"). Reads HandAnalysis JSON: `jointscore analyze --json` output (a
 // file holding one analysis or an array), or a folder of per-image JSON (`eval`'s predictions).
-//   node scripts/nearest-joints.mjs docs/eval/synthetic-wider/predictions
+//   npx tsc -p . && node scripts/nearest-joints.mjs docs/eval/synthetic-wider/predictions
 //   N=25 node scripts/nearest-joints.mjs rp.json      # the 25 closest, with their files' UIDs
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-
-const FINGER = /^(DIP|PIP|MCP|IP)/;
+// the finger joints abstention.ts compares: those with a joint space width
+import { JSW_SITES } from '../dist/analysis/joints.js';
 
 function analysesIn(path) {
   const files = statSync(path).isDirectory() ? readdirSync(path).filter((f) => f.endsWith('.json')).map((f) => join(path, f)) : [path];
@@ -19,7 +19,7 @@ function analysesIn(path) {
 function nearest({ file, a }) {
   const [sr, sc] = a.source.pixelSpacingMm;
   return a.hands.flatMap((h) => {
-    const fingers = h.joints.filter((j) => FINGER.test(j.site));
+    const fingers = h.joints.filter((j) => JSW_SITES.includes(j.site));
     return fingers
       .filter((j) => j.jsn || j.erosion || j.kl)
       .map((j) => {

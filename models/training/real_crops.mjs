@@ -17,7 +17,7 @@ import { basename, join } from 'node:path';
 import { JOINT_SITES, scoresFor } from '../../dist/analysis/joints.js';
 import { decodeDicomImage } from '../../dist/imaging/decode.js';
 import { decodePicture, pictureKind } from '../../dist/imaging/picture.js';
-import { jointNotGraded, overlappedJoints } from '../../dist/inference/abstention.js';
+import { jointsNotGraded } from '../../dist/inference/abstention.js';
 import { jointsToGrade } from '../../dist/inference/analyze.js';
 import { loadModels } from '../../dist/inference/models.js';
 import { distalDirection, sampleCrop, toDisplay } from '../../dist/imaging/preprocess.js';
@@ -53,24 +53,25 @@ for (const [image, file] of files.entries()) {
   const cands = hands.candidates;
   if (cands.length === 0) continue;
   const at = { ...img, pixelSpacingMm: spacing.mm };
-  const overlapped = overlappedJoints(cands, spacing.mm);
+  // the crop serving grades at each joint, and whether serving grades it (not at the film's edge,
+  // with contrast, sure, not on top of another joint): a joint it would not grade is no graded normal joint
+  const centres = Object.fromEntries(['L', 'R'].map((lat) => [lat, Object.fromEntries(cands.filter((c) => c.laterality === lat).map((c) => [c.site, { x: c.x, y: c.y }]))]));
+  const distal = cands.map((c) => distalDirection(c.site, centres[c.laterality]));
+  const served = cands.map((c, i) => sampleCrop(at, { x: c.x, y: c.y, distal: distal[i] }, cropPx, cropMmPerPx));
+  const skipped = jointsNotGraded(cands, (i) => served[i], at, hands.calibration.jointMinConfidence);
   // film names, not this machine's paths: the meta travels into checkpoints and manifests
   used.push({ file: basename(file), image, joints: cands.length, spacing: spacing.mm[0], from: spacing.from });
   for (const lat of ['L', 'R']) {
-    const hand = cands.filter((c) => c.laterality === lat);
-    const centres = Object.fromEntries(hand.map((c) => [c.site, { x: c.x, y: c.y }]));
-    for (const c of hand) {
-      // a joint serving would not grade (at the film's edge, without contrast, unsure) is no graded normal joint
-      const d = distalDirection(c.site, centres);
-      const served = sampleCrop(at, { x: c.x, y: c.y, distal: d }, cropPx, cropMmPerPx);
-      if (jointNotGraded({ candidate: c, crop: served }, at, hands.calibration.jointMinConfidence, overlapped.get(cands.indexOf(c)))) continue;
+    for (const [i, c] of cands.entries()) {
+      if (c.laterality !== lat || skipped[i]) continue;
+      const d = distal[i];
       const scores = scoresFor(c.site);
       for (let k = 0; k < JITTERS; k++) {
         const jx = k === 0 ? 0 : Math.max(-3, Math.min(3, normal() * 1.0));
         const jy = k === 0 ? 0 : Math.max(-3, Math.min(3, normal() * 1.0));
         const angle = Math.atan2(d.y, d.x) + (k === 0 ? 0 : (normal() * 8 * Math.PI) / 180);
         // the first crop is the one serving grades, already cut above
-        const px = k === 0 ? served : sampleCrop(at, { x: c.x + jx / spacing.mm[1], y: c.y + jy / spacing.mm[0], distal: { x: Math.cos(angle), y: Math.sin(angle) } }, cropPx, cropMmPerPx);
+        const px = k === 0 ? served[i] : sampleCrop(at, { x: c.x + jx / spacing.mm[1], y: c.y + jy / spacing.mm[0], distal: { x: Math.cos(angle), y: Math.sin(angle) } }, cropPx, cropMmPerPx);
         writeSync(fd, toU16(px));
         lines.push(JSON.stringify({
           image, seed: -1, site: c.site, siteIndex: JOINT_SITES.indexOf(c.site), laterality: lat,

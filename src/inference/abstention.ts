@@ -54,6 +54,21 @@ export function jointNotGraded(
 }
 
 /**
+ * Why each of a film's candidates is not graded (undefined where it is), its crop given by
+ * index: the one place serving (grader.ts) and the training scripts' crops (real_crops.mjs)
+ * decide it, so both leave out the same joints.
+ */
+export function jointsNotGraded(
+  candidates: readonly Pick<Candidate, 'x' | 'y' | 'confidence' | 'site' | 'laterality'>[],
+  cropOf: (i: number) => Float32Array,
+  image: { rows: number; columns: number; pixelSpacingMm: [number, number] },
+  minConfidence: number,
+): (JointNotGraded | undefined)[] {
+  const overlapped = overlappedJoints(candidates, image.pixelSpacingMm);
+  return candidates.map((candidate, i) => jointNotGraded({ candidate, crop: cropOf(i) }, image, minConfidence, overlapped.get(i)));
+}
+
+/**
  * The finger joints found within ABSTENTION.overlapMm of another finger joint of the same
  * hand, by index into `candidates`, each with its reason. Pure.
  */

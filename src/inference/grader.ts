@@ -1,5 +1,5 @@
 import type { GradeResult, HandResult, JointNotGraded, JointResult } from '../analysis/hand-analysis.js';
-import { jointNotGraded, overlappedJoints } from './abstention.js';
+import { jointsNotGraded } from './abstention.js';
 import { JOINT_SITES, JSW_SITES, scoresFor, type JointSite, type Laterality, type Score } from '../analysis/joints.js';
 import { jointSeverity, withSummary } from '../analysis/severity.js';
 import type { Candidate } from './detector.js';
@@ -150,8 +150,7 @@ export async function grade(
     return t;
   };
   const crop = (i: number) => batch.crop.subarray(i * cropPx * cropPx, (i + 1) * cropPx * cropPx);
-  const overlapped = overlappedJoints(batch.rows, img.pixelSpacingMm);
-  const notGraded = batch.rows.map((candidate, i) => jointNotGraded({ candidate, crop: crop(i) }, img, jointMinConfidence, overlapped.get(i)));
+  const notGraded = jointsNotGraded(batch.rows, crop, img, jointMinConfidence);
   const outputs: GraderOutputs = { jsn: pick('jsn'), erosion: pick('erosion'), kl: pick('kl'), geometry: pick('geometry') };
   if (manifest.outputs.jsw) outputs.jsw = pick('jsw');
   return handsFromGrader(batch, outputs, img.pixelSpacingMm, notGraded);
