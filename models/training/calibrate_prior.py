@@ -76,9 +76,24 @@ def share_called(p: dict[str, np.ndarray], labels: np.ndarray, part_of: np.ndarr
     return float(any_called.mean())
 
 
+def copied(base: dict) -> dict:
+    """A copy of prior weights (part -> score -> list) to change."""
+    return {part: {k: list(v) for k, v in w.items()} for part, w in base.items()}
+
+
+def written_jsn(args, model, crops, meta, labels, part_of: np.ndarray):
+    """Narrowing written --repeats times per crop as eval_real_disease.py --per-crop writes it: the
+    JSN written, the JSN probabilities read, and each row's prior part (the draws stacked)."""
+    sites = meta[:, :N_SITES].argmax(1)
+    draws = [written(crops, sites, labels, args.seed + 1000 * k, per_crop=True) for k in range(args.repeats)]
+    truth = np.concatenate([t[:, 0] for _, t in draws])
+    sick = np.concatenate([probabilities(model, d, meta)["jsn"] for d, _ in draws])
+    return truth, sick, np.tile(part_of, args.repeats)
+
+
 def shifted(base: dict, delta: float) -> dict:
     """base's weights with the healthy JSN and erosion weights of every part moved by delta."""
-    out = {part: {k: list(v) for k, v in w.items()} for part, w in base.items()}
+    out = copied(base)
     for part in out:
         for score in ("jsn", "erosion"):
             out[part][score][0] += delta
@@ -165,13 +180,10 @@ def shift_base(args, base: dict, model, crops, meta, labels, healthy_p: dict, pa
     """--shift / --shift-to / --shift-to-written: one move of base's JSN and erosion weights, scanned from
     towards disease to towards health (steps of 0.25), the normal crops called and, with
     --shift-to-written, the written narrowing called at each."""
-    sites = meta[:, :N_SITES].argmax(1)
     sick_jsn, narrowed_part = None, None
     if args.shift_to_written is not None:
-        draws = [written(crops, sites, labels, args.seed + 1000 * k, per_crop=True) for k in range(args.repeats)]
-        narrowed = np.concatenate([t[:, 0] >= 2 for _, t in draws])
-        sick_jsn = np.concatenate([probabilities(model, d, meta)["jsn"] for d, _ in draws])[narrowed]
-        narrowed_part = np.tile(part_of, args.repeats)[narrowed]
+        truth, sick, part = written_jsn(args, model, crops, meta, labels, part_of)
+        sick_jsn, narrowed_part = sick[truth >= 2], part[truth >= 2]
     scan = []
     for d in np.arange(-3.0, 3.01, 0.25).round(2).tolist():
         w = shifted(base, d)
@@ -205,11 +217,7 @@ def grade_weights(args, base: dict, model, crops, meta, labels, healthy_p: dict,
     cannot move. JSN 1 and 2 keep base's weights: the writer draws no JSN 1, so a rule free to move
     JSN 2 against 1 (tried: 1.25, 1.75, 2.75) stops giving JSN 1 at all (phantom JSN 1 joints all
     graded 0 or 2), which the scale has and readers use."""
-    sites = meta[:, :N_SITES].argmax(1)
-    draws = [written(crops, sites, labels, args.seed + 1000 * k, per_crop=True) for k in range(args.repeats)]
-    truth = np.concatenate([t[:, 0] for _, t in draws])
-    sick = np.concatenate([probabilities(model, d, meta)["jsn"] for d, _ in draws])
-    sick_part = np.tile(part_of, args.repeats)
+    truth, sick, sick_part = written_jsn(args, model, crops, meta, labels, part_of)
 
     def measured(w: dict) -> dict:
         g = graded(sick, sick_part, w, "jsn")
@@ -218,7 +226,7 @@ def grade_weights(args, base: dict, model, crops, meta, labels, healthy_p: dict,
                 "zeroKept": float((g[truth == 0] == 0).mean()), "normalsCalled": share_called(healthy_p, labels, part_of, w)}
 
     def with_grades(w3: float, w4: float) -> dict:
-        out = {part: {k: list(v) for k, v in w.items()} for part, w in base.items()}
+        out = copied(base)
         for part in out:
             out[part]["jsn"][3:5] = [w3, w4]
         return out
