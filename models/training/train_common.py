@@ -162,8 +162,11 @@ def resume(ck: "Checkpointer", model: torch.nn.Module, opt: torch.optim.Optimize
     if not state:
         return 0, 0, 0.0, -1e9
     model.load_state_dict(state["model"])
-    opt.load_state_dict(state["opt"])
-    print(f"resumed from {ck.last}: epoch {state['epoch']} step {state['step']} wall {state['wall_s']:.0f}s", flush=True)
+    # the committed checkpoints are weights only (gpu/strip.py): the device machine's working
+    # tree must stay under 64 MiB; resuming one goes on with a fresh optimiser
+    if "opt" in state:
+        opt.load_state_dict(state["opt"])
+    print(f"resumed from {ck.last}: epoch {state['epoch']} step {state['step']} wall {state['wall_s']:.0f}s{'' if 'opt' in state else ' (weights only: fresh optimiser)'}", flush=True)
     return state["epoch"], state["step"], state["wall_s"], state.get("best", -1e9)
 
 
