@@ -5,7 +5,8 @@
 // synthetic crops. Joint centres come from the node's own detector and the crops from its own
 // preprocessing at the spacing the node would use (src/inference/spacing.ts), so training
 // sees exactly what serving sees; joints it would not grade (src/inference/abstention.ts: at the
-// film's edge, without contrast, unsure) are left out. Geometry targets are unknown on real
+// film's edge, without contrast, unsure) are left out, and so is a child's film (open growth
+// plates, src/inference/physes.ts childsPhyses: serving grades none of its joints). Geometry targets are unknown on real
 // film: written as null, masked in training.
 //
 //   npm run build
@@ -19,6 +20,8 @@ import { decodeDicomImage } from '../../dist/imaging/decode.js';
 import { decodePicture, pictureKind } from '../../dist/imaging/picture.js';
 import { jointsNotGraded } from '../../dist/inference/abstention.js';
 import { jointsToGrade } from '../../dist/inference/analyze.js';
+import { grade } from '../../dist/inference/grader.js';
+import { childsPhyses } from '../../dist/inference/physes.js';
 import { loadModels } from '../../dist/inference/models.js';
 import { distalDirection, sampleCrop, toDisplay } from '../../dist/imaging/preprocess.js';
 import { toU16 } from '../../dist/phantom/training-set.js';
@@ -45,6 +48,7 @@ mkdirSync(args.out, { recursive: true });
 const fd = openSync(join(args.out, 'crops.u16'), 'w');
 const lines = [];
 const used = [];
+const children = [];
 for (const [image, file] of files.entries()) {
   const im = await stored(file);
   const img = toDisplay(im);
@@ -53,6 +57,12 @@ for (const [image, file] of files.entries()) {
   const cands = hands.candidates;
   if (cands.length === 0) continue;
   const at = { ...img, pixelSpacingMm: spacing.mm };
+  // a child's film: serving grades none of its joints (measured, as serving measures it, at the grader's centres)
+  const graded = await grade(at, cands, models.grader.manifest, models.grader.runner, hands.calibration.jointMinConfidence);
+  if (childsPhyses(at, graded)) {
+    children.push(basename(file));
+    continue;
+  }
   // the crop serving grades at each joint, and whether serving grades it (not at the film's edge,
   // with contrast, sure, not on top of another joint): a joint it would not grade is no graded normal joint
   const centres = Object.fromEntries(['L', 'R'].map((lat) => [lat, Object.fromEntries(cands.filter((c) => c.laterality === lat).map((c) => [c.site, { x: c.x, y: c.y }]))]));
@@ -84,5 +94,5 @@ for (const [image, file] of files.entries()) {
 }
 closeSync(fd);
 writeFileSync(join(args.out, 'crops.jsonl'), lines.join('\n') + '\n');
-writeFileSync(join(args.out, 'meta.json'), JSON.stringify({ cropPx, cropMmPerPx, sites: JOINT_SITES, real: true, labels: 'healthy', films: used }, null, 1));
-console.log(`${used.length} of ${files.length} films with a hand, ${lines.length} crops -> ${args.out}`);
+writeFileSync(join(args.out, 'meta.json'), JSON.stringify({ cropPx, cropMmPerPx, sites: JOINT_SITES, real: true, labels: 'healthy', films: used, ...(children.length ? { childrenLeftOut: children } : {}) }, null, 1));
+console.log(`${used.length} of ${files.length} films with a hand graded, ${lines.length} crops -> ${args.out}${children.length ? ` (a child's film left out: ${children.join(', ')})` : ''}`);

@@ -3,7 +3,7 @@ import { detectAnyOrientation, type QuarterTurns } from './orientation.js';
 import { keepPaHands, MAX_PA_RESIDUAL, PARTIAL_VIEW, recognisedHand, thumbOnFilm, type ViewCheck } from './view.js';
 import { DEFAULT_CALIBRATION, type DetectorCalibration } from './manifest.js';
 import { grade } from './grader.js';
-import { immatureReason, isImmature, openPhysesOfHands } from './physes.js';
+import { childsPhyses, immatureReason } from './physes.js';
 import type { Models } from './models.js';
 import { onFilm, panelImage, panelsOf, type Panel } from './panels.js';
 import { chooseSpacing, estimateSpacing } from './spacing.js';
@@ -101,9 +101,8 @@ type Detector = Models['detector'];
  * the reason.
  */
 function withoutChildren(img: DisplayImage, hands: HandResult[], notGraded: HandNotGraded[]): { hands: HandResult[]; notGraded: HandNotGraded[] } {
-  const immature = [...openPhysesOfHands(img, hands).values()].filter(isImmature);
-  if (immature.length === 0) return { hands, notGraded };
-  return asImmature({ hands, notGraded }, immatureReason(immature.reduce((a, b) => (b.median > a.median ? b : a))));
+  const child = childsPhyses(img, hands);
+  return child ? asImmature({ hands, notGraded }, immatureReason(child)) : { hands, notGraded };
 }
 
 /**

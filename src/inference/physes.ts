@@ -123,6 +123,18 @@ export function immatureReason(o: OpenPhyses): string {
   return `skeletally immature: open growth plates seen at ${Math.round(o.share * o.joints)} of ${o.joints} finger joints (a lucent line across the base of the bone distal to the joint; median evidence ${o.median.toFixed(3)} >= ${OPEN_PHYSES.minMedianDifference}); SvH and KL are adult scores`;
 }
 
+/**
+ * A film is a child's when any of its graded hands shows open growth plates (the hands on one
+ * film are one patient's): the surest such hand's evidence, or undefined for an adult's film.
+ * Serving (analyze.ts) and the real crops cut for training and evaluation
+ * (models/training/real_crops.mjs) both ask this, so a measure on real joints counts only
+ * joints the node would grade.
+ */
+export function childsPhyses(img: DisplayImage, hands: readonly HandResult[]): OpenPhyses | undefined {
+  const immature = [...openPhysesOfHands(img, hands).values()].filter(isImmature);
+  return immature.length ? immature.reduce((a, b) => (b.median > a.median ? b : a)) : undefined;
+}
+
 /** The grader's crop geometry at which OPEN_PHYSES was measured (jointscore-grader 0.6.0's). */
 const MEASURED_AT: CropScale = { sizePx: 112, mmPerPx: 0.16 };
 
