@@ -14,7 +14,8 @@ import type { PhantomSpec } from '../src/phantom/types.js';
  * Examined. A foot has five rays and joints as a hand has; the phantom's feet
  * (src/phantom/foot.ts) were graded as hands by the shipped detector until the film check
  * asked for a thumb (src/inference/view.ts thumbNotFound): without it 11 of the 12 feet of
- * seeds 1-12 below were graded, with it 5.
+ * seeds 1-12 below were graded, with it 5; since it also asks where the thumb lies
+ * (thumbAsBigToe: a big toe's first MTP lies in the MTP row, a thumb's MCP well short of it) 2.
  */
 const MODELS = fileURLToPath(new URL('../models/', import.meta.url));
 const present = existsSync(`${MODELS}/jointscore-detector/manifest.json`);
@@ -42,6 +43,19 @@ describe('phantom feet', () => {
       );
       expect(a.hands, `seed ${seed}`).toEqual([]);
       expect(a.notGraded).toEqual(expect.arrayContaining([expect.objectContaining({ cause: 'unrecognised', reason: expect.stringMatching(/no thumb joint \(MCP1, IP1\)/) })]));
+    }
+  }, 60_000);
+
+  it.skipIf(!present)('are not graded as hands where the detector names a big toe as the thumb: it lies in the MTP row, not short of it', async () => {
+    const models = await loadModels(MODELS, { provider: 'cpu' });
+    for (const seed of [2, 7]) {
+      const r = renderPhantom(foot(seed));
+      const a = await analyzeImage(
+        { rows: r.rows, columns: r.columns, values: quantisePhantomImage(r.image, 12, 'MONOCHROME2'), photometric: 'MONOCHROME2', pixelSpacingMm: [0.2, 0.2], sopInstanceUID: `1.2.3.${seed}` },
+        models,
+      );
+      expect(a.hands, `seed ${seed}`).toEqual([]);
+      expect(a.notGraded).toEqual([expect.objectContaining({ cause: 'unrecognised', reason: expect.stringMatching(/lies where a big toe's does/) })]);
     }
   }, 60_000);
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Candidate } from '../src/inference/detector.js';
-import { handNotGraded, keepPaHands, layoutResidual, MAX_PA_RESIDUAL, paPose, PARTIAL_VIEW, recognisedHand, STRAY_JOINTS, thumbNotFound, thumbOnFilm, withoutStrays } from '../src/inference/view.js';
+import { handNotGraded, keepPaHands, layoutResidual, MAX_PA_RESIDUAL, paPose, PARTIAL_VIEW, recognisedHand, STRAY_JOINTS, thumbAlongHand, thumbAsBigToe, BIG_TOE, thumbNotFound, thumbOnFilm, withoutStrays } from '../src/inference/view.js';
 import { DEFAULT_CALIBRATION } from '../src/inference/manifest.js';
 import { renderPhantom } from '../src/phantom/render.js';
 
@@ -107,6 +107,36 @@ describe('PA view check', () => {
         expect(thumbNotFound(inView, side, cut)).toBeUndefined();
         expect(thumbNotFound(inView, side, FILM)).toMatch(/no thumb joint/);
       }
+    }
+  });
+
+  it('does not take a thumb lying where a big toe lies for a hand\'s (a foot: its first MTP in the MTP row, the hallux beyond)', () => {
+    for (const [seed, side] of [[43, 'L'], [44, 'R']] as const) {
+      const joints = hand(seed, side);
+      const at = (site: string) => joints.find((j) => j.site === site)!;
+      // a hand's own thumb lies well short of the MCP row, its IP at most a phalanx beyond
+      const own = thumbAlongHand(joints, side)!;
+      expect(own.MCP1!, `seed ${seed}`).toBeLessThan(BIG_TOE.mcp1Along - 0.1);
+      expect(own.IP1!).toBeLessThan(BIG_TOE.ip1Along);
+      expect(keepPaHands(joints, FILM).notGraded).toEqual([]);
+      // a big toe: one ray beyond the second, level with its MCP and PIP (across the hand's axis, RC to MCP3)
+      const len = Math.hypot(at('MCP3').x - at('RC').x, at('MCP3').y - at('RC').y);
+      const u = { x: (at('MCP3').x - at('RC').x) / len, y: (at('MCP3').y - at('RC').y) / len };
+      const ray = (a: string, b: string) => {
+        const d = { x: at(a).x - at(b).x, y: at(a).y - at(b).y };
+        const along = d.x * u.x + d.y * u.y;
+        return { x: at(a).x + d.x - along * u.x, y: at(a).y + d.y - along * u.y };
+      };
+      const toe = joints.map((j) => (j.site === 'MCP1' ? { ...j, ...ray('MCP2', 'MCP3') } : j.site === 'IP1' ? { ...j, ...ray('PIP2', 'PIP3') } : j));
+      expect(thumbAlongHand(toe, side)!.MCP1!).toBeGreaterThan(BIG_TOE.mcp1Along);
+      const check = keepPaHands(toe, FILM);
+      expect(check.candidates).toEqual([]);
+      expect(check.notGraded).toEqual([{ laterality: side, cause: 'unrecognised', reason: expect.stringMatching(/^21 joint-like structures lying as in a hand, but the joint named MCP1 lies where a big toe's does \(MCP1 -?\d\.\d\d spans from the MCP row/) }]);
+      // the hallux's IP alone, beyond the bound, says the same
+      const ipOnly = toe.filter((j) => j.site !== 'MCP1');
+      expect(thumbAsBigToe(ipOnly, side)).toMatch(/the joint named IP1 lies where a big toe's does/);
+      // too few other joints to fit the layout: not judged
+      expect(thumbAlongHand(toe.filter((j) => /^(MCP|IP)/.test(j.site)), side)).toBeUndefined();
     }
   });
 

@@ -287,6 +287,45 @@ export function thumbNotFound(
 }
 
 /**
+ * A thumb found where a big toe lies. The first metacarpal is shorter than the second and
+ * starts at the carpus, so a thumb's MCP lies well proximal to the finger MCP row however the
+ * thumb is held (adducted and straight, about a third of a span short of it), and its IP at
+ * most a proximal phalanx beyond; a foot's first MTP lies in the MTP row (the first metatarsal
+ * about as long as the second) and the hallux's IP beyond it. Measured along the hand's axis
+ * from MCP2, in MCP2-MCP5 spans, with the PA layout fitted to the joints other than the
+ * thumb's, on the detector's joints as the view check sees them: the whole hands of the real
+ * films in docs/evaluation.md (62) reach -0.25 (MCP1) and 0.30 (IP1), 600 phantom hands posed
+ * wider than training -0.25 and 0.27; the phantom feet that pass the other checks put MCP1 at
+ * -0.06 and up (5 of 7) and IP1 at 0.42 and up (5 of 10). Each bound is the hands' farthest
+ * plus a tenth of a span (docs/evaluation.md, "A thumb where a big toe lies").
+ */
+export const BIG_TOE = { mcp1Along: -0.15, ip1Along: 0.4 } as const;
+
+/** Where the thumb's joints found lie along the hand from MCP2 (spans; + distal), the layout fitted to the other joints. */
+export function thumbAlongHand(hand: readonly Pick<Candidate, 'site' | 'x' | 'y'>[], laterality: Laterality): Partial<Record<'MCP1' | 'IP1', number>> | undefined {
+  const fit = fitLayout(hand.filter((c) => c.site !== 'MCP1' && c.site !== 'IP1'), laterality, MIN_JOINTS_TO_JUDGE);
+  if (!fit) return undefined;
+  const [rc, mcp3, mcp2, mcp5] = (['RC', 'MCP3', 'MCP2', 'MCP5'] as const).map((site) => fit.inImage(site));
+  const span = Math.hypot(mcp2.x - mcp5.x, mcp2.y - mcp5.y);
+  const len = Math.hypot(mcp3.x - rc.x, mcp3.y - rc.y);
+  const along = (p: { x: number; y: number }) => ((p.x - mcp2.x) * (mcp3.x - rc.x) + (p.y - mcp2.y) * (mcp3.y - rc.y)) / (len * span);
+  const out: Partial<Record<'MCP1' | 'IP1', number>> = {};
+  for (const c of hand) if (c.site === 'MCP1' || c.site === 'IP1') out[c.site] = along(c);
+  return out;
+}
+
+/** The reason a whole hand's thumb is a big toe (BIG_TOE), or undefined. */
+export function thumbAsBigToe(hand: readonly Candidate[], laterality: Laterality): string | undefined {
+  const at = thumbAlongHand(hand, laterality);
+  if (!at) return undefined;
+  const mcp1 = at.MCP1 !== undefined && at.MCP1 > BIG_TOE.mcp1Along;
+  const ip1 = at.IP1 !== undefined && at.IP1 > BIG_TOE.ip1Along;
+  if (!mcp1 && !ip1) return undefined;
+  const where = mcp1 ? `MCP1 ${at.MCP1!.toFixed(2)} spans from the MCP row (a thumb's lies ${-BIG_TOE.mcp1Along} or more short of it)` : `IP1 ${at.IP1!.toFixed(2)} spans beyond the MCP row (a thumb's at most ${BIG_TOE.ip1Along})`;
+  return `${hand.length} joint-like structures lying as in a hand, but the joint named ${mcp1 ? 'MCP1' : 'IP1'} lies where a big toe's does (${where}): a foot, not a hand; the joints cannot be named as a hand's`;
+}
+
+/**
  * Whole hands found on a part of a film (a panel: panels.ts) judged again against the whole
  * film for their thumb: a panel can cut a hand's thumb side off, and a foot's field cut out
  * between collimator lines passes a thumb check that sees only the panel. `check`'s candidates
@@ -412,7 +451,7 @@ export function keepPaHands(
       out.notGraded.push({ laterality, ...(noHand ? notAHandInAnotherView(hand, residual) : why) });
       continue;
     }
-    const noThumb = thumbNotFound(hand, laterality, film);
+    const noThumb = thumbNotFound(hand, laterality, film) ?? thumbAsBigToe(hand, laterality);
     if (noThumb) {
       out.notGraded.push({ laterality, cause: 'unrecognised', reason: noThumb });
       continue;
