@@ -132,6 +132,8 @@ describe('PA view check', () => {
       const check = keepPaHands(toe, FILM);
       expect(check.candidates).toEqual([]);
       expect(check.notGraded).toEqual([{ laterality: side, cause: 'unrecognised', reason: expect.stringMatching(/^21 joint-like structures lying as in a hand, but the joint named MCP1 lies where a big toe's does \(MCP1 -?\d\.\d\d spans from the MCP row/) }]);
+      // a site that grades every view judges no layout, so no thumb's place along it either
+      expect(keepPaHands(toe, FILM, false).notGraded).toEqual([]);
       // the hallux's IP alone, beyond the bound, says the same
       const ipOnly = toe.filter((j) => j.site !== 'MCP1');
       expect(thumbAsBigToe(ipOnly, side)).toMatch(/the joint named IP1 lies where a big toe's does/);

@@ -451,7 +451,9 @@ export function keepPaHands(
       out.notGraded.push({ laterality, ...(noHand ? notAHandInAnotherView(hand, residual) : why) });
       continue;
     }
-    const noThumb = thumbNotFound(hand, laterality, film) ?? thumbAsBigToe(hand, laterality);
+    // where the thumb lies along the hand means something only for a hand in a PA layout (a
+    // site that grades every view gets no layout check, and a lateral's thumb lies anywhere)
+    const noThumb = thumbNotFound(hand, laterality, film) ?? (residual !== undefined ? thumbAsBigToe(hand, laterality) : undefined);
     if (noThumb) {
       out.notGraded.push({ laterality, cause: 'unrecognised', reason: noThumb });
       continue;
