@@ -42,6 +42,7 @@ KL_GAP = [1.0, 0.9, 0.8, 0.55, 0.28]  # the KL-only sites' narrowing (DIP, IP1)
 SITES = ["DIP2", "DIP3", "DIP4", "DIP5", "PIP2", "PIP3", "PIP4", "PIP5", "IP1", "MCP1", "MCP2", "MCP3", "MCP4", "MCP5",
          "CMC1", "CMC3", "CMC4", "CMC5", "STT", "CSL", "RC"]
 HINGE_SITES = {i for i, s in enumerate(SITES) if s.startswith(("DIP", "PIP", "IP", "MCP"))}
+WRIST_JSN_SITES = {SITES.index(s) for s in ("CMC3", "CMC4", "CMC5", "STT", "CSL", "RC")}
 
 
 def joint_groups(sites) -> np.ndarray:
@@ -253,10 +254,13 @@ def write_kl(crop: np.ndarray, gap: tuple[int, int], g: np.ndarray, rng: np.rand
 
 
 def write_disease(crops: np.ndarray, sites: np.ndarray, grades: np.ndarray, rng: np.random.Generator,
-                  p: float = 0.5, kl_share: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+                  p: float = 0.5, kl_share: float = 0.0, wrist_jsn: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """A share p of healthy real crops [B, C, C] in [0, 1] get narrowing and/or erosions, or
     (a share kl_share of those with a KL score and a joint space) osteoarthritis at KL 2-4;
-    grades [B, 3] (jsn, erosion, kl; -1 = not scored) are updated to what was drawn."""
+    grades [B, 3] (jsn, erosion, kl; -1 = not scored) are updated to what was drawn.
+    wrist_jsn: narrowing written at the wrist's JSN sites too (CMC3-5, STT, CSL, RC), where
+    find_gap finds a band across the crop's centre (an experiment: the real RA wrists'
+    collapsed carpi are what the grader's wrist JSN, learnt on phantoms, does not see)."""
     crops = crops.copy()
     grades = grades.copy()
     for b in range(len(crops)):
@@ -264,9 +268,9 @@ def write_disease(crops: np.ndarray, sites: np.ndarray, grades: np.ndarray, rng:
             continue
         site = int(sites[b])
         g = grades[b]
-        gap = find_gap(crops[b]) if site in HINGE_SITES else None
+        gap = find_gap(crops[b]) if site in HINGE_SITES or (wrist_jsn and site in WRIST_JSN_SITES) else None
         # kl_share 0 draws nothing here: the narrowing and erosions drawn stay as before it
-        if kl_share > 0 and gap is not None and g[2] >= 0 and rng.random() < kl_share:
+        if kl_share > 0 and gap is not None and site in HINGE_SITES and g[2] >= 0 and rng.random() < kl_share:
             written = write_kl(crops[b], gap, g, rng)
             if written is not None:
                 crops[b] = written

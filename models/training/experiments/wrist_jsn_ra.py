@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""Does a grader see the real RA wrists' carpal damage as narrowing? For each wrist crop set cut
+by real_crops.mjs from ../shared/real/adult-ra-wrists (labels.csv: erosive 1 / 0), each film's
+score is the largest expected JSN grade (sum k p_k) over its wrist JSN sites (CMC3-5, STT,
+CSL, RC), with the prior as exported or none; prints the AUC erosive vs non-erosive, and the
+share of each film's wrist sites where real_disease.find_gap finds a joint space (a pixel
+measure of a collapsed carpus, no model).
+
+  node models/training/real_crops.mjs --out /tmp/ra-crops --list ra-list.txt --jitters 1
+  /usr/bin/python3 models/training/experiments/wrist_jsn_ra.py --crops /tmp/ra-crops \
+      --labels ../shared/real/adult-ra-wrists/labels.csv --ckpt RUN/last.pt [more: an ensemble] [--prior-weights P.json]
+"""
+import argparse
+import csv
+import json
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from data import read_crop_split  # noqa: E402
+from eval_real_disease import auc, probabilities_of  # noqa: E402
+from grader import load_grader  # noqa: E402
+from real_disease import SITES, find_gap  # noqa: E402
+
+WRIST = [SITES.index(s) for s in ("CMC3", "CMC4", "CMC5", "STT", "CSL", "RC")]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--crops", required=True)
+    ap.add_argument("--labels", required=True)
+    ap.add_argument("--ckpt", nargs="+", required=True)
+    ap.add_argument("--prior-weights", default=None)
+    a = ap.parse_args()
+    label = {r["file"]: int(r["erosive"]) for r in csv.DictReader(open(a.labels))}
+    meta = json.load(open(os.path.join(a.crops, "meta.json")))
+    film_of = {f["image"]: f["file"] for f in meta["films"]}
+    s = read_crop_split(a.crops)
+    model, _ = load_grader(a.ckpt if len(a.ckpt) > 1 else a.ckpt[0])
+    if a.prior_weights:
+        model.set_prior(json.load(open(a.prior_weights)))
+    crops = np.asarray(s.crops, np.float32) / 65535.0
+    p = probabilities_of(model, crops, s.meta)["jsn"]
+    expected = (p * np.arange(p.shape[1])).sum(1)
+    score, gaps = {}, {}
+    for i, (img, site) in enumerate(zip(s.image, s.site)):
+        if site not in WRIST:
+            continue
+        f = film_of[int(img)]
+        score[f] = max(score.get(f, 0.0), float(expected[i]))
+        gaps.setdefault(f, []).append(find_gap(crops[i]) is not None)
+    films = sorted(score)
+    y = np.array([label[f] for f in films])
+    sc = np.array([score[f] for f in films])
+    open_share = np.array([np.mean(gaps[f]) for f in films])
+    print(json.dumps({
+        "films": len(films), "erosive": int(y.sum()),
+        "auc_max_expected_wrist_jsn": auc(sc[y == 1], sc[y == 0]),
+        "auc_share_without_a_joint_space": auc(1 - open_share[y == 1], 1 - open_share[y == 0]),
+        "per_film": {f: {"erosive": int(label[f]), "max_expected_jsn": round(score[f], 3), "joint_space_found": round(float(o), 2)}
+                     for f, o in zip(films, open_share)},
+    }, indent=1))
+
+
+if __name__ == "__main__":
+    main()
