@@ -21,6 +21,15 @@ const MODELS = fileURLToPath(new URL('../models/', import.meta.url));
 const present = existsSync(`${MODELS}/jointscore-detector/manifest.json`);
 const foot = (seed: number): PhantomSpec => ({ seed, rows: 1280, columns: 1024, pixelSpacingMm: 0.2, layout: 'one', profile: 'healthy', laterality: seed % 2 ? 'L' : 'R', bodyPart: 'foot' });
 
+/** A phantom foot's film through the node's analysis, as a 12-bit DX image. */
+async function analyseFoot(seed: number, models: Awaited<ReturnType<typeof loadModels>>) {
+  const r = renderPhantom(foot(seed));
+  return analyzeImage(
+    { rows: r.rows, columns: r.columns, values: quantisePhantomImage(r.image, 12, 'MONOCHROME2'), photometric: 'MONOCHROME2', pixelSpacingMm: [0.2, 0.2], sopInstanceUID: `1.2.3.${seed}` },
+    models,
+  );
+}
+
 describe('phantom feet', () => {
   it('render as a foot film without hands, its header saying FOOT', async () => {
     const rendered = renderPhantom(foot(4));
@@ -36,11 +45,7 @@ describe('phantom feet', () => {
   it.skipIf(!present)('are not graded as hands by the shipped models: no thumb where a hand has one', async () => {
     const models = await loadModels(MODELS, { provider: 'cpu' });
     for (const seed of [4, 10]) {
-      const r = renderPhantom(foot(seed));
-      const a = await analyzeImage(
-        { rows: r.rows, columns: r.columns, values: quantisePhantomImage(r.image, 12, 'MONOCHROME2'), photometric: 'MONOCHROME2', pixelSpacingMm: [0.2, 0.2], sopInstanceUID: `1.2.3.${seed}` },
-        models,
-      );
+      const a = await analyseFoot(seed, models);
       expect(a.hands, `seed ${seed}`).toEqual([]);
       expect(a.notGraded).toEqual(expect.arrayContaining([expect.objectContaining({ cause: 'unrecognised', reason: expect.stringMatching(/no thumb joint \(MCP1, IP1\)/) })]));
     }
@@ -49,11 +54,7 @@ describe('phantom feet', () => {
   it.skipIf(!present)('are not graded as hands where the detector names a big toe as the thumb: it lies in the MTP row, not short of it', async () => {
     const models = await loadModels(MODELS, { provider: 'cpu' });
     for (const seed of [2, 7]) {
-      const r = renderPhantom(foot(seed));
-      const a = await analyzeImage(
-        { rows: r.rows, columns: r.columns, values: quantisePhantomImage(r.image, 12, 'MONOCHROME2'), photometric: 'MONOCHROME2', pixelSpacingMm: [0.2, 0.2], sopInstanceUID: `1.2.3.${seed}` },
-        models,
-      );
+      const a = await analyseFoot(seed, models);
       expect(a.hands, `seed ${seed}`).toEqual([]);
       expect(a.notGraded).toEqual([expect.objectContaining({ cause: 'unrecognised', reason: expect.stringMatching(/lies where a big toe's does/) })]);
     }

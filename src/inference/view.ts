@@ -210,14 +210,21 @@ export interface PartialPaView {
   notInView: JointSite[];
 }
 
+/**
+ * The hand's own axes in image pixels, from its fitted layout: the MCP2-MCP5 span (the unit the
+ * view checks measure in) and the unit vector from the radiocarpal joint towards MCP3 (distal).
+ */
+function handAxis(fit: LayoutFit): { span: number; distal: { x: number; y: number } } {
+  const [rc, mcp3, mcp2, mcp5] = (['RC', 'MCP3', 'MCP2', 'MCP5'] as const).map((site) => fit.inImage(site));
+  const len = Math.hypot(mcp3.x - rc.x, mcp3.y - rc.y);
+  return { span: Math.hypot(mcp2.x - mcp5.x, mcp2.y - mcp5.y), distal: { x: (mcp3.x - rc.x) / len, y: (mcp3.y - rc.y) / len } };
+}
+
 /** Film from the radiocarpal joint to the film's edge, away from the fingers, in MCP2-MCP5 spans. */
 function forearmSpans(fit: LayoutFit, film: { rows: number; columns: number }): number {
+  const { span, distal } = handAxis(fit);
   const rc = fit.inImage('RC');
-  const mcp3 = fit.inImage('MCP3');
-  const [m2, m5] = [fit.inImage('MCP2'), fit.inImage('MCP5')];
-  const span = Math.hypot(m2.x - m5.x, m2.y - m5.y);
-  const len = Math.hypot(rc.x - mcp3.x, rc.y - mcp3.y);
-  const d = { x: (rc.x - mcp3.x) / len, y: (rc.y - mcp3.y) / len };
+  const d = { x: -distal.x, y: -distal.y };
   // how far the ray from the radiocarpal joint runs before it leaves the film
   const exits = [
     d.x > 0 ? (film.columns - rc.x) / d.x : d.x < 0 ? -rc.x / d.x : Infinity,
@@ -305,10 +312,9 @@ export const BIG_TOE = { mcp1Along: -0.15, ip1Along: 0.4 } as const;
 export function thumbAlongHand(hand: readonly Pick<Candidate, 'site' | 'x' | 'y'>[], laterality: Laterality): Partial<Record<'MCP1' | 'IP1', number>> | undefined {
   const fit = fitLayout(hand.filter((c) => c.site !== 'MCP1' && c.site !== 'IP1'), laterality, MIN_JOINTS_TO_JUDGE);
   if (!fit) return undefined;
-  const [rc, mcp3, mcp2, mcp5] = (['RC', 'MCP3', 'MCP2', 'MCP5'] as const).map((site) => fit.inImage(site));
-  const span = Math.hypot(mcp2.x - mcp5.x, mcp2.y - mcp5.y);
-  const len = Math.hypot(mcp3.x - rc.x, mcp3.y - rc.y);
-  const along = (p: { x: number; y: number }) => ((p.x - mcp2.x) * (mcp3.x - rc.x) + (p.y - mcp2.y) * (mcp3.y - rc.y)) / (len * span);
+  const { span, distal } = handAxis(fit);
+  const mcp2 = fit.inImage('MCP2');
+  const along = (p: { x: number; y: number }) => ((p.x - mcp2.x) * distal.x + (p.y - mcp2.y) * distal.y) / span;
   const out: Partial<Record<'MCP1' | 'IP1', number>> = {};
   for (const c of hand) if (c.site === 'MCP1' || c.site === 'IP1') out[c.site] = along(c);
   return out;
