@@ -16,9 +16,7 @@
 import { mkdirSync, openSync, readFileSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { JOINT_SITES, scoresFor } from '../../dist/analysis/joints.js';
-import { decodeDicomImage } from '../../dist/imaging/decode.js';
-import { decodePicture, pictureKind } from '../../dist/imaging/picture.js';
-import { jointsNotGraded } from '../../dist/inference/abstention.js';
+import { decodeImage } from '../../dist/imaging/picture.js';
 import { jointsToGrade } from '../../dist/inference/analyze.js';
 import { grade } from '../../dist/inference/grader.js';
 import { childsPhyses } from '../../dist/inference/physes.js';
@@ -35,7 +33,7 @@ const JITTERS = Number(args.jitters ?? 3);
 async function stored(file) {
   const bytes = readFileSync(file);
   // the node's own readers: a picture gets no spacing (the hand's own scale is used below)
-  const im = pictureKind(bytes) ? await decodePicture(bytes, file) : await decodeDicomImage(bytes, file);
+  const im = await decodeImage(bytes, file);
   return { ...im, spacingFrom: im.pixelSpacingSource === 'default' ? 'default' : 'header' };
 }
 
@@ -57,18 +55,20 @@ for (const [image, file] of files.entries()) {
   const cands = hands.candidates;
   if (cands.length === 0) continue;
   const at = { ...img, pixelSpacingMm: spacing.mm };
-  // a child's film: serving grades none of its joints (measured, as serving measures it, at the grader's centres)
+  // graded as serving grades the film: a child's film (measured at the grader's centres) has no
+  // joint graded, and a joint serving does not grade (at the film's edge, without contrast, unsure,
+  // on top of another joint: abstention.ts) is no graded normal joint
   const graded = await grade(at, cands, models.grader.manifest, models.grader.runner, hands.calibration.jointMinConfidence);
   if (childsPhyses(at, graded)) {
     children.push(basename(file));
     continue;
   }
-  // the crop serving grades at each joint, and whether serving grades it (not at the film's edge,
-  // with contrast, sure, not on top of another joint): a joint it would not grade is no graded normal joint
+  const notGraded = new Map(graded.flatMap((h) => h.joints.map((j) => [`${h.laterality}-${j.site}`, j.notGraded])));
+  const skipped = cands.map((c) => notGraded.get(`${c.laterality}-${c.site}`));
+  // the crop serving grades at each joint
   const centres = Object.fromEntries(['L', 'R'].map((lat) => [lat, Object.fromEntries(cands.filter((c) => c.laterality === lat).map((c) => [c.site, { x: c.x, y: c.y }]))]));
   const distal = cands.map((c) => distalDirection(c.site, centres[c.laterality]));
   const served = cands.map((c, i) => sampleCrop(at, { x: c.x, y: c.y, distal: distal[i] }, cropPx, cropMmPerPx));
-  const skipped = jointsNotGraded(cands, (i) => served[i], at, hands.calibration.jointMinConfidence);
   // film names, not this machine's paths: the meta travels into checkpoints and manifests
   used.push({ file: basename(file), image, joints: cands.length, spacing: spacing.mm[0], from: spacing.from });
   for (const lat of ['L', 'R']) {

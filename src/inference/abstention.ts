@@ -55,8 +55,8 @@ export function jointNotGraded(
 
 /**
  * Why each of a film's candidates is not graded (undefined where it is), its crop given by
- * index: the one place serving (grader.ts) and the training scripts' crops (real_crops.mjs)
- * decide it, so both leave out the same joints.
+ * index: the one place serving decides it (grader.ts; the training scripts' crops,
+ * real_crops.mjs, take grade()'s answer, so both leave out the same joints).
  */
 export function jointsNotGraded(
   candidates: readonly Pick<Candidate, 'x' | 'y' | 'confidence' | 'site' | 'laterality'>[],
