@@ -7,8 +7,7 @@
 //   node scripts/thumb-along.mjs out/feet ../shared/real/adult-hands-radiopaedia ...
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { decodeDicomImage } from '../dist/imaging/decode.js';
-import { decodePicture, pictureKind } from '../dist/imaging/picture.js';
+import { decodeImage } from '../dist/imaging/picture.js';
 import { toDisplay } from '../dist/imaging/preprocess.js';
 import { loadModels } from '../dist/inference/models.js';
 import { detectAnyOrientation } from '../dist/inference/orientation.js';
@@ -22,7 +21,7 @@ for (const arg of process.argv.slice(2)) {
   let hands = 0;
   for (const file of films(arg)) {
     const bytes = readFileSync(file);
-    const img = toDisplay(pictureKind(bytes) ? await decodePicture(bytes, file) : await decodeDicomImage(bytes, file));
+    const img = toDisplay(await decodeImage(bytes, file));
     // the hands that reach keepPaHands' thumb checks: recognised, strays dropped, in a PA layout
     const found = await detectAnyOrientation(img, models.detector.manifest, models.detector.runner);
     const recognised = recognisedHand(models.detector.manifest.calibration);

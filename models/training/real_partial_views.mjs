@@ -14,8 +14,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { JOINT_SITES } from '../../dist/analysis/joints.js';
-import { decodeDicomImage } from '../../dist/imaging/decode.js';
-import { decodePicture, pictureKind } from '../../dist/imaging/picture.js';
+import { decodeImage } from '../../dist/imaging/picture.js';
 import { jointsToGrade } from '../../dist/inference/analyze.js';
 import { loadModels } from '../../dist/inference/models.js';
 import { letterbox, toDisplay } from '../../dist/imaging/preprocess.js';
@@ -52,7 +51,7 @@ const used = [];
 try {
   for (const [f, file] of files.entries()) {
     const bytes = readFileSync(file);
-    const im = pictureKind(bytes) ? await decodePicture(bytes, file) : await decodeDicomImage(bytes, file);
+    const im = await decodeImage(bytes, file);
     const img = toDisplay(im);
     const { hands, spacing } = await jointsToGrade(img, labeller, { spacingFrom: im.pixelSpacingSource === 'default' ? 'default' : 'header' });
     for (const lat of ['L', 'R']) {

@@ -13,8 +13,7 @@
 // (n,path,label,laterality,joints).
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeDicomImage } from '../../dist/imaging/decode.js';
-import { decodePicture, pictureKind } from '../../dist/imaging/picture.js';
+import { decodeImage } from '../../dist/imaging/picture.js';
 import { toDisplay } from '../../dist/imaging/preprocess.js';
 import { jointsToGrade } from '../../dist/inference/analyze.js';
 import { HAND_CROP, sampleHandCrop } from '../../dist/inference/hand-crop.js';
@@ -31,7 +30,7 @@ const index = ['n,path,label,laterality,joints'];
 let n = 0;
 for (const [path, label] of rows) {
   const bytes = readFileSync(path);
-  const image = pictureKind(bytes) ? await decodePicture(bytes, path) : await decodeDicomImage(bytes, path);
+  const image = await decodeImage(bytes, path);
   const img = toDisplay(image);
   const hands = 'any-hand' in args ? await everyHand(img) : (await jointsToGrade(img, models, { spacingFrom: image.pixelSpacingSource === 'default' ? 'default' : 'header' })).hands;
   for (const laterality of ['L', 'R']) {

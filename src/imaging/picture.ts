@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import sharp from 'sharp';
 import { derivedUid } from '../dicom/uid.js';
-import { DEFAULT_PIXEL_SPACING_MM, ImageFileError, type DecodedImage } from './decode.js';
+import { decodeDicomImage, DEFAULT_PIXEL_SPACING_MM, ImageFileError, type DecodedImage } from './decode.js';
+import type { Logger } from '../observability/logger.js';
 
 /**
  * Research sets and exports come as PNG or JPEG (RA2-DREAM, MURA, Radiopaedia): a site
@@ -42,4 +43,13 @@ export async function decodePicture(bytes: Uint8Array, name: string, spacingMm?:
     transferSyntaxUID: '',
     dataset: {},
   };
+}
+
+/**
+ * A DICOM file or a PNG / JPEG picture, whichever the bytes are: the one reader for callers
+ * that take both (`analyze`, the training and evaluation scripts). `pictureSpacingMm` applies
+ * to a picture only; `log` to DICOM decoding.
+ */
+export async function decodeImage(bytes: Uint8Array, name: string, options: { pictureSpacingMm?: number; log?: Logger } = {}): Promise<DecodedImage> {
+  return pictureKind(bytes) ? decodePicture(bytes, name, options.pictureSpacingMm) : decodeDicomImage(bytes, name, options.log);
 }

@@ -1,8 +1,8 @@
 import { asImmature, type HandAnalysis } from '../analysis/hand-analysis.js';
 import type { AnalysisConfig } from '../config/types.js';
 import type { NaturalDataset } from '../dicom/part10.js';
-import { decodeDicomImage, type DecodedImage } from '../imaging/decode.js';
-import { decodePicture, pictureKind } from '../imaging/picture.js';
+import type { DecodedImage } from '../imaging/decode.js';
+import { decodeImage, pictureKind } from '../imaging/picture.js';
 import { analyzeDisplay } from '../inference/analyze.js';
 import type { Models } from '../inference/models.js';
 import { toDisplay, type DisplayImage } from '../imaging/preprocess.js';
@@ -75,7 +75,7 @@ export async function analyseObject(
   pictureSpacingMm?: number,
 ): Promise<ObjectResults> {
   const picture = pictureKind(bytes) !== undefined;
-  const image = picture ? await decodePicture(bytes, name, pictureSpacingMm) : await decodeDicomImage(bytes, name, log);
+  const image = await decodeImage(bytes, name, { pictureSpacingMm, log });
   const display = toDisplay(image);
   // the overlay's radiograph is shrunk while the models run (a third of the overlay's time)
   const overlay = !picture && policy.outputs.sc ? startOverlay(display, policy.results) : undefined;
