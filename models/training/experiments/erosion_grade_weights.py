@@ -1,26 +1,18 @@
 # Experiment (not kept): weights on erosion grades 1-5 over grader 0.9.1's prior, chosen on the calibration films.
 #   /usr/bin/python3 models/training/experiments/erosion_grade_weights.py   # needs /tmp/prior-0.9.1.json (models/training/README.md)
-import os
-import sys, json, numpy as np, torch, itertools
-TRAINING = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-sys.path.insert(0, TRAINING)
+import numpy as np, torch, itertools
+from grader_090 import crop_set, draws, ensemble
 import eval_real_disease as E
-from data import read_crop_split, N_SITES
-from grader import load_grader, part_of_site
+from grader import part_of_site
 torch.set_num_threads(2)
-R = TRAINING + "/runs"
-m, _ = load_grader([f"{R}/grader-v12/model.pt", f"{R}/grader-v13/last.pt", f"{R}/grader-v14/last.pt"])
-m.set_prior(json.load(open("/tmp/prior-0.9.1.json")))
+m = ensemble("/tmp/prior-0.9.1.json")
 D = {}
 for name in ("cal", "test"):
-    s = read_crop_split(f"/tmp/jsd2/gate-{name}"); crops = np.asarray(s.crops, np.float32) / 65535.0; sites = s.meta[:, :N_SITES].argmax(1)
+    s, crops, sites = crop_set(f"/tmp/jsd2/gate-{name}")
     ph = E.probabilities_of(m, crops, s.meta)
-    T, P, PT = [], [], []
-    for k in range(16):
-        truth, p, _, _ = E.written_passes(m, crops, sites, s.grades, s.meta, 20261202 + 1000 * k, True)
-        T.append(truth[:, 1]); P.append(p["erosion"]); PT.append(part_of_site(sites))
+    drawn = draws(m, s, crops, sites)
     scored = s.grades[:, 1] >= 0
-    D[name] = dict(T=np.concatenate(T), P=np.concatenate(P), part=np.concatenate(PT), PH=ph["erosion"][scored], parth=part_of_site(sites)[scored],
+    D[name] = dict(T=np.concatenate([truth[:, 1] for truth, _ in drawn]), P=np.concatenate([p["erosion"] for _, p in drawn]), part=np.tile(part_of_site(sites), len(drawn)), PH=ph["erosion"][scored], parth=part_of_site(sites)[scored],
                    other=((ph["jsn"].argmax(1) >= 1) & (s.grades[:, 0] >= 0)) | ((ph["kl"].argmax(1) >= 2) & (s.grades[:, 2] >= 0)), scored=scored)
 def ev(name, dw):
     d = D[name]; w = np.exp(np.r_[0.0, dw])

@@ -3,12 +3,12 @@
 import os, sys, numpy as np, torch
 TRAINING = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.path.insert(0, TRAINING)
+from grader_090 import ensemble  # noqa: E402
 from data import read_crop_split
-from grader import load_grader, SCALES
+from grader import SCALES
 from real_disease import HINGE_SITES, joint_groups, write_disease
 torch.set_num_threads(2)
-R = TRAINING + "/runs"
-ens, _ = load_grader([f"{R}/grader-v12/model.pt", f"{R}/grader-v13/last.pt", f"{R}/grader-v14/last.pt"])
+ens = ensemble()
 @torch.no_grad()
 def lw(crops, meta):
     L, W = [], []

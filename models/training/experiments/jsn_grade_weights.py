@@ -1,24 +1,15 @@
 # Experiment: JSN 1-4 weights over a prior (the rejected first 0.9.1 rule, a JSN 1 weight, the kept rule), from saved draws.
 #   /usr/bin/python3 models/training/experiments/jsn_grade_weights.py /tmp/jsd2/gate-cal /tmp/jsd2/gate-test   # prior /tmp/prior-0.9.0.json
-import os
-import sys, json, numpy as np, torch
-TRAINING = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-sys.path.insert(0, TRAINING)
+import sys, numpy as np, torch
+from grader_090 import crop_set, draws, ensemble
 import eval_real_disease as E
-from data import read_crop_split, N_SITES
-from grader import load_grader
 torch.set_num_threads(2)
-R = TRAINING + "/runs"
-m, _ = load_grader([f"{R}/grader-v12/model.pt", f"{R}/grader-v13/last.pt", f"{R}/grader-v14/last.pt"])
-m.set_prior(json.load(open("/tmp/prior-0.9.0.json")))
+m = ensemble("/tmp/prior-0.9.0.json")
 for folder in sys.argv[1:]:
-    s = read_crop_split(folder); crops = np.asarray(s.crops, np.float32) / 65535.0; sites = s.meta[:, :N_SITES].argmax(1)
+    s, crops, sites = crop_set(folder)
     ph = E.probabilities_of(m, crops, s.meta)
-    T, P = [], []
-    for k in range(16):
-        truth, p, _, _ = E.written_passes(m, crops, sites, s.grades, s.meta, 20261202 + 1000 * k, True)
-        T.append(truth[:, 0]); P.append(p["jsn"])
-    T = np.concatenate(T); P = np.concatenate(P)
+    drawn = draws(m, s, crops, sites)
+    T = np.concatenate([truth[:, 0] for truth, _ in drawn]); P = np.concatenate([p["jsn"] for _, p in drawn])
     keep = T >= 0
     C = np.zeros((5, 5), int)
     for t, g in zip(T[keep], P[keep].argmax(1)): C[t, g] += 1

@@ -5,13 +5,13 @@ import os
 import sys, json, numpy as np, torch, torch.nn.functional as F
 TRAINING = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.path.insert(0, TRAINING)
+from grader_090 import ensemble  # noqa: E402
 import eval_real_disease as E
 from data import read_crop_split, N_SITES
-from grader import load_grader, OrdinalHead, wrist_of
+from grader import OrdinalHead, wrist_of
 from real_disease import write_disease
 torch.set_num_threads(2)
-R = TRAINING + "/runs"
-ens, _ = load_grader([f"{R}/grader-v12/model.pt", f"{R}/grader-v13/last.pt", f"{R}/grader-v14/last.pt"])
+ens = ensemble()
 M = ens.members
 @torch.no_grad()
 def feats(crops, meta):

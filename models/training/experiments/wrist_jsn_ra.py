@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from data import read_crop_split  # noqa: E402
-from eval_real_disease import auc, probabilities_of  # noqa: E402
+from eval_real_disease import auc, films_of, probabilities_of  # noqa: E402
 from grader import load_grader  # noqa: E402
 from real_disease import SITES, find_gap  # noqa: E402
 
@@ -35,9 +35,8 @@ def main():
     ap.add_argument("--prior-weights", default=None)
     a = ap.parse_args()
     label = {r["file"]: int(r["erosive"]) for r in csv.DictReader(open(a.labels))}
-    meta = json.load(open(os.path.join(a.crops, "meta.json")))
-    film_of = {f["image"]: f["file"] for f in meta["films"]}
     s = read_crop_split(a.crops)
+    film_of = films_of(a.crops, s.image)
     model, _ = load_grader(a.ckpt if len(a.ckpt) > 1 else a.ckpt[0])
     if a.prior_weights:
         model.set_prior(json.load(open(a.prior_weights)))
