@@ -33,7 +33,8 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import N_SITES, read_crop_split  # noqa: E402
-from grader import PRIOR_KEYS, PRIOR_PARTS, SCALES, Grader, load_grader, part_of_site  # noqa: E402
+from grader import PRIOR_KEYS, PRIOR_PARTS, SCALES, WRIST_JSN_SITES, Grader, load_grader, part_of_site, wrist_row_sites  # noqa: E402
+from real_disease import SITES  # noqa: E402
 from eval_real_disease import written  # noqa: E402
 from real_disease import write_disease  # noqa: E402
 
@@ -103,10 +104,13 @@ def shifted(base: dict, delta: float) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--ckpt", required=True, nargs="+", help="a grader checkpoint; several: their ensemble (grader.GraderEnsemble)")
+    ap.add_argument("--wrist-jsn-ckpt", nargs="+", default=None, help="grader checkpoints read for JSN at the wrist JSN sites only (grader.GraderEnsemble wrist_jsn)")
     ap.add_argument("--crops", required=True, help="real training crops (real_crops.mjs), labelled healthy")
     ap.add_argument("--target", type=float, default=0.08, help="largest share of healthy training crops called diseased, per score")
     ap.add_argument("--max-subsample", type=int, default=3000)
     ap.add_argument("--base", default=None, help="an earlier prior.json whose weights are kept, except those --choose names")
+    ap.add_argument("--wrist-row-jsn-sites", action="store_true",
+                    help="the prior's wrist row weighs the wrist JSN sites (CMC3-5, STT, CSL, RC; grader.wrist_row_sites)")
     ap.add_argument("--choose", nargs="+", default=None, help="the weights chosen here, as part.score (wrist.erosion); default all")
     ap.add_argument("--chosen-on", default=None, help="what the crops are, for the manifest (default: real training crops labelled healthy)")
     ap.add_argument("--shift-to", type=float, default=None,
@@ -129,18 +133,22 @@ def main() -> None:
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     torch.set_num_threads(2)
-    model, _ = load_grader(args.ckpt)
+    model, _ = load_grader(args.ckpt, args.wrist_jsn_ckpt)
     s = read_crop_split(args.crops)
     idx = np.random.default_rng(7).permutation(len(s.site))[:args.max_subsample]
     crops = np.asarray(s.crops[np.sort(idx)], np.float32) / 65535.0
     meta, labels = s.meta[np.sort(idx)], s.grades[np.sort(idx)]
     healthy_p = probabilities(model, crops, meta)
-    part_of = part_of_site(meta[:, :N_SITES].argmax(1))
-    base = {}
+    base, b = {}, {}
     if args.base:
         with open(args.base) as f:
             b = json.load(f)
         base = {part: b.get(PRIOR_KEYS[part], b["logWeights"]) for part in PRIOR_PARTS}
+    # the wrist row's sites: the base's, or the wrist JSN sites where asked (they then take the
+    # base's wrist row, which must agree with its hand row on JSN for the hand's CMC3-5 to stay)
+    row = {"wristRowSites": [SITES[i] for i in WRIST_JSN_SITES]} if args.wrist_row_jsn_sites else \
+        ({"wristRowSites": b["wristRowSites"]} if "wristRowSites" in b else {})
+    part_of = part_of_site(meta[:, :N_SITES].argmax(1), wrist_row_sites(row))
     if args.grade_weights:
         return grade_weights(args, base, model, crops, meta, labels, healthy_p, part_of, len(idx))
     if args.shift is not None or args.shift_to is not None or args.shift_to_written is not None:
@@ -161,19 +169,22 @@ def main() -> None:
                              "healthy": int(scored.sum())})
             table[part][score] = rows
             if args.choose is None or f"{part}.{score}" in args.choose:
-                chosen = next((r["b"] for r in rows if r["healthy_called"] <= args.target), GRID[-1])
-                w = [0.0] * SCALES[score]
+                chosen = next((r["b"] for r in rows if r["healthy_called"] <= args.target + 1e-9), GRID[-1])
+                # the base's other weights (JSN 3 and 4 since 0.9.1) stay; only the healthy ones are chosen
+                w = list(base[part][score]) if base else [0.0] * SCALES[score]
                 for g in HEALTHY[score]:
                     w[g] = chosen
             else:
                 w = base[part][score]
             weights[part][score] = w
-    result = {**{PRIOR_KEYS[part]: weights[part] for part in PRIOR_PARTS}, "target": args.target,
-              "crops": args.crops, "n": int(len(idx)), "curves": table,
+    result = {**{PRIOR_KEYS[part]: weights[part] for part in PRIOR_PARTS}, **row,
+              "target": args.target,
+              "crops": args.crops, "n": int(len(idx)), "curves": table, **({"base": args.base} if args.base else {}),
               **({"chosenOn": f"{len(idx)} {args.chosen_on}"} if args.chosen_on else {})}
     with open(args.out, "w") as f:
         json.dump(result, f, indent=1)
-    print(json.dumps({part: {k: next(r for r in table[part][k] if r["b"] == w[k][0]) for k in w} for part, w in weights.items()}, indent=1))
+    print(json.dumps({part: {k: next((r for r in table[part][k] if r["b"] == w[k][0]), {"b": w[k][0], "grid": "not on it (a --base weight)"})
+                             for k in w} for part, w in weights.items()}, indent=1))
 
 
 def shift_base(args, base: dict, model, crops, meta, labels, healthy_p: dict, part_of: np.ndarray, n: int) -> None:

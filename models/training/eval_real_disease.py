@@ -25,8 +25,8 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import N_SITES, read_crop_split  # noqa: E402
-from grader import PRIOR_PARTS, Grader, load_grader, part_of_site  # noqa: E402
-from real_disease import HINGE_SITES, SITES, find_gap, write_disease  # noqa: E402
+from grader import PRIOR_PARTS, Grader, load_grader, part_of_site, wrist_row_sites  # noqa: E402
+from real_disease import HINGE_SITES, SITES, WRIST_JSN_SITES, find_gap, write_disease  # noqa: E402
 
 
 @torch.no_grad()
@@ -73,11 +73,12 @@ def written(crops, sites, labels, seed: int, per_crop: bool, **kw):
     return np.concatenate([d for d, _ in parts]), np.concatenate([t for _, t in parts])
 
 
-def written_passes(model: Grader, crops, sites, labels, meta, seed: int, per_crop: bool = False):
+def written_passes(model: Grader, crops, sites, labels, meta, seed: int, per_crop: bool = False, wrist_jsn: bool = False):
     """Disease written onto every crop (seed), and osteoarthritis apart (seed + 1: the pass above
     writes none; KL 2-4 where a spur could be drawn): truth and probabilities of each pass, the
-    osteoarthritis pass only where it wrote KL."""
-    drawn, truth = written(crops, sites, labels, seed, per_crop)
+    osteoarthritis pass only where it wrote KL. wrist_jsn: narrowing written at the wrist's JSN
+    sites too (a draw of its own: the other crops' draws change with it)."""
+    drawn, truth = written(crops, sites, labels, seed, per_crop, wrist_jsn=wrist_jsn)
     drawn_oa, truth_oa = written(crops, sites, labels, seed + 1, per_crop, kl_share=1.0)
     with_oa = truth_oa[:, 2] >= 2
     return truth, probabilities_of(model, drawn, meta), truth_oa[with_oa], probabilities_of(model, drawn_oa[with_oa], meta[with_oa])
@@ -93,15 +94,18 @@ def pooled(parts):
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--ckpt", required=True, nargs="+", help="a grader checkpoint; several: their ensemble (grader.GraderEnsemble)")
+    ap.add_argument("--wrist-jsn-ckpt", nargs="+", default=None, help="grader checkpoints read for JSN at the wrist JSN sites only (grader.GraderEnsemble wrist_jsn)")
     ap.add_argument("--crops", required=True)
     ap.add_argument("--seed", type=int, default=20261202)
     ap.add_argument("--repeats", type=int, default=1, help="disease written this many times with other seeds, pooled")
     ap.add_argument("--prior-weights", default=None, help="calibrate_prior.py's JSON, applied as the export applies it")
     ap.add_argument("--per-crop", action="store_true",
                     help="seed each crop's draw by (seed, crop index), to compare crop sets cut at other joint centres")
+    ap.add_argument("--wrist-jsn", action="store_true",
+                    help="write narrowing at the wrist's JSN sites too (CMC3-5, STT, CSL, RC), reported as narrowing_called_by_joint's 'wrist'")
     args = ap.parse_args()
     torch.set_num_threads(2)
-    model, _ = load_grader(args.ckpt)
+    model, _ = load_grader(args.ckpt, args.wrist_jsn_ckpt)
     if args.prior_weights:
         model.set_prior(json.load(open(args.prior_weights)))
     s = read_crop_split(args.crops)
@@ -112,7 +116,8 @@ def main() -> None:
     sites = s.meta[:, :N_SITES].argmax(1)
     # disease written --repeats times, each with its own seeds (the first: --seed, as before), pooled:
     # with a few dozen joints per kind a single draw moves a share by several points
-    draws = [written_passes(model, crops, sites, labels, s.meta, args.seed + 1000 * k, args.per_crop) for k in range(args.repeats)]
+    draws = [written_passes(model, crops, sites, labels, s.meta, args.seed + 1000 * k, args.per_crop, args.wrist_jsn)
+             for k in range(args.repeats)]
     truth, p_sick, truth_oa, p_oa = (pooled([d[i] for d in draws]) for i in range(4))
     sick = grades_of(p_sick)
     with_oa = truth_oa[:, 2] >= 2
@@ -142,7 +147,8 @@ def main() -> None:
     # CMC1: their own prior weights since 0.6.1)
     # the site of every written row (the draws are stacked, each over all crops)
     sites_k = np.tile(sites, args.repeats)
-    part_of, part_of_k = part_of_site(sites), part_of_site(sites_k)
+    row = wrist_row_sites(json.load(open(args.prior_weights)) if args.prior_weights else None)
+    part_of, part_of_k = part_of_site(sites, row), part_of_site(sites_k, row)
     report["erosion_by_part"] = {}
     for part in PRIOR_PARTS:
         where = part_of == part
@@ -160,7 +166,13 @@ def main() -> None:
     report["narrowing_called_by_grade"] = share_called(sick["jsn"], narrowed, {g: truth[:, 0] == g for g in (2, 3, 4)})
     report["narrowing_called_by_joint"] = share_called(sick["jsn"], narrowed, {
         kind: np.isin(sites_k, [SITES.index(f"{kind}{d}") for d in digits]) for kind, digits in (("MCP", "2345"), ("PIP", "2345"))
-    } | {"MCP1": sites_k == SITES.index("MCP1")})
+    } | {"MCP1": sites_k == SITES.index("MCP1"), "wrist": np.isin(sites_k, sorted(WRIST_JSN_SITES))})
+    # the normal wrist JSN crops called narrowed: what a grader that learnt wrist narrowing risks
+    at_wrist = np.isin(sites, sorted(WRIST_JSN_SITES)) & (labels[:, 0] >= 0)
+    report["healthy_wrist_jsn_called"] = {"normal": int(at_wrist.sum()),
+                                          "called": float((healthy["jsn"][at_wrist] >= 1).mean()) if at_wrist.any() else None,
+                                          "auc_narrowed_vs_normal": auc(1 - p_sick["jsn"][narrowed & np.isin(sites_k, sorted(WRIST_JSN_SITES)), 0],
+                                                                        1 - p_healthy["jsn"][at_wrist, 0])}
     # by the width of the band the writer took for the joint space (real_disease.find_gap, rows of
     # 0.16 mm): a band of 8 rows or more (1.3 mm+) is often a shaft beside the joint, a physis or a
     # marker, where a JSN 2 cut leaves a normal-looking space (docs/evaluation.md, "Where the

@@ -228,14 +228,20 @@ def training_of(args, state: dict) -> dict:
         if "members" in state:
             return {"ensemble": "the mean of the members' cumulative logits (grader.GraderEnsemble); geometry and width from the first",
                     **({"schedule": args.grader_schedule} if args.grader_schedule else {}),
-                    "members": [{"checkpoint": os.path.relpath(m["path"], ROOT),
-                                 **training_recipe(args, m, "train_grader.py", m["args"]["train"], "crops")}
-                                for m in state["members"]]}
+                    "members": recipes(args, state["members"]),
+                    **({"wristJsnMembers": recipes(args, state["wristJsnMembers"]),
+                        "wristJsn": "JSN at CMC3-5, STT, CSL and RC: the mean of wristJsnMembers' cumulative logits alone"}
+                       if state.get("wristJsnMembers") else {})}
         return training_recipe(args, state, "train_grader.py", state["args"]["train"], "crops", args.grader_schedule)
     with open(args.training_from) as f:
         earlier = json.load(f)
     return {**earlier["training"], "weightsOf": f"{earlier['name']} {earlier['version']} (sha256 of its model.onnx {earlier['sha256']}): "
             "the same weights, exported again with a new calibration"}
+
+
+def recipes(args, members: list[dict]) -> list[dict]:
+    return [{"checkpoint": os.path.relpath(m["path"], ROOT), **training_recipe(args, m, "train_grader.py", m["args"]["train"], "crops")}
+            for m in members]
 
 
 def used_parameters(model) -> int:
@@ -258,7 +264,7 @@ class WithWidth(torch.nn.Module):
 
 
 def export_grader(args, val_folder: str):
-    model, state = load_grader(args.grader_ckpt)
+    model, state = load_grader(args.grader_ckpt, args.wrist_jsn_ckpt)
     prior = apply_prior(model, args.prior_weights)
     d = os.path.join(ROOT, "models", "jointscore-grader")
     os.makedirs(d, exist_ok=True)
@@ -320,7 +326,7 @@ def export_grader(args, val_folder: str):
                                                                     "anchorWeight", "realSeed") if k in width}} if width else {})},
         **({"calibration": {"kind": "per-grade log-weights on the probabilities, in the graph (calibrate_prior.py): the healthy grades' and, where chosen, JSN 3's and 4's",
                             "logWeights": prior["logWeights"], "target": prior["target"],
-                            **{k: prior[k] for k in ("logWeightsWrist", "logWeightsThumb") if k in prior},
+                            **{k: prior[k] for k in ("logWeightsWrist", "logWeightsThumb", "wristRowSites") if k in prior},
                             "chosenOn": prior.get("chosenOn", f"{prior['n']} real training crops labelled healthy")}} if prior else {}),
         "metrics": {"split": f"validation (synthetic phantom, seeds {meta['seeds'][0]}-{meta['seeds'][1]}, "
                              f"{meta['crops']} crops from {meta['images']} images, crops centred on the true joint "
@@ -340,6 +346,7 @@ def main():
     ap.add_argument("--val", required=True)
     ap.add_argument("--detector-ckpt", default=None)
     ap.add_argument("--grader-ckpt", default=None, nargs="+", help="a grader checkpoint; several: their ensemble (grader.GraderEnsemble)")
+    ap.add_argument("--wrist-jsn-ckpt", nargs="+", default=None, help="grader checkpoints read for JSN at the wrist JSN sites only (grader.GraderEnsemble wrist_jsn)")
     ap.add_argument("--phantom-commit", required=True)
     ap.add_argument("--threshold", type=float, default=0.3, help="detector peak threshold on the sigmoid")
     ap.add_argument("--detector-name", default="jointscore-detector",

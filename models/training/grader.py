@@ -25,7 +25,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from data import N_SITES
-from real_disease import CARPAL_SITES, SITES
+from real_disease import CARPAL_SITES, SITES, WRIST_JSN_SITES as _WRIST_JSN
 
 SCALES = {"jsn": 5, "erosion": 6, "kl": 5}
 
@@ -114,6 +114,8 @@ class Grader(nn.Module):
         # checkpoints stay loadable either way.
         for name, k in SCALES.items():
             self.register_buffer(f"prior_{name}", torch.zeros(len(PRIOR_PARTS), k), persistent=False)
+        # the sites the wrist row weighs (wrist_row_sites: STT, CSL, RC unless a prior names more)
+        self.register_buffer("prior_wrist_row", site_mask(WRIST_SITES), persistent=False)
 
     def features(self, crop, meta):
         mean = crop.mean(dim=(2, 3), keepdim=True)
@@ -156,7 +158,7 @@ class Grader(nn.Module):
     def read_out(self, cum: dict, h, meta, width: bool = False):
         """The outputs from cumulative logits (calibrated by this grader's prior) and features
         (geometry, width): forward's, and an ensemble's from its members' mean logits."""
-        parts = parts_of(meta)
+        parts = parts_of(meta, self.prior_wrist_row)
         jsn, ero, kl = (reweight(OrdinalHead.probs(cum[k]), getattr(self, f"prior_{k}"), parts) for k in SCALES)
         if width:
             return jsn, ero, kl, self.geometry(h, meta), self.width(h)
@@ -180,11 +182,13 @@ class Grader(nn.Module):
         for score, w in prior["logWeights"].items():
             rows = [prior.get(PRIOR_KEYS[part], {}).get(score, w) for part in PRIOR_PARTS]
             getattr(self, f"prior_{score}").copy_(torch.tensor(rows, dtype=torch.float32))
+        self.prior_wrist_row.copy_(site_mask(wrist_row_sites(prior)))
 
 
 # site indices of STT, CSL, RC in data.py's one-hot (real_disease.py names them), and of the thumb's joints
 WRIST_SITES = sorted(CARPAL_SITES)
 THUMB_SITES = sorted(SITES.index(s) for s in ("IP1", "MCP1", "CMC1"))
+WRIST_JSN_SITES = sorted(_WRIST_JSN)
 # the prior's rows, and the prior.json key of each
 PRIOR_PARTS = ("hand", "wrist", "thumb")
 PRIOR_KEYS = {"hand": "logWeights", "wrist": "logWeightsWrist", "thumb": "logWeightsThumb"}
@@ -201,11 +205,17 @@ class GraderEnsemble(nn.Module):
     stay ordinal and one prior (the first member's) acts on the mean as on a single grader.
     Geometry and the joint space width come from the first member, whose width head was trained on its
     own features (train_jsw.py).
+
+    `wrist_jsn`: members read for JSN at the wrist JSN sites (CMC3-5, STT, CSL, RC) only,
+    in place of the others there. Why: a member that learnt wrist narrowing on real texture
+    (run v19) is diluted away as one voice of four at the wrist and moves the finger joints
+    it was not needed for; read at the wrist alone, every other output stays the others'.
     """
 
-    def __init__(self, members: list[Grader]):
+    def __init__(self, members: list[Grader], wrist_jsn: list[Grader] | None = None):
         super().__init__()
-        self.members = nn.ModuleList(members)
+        self.n_main = len(members)
+        self.members = nn.ModuleList(list(members) + list(wrist_jsn or []))
         self.has_width = members[0].has_width
 
     def set_prior(self, prior: dict) -> None:
@@ -215,17 +225,23 @@ class GraderEnsemble(nn.Module):
     def forward(self, crop, meta, width: bool = False):
         hs = [m.features(crop, meta) for m in self.members]
         cums = [m.cum_logits(h, meta) for m, h in zip(self.members, hs)]
-        mean = {k: torch.stack([c[k] for c in cums]).mean(0) for k in SCALES}
+        mean = {k: torch.stack([c[k] for c in cums[:self.n_main]]).mean(0) for k in SCALES}
+        if len(cums) > self.n_main:
+            wrist = torch.stack([c["jsn"] for c in cums[self.n_main:]]).mean(0)
+            at_wrist = meta[:, WRIST_JSN_SITES].sum(1, keepdim=True)
+            mean["jsn"] = at_wrist * wrist + (1 - at_wrist) * mean["jsn"]
         return self.members[0].read_out(mean, hs[0], meta, width)
 
 
-def load_grader(path: str | list[str]) -> tuple[Grader | GraderEnsemble, dict]:
+def load_grader(path: str | list[str], wrist_jsn: list[str] | None = None) -> tuple[Grader | GraderEnsemble, dict]:
     """A trained grader from its checkpoint, in eval mode, and the checkpoint itself (the run's
     args and numbers besides the weights: weights_only=False, as train_common.load_state).
     Several checkpoints: their ensemble, and the first one's checkpoint with the others' in
-    `members`."""
+    `members`; `wrist_jsn` checkpoints: the ensemble's wrist JSN readers (GraderEnsemble), in
+    `wristJsnMembers`."""
     paths = [path] if isinstance(path, str) else list(path)
-    states = [torch.load(p, map_location="cpu", weights_only=False) for p in paths]
+    wrist_paths = list(wrist_jsn or [])
+    states = [torch.load(p, map_location="cpu", weights_only=False) for p in paths + wrist_paths]
     models = []
     for state in states:
         model = Grader(1.0)
@@ -233,7 +249,11 @@ def load_grader(path: str | list[str]) -> tuple[Grader | GraderEnsemble, dict]:
         models.append(model.eval())
     if len(models) == 1:
         return models[0], states[0]
-    return GraderEnsemble(models).eval(), {**states[0], "members": [{"path": p, **s} for p, s in zip(paths, states)]}
+    n = len(paths)
+    record = {**states[0], "members": [{"path": p, **s} for p, s in zip(paths, states)]}
+    if wrist_paths:
+        record["wristJsnMembers"] = [{"path": p, **s} for p, s in zip(wrist_paths, states[n:])]
+    return GraderEnsemble(models[:n], models[n:]).eval(), record
 
 
 def wrist_of(meta: torch.Tensor) -> torch.Tensor:
@@ -241,14 +261,31 @@ def wrist_of(meta: torch.Tensor) -> torch.Tensor:
     return meta[:, WRIST_SITES].sum(1, keepdim=True)
 
 
-def parts_of(meta: torch.Tensor) -> torch.Tensor:
-    """[N, 2]: whether each crop is of a wrist bone site, and of a thumb joint (neither: the hand row)."""
-    return torch.cat([wrist_of(meta), meta[:, THUMB_SITES].sum(1, keepdim=True)], 1)
+def parts_of(meta: torch.Tensor, wrist_row: torch.Tensor) -> torch.Tensor:
+    """[N, 2]: whether each crop is of a site the prior's wrist row weighs (wrist_row: [N_SITES]
+    mask), and of a thumb joint (neither: the hand row)."""
+    return torch.cat([(meta[:, :N_SITES] * wrist_row).sum(1, keepdim=True), meta[:, THUMB_SITES].sum(1, keepdim=True)], 1)
 
 
-def part_of_site(site: np.ndarray) -> np.ndarray:
-    """The prior part (PRIOR_PARTS) of each site index, as strings."""
-    return np.where(np.isin(site, WRIST_SITES), "wrist", np.where(np.isin(site, THUMB_SITES), "thumb", "hand"))
+def part_of_site(site: np.ndarray, wrist_row: list[int] | None = None) -> np.ndarray:
+    """The prior part (PRIOR_PARTS) of each site index, as strings (wrist_row: wrist_row_sites)."""
+    return np.where(np.isin(site, WRIST_SITES if wrist_row is None else wrist_row), "wrist",
+                    np.where(np.isin(site, THUMB_SITES), "thumb", "hand"))
+
+
+def wrist_row_sites(prior: dict | None) -> list[int]:
+    """The sites a prior's wrist row weighs: the wrist bones (STT, CSL, RC), or those its
+    `wristRowSites` names. Why: since 0.9.2 the wrist JSN sites (CMC3-5 too) are read by their
+    own member (GraderEnsemble wrist_jsn), whose healthy JSN weight is chosen apart; CMC3-5
+    carry JSN alone, so a prior whose hand and wrist rows agree on JSN grades them as before."""
+    names = (prior or {}).get("wristRowSites")
+    return WRIST_SITES if names is None else sorted(SITES.index(n) for n in names)
+
+
+def site_mask(sites: list[int]) -> torch.Tensor:
+    m = torch.zeros(N_SITES)
+    m[sites] = 1.0
+    return m
 
 
 def reweight(p: torch.Tensor, log_w: torch.Tensor, parts: torch.Tensor) -> torch.Tensor:

@@ -32,12 +32,13 @@ def main():
     ap.add_argument("--crops", required=True)
     ap.add_argument("--labels", required=True)
     ap.add_argument("--ckpt", nargs="+", required=True)
+    ap.add_argument("--wrist-jsn-ckpt", nargs="+", default=None, help="grader checkpoints read for JSN at the wrist JSN sites only (grader.GraderEnsemble wrist_jsn)")
     ap.add_argument("--prior-weights", default=None)
     a = ap.parse_args()
     label = {r["file"]: int(r["erosive"]) for r in csv.DictReader(open(a.labels))}
     s = read_crop_split(a.crops)
     film_of = films_of(a.crops, s.image)
-    model, _ = load_grader(a.ckpt if len(a.ckpt) > 1 else a.ckpt[0])
+    model, _ = load_grader(a.ckpt if len(a.ckpt) > 1 else a.ckpt[0], a.wrist_jsn_ckpt)
     if a.prior_weights:
         model.set_prior(json.load(open(a.prior_weights)))
     crops = np.asarray(s.crops, np.float32) / 65535.0
