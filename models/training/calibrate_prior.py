@@ -33,10 +33,9 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import N_SITES, read_crop_split  # noqa: E402
-from grader import PRIOR_KEYS, PRIOR_PARTS, SCALES, WRIST_JSN_SITES, Grader, load_grader, part_of_site, wrist_row_sites  # noqa: E402
-from real_disease import SITES  # noqa: E402
+from grader import PRIOR_KEYS, PRIOR_PARTS, SCALES, WRIST_JSN_SITES, Grader, add_wrist_jsn_arg, load_grader, part_of_site, wrist_row_sites  # noqa: E402
 from eval_real_disease import written  # noqa: E402
-from real_disease import write_disease  # noqa: E402
+from real_disease import SITES, write_disease  # noqa: E402
 
 HEALTHY = {"jsn": [0], "erosion": [0], "kl": [0, 1]}
 GRID = [0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0]
@@ -104,7 +103,7 @@ def shifted(base: dict, delta: float) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--ckpt", required=True, nargs="+", help="a grader checkpoint; several: their ensemble (grader.GraderEnsemble)")
-    ap.add_argument("--wrist-jsn-ckpt", nargs="+", default=None, help="grader checkpoints read for JSN at the wrist JSN sites only (grader.GraderEnsemble wrist_jsn)")
+    add_wrist_jsn_arg(ap)
     ap.add_argument("--crops", required=True, help="real training crops (real_crops.mjs), labelled healthy")
     ap.add_argument("--target", type=float, default=0.08, help="largest share of healthy training crops called diseased, per score")
     ap.add_argument("--max-subsample", type=int, default=3000)

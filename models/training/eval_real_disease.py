@@ -25,8 +25,8 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import N_SITES, read_crop_split  # noqa: E402
-from grader import PRIOR_PARTS, Grader, load_grader, part_of_site, wrist_row_sites  # noqa: E402
-from real_disease import HINGE_SITES, SITES, WRIST_JSN_SITES, find_gap, write_disease  # noqa: E402
+from grader import PRIOR_PARTS, WRIST_JSN_SITES, Grader, add_wrist_jsn_arg, load_grader, part_of_site, wrist_row_sites  # noqa: E402
+from real_disease import HINGE_SITES, SITES, find_gap, write_disease  # noqa: E402
 
 
 @torch.no_grad()
@@ -94,7 +94,7 @@ def pooled(parts):
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--ckpt", required=True, nargs="+", help="a grader checkpoint; several: their ensemble (grader.GraderEnsemble)")
-    ap.add_argument("--wrist-jsn-ckpt", nargs="+", default=None, help="grader checkpoints read for JSN at the wrist JSN sites only (grader.GraderEnsemble wrist_jsn)")
+    add_wrist_jsn_arg(ap)
     ap.add_argument("--crops", required=True)
     ap.add_argument("--seed", type=int, default=20261202)
     ap.add_argument("--repeats", type=int, default=1, help="disease written this many times with other seeds, pooled")
@@ -106,8 +106,9 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(2)
     model, _ = load_grader(args.ckpt, args.wrist_jsn_ckpt)
-    if args.prior_weights:
-        model.set_prior(json.load(open(args.prior_weights)))
+    prior = json.load(open(args.prior_weights)) if args.prior_weights else None
+    if prior:
+        model.set_prior(prior)
     s = read_crop_split(args.crops)
     crops = np.asarray(s.crops, np.float32) / 65535.0
     labels = s.grades
@@ -147,7 +148,7 @@ def main() -> None:
     # CMC1: their own prior weights since 0.6.1)
     # the site of every written row (the draws are stacked, each over all crops)
     sites_k = np.tile(sites, args.repeats)
-    row = wrist_row_sites(json.load(open(args.prior_weights)) if args.prior_weights else None)
+    row = wrist_row_sites(prior)
     part_of, part_of_k = part_of_site(sites, row), part_of_site(sites_k, row)
     report["erosion_by_part"] = {}
     for part in PRIOR_PARTS:
@@ -166,13 +167,17 @@ def main() -> None:
     report["narrowing_called_by_grade"] = share_called(sick["jsn"], narrowed, {g: truth[:, 0] == g for g in (2, 3, 4)})
     report["narrowing_called_by_joint"] = share_called(sick["jsn"], narrowed, {
         kind: np.isin(sites_k, [SITES.index(f"{kind}{d}") for d in digits]) for kind, digits in (("MCP", "2345"), ("PIP", "2345"))
-    } | {"MCP1": sites_k == SITES.index("MCP1"), "wrist": np.isin(sites_k, sorted(WRIST_JSN_SITES))})
-    # the normal wrist JSN crops called narrowed: what a grader that learnt wrist narrowing risks
-    at_wrist = np.isin(sites, sorted(WRIST_JSN_SITES)) & (labels[:, 0] >= 0)
-    report["healthy_wrist_jsn_called"] = {"normal": int(at_wrist.sum()),
-                                          "called": float((healthy["jsn"][at_wrist] >= 1).mean()) if at_wrist.any() else None,
-                                          "auc_narrowed_vs_normal": auc(1 - p_sick["jsn"][narrowed & np.isin(sites_k, sorted(WRIST_JSN_SITES)), 0],
-                                                                        1 - p_healthy["jsn"][at_wrist, 0])}
+    } | {"MCP1": sites_k == SITES.index("MCP1"), "wrist": np.isin(sites_k, WRIST_JSN_SITES)})
+    # the normal wrist JSN crops called narrowed, and which: what a grader that learnt wrist narrowing risks
+    at_wrist = np.isin(sites, WRIST_JSN_SITES) & (labels[:, 0] >= 0)
+    film_of = films_of(args.crops, s.image)
+    report["healthy_wrist_jsn_called"] = {
+        "normal": int(at_wrist.sum()),
+        "called": float((healthy["jsn"][at_wrist] >= 1).mean()) if at_wrist.any() else None,
+        "which": [f"{film_of[int(s.image[i])]} {SITES[sites[i]]} JSN {healthy['jsn'][i]}"
+                  for i in np.flatnonzero(at_wrist & (healthy["jsn"] >= 1))],
+        "auc_narrowed_vs_normal": auc(1 - p_sick["jsn"][narrowed & np.isin(sites_k, WRIST_JSN_SITES), 0],
+                                      1 - p_healthy["jsn"][at_wrist, 0])}
     # by the width of the band the writer took for the joint space (real_disease.find_gap, rows of
     # 0.16 mm): a band of 8 rows or more (1.3 mm+) is often a shaft beside the joint, a physis or a
     # marker, where a JSN 2 cut leaves a normal-looking space (docs/evaluation.md, "Where the

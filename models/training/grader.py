@@ -256,6 +256,12 @@ def load_grader(path: str | list[str], wrist_jsn: list[str] | None = None) -> tu
     return GraderEnsemble(models[:n], models[n:]).eval(), record
 
 
+def add_wrist_jsn_arg(ap) -> None:
+    """The scripts' --wrist-jsn-ckpt: load_grader's wrist_jsn checkpoints."""
+    ap.add_argument("--wrist-jsn-ckpt", nargs="+", default=None,
+                    help="grader checkpoints read for JSN at the wrist JSN sites only (grader.GraderEnsemble wrist_jsn)")
+
+
 def wrist_of(meta: torch.Tensor) -> torch.Tensor:
     """[N, 1]: 1 for a crop of a wrist bone site, 0 otherwise."""
     return meta[:, WRIST_SITES].sum(1, keepdim=True)

@@ -21,10 +21,9 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from data import read_crop_split  # noqa: E402
 from eval_real_disease import auc, films_of, probabilities_of  # noqa: E402
-from grader import load_grader  # noqa: E402
-from real_disease import SITES, find_gap  # noqa: E402
+from grader import WRIST_JSN_SITES as WRIST, add_wrist_jsn_arg, load_grader  # noqa: E402
+from real_disease import find_gap  # noqa: E402
 
-WRIST = [SITES.index(s) for s in ("CMC3", "CMC4", "CMC5", "STT", "CSL", "RC")]
 
 
 def main():
@@ -32,24 +31,25 @@ def main():
     ap.add_argument("--crops", required=True)
     ap.add_argument("--labels", required=True)
     ap.add_argument("--ckpt", nargs="+", required=True)
-    ap.add_argument("--wrist-jsn-ckpt", nargs="+", default=None, help="grader checkpoints read for JSN at the wrist JSN sites only (grader.GraderEnsemble wrist_jsn)")
+    add_wrist_jsn_arg(ap)
     ap.add_argument("--prior-weights", default=None)
     a = ap.parse_args()
     label = {r["file"]: int(r["erosive"]) for r in csv.DictReader(open(a.labels))}
     s = read_crop_split(a.crops)
     film_of = films_of(a.crops, s.image)
-    model, _ = load_grader(a.ckpt if len(a.ckpt) > 1 else a.ckpt[0], a.wrist_jsn_ckpt)
+    model, _ = load_grader(a.ckpt, a.wrist_jsn_ckpt)
     if a.prior_weights:
         model.set_prior(json.load(open(a.prior_weights)))
     crops = np.asarray(s.crops, np.float32) / 65535.0
     p = probabilities_of(model, crops, s.meta)["jsn"]
     expected = (p * np.arange(p.shape[1])).sum(1)
-    score, gaps = {}, {}
+    score, gaps, called = {}, {}, {}
     for i, (img, site) in enumerate(zip(s.image, s.site)):
         if site not in WRIST:
             continue
         f = film_of[int(img)]
         score[f] = max(score.get(f, 0.0), float(expected[i]))
+        called[f] = called.get(f, 0) + int(p[i].argmax() >= 1)
         gaps.setdefault(f, []).append(find_gap(crops[i]) is not None)
     films = sorted(score)
     y = np.array([label[f] for f in films])
@@ -59,7 +59,10 @@ def main():
         "films": len(films), "erosive": int(y.sum()),
         "auc_max_expected_wrist_jsn": auc(sc[y == 1], sc[y == 0]),
         "auc_share_without_a_joint_space": auc(1 - open_share[y == 1], 1 - open_share[y == 0]),
-        "per_film": {f: {"erosive": int(label[f]), "max_expected_jsn": round(score[f], 3), "joint_space_found": round(float(o), 2)}
+        "films_with_a_wrist_site_called": {kind: f"{sum(called[f] > 0 for f, yy in zip(films, y) if yy == v)} of {int((y == v).sum())}"
+                                           for kind, v in (("erosive", 1), ("non-erosive", 0))},
+        "per_film": {f: {"erosive": int(label[f]), "max_expected_jsn": round(score[f], 3), "wrist_sites_called": called[f],
+                         "joint_space_found": round(float(o), 2)}
                      for f, o in zip(films, open_share)},
     }, indent=1))
 
