@@ -206,10 +206,12 @@ class GraderEnsemble(nn.Module):
     Geometry and the joint space width come from the first member, whose width head was trained on its
     own features (train_jsw.py).
 
-    `wrist_jsn`: members read for JSN at the wrist JSN sites (CMC3-5, STT, CSL, RC) only,
-    in place of the others there. Why: a member that learnt wrist narrowing on real texture
-    (run v19) is diluted away as one voice of four at the wrist and moves the finger joints
-    it was not needed for; read at the wrist alone, every other output stays the others'.
+    `wrist_jsn`: members read for JSN at the wrist JSN sites (CMC3-5, STT, CSL, RC) and for
+    erosion at the wrist bones (STT, CSL, RC) only, in place of the others there. Why: a member
+    that learnt wrist narrowing on real texture (run v19) is diluted away as one voice of four
+    at the wrist and moves the finger joints it was not needed for; read at the wrist alone,
+    every other output stays the others'. The wrist bones' erosion is read there too because
+    its head (Grader.wrist_erosion, run v21) was trained on that member's features.
     """
 
     def __init__(self, members: list[Grader], wrist_jsn: list[Grader] | None = None):
@@ -227,9 +229,10 @@ class GraderEnsemble(nn.Module):
         cums = [m.cum_logits(h, meta) for m, h in zip(self.members, hs)]
         mean = {k: torch.stack([c[k] for c in cums[:self.n_main]]).mean(0) for k in SCALES}
         if len(cums) > self.n_main:
-            wrist = torch.stack([c["jsn"] for c in cums[self.n_main:]]).mean(0)
-            at_wrist = meta[:, WRIST_JSN_SITES].sum(1, keepdim=True)
-            mean["jsn"] = at_wrist * wrist + (1 - at_wrist) * mean["jsn"]
+            for score, sites in (("jsn", WRIST_JSN_SITES), ("erosion", WRIST_SITES)):
+                wrist = torch.stack([c[score] for c in cums[self.n_main:]]).mean(0)
+                at_wrist = meta[:, sites].sum(1, keepdim=True)
+                mean[score] = at_wrist * wrist + (1 - at_wrist) * mean[score]
         return self.members[0].read_out(mean, hs[0], meta, width)
 
 

@@ -156,7 +156,15 @@ def erode(crop: np.ndarray, gap: tuple[int, int] | None, grade: int, rng: np.ran
     return out if drawn else None
 
 
-def erode_carpal(crop: np.ndarray, grade: int, rng: np.random.Generator) -> np.ndarray | None:
+def _ragged(d: np.ndarray, dy: np.ndarray, dx: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Distances scaled by an outline that wanders with the angle (a few random harmonics, up to
+    about a third of the radius): a bite with a ragged edge, as real erosions have, not a disc."""
+    theta = np.arctan2(dy, dx)
+    wobble = sum(rng.uniform(0.05, 0.14) * np.cos(k * theta + rng.uniform(0, 2 * np.pi)) for k in (2, 3, 5))
+    return d / (1.0 + wobble)
+
+
+def erode_carpal(crop: np.ndarray, grade: int, rng: np.random.Generator, ragged: bool = False) -> np.ndarray | None:
     """Erosions of the carpal bones and distal radius and ulna (STT, CSL, RC crops): lucent bites
     at bone margins within ~5 mm of the crop's centre, dug towards the crop's soft-tissue level.
     A carpal crop has no single joint space to measure from, so margins are taken wherever
@@ -178,6 +186,8 @@ def erode_carpal(crop: np.ndarray, grade: int, rng: np.random.Generator) -> np.n
         k = rng.integers(len(ys))
         radius = ERO_RADIUS_MM[grade] * rng.uniform(0.85, 1.15) / MM_PER_PX
         d = np.sqrt((xx - xs[k]) ** 2 + (yy - ys[k]) ** 2)
+        if ragged:
+            d = _ragged(d, yy - ys[k], xx - xs[k], rng)
         a = np.clip(1.0 - d / radius, 0, 1) ** 0.6
         out = out - a * np.clip(out - soft, 0, None) * rng.uniform(0.55, 0.85)
     # a bite that landed on a faint margin would teach "erosion looks like nothing"
@@ -254,15 +264,22 @@ def write_kl(crop: np.ndarray, gap: tuple[int, int], g: np.ndarray, rng: np.rand
 
 
 def write_disease(crops: np.ndarray, sites: np.ndarray, grades: np.ndarray, rng: np.random.Generator,
-                  p: float = 0.5, kl_share: float = 0.0, wrist_jsn: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                  p: float = 0.5, kl_share: float = 0.0, wrist_jsn: bool = False,
+                  carpal_erosion: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """A share p of healthy real crops [B, C, C] in [0, 1] get narrowing and/or erosions, or
     (a share kl_share of those with a KL score and a joint space) osteoarthritis at KL 2-4;
     grades [B, 3] (jsn, erosion, kl; -1 = not scored) are updated to what was drawn.
     wrist_jsn: narrowing written at the wrist's JSN sites too (CMC3-5, STT, CSL, RC), where
     find_gap finds a band across the crop's centre (an experiment: the real RA wrists'
-    collapsed carpi are what the grader's wrist JSN, learnt on phantoms, does not see)."""
+    collapsed carpi are what the grader's wrist JSN, learnt on phantoms, does not see).
+    carpal_erosion: the carpal sites (STT, CSL, RC) of these normal crops count as erosion 0
+    where their label leaves erosion unscored, and get erosions written as real wrists show
+    them: ragged bites and, from grade 3, the site's joint space collapsed with them (SvH grades
+    a wrist bone's erosion up to its collapse; an erosive wrist rarely keeps its spaces)."""
     crops = crops.copy()
     grades = grades.copy()
+    if carpal_erosion:
+        grades[np.isin(sites, list(CARPAL_SITES)) & (grades[:, 1] < 0), 1] = 0
     for b in range(len(crops)):
         if rng.random() >= p:
             continue
@@ -287,8 +304,11 @@ def write_disease(crops: np.ndarray, sites: np.ndarray, grades: np.ndarray, rng:
                 g[2] = -1  # KL needs osteophytes too: unknown
         if want_ero:
             e = int(rng.choice([1, 2, 3, 4, 5], p=[0.3, 0.25, 0.2, 0.15, 0.1]))
-            eroded = erode_carpal(crops[b], e, rng) if site in CARPAL_SITES else erode(crops[b], gap, e, rng)
+            eroded = erode_carpal(crops[b], e, rng, ragged=carpal_erosion) if site in CARPAL_SITES else erode(crops[b], gap, e, rng)
             if eroded is not None:
                 crops[b] = eroded
                 g[1] = e
+                if carpal_erosion and site in CARPAL_SITES and e >= 3 and gap is not None and g[0] < 2:
+                    crops[b] = narrow(crops[b], gap, 4 if e == 5 else 3)
+                    g[0] = 4 if e == 5 else 3
     return crops, grades

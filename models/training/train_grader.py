@@ -107,7 +107,8 @@ def with_disease(rc, rm, ry, share, args, epoch, step):
     """Real crops with disease written onto a share of them (real_disease.py), labels as written."""
     sites = rm[:, :N_SITES].argmax(1).numpy()
     drawn, ry2 = write_disease(rc[:, 0].numpy(), sites, ry.numpy(), np.random.default_rng([args.seed, epoch, step]), share,
-                               kl_share=args.real_kl, wrist_jsn=args.real_wrist_jsn)
+                               kl_share=args.real_kl, wrist_jsn=args.real_wrist_jsn,
+                               carpal_erosion=args.real_carpal_erosion)
     return torch.from_numpy(drawn).unsqueeze(1), torch.from_numpy(ry2)
 
 
@@ -179,6 +180,9 @@ def main():
     ap.add_argument("--real-share", type=float, default=0.25, help="share of each batch drawn from --real")
     ap.add_argument("--real-disease", type=float, default=0.0, help="share of real crops with narrowing / erosions written onto them (real_disease.py)")
     ap.add_argument("--real-wrist-jsn", action="store_true", help="write narrowing at the wrist's JSN sites too (real_disease.write_disease wrist_jsn)")
+    ap.add_argument("--real-carpal-erosion", action="store_true",
+                    help="the real carpal crops (STT, CSL, RC) scored for erosion, ragged erosions written there, "
+                         "collapsed from grade 3 (real_disease.write_disease carpal_erosion)")
     ap.add_argument("--real-kl", type=float, default=0.0, help="share of the written real crops that get osteoarthritis "
                     "(KL 2-4: spurs, sclerosis, narrowing) instead, where the joint has a KL score and a joint space")
     ap.add_argument("--pairs", type=float, default=0.0,
