@@ -70,6 +70,13 @@ describe('real-film references', () => {
     expect([...plain.films[0].joints.values()].filter((j) => j.jswMm !== undefined)).toHaveLength(14);
   });
 
+  it('RA2-DREAM wrist erosion bones land on the carpal site that shows them, the worse bone counting', () => {
+    const cols = ['wrist_E__mul', 'wrist_E__nav', 'wrist_E__lunate', 'wrist_E__radius', 'wrist_E__ulna'];
+    const film = readReference(`Patient_ID,${cols.map((c) => `RH_${c}`).join(',')}\nP2,1,3,2,0,4\n`).films[0];
+    expect(film.film).toBe('P2-RH');
+    expect([...film.joints].map(([site, j]) => [site, j.erosion])).toEqual([['STT', 1], ['CSL', 3], ['RC', 4]]);
+  });
+
   it('refuses an unknown layout and a bad grade, naming the row and column', () => {
     expect(() => readReference('a,b\n1,2\n')).toThrow(/unknown reference layout/);
     expect(() => readReference('file,site,jsn\nx.png,MCP2,two\n', 'scores.csv')).toThrow(/scores\.csv row 2, jsn: "two" is not a grade/);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { JOINT_SITES, MAX_GRADE, scoresFor, type JointSite } from '../src/analysis/joints.js';
-import { KL_MIN_JSN, lesionsFor, sampleHandGrades, samplePatientDisease } from '../src/phantom/disease.js';
+import { JOINT_SITES, MAX_GRADE, scoresFor, WRIST_BONE_SITES, type JointSite } from '../src/analysis/joints.js';
+import { KL_MIN_JSN, lesionsFor, phantomScores, sampleHandGrades, samplePatientDisease } from '../src/phantom/disease.js';
 import { renderPhantom } from '../src/phantom/render.js';
 import { Rng } from '../src/phantom/rng.js';
 import type { PhantomSpec, RenderedPhantom } from '../src/phantom/types.js';
@@ -164,7 +164,7 @@ describe('grades', () => {
       const g = sampleHandGrades(profile, samplePatientDisease(profile, r.fork('d')), r.fork('g'));
       for (const s of JOINT_SITES) {
         joints++;
-        for (const sc of scoresFor(s)) count[sc][g[s][sc]!]++;
+        for (const sc of phantomScores(s)) count[sc][g[s][sc]!]++;
       }
     }
     for (const sc of ['jsn', 'erosion', 'kl'] as const) {
@@ -172,6 +172,14 @@ describe('grades', () => {
       for (const n of count[sc]) expect(n / total).toBeGreaterThan(0.04);
     }
     expect(joints).toBe(300 * 21);
+  });
+
+  it('erodes no wrist bone, and says so in the truth: erosion 0 at STT, CSL and RC whatever the narrowing', () => {
+    expect(WRIST_BONE_SITES.every((s) => scoresFor(s).includes('erosion') && !phantomScores(s).includes('erosion'))).toBe(true);
+    const r = renderPhantom(small(31, { profile: 'ra' }));
+    const wrist = r.hands[0].joints.filter((j) => WRIST_BONE_SITES.includes(j.site));
+    expect(wrist.map((j) => j.erosion?.grade)).toEqual([0, 0, 0]);
+    expect(wrist.some((j) => (j.jsn?.grade ?? 0) > 0)).toBe(true);
   });
 
   it('keeps grades consistent with what is drawn', () => {

@@ -23,9 +23,15 @@ export const JSN_SITES: readonly JointSite[] = [
   'PIP2', 'PIP3', 'PIP4', 'PIP5', 'MCP1', 'MCP2', 'MCP3', 'MCP4', 'MCP5',
   'CMC3', 'CMC4', 'CMC5', 'STT', 'CSL', 'RC',
 ];
-/** Sites scored for SvH erosion (hand part: 10 + CMC1 ... as docs/design.md lists). */
+/**
+ * The carpal sites whose crops show SvH's wrist erosion bones (docs/design.md): STT the
+ * trapezium and trapezoid, CSL the scaphoid and lunate, RC the distal radius and ulna, each
+ * graded as the worse of its bones.
+ */
+export const WRIST_BONE_SITES: readonly JointSite[] = ['STT', 'CSL', 'RC'];
+/** Sites scored for SvH erosion (SvH scores it per bone, 16 areas a hand; 14 sites here). */
 export const EROSION_SITES: readonly JointSite[] = [
-  'PIP2', 'PIP3', 'PIP4', 'PIP5', 'IP1', 'MCP1', 'MCP2', 'MCP3', 'MCP4', 'MCP5', 'CMC1',
+  'PIP2', 'PIP3', 'PIP4', 'PIP5', 'IP1', 'MCP1', 'MCP2', 'MCP3', 'MCP4', 'MCP5', 'CMC1', ...WRIST_BONE_SITES,
 ];
 /** Sites scored for hand-OA Kellgren-Lawrence (16 a hand). */
 export const KL_SITES: readonly JointSite[] = [

@@ -9,8 +9,9 @@ import { gradingAgreement, predictedGrade, widthAgreement, type GradingAgreement
  * - RA2-DREAM: one row per patient, `Patient_ID` then one column per hand joint and score,
  *   `LH_mcp_J__2` (left hand, MCP2, joint space narrowing), `RH_pip_E__3` (right PIP3,
  *   erosion), `LH_wrist_J__radcar` (radiocarpal narrowing), ...; the films are
- *   `<Patient_ID>-LH.<ext>` and `<Patient_ID>-RH.<ext>`. Foot columns and wrist erosion
- *   sites outside this vocabulary (radius, ulna, lunate, navicular, multangulum) are left out.
+ *   `<Patient_ID>-LH.<ext>` and `<Patient_ID>-RH.<ext>`. Foot columns are left out; the wrist
+ *   erosion bones fall on the carpal site that shows them (multangulum STT, navicular and
+ *   lunate CSL, radius and ulna RC), the worse of two bones counting.
  * - Plain: `file,site,jsn,erosion,kl`, one row per joint; `file` is the film's name (with or
  *   without extension), `site` is `MCP2` or `L-MCP2`, an empty cell is "not scored"; an
  *   optional `jsw_mm` column holds a measured joint space width (finger joints).
@@ -39,7 +40,8 @@ const RA2_SITES: Record<string, JointSite> = {
   wrist_J__mna: 'STT', wrist_J__capnlun: 'CSL', wrist_J__radcar: 'RC',
   mcp_E__ip: 'IP1', pip_E__2: 'PIP2', pip_E__3: 'PIP3', pip_E__4: 'PIP4', pip_E__5: 'PIP5',
   mcp_E__1: 'MCP1', mcp_E__2: 'MCP2', mcp_E__3: 'MCP3', mcp_E__4: 'MCP4', mcp_E__5: 'MCP5',
-  wrist_E__mc1: 'CMC1',
+  wrist_E__mc1: 'CMC1', wrist_E__mul: 'STT', wrist_E__nav: 'CSL', wrist_E__lunate: 'CSL',
+  wrist_E__radius: 'RC', wrist_E__ulna: 'RC',
 };
 
 /** Cells split on commas outside double quotes. */
@@ -96,7 +98,7 @@ function readRa2(header: string[], rows: string[][], name: string): ReferenceFil
         if (g === undefined) return;
         const j = joints.get(site) ?? {};
         if (m![1].includes('_J__')) j.jsn = g;
-        else j.erosion = g;
+        else j.erosion = Math.max(j.erosion ?? 0, g);
         joints.set(site, j);
       });
       if (joints.size) films.push({ film: `${id}-${side}H`, laterality: side, joints });

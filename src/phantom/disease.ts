@@ -1,4 +1,4 @@
-import { JOINT_SITES, MAX_GRADE, scoresFor, type JointSite, type Score } from '../analysis/joints.js';
+import { JOINT_SITES, MAX_GRADE, scoresFor, WRIST_BONE_SITES, type JointSite, type Score } from '../analysis/joints.js';
 import type { DiseaseProfile } from './types.js';
 import type { Rng } from './rng.js';
 
@@ -50,6 +50,16 @@ export function samplePatientDisease(profile: DiseaseProfile, rng: Rng): Patient
   return { ra, oa, siteBias };
 }
 
+/**
+ * The scores the phantom draws at a site: the node's (scoresFor) but erosion at the wrist
+ * bones (STT, CSL, RC). Why: the phantom erodes joint margins, not carpal bones, so those
+ * sites keep erosion 0 (their truth says so) and every phantom draws as it did before the
+ * vocabulary graded them (same random stream: the shipped training and test sets stand).
+ */
+export function phantomScores(site: JointSite): Score[] {
+  return scoresFor(site).filter((s) => s !== 'erosion' || !WRIST_BONE_SITES.includes(site));
+}
+
 /** continuous level -> grade 0..max, with level 1 reaching max */
 function toGrade(level: number, max: number): number {
   return Math.max(0, Math.min(max, Math.floor(level * (max + 0.999))));
@@ -60,7 +70,7 @@ export function sampleHandGrades(profile: DiseaseProfile, p: PatientDisease, rng
   for (const site of JOINT_SITES) {
     const g: JointGrades = {};
     const b = p.siteBias[site];
-    const scores = scoresFor(site);
+    const scores = phantomScores(site);
     if (profile === 'healthy') {
       for (const sc of scores) g[sc] = rng.chance(0.06) ? 1 : 0;
       out[site] = g;

@@ -6,7 +6,7 @@ import { buildFoot } from './foot.js';
 import { imagingChain, sampleChain, Coarse, type ChainParams } from './chain.js';
 import { burnText, drawMarker, freeSpot, markerSize, type Rect } from './clutter.js';
 import { fannedObliqueView, obliqueView } from './oblique.js';
-import { lesionsFor, samplePatientDisease, sampleHandGrades, type HandGrades, type JointGrades, type JointLesions } from './disease.js';
+import { lesionsFor, phantomScores, samplePatientDisease, sampleHandGrades, type HandGrades, type JointGrades, type JointLesions } from './disease.js';
 import { sampleHandPose } from './pose.js';
 import { drawEllipsoid, drawLongBone, drawSoftTissue, dirPx, toPx, type Frame } from './project.js';
 import { Rng } from './rng.js';
@@ -127,7 +127,7 @@ function forced(g: HandGrades, f: RenderOptions['forceGrades']): HandGrades {
   for (const site of Object.keys(f) as JointSite[]) {
     const want = f[site]!;
     const merged: JointGrades = { ...out[site] };
-    for (const sc of scoresFor(site)) {
+    for (const sc of phantomScores(site)) {
       const v = want[sc];
       if (v !== undefined) merged[sc] = Math.max(0, Math.min(MAX_GRADE[sc], Math.round(v)));
     }
