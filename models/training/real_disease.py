@@ -14,7 +14,9 @@ texture, so real texture is seen at every grade.
 - Erosions (SvH erosion): lucent bites at the bone margin next to the joint, sized and
   counted as the phantom draws them (radius 0.9-3.1 mm, 1-6 of them for grades 1-5),
   filled towards the soft-tissue level beside the bone. On the carpal sites (STT, CSL, RC:
-  the SvH wrist erosion bones) the bites sit at bone margins near the crop's centre.
+  the SvH wrist erosion bones) the bites sit at bone margins near the crop's centre; with
+  `carpal_erosion` (grader 0.10.0's wrist member) their outlines are ragged and from grade 3
+  the site's joint space collapses with them, as on real erosive wrists.
 
 - Osteoarthritis (KL 2-4, `write_kl`, only where asked: `kl_share`): marginal spurs of the
   phantom's count and size rooted in the crop's own cortex, subchondral sclerosis for KL 3-4,
