@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import N_SITES, generator, geometric_aug, intensity_aug, lowres_aug, read_crop_split, read_meta, u16_batch, u16_rows, u16_to_device  # noqa: E402
-from grader import SCALES, Grader, WRIST_SITES, coral_loss  # noqa: E402
+from grader import SCALES, Grader, WRIST_JSN_SITES, WRIST_SITES, coral_loss  # noqa: E402
 from real_disease import write_disease  # noqa: E402
 from metrics import grader_metrics  # noqa: E402
 from train_common import (Budget, Checkpointer, add_common_args, close_epoch, open_pools, parse_common,  # noqa: E402
@@ -96,10 +96,10 @@ def clinical_weights(grades: np.ndarray) -> np.ndarray:
     return w / w.sum()
 
 
-def wrist_only(pool: CropPool, p: np.ndarray | None) -> np.ndarray:
-    """Draw weights over the pool's crops restricted to the wrist bone sites (STT, CSL, RC)."""
+def wrist_only(pool: CropPool, p: np.ndarray | None, sites=WRIST_SITES) -> np.ndarray:
+    """Draw weights over the pool's crops restricted to the wrist bone sites (STT, CSL, RC), or to `sites`."""
     site = np.concatenate([s.site for s in pool.splits])
-    w = (np.ones(pool.n) if p is None else p.copy()) * np.isin(site, WRIST_SITES)
+    w = (np.ones(pool.n) if p is None else p.copy()) * np.isin(site, sites)
     return w / w.sum()
 
 
@@ -196,6 +196,9 @@ def main():
     ap.add_argument("--train-only", choices=["wrist"], default=None,
                     help="wrist: train only the wrist bones' erosion shift (Grader.wrist_erosion) on STT, CSL "
                          "and RC crops; every other output stays as --init had it (implies --freeze-bn)")
+    ap.add_argument("--wrist-sites-only", action="store_true",
+                    help="draw only crops of the wrist JSN sites (CMC3-5, STT, CSL, RC), every weight trained: a member "
+                         "read at the wrist alone (grader.GraderEnsemble wrist_jsn) need not learn the fingers")
     ap.add_argument("--freeze-bn", action="store_true", help="keep BatchNorm in eval mode (running statistics frozen, "
                     "weight and bias still trained): fine-tuning a checkpoint rebuilt from the ONNX (onnx_to_ckpt.py), whose "
                     "BatchNorm is folded")
@@ -217,6 +220,8 @@ def main():
         for name, prm in model.named_parameters():
             prm.requires_grad_(name.startswith("wrist_erosion."))
         syn_p = wrist_only(train, syn_p)
+    if args.wrist_sites_only:
+        syn_p = wrist_only(train, syn_p, WRIST_JSN_SITES)
     opt, epoch, step, wall, best, init, sched = start_run(args, model, ck, budget)
     train_metas = {f: read_meta(f) for f in args.train}
 
@@ -230,7 +235,8 @@ def main():
                  "train_crops": train.n, "crops_seen": epoch * steps_per_epoch * args.batch + step * args.batch,
                  "train_metas": train_metas, **({"init": init} if init else {})}, is_best)
 
-    real_p = wrist_only(real, None) if real and args.train_only == "wrist" else None
+    real_p = (wrist_only(real, None) if real and args.train_only == "wrist"
+              else wrist_only(real, None, WRIST_JSN_SITES) if real and args.wrist_sites_only else None)
     train_mode(model, args.freeze_bn)
     while epoch < args.epochs:
         rng = np.random.default_rng(args.seed * 7919 + epoch)
