@@ -132,7 +132,7 @@ def main() -> None:
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     torch.set_num_threads(2)
-    model, _ = load_grader(args.ckpt, args.wrist_jsn_ckpt)
+    model, _ = load_grader(args.ckpt, args.wrist_jsn_ckpt, args.wrist_erosion_ckpt)
     s = read_crop_split(args.crops)
     idx = np.random.default_rng(7).permutation(len(s.site))[:args.max_subsample]
     crops = np.asarray(s.crops[np.sort(idx)], np.float32) / 65535.0

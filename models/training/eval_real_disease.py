@@ -105,7 +105,7 @@ def main() -> None:
                     help="write narrowing at the wrist's JSN sites too (CMC3-5, STT, CSL, RC), reported as narrowing_called_by_joint's 'wrist'")
     args = ap.parse_args()
     torch.set_num_threads(2)
-    model, _ = load_grader(args.ckpt, args.wrist_jsn_ckpt)
+    model, _ = load_grader(args.ckpt, args.wrist_jsn_ckpt, args.wrist_erosion_ckpt)
     prior = json.load(open(args.prior_weights)) if args.prior_weights else None
     if prior:
         model.set_prior(prior)

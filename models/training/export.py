@@ -231,7 +231,10 @@ def training_of(args, state: dict) -> dict:
                     "members": recipes(args, state["members"]),
                     **({"wristJsnMembers": recipes(args, state["wristJsnMembers"]),
                         "wristJsn": "JSN at CMC3-5, STT, CSL and RC: the mean of wristJsnMembers' cumulative logits alone"}
-                       if state.get("wristJsnMembers") else {})}
+                       if state.get("wristJsnMembers") else {}),
+                    **({"wristErosionMembers": recipes(args, state["wristErosionMembers"]),
+                        "wristErosion": "erosion at STT, CSL and RC: the mean of wristErosionMembers' cumulative logits alone"}
+                       if state.get("wristErosionMembers") else {})}
         return training_recipe(args, state, "train_grader.py", state["args"]["train"], "crops", args.grader_schedule)
     with open(args.training_from) as f:
         earlier = json.load(f)
@@ -264,7 +267,7 @@ class WithWidth(torch.nn.Module):
 
 
 def export_grader(args, val_folder: str):
-    model, state = load_grader(args.grader_ckpt, args.wrist_jsn_ckpt)
+    model, state = load_grader(args.grader_ckpt, args.wrist_jsn_ckpt, args.wrist_erosion_ckpt)
     prior = apply_prior(model, args.prior_weights)
     d = os.path.join(ROOT, "models", "jointscore-grader")
     os.makedirs(d, exist_ok=True)

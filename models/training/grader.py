@@ -212,12 +212,15 @@ class GraderEnsemble(nn.Module):
     at the wrist and moves the finger joints it was not needed for; read at the wrist alone,
     every other output stays the others'. The wrist bones' erosion is read there too because
     its head (Grader.wrist_erosion, run v21) was trained on that member's features.
+    `wrist_erosion`: members read for the wrist bones' erosion instead (a wrist JSN member
+    fine-tuned whole, run v22, kept its narrowing and lost the RA wrists' erosion).
     """
 
-    def __init__(self, members: list[Grader], wrist_jsn: list[Grader] | None = None):
+    def __init__(self, members: list[Grader], wrist_jsn: list[Grader] | None = None, wrist_erosion: list[Grader] | None = None):
         super().__init__()
         self.n_main = len(members)
-        self.members = nn.ModuleList(list(members) + list(wrist_jsn or []))
+        self.n_wrist = len(wrist_jsn or [])
+        self.members = nn.ModuleList(list(members) + list(wrist_jsn or []) + list(wrist_erosion or []))
         self.has_width = members[0].has_width
 
     def set_prior(self, prior: dict) -> None:
@@ -229,14 +232,18 @@ class GraderEnsemble(nn.Module):
         cums = [m.cum_logits(h, meta) for m, h in zip(self.members, hs)]
         mean = {k: torch.stack([c[k] for c in cums[:self.n_main]]).mean(0) for k in SCALES}
         if len(cums) > self.n_main:
-            for score, sites in (("jsn", WRIST_JSN_SITES), ("erosion", WRIST_SITES)):
-                wrist = torch.stack([c[score] for c in cums[self.n_main:]]).mean(0)
+            jsn_readers = cums[self.n_main:self.n_main + self.n_wrist]
+            # the wrist bones' erosion: its own members where given, else the wrist JSN members
+            erosion_readers = cums[self.n_main + self.n_wrist:] or jsn_readers
+            for score, sites, readers in (("jsn", WRIST_JSN_SITES, jsn_readers), ("erosion", WRIST_SITES, erosion_readers)):
+                wrist = torch.stack([c[score] for c in readers]).mean(0)
                 at_wrist = meta[:, sites].sum(1, keepdim=True)
                 mean[score] = at_wrist * wrist + (1 - at_wrist) * mean[score]
         return self.members[0].read_out(mean, hs[0], meta, width)
 
 
-def load_grader(path: str | list[str], wrist_jsn: list[str] | None = None) -> tuple[Grader | GraderEnsemble, dict]:
+def load_grader(path: str | list[str], wrist_jsn: list[str] | None = None,
+                wrist_erosion: list[str] | None = None) -> tuple[Grader | GraderEnsemble, dict]:
     """A trained grader from its checkpoint, in eval mode, and the checkpoint itself (the run's
     args and numbers besides the weights: weights_only=False, as train_common.load_state).
     Several checkpoints: their ensemble, and the first one's checkpoint with the others' in
@@ -244,7 +251,8 @@ def load_grader(path: str | list[str], wrist_jsn: list[str] | None = None) -> tu
     `wristJsnMembers`."""
     paths = [path] if isinstance(path, str) else list(path)
     wrist_paths = list(wrist_jsn or [])
-    states = [torch.load(p, map_location="cpu", weights_only=False) for p in paths + wrist_paths]
+    erosion_paths = list(wrist_erosion or [])
+    states = [torch.load(p, map_location="cpu", weights_only=False) for p in paths + wrist_paths + erosion_paths]
     models = []
     for state in states:
         model = Grader(1.0)
@@ -254,15 +262,20 @@ def load_grader(path: str | list[str], wrist_jsn: list[str] | None = None) -> tu
         return models[0], states[0]
     n = len(paths)
     record = {**states[0], "members": [{"path": p, **s} for p, s in zip(paths, states)]}
+    w = n + len(wrist_paths)
     if wrist_paths:
-        record["wristJsnMembers"] = [{"path": p, **s} for p, s in zip(wrist_paths, states[n:])]
-    return GraderEnsemble(models[:n], models[n:]).eval(), record
+        record["wristJsnMembers"] = [{"path": p, **s} for p, s in zip(wrist_paths, states[n:w])]
+    if erosion_paths:
+        record["wristErosionMembers"] = [{"path": p, **s} for p, s in zip(erosion_paths, states[w:])]
+    return GraderEnsemble(models[:n], models[n:w], models[w:]).eval(), record
 
 
 def add_wrist_jsn_arg(ap) -> None:
-    """The scripts' --wrist-jsn-ckpt: load_grader's wrist_jsn checkpoints."""
+    """The scripts' --wrist-jsn-ckpt and --wrist-erosion-ckpt: load_grader's wrist_jsn and wrist_erosion checkpoints."""
     ap.add_argument("--wrist-jsn-ckpt", nargs="+", default=None,
                     help="grader checkpoints read for JSN at the wrist JSN sites only (grader.GraderEnsemble wrist_jsn)")
+    ap.add_argument("--wrist-erosion-ckpt", nargs="+", default=None,
+                    help="grader checkpoints read for the wrist bones' erosion (default: the --wrist-jsn-ckpt ones)")
 
 
 def wrist_of(meta: torch.Tensor) -> torch.Tensor:

@@ -41,7 +41,7 @@ def main():
     label = {r["file"]: int(r["erosive"]) for r in csv.DictReader(open(a.labels))}
     s = read_crop_split(a.crops)
     film_of = films_of(a.crops, s.image)
-    model, _ = load_grader(a.ckpt, a.wrist_jsn_ckpt)
+    model, _ = load_grader(a.ckpt, a.wrist_jsn_ckpt, a.wrist_erosion_ckpt)
     if a.prior_weights:
         model.set_prior(json.load(open(a.prior_weights)))
     crops = np.asarray(s.crops, np.float32) / 65535.0
