@@ -3,32 +3,31 @@
 // docs/evaluation.md (a new grader against the last, on real-check's films). Reads two
 // `jointscore analyze --json` outputs of the same films (a file holding one analysis or an
 // array), made with two models folders; a joint counts as called as real-check counts it
-// (JSN >= 1, erosion >= 1 or KL >= 2). Prints each side's graded and called joints, then the
+// (src/eval/reference.ts calledMildOrSevere: JSN >= 1, erosion >= 1 or KL >= 2). Prints each side's graded and called joints, then the
 // joints called on one side only, by film UID, hand and site, with both sides' grades.
 //   node bin/jointscore.js analyze FILMS --json > before.json    # with the earlier models in models/
 //   node bin/jointscore.js analyze FILMS --json > after.json
 //   node scripts/calls-diff.mjs before.json after.json
 import { readFileSync } from 'node:fs';
+import { calledMildOrSevere } from '../dist/eval/reference.js';
 
 const SCORES = ['jsn', 'erosion', 'kl'];
-const calledAt = { jsn: 1, erosion: 1, kl: 2 };
 
-/** film UID / hand / site -> grades, for every joint with a grade. */
+/** film UID / hand / site -> joint, for every joint with a grade. */
 function gradedJoints(path) {
   const out = new Map();
   for (const a of [JSON.parse(readFileSync(path, 'utf8'))].flat()) {
     for (const h of a.hands ?? []) {
       for (const j of h.joints) {
-        const grades = Object.fromEntries(SCORES.filter((s) => j[s]?.grade !== undefined).map((s) => [s, j[s].grade]));
-        if (Object.keys(grades).length) out.set(`${a.source.sopInstanceUID} ${h.laterality}-${j.site}`, grades);
+        if (SCORES.some((s) => j[s]?.grade !== undefined)) out.set(`${a.source.sopInstanceUID} ${h.laterality}-${j.site}`, j);
       }
     }
   }
   return out;
 }
 
-const isCalled = (g) => SCORES.some((s) => (g?.[s] ?? 0) >= calledAt[s]);
-const shown = (g) => (g ? SCORES.filter((s) => g[s] !== undefined).map((s) => `${s} ${g[s]}`).join(', ') : 'not graded');
+const isCalled = (j) => (j ? calledMildOrSevere(j) : false);
+const shown = (j) => (j ? SCORES.filter((s) => j[s]?.grade !== undefined).map((s) => `${s} ${j[s].grade}`).join(', ') : 'not graded');
 
 const [beforePath, afterPath] = process.argv.slice(2);
 if (!afterPath) {

@@ -270,7 +270,7 @@ def load_grader(path: str | list[str], wrist_jsn: list[str] | None = None,
     return GraderEnsemble(models[:n], models[n:w], models[w:]).eval(), record
 
 
-def add_wrist_jsn_arg(ap) -> None:
+def add_wrist_member_args(ap) -> None:
     """The scripts' --wrist-jsn-ckpt and --wrist-erosion-ckpt: load_grader's wrist_jsn and wrist_erosion checkpoints."""
     ap.add_argument("--wrist-jsn-ckpt", nargs="+", default=None,
                     help="grader checkpoints read for JSN at the wrist JSN sites only (grader.GraderEnsemble wrist_jsn)")

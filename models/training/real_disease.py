@@ -311,6 +311,6 @@ def write_disease(crops: np.ndarray, sites: np.ndarray, grades: np.ndarray, rng:
                 crops[b] = eroded
                 g[1] = e
                 if carpal_erosion and site in CARPAL_SITES and e >= 3 and gap is not None and g[0] < 2:
-                    crops[b] = narrow(crops[b], gap, 4 if e == 5 else 3)
                     g[0] = 4 if e == 5 else 3
+                    crops[b] = narrow(crops[b], gap, g[0])
     return crops, grades

@@ -96,8 +96,8 @@ def clinical_weights(grades: np.ndarray) -> np.ndarray:
     return w / w.sum()
 
 
-def wrist_only(pool: CropPool, p: np.ndarray | None, sites=WRIST_SITES) -> np.ndarray:
-    """Draw weights over the pool's crops restricted to the wrist bone sites (STT, CSL, RC), or to `sites`."""
+def wrist_only(pool: CropPool, p: np.ndarray | None, sites: list[int]) -> np.ndarray:
+    """Draw weights over the pool's crops restricted to `sites` (the wrist bones, or all wrist JSN sites)."""
     site = np.concatenate([s.site for s in pool.splits])
     w = (np.ones(pool.n) if p is None else p.copy()) * np.isin(site, sites)
     return w / w.sum()
@@ -219,9 +219,10 @@ def main():
         args.freeze_bn = True
         for name, prm in model.named_parameters():
             prm.requires_grad_(name.startswith("wrist_erosion."))
-        syn_p = wrist_only(train, syn_p)
-    if args.wrist_sites_only:
-        syn_p = wrist_only(train, syn_p, WRIST_JSN_SITES)
+    # the sites crops are drawn from: the wrist bones for their erosion head, the wrist JSN sites for a wrist member
+    sample_sites = WRIST_SITES if args.train_only == "wrist" else WRIST_JSN_SITES if args.wrist_sites_only else None
+    if sample_sites is not None:
+        syn_p = wrist_only(train, syn_p, sample_sites)
     opt, epoch, step, wall, best, init, sched = start_run(args, model, ck, budget)
     train_metas = {f: read_meta(f) for f in args.train}
 
@@ -235,8 +236,7 @@ def main():
                  "train_crops": train.n, "crops_seen": epoch * steps_per_epoch * args.batch + step * args.batch,
                  "train_metas": train_metas, **({"init": init} if init else {})}, is_best)
 
-    real_p = (wrist_only(real, None) if real and args.train_only == "wrist"
-              else wrist_only(real, None, WRIST_JSN_SITES) if real and args.wrist_sites_only else None)
+    real_p = wrist_only(real, None, sample_sites) if real and sample_sites is not None else None
     train_mode(model, args.freeze_bn)
     while epoch < args.epochs:
         rng = np.random.default_rng(args.seed * 7919 + epoch)

@@ -162,7 +162,8 @@ function handFor(film: ReferenceFilm, analysis: HandAnalysis | undefined): HandR
   return hands.find((h) => h.laterality === film.laterality) ?? (hands.length === 1 ? hands[0] : undefined);
 }
 
-const calledMildOrSevere = (j: HandResult['joints'][number]) =>
+/** A joint called mild or severe: JSN >= 1, erosion >= 1 or KL >= 2 (real-check counts the same). */
+export const calledMildOrSevere = (j: HandResult['joints'][number]) =>
   (j.jsn ? predictedGrade(j.jsn) >= 1 : false) || (j.erosion ? predictedGrade(j.erosion) >= 1 : false) || (j.kl ? predictedGrade(j.kl) >= 2 : false);
 
 export function referenceAgreement(films: readonly ReferenceFilm[], predictions: ReadonlyMap<string, HandAnalysis>): ReferenceAgreement {
