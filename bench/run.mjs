@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 const runs = [
   ['phantom render', ['bench/phantom.mjs']],
   ['analyze (shipped models)', ['bench/analyze.mjs', 'models', '5']],
+  ['grader graph (against the previous grader release)', ['bench/grader.mjs']],
   ['results: SR encode and overlay (against dcmjs and the one-SVG overlay)', ['bench/results.mjs', 'models', '7']],
   ['node: receive, end-to-end, memory (against DCMTK)', ['bench/node.mjs']],
   ['memory while analysing, by setting', ['bench/analysis-memory.mjs']],
