@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from data import N_SITES, generator, geometric_aug, intensity_aug, lowres_aug, read_crop_split, read_meta, u16_batch, u16_rows, u16_to_device  # noqa: E402
+from data import N_SITES, generator, geometric_aug, intensity_aug, lowres_aug, processing_aug, read_crop_split, read_meta, u16_batch, u16_rows, u16_to_device  # noqa: E402
 from grader import SCALES, Grader, WRIST_JSN_SITES, WRIST_SITES, coral_loss  # noqa: E402
 from real_disease import write_disease  # noqa: E402
 from metrics import grader_metrics  # noqa: E402
@@ -119,6 +119,17 @@ def paired(rc, rm, ry, args, epoch, step):
     return torch.cat([rc, drawn]), torch.cat([rm, rm]), torch.cat([ry, ry2])
 
 
+def consistency_loss(model, cum: dict, other: torch.Tensor, meta: torch.Tensor) -> torch.Tensor:
+    """Mean squared difference, over the scales, between the probabilities P(grade > k) of the
+    batch's last rows (the real crops as augmented) and of the same crops processed as another
+    site would (`other`, data.processing_aug); both readings take the gradient. On probabilities,
+    not logits: a far threshold's logit (P(JSN > 3) of a normal joint) may swing by several units
+    without moving any grade."""
+    again, _ = model.train_outputs(other, meta)
+    n = len(other)
+    return sum(F.mse_loss(torch.sigmoid(cum[k][-n:]), torch.sigmoid(again[k])) for k in SCALES) / len(SCALES)
+
+
 def ranking_loss(cum: dict, y: torch.Tensor, start: int, margin: float = 1.0) -> torch.Tensor:
     """Hinge on the ordinal score (a head's first cumulative logit less its fixed threshold)
     between the written and the unaltered copy of each real joint (rows start.. of the batch,
@@ -189,6 +200,10 @@ def main():
                     help="weight of a ranking loss on real crops seen twice in a batch, unaltered and with disease written "
                          "(every one of them: --real-disease is not used): where a score was written higher, the grader's "
                          "score for it must come out higher than on the same joint unaltered, by a margin of 1")
+    ap.add_argument("--consistency", type=float, default=0.0,
+                    help="weight of a consistency loss on the real crops: each read again under another site's processing "
+                         "(data.processing_aug: tone curve, edge enhancement, coarser detector), the squared difference of "
+                         "the two readings' cumulative logits per scale: the grades must not follow the processing")
     ap.add_argument("--real-geometric", action="store_true",
                     help="real crops mirrored, turned, scaled and shifted afresh in every batch (data.geometric_aug)")
     ap.add_argument("--prior", choices=["phantom", "clinical"], default="phantom", help="grade shares the synthetic crops are drawn with")
@@ -243,7 +258,7 @@ def main():
         perm = rng.choice(train.n, per_epoch, p=syn_p) if syn_p is not None else rng.permutation(train.n)[:per_epoch]
         real_perm = rng.choice(real.n, steps_per_epoch * n_real, p=real_p) if real else None
         # summed on the device (no host sync per step for the bookkeeping)
-        sums = {k: torch.zeros((), device=device) for k in ("loss", "jsn", "erosion", "kl", "geo", "rank")}
+        sums = {k: torch.zeros((), device=device) for k in ("loss", "jsn", "erosion", "kl", "geo", "rank", "consistency")}
         nsteps = 0
         t_ep = time.time()
         stop = False
@@ -262,6 +277,8 @@ def main():
                     rc = geometric_aug(rc, generator(args.seed + 1, epoch, step))
                 c, m, y, geo = torch.cat([c, rc]), torch.cat([m, rm]), torch.cat([y, ry]), torch.cat([geo, rgeo])
             g = generator(args.seed, epoch, step)
+            # the real crops as another site would have processed them, before this batch's own augmentation
+            other_site = processing_aug(c[len(c) - len(rc):], generator(args.seed + 2, epoch, step)) if real and args.consistency > 0 else None
             c = intensity_aug(c, g)
             if args.lowres > 0:
                 c = lowres_aug(c, g, args.lowres)
@@ -275,6 +292,10 @@ def main():
                 if n:
                     loss = loss + lsum / n
                     sums[name] += (lsum / n).detach()
+            if other_site is not None:
+                cons = consistency_loss(model, cum, other_site.to(device), m[len(m) - len(other_site):])
+                loss = loss + args.consistency * cons
+                sums["consistency"] += cons.detach()
             if args.pairs > 0 and real:
                 rank = ranking_loss(cum, y, len(y) - len(rc))
                 loss = loss + args.pairs * rank
