@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Candidate } from '../src/inference/detector.js';
-import { handNotGraded, keepPaHands, layoutResidual, MAX_PA_RESIDUAL, paPose, PARTIAL_VIEW, recognisedHand, STRAY_JOINTS, thumbAlongHand, thumbAsBigToe, BIG_TOE, thumbNotFound, thumbOnFilm, withoutStrays } from '../src/inference/view.js';
+import { handNotGraded, keepPaHands, layoutResidual, MAX_PA_RESIDUAL, MCP_NAMED_TWICE, mcpNamedTwice, paPose, PARTIAL_VIEW, recognisedHand, STRAY_JOINTS, thumbAlongHand, thumbAsBigToe, BIG_TOE, thumbNotFound, thumbOnFilm, withoutStrays } from '../src/inference/view.js';
 import { DEFAULT_CALIBRATION } from '../src/inference/manifest.js';
 import { renderPhantom } from '../src/phantom/render.js';
 
@@ -40,6 +40,27 @@ describe('PA view check', () => {
     expect(layoutResidual(lateral.slice(0, 7), 'L')).toBeUndefined();
     // a site that grades every view still gets a PA layout check skipped, nothing else
     expect(keepPaHands(lateral, FILM, false).notGraded).toEqual([]);
+  });
+
+  it('does not grade a hand with two MCPs found on one place (overlapping heads, as on an oblique), but grades joints of a finger drawn together', () => {
+    for (const [seed, side] of [[21, 'L'], [22, 'R']] as const) {
+      const joints = hand(seed, side);
+      const at = (site: string) => joints.find((j) => j.site === site)!;
+      // MCP3 found on MCP2's head, as the detector names one overlapped head twice
+      const oblique = joints.map((j) => (j.site === 'MCP3' ? { ...j, x: at('MCP2').x + 2, y: at('MCP2').y + 3 } : j));
+      expect(layoutResidual(oblique, side)!, `seed ${seed}`).toBeLessThan(MAX_PA_RESIDUAL);
+      expect(mcpNamedTwice(oblique, side)!.sites.sort()).toEqual(['MCP2', 'MCP3']);
+      const check = keepPaHands(oblique, FILM);
+      expect(check.candidates).toEqual([]);
+      expect(check.notGraded).toEqual([{ laterality: side, cause: 'view', reason: expect.stringMatching(/^two MCP joints found on one place \(MCP2 and MCP3 at 0\.0\d of their distance in a PA hand/) }]);
+      // a finger flexed towards the film brings its DIP onto its PIP: no sign of another view
+      const flexed = joints.map((j) => (j.site === 'DIP4' ? { ...j, x: at('PIP4').x + 2, y: at('PIP4').y + 3 } : j));
+      expect(keepPaHands(flexed, FILM).notGraded).toEqual([]);
+      // MCPs closer than usual but apart (fingers squeezed together) are a PA hand's
+      const squeezed = joints.map((j) => (j.site === 'MCP3' ? { ...j, x: (2 * j.x + at('MCP2').x) / 3, y: (2 * j.y + at('MCP2').y) / 3 } : j));
+      expect(mcpNamedTwice(squeezed, side), `seed ${seed}`).toBeUndefined();
+      expect(MCP_NAMED_TWICE.shareOfLayout).toBeLessThan(0.5);
+    }
   });
 
   it('grades the hand of a film with two views of it: the sites the detector placed on the other view are dropped, not the hand', () => {

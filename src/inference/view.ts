@@ -368,6 +368,46 @@ function notAHandInAnotherView(hand: readonly Candidate[], residual: number): Om
 }
 
 /**
+ * Two MCP joints found on one place. The metacarpal heads sit side by side whatever the hand
+ * does on a PA film (fingers flex, spread and drift; the heads hardly move against each other):
+ * the real PA hands of docs/evaluation.md keep every pair of MCPs (MCP1-MCP5) at 0.69 or more
+ * of its distance in PA_LAYOUT, 600 phantom hands posed wider than training (upright and turned)
+ * at 0.54 or more. On an oblique the heads overlap and the detector names one twice (0.04 and
+ * 0.15 on two real obliques graded as PA before this check). A quarter is half the lowest PA
+ * share. Pairs elsewhere are no such sign: a flexed finger's DIP and PIP, or the fingers of a
+ * hand with ulnar drift, may lie close on a PA film.
+ */
+export const MCP_NAMED_TWICE = { shareOfLayout: 0.25 } as const;
+
+const MCP_ROW: readonly JointSite[] = ['MCP1', 'MCP2', 'MCP3', 'MCP4', 'MCP5'];
+
+/** The two MCPs of a hand lying closest for their distance in PA_LAYOUT, and that share, where under MCP_NAMED_TWICE. */
+export function mcpNamedTwice(hand: readonly Pick<Candidate, 'site' | 'x' | 'y'>[], laterality: Laterality): { sites: [JointSite, JointSite]; share: number } | undefined {
+  const fit = fitLayout(hand, laterality, MIN_JOINTS_TO_JUDGE);
+  if (!fit) return undefined;
+  const { span } = handAxis(fit);
+  const row = hand.filter((c) => MCP_ROW.includes(c.site));
+  let closest: { sites: [JointSite, JointSite]; share: number } | undefined;
+  row.forEach((a, i) => {
+    for (const b of row.slice(i + 1)) {
+      const [pa, pb] = [PA_LAYOUT[a.site], PA_LAYOUT[b.site]];
+      const share = Math.hypot(a.x - b.x, a.y - b.y) / span / Math.hypot(pa[0] - pb[0], pa[1] - pb[1]);
+      if (share < MCP_NAMED_TWICE.shareOfLayout && (!closest || share < closest.share)) closest = { sites: [a.site, b.site], share };
+    }
+  });
+  return closest;
+}
+
+function mcpNamedTwiceView(hand: readonly Candidate[], laterality: Laterality): Omit<HandNotGraded, 'laterality'> | undefined {
+  const twice = mcpNamedTwice(hand, laterality);
+  if (!twice) return undefined;
+  return {
+    cause: 'view',
+    reason: `two MCP joints found on one place (${twice.sites.join(' and ')} at ${twice.share.toFixed(2)} of their distance in a PA hand, which keeps ${MCP_NAMED_TWICE.shareOfLayout * 2} or more): overlapping metacarpal heads, as in an oblique view; the scores are defined on PA views`,
+  };
+}
+
+/**
  * When the detector's joints make a hand it can name: `handMinJoints` of the 21 sites at a
  * mean confidence of `handMinMeanConfidence` (the detector manifest's calibration). Below
  * either bound the sites' names cannot be trusted, so grades written under them would
@@ -440,7 +480,7 @@ export function keepPaHands(
     const { kept: hand } = withoutStrays(candidates.filter((c) => c.laterality === laterality), laterality);
     if (hand.length === 0) continue;
     const residual = paViewsOnly ? layoutResidual(hand, laterality) : undefined;
-    const why = handNotGraded(hand, residual, recognised);
+    const why = handNotGraded(hand, residual, recognised) ?? (residual !== undefined ? mcpNamedTwiceView(hand, laterality) : undefined);
     const partial = why?.cause === 'unrecognised' && hand.length < recognised.minJoints ? partialPaView(hand, laterality, film, recognised.partialMinMeanConfidence) : undefined;
     if (partial && 'forearm' in partial) {
       // a forearm film is another body part, not a hand in another view: "no hand" is what it shows
@@ -453,7 +493,7 @@ export function keepPaHands(
       continue;
     }
     if (why) {
-      const noHand = why.cause === 'view' && residual !== undefined && !hasThumb(hand);
+      const noHand = why.cause === 'view' && residual !== undefined && residual > MAX_PA_RESIDUAL && !hasThumb(hand);
       out.notGraded.push({ laterality, ...(noHand ? notAHandInAnotherView(hand, residual) : why) });
       continue;
     }
