@@ -12,17 +12,17 @@ import { decodeDicomImage } from '../dist/imaging/decode.js';
 import { analyzeImage } from '../dist/inference/analyze.js';
 import { loadModels } from '../dist/inference/models.js';
 import { encodePhantomDx } from '../dist/phantom/dicom-dx.js';
-import { renderPhantom } from '../dist/phantom/render.js';
 import { renderChest } from '../dist/phantom/chest.js';
 import { turnPhantom } from '../dist/phantom/orient.js';
 import { panelsOf } from '../dist/inference/panels.js';
 import { toDisplay } from '../dist/imaging/preprocess.js';
+import { benchHand, median } from './common.mjs';
 
 const modelsDir = process.argv[2] ?? 'test/fixtures/models';
 const N = Number(process.argv[3] ?? 5);
 const threads = Number(process.env.THREADS ?? 0) || undefined;
 const models = await loadModels(modelsDir, { provider: 'cpu', intraOpThreads: threads });
-const rendered = renderPhantom({ seed: 11, profile: 'mixed', layout: 'one', laterality: 'L', rows: 2560, columns: 2048, pixelSpacingMm: 0.15 });
+const rendered = benchHand();
 // a film without a hand: the detectors find none, so every turn, the partial-view detector and the panel check run
 const chest = renderChest({ seed: 11, rows: 2560, columns: 2048, pixelSpacingMm: 0.15 });
 const syntaxes = {
@@ -50,7 +50,6 @@ function dcmtkMs(label, bytes) {
   }
   return median(times);
 }
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 console.log(`analyze 2048x2560, models ${modelsDir} (${models.detector.manifest.name} ${models.detector.manifest.input.size}px, ${models.grader.manifest.name} ${models.grader.manifest.input.cropPx}px), ${N} runs each, median ms`);
 const totals = [];
 for (const [label, ts] of Object.entries(syntaxes)) {

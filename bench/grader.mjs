@@ -17,7 +17,7 @@ import { buildGraderBatch } from '../dist/inference/grader.js';
 import { META_WIDTH } from '../dist/inference/manifest.js';
 import { loadGrader, loadModels } from '../dist/inference/models.js';
 import { encodePhantomDx } from '../dist/phantom/dicom-dx.js';
-import { renderPhantom } from '../dist/phantom/render.js';
+import { benchHand, median } from './common.mjs';
 
 const rounds = Number(process.argv[3] ?? 30);
 const referenceDir = process.argv[2] || previousRelease();
@@ -36,7 +36,7 @@ const config = { provider: 'cpu' };
 const models = await loadModels('models', config);
 const reference = await loadGrader(referenceDir, config);
 
-const rendered = renderPhantom({ seed: 11, profile: 'mixed', layout: 'one', laterality: 'L', rows: 2560, columns: 2048, pixelSpacingMm: 0.15 });
+const rendered = benchHand();
 const stored = await decodeDicomImage((await encodePhantomDx(rendered, { bitsStored: 12, photometric: 'MONOCHROME2' })).bytes, 'phantom');
 const found = await analyzeImage(stored, models);
 const candidates = found.hands.flatMap((h) => h.joints.map((j) => ({ laterality: h.laterality, site: j.site, x: j.x, y: j.y, confidence: 1 })));
@@ -52,7 +52,6 @@ async function timeRun(grader) {
   await grader.runner.run(feeds);
   return performance.now() - t;
 }
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const times = { shipped: [], reference: [] };
 await timeRun(models.grader);
 await timeRun(reference);

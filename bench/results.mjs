@@ -10,14 +10,13 @@ import { toDisplay } from '../dist/imaging/preprocess.js';
 import { analyzeDisplay } from '../dist/inference/analyze.js';
 import { loadModels } from '../dist/inference/models.js';
 import { encodePhantomDx } from '../dist/phantom/dicom-dx.js';
-import { renderPhantom } from '../dist/phantom/render.js';
 import { writePart10, writePart10WithDcmjs } from '../dist/dicom/part10.js';
 import { buildSrDataset } from '../dist/reports/sr/index.js';
 import { overlayAsOneSvg, overlayLayout, renderOverlay, startOverlayPicture } from '../dist/reports/secondary-capture.js';
+import { benchHand, median } from './common.mjs';
 
 const modelsDir = process.argv[2] ?? 'models';
 const N = Number(process.argv[3] ?? 7);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 async function time(f) {
   const ms = [];
   for (let i = 0; i <= N; i++) {
@@ -29,7 +28,7 @@ async function time(f) {
 }
 
 const models = await loadModels(modelsDir, { provider: 'cpu' });
-const rendered = renderPhantom({ seed: 11, profile: 'mixed', layout: 'one', laterality: 'L', rows: 2560, columns: 2048, pixelSpacingMm: 0.15 });
+const rendered = benchHand();
 const dx = await encodePhantomDx(rendered, { bitsStored: 12, photometric: 'MONOCHROME2', transferSyntax: '1.2.840.10008.1.2.1' });
 const image = await decodeDicomImage(dx.bytes, 'bench');
 const display = toDisplay(image);

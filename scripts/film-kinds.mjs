@@ -5,7 +5,9 @@
 // graded (whole, or as a partial view: wrist-only, finger-only), found but not graded (and
 // why), or not found; then, per kind, what the detector saw
 // (joints per hand and their mean confidence, every hand it found, graded or not: the
-// measurements behind the detector manifest's calibration) and the coverage of the joints of
+// measurements behind the detector manifest's calibration), the closest pair of MCPs over
+// its PA-layout distance of the hands graded and of those found but not graded (view.ts
+// `closestMcpPair`: one head named twice marks an oblique), and the coverage of the joints of
 // graded hands, with the causes of those not graded. Not a test: the films are not part of
 // the project. Build first (`npx tsc -p .`), then
 //   node scripts/film-kinds.mjs <folder of PNG/JPEG films> <list.csv> [models folder] [--films]
@@ -16,6 +18,7 @@ import { join } from 'node:path';
 import { analyseObject, analysisPolicy } from '../dist/pipeline/analyse-object.js';
 import { loadModels } from '../dist/inference/models.js';
 import { detectAnyOrientation } from '../dist/inference/orientation.js';
+import { closestMcpPair, withoutStrays } from '../dist/inference/view.js';
 import { DEFAULT_CONFIG } from '../dist/config/defaults.js';
 import { logger } from '../dist/observability/logger.js';
 import { filmListArgs } from './film-list.mjs';
@@ -55,11 +58,15 @@ let agree = 0;
 for (const { file, shows } of rows) {
   const { analysis, display } = await analyseObject(readFileSync(join(dir, file)), file, models, policy, log);
   const found = await detectAnyOrientation(display, models.detector.manifest, models.detector.runner);
-  const k = seen.get(shows) ?? { hands: [], joints: 0, causes: {}, spans: [] };
+  const k = seen.get(shows) ?? { hands: [], joints: 0, causes: {}, spans: [], mcps: { graded: [], other: [] } };
   for (const h of analysis.hands) if (spanRatio(h.joints) !== undefined) k.spans.push(spanRatio(h.joints));
   for (const side of ['L', 'R']) {
     const hand = found.candidates.filter((c) => c.laterality === side);
     if (hand.length) k.hands.push([hand.length, hand.reduce((a, c) => a + c.confidence, 0) / hand.length]);
+    // the detector's joints on the whole film as its view check sees them (stray joints dropped; a film
+    // read panel by panel was judged on its panels: its whole-film pair says less)
+    const pair = hand.length ? closestMcpPair(withoutStrays(hand, side).kept, side) : undefined;
+    if (pair) k.mcps[analysis.hands.some((h) => h.laterality === side && h.view?.kind === 'PA') ? 'graded' : 'other'].push(pair.share);
   }
   for (const j of analysis.hands.flatMap((h) => h.joints)) {
     k.joints++;
@@ -92,12 +99,12 @@ for (const [shows, t] of [...table].sort()) {
   console.log(`| ${shows} | ${n} | ${outcomes.map((o) => t.get(o) ?? 0).join(' | ')} |`);
 }
 if (namesViews) console.log(`\nview found agrees with the list (viewAgrees): ${agree} of ${rows.length} films (${((100 * agree) / rows.length).toFixed(0)} %)`);
-console.log('\n| film shows | hands the detector found | joints per hand | mean confidence | joints of graded hands | graded | not graded, by cause | MCP2-MCP5 / MCP3-CSL, graded hands |');
-console.log('|---|---:|---|---|---:|---:|---|---|');
+console.log('\n| film shows | hands the detector found | joints per hand | mean confidence | joints of graded hands | graded | not graded, by cause | MCP2-MCP5 / MCP3-CSL, graded hands | closest MCPs / PA layout, detector joints on the whole film: sides with a whole hand graded; the others |');
+console.log('|---|---:|---|---|---:|---:|---|---|---|');
 for (const [shows, k] of [...seen].sort()) {
   const { graded = 0, ...not } = k.causes;
   const share = k.joints ? ` (${((100 * graded) / k.joints).toFixed(1)} %)` : '';
   const causes = Object.entries(not).map(([c, n]) => `${c} ${n}`).join(', ') || '-';
-  console.log(`| ${shows} | ${k.hands.length} | ${range(k.hands.map((h) => h[0]), 0)} | ${range(k.hands.map((h) => h[1]), 2)} | ${k.joints} | ${graded}${share} | ${causes} | ${range(k.spans, 2)} |`);
+  console.log(`| ${shows} | ${k.hands.length} | ${range(k.hands.map((h) => h[0]), 0)} | ${range(k.hands.map((h) => h[1]), 2)} | ${k.joints} | ${graded}${share} | ${causes} | ${range(k.spans, 2)} | ${range(k.mcps.graded, 2)}; ${range(k.mcps.other, 2)} |`);
 }
 

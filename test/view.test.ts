@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Candidate } from '../src/inference/detector.js';
-import { handNotGraded, keepPaHands, layoutResidual, MAX_PA_RESIDUAL, MCP_NAMED_TWICE, mcpNamedTwice, paPose, PARTIAL_VIEW, recognisedHand, STRAY_JOINTS, thumbAlongHand, thumbAsBigToe, BIG_TOE, thumbNotFound, thumbOnFilm, withoutStrays } from '../src/inference/view.js';
+import { closestMcpPair, handNotGraded, keepPaHands, layoutResidual, MAX_PA_RESIDUAL, MCP_NAMED_TWICE, mcpNamedTwice, paPose, PARTIAL_VIEW, recognisedHand, STRAY_JOINTS, thumbAlongHand, thumbAsBigToe, BIG_TOE, thumbNotFound, thumbOnFilm, withoutStrays } from '../src/inference/view.js';
 import { DEFAULT_CALIBRATION } from '../src/inference/manifest.js';
 import { renderPhantom } from '../src/phantom/render.js';
 
@@ -59,7 +59,7 @@ describe('PA view check', () => {
       // MCPs closer than usual but apart (fingers squeezed together) are a PA hand's
       const squeezed = joints.map((j) => (j.site === 'MCP3' ? { ...j, x: (2 * j.x + at('MCP2').x) / 3, y: (2 * j.y + at('MCP2').y) / 3 } : j));
       expect(mcpNamedTwice(squeezed, side), `seed ${seed}`).toBeUndefined();
-      expect(MCP_NAMED_TWICE.shareOfLayout).toBeLessThan(0.5);
+      expect(closestMcpPair(squeezed, side)!.share, `seed ${seed}`).toBeGreaterThan(2 * MCP_NAMED_TWICE.shareOfLayout);
     }
   });
 

@@ -203,7 +203,7 @@ def main():
     ap.add_argument("--consistency", type=float, default=0.0,
                     help="weight of a consistency loss on the real crops: each read again under another site's processing "
                          "(data.processing_aug: tone curve, edge enhancement, coarser detector), the squared difference of "
-                         "the two readings' cumulative logits per scale: the grades must not follow the processing")
+                         "the two readings' P(grade > k) per scale (train_grader.consistency_loss): the grades must not follow the processing")
     ap.add_argument("--real-geometric", action="store_true",
                     help="real crops mirrored, turned, scaled and shifted afresh in every batch (data.geometric_aug)")
     ap.add_argument("--prior", choices=["phantom", "clinical"], default="phantom", help="grade shares the synthetic crops are drawn with")

@@ -370,19 +370,23 @@ function notAHandInAnotherView(hand: readonly Candidate[], residual: number): Om
 /**
  * Two MCP joints found on one place. The metacarpal heads sit side by side whatever the hand
  * does on a PA film (fingers flex, spread and drift; the heads hardly move against each other):
- * the real PA hands of docs/evaluation.md keep every pair of MCPs (MCP1-MCP5) at 0.69 or more
- * of its distance in PA_LAYOUT, 600 phantom hands posed wider than training (upright and turned)
- * at 0.54 or more. On an oblique the heads overlap and the detector names one twice (0.04 and
- * 0.15 on two real obliques graded as PA before this check). A quarter is half the lowest PA
- * share. Pairs elsewhere are no such sign: a flexed finger's DIP and PIP, or the fingers of a
- * hand with ulnar drift, may lie close on a PA film.
+ * the whole hands graded on the Radiopaedia and upper-limb films of docs/evaluation.md keep every
+ * pair of MCPs (MCP1-MCP5) at 0.62 or more of its distance in PA_LAYOUT, 600 phantom hands posed
+ * wider than training (upright and turned) at 0.64 or more (`scripts/film-kinds.mjs`, closestMcpPair).
+ * On an oblique the heads overlap and the detector names one twice (0.06 and 0.19 on two real
+ * obliques graded as PA before this check). A quarter stays under half the lowest PA share.
+ * Pairs elsewhere are no such sign: a flexed finger's DIP and PIP, or the fingers of a hand with
+ * ulnar drift, may lie close on a PA film.
  */
 export const MCP_NAMED_TWICE = { shareOfLayout: 0.25 } as const;
 
 const MCP_ROW: readonly JointSite[] = ['MCP1', 'MCP2', 'MCP3', 'MCP4', 'MCP5'];
 
-/** The two MCPs of a hand lying closest for their distance in PA_LAYOUT, and that share, where under MCP_NAMED_TWICE. */
-export function mcpNamedTwice(hand: readonly Pick<Candidate, 'site' | 'x' | 'y'>[], laterality: Laterality): { sites: [JointSite, JointSite]; share: number } | undefined {
+/**
+ * The two MCPs of a hand lying closest for their distance in PA_LAYOUT (the layout fitted to
+ * the hand), and that share; undefined with too few joints to fit or fewer than two MCPs.
+ */
+export function closestMcpPair(hand: readonly Pick<Candidate, 'site' | 'x' | 'y'>[], laterality: Laterality): { sites: [JointSite, JointSite]; share: number } | undefined {
   const fit = fitLayout(hand, laterality, MIN_JOINTS_TO_JUDGE);
   if (!fit) return undefined;
   const { span } = handAxis(fit);
@@ -392,10 +396,16 @@ export function mcpNamedTwice(hand: readonly Pick<Candidate, 'site' | 'x' | 'y'>
     for (const b of row.slice(i + 1)) {
       const [pa, pb] = [PA_LAYOUT[a.site], PA_LAYOUT[b.site]];
       const share = Math.hypot(a.x - b.x, a.y - b.y) / span / Math.hypot(pa[0] - pb[0], pa[1] - pb[1]);
-      if (share < MCP_NAMED_TWICE.shareOfLayout && (!closest || share < closest.share)) closest = { sites: [a.site, b.site], share };
+      if (!closest || share < closest.share) closest = { sites: [a.site, b.site], share };
     }
   });
   return closest;
+}
+
+/** closestMcpPair where under MCP_NAMED_TWICE.shareOfLayout: one head named twice. */
+export function mcpNamedTwice(hand: readonly Pick<Candidate, 'site' | 'x' | 'y'>[], laterality: Laterality): { sites: [JointSite, JointSite]; share: number } | undefined {
+  const closest = closestMcpPair(hand, laterality);
+  return closest && closest.share < MCP_NAMED_TWICE.shareOfLayout ? closest : undefined;
 }
 
 function mcpNamedTwiceView(hand: readonly Candidate[], laterality: Laterality): Omit<HandNotGraded, 'laterality'> | undefined {

@@ -3,7 +3,7 @@
 site might process them: JPEG at quality 50, a 1 px blur, unsharp masking (radius 2 px, 150 %),
 half the resolution, gamma 0.7 and 1.4, 2 % noise, 8 bits. For each: the normal joints called
 mild or severe, and the narrowing (JSN 2-4) and erosions written onto the finger and thumb joints
-(real_disease.write_disease, 4 draws, the change applied after writing) that are called.
+(eval_real_disease.written, 4 draws, the change applied after writing) that are called.
 
   /usr/bin/python3 models/training/experiments/processing_shift.py --ckpt M1 M2 M3 \
       --wrist-jsn-ckpt W --wrist-erosion-ckpt E --prior-weights P.json --crops /tmp/s23/gate-test /tmp/s23/gate-cal
@@ -20,9 +20,8 @@ from PIL import Image, ImageFilter
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from data import N_SITES, read_crop_split  # noqa: E402
-from eval_real_disease import called, grades_of, probabilities_of  # noqa: E402
+from eval_real_disease import called, grades_of, probabilities_of, written  # noqa: E402
 from grader import WRIST_JSN_SITES, add_wrist_member_args, load_grader  # noqa: E402
-from real_disease import write_disease  # noqa: E402
 
 
 def through_pil(change):
@@ -71,7 +70,7 @@ def main() -> None:
         crops = np.asarray(s.crops, np.float32) / 65535.0
         labels, sites = s.grades, s.meta[:, :N_SITES].argmax(1)
         fingers = ~np.isin(sites, WRIST_JSN_SITES)
-        draws = [write_disease(crops, sites, labels, np.random.default_rng(20261202 + k), p=1.0) for k in range(a.draws)]
+        draws = [written(crops, sites, labels, 20261202 + k, per_crop=False) for k in range(a.draws)]
         for name, change in changes(np.random.default_rng(5)).items():
             normal = called(grades_of(probabilities_of(model, change(crops).astype(np.float32), s.meta)), labels).mean()
             hits = np.zeros(4)
