@@ -33,7 +33,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import N_SITES, read_crop_split  # noqa: E402
-from grader import PRIOR_KEYS, PRIOR_PARTS, SCALES, WRIST_JSN_SITES, Grader, add_wrist_member_args, load_grader, part_of_site, wrist_row_sites  # noqa: E402
+from grader import PRIOR_KEYS, PRIOR_PARTS, SCALES, WRIST_JSN_SITES, Grader, add_wrist_member_args, load_grader, member_ckpts, part_of_site, wrist_row_sites  # noqa: E402
 from eval_real_disease import written  # noqa: E402
 from real_disease import SITES, write_disease  # noqa: E402
 
@@ -132,7 +132,7 @@ def main() -> None:
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     torch.set_num_threads(2)
-    model, _ = load_grader(args.ckpt, args.wrist_jsn_ckpt, args.wrist_erosion_ckpt)
+    model, _ = load_grader(args.ckpt, **member_ckpts(args))
     s = read_crop_split(args.crops)
     idx = np.random.default_rng(7).permutation(len(s.site))[:args.max_subsample]
     crops = np.asarray(s.crops[np.sort(idx)], np.float32) / 65535.0

@@ -31,7 +31,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import N_CHANNELS, read_meta  # noqa: E402
 from detector import Detector, decode, n_params  # noqa: E402
-from grader import SCALES, Grader, GraderEnsemble, add_wrist_member_args, load_grader  # noqa: E402
+from grader import SCALES, Grader, GraderEnsemble, add_wrist_member_args, load_grader, member_ckpts  # noqa: E402
 import train_detector  # noqa: E402
 import train_grader  # noqa: E402
 
@@ -234,7 +234,10 @@ def training_of(args, state: dict) -> dict:
                        if state.get("wristJsnMembers") else {}),
                     **({"wristErosionMembers": recipes(args, state["wristErosionMembers"]),
                         "wristErosion": "erosion at STT, CSL and RC: the mean of wristErosionMembers' cumulative logits alone"}
-                       if state.get("wristErosionMembers") else {})}
+                       if state.get("wristErosionMembers") else {}),
+                    **({"klMembers": recipes(args, state["klMembers"]),
+                        "kl": "KL at every KL site: the mean of klMembers' cumulative logits alone"}
+                       if state.get("klMembers") else {})}
         return training_recipe(args, state, "train_grader.py", state["args"]["train"], "crops", args.grader_schedule)
     with open(args.training_from) as f:
         earlier = json.load(f)
@@ -267,7 +270,7 @@ class WithWidth(torch.nn.Module):
 
 
 def export_grader(args, val_folder: str):
-    model, state = load_grader(args.grader_ckpt, args.wrist_jsn_ckpt, args.wrist_erosion_ckpt)
+    model, state = load_grader(args.grader_ckpt, **member_ckpts(args))
     prior = apply_prior(model, args.prior_weights)
     d = os.path.join(ROOT, "models", "jointscore-grader")
     os.makedirs(d, exist_ok=True)

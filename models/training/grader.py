@@ -189,6 +189,9 @@ class Grader(nn.Module):
 WRIST_SITES = sorted(CARPAL_SITES)
 THUMB_SITES = sorted(SITES.index(s) for s in ("IP1", "MCP1", "CMC1"))
 WRIST_JSN_SITES = sorted(_WRIST_JSN)
+# the sites hand-OA KL is graded at (DESIGN.md's joint vocabulary)
+KL_SITES = sorted(SITES.index(s) for s in ("DIP2", "DIP3", "DIP4", "DIP5", "PIP2", "PIP3", "PIP4", "PIP5", "IP1",
+                                           "MCP1", "MCP2", "MCP3", "MCP4", "MCP5", "CMC1", "STT"))
 # the prior's rows, and the prior.json key of each
 PRIOR_PARTS = ("hand", "wrist", "thumb")
 PRIOR_KEYS = {"hand": "logWeights", "wrist": "logWeightsWrist", "thumb": "logWeightsThumb"}
@@ -214,13 +217,19 @@ class GraderEnsemble(nn.Module):
     its head (Grader.wrist_erosion, run v21) was trained on that member's features.
     `wrist_erosion`: members read for the wrist bones' erosion instead (a wrist JSN member
     fine-tuned whole, run v22, kept its narrowing and lost the RA wrists' erosion).
+    `kl`: members read for KL at every KL site in place of the others. Why: the main members'
+    features, retrained for real narrowing and erosion, lost the phantom's mild osteoarthritis
+    (models/training/README.md "OA-KL on the `--wider` test"); a member trained for KL alone
+    (train_grader.py --scales kl) keeps its whole width for it.
     """
 
-    def __init__(self, members: list[Grader], wrist_jsn: list[Grader] | None = None, wrist_erosion: list[Grader] | None = None):
+    def __init__(self, members: list[Grader], wrist_jsn: list[Grader] | None = None, wrist_erosion: list[Grader] | None = None,
+                 kl: list[Grader] | None = None):
         super().__init__()
         self.n_main = len(members)
         self.n_wrist = len(wrist_jsn or [])
-        self.members = nn.ModuleList(list(members) + list(wrist_jsn or []) + list(wrist_erosion or []))
+        self.n_erosion = len(wrist_erosion or [])
+        self.members = nn.ModuleList(list(members) + list(wrist_jsn or []) + list(wrist_erosion or []) + list(kl or []))
         self.has_width = members[0].has_width
 
     def set_prior(self, prior: dict) -> None:
@@ -232,11 +241,14 @@ class GraderEnsemble(nn.Module):
         hs = [m.features(crop, meta) for m in main]
         cums = [m.cum_logits(h, meta) for m, h in zip(main, hs)]
         mean = {k: torch.stack([c[k] for c in cums]).mean(0) for k in SCALES}
-        if len(self.members) > self.n_main:
-            jsn_readers = list(self.members[self.n_main:self.n_main + self.n_wrist])
-            # the wrist bones' erosion: its own members where given, else the wrist JSN members
-            erosion_readers = list(self.members[self.n_main + self.n_wrist:]) or jsn_readers
-            for score, sites, readers in (("jsn", WRIST_JSN_SITES, jsn_readers), ("erosion", WRIST_SITES, erosion_readers)):
+        w, e = self.n_main + self.n_wrist, self.n_main + self.n_wrist + self.n_erosion
+        jsn_readers = list(self.members[self.n_main:w])
+        # the wrist bones' erosion: its own members where given, else the wrist JSN members
+        erosion_readers = list(self.members[w:e]) or jsn_readers
+        kl_readers = list(self.members[e:])
+        for score, sites, readers in (("jsn", WRIST_JSN_SITES, jsn_readers), ("erosion", WRIST_SITES, erosion_readers),
+                                      ("kl", KL_SITES, kl_readers)):
+            if readers:
                 mean[score] = read_at_sites(mean[score], score, sites, readers, crop, meta)
         return self.members[0].read_out(mean, hs[0], meta, width)
 
@@ -259,16 +271,17 @@ def read_at_sites(logits, score: str, sites: list[int], readers: list[Grader], c
 
 
 def load_grader(path: str | list[str], wrist_jsn: list[str] | None = None,
-                wrist_erosion: list[str] | None = None) -> tuple[Grader | GraderEnsemble, dict]:
+                wrist_erosion: list[str] | None = None, kl: list[str] | None = None) -> tuple[Grader | GraderEnsemble, dict]:
     """A trained grader from its checkpoint, in eval mode, and the checkpoint itself (the run's
     args and numbers besides the weights: weights_only=False, as train_common.load_state).
     Several checkpoints: their ensemble, and the first one's checkpoint with the others' in
-    `members`; `wrist_jsn` checkpoints: the ensemble's wrist JSN readers (GraderEnsemble), in
-    `wristJsnMembers`."""
+    `members`; `wrist_jsn`, `wrist_erosion` and `kl` checkpoints: the ensemble's readers of those
+    scores at their sites (GraderEnsemble), in `wristJsnMembers`, `wristErosionMembers`, `klMembers`."""
     paths = [path] if isinstance(path, str) else list(path)
-    wrist_paths = list(wrist_jsn or [])
-    erosion_paths = list(wrist_erosion or [])
-    states = [torch.load(p, map_location="cpu", weights_only=False) for p in paths + wrist_paths + erosion_paths]
+    roles = (("wristJsnMembers", list(wrist_jsn or [])), ("wristErosionMembers", list(wrist_erosion or [])),
+             ("klMembers", list(kl or [])))
+    every = paths + [p for _, ps in roles for p in ps]
+    states = [torch.load(p, map_location="cpu", weights_only=False) for p in every]
     models = []
     for state in states:
         model = Grader(1.0)
@@ -278,20 +291,28 @@ def load_grader(path: str | list[str], wrist_jsn: list[str] | None = None,
         return models[0], states[0]
     n = len(paths)
     record = {**states[0], "members": [{"path": p, **s} for p, s in zip(paths, states)]}
-    w = n + len(wrist_paths)
-    if wrist_paths:
-        record["wristJsnMembers"] = [{"path": p, **s} for p, s in zip(wrist_paths, states[n:w])]
-    if erosion_paths:
-        record["wristErosionMembers"] = [{"path": p, **s} for p, s in zip(erosion_paths, states[w:])]
-    return GraderEnsemble(models[:n], models[n:w], models[w:]).eval(), record
+    groups, at = [], n
+    for key, ps in roles:
+        groups.append(models[at:at + len(ps)])
+        if ps:
+            record[key] = [{"path": p, **s} for p, s in zip(ps, states[at:at + len(ps)])]
+        at += len(ps)
+    return GraderEnsemble(models[:n], *groups).eval(), record
 
 
 def add_wrist_member_args(ap) -> None:
-    """The scripts' --wrist-jsn-ckpt and --wrist-erosion-ckpt: load_grader's wrist_jsn and wrist_erosion checkpoints."""
+    """The scripts' --wrist-jsn-ckpt, --wrist-erosion-ckpt and --kl-ckpt: load_grader's readers (member_ckpts)."""
     ap.add_argument("--wrist-jsn-ckpt", nargs="+", default=None,
                     help="grader checkpoints read for JSN at the wrist JSN sites only (grader.GraderEnsemble wrist_jsn)")
     ap.add_argument("--wrist-erosion-ckpt", nargs="+", default=None,
                     help="grader checkpoints read for the wrist bones' erosion (default: the --wrist-jsn-ckpt ones)")
+    ap.add_argument("--kl-ckpt", nargs="+", default=None,
+                    help="grader checkpoints read for KL at every KL site (grader.GraderEnsemble kl)")
+
+
+def member_ckpts(args) -> dict:
+    """load_grader's reader checkpoints from add_wrist_member_args' arguments."""
+    return {"wrist_jsn": args.wrist_jsn_ckpt, "wrist_erosion": args.wrist_erosion_ckpt, "kl": getattr(args, "kl_ckpt", None)}
 
 
 def wrist_of(meta: torch.Tensor) -> torch.Tensor:

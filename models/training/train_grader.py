@@ -103,6 +103,15 @@ def wrist_only(pool: CropPool, p: np.ndarray | None, sites: list[int]) -> np.nda
     return w / w.sum()
 
 
+def scored_only(pool: CropPool, p: np.ndarray | None, scales: list[str]) -> np.ndarray:
+    """Draw weights over the pool's crops restricted to those scored for one of `scales`
+    (a real crop's grades as read before any disease is written onto it)."""
+    grades = np.concatenate([s.grades for s in pool.splits])
+    cols = [list(SCALES).index(k) for k in scales]
+    w = (np.ones(pool.n) if p is None else p.copy()) * (grades[:, cols] >= 0).any(1)
+    return w / w.sum()
+
+
 def with_disease(rc, rm, ry, share, args, epoch, step):
     """Real crops with disease written onto a share of them (real_disease.py), labels as written."""
     sites = rm[:, :N_SITES].argmax(1).numpy()
@@ -214,6 +223,9 @@ def main():
     ap.add_argument("--wrist-sites-only", action="store_true",
                     help="draw only crops of the wrist JSN sites (CMC3-5, STT, CSL, RC), every weight trained: a member "
                          "read at the wrist alone (grader.GraderEnsemble wrist_jsn) need not learn the fingers")
+    ap.add_argument("--scales", nargs="+", choices=list(SCALES), default=None,
+                    help="train only these scales' losses (and geometry), drawing only crops scored for one of them: "
+                         "a member read for one score alone (grader.GraderEnsemble kl) need not keep the others")
     ap.add_argument("--freeze-bn", action="store_true", help="keep BatchNorm in eval mode (running statistics frozen, "
                     "weight and bias still trained): fine-tuning a checkpoint rebuilt from the ONNX (onnx_to_ckpt.py), whose "
                     "BatchNorm is folded")
@@ -238,6 +250,9 @@ def main():
     sample_sites = WRIST_SITES if args.train_only == "wrist" else WRIST_JSN_SITES if args.wrist_sites_only else None
     if sample_sites is not None:
         syn_p = wrist_only(train, syn_p, sample_sites)
+    scales = args.scales or list(SCALES)
+    if args.scales:
+        syn_p = scored_only(train, syn_p, scales)
     opt, epoch, step, wall, best, init, sched = start_run(args, model, ck, budget)
     train_metas = {f: read_meta(f) for f in args.train}
 
@@ -252,6 +267,8 @@ def main():
                  "train_metas": train_metas, **({"init": init} if init else {})}, is_best)
 
     real_p = wrist_only(real, None, sample_sites) if real and sample_sites is not None else None
+    if real and args.scales:
+        real_p = scored_only(real, real_p, scales)
     train_mode(model, args.freeze_bn)
     while epoch < args.epochs:
         rng = np.random.default_rng(args.seed * 7919 + epoch)
@@ -289,7 +306,7 @@ def main():
             sums["geo"] += F.l1_loss(gp[known], geo[known]).detach()
             for col, name in enumerate(SCALES):
                 lsum, n = coral_loss(cum[name], y[:, col])
-                if n:
+                if n and name in scales:
                     loss = loss + lsum / n
                     sums[name] += (lsum / n).detach()
             if other_site is not None:
@@ -327,7 +344,7 @@ def main():
             mets = evaluate(model, val, device)
             train_mode(model, args.freeze_bn)  # evaluate() leaves the whole model in training mode
             row.update({f"val_{k}": v for k, v in mets.items()})
-            score = float(np.nanmean([mets["jsn_qwk"], mets["erosion_qwk"], mets["kl_qwk"]]))
+            score = float(np.nanmean([mets[f"{k}_qwk"] for k in scales]))
             row["val_mean_qwk"] = score
         epoch += 1
         step = 0

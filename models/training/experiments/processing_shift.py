@@ -21,7 +21,7 @@ from PIL import Image, ImageFilter
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from data import N_SITES, read_crop_split  # noqa: E402
 from eval_real_disease import called, grades_of, probabilities_of, written  # noqa: E402
-from grader import WRIST_JSN_SITES, add_wrist_member_args, load_grader  # noqa: E402
+from grader import WRIST_JSN_SITES, add_wrist_member_args, load_grader, member_ckpts  # noqa: E402
 
 
 def through_pil(change):
@@ -62,7 +62,7 @@ def main() -> None:
     ap.add_argument("--draws", type=int, default=4)
     a = ap.parse_args()
     torch.set_num_threads(2)
-    model, _ = load_grader(a.ckpt, a.wrist_jsn_ckpt, a.wrist_erosion_ckpt)
+    model, _ = load_grader(a.ckpt, **member_ckpts(a))
     if a.prior_weights:
         model.set_prior(json.load(open(a.prior_weights)))
     for folder in a.crops:

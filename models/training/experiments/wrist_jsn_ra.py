@@ -22,7 +22,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from data import read_crop_split  # noqa: E402
 from eval_real_disease import auc, films_of, probabilities_of  # noqa: E402
-from grader import WRIST_JSN_SITES as WRIST, WRIST_SITES as WRIST_BONES, add_wrist_member_args, load_grader  # noqa: E402
+from grader import WRIST_JSN_SITES as WRIST, WRIST_SITES as WRIST_BONES, add_wrist_member_args, load_grader, member_ckpts  # noqa: E402
 from real_disease import find_gap  # noqa: E402
 
 
@@ -41,7 +41,7 @@ def main():
     label = {r["file"]: int(r["erosive"]) for r in csv.DictReader(open(a.labels))}
     s = read_crop_split(a.crops)
     film_of = films_of(a.crops, s.image)
-    model, _ = load_grader(a.ckpt, a.wrist_jsn_ckpt, a.wrist_erosion_ckpt)
+    model, _ = load_grader(a.ckpt, **member_ckpts(a))
     if a.prior_weights:
         model.set_prior(json.load(open(a.prior_weights)))
     crops = np.asarray(s.crops, np.float32) / 65535.0
