@@ -91,6 +91,12 @@ describe('real-film references', () => {
     expect(perfect.scores.jsn.accuracy).toBe(1);
     expect(perfect.coverage.share).toBe(1);
     expect(perfect.width).toEqual({ n: 14, maeMm: 0, biasMm: 0, correlation: expect.closeTo(1, 9) });
+    // the grade-0 baseline on the same joints: the share the reference scores 0 (and 0-1)
+    const jsn = films.flatMap((f) => [...f.joints.values()].map((j) => j.jsn)).filter((g): g is number => g !== undefined);
+    expect(perfect.scores.jsn.n).toBe(jsn.length);
+    expect(perfect.scores.jsn.allZero.accuracy).toBeCloseTo(jsn.filter((g) => g === 0).length / jsn.length, 12);
+    expect(perfect.scores.jsn.allZero.withinOne).toBeCloseTo(jsn.filter((g) => g <= 1).length / jsn.length, 12);
+    expect(perfect.scores.jsn.allZero.accuracy).toBeLessThan(1);
     const zero = referenceAgreement(readReference(ra2Csv(true)).films, new Map([['P001-LH', truth]]));
     expect(zero.allZeroFilms.films).toBe(1);
     expect(zero.allZeroFilms.joints).toBe(truth.hands[0].joints.length);
@@ -105,7 +111,7 @@ describe('real-film references', () => {
     expect(r.agreement.coverage.share).toBeGreaterThan(0.8);
     expect(r.agreement.scores.jsn.withinOne).toBeGreaterThan(0.7);
     const md = readFileSync(r.markdown, 'utf8');
-    expect(md).toMatch(/\| jsn \| \d+ \|/);
+    expect(md).toMatch(/\| jsn \| \d+ \|.* \| [\d.]+ % \/ [\d.]+ % \|$/m);
     // the grader measures the phantom's joint spaces near their true widths (0.6-1.6 mm here)
     expect(r.agreement.width!.n).toBeGreaterThan(10);
     expect(r.agreement.width!.maeMm).toBeLessThan(0.2);

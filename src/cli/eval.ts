@@ -112,7 +112,7 @@ export function referenceMarkdown(a: ReferenceReport, reference: string, images:
     .filter((s) => a.scores[s].n > 0)
     .map((s) => {
       const g = a.scores[s];
-      return `| ${s} | ${g.n} | ${pct(g.accuracy)} | ${pct(g.withinOne)} | ${num(g.mae, 2)} | ${num(g.kappa)} |`;
+      return `| ${s} | ${g.n} | ${pct(g.accuracy)} | ${pct(g.withinOne)} | ${num(g.mae, 2)} | ${num(g.kappa)} | ${pct(g.allZero.accuracy)} / ${pct(g.allZero.withinOne)} |`;
     });
   const confusion = (['jsn', 'erosion', 'kl'] as const)
     .filter((s) => a.scores[s].n > 0)
@@ -122,8 +122,8 @@ export function referenceMarkdown(a: ReferenceReport, reference: string, images:
     '',
     `Reference \`${reference}\`, films \`${images}\`: ${a.films} films, ${a.analysed} analysed. Machine-made grades; the reference is the site's readers.`,
     '',
-    '| score | joints graded by both | exact | within one grade | mean abs. error | quadratic kappa |',
-    '|---|---:|---:|---:|---:|---:|',
+    '| score | joints graded by both | exact | within one grade | mean abs. error | quadratic kappa | grade 0 on every one of them: exact / within one |',
+    '|---|---:|---:|---:|---:|---:|---:|',
     ...rows,
     '',
     `Coverage: ${a.coverage.graded} of ${a.coverage.referenced} referenced joint scores graded (${pct(a.coverage.share)}).`,

@@ -146,8 +146,12 @@ export interface ReferenceAgreement {
   films: number;
   /** films with a prediction */
   analysed: number;
-  /** per score: agreement on joints graded by both, plus MAE */
-  scores: Record<Score, GradingAgreement & { mae: number | null }>;
+  /**
+   * per score: agreement on joints graded by both, plus MAE, and what grade 0 called on every
+   * one of those joints would agree (on films of mostly normal joints, exact agreement means
+   * little until it beats that)
+   */
+  scores: Record<Score, GradingAgreement & { mae: number | null; allZero: { accuracy: number | null; withinOne: number | null } }>;
   /** referenced joint-scores that the models graded / all referenced joint-scores */
   coverage: { graded: number; referenced: number; share: number | null };
   /** on films the reference scores all zero: joints the models called mild or severe */
@@ -202,7 +206,8 @@ export function referenceAgreement(films: readonly ReferenceFilm[], predictions:
     (['jsn', 'erosion', 'kl'] as const).map((s) => {
       const p = pairs[s];
       const mae = p.length ? p.reduce((a, x) => a + Math.abs(x.truth - x.predicted), 0) / p.length : null;
-      return [s, { ...gradingAgreement(s, p), mae }];
+      const zero = gradingAgreement(s, p.map(({ truth }) => ({ truth, predicted: 0 })));
+      return [s, { ...gradingAgreement(s, p), mae, allZero: { accuracy: zero.accuracy, withinOne: zero.withinOne } }];
     }),
   ) as ReferenceAgreement['scores'];
   return {
