@@ -232,6 +232,35 @@ describe('PA view check', () => {
     }
   });
 
+  it("leaves one stray name out of a partial-view detector's wrist, and only then: the whole-hand detector's reading stays as it is", () => {
+    for (const [seed, side] of [[24, 'L'], [25, 'R']] as const) {
+      const joints = hand(seed, side);
+      const mm = 1 / FILM.pixelSpacingMm[0];
+      const cmcY = Math.min(...joints.filter((j) => /^CMC/.test(j.site)).map((j) => j.y));
+      const rcY = joints.find((j) => j.site === 'RC')!.y;
+      const top = cmcY - 12 * mm;
+      const wristFilm = { ...FILM, rows: Math.round(rcY + 60 * mm - top) };
+      const inWrist = joints.filter((j) => j.y >= top + 2 && j.y < top + wristFilm.rows).map((j) => ({ ...j, y: j.y - top }));
+      // a DIP2 named on the metacarpal shafts, 4 mm above the CMC row: an error no PA hand can
+      // hold, yet within withoutStrays' two spans of its place
+      const cmc3 = inWrist.find((j) => j.site === 'CMC3')!;
+      const stray = { laterality: side, site: 'DIP2' as const, x: cmc3.x, y: cmc3.y - 4 * mm, confidence: 0.9 };
+      const withStray = [...inWrist, stray];
+      expect(withoutStrays(withStray, side).kept).toContain(stray);
+      expect(layoutResidual(withStray.slice(), side)!).toBeGreaterThan(PARTIAL_VIEW.maxResidual);
+      const read = keepPaHands(withStray, wristFilm, true, recognisedHand(), true);
+      expect(read.notGraded, `seed ${seed}`).toEqual([]);
+      expect(read.candidates).not.toContain(stray);
+      expect(read.candidates.length).toBe(inWrist.length);
+      expect(read.partial[side]!.dropped).toBe(stray);
+      expect(read.partial[side]!.notInView).toEqual(expect.arrayContaining(['DIP2', 'DIP5']));
+      // the same joints as the whole-hand detector's reading: not a partial view
+      expect(keepPaHands(withStray, wristFilm).notGraded[0]?.cause).toBe('unrecognised');
+      // a partial view that fits without dropping keeps every joint
+      expect(keepPaHands(inWrist, wristFilm, true, recognisedHand(), true).partial[side]!.dropped).toBeUndefined();
+    }
+  });
+
   it('does not take a cluster that fits no hand, or unsure joints, for a partial view', () => {
     const joints = hand(23, 'L');
     const wristSites = joints.filter((j) => /^(CMC|STT|CSL|RC)/.test(j.site));

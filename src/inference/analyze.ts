@@ -129,10 +129,10 @@ type Found = { hands: FoundHands; detectors: Detector[] };
 /** One detector's hands at any turn, judged as views (whole PA hands, partial PA views, the rest named). */
 type FoundHands = ViewCheck & { quarterTurns: QuarterTurns; calibration: DetectorCalibration };
 
-async function handsBy(detector: Detector, img: DisplayImage, options: AnalyzeOptions): Promise<FoundHands> {
+async function handsBy(detector: Detector, img: DisplayImage, options: AnalyzeOptions, partialDropOne = false): Promise<FoundHands> {
   const found = await detectAnyOrientation(img, detector.manifest, detector.runner, options.minJointsPerHand);
   const calibration = detector.manifest.calibration ?? DEFAULT_CALIBRATION;
-  return { ...keepPaHands(found.candidates, img, options.paViewsOnly !== false, recognisedHand(calibration)), quarterTurns: found.quarterTurns, calibration };
+  return { ...keepPaHands(found.candidates, img, options.paViewsOnly !== false, recognisedHand(calibration), partialDropOne), quarterTurns: found.quarterTurns, calibration };
 }
 
 /**
@@ -179,7 +179,7 @@ async function handsOn(
 ): Promise<Found> {
   const first = await handsBy(models.detector, img, options);
   if (!models.partialDetector || !sawNoHand(first)) return { hands: first, detectors: [models.detector] };
-  const second = await handsBy(models.partialDetector, img, options);
+  const second = await handsBy(models.partialDetector, img, options, true);
   const onlyPartial = second.candidates.length > 0 && second.candidates.every((c) => second.partial[c.laterality]);
   return onlyPartial ? { hands: second, detectors: [models.detector, models.partialDetector] } : { hands: first, detectors: [models.detector] };
 }

@@ -208,6 +208,29 @@ export interface PartialPaView {
   residual: number;
   /** the sites not found whose predicted place is off the film (or at its edge) */
   notInView: JointSite[];
+  /** a joint left out because the others lie as in a PA hand without it (`fitWithoutOne`) */
+  dropped?: Candidate;
+}
+
+/**
+ * The layout fitted to a partial view's joints, or, where those lie off it, to all of them but
+ * the one whose leaving out fits the rest best. Why: a few joints fit a layout only while every
+ * name is right, and one stray name (a DIP found on the metacarpal shafts of a wrist film, 1-2
+ * spans from its place: too near for `withoutStrays`) sinks a wrist whose other 7 lie as in a
+ * PA hand. At least `PARTIAL_VIEW.minJoints` are kept. Only for a detector that learnt partial
+ * views (`dropOne`): the whole-hand detector names a wrist film's joints wrongly in several
+ * places, and a reading of its that fits only without one of them is its error, not a stray
+ * (on a phantom wrist film it took the place of the partial-view detector's right reading).
+ */
+function fitWithoutOne(hand: readonly Candidate[], laterality: Laterality, dropOne: boolean): { fit: LayoutFit; dropped?: Candidate } | undefined {
+  const fit = fitLayout(hand, laterality, PARTIAL_VIEW.minJoints);
+  if (!fit || !dropOne || fit.residual <= PARTIAL_VIEW.maxResidual || hand.length <= PARTIAL_VIEW.minJoints) return fit && { fit };
+  let best: { fit: LayoutFit; dropped: Candidate } | undefined;
+  for (const c of hand) {
+    const f = fitLayout(hand.filter((o) => o !== c), laterality, PARTIAL_VIEW.minJoints);
+    if (f && (!best || f.residual < best.fit.residual)) best = { fit: f, dropped: c };
+  }
+  return best && best.fit.residual <= PARTIAL_VIEW.maxResidual ? best : { fit };
 }
 
 /**
@@ -238,13 +261,15 @@ export function partialPaView(
   laterality: Laterality,
   film: { rows: number; columns: number; pixelSpacingMm: [number, number] },
   minMeanConfidence: number = PARTIAL_VIEW.minMeanConfidence,
+  dropOne = false,
 ): PartialPaView | { forearm: string } | undefined {
   const mean = hand.reduce((s, c) => s + c.confidence, 0) / hand.length;
   if (hand.length < PARTIAL_VIEW.minJoints || mean < minMeanConfidence) return undefined;
-  const fit = fitLayout(hand, laterality, PARTIAL_VIEW.minJoints);
-  if (!fit || fit.residual > PARTIAL_VIEW.maxResidual) return undefined;
+  const fitted = fitWithoutOne(hand, laterality, dropOne);
+  if (!fitted || fitted.fit.residual > PARTIAL_VIEW.maxResidual) return undefined;
+  const { fit, dropped } = fitted;
   const [sr, sc] = film.pixelSpacingMm;
-  const found = new Set(hand.map((c) => c.site));
+  const found = new Set(hand.filter((c) => c !== dropped).map((c) => c.site));
   const notInView: JointSite[] = [];
   let missedInView = 0;
   for (const site of Object.keys(PA_LAYOUT) as JointSite[]) {
@@ -261,7 +286,7 @@ export function partialPaView(
       return { forearm: `a forearm film, the wrist at its edge (${spans.toFixed(1)} MCP2-MCP5 spans of film beyond the radiocarpal joint, a wrist film shows at most ${PARTIAL_VIEW.maxForearmSpans}): not a hand or wrist view; the scores are defined on PA hand views` };
     }
   }
-  return { residual: fit.residual, notInView };
+  return { residual: fit.residual, notInView, ...(dropped ? { dropped } : {}) };
 }
 
 const hasThumb = (hand: readonly Pick<Candidate, 'site'>[]) => hand.some((c) => c.site === 'MCP1' || c.site === 'IP1');
@@ -484,6 +509,8 @@ export function keepPaHands(
   film: { rows: number; columns: number; pixelSpacingMm: [number, number] },
   paViewsOnly = true,
   recognised: RecognisedHand = recognisedHand(),
+  /** a partial view may leave one stray name out (`fitWithoutOne`): for a partial-view detector's reading */
+  partialDropOne = false,
 ): ViewCheck {
   const out: ViewCheck = { candidates: [], paResiduals: {}, partial: {}, notGraded: [] };
   for (const laterality of ['L', 'R'] as const) {
@@ -491,14 +518,14 @@ export function keepPaHands(
     if (hand.length === 0) continue;
     const residual = paViewsOnly ? layoutResidual(hand, laterality) : undefined;
     const why = handNotGraded(hand, residual, recognised) ?? (residual !== undefined ? mcpNamedTwiceView(hand, laterality) : undefined);
-    const partial = why?.cause === 'unrecognised' && hand.length < recognised.minJoints ? partialPaView(hand, laterality, film, recognised.partialMinMeanConfidence) : undefined;
+    const partial = why?.cause === 'unrecognised' && hand.length < recognised.minJoints ? partialPaView(hand, laterality, film, recognised.partialMinMeanConfidence, partialDropOne) : undefined;
     if (partial && 'forearm' in partial) {
       // a forearm film is another body part, not a hand in another view: "no hand" is what it shows
       out.notGraded.push({ laterality, cause: 'unrecognised', reason: partial.forearm });
       continue;
     }
     if (partial) {
-      out.candidates.push(...hand);
+      out.candidates.push(...hand.filter((c) => c !== partial.dropped));
       out.partial[laterality] = partial;
       continue;
     }
