@@ -16,6 +16,19 @@ function hand(seed: number, laterality: 'L' | 'R'): Candidate[] {
   return r.hands[0].joints.map((j) => ({ laterality, site: j.site, x: j.x, y: j.y, confidence: 0.9 }));
 }
 
+/**
+ * A phantom hand's wrist-only film: cut 12 mm distal of the CMC row, 60 mm of forearm below the
+ * radiocarpal joint; the joints on it, in its frame.
+ */
+function wristOnly(joints: Candidate[]) {
+  const mm = 1 / FILM.pixelSpacingMm[0];
+  const cmcY = Math.min(...joints.filter((j) => /^CMC/.test(j.site)).map((j) => j.y));
+  const rcY = joints.find((j) => j.site === 'RC')!.y;
+  const top = cmcY - 12 * mm;
+  const film = { ...FILM, rows: Math.round(rcY + 60 * mm - top) };
+  return { film, top, rcY, mm, joints: joints.filter((j) => j.y >= top + 2 && j.y < top + film.rows).map((j) => ({ ...j, y: j.y - top })) };
+}
+
 describe('PA view check', () => {
   it('keeps phantom hands of either side, turned and scaled', () => {
     for (const [seed, side] of [[11, 'L'], [12, 'R'], [13, 'L'], [14, 'R']] as const) {
@@ -201,13 +214,7 @@ describe('PA view check', () => {
   it('grades a partial PA view: a wrist-only or finger-only film whose missing joints would lie off the film', () => {
     for (const [seed, side] of [[21, 'L'], [22, 'R']] as const) {
       const joints = hand(seed, side);
-      const mm = 1 / FILM.pixelSpacingMm[0];
-      // a wrist-only film: cut 12 mm distal of the CMC row, 60 mm of forearm below the radiocarpal joint
-      const cmcY = Math.min(...joints.filter((j) => /^CMC/.test(j.site)).map((j) => j.y));
-      const rcY = joints.find((j) => j.site === 'RC')!.y;
-      const top = cmcY - 12 * mm;
-      const wristFilm = { ...FILM, rows: Math.round(rcY + 60 * mm - top) };
-      const inWrist = joints.filter((j) => j.y >= top + 2 && j.y < top + wristFilm.rows).map((j) => ({ ...j, y: j.y - top }));
+      const { film: wristFilm, joints: inWrist, top, rcY, mm } = wristOnly(joints);
       const check = keepPaHands(inWrist, wristFilm);
       expect(check.notGraded, `seed ${seed}`).toEqual([]);
       expect(check.candidates.length).toBe(inWrist.length);
@@ -234,13 +241,7 @@ describe('PA view check', () => {
 
   it("leaves one stray name out of a partial-view detector's wrist, and only then: the whole-hand detector's reading stays as it is", () => {
     for (const [seed, side] of [[24, 'L'], [25, 'R']] as const) {
-      const joints = hand(seed, side);
-      const mm = 1 / FILM.pixelSpacingMm[0];
-      const cmcY = Math.min(...joints.filter((j) => /^CMC/.test(j.site)).map((j) => j.y));
-      const rcY = joints.find((j) => j.site === 'RC')!.y;
-      const top = cmcY - 12 * mm;
-      const wristFilm = { ...FILM, rows: Math.round(rcY + 60 * mm - top) };
-      const inWrist = joints.filter((j) => j.y >= top + 2 && j.y < top + wristFilm.rows).map((j) => ({ ...j, y: j.y - top }));
+      const { film: wristFilm, joints: inWrist, mm } = wristOnly(hand(seed, side));
       // a DIP2 named on the metacarpal shafts, 4 mm above the CMC row: an error no PA hand can
       // hold, yet within withoutStrays' two spans of its place
       const cmc3 = inWrist.find((j) => j.site === 'CMC3')!;

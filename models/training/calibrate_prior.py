@@ -33,7 +33,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import N_SITES, read_crop_split  # noqa: E402
-from grader import PRIOR_KEYS, PRIOR_PARTS, SCALES, WRIST_JSN_SITES, Grader, add_wrist_member_args, load_grader, member_ckpts, part_of_site, wrist_row_sites  # noqa: E402
+from grader import PRIOR_KEYS, PRIOR_PARTS, SCALES, WRIST_JSN_SITES, Grader, add_member_args, load_grader, member_ckpts, part_of_site, wrist_row_sites  # noqa: E402
 from eval_real_disease import written  # noqa: E402
 from real_disease import SITES, write_disease  # noqa: E402
 
@@ -103,7 +103,7 @@ def shifted(base: dict, delta: float) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--ckpt", required=True, nargs="+", help="a grader checkpoint; several: their ensemble (grader.GraderEnsemble)")
-    add_wrist_member_args(ap)
+    add_member_args(ap)
     ap.add_argument("--crops", required=True, help="real training crops (real_crops.mjs), labelled healthy")
     ap.add_argument("--target", type=float, default=0.08, help="largest share of healthy training crops called diseased, per score")
     ap.add_argument("--max-subsample", type=int, default=3000)

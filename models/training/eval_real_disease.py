@@ -25,7 +25,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import N_SITES, read_crop_split  # noqa: E402
-from grader import PRIOR_PARTS, WRIST_JSN_SITES, Grader, add_wrist_member_args, load_grader, member_ckpts, part_of_site, wrist_row_sites  # noqa: E402
+from grader import PRIOR_PARTS, WRIST_JSN_SITES, Grader, add_member_args, load_grader, member_ckpts, part_of_site, wrist_row_sites  # noqa: E402
 from real_disease import HINGE_SITES, SITES, find_gap, write_disease  # noqa: E402
 
 
@@ -94,7 +94,7 @@ def pooled(parts):
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--ckpt", required=True, nargs="+", help="a grader checkpoint; several: their ensemble (grader.GraderEnsemble)")
-    add_wrist_member_args(ap)
+    add_member_args(ap)
     ap.add_argument("--crops", required=True)
     ap.add_argument("--seed", type=int, default=20261202)
     ap.add_argument("--repeats", type=int, default=1, help="disease written this many times with other seeds, pooled")

@@ -31,7 +31,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import N_CHANNELS, read_meta  # noqa: E402
 from detector import Detector, decode, n_params  # noqa: E402
-from grader import SCALES, Grader, GraderEnsemble, add_wrist_member_args, load_grader, member_ckpts  # noqa: E402
+from grader import SCALES, Grader, GraderEnsemble, add_member_args, load_grader, member_ckpts  # noqa: E402
 import train_detector  # noqa: E402
 import train_grader  # noqa: E402
 
@@ -352,7 +352,7 @@ def main():
     ap.add_argument("--val", required=True)
     ap.add_argument("--detector-ckpt", default=None)
     ap.add_argument("--grader-ckpt", default=None, nargs="+", help="a grader checkpoint; several: their ensemble (grader.GraderEnsemble)")
-    add_wrist_member_args(ap)
+    add_member_args(ap)
     ap.add_argument("--phantom-commit", required=True)
     ap.add_argument("--threshold", type=float, default=0.3, help="detector peak threshold on the sigmoid")
     ap.add_argument("--detector-name", default="jointscore-detector",

@@ -189,7 +189,7 @@ class Grader(nn.Module):
 WRIST_SITES = sorted(CARPAL_SITES)
 THUMB_SITES = sorted(SITES.index(s) for s in ("IP1", "MCP1", "CMC1"))
 WRIST_JSN_SITES = sorted(_WRIST_JSN)
-# the sites hand-OA KL is graded at (DESIGN.md's joint vocabulary)
+# the sites hand-OA KL is graded at (DESIGN.md's joint vocabulary; src/analysis/joints.ts KL_SITES)
 KL_SITES = sorted(SITES.index(s) for s in ("DIP2", "DIP3", "DIP4", "DIP5", "PIP2", "PIP3", "PIP4", "PIP5", "IP1",
                                            "MCP1", "MCP2", "MCP3", "MCP4", "MCP5", "CMC1", "STT"))
 # the prior's rows, and the prior.json key of each
@@ -300,7 +300,7 @@ def load_grader(path: str | list[str], wrist_jsn: list[str] | None = None,
     return GraderEnsemble(models[:n], *groups).eval(), record
 
 
-def add_wrist_member_args(ap) -> None:
+def add_member_args(ap) -> None:
     """The scripts' --wrist-jsn-ckpt, --wrist-erosion-ckpt and --kl-ckpt: load_grader's readers (member_ckpts)."""
     ap.add_argument("--wrist-jsn-ckpt", nargs="+", default=None,
                     help="grader checkpoints read for JSN at the wrist JSN sites only (grader.GraderEnsemble wrist_jsn)")
@@ -311,8 +311,8 @@ def add_wrist_member_args(ap) -> None:
 
 
 def member_ckpts(args) -> dict:
-    """load_grader's reader checkpoints from add_wrist_member_args' arguments."""
-    return {"wrist_jsn": args.wrist_jsn_ckpt, "wrist_erosion": args.wrist_erosion_ckpt, "kl": getattr(args, "kl_ckpt", None)}
+    """load_grader's reader checkpoints from add_member_args' arguments."""
+    return {"wrist_jsn": args.wrist_jsn_ckpt, "wrist_erosion": args.wrist_erosion_ckpt, "kl": args.kl_ckpt}
 
 
 def wrist_of(meta: torch.Tensor) -> torch.Tensor:

@@ -96,20 +96,22 @@ def clinical_weights(grades: np.ndarray) -> np.ndarray:
     return w / w.sum()
 
 
-def wrist_only(pool: CropPool, p: np.ndarray | None, sites: list[int]) -> np.ndarray:
-    """Draw weights over the pool's crops restricted to `sites` (the wrist bones, or all wrist JSN sites)."""
-    site = np.concatenate([s.site for s in pool.splits])
-    w = (np.ones(pool.n) if p is None else p.copy()) * np.isin(site, sites)
+def drawn_where(pool: CropPool, p: np.ndarray | None, keep: np.ndarray) -> np.ndarray:
+    """Draw weights over the pool's crops (p, else uniform) restricted to those `keep` marks."""
+    w = (np.ones(pool.n) if p is None else p.copy()) * keep
     return w / w.sum()
+
+
+def wrist_only(pool: CropPool, p: np.ndarray | None, sites: list[int]) -> np.ndarray:
+    """Draw weights restricted to crops of `sites` (the wrist bones, or all wrist JSN sites)."""
+    return drawn_where(pool, p, np.isin(np.concatenate([s.site for s in pool.splits]), sites))
 
 
 def scored_only(pool: CropPool, p: np.ndarray | None, scales: list[str]) -> np.ndarray:
-    """Draw weights over the pool's crops restricted to those scored for one of `scales`
-    (a real crop's grades as read before any disease is written onto it)."""
+    """Draw weights restricted to crops scored for one of `scales` (a real crop's grades as
+    read before any disease is written onto it)."""
     grades = np.concatenate([s.grades for s in pool.splits])
-    cols = [list(SCALES).index(k) for k in scales]
-    w = (np.ones(pool.n) if p is None else p.copy()) * (grades[:, cols] >= 0).any(1)
-    return w / w.sum()
+    return drawn_where(pool, p, (grades[:, [list(SCALES).index(k) for k in scales]] >= 0).any(1))
 
 
 def with_disease(rc, rm, ry, share, args, epoch, step):

@@ -208,29 +208,32 @@ export interface PartialPaView {
   residual: number;
   /** the sites not found whose predicted place is off the film (or at its edge) */
   notInView: JointSite[];
-  /** a joint left out because the others lie as in a PA hand without it (`fitWithoutOne`) */
+  /** a joint left out because the others lie as in a PA hand without it (`partialFit`) */
   dropped?: Candidate;
 }
 
 /**
- * The layout fitted to a partial view's joints, or, where those lie off it, to all of them but
- * the one whose leaving out fits the rest best. Why: a few joints fit a layout only while every
- * name is right, and one stray name (a DIP found on the metacarpal shafts of a wrist film, 1-2
- * spans from its place: too near for `withoutStrays`) sinks a wrist whose other 7 lie as in a
- * PA hand. At least `PARTIAL_VIEW.minJoints` are kept. Only for a detector that learnt partial
- * views (`dropOne`): the whole-hand detector names a wrist film's joints wrongly in several
- * places, and a reading of its that fits only without one of them is its error, not a stray
- * (on a phantom wrist film it took the place of the partial-view detector's right reading).
+ * The layout fitted to a partial view's joints within PARTIAL_VIEW.maxResidual, or, where those
+ * lie off it, to all of them but the one whose leaving out fits the rest best; undefined where
+ * neither fits. Why: a few joints fit a layout only while every name is right, and one stray
+ * name (a DIP found on the metacarpal shafts of a wrist film, 1-2 spans from its place: too near
+ * for `withoutStrays`) sinks a wrist whose other 7 lie as in a PA hand. At least
+ * `PARTIAL_VIEW.minJoints` are kept. Only for a detector that learnt partial views (`dropOne`):
+ * the whole-hand detector names a wrist film's joints wrongly in several places, and a reading
+ * of its that fits only without one of them is its error, not a stray (on a phantom wrist film
+ * it took the place of the partial-view detector's right reading).
  */
-function fitWithoutOne(hand: readonly Candidate[], laterality: Laterality, dropOne: boolean): { fit: LayoutFit; dropped?: Candidate } | undefined {
+function partialFit(hand: readonly Candidate[], laterality: Laterality, dropOne: boolean): { fit: LayoutFit; dropped?: Candidate } | undefined {
+  const fits = (f: LayoutFit | undefined): f is LayoutFit => f !== undefined && f.residual <= PARTIAL_VIEW.maxResidual;
   const fit = fitLayout(hand, laterality, PARTIAL_VIEW.minJoints);
-  if (!fit || !dropOne || fit.residual <= PARTIAL_VIEW.maxResidual || hand.length <= PARTIAL_VIEW.minJoints) return fit && { fit };
+  if (fits(fit)) return { fit };
+  if (!dropOne || hand.length <= PARTIAL_VIEW.minJoints) return undefined;
   let best: { fit: LayoutFit; dropped: Candidate } | undefined;
   for (const c of hand) {
     const f = fitLayout(hand.filter((o) => o !== c), laterality, PARTIAL_VIEW.minJoints);
     if (f && (!best || f.residual < best.fit.residual)) best = { fit: f, dropped: c };
   }
-  return best && best.fit.residual <= PARTIAL_VIEW.maxResidual ? best : { fit };
+  return best && fits(best.fit) ? best : undefined;
 }
 
 /**
@@ -265,8 +268,8 @@ export function partialPaView(
 ): PartialPaView | { forearm: string } | undefined {
   const mean = hand.reduce((s, c) => s + c.confidence, 0) / hand.length;
   if (hand.length < PARTIAL_VIEW.minJoints || mean < minMeanConfidence) return undefined;
-  const fitted = fitWithoutOne(hand, laterality, dropOne);
-  if (!fitted || fitted.fit.residual > PARTIAL_VIEW.maxResidual) return undefined;
+  const fitted = partialFit(hand, laterality, dropOne);
+  if (!fitted) return undefined;
   const { fit, dropped } = fitted;
   const [sr, sc] = film.pixelSpacingMm;
   const found = new Set(hand.filter((c) => c !== dropped).map((c) => c.site));
@@ -509,7 +512,7 @@ export function keepPaHands(
   film: { rows: number; columns: number; pixelSpacingMm: [number, number] },
   paViewsOnly = true,
   recognised: RecognisedHand = recognisedHand(),
-  /** a partial view may leave one stray name out (`fitWithoutOne`): for a partial-view detector's reading */
+  /** a partial view may leave one stray name out (`partialFit`): for a partial-view detector's reading */
   partialDropOne = false,
 ): ViewCheck {
   const out: ViewCheck = { candidates: [], paResiduals: {}, partial: {}, notGraded: [] };

@@ -21,7 +21,7 @@ from PIL import Image, ImageFilter
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from data import N_SITES, read_crop_split  # noqa: E402
 from eval_real_disease import called, grades_of, probabilities_of, written  # noqa: E402
-from grader import WRIST_JSN_SITES, add_wrist_member_args, load_grader, member_ckpts  # noqa: E402
+from grader import WRIST_JSN_SITES, add_member_args, load_grader, member_ckpts  # noqa: E402
 
 
 def through_pil(change):
@@ -56,7 +56,7 @@ def changes(rng: np.random.Generator) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--ckpt", nargs="+", required=True)
-    add_wrist_member_args(ap)
+    add_member_args(ap)
     ap.add_argument("--prior-weights", default=None)
     ap.add_argument("--crops", nargs="+", required=True)
     ap.add_argument("--draws", type=int, default=4)

@@ -22,7 +22,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from data import read_crop_split  # noqa: E402
 from eval_real_disease import auc, films_of, probabilities_of  # noqa: E402
-from grader import WRIST_JSN_SITES as WRIST, WRIST_SITES as WRIST_BONES, add_wrist_member_args, load_grader, member_ckpts  # noqa: E402
+from grader import WRIST_JSN_SITES as WRIST, WRIST_SITES as WRIST_BONES, add_member_args, load_grader, member_ckpts  # noqa: E402
 from real_disease import find_gap  # noqa: E402
 
 
@@ -32,7 +32,7 @@ def main():
     ap.add_argument("--crops", required=True)
     ap.add_argument("--labels", required=True)
     ap.add_argument("--ckpt", nargs="+", required=True)
-    add_wrist_member_args(ap)
+    add_member_args(ap)
     ap.add_argument("--prior-weights", default=None)
     ap.add_argument("--score", choices=["jsn", "erosion"], default="jsn",
                     help="erosion: the largest expected erosion grade over the wrist bones (STT, CSL, RC) instead")
