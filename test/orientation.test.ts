@@ -3,7 +3,7 @@ import { DEFAULT_MODELS_DIR } from '../src/cli/analyze.js';
 import { analyzeImage } from '../src/inference/analyze.js';
 import { loadModels, type Models } from '../src/inference/models.js';
 import { STRAIGHTEN_FROM_RAD, turnLetterbox, unturn } from '../src/inference/orientation.js';
-import { paPose } from '../src/inference/view.js';
+import { paPose, tiltFromUpright } from '../src/inference/view.js';
 import { iou as boxIou } from '../src/eval/match.js';
 import { parsePhantomOptions, specFor } from '../src/phantom/options.js';
 import { letterbox } from '../src/imaging/preprocess.js';
@@ -55,7 +55,7 @@ describe('orientation', () => {
     const values = Uint16Array.from(r.image, (v) => Math.round(v * 4095));
     const a = await analyzeImage({ rows: r.rows, columns: r.columns, values, photometric: 'MONOCHROME2', pixelSpacingMm: [0.15, 0.15], sopInstanceUID: '1.2.5' }, models);
     const side = r.hands[0].laterality;
-    const tilt = paPose(r.hands[0].joints, side)!.tilt;
+    const tilt = tiltFromUpright(paPose(r.hands[0].joints, side)!.tilt, side);
     expect(Math.abs(tilt - (Math.PI / 2) * Math.round(tilt / (Math.PI / 2)))).toBeGreaterThan(STRAIGHTEN_FROM_RAD);
     const found = new Map(a.hands.find((h) => h.laterality === side)!.joints.map((j) => [j.site, j]));
     for (const t of r.hands[0].joints) {

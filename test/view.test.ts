@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Candidate } from '../src/inference/detector.js';
-import { closestMcpPair, handNotGraded, keepPaHands, layoutResidual, MAX_PA_RESIDUAL, MCP_NAMED_TWICE, mcpNamedTwice, paPose, PARTIAL_VIEW, recognisedHand, STRAY_JOINTS, thumbAlongHand, thumbAsBigToe, BIG_TOE, thumbNotFound, thumbOnFilm, withoutStrays } from '../src/inference/view.js';
+import { closestMcpPair, handNotGraded, tiltFromUpright, UPRIGHT_TILT_RAD, keepPaHands, layoutResidual, MAX_PA_RESIDUAL, MCP_NAMED_TWICE, mcpNamedTwice, paPose, PARTIAL_VIEW, recognisedHand, STRAY_JOINTS, thumbAlongHand, thumbAsBigToe, BIG_TOE, thumbNotFound, thumbOnFilm, withoutStrays } from '../src/inference/view.js';
 import { DEFAULT_CALIBRATION } from '../src/inference/manifest.js';
 import { renderPhantom } from '../src/phantom/render.js';
 
@@ -208,6 +208,20 @@ describe('PA view check', () => {
         // the turn that makes it upright again undoes the one applied
         expect(paPose(turnedBy, side)!.tilt, `seed ${seed}, ${deg} degrees`).toBeCloseTo(upright - a, 6);
       }
+    }
+  });
+
+  it('measures how far a hand lies from upright, not from the layout frame an upright hand fits turned', () => {
+    // the phantom draws one hand within 30 degrees of upright: its tilt from upright stays
+    // within that, centred on 0, while the layout's own tilt sits about 25 degrees to one side
+    const deg = (r: number) => (r * 180) / Math.PI;
+    for (const side of ['L', 'R'] as const) {
+      const raw = Array.from({ length: 12 }, (_, i) => paPose(hand(600 + i, side), side)!.tilt);
+      const fromUpright = raw.map((t) => tiltFromUpright(t, side));
+      const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+      expect(Math.abs(deg(mean(fromUpright))), side).toBeLessThan(10);
+      for (const t of fromUpright) expect(Math.abs(deg(t)), side).toBeLessThan(35);
+      expect(Math.abs(deg(mean(raw))), side).toBeGreaterThan(deg(UPRIGHT_TILT_RAD) - 10);
     }
   });
 
