@@ -53,10 +53,11 @@ describe('phantom feet', () => {
 
   it.skipIf(!present)('are not graded as hands where the detector names a big toe as the thumb: it lies in the MTP row, not short of it', async () => {
     const models = await loadModels(MODELS, { provider: 'cpu' });
-    for (const seed of [2, 7]) {
+    // (seed 2 was one until tilted hands were read again by their tilt from upright: read so, no thumb is named on it)
+    for (const seed of [1, 7]) {
       const a = await analyseFoot(seed, models);
       expect(a.hands, `seed ${seed}`).toEqual([]);
-      expect(a.notGraded).toEqual([expect.objectContaining({ cause: 'unrecognised', reason: expect.stringMatching(/lies where a big toe's does/) })]);
+      expect(a.notGraded).toEqual(expect.arrayContaining([expect.objectContaining({ cause: 'unrecognised', reason: expect.stringMatching(/lies where a big toe's does/) })]));
     }
   }, 60_000);
 });

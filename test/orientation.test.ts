@@ -48,21 +48,33 @@ describe('orientation', () => {
     }
   });
 
-  it('reads a hand lying far from upright again, turned by its own tilt: every joint where the truth is', async () => {
-    // held-out --wider phantom 2000227: its hand lies about 40 degrees off upright; read
-    // without straightening, 3 of its 21 joints were placed off the truth (IoU < 0.5)
-    const r = renderPhantom(specFor(parsePhantomOptions({ seed: '2000227', widerRanges: true }), 0));
+  /** A held-out --wider phantom analysed by the node: its hand's joints, each expected on the truth (IoU >= 0.5). */
+  async function expectEveryJointOnTruth(seed: string) {
+    const r = renderPhantom(specFor(parsePhantomOptions({ seed, widerRanges: true }), 0));
     const values = Uint16Array.from(r.image, (v) => Math.round(v * 4095));
-    const a = await analyzeImage({ rows: r.rows, columns: r.columns, values, photometric: 'MONOCHROME2', pixelSpacingMm: [0.15, 0.15], sopInstanceUID: '1.2.5' }, models);
+    const a = await analyzeImage({ rows: r.rows, columns: r.columns, values, photometric: 'MONOCHROME2', pixelSpacingMm: [0.15, 0.15], sopInstanceUID: `1.2.5.${seed}` }, models);
     const side = r.hands[0].laterality;
-    const tilt = tiltFromUpright(paPose(r.hands[0].joints, side)!.tilt, side);
-    expect(Math.abs(tilt - (Math.PI / 2) * Math.round(tilt / (Math.PI / 2)))).toBeGreaterThan(STRAIGHTEN_FROM_RAD);
     const found = new Map(a.hands.find((h) => h.laterality === side)!.joints.map((j) => [j.site, j]));
     for (const t of r.hands[0].joints) {
       const j = found.get(t.site);
       expect(j, t.site).toBeDefined();
       expect(boxIou(j!.box!, t.box), t.site).toBeGreaterThanOrEqual(0.5);
     }
+    return r.hands[0];
+  }
+
+  it('reads a hand lying far from upright again, turned by its own tilt: every joint where the truth is', async () => {
+    // held-out --wider phantom 2000227: its hand lies about 40 degrees off upright; read
+    // without straightening, 3 of its 21 joints were placed off the truth (IoU < 0.5)
+    const hand = await expectEveryJointOnTruth('2000227');
+    const tilt = tiltFromUpright(paPose(hand.joints, hand.laterality)!.tilt, hand.laterality);
+    expect(Math.abs(tilt - (Math.PI / 2) * Math.round(tilt / (Math.PI / 2)))).toBeGreaterThan(STRAIGHTEN_FROM_RAD);
+  }, 60_000);
+
+  it('keeps the upright reading of a tilted hand when it is surer, though it fits the layout no closer', async () => {
+    // held-out --wider phantom 2000036: while the second reading had also to name as many joints
+    // and fit the PA layout at least as well as the first, PIP4, PIP5 and MCP4 stayed off the truth
+    await expectEveryJointOnTruth('2000036');
   }, 60_000);
 
   it.each([

@@ -126,13 +126,17 @@ export const STRAIGHTEN_FROM_RAD = (20 * Math.PI) / 180;
 const TILT_FROM = { joints: 14, meanConfidence: 0.55 };
 
 /**
- * Each hand found in a PA layout but tilted is read again on the input turned by its own
- * tilt about its centre (moved to the input's centre); its joints are replaced when the
- * second reading finds at least as many, surer, and lying at least as well as a PA hand's
- * (without that last condition a child's radial growth plate was taken for the radiocarpal
- * joint on two RSNA films). Only hands already found are read again, so nothing that was not
- * a hand becomes one (diagonal quarter turns, tried on whole films, found "hands" on wrist
- * crops and elbows).
+ * Each hand found in a PA layout but lying far from upright is read again on the input turned
+ * upright by its own tilt about its centre (moved to the input's centre); its joints are
+ * replaced when the second reading is surer (summed confidence) and still lies as a PA hand's.
+ * The upright reading is where the detector is surest of its names: requiring it also to name
+ * as many joints and fit the layout at least as closely kept misnamed first readings of real
+ * hands turned 30-60 degrees (docs/evaluation.md, "Between the quarter turns"). (That rule came
+ * in when the tilt was taken in the layout's frame and upright hands were read again 25 degrees
+ * off: then a child's radial growth plate was taken for the radiocarpal joint on two RSNA films;
+ * upright hands are no longer read again.) Only hands already found are read again, so nothing
+ * that was not a hand becomes one (diagonal quarter turns, tried on whole films, found "hands"
+ * on wrist crops and elbows).
  */
 async function straighten(
   found: OrientedDetection,
@@ -156,8 +160,7 @@ async function straighten(
     const turned = rotateInput(lb, cx, cy, tilt);
     const raw = await runDetector(turned.data, 1, manifest, runner);
     const again = keepWholeHands(raw.map((c) => turned.back(c)), minJointsPerHand).filter((c) => c.laterality === side);
-    const fits = (paPose(again, side)?.residual ?? Infinity) <= pose.residual;
-    if (again.length >= hand.length && certainty(again) > certainty(hand) && fits) {
+    if (certainty(again) > certainty(hand) && paPose(again, side)) {
       candidates = [...candidates.filter((c) => c.laterality !== side), ...again];
     }
   }
