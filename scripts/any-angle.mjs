@@ -1,85 +1,120 @@
 // Real-film check of the orientation step at angles between the quarter turns: each PA hand of
-// a by-eye list (docs/eval/real-films/), turned by each angle (the canvas grown to hold it, the
-// corners black as a collimated field's), is analysed again, and its joints are compared with
-// the joints the node names on the film as stored, carried into the turned frame: the share
-// found within 10 % of that hand's MCP2-MCP5 distance (PCK@0.1 against the node's own upright
-// reading: labelled joints are few, and the upright reading of these films is the one the view
-// and coverage tables judge), the PA hands graded, and those graded with fewer than 90 % of
-// their joints in place (joints named wrongly, then graded: worse than no reading). Films arrive
-// as acquired, and a hand laid on the plate at an angle is common; the synthetic turned test
-// (docs/evaluation.md) draws hands within 60 degrees of a quarter turn on phantoms. Not a test:
-// the real films are not part of the project. Build first (`npx tsc -p .`), then
-//   node scripts/any-angle.mjs <folder of films> <list.csv> [angles, default 0,30,45,60,90,135,180,225,270,315] [--films]
-import { readFileSync } from 'node:fs';
+// a by-eye list (docs/eval/real-films/), turned by each angle, is analysed again, and its joints
+// are compared with the joints the node names on the film as stored, carried into the turned
+// frame: the share found within 10 % of that hand's MCP2-MCP5 distance (PCK@0.1 against the
+// node's own upright reading: labelled joints are few, and the upright reading of these films is
+// the one the view and coverage tables judge), the PA hands graded, and those graded with fewer
+// than 90 % of their joints in place (joints named wrongly, then graded: worse than no reading).
+// Films arrive as acquired, and a hand laid on the plate at an angle is common; the synthetic
+// turned test (docs/evaluation.md) draws hands within 60 degrees of a quarter turn on phantoms.
+// Not a test: the real films are not part of the project. Build first (`npx tsc -p .`), then
+//   node scripts/any-angle.mjs <folder of films> <list.csv> [models] [--films] [--angles=0,30,...]
+//     [--partial] [--inscribed]
+// --partial: the films listed as PA wrist or finger films and their partial PA views (PCK scale:
+//   MCP2-MCP5 where both are named, else 60 mm at the film's pixel spacing).
+// --inscribed: the turned film cut to the largest upright rectangle inside it (no black corners,
+//   which a partial view's edge check would take for film); joints cut off are not counted.
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { analyzeImage } from '../dist/inference/analyze.js';
 import { loadModels } from '../dist/inference/models.js';
 import { filmListArgs } from './film-list.mjs';
 
-const { dir, rows, perFilm } = filmListArgs('any-angle.mjs');
-const anglesArg = process.argv.slice(2).filter((a) => !a.startsWith('--'))[2] ?? '0,30,45,60,90,135,180,225,270,315';
-const angles = anglesArg.split(',').map(Number);
-const models = await loadModels('models', { provider: 'cpu' });
+const { dir, rows, modelsDir, perFilm } = filmListArgs('any-angle.mjs');
+const flag = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+const angles = (flag('angles') ?? '0,30,45,60,90,135,180,225,270,315').split(',').map(Number);
+const partial = process.argv.includes('--partial');
+const inscribed = process.argv.includes('--inscribed');
+const models = await loadModels(modelsDir, { provider: 'cpu' });
 const PCK = 0.1;
 const MISPLACED_BELOW = 0.9;
+const KIND = partial ? 'PA-partial' : 'PA';
+const LISTED = partial ? /(wrist|finger)\S*,? PA|wrist PA|finger\(s\) PA/ : /hand, PA|one a PA hand/;
 
-/** The film turned clockwise by `angle` degrees, analysed as a research picture (spacing estimated). */
+/** The largest upright rectangle inside a w x h film turned by t radians (its size). */
+function inscribedSize(w, h, t) {
+  const [sin, cos] = [Math.abs(Math.sin(t)), Math.abs(Math.cos(t))];
+  const [long, short] = [Math.max(w, h), Math.min(w, h)];
+  if (short <= 2 * sin * cos * long || Math.abs(sin - cos) < 1e-10) {
+    const x = 0.5 * short;
+    return w >= h ? [x / sin, x / cos] : [x / cos, x / sin];
+  }
+  const c2 = cos * cos - sin * sin;
+  return [(w * cos - h * sin) / c2, (h * cos - w * sin) / c2];
+}
+
+/**
+ * The film turned clockwise by `angle` degrees (the canvas grown to hold it, corners black, or
+ * with --inscribed cut to the rectangle inside), analysed as a research picture (spacing
+ * estimated); `crop` is where the picture analysed lies on the grown canvas.
+ */
 async function analyseTurned(file, angle) {
-  const { data, info } = await sharp(file).greyscale().rotate(angle, { background: { r: 0, g: 0, b: 0 } }).raw().toBuffer({ resolveWithObject: true });
+  let turned = sharp(file).greyscale().rotate(angle, { background: { r: 0, g: 0, b: 0 } });
+  const canvas = await turned.clone().png().toBuffer({ resolveWithObject: true });
+  let crop = { left: 0, top: 0, width: canvas.info.width, height: canvas.info.height };
+  if (inscribed && angle % 90 !== 0) {
+    const { width: w, height: h } = await sharp(file).metadata();
+    const [wr, hr] = inscribedSize(w, h, (angle * Math.PI) / 180);
+    crop = { left: Math.floor((canvas.info.width - wr) / 2) + 2, top: Math.floor((canvas.info.height - hr) / 2) + 2, width: Math.floor(wr) - 4, height: Math.floor(hr) - 4 };
+    turned = sharp(canvas.data).extract(crop);
+  }
+  const { data, info } = await turned.raw().toBuffer({ resolveWithObject: true });
   const values = new Uint16Array(info.width * info.height);
   for (let i = 0; i < values.length; i++) values[i] = data[i * info.channels];
   const input = { rows: info.height, columns: info.width, values, photometric: 'MONOCHROME2', pixelSpacingMm: [0.2, 0.2], sopInstanceUID: file };
-  return { analysis: await analyzeImage(input, models, undefined, { spacingFrom: 'default' }), width: info.width, height: info.height };
+  return { analysis: await analyzeImage(input, models, undefined, { spacingFrom: 'default' }), canvas: { width: canvas.info.width, height: canvas.info.height }, crop };
 }
 
-/** Where a point of the stored film lies on the film turned by `angle` (sharp turns about the centre and grows the canvas). */
+/** Where a point of the stored film lies on the analysed picture of the film turned by `angle` (sharp turns about the centre). */
 const turnPoint = (angle, from, to) => {
   const t = (angle * Math.PI) / 180;
   return (x, y) => {
-    const [dx, dy] = [x - from.width / 2, y - from.height / 2];
-    return [dx * Math.cos(t) - dy * Math.sin(t) + to.width / 2, dx * Math.sin(t) + dy * Math.cos(t) + to.height / 2];
+    const [dx, dy] = [x - from.canvas.width / 2, y - from.canvas.height / 2];
+    return [dx * Math.cos(t) - dy * Math.sin(t) + to.canvas.width / 2 - to.crop.left, dx * Math.sin(t) + dy * Math.cos(t) + to.canvas.height / 2 - to.crop.top];
   };
 };
 
-const pa = (analysis) => analysis.hands.filter((h) => h.view?.kind === 'PA');
-const by = new Map(angles.map((a) => [a, { found: 0, joints: 0, films: 0, graded: 0, misplaced: 0 }]));
-for (const { file, shows } of rows.filter((r) => /hand, PA|one a PA hand/.test(r.shows))) {
+const graded = (analysis) => analysis.hands.filter((h) => h.view?.kind === KIND);
+const by = new Map(angles.map((a) => [a, { found: 0, joints: 0, graded: 0, misplaced: 0 }]));
+let hands = 0;
+for (const { file, shows } of rows.filter((r) => LISTED.test(r.shows))) {
   const path = join(dir, file);
   const upright = await analyseTurned(path, 0);
-  const reference = pa(upright.analysis).filter((h) => ['MCP2', 'MCP5'].every((s) => h.joints.some((j) => j.site === s)));
+  const reference = graded(upright.analysis).filter((h) => partial || ['MCP2', 'MCP5'].every((s) => h.joints.some((j) => j.site === s)));
   if (!reference.length) {
-    if (perFilm) console.log(`${file}\t${shows}\tno PA hand with MCP2 and MCP5 as stored: not measured`);
+    if (perFilm) console.log(`${file}\t${shows}\tno ${KIND} reading${partial ? '' : ' with MCP2 and MCP5'} as stored: not measured`);
     continue;
   }
+  hands += reference.length;
+  const mm = upright.analysis.source.pixelSpacingMm[0];
   const line = [];
   for (const angle of angles) {
     const turned = angle === 0 ? upright : await analyseTurned(path, angle);
     const move = turnPoint(angle, upright, turned);
     const s = by.get(angle);
-    s.films++;
     for (const hand of reference) {
       const at = Object.fromEntries(hand.joints.map((j) => [j.site, j]));
-      const span = Math.hypot(at.MCP2.x - at.MCP5.x, at.MCP2.y - at.MCP5.y);
-      const again = pa(turned.analysis).find((h) => h.laterality === hand.laterality);
-      let found = 0;
+      const scale = at.MCP2 && at.MCP5 ? Math.hypot(at.MCP2.x - at.MCP5.x, at.MCP2.y - at.MCP5.y) : 60 / mm;
+      const again = graded(turned.analysis).find((h) => h.laterality === hand.laterality);
+      let [found, inView] = [0, 0];
       for (const j of hand.joints) {
         const [x, y] = move(j.x, j.y);
+        if (x < 0 || y < 0 || x >= turned.crop.width || y >= turned.crop.height) continue;
+        inView++;
         const o = again?.joints.find((k) => k.site === j.site);
-        if (o && Math.hypot(o.x - x, o.y - y) <= PCK * span) found++;
+        if (o && Math.hypot(o.x - x, o.y - y) <= PCK * scale) found++;
       }
       s.found += found;
-      s.joints += hand.joints.length;
+      s.joints += inView;
       if (again) {
         s.graded++;
-        if (found / hand.joints.length < MISPLACED_BELOW) s.misplaced++;
+        if (found < MISPLACED_BELOW * inView) s.misplaced++;
       }
-      line.push(`${angle}:${(found / hand.joints.length).toFixed(2)}${again ? '' : ' (not graded)'}`);
+      line.push(`${angle}:${(found / Math.max(inView, 1)).toFixed(2)}${again ? '' : ' (not graded)'}`);
     }
   }
   if (perFilm) console.log(`${file}\t${line.join('\t')}`);
 }
-const hands = by.get(angles[0]).graded;
-console.log(`\n| turned (degrees clockwise) | joints found again (PCK@${PCK}) | PA hands graded (of ${hands}) | of those, fewer than ${MISPLACED_BELOW * 100} % of joints in place |`);
+console.log(`\n| turned (degrees clockwise) | joints found again (PCK@${PCK}) | ${KIND} views graded (of ${hands}) | of those, fewer than ${MISPLACED_BELOW * 100} % of joints in place |`);
 console.log('|---:|---:|---:|---:|');
 for (const [angle, s] of by) console.log(`| ${angle} | ${s.found} / ${s.joints} (${((100 * s.found) / s.joints).toFixed(1)} %) | ${s.graded} | ${s.misplaced} |`);
