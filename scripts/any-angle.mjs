@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { analyzeImage } from '../dist/inference/analyze.js';
 import { loadModels } from '../dist/inference/models.js';
-import { filmListArgs } from './film-list.mjs';
+import { filmListArgs, showsPaHand, showsPaPartial } from './film-list.mjs';
 
 const { dir, rows, modelsDir, perFilm } = filmListArgs('any-angle.mjs');
 const flag = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
@@ -29,7 +29,7 @@ const models = await loadModels(modelsDir, { provider: 'cpu' });
 const PCK = 0.1;
 const MISPLACED_BELOW = 0.9;
 const KIND = partial ? 'PA-partial' : 'PA';
-const LISTED = partial ? /(wrist|finger)\S*,? PA|wrist PA|finger\(s\) PA/ : /hand, PA|one a PA hand/;
+const listed = partial ? showsPaPartial : showsPaHand;
 
 /** The largest upright rectangle inside a w x h film turned by t radians (its size). */
 function inscribedSize(w, h, t) {
@@ -49,20 +49,20 @@ function inscribedSize(w, h, t) {
  * estimated); `crop` is where the picture analysed lies on the grown canvas.
  */
 async function analyseTurned(file, angle) {
-  let turned = sharp(file).greyscale().rotate(angle, { background: { r: 0, g: 0, b: 0 } });
-  const canvas = await turned.clone().png().toBuffer({ resolveWithObject: true });
-  let crop = { left: 0, top: 0, width: canvas.info.width, height: canvas.info.height };
+  const canvas = await sharp(file).greyscale().rotate(angle, { background: { r: 0, g: 0, b: 0 } }).raw().toBuffer({ resolveWithObject: true });
+  const { width, height, channels } = canvas.info;
+  let crop = { left: 0, top: 0, width, height };
   if (inscribed && angle % 90 !== 0) {
     const { width: w, height: h } = await sharp(file).metadata();
     const [wr, hr] = inscribedSize(w, h, (angle * Math.PI) / 180);
-    crop = { left: Math.floor((canvas.info.width - wr) / 2) + 2, top: Math.floor((canvas.info.height - hr) / 2) + 2, width: Math.floor(wr) - 4, height: Math.floor(hr) - 4 };
-    turned = sharp(canvas.data).extract(crop);
+    crop = { left: Math.floor((width - wr) / 2) + 2, top: Math.floor((height - hr) / 2) + 2, width: Math.floor(wr) - 4, height: Math.floor(hr) - 4 };
   }
-  const { data, info } = await turned.raw().toBuffer({ resolveWithObject: true });
-  const values = new Uint16Array(info.width * info.height);
-  for (let i = 0; i < values.length; i++) values[i] = data[i * info.channels];
-  const input = { rows: info.height, columns: info.width, values, photometric: 'MONOCHROME2', pixelSpacingMm: [0.2, 0.2], sopInstanceUID: file };
-  return { analysis: await analyzeImage(input, models, undefined, { spacingFrom: 'default' }), canvas: { width: canvas.info.width, height: canvas.info.height }, crop };
+  const values = new Uint16Array(crop.width * crop.height);
+  for (let r = 0; r < crop.height; r++) {
+    for (let c = 0; c < crop.width; c++) values[r * crop.width + c] = canvas.data[((r + crop.top) * width + c + crop.left) * channels];
+  }
+  const input = { rows: crop.height, columns: crop.width, values, photometric: 'MONOCHROME2', pixelSpacingMm: [0.2, 0.2], sopInstanceUID: file };
+  return { analysis: await analyzeImage(input, models, undefined, { spacingFrom: 'default' }), canvas: { width, height }, crop };
 }
 
 /** Where a point of the stored film lies on the analysed picture of the film turned by `angle` (sharp turns about the centre). */
@@ -74,10 +74,34 @@ const turnPoint = (angle, from, to) => {
   };
 };
 
+/**
+ * The mapping checked against sharp itself before any film is read: a dot on a small picture,
+ * turned by each angle, must land within 1.5 pixels of where turnPoint puts it (sharp rounds the grown canvas).
+ */
+async function checkTurnPoint() {
+  const [w, h, px, py] = [400, 600, 100, 150];
+  const dot = Buffer.alloc(w * h);
+  for (let dy = -2; dy <= 2; dy++) for (let dx = -2; dx <= 2; dx++) dot[(py + dy) * w + px + dx] = 255;
+  for (const angle of angles) {
+    const { data, info } = await sharp(dot, { raw: { width: w, height: h, channels: 1 } }).rotate(angle, { background: { r: 0, g: 0, b: 0 } }).greyscale().raw().toBuffer({ resolveWithObject: true });
+    let [sx, sy, n] = [0, 0, 0];
+    for (let i = 0; i < info.width * info.height; i++) {
+      const v = data[i * info.channels];
+      if (v > 60) [sx, sy, n] = [sx + (i % info.width) * v, sy + Math.floor(i / info.width) * v, n + v];
+    }
+    const whole = (width, height) => ({ canvas: { width, height }, crop: { left: 0, top: 0 } });
+    // pixel centres at +0.5 on both sides
+    const [x, y] = turnPoint(angle, whole(w, h), whole(info.width, info.height))(px + 0.5, py + 0.5);
+    const off = Math.hypot(sx / n + 0.5 - x, sy / n + 0.5 - y);
+    if (!(off <= 1.5)) throw new Error(`turnPoint is ${off.toFixed(1)} pixels off sharp's turn at ${angle} degrees`);
+  }
+}
+await checkTurnPoint();
+
 const graded = (analysis) => analysis.hands.filter((h) => h.view?.kind === KIND);
 const by = new Map(angles.map((a) => [a, { found: 0, joints: 0, graded: 0, misplaced: 0 }]));
 let hands = 0;
-for (const { file, shows } of rows.filter((r) => LISTED.test(r.shows))) {
+for (const { file, shows } of rows.filter((r) => listed(r.shows))) {
   const path = join(dir, file);
   const upright = await analyseTurned(path, 0);
   const reference = graded(upright.analysis).filter((h) => partial || ['MCP2', 'MCP5'].every((s) => h.joints.some((j) => j.site === s)));

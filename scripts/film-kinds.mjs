@@ -21,7 +21,7 @@ import { detectAnyOrientation } from '../dist/inference/orientation.js';
 import { closestMcpPair, withoutStrays } from '../dist/inference/view.js';
 import { DEFAULT_CONFIG } from '../dist/config/defaults.js';
 import { logger } from '../dist/observability/logger.js';
-import { filmListArgs } from './film-list.mjs';
+import { filmListArgs, showsPaHand, showsPaPartial } from './film-list.mjs';
 
 const { dir, rows, modelsDir, perFilm } = filmListArgs('film-kinds.mjs');
 const models = await loadModels(modelsDir, { provider: 'cpu' });
@@ -48,8 +48,8 @@ const range = (xs, d) => (xs.length ? `${Math.min(...xs).toFixed(d)}-${Math.max(
  * before its age is: "child, not graded" agrees with a PA hand.
  */
 function viewAgrees(shows, outcome) {
-  if (/hand, PA|one a PA hand/.test(shows)) return outcome === 'hand graded' || outcome === 'child, not graded';
-  if (/(wrist|finger)/.test(shows) && /\bPA\b/.test(shows)) return outcome === 'partial view graded';
+  if (showsPaHand(shows)) return outcome === 'hand graded' || outcome === 'child, not graded';
+  if (showsPaPartial(shows)) return outcome === 'partial view graded';
   return outcome !== 'hand graded' && outcome !== 'partial view graded';
 }
 const namesViews = rows.some(({ shows }) => /, PA|oblique|lateral/.test(shows));

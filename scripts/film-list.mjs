@@ -17,3 +17,8 @@ export function filmListArgs(script) {
   });
   return { dir, rows, modelsDir, perFilm: process.argv.includes('--films') };
 }
+
+/** The list names a PA hand on the film (alone, or beside another view). */
+export const showsPaHand = (shows) => /hand, PA|one a PA hand/.test(shows);
+/** The list names a PA wrist or finger film (alone, or beside another view): a partial PA view. */
+export const showsPaPartial = (shows) => /(wrist|finger)/.test(shows) && /\bPA\b/.test(shows);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Candidate } from '../src/inference/detector.js';
-import { closestMcpPair, handNotGraded, tiltFromUpright, UPRIGHT_TILT_RAD, keepPaHands, layoutResidual, MAX_PA_RESIDUAL, MCP_NAMED_TWICE, mcpNamedTwice, paPose, PARTIAL_VIEW, recognisedHand, STRAY_JOINTS, thumbAlongHand, thumbAsBigToe, BIG_TOE, thumbNotFound, thumbOnFilm, withoutStrays } from '../src/inference/view.js';
+import { closestMcpPair, handNotGraded, UPRIGHT_TILT_RAD, keepPaHands, layoutResidual, MAX_PA_RESIDUAL, MCP_NAMED_TWICE, mcpNamedTwice, paPose, PARTIAL_VIEW, recognisedHand, STRAY_JOINTS, thumbAlongHand, thumbAsBigToe, BIG_TOE, thumbNotFound, thumbOnFilm, withoutStrays } from '../src/inference/view.js';
 import { DEFAULT_CALIBRATION } from '../src/inference/manifest.js';
 import { renderPhantom } from '../src/phantom/render.js';
 
@@ -196,7 +196,7 @@ describe('PA view check', () => {
     expect(thumbOnFilm(partial, FILM).candidates).toHaveLength(inPanel.length);
   });
 
-  it("measures a hand's tilt from the PA layout's upright pose, for either side", () => {
+  it("measures a hand's tilt from upright, for either side: turning it turns the tilt by as much", () => {
     for (const [seed, side] of [[31, 'L'], [32, 'R']] as const) {
       const joints = hand(seed, side);
       const upright = paPose(joints, side)!.tilt;
@@ -216,8 +216,9 @@ describe('PA view check', () => {
     // within that, centred on 0, while the layout's own tilt sits about 25 degrees to one side
     const deg = (r: number) => (r * 180) / Math.PI;
     for (const side of ['L', 'R'] as const) {
-      const raw = Array.from({ length: 12 }, (_, i) => paPose(hand(600 + i, side), side)!.tilt);
-      const fromUpright = raw.map((t) => tiltFromUpright(t, side));
+      const fromUpright = Array.from({ length: 12 }, (_, i) => paPose(hand(600 + i, side), side)!.tilt);
+      // the layout fit's own tilt, UPRIGHT_TILT_RAD to one side
+      const raw = fromUpright.map((t) => t + (side === 'R' ? -UPRIGHT_TILT_RAD : UPRIGHT_TILT_RAD));
       const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
       expect(Math.abs(deg(mean(fromUpright))), side).toBeLessThan(10);
       for (const t of fromUpright) expect(Math.abs(deg(t)), side).toBeLessThan(35);

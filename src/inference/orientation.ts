@@ -1,6 +1,6 @@
 import type { Laterality } from '../analysis/joints.js';
 import type { Candidate } from './detector.js';
-import { layoutResidual, MAX_PA_RESIDUAL, paPose, tiltFromUpright } from './view.js';
+import { layoutResidual, MAX_PA_RESIDUAL, paPose } from './view.js';
 import { keepWholeHands, movedCandidate, runDetector } from './detector.js';
 import type { DetectorManifest } from './manifest.js';
 import { letterbox, type DisplayImage, type Letterboxed } from '../imaging/preprocess.js';
@@ -150,14 +150,11 @@ async function straighten(
     const hand = candidates.filter((c) => c.laterality === side);
     if (hand.length < TILT_FROM.joints || certainty(hand) / hand.length < TILT_FROM.meanConfidence) continue;
     const pose = paPose(hand, side);
-    if (!pose) continue;
-    // from upright, not from the layout's own frame (an upright hand fits it turned 25 degrees)
-    const tilt = tiltFromUpright(pose.tilt, side);
-    if (Math.abs(offQuarter(tilt)) < STRAIGHTEN_FROM_RAD) continue;
+    if (!pose || Math.abs(offQuarter(pose.tilt)) < STRAIGHTEN_FROM_RAD) continue;
     // the hand's centre in input pixels, and the turn that makes it upright there
     const cx = (hand.reduce((a, c) => a + c.x, 0) / hand.length) * lb.scale;
     const cy = (hand.reduce((a, c) => a + c.y, 0) / hand.length) * lb.scale;
-    const turned = rotateInput(lb, cx, cy, tilt);
+    const turned = rotateInput(lb, cx, cy, pose.tilt);
     const raw = await runDetector(turned.data, 1, manifest, runner);
     const again = keepWholeHands(raw.map((c) => turned.back(c)), minJointsPerHand).filter((c) => c.laterality === side);
     if (certainty(again) > certainty(hand) && paPose(again, side)) {

@@ -168,27 +168,23 @@ export function layoutResidual(joints: readonly Pick<Candidate, 'site' | 'x' | '
 }
 
 /**
- * The layout fit's tilt of a hand lying upright (fingers up, the forearm down the film): the
- * PA layout's frame is not the film's, and an upright hand fits it turned by about 25 degrees,
- * one way for a right hand and the other for a left. Measured with `paPose` on hands found at no
+ * The layout fit's tilt (LayoutFit.tilt) of a hand lying upright (fingers up, the forearm down
+ * the film): the PA layout's frame is not the film's, and an upright hand fits it turned by about
+ * 25 degrees, one way for a right hand and the other for a left. Measured on hands found at no
  * quarter turn: phantom hands of the `--wider` test (drawn within 60 degrees of upright) median
  * -24 / +23 degrees (right / left), the Radiopaedia PA hands -26 / +26, the RSNA crops -26 / +28.
  */
 export const UPRIGHT_TILT_RAD = (25 * Math.PI) / 180;
 
-/** How far a hand lies turned from upright (radians, as LayoutFit.tilt: the turn that brings it upright). */
-export function tiltFromUpright(tilt: number, laterality: Laterality): number {
-  return tilt - (laterality === 'R' ? -UPRIGHT_TILT_RAD : UPRIGHT_TILT_RAD);
-}
-
 /**
  * A hand whose joints lie as in a PA hand: its layout residual, and how far it lies turned
- * from the PA layout's upright pose (radians; see LayoutFit.tilt; from the film's upright:
- * `tiltFromUpright`). Undefined otherwise.
+ * from upright on the film (radians, the turn that brings it upright, as LayoutFit.tilt but
+ * less the layout frame's own `UPRIGHT_TILT_RAD`). Undefined otherwise.
  */
 export function paPose(joints: readonly Pick<Candidate, 'site' | 'x' | 'y'>[], laterality: Laterality): { residual: number; tilt: number } | undefined {
   const fit = fitLayout(joints, laterality, MIN_JOINTS_TO_JUDGE);
-  return fit && fit.residual <= MAX_PA_RESIDUAL ? { residual: fit.residual, tilt: fit.tilt } : undefined;
+  if (!fit || fit.residual > MAX_PA_RESIDUAL) return undefined;
+  return { residual: fit.residual, tilt: fit.tilt - (laterality === 'R' ? -UPRIGHT_TILT_RAD : UPRIGHT_TILT_RAD) };
 }
 
 /**
