@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MODELS_DIR } from '../src/cli/analyze.js';
 import { analyzeImage } from '../src/inference/analyze.js';
 import { loadModels, type Models } from '../src/inference/models.js';
-import { STRAIGHTEN_FROM_RAD, turnLetterbox, unturn } from '../src/inference/orientation.js';
+import { STRAIGHTEN_FROM_RAD, tiltAsRead, turnLetterbox, unturn } from '../src/inference/orientation.js';
 import { paPose } from '../src/inference/view.js';
 import { iou as boxIou } from '../src/eval/match.js';
 import { parsePhantomOptions, specFor } from '../src/phantom/options.js';
@@ -46,6 +46,20 @@ describe('orientation', () => {
       const [x, y] = unturn((at % 32) + 0.5, Math.floor(at / 32) + 0.5, k, lb.contentRows, lb.contentColumns);
       expect([Math.floor(x), Math.floor(y)]).toEqual([lb.contentColumns - 1, lb.contentRows - 1]);
     }
+  });
+
+  it('judges a hand\'s tilt as the detector read it: a hand lying sideways read without a turn is 90 degrees off, not 0', () => {
+    const deg = (d: number) => (d * Math.PI) / 180;
+    const asRead = (tilt: number, k: 0 | 1 | 2 | 3) => Math.round((tiltAsRead(deg(tilt), k) * 180) / Math.PI);
+    // tilt: the clockwise turn that brings the hand upright; k: clockwise quarter turns made before reading
+    expect(asRead(90, 0)).toBe(90);
+    expect(asRead(90, 1)).toBe(0);
+    expect(asRead(-90, 3)).toBe(0);
+    expect(asRead(100, 1)).toBe(10);
+    expect(asRead(180, 2)).toBe(0);
+    expect(asRead(-170, 0)).toBe(-170);
+    expect(asRead(30, 3)).toBe(120);
+    expect(asRead(-40, 0)).toBe(-40);
   });
 
   /** A held-out --wider phantom analysed by the node: its hand's joints, each expected on the truth (IoU >= 0.5). */

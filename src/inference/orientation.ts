@@ -145,12 +145,12 @@ async function straighten(
   runner: ModelRunner,
   minJointsPerHand?: number,
 ): Promise<OrientedDetection> {
-  let candidates = found.candidates;
+  let { candidates, quarterTurns } = found;
   for (const side of ['L', 'R'] as const) {
     const hand = candidates.filter((c) => c.laterality === side);
     if (hand.length < TILT_FROM.joints || certainty(hand) / hand.length < TILT_FROM.meanConfidence) continue;
     const pose = paPose(hand, side);
-    if (!pose || Math.abs(offQuarter(pose.tilt)) < STRAIGHTEN_FROM_RAD) continue;
+    if (!pose || Math.abs(tiltAsRead(pose.tilt, found.quarterTurns)) < STRAIGHTEN_FROM_RAD) continue;
     // the hand's centre in input pixels, and the turn that makes it upright there
     const cx = (hand.reduce((a, c) => a + c.x, 0) / hand.length) * lb.scale;
     const cy = (hand.reduce((a, c) => a + c.y, 0) / hand.length) * lb.scale;
@@ -159,15 +159,26 @@ async function straighten(
     const again = keepWholeHands(raw.map((c) => turned.back(c)), minJointsPerHand).filter((c) => c.laterality === side);
     if (certainty(again) > certainty(hand) && paPose(again, side)) {
       candidates = [...candidates.filter((c) => c.laterality !== side), ...again];
+      // the film's turn as reported (the SR says the image was read turned): the quarter turn nearest the one made
+      quarterTurns = nearestQuarterTurn(pose.tilt);
     }
   }
-  return { ...found, candidates };
+  return { candidates, quarterTurns };
 }
 
-/** An angle's distance from the nearest quarter turn, in [-pi/4, pi/4). */
-function offQuarter(a: number): number {
-  const q = Math.PI / 2;
-  return a - q * Math.round(a / q);
+/**
+ * A hand's tilt on the input as the detector read it (turned clockwise by `k` quarter turns),
+ * from its tilt on the film, in [-pi, pi). Not its distance from the nearest quarter turn: a
+ * detector that learnt hands turned up to 45 degrees can read a hand lying sideways without a
+ * turn, names half its joints wrongly, and the quarter turn it then needs is a tilt like any other.
+ */
+function nearestQuarterTurn(tilt: number): QuarterTurns {
+  return ((((Math.round(tilt / (Math.PI / 2)) % 4) + 4) % 4) as QuarterTurns);
+}
+
+export function tiltAsRead(tilt: number, k: QuarterTurns): number {
+  const a = tilt - (k * Math.PI) / 2;
+  return a - 2 * Math.PI * Math.floor((a + Math.PI) / (2 * Math.PI));
 }
 
 /**
