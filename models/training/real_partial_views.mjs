@@ -11,6 +11,10 @@
 //
 //   npm run build
 //   node models/training/real_partial_views.mjs --out /tmp/jsp/real-partial --list real-train.txt [--per-film 8]
+//
+// --whole: the same sure hands as whole-hand samples instead (the film, then windows around
+// the hand with random margins), for the detector to learn real hands turned (train_detector.py
+// --rot-deg) from labels read where it reads best, upright.
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { JOINT_SITES } from '../../dist/analysis/joints.js';
@@ -29,6 +33,7 @@ const PER_FILM = Number(args['per-film'] ?? 8);
 const MIN_JOINTS = Number(args["min-joints"] ?? 20);
 const MIN_JOINT_CONFIDENCE = Number(args["min-confidence"] ?? 0.5);
 const SIZE = 256;
+const WHOLE = process.argv.includes('--whole');
 const models = await loadModels(args.models ?? 'models', { provider: 'cpu' });
 // detector 0.2.0 alone labels: the partial-view detector must not learn from its own answers
 const labeller = { detector: models.detector };
@@ -42,6 +47,19 @@ function cut(im, w) {
   const values = new im.values.constructor(rows * columns);
   for (let y = 0; y < rows; y++) values.set(im.values.subarray((w.top + y) * im.columns + w.left, (w.top + y) * im.columns + w.right), y * columns);
   return { ...im, rows, columns, values };
+}
+
+/** The whole film (first), or the hand's joints' box widened by 15-60 % of its size on each side. */
+function wholeWindow(hand, im, whole, rng) {
+  if (whole) return { left: 0, top: 0, right: im.columns, bottom: im.rows };
+  const xs = hand.map((c) => c.x);
+  const ys = hand.map((c) => c.y);
+  const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  const span = Math.max(x1 - x0, y1 - y0);
+  const m = () => rng.uniform(0.15, 0.6) * span;
+  const left = Math.max(0, Math.floor(x0 - m()));
+  const top = Math.max(0, Math.floor(y0 - m()));
+  return { left, top, right: Math.min(im.columns, Math.ceil(x1 + m())), bottom: Math.min(im.rows, Math.ceil(y1 + m())) };
 }
 
 mkdirSync(args.out, { recursive: true });
@@ -63,8 +81,8 @@ try {
       used.push({ file: basename(file), laterality: lat, joints: hand.length, turnedDeg: hands.quarterTurns * 90 });
       const rng = new Rng(0x7ea1 + f * 131 + (lat === 'L' ? 0 : 7));
       for (let k = 0; k < PER_FILM; k++) {
-        const view = k % 2 === 0 ? 'wrist' : 'fingers';
-        const w = partialWindow(view, hand, spacing.mm[0], im.rows, im.columns, rng);
+        const view = WHOLE ? 'whole' : k % 2 === 0 ? 'wrist' : 'fingers';
+        const w = WHOLE ? wholeWindow(hand, im, k === 0, rng) : partialWindow(view, hand, spacing.mm[0], im.rows, im.columns, rng);
         if (!w) continue;
         const lb = letterbox(toDisplay(cut(im, w)), SIZE);
         writeSync(fd, toU16(lb.data));
@@ -75,7 +93,7 @@ try {
           spec: { pixelSpacingMm: spacing.mm[0], rows: im.rows, columns: im.columns, real: basename(file) },
           scale: lb.scale,
           joints: inView.map((c) => ({ channel: channelOf(lat, c.site), x: (c.x - w.left) * lb.scale, y: (c.y - w.top) * lb.scale })),
-          partial: view,
+          ...(WHOLE ? {} : { partial: view }),
           window: w,
         }));
       }
@@ -88,9 +106,9 @@ writeFileSync(join(args.out, 'detector.jsonl'), lines.join('\n') + '\n');
 writeFileSync(join(args.out, 'crops.jsonl'), '');
 writeFileSync(join(args.out, 'crops.u16'), '');
 writeFileSync(join(args.out, 'meta.json'), JSON.stringify({
-  kind: 'jointscore partial views cut from real films, joints labelled by detector 0.2.0 (pseudo-labels)',
+  kind: `jointscore ${WHOLE ? 'whole hands' : 'partial views'} cut from real films, joints labelled by detector 0.2.0 (pseudo-labels)`,
   detectorSize: SIZE, cropPx: models.grader.manifest.input.cropPx, cropMmPerPx: models.grader.manifest.input.cropMmPerPx,
   channels: [...JOINT_SITES.map((s) => `L-${s}`), ...JOINT_SITES.map((s) => `R-${s}`)],
   sites: JOINT_SITES, real: true, images: lines.length, crops: 0, hands: used,
 }, null, 1) + '\n');
-console.log(`${used.length} sure whole hands on ${new Set(used.map((u) => u.file)).size} of ${files.length} films, ${lines.length} partial views -> ${args.out}`);
+console.log(`${used.length} sure whole hands on ${new Set(used.map((u) => u.file)).size} of ${files.length} films, ${lines.length} ${WHOLE ? 'whole-hand' : 'partial'} views -> ${args.out}`);

@@ -87,6 +87,8 @@ def main():
     ap.add_argument("--sigma", type=float, default=1.5, help="heatmap Gaussian sigma, output cells")
     ap.add_argument("--threshold", type=float, default=0.3, help="peak threshold used by the metrics (manifest)")
     ap.add_argument("--seed", type=int, default=4321)
+    ap.add_argument("--rot-deg", type=float, default=12.0,
+                    help="rotation augmentation, +- degrees (45: with the node's quarter turns, every angle)")
     add_common_args(ap, "images")
     args = parse_common(ap)
 
@@ -120,7 +122,8 @@ def main():
             idx = perm[step * args.batch:(step + 1) * args.batch]
             g = generator(args.seed, epoch, step)
             x = train.images(idx)
-            x, joints = affine_aug(x, torch.from_numpy(train.joints[idx]), torch.from_numpy(train.content_w[idx]), g)
+            x, joints = affine_aug(x, torch.from_numpy(train.joints[idx]), torch.from_numpy(train.content_w[idx]), g,
+                                   rot_deg=args.rot_deg)
             x = occlusion_aug(x, g, p=0.3)
             x = intensity_aug(x, g)
             target = heatmap_targets(joints.to(device), out_cells, args.sigma)
