@@ -115,7 +115,7 @@ export async function detectAnyOrientation(
 }
 
 /**
- * Hands found lying more than this far from upright (after the best quarter turn) are read
+ * Hands found lying more than this far from upright as read (after the best quarter turn) are read
  * again, turned upright by their own tilt: on the held-out synthetic test, joints of hands
  * 30-45 degrees off a quarter turn were found 98.1-98.7 % of the time, under 20 degrees
  * 99.5-99.9 % (the detector learnt hands within 30 degrees of upright, 48 with --wide).
@@ -159,8 +159,7 @@ async function straighten(
     const again = keepWholeHands(raw.map((c) => turned.back(c)), minJointsPerHand).filter((c) => c.laterality === side);
     if (certainty(again) > certainty(hand) && paPose(again, side)) {
       candidates = [...candidates.filter((c) => c.laterality !== side), ...again];
-      // the film's turn as reported (the SR says the image was read turned): the quarter turn nearest the one made
-      quarterTurns = nearestQuarterTurn(pose.tilt);
+      quarterTurns = reportedTurn(pose.tilt, found.quarterTurns);
     }
   }
   return { candidates, quarterTurns };
@@ -172,13 +171,19 @@ async function straighten(
  * detector that learnt hands turned up to 45 degrees can read a hand lying sideways without a
  * turn, names half its joints wrongly, and the quarter turn it then needs is a tilt like any other.
  */
-function nearestQuarterTurn(tilt: number): QuarterTurns {
-  return ((((Math.round(tilt / (Math.PI / 2)) % 4) + 4) % 4) as QuarterTurns);
-}
-
 export function tiltAsRead(tilt: number, k: QuarterTurns): number {
   const a = tilt - (k * Math.PI) / 2;
   return a - 2 * Math.PI * Math.floor((a + Math.PI) / (2 * Math.PI));
+}
+
+/**
+ * The film's turn as reported (the SR says the image was read turned) once a hand was read
+ * again: the quarter turn nearest the turn made, where that turn took it more than 45 degrees
+ * from the reading it replaced; otherwise the quarter turns of that reading, as before.
+ */
+function reportedTurn(tilt: number, k: QuarterTurns): QuarterTurns {
+  if (Math.abs(tiltAsRead(tilt, k)) <= Math.PI / 4) return k;
+  return ((((Math.round(tilt / (Math.PI / 2)) % 4) + 4) % 4) as QuarterTurns);
 }
 
 /**
