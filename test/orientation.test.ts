@@ -62,6 +62,18 @@ describe('orientation', () => {
     expect(asRead(-40, 0)).toBe(-40);
   });
 
+  it.each([1, 2, 3] as const)('reads a hand turned %i quarter turns at the quarter turns only: found upright there, it is not read again', async (k) => {
+    // ties tiltAsRead's turn to turnLetterbox's: with the sign wrong, the hand found upright at
+    // its quarter turn would seem 180 degrees off as read and be read a fifth time
+    const { input } = turned(k);
+    const detector = models.detector.runner;
+    let runs = 0;
+    const counting = { inputs: detector.inputs, outputs: detector.outputs, provider: detector.provider, run: (feeds: Parameters<typeof detector.run>[0]) => (runs++, detector.run(feeds)) };
+    const a = await analyzeImage(input, { ...models, detector: { ...models.detector, runner: counting } });
+    expect(a.hands).toHaveLength(1);
+    expect(runs).toBeLessThanOrEqual(4);
+  }, 60_000);
+
   /** A held-out --wider phantom analysed by the node: its hand's joints, each expected on the truth (IoU >= 0.5). */
   async function expectEveryJointOnTruth(seed: string) {
     const r = renderPhantom(specFor(parsePhantomOptions({ seed, widerRanges: true }), 0));

@@ -49,9 +49,9 @@ function cut(im, w) {
   return { ...im, rows, columns, values };
 }
 
-/** The whole film (first), or the hand's joints' box widened by 15-60 % of its size on each side. */
-function wholeWindow(hand, im, whole, rng) {
-  if (whole) return { left: 0, top: 0, right: im.columns, bottom: im.rows };
+/** The whole film (`fullFilm`), or the hand's joints' box widened by 15-60 % of its size on each side. */
+function wholeWindow(hand, im, fullFilm, rng) {
+  if (fullFilm) return { left: 0, top: 0, right: im.columns, bottom: im.rows };
   const xs = hand.map((c) => c.x);
   const ys = hand.map((c) => c.y);
   const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];

@@ -178,12 +178,11 @@ export function tiltAsRead(tilt: number, k: QuarterTurns): number {
 
 /**
  * The film's turn as reported (the SR says the image was read turned) once a hand was read
- * again: the quarter turn nearest the turn made, where that turn took it more than 45 degrees
- * from the reading it replaced; otherwise the quarter turns of that reading, as before.
+ * again: the reading's own quarter turns and those the re-read added, to the nearest (none
+ * for a hand read again within 45 degrees of the reading it replaced).
  */
 function reportedTurn(tilt: number, k: QuarterTurns): QuarterTurns {
-  if (Math.abs(tiltAsRead(tilt, k)) <= Math.PI / 4) return k;
-  return ((((Math.round(tilt / (Math.PI / 2)) % 4) + 4) % 4) as QuarterTurns);
+  return ((k + Math.round(tiltAsRead(tilt, k) / (Math.PI / 2)) + 4) % 4) as QuarterTurns;
 }
 
 /**
