@@ -3,8 +3,9 @@
 // docs/evaluation.md (a new grader against the last, on real-check's films). Reads two
 // `jointscore analyze --json` outputs of the same films (a file holding one analysis or an
 // array), made with two models folders; a joint counts as called as real-check counts it
-// (src/eval/reference.ts calledMildOrSevere: JSN >= 1, erosion >= 1 or KL >= 2). Prints each side's graded and called joints, then the
-// joints called on one side only, by film UID, hand and site, with both sides' grades.
+// (src/eval/reference.ts calledMildOrSevere: JSN >= 1, erosion >= 1 or KL >= 2). Prints each side's graded and called joints
+// and its hands by pattern (the summary the SR states: RA-like, OA-like, mixed, normal), then the joints called on one side
+// only, by film UID, hand and site, with both sides' grades, and the hands whose pattern differs.
 //   node bin/jointscore.js analyze FILMS --json > before.json    # with the earlier models in models/
 //   node bin/jointscore.js analyze FILMS --json > after.json
 //   node scripts/calls-diff.mjs before.json after.json
@@ -26,6 +27,13 @@ function gradedJoints(path) {
   return out;
 }
 
+/** film UID / hand -> the hand's stated pattern */
+function patterns(path) {
+  const out = new Map();
+  for (const a of [JSON.parse(readFileSync(path, 'utf8'))].flat()) for (const h of a.hands ?? []) out.set(`${a.source.sopInstanceUID} ${h.laterality}`, h.summary?.pattern);
+  return out;
+}
+
 const isCalled = (j) => (j ? calledMildOrSevere(j) : false);
 const shown = (j) => (j ? SCORES.filter((s) => j[s]?.grade !== undefined).map((s) => `${s} ${j[s].grade}`).join(', ') : 'not graded');
 
@@ -40,7 +48,17 @@ for (const [name, side] of [['before', before], ['after', after]]) {
   const called = [...side.values()].filter(isCalled).length;
   console.log(`${name}: ${side.size} graded joints, ${called} called mild or severe (${((100 * called) / Math.max(side.size, 1)).toFixed(1)} %)`);
 }
+const [patternsBefore, patternsAfter] = [patterns(beforePath), patterns(afterPath)];
+for (const [name, side] of [['before', patternsBefore], ['after', patternsAfter]]) {
+  const counts = {};
+  for (const p of side.values()) counts[p] = (counts[p] ?? 0) + 1;
+  console.log(`${name}: ${side.size} hands, by pattern ${Object.entries(counts).sort().map(([p, n]) => `${p} ${n}`).join(', ')}`);
+}
 for (const key of [...new Set([...before.keys(), ...after.keys()])].sort()) {
   const [b, a] = [before.get(key), after.get(key)];
   if (isCalled(b) !== isCalled(a)) console.log(`${isCalled(a) ? '+' : '-'} ${key}: ${shown(b)} -> ${shown(a)}`);
+}
+for (const key of [...new Set([...patternsBefore.keys(), ...patternsAfter.keys()])].sort()) {
+  const [b, a] = [patternsBefore.get(key) ?? 'no hand', patternsAfter.get(key) ?? 'no hand'];
+  if (b !== a) console.log(`pattern ${key}: ${b} -> ${a}`);
 }

@@ -3,6 +3,7 @@ import type { GradeResult, HandAnalysis, JointResult } from '../src/analysis/han
 import { JOINT_SITES, MAX_GRADE, scoresFor, type JointSite, type Laterality, type Score } from '../src/analysis/joints.js';
 import { withSummary } from '../src/analysis/severity.js';
 import { parseAnalysis } from '../src/eval/dataset.js';
+import { renderMarkdown } from '../src/eval/report.js';
 import { iou } from '../src/eval/match.js';
 import {
   averagePrecision,
@@ -119,6 +120,17 @@ describe('the study metric through evaluate()', () => {
     expect(r.ap.ra.classes.mild.ap).toBeNull(); // no positives
     expect(r.ap.ra.mean).toBe(1);
     expect(r.ap.ra.classesInMean).toEqual(['healthy', 'severe']);
+  });
+
+  it('the hand pattern: three MCPs at JSN 4 are RA-like on both sides; one of them read JSN 0 leaves two, and the pattern normal', () => {
+    expect(evaluate([truth], [clone(truth)]).pattern).toEqual({
+      hands: 1, agreed: 1, share: 1, confusion: { 'RA-like': { 'RA-like': 1 } }, allZero: { hands: 0, notNormal: 0 },
+    });
+    const pred = clone(truth);
+    pred.hands[0].joints[1].jsn = oneHot(0, 'jsn');
+    const r = evaluate([truth], [pred]);
+    expect(r.pattern).toMatchObject({ hands: 1, agreed: 0, share: 0, confusion: { 'RA-like': { normal: 1 } } });
+    expect(renderMarkdown(r)).toMatch(/## Hand pattern[\s\S]*0 of 1 hands agree[\s\S]*\| RA-like \| 1 \| 0 \| 0 \| 0 \|/);
   });
 
   it('a joint not graded counts against coverage and, having no grade, cannot score in AP; it survives the JSON round trip', () => {

@@ -100,6 +100,14 @@ describe('real-film references', () => {
     const zero = referenceAgreement(readReference(ra2Csv(true)).films, new Map([['P001-LH', truth]]));
     expect(zero.allZeroFilms.films).toBe(1);
     expect(zero.allZeroFilms.joints).toBe(truth.hands[0].joints.length);
+    // the hand's pattern: the truth against itself agrees; against an all-zero reference the
+    // phantom's diseased hand counts as a pattern said where the reference sees none
+    expect(perfect.pattern).toMatchObject({ hands: 1, agreed: 1, share: 1 });
+    expect(perfect.pattern.confusion[truth.hands[0].summary.pattern]).toEqual({ [truth.hands[0].summary.pattern]: 1 });
+    expect(truth.hands[0].summary.pattern).not.toBe('normal');
+    expect(zero.pattern.allZero).toEqual({ hands: 1, notNormal: 1 });
+    // (the RA2-DREAM columns give JSN and erosion only: the hand's pattern on them is RA-like, whatever its KL)
+    expect(zero.pattern.confusion).toEqual({ normal: { 'RA-like': 1 } });
     expect(zero.scores.jsn.n).toBeGreaterThan(0);
   });
 
@@ -117,6 +125,7 @@ describe('real-film references', () => {
     expect(r.agreement.width!.maeMm).toBeLessThan(0.2);
     expect(r.agreement.width!.correlation!).toBeGreaterThan(0.5);
     expect(md).toMatch(/Joint space width \(the reference's jsw_mm\): \d+ joints measured by both/);
+    expect(md).toMatch(/Hand pattern .*: [01] of 1 hands agree/);
     expect(JSON.parse(readFileSync(r.json, 'utf8')).format).toBe('plain');
   }, 120_000);
 

@@ -31,24 +31,52 @@ export function jointSeverity(
   };
 }
 
+/** Argmax of the probabilities (lowest grade on a tie); the stated grade without probabilities. */
+export function predictedGrade(g: GradeResult): number {
+  const p = g.probabilities;
+  if (!p || p.length === 0) return g.grade;
+  let best = 0;
+  for (let i = 1; i < p.length; i++) if (p[i] > p[best]) best = i;
+  return best;
+}
+
 const sum = (xs: (GradeResult | undefined)[]) => xs.reduce((s, g) => s + (g?.grade ?? 0), 0);
 
 /**
- * Hand-level totals and a coarse pattern: RA-like when narrowing/erosion sit at MCP, PIP
- * and wrist sites, OA-like when KL damage sits at DIP, PIP and thumb base.
+ * How many joints a hand's pattern needs: RA-like from PATTERN.raJoints joints among the MCP,
+ * PIP and wrist sites with JSN >= 2 or an erosion, OA-like from PATTERN.oaJoints among the DIP,
+ * PIP, IP1 and CMC1 sites with KL >= 2. Why three for RA: a pattern is polyarticular (the ACR
+ * 1987 criteria ask for arthritis in three or more joint areas, hand joints meaning wrist, MCP
+ * or PIP), and on real film single joints are called by chance: at two joints among the MCP
+ * and wrist sites 5 of 21 held-out normal hands were said RA-like, at three among MCP, PIP and
+ * wrist 1 (docs/evaluation.md "Real film: the hand's pattern").
  */
+export const PATTERN = { raJoints: 3, oaJoints: 2 } as const;
+
+const RA_PATTERN_SITES = /^(MCP|PIP|CMC[345]|STT|CSL|RC)/;
+const OA_PATTERN_SITES = /^(DIP|PIP|IP1|CMC1)/;
+
+/** A joint's grades as numbers, where it has them: what a pattern is judged on. */
+export interface PatternJoint {
+  site: string;
+  jsn?: number;
+  erosion?: number;
+  kl?: number;
+}
+
+/** The pattern of a hand's joints (PATTERN: RA-like, OA-like, both: mixed). */
+export function handPattern(joints: readonly PatternJoint[]): HandSummary['pattern'] {
+  const raJoints = joints.filter((j) => RA_PATTERN_SITES.test(j.site) && ((j.jsn ?? 0) >= 2 || (j.erosion ?? 0) >= 1)).length;
+  const oaJoints = joints.filter((j) => OA_PATTERN_SITES.test(j.site) && (j.kl ?? 0) >= 2).length;
+  const ra = raJoints >= PATTERN.raJoints;
+  const oa = oaJoints >= PATTERN.oaJoints;
+  return ra && oa ? 'mixed' : ra ? 'RA-like' : oa ? 'OA-like' : 'normal';
+}
+
+/** Hand-level totals and its pattern. */
 export function summarizeHand(joints: JointResult[]): HandSummary {
-  const svhJsn = sum(joints.map((j) => j.jsn));
-  const svhErosion = sum(joints.map((j) => j.erosion));
-  const klSum = sum(joints.map((j) => j.kl));
-  const raJoints = joints.filter(
-    (j) => /^(MCP|CMC[345]|STT|CSL|RC)/.test(j.site) && ((j.jsn?.grade ?? 0) >= 2 || (j.erosion?.grade ?? 0) >= 1),
-  ).length;
-  const oaJoints = joints.filter((j) => /^(DIP|PIP|IP1|CMC1)/.test(j.site) && (j.kl?.grade ?? 0) >= 2).length;
-  const ra = raJoints >= 2;
-  const oa = oaJoints >= 2;
-  const pattern: HandSummary['pattern'] = ra && oa ? 'mixed' : ra ? 'RA-like' : oa ? 'OA-like' : 'normal';
-  return { svhJsn, svhErosion, klSum, pattern };
+  const pattern = handPattern(joints.map((j) => ({ site: j.site, jsn: j.jsn?.grade, erosion: j.erosion?.grade, kl: j.kl?.grade })));
+  return { svhJsn: sum(joints.map((j) => j.jsn)), svhErosion: sum(joints.map((j) => j.erosion)), klSum: sum(joints.map((j) => j.kl)), pattern };
 }
 
 export function withSummary(hand: Omit<HandResult, 'summary'>): HandResult {

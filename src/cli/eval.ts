@@ -140,10 +140,24 @@ export function referenceMarkdown(a: ReferenceReport, reference: string, images:
     ...(a.width
       ? [`Joint space width (the reference's jsw_mm): ${a.width.n} joints measured by both, mean absolute error ${num(a.width.maeMm, 2)} mm, bias (measured - reference) ${num(a.width.biasMm, 2)} mm, correlation ${num(a.width.correlation, 2)}.`]
       : []),
+    ...patternLines(a.pattern),
     '',
     ...confusion,
     '',
   ].join('\n');
+}
+
+/** The hand's pattern against the reference's, on the joint scores both give (reference.ts `PatternAgreement`). */
+function patternLines(p: ReferenceReport['pattern']): string[] {
+  if (p.hands === 0) return [];
+  const rows = Object.entries(p.confusion).map(([r, row]) => `    ${r}: ${Object.entries(row).map(([q, n]) => `${q} ${n}`).join(', ')}`);
+  return [
+    '',
+    `Hand pattern (RA-like, OA-like, mixed, normal), judged on the joint scores both give: ${p.agreed} of ${p.hands} hands agree (${pct(p.share)}); ` +
+      `on films the reference scores all zero, ${p.allZero.notNormal} of ${p.allZero.hands} hands given a pattern other than normal. Reference pattern: predicted patterns`,
+    '',
+    ...rows,
+  ];
 }
 
 /** `jointscore eval --reference scores.csv --images films/`: the models on the films, against the site's grades. */

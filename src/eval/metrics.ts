@@ -1,6 +1,7 @@
 import type { GradeResult, HandAnalysis, JointResult, SeverityClass } from '../analysis/hand-analysis.js';
 import { JOINT_SITES, MAX_GRADE, type JointSite, type Score } from '../analysis/joints.js';
-import { SEVERITY_CLASSES, severityOf, STUDY_THRESHOLDS, type SeverityThresholds } from '../analysis/severity.js';
+import { predictedGrade, SEVERITY_CLASSES, severityOf, STUDY_THRESHOLDS, type SeverityThresholds } from '../analysis/severity.js';
+import { gradesOf, patternAgreement, type PatternAgreement } from './pattern.js';
 import { centreDistance, flattenJoints, greedyMatch, jointKey, matchByIou, type FlatJoint } from './match.js';
 
 /**
@@ -183,6 +184,8 @@ export interface EvalResult {
   grading: Record<Score, GradingAgreement>;
   /** null where the reference or the grader gives no widths */
   width: WidthAgreement | null;
+  /** the hand's pattern against the truth's, each hand paired with the predicted hand of its side */
+  pattern: PatternAgreement;
 }
 
 /** groundTruth.generator as `jointscore phantom` writes it (PHANTOM_GENERATOR in src/phantom/generate.ts). */
@@ -304,14 +307,8 @@ export function schemeAp(
 // ---------------------------------------------------------------------------------------
 // Grading agreement
 
-/** Argmax of the probabilities (lowest grade on a tie); the stated grade without probabilities. */
-export function predictedGrade(g: GradeResult): number {
-  const p = g.probabilities;
-  if (!p || p.length === 0) return g.grade;
-  let best = 0;
-  for (let i = 1; i < p.length; i++) if (p[i] > p[best]) best = i;
-  return best;
-}
+// the grade a result states, defined beside the pattern that reads it (severity.ts); the eval's importers take it from here
+export { predictedGrade };
 
 /** Quadratic-weighted Cohen's kappa of a square confusion matrix; null when undefined. */
 export function quadraticKappa(confusion: readonly (readonly number[])[]): number | null {
@@ -562,5 +559,17 @@ export function evaluate(
     localisation,
     grading,
     width: widthAgreement(widths),
+    pattern: patternAgreement(handPairs(truths, evaluatedPreds)),
   };
+}
+
+/** Each truth hand with the predicted hand of the same image and side, where there is one. */
+function* handPairs(truths: readonly HandAnalysis[], predictions: readonly HandAnalysis[]) {
+  const byUid = new Map(predictions.map((p) => [p.source.sopInstanceUID, p]));
+  for (const t of truths) {
+    for (const th of t.hands) {
+      const hand = byUid.get(t.source.sopInstanceUID)?.hands.find((h) => h.laterality === th.laterality);
+      if (hand) yield { reference: gradesOf(th), hand };
+    }
+  }
 }

@@ -1,6 +1,7 @@
 import type { HandAnalysis, HandResult } from '../analysis/hand-analysis.js';
 import { JOINT_SITES, JSW_SITES, scoresFor, type JointSite, type Score } from '../analysis/joints.js';
 import { gradingAgreement, predictedGrade, widthAgreement, type GradingAgreement, type WidthAgreement } from './metrics.js';
+import { patternAgreement, type PatternAgreement, type ReferenceGrades } from './pattern.js';
 
 /**
  * Real graded films as sites hold them, and how the models agree with them: the local
@@ -158,6 +159,8 @@ export interface ReferenceAgreement {
   allZeroFilms: { films: number; joints: number; calledMildOrSevere: number; share: number | null };
   /** the measured joint space width against the reference's `jsw_mm`; null where none pair */
   width: WidthAgreement | null;
+  /** the hand's pattern against the one the reference's grades give (pattern.ts) */
+  pattern: PatternAgreement;
 }
 
 /** The predicted hand for a film: the one of the film's side, else the only one. */
@@ -176,6 +179,7 @@ export function referenceAgreement(films: readonly ReferenceFilm[], predictions:
   let graded = 0;
   let referenced = 0;
   const zero = { films: 0, joints: 0, calledMildOrSevere: 0 };
+  const patternPairs: { reference: ReferenceGrades; hand: HandResult }[] = [];
   let analysed = 0;
   for (const film of films) {
     const analysis = predictions.get(film.film);
@@ -195,6 +199,7 @@ export function referenceAgreement(films: readonly ReferenceFilm[], predictions:
       if (ref.jswMm !== undefined && measured !== undefined) widths.push({ truth: ref.jswMm, predicted: measured });
     }
     const allZero = [...film.joints.values()].every((j) => (j.jsn ?? 0) === 0 && (j.erosion ?? 0) === 0 && (j.kl ?? 0) === 0);
+    if (hand) patternPairs.push({ reference: film.joints, hand });
     if (allZero && hand) {
       zero.films++;
       const graded = hand.joints.filter((j) => !j.notGraded);
@@ -217,5 +222,6 @@ export function referenceAgreement(films: readonly ReferenceFilm[], predictions:
     coverage: { graded, referenced, share: referenced ? graded / referenced : null },
     allZeroFilms: { ...zero, share: zero.joints ? zero.calledMildOrSevere / zero.joints : null },
     width: widthAgreement(widths),
+    pattern: patternAgreement(patternPairs),
   };
 }

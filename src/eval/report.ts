@@ -203,7 +203,26 @@ export function renderMarkdown(result: EvalResult, context: ReportContext = {}):
     L.push('|---:|---:|---:|---:|');
     L.push(`| ${w.n} | ${num(w.maeMm, 3)} | ${num(w.biasMm, 3)} | ${num(w.correlation, 3)} |`, '');
   }
+  L.push(...patternSection(result.pattern));
   return L.join('\n') + '\n';
+}
+
+const PATTERNS = ['normal', 'RA-like', 'OA-like', 'mixed'] as const;
+
+/** The hand's pattern (src/analysis/severity.ts PATTERN) against the truth's: agreement and its confusion. */
+function patternSection(p: EvalResult['pattern']): string[] {
+  if (p.hands === 0) return [];
+  return [
+    '## Hand pattern',
+    '',
+    `The pattern the node states per hand (RA-like, OA-like, mixed, normal), judged on each side's grades of the joint scores both give: ` +
+      `${p.agreed} of ${p.hands} hands agree (${pct(p.share)} %); of the ${p.allZero.hands} hands graded all zero by the truth, ${p.allZero.notNormal} given another pattern.`,
+    '',
+    `| truth \\ predicted | ${PATTERNS.join(' | ')} |`,
+    `|---|${PATTERNS.map(() => '---:').join('|')}|`,
+    ...PATTERNS.filter((r) => p.confusion[r]).map((r) => `| ${r} | ${PATTERNS.map((q) => p.confusion[r]?.[q] ?? 0).join(' | ')} |`),
+    '',
+  ];
 }
 
 // ---------------------------------------------------------------------------------------
