@@ -109,6 +109,30 @@ describe.skipIf(!MODELS)(`partial views${MODELS ? '' : ' (skipped: no models/joi
     expect(a.hands[0].joints.map((j) => j.site)).toEqual(expect.arrayContaining(['RC', 'CSL', 'STT']));
   }, 60_000);
 
+  it('reads a wrist film pasted small on a larger canvas by the part where the detectors saw joints, read larger, the joints in the film\'s frame', async () => {
+    const { input: wrist, cut } = wristFilm();
+    // the wrist film at the top left of a black canvas k times its size: shrunk to the detectors'
+    // input, its carpus is 1/k of the size they learnt (a wrist at the end of a long forearm film
+    // is as small); the zoomed reading (src/inference/zoom.ts) reads the part holding what they saw
+    const k = 2.6;
+    const [dx, dy] = [Math.round(0.15 * wrist.columns), Math.round(0.1 * wrist.rows)];
+    const columns = Math.round(k * wrist.columns);
+    const rows = Math.round(k * wrist.rows);
+    const values = new Uint16Array(rows * columns);
+    for (let y = 0; y < wrist.rows; y++) values.set(wrist.values.subarray(y * wrist.columns, (y + 1) * wrist.columns), (y + dy) * columns + dx);
+    const a = await analyzeImage({ ...wrist, rows, columns, values, sopInstanceUID: '1.2.6' }, models);
+    expect(a.hands).toHaveLength(1);
+    expect(a.hands[0].view?.kind).toBe('PA-partial');
+    const inView = new Map(cut.hands[0].joints.map((j) => [j.site, j]));
+    for (const j of a.hands[0].joints) {
+      const t = inView.get(j.site);
+      expect(t, `${j.site} is not on the film`).toBeDefined();
+      // a joint left in the zoomed part's frame would be dx, dy (tens of mm) off
+      expect(Math.hypot(j.x - (t!.x + dx), j.y - (t!.y + dy)), j.site).toBeLessThan(8 * mm);
+    }
+    expect(a.hands[0].joints.map((j) => j.site)).toEqual(expect.arrayContaining(['RC', 'CSL', 'STT']));
+  }, 60_000);
+
   it('reads a whole hand with the detector alone: the partial-view detector is not asked', async () => {
     const values = Uint16Array.from(phantom.image, (v) => Math.round(v * 4095));
     const a = await analyzeImage({ rows: phantom.rows, columns: phantom.columns, values, photometric: 'MONOCHROME2', pixelSpacingMm: [0.2, 0.2], sopInstanceUID: '1.2.4' }, models);

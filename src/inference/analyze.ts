@@ -8,6 +8,8 @@ import type { Models } from './models.js';
 import { onFilm, panelImage, panelsOf, type Panel } from './panels.js';
 import { chooseSpacing, estimateSpacing } from './spacing.js';
 import { onThumbGap } from './thumb-gap.js';
+import { zoomRegion } from './zoom.js';
+import type { Candidate } from './detector.js';
 import { toDisplay, type DisplayImage, type StoredImage } from '../imaging/preprocess.js';
 
 /**
@@ -115,7 +117,7 @@ export async function jointsToGrade(
   img: DisplayImage,
   models: Pick<Models, 'detector' | 'partialDetector'>,
   options: AnalyzeOptions = {},
-): Promise<Found & { spacing: ReturnType<typeof chooseSpacing> }> {
+): Promise<Omit<Found, 'seen'> & { spacing: ReturnType<typeof chooseSpacing> }> {
   const { hands, detectors } = await findHands(img, models, options);
   const spacing = chooseSpacing(img.pixelSpacingMm, options.spacingFrom ?? 'header', estimateSpacing(hands.candidates));
   // the spacing is chosen on the detector's points; the thumb's MCP then moves at that scale
@@ -123,22 +125,30 @@ export async function jointsToGrade(
   return { hands: { ...hands, candidates }, detectors, spacing };
 }
 
-/** A film's hands and the detectors that found them. */
-type Found = { hands: FoundHands; detectors: Detector[] };
+/** A film's hands, the detectors that found them, and every joint the detectors asked saw (film frame). */
+type Found = { hands: FoundHands; detectors: Detector[]; seen: Candidate[] };
 
 /** One detector's hands at any turn, judged as views (whole PA hands, partial PA views, the rest named). */
-type FoundHands = ViewCheck & { quarterTurns: QuarterTurns; calibration: DetectorCalibration };
+type FoundHands = ViewCheck & { quarterTurns: QuarterTurns; calibration: DetectorCalibration; seen: Candidate[] };
 
-async function handsBy(detector: Detector, img: DisplayImage, options: AnalyzeOptions, partialDropOne = false): Promise<FoundHands> {
-  const found = await detectAnyOrientation(img, detector.manifest, detector.runner, options.minJointsPerHand);
+/**
+ * One detector's reading of the film, or of a part of it (`readOn`: read at the detector's full
+ * input, the joints put back into the film's frame); judged on the whole film either way.
+ */
+async function handsBy(detector: Detector, img: DisplayImage, options: AnalyzeOptions, partialDropOne = false, readOn?: Panel): Promise<FoundHands> {
+  const found = await detectAnyOrientation(readOn ? panelImage(img, readOn) : img, detector.manifest, detector.runner, options.minJointsPerHand);
+  const seen = readOn ? onFilm(found.candidates, readOn) : found.candidates;
   const calibration = detector.manifest.calibration ?? DEFAULT_CALIBRATION;
-  return { ...keepPaHands(found.candidates, img, options.paViewsOnly !== false, recognisedHand(calibration), partialDropOne), quarterTurns: found.quarterTurns, calibration };
+  return { ...keepPaHands(seen, img, options.paViewsOnly !== false, recognisedHand(calibration), partialDropOne), quarterTurns: found.quarterTurns, calibration, seen };
 }
 
 /**
  * The film's hands (`handsOn`); where none is found on the whole film and it is made of panels
  * side by side (panels.ts: two views on one plate), the hands of the panel that has the most,
- * put back into the film's pixel frame.
+ * put back into the film's pixel frame; where neither, the part of the film holding what the
+ * detectors saw read again larger (zoom.ts: a wrist at the end of a long forearm film), its
+ * answer taken only when every hand it keeps is a partial PA view (on the upper-limb films the
+ * one whole hand it added was a hand in a cast).
  */
 async function findHands(
   img: DisplayImage,
@@ -152,12 +162,20 @@ async function findHands(
     const found = onWholeFilm(await handsOn(panelImage(img, panel), models, options), panel, img);
     if (found.hands.candidates.length > (best?.hands.candidates.length ?? 0)) best = found;
   }
-  return best ?? whole;
+  if (best) return best;
+  const region = zoomRegion(whole.seen, img);
+  const zoomed = region ? await handsOn(img, models, options, region) : undefined;
+  return zoomed && onlyPartialViews(zoomed.hands) ? zoomed : whole;
 }
 
 /** A panel's hands in the film's pixel frame, whole hands judged again for their thumb on the whole film. */
 function onWholeFilm(found: Found, panel: Panel, img: DisplayImage): Found {
   return { ...found, hands: { ...found.hands, ...thumbOnFilm({ ...found.hands, candidates: onFilm(found.hands.candidates, panel) }, img) } };
+}
+
+/** Hands found, every one a partial PA view. */
+function onlyPartialViews(hands: FoundHands): boolean {
+  return hands.candidates.length > 0 && hands.candidates.every((c) => hands.partial[c.laterality]);
 }
 
 /** Nothing found, or nothing that could be named: no hand, not a hand in another view. */
@@ -176,10 +194,11 @@ async function handsOn(
   img: DisplayImage,
   models: Pick<Models, 'detector' | 'partialDetector'>,
   options: AnalyzeOptions,
+  readOn?: Panel,
 ): Promise<Found> {
-  const first = await handsBy(models.detector, img, options);
-  if (!models.partialDetector || !sawNoHand(first)) return { hands: first, detectors: [models.detector] };
-  const second = await handsBy(models.partialDetector, img, options, true);
-  const onlyPartial = second.candidates.length > 0 && second.candidates.every((c) => second.partial[c.laterality]);
-  return onlyPartial ? { hands: second, detectors: [models.detector, models.partialDetector] } : { hands: first, detectors: [models.detector] };
+  const first = await handsBy(models.detector, img, options, false, readOn);
+  if (!models.partialDetector || !sawNoHand(first)) return { hands: first, detectors: [models.detector], seen: first.seen };
+  const second = await handsBy(models.partialDetector, img, options, true, readOn);
+  const seen = [...first.seen, ...second.seen];
+  return onlyPartialViews(second) ? { hands: second, detectors: [models.detector, models.partialDetector], seen } : { hands: first, detectors: [models.detector], seen };
 }

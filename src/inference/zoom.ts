@@ -1,0 +1,38 @@
+import type { Candidate } from './detector.js';
+import type { Panel } from './panels.js';
+import { PARTIAL_VIEW } from './view.js';
+
+/**
+ * Where to read a film again, larger, when the detectors saw joint-like structures on it but no
+ * hand they could name: the part that holds what they saw, with a margin. The detectors read a
+ * film shrunk to their input; a wrist at the end of a long forearm film, or a film pasted small
+ * on a larger canvas, then shows its carpus at half the size they learnt it (docs/evaluation.md,
+ * "A wrist read larger"). Pure: candidates in, a rectangle of the film out.
+ */
+export const ZOOM = {
+  /** structures this sure count toward where the hand lies */
+  minConfidence: 0.3,
+  /** at least this many of them (a partial view's joints) */
+  minJoints: PARTIAL_VIEW.minJoints,
+  /** the box around them grows by this share of its longer side on every side */
+  margin: 0.25,
+  /** a region this share of the film's area or more is not worth reading again */
+  maxShareOfFilm: 0.6,
+} as const;
+
+export function zoomRegion(seen: readonly Candidate[], film: { rows: number; columns: number }): Panel | undefined {
+  const sure = seen.filter((c) => c.confidence >= ZOOM.minConfidence);
+  if (sure.length < ZOOM.minJoints) return undefined;
+  const xs = sure.map((c) => c.x);
+  const ys = sure.map((c) => c.y);
+  const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  const grow = ZOOM.margin * Math.max(x1 - x0, y1 - y0);
+  const left = clamp(Math.floor(x0 - grow), 0, film.columns - 1);
+  const top = clamp(Math.floor(y0 - grow), 0, film.rows - 1);
+  const right = clamp(Math.ceil(x1 + grow), left + 1, film.columns);
+  const bottom = clamp(Math.ceil(y1 + grow), top + 1, film.rows);
+  const region = { x0: left, columns: right - left, y0: top, rows: bottom - top };
+  return region.columns * region.rows < ZOOM.maxShareOfFilm * film.columns * film.rows ? region : undefined;
+}
+
+const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
