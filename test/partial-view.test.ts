@@ -37,6 +37,22 @@ function wristFilm() {
   return film({ top, left: Math.max(0, Math.round(Math.min(...xs) - 25 * mm)), bottom: Math.min(1280, Math.round(truth.get('RC')!.y + 60 * mm)), right: Math.min(1024, Math.round(Math.max(...xs) + 25 * mm)) });
 }
 
+/**
+ * One hand, graded as a partial PA view, its joints on the cut film's truth moved by (dx, dy)
+ * within 8 mm (the carpal joints are broad), the wrist's among them.
+ */
+function expectWristOnTruth(a: Awaited<ReturnType<typeof analyzeImage>>, cut: ReturnType<typeof cutPhantom>, dx: number, dy: number) {
+  expect(a.hands).toHaveLength(1);
+  expect(a.hands[0].view?.kind).toBe('PA-partial');
+  const inView = new Map(cut.hands[0].joints.map((j) => [j.site, j]));
+  for (const j of a.hands[0].joints) {
+    const t = inView.get(j.site);
+    expect(t, `${j.site} is not on the film`).toBeDefined();
+    expect(Math.hypot(j.x - (t!.x + dx), j.y - (t!.y + dy)), j.site).toBeLessThan(8 * mm);
+  }
+  expect(a.hands[0].joints.map((j) => j.site)).toEqual(expect.arrayContaining(['RC', 'CSL', 'STT']));
+}
+
 beforeAll(async () => {
   if (MODELS) models = await loadModels(MODELS, { provider: 'cpu' });
 }, 60_000);
@@ -95,18 +111,8 @@ describe.skipIf(!MODELS)(`partial views${MODELS ? '' : ' (skipped: no models/joi
       }
       values.fill(4095, y * columns + wrist.columns, y * columns + wrist.columns + border);
     }
-    const a = await analyzeImage({ ...wrist, columns, values, sopInstanceUID: '1.2.5' }, models);
-    expect(a.hands).toHaveLength(1);
-    expect(a.hands[0].view?.kind).toBe('PA-partial');
-    const inView = new Map(cut.hands[0].joints.map((j) => [j.site, j]));
-    for (const j of a.hands[0].joints) {
-      const t = inView.get(j.site);
-      expect(t, `${j.site} is not on the film`).toBeDefined();
-      // on the truth within 8 mm (the carpal joints are broad); a joint left in the panel's frame
-      // or put on the other panel would be a panel's width (over 100 mm) off
-      expect(Math.hypot(j.x - t!.x, j.y - t!.y), j.site).toBeLessThan(8 * mm);
-    }
-    expect(a.hands[0].joints.map((j) => j.site)).toEqual(expect.arrayContaining(['RC', 'CSL', 'STT']));
+    // a joint left in the panel's frame or put on the other panel would be a panel's width (over 100 mm) off
+    expectWristOnTruth(await analyzeImage({ ...wrist, columns, values, sopInstanceUID: '1.2.5' }, models), cut, 0, 0);
   }, 60_000);
 
   it('reads a wrist film pasted small on a larger canvas by the part where the detectors saw joints, read larger, the joints in the film\'s frame', async () => {
@@ -120,17 +126,8 @@ describe.skipIf(!MODELS)(`partial views${MODELS ? '' : ' (skipped: no models/joi
     const rows = Math.round(k * wrist.rows);
     const values = new Uint16Array(rows * columns);
     for (let y = 0; y < wrist.rows; y++) values.set(wrist.values.subarray(y * wrist.columns, (y + 1) * wrist.columns), (y + dy) * columns + dx);
-    const a = await analyzeImage({ ...wrist, rows, columns, values, sopInstanceUID: '1.2.6' }, models);
-    expect(a.hands).toHaveLength(1);
-    expect(a.hands[0].view?.kind).toBe('PA-partial');
-    const inView = new Map(cut.hands[0].joints.map((j) => [j.site, j]));
-    for (const j of a.hands[0].joints) {
-      const t = inView.get(j.site);
-      expect(t, `${j.site} is not on the film`).toBeDefined();
-      // a joint left in the zoomed part's frame would be dx, dy (tens of mm) off
-      expect(Math.hypot(j.x - (t!.x + dx), j.y - (t!.y + dy)), j.site).toBeLessThan(8 * mm);
-    }
-    expect(a.hands[0].joints.map((j) => j.site)).toEqual(expect.arrayContaining(['RC', 'CSL', 'STT']));
+    // a joint left in the zoomed part's frame would be dx, dy (tens of mm) off
+    expectWristOnTruth(await analyzeImage({ ...wrist, rows, columns, values, sopInstanceUID: '1.2.6' }, models), cut, dx, dy);
   }, 60_000);
 
   it('reads a whole hand with the detector alone: the partial-view detector is not asked', async () => {
