@@ -20,6 +20,11 @@ describe('the part of a film read again, larger (zoomRegion)', () => {
     expect(zoomRegion(seen.slice(0, 5), film)).toBeUndefined();
   });
 
+  it('leaves structures too close together to be a partial view\'s joints', () => {
+    const tight = [at(600, 300), at(610, 300), at(620, 310), at(600, 320), at(615, 330), at(605, 340)];
+    expect(zoomRegion(tight, film)).toBeUndefined();
+  });
+
   it('leaves a film whose structures already fill most of it', () => {
     const spread = [at(100, 100), at(1400, 100), at(100, 1900), at(1400, 1900), at(700, 1000), at(800, 900)];
     expect(zoomRegion(spread, film)).toBeUndefined();

@@ -18,6 +18,11 @@ export const ZOOM = {
   margin: 0.25,
   /** a region this share of the film's area or more is not worth reading again */
   maxShareOfFilm: 0.6,
+  /**
+   * structures spanning less than this share of the film's longer side are no partial view's
+   * joints (a wrist's span a sixth of the film would be read at six times its size)
+   */
+  minSpanOfFilm: 0.1,
 } as const;
 
 export function zoomRegion(seen: readonly Candidate[], film: { rows: number; columns: number }): Panel | undefined {
@@ -26,6 +31,7 @@ export function zoomRegion(seen: readonly Candidate[], film: { rows: number; col
   const xs = sure.map((c) => c.x);
   const ys = sure.map((c) => c.y);
   const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  if (Math.max(x1 - x0, y1 - y0) < ZOOM.minSpanOfFilm * Math.max(film.rows, film.columns)) return undefined;
   const grow = ZOOM.margin * Math.max(x1 - x0, y1 - y0);
   const left = clamp(Math.floor(x0 - grow), 0, film.columns - 1);
   const top = clamp(Math.floor(y0 - grow), 0, film.rows - 1);
