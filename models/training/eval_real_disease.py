@@ -25,7 +25,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import N_SITES, read_crop_split  # noqa: E402
-from grader import PRIOR_PARTS, WRIST_JSN_SITES, Grader, add_member_args, load_grader, member_ckpts, part_of_site, wrist_row_sites  # noqa: E402
+from grader import PRIOR_PARTS, WRIST_JSN_SITES, Grader, add_member_args, grader_from_args, part_of_site, wrist_row_sites  # noqa: E402
 from real_disease import HINGE_SITES, SITES, find_gap, write_disease  # noqa: E402
 
 
@@ -105,10 +105,7 @@ def main() -> None:
                     help="write narrowing at the wrist's JSN sites too (CMC3-5, STT, CSL, RC), reported as narrowing_called_by_joint's 'wrist'")
     args = ap.parse_args()
     torch.set_num_threads(2)
-    model, _ = load_grader(args.ckpt, **member_ckpts(args))
-    prior = json.load(open(args.prior_weights)) if args.prior_weights else None
-    if prior:
-        model.set_prior(prior)
+    model, prior = grader_from_args(args)
     s = read_crop_split(args.crops)
     crops = np.asarray(s.crops, np.float32) / 65535.0
     labels = s.grades

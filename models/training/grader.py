@@ -19,6 +19,8 @@ Design choices (why):
 """
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import torch
 import torch.nn as nn
@@ -313,6 +315,18 @@ def add_member_args(ap) -> None:
 def member_ckpts(args) -> dict:
     """load_grader's reader checkpoints from add_member_args' arguments."""
     return {"wrist_jsn": args.wrist_jsn_ckpt, "wrist_erosion": args.wrist_erosion_ckpt, "kl": args.kl_ckpt}
+
+
+def grader_from_args(args) -> tuple[Grader | GraderEnsemble, dict | None]:
+    """The grader of a script's --ckpt and add_member_args' arguments, with the prior of
+    --prior-weights applied as the export applies it (or none), and that prior."""
+    model, _ = load_grader(args.ckpt, **member_ckpts(args))
+    prior = None
+    if args.prior_weights:
+        with open(args.prior_weights) as f:
+            prior = json.load(f)
+        model.set_prior(prior)
+    return model, prior
 
 
 def wrist_of(meta: torch.Tensor) -> torch.Tensor:

@@ -30,7 +30,7 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from data import N_SITES, read_crop_split  # noqa: E402
 from eval_real_disease import films_of, grades_of, probabilities_of  # noqa: E402
-from grader import add_member_args, load_grader, member_ckpts  # noqa: E402
+from grader import add_member_args, grader_from_args  # noqa: E402
 from real_disease import SITES, write_disease  # noqa: E402
 
 # the site sets of summarizeHand (its regexes: /^(MCP|CMC[345]|STT|CSL|RC)/, /^(DIP|PIP|IP1|CMC1)/)
@@ -93,10 +93,7 @@ def main():
     ap.add_argument("--ra-wrists", nargs=2, metavar=("CROPS", "LABELS"), default=None)
     a = ap.parse_args()
     torch.set_num_threads(2)
-    model, _ = load_grader(a.ckpt, **member_ckpts(a))
-    prior = json.load(open(a.prior_weights)) if a.prior_weights else None
-    if prior:
-        model.set_prior(prior)
+    model, prior = grader_from_args(a)
 
     s = read_crop_split(a.crops)
     crops = np.asarray(s.crops, np.float32) / 65535.0
