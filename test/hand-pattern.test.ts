@@ -12,7 +12,9 @@ function hand(changes: Partial<Record<JointSite, { jsn?: number; erosion?: numbe
     const c = changes[site] ?? {};
     return {
       site, x: 0, y: 0, box: [0, 0, 1, 1], confidence: 0.9,
+      // a DIP carries no SvH score (a test may give it one: the pattern must still leave it out)
       ...(site.startsWith('DIP') || site === 'CMC1' ? {} : { jsn: grade(c.jsn ?? 0), erosion: grade(c.erosion ?? 0) }),
+      ...(site.startsWith('DIP') && c.erosion !== undefined ? { erosion: grade(c.erosion) } : {}),
       ...(/^(DIP|PIP|MCP|CMC1|STT)/.test(site) ? { kl: grade(c.kl ?? 0) } : {}),
     } as JointResult;
   });
@@ -27,7 +29,8 @@ describe('the hand pattern (summarizeHand)', () => {
 
   it('counts neither JSN 1 nor a DIP toward RA', () => {
     expect(summarizeHand(hand({ MCP2: { jsn: 1 }, MCP3: { jsn: 1 }, MCP4: { jsn: 1 }, PIP2: { erosion: 1 } })).pattern).toBe('normal');
-    expect(summarizeHand(hand({ DIP2: { kl: 1 }, MCP2: { erosion: 2 }, PIP2: { erosion: 1 } })).pattern).toBe('normal');
+    expect(summarizeHand(hand({ DIP2: { erosion: 3 }, MCP2: { erosion: 2 }, PIP2: { erosion: 1 } })).pattern).toBe('normal');
+    expect(summarizeHand(hand({ MCP3: { erosion: 3 }, MCP2: { erosion: 2 }, PIP2: { erosion: 1 } })).pattern).toBe('RA-like');
   });
 
   it('says OA-like from two joints with KL 2 or more, mixed with RA', () => {
