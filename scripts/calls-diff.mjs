@@ -14,10 +14,13 @@ import { calledMildOrSevere } from '../dist/eval/reference.js';
 
 const SCORES = ['jsn', 'erosion', 'kl'];
 
+/** The analyses of a file holding one or an array. */
+const analysesIn = (path) => [JSON.parse(readFileSync(path, 'utf8'))].flat();
+
 /** film UID / hand / site -> joint, for every joint with a grade. */
-function gradedJoints(path) {
+function gradedJoints(analyses) {
   const out = new Map();
-  for (const a of [JSON.parse(readFileSync(path, 'utf8'))].flat()) {
+  for (const a of analyses) {
     for (const h of a.hands ?? []) {
       for (const j of h.joints) {
         if (SCORES.some((s) => j[s]?.grade !== undefined)) out.set(`${a.source.sopInstanceUID} ${h.laterality}-${j.site}`, j);
@@ -28,9 +31,9 @@ function gradedJoints(path) {
 }
 
 /** film UID / hand -> the hand's stated pattern */
-function patterns(path) {
+function patterns(analyses) {
   const out = new Map();
-  for (const a of [JSON.parse(readFileSync(path, 'utf8'))].flat()) for (const h of a.hands ?? []) out.set(`${a.source.sopInstanceUID} ${h.laterality}`, h.summary?.pattern);
+  for (const a of analyses) for (const h of a.hands ?? []) out.set(`${a.source.sopInstanceUID} ${h.laterality}`, h.summary?.pattern);
   return out;
 }
 
@@ -42,13 +45,14 @@ if (!afterPath) {
   console.error('usage: node scripts/calls-diff.mjs before.json after.json');
   process.exit(2);
 }
-const before = gradedJoints(beforePath);
-const after = gradedJoints(afterPath);
+const [analysesBefore, analysesAfter] = [analysesIn(beforePath), analysesIn(afterPath)];
+const before = gradedJoints(analysesBefore);
+const after = gradedJoints(analysesAfter);
 for (const [name, side] of [['before', before], ['after', after]]) {
   const called = [...side.values()].filter(isCalled).length;
   console.log(`${name}: ${side.size} graded joints, ${called} called mild or severe (${((100 * called) / Math.max(side.size, 1)).toFixed(1)} %)`);
 }
-const [patternsBefore, patternsAfter] = [patterns(beforePath), patterns(afterPath)];
+const [patternsBefore, patternsAfter] = [patterns(analysesBefore), patterns(analysesAfter)];
 for (const [name, side] of [['before', patternsBefore], ['after', patternsAfter]]) {
   const counts = {};
   for (const p of side.values()) counts[p] = (counts[p] ?? 0) + 1;

@@ -10,32 +10,30 @@
 //   node scripts/repeatability.mjs <folder of films> <list.csv> [models] [--films]
 // The research films carry no spacing: each reading estimates it from the hand (as `jointscore
 // analyze` does for a PNG or JPEG).
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { analyzeImage } from '../dist/inference/analyze.js';
+import { analyseObject, analysisPolicy } from '../dist/pipeline/analyse-object.js';
 import { loadModels } from '../dist/inference/models.js';
 import { calledMildOrSevere } from '../dist/eval/reference.js';
+import { DEFAULT_CONFIG } from '../dist/config/defaults.js';
+import { logger } from '../dist/observability/logger.js';
 import { filmListArgs, showsPaHand, showsPaPartial } from './film-list.mjs';
 
 const { dir, rows, modelsDir, perFilm } = filmListArgs('repeatability.mjs');
 const models = await loadModels(modelsDir, { provider: 'cpu' });
+const policy = analysisPolicy(DEFAULT_CONFIG.analysis);
+const log = logger();
 const SCORES = ['jsn', 'erosion', 'kl'];
 
-/** A picture's grey values as the node's input (a research picture: spacing estimated). */
-async function inputOf(pipeline, id) {
-  const { data, info } = await pipeline.greyscale().raw().toBuffer({ resolveWithObject: true });
-  const values = new Uint16Array(info.width * info.height);
-  for (let i = 0; i < values.length; i++) values[i] = data[i * info.channels];
-  return { rows: info.height, columns: info.width, values, photometric: 'MONOCHROME2', pixelSpacingMm: [0.2, 0.2], sopInstanceUID: id };
-}
+/** The node's analysis of a picture's bytes, as `jointscore analyze` makes it. */
+const analysed = async (bytes, file) => (await analyseObject(bytes, file, models, policy, log)).analysis;
 
+/** Each change: the picture's bytes in, the changed picture's bytes out (PNG, lossless, but for the JPEG). */
 const CHANGES = {
-  'moved one pixel': (file) => sharp(file).extend({ top: 1, left: 1, extendWith: 'copy' }),
-  '2 % smaller': async (file) => {
-    const { width } = await sharp(file).metadata();
-    return sharp(file).resize({ width: Math.round(width * 0.98) });
-  },
-  'saved again as JPEG 90': async (file) => sharp(await sharp(file).greyscale().jpeg({ quality: 90 }).toBuffer()),
+  'moved one pixel': (bytes) => sharp(bytes).extend({ top: 1, left: 1, extendWith: 'copy' }).png().toBuffer(),
+  '2 % smaller': async (bytes) => sharp(bytes).resize({ width: Math.round((await sharp(bytes).metadata()).width * 0.98) }).png().toBuffer(),
+  'saved again as JPEG 90': (bytes) => sharp(bytes).greyscale().jpeg({ quality: 90 }).toBuffer(),
 };
 
 /** hand / site -> joint, for the joints with a grade. */
@@ -44,12 +42,12 @@ const graded = (analysis) =>
 
 const totals = Object.fromEntries(Object.keys(CHANGES).map((c) => [c, { films: 0, both: 0, flipped: 0, jsn: 0, erosion: 0, kl: 0, calledBefore: 0 }]));
 for (const { file, shows } of rows.filter((r) => showsPaHand(r.shows) || showsPaPartial(r.shows))) {
-  const path = join(dir, file);
-  const before = graded(await analyzeImage(await inputOf(sharp(path), file), models, undefined, { spacingFrom: 'default' }));
+  const bytes = readFileSync(join(dir, file));
+  const before = graded(await analysed(bytes, file));
   if (before.size === 0) continue;
   const line = [];
   for (const [name, change] of Object.entries(CHANGES)) {
-    const after = graded(await analyzeImage(await inputOf(await change(path), file), models, undefined, { spacingFrom: 'default' }));
+    const after = graded(await analysed(await change(bytes), file));
     const t = totals[name];
     t.films++;
     let flipped = 0;

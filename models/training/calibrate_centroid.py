@@ -10,11 +10,10 @@ import argparse
 import os
 import sys
 
-import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from detector import Detector, decode  # noqa: E402
+from detector import decode, heatmaps_of, load_detector  # noqa: E402
 from metrics import detector_metrics  # noqa: E402
 from train_detector import ImagePool  # noqa: E402
 
@@ -24,15 +23,8 @@ ap.add_argument("--val", required=True)
 ap.add_argument("--threshold", type=float, default=0.3)
 args = ap.parse_args()
 torch.set_num_threads(2)
-m = Detector()
-m.load_state_dict(torch.load(args.ckpt, map_location="cpu", weights_only=False)["model"])
-m.eval()
 pool = ImagePool([args.val])
-heats = []
-with torch.no_grad():
-    for a in range(0, pool.n, 32):
-        heats.append(m(pool.images(np.arange(a, min(pool.n, a + 32)))))
-heat = torch.cat(heats)
+heat = heatmaps_of(load_detector(args.ckpt), pool.images, pool.n)
 for gamma in [1.0, 1.5, 2.0, 3.0]:
     h = heat.clamp(min=0) ** gamma
     xy, pk = decode(h)

@@ -145,5 +145,19 @@ def decode(heat: torch.Tensor):
     return torch.stack([x, y], -1), peak
 
 
+def load_detector(path: str) -> Detector:
+    """A trained detector from its checkpoint (train_detector.py's), in eval mode."""
+    m = Detector()
+    m.load_state_dict(torch.load(path, map_location="cpu", weights_only=False)["model"])
+    m.eval()
+    return m
+
+
+@torch.no_grad()
+def heatmaps_of(model: nn.Module, images, n: int, batch: int = 32) -> torch.Tensor:
+    """The model's heatmaps of images(idx) (an ImagePool's `images`) for the n images, in batches."""
+    return torch.cat([model(images(torch.arange(a, min(n, a + batch)).numpy())) for a in range(0, n, batch)])
+
+
 def n_params(m: nn.Module) -> int:
     return sum(p.numel() for p in m.parameters())

@@ -46,11 +46,14 @@ export interface JointResult {
   notGraded?: JointNotGraded;
 }
 
+/** The patterns a hand's summary states (src/analysis/severity.ts `handPattern`). */
+export const HAND_PATTERNS = ['normal', 'RA-like', 'OA-like', 'mixed'] as const;
+
 export interface HandSummary {
   svhJsn: number;
   svhErosion: number;
   klSum: number;
-  pattern: 'normal' | 'RA-like' | 'OA-like' | 'mixed';
+  pattern: (typeof HAND_PATTERNS)[number];
 }
 
 export interface HandResult {

@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import type { SeverityClass } from '../analysis/hand-analysis.js';
+import { HAND_PATTERNS, type SeverityClass } from '../analysis/hand-analysis.js';
 import { MAX_GRADE, type Score } from '../analysis/joints.js';
 import {
   SEVERITY_CLASSES,
@@ -207,8 +207,6 @@ export function renderMarkdown(result: EvalResult, context: ReportContext = {}):
   return L.join('\n') + '\n';
 }
 
-const PATTERNS = ['normal', 'RA-like', 'OA-like', 'mixed'] as const;
-
 /** The hand's pattern (src/analysis/severity.ts PATTERN) against the truth's: agreement and its confusion. */
 function patternSection(p: EvalResult['pattern']): string[] {
   if (p.hands === 0) return [];
@@ -218,9 +216,9 @@ function patternSection(p: EvalResult['pattern']): string[] {
     `The pattern the node states per hand (RA-like, OA-like, mixed, normal), judged on each side's grades of the joint scores both give: ` +
       `${p.agreed} of ${p.hands} hands agree (${pct(p.share)} %); of the ${p.allZero.hands} hands graded all zero by the truth, ${p.allZero.notNormal} given another pattern.`,
     '',
-    `| truth \\ predicted | ${PATTERNS.join(' | ')} |`,
-    `|---|${PATTERNS.map(() => '---:').join('|')}|`,
-    ...PATTERNS.filter((r) => p.confusion[r]).map((r) => `| ${r} | ${PATTERNS.map((q) => p.confusion[r]?.[q] ?? 0).join(' | ')} |`),
+    `| truth \\ predicted | ${HAND_PATTERNS.join(' | ')} |`,
+    `|---|${HAND_PATTERNS.map(() => '---:').join('|')}|`,
+    ...HAND_PATTERNS.filter((r) => p.confusion[r]).map((r) => `| ${r} | ${HAND_PATTERNS.map((q) => p.confusion[r]?.[q] ?? 0).join(' | ')} |`),
     '',
   ];
 }

@@ -125,21 +125,26 @@ export async function jointsToGrade(
   return { hands: { ...hands, candidates }, detectors, spacing };
 }
 
-/** A film's hands, the detectors that found them, and every joint the detectors asked saw (film frame). */
+/** A film's hands, the detectors that found them, and every joint those detectors found (film frame, before the view check). */
 type Found = { hands: FoundHands; detectors: Detector[]; seen: Candidate[] };
 
 /** One detector's hands at any turn, judged as views (whole PA hands, partial PA views, the rest named). */
-type FoundHands = ViewCheck & { quarterTurns: QuarterTurns; calibration: DetectorCalibration; seen: Candidate[] };
+type FoundHands = ViewCheck & { quarterTurns: QuarterTurns; calibration: DetectorCalibration };
+
+/** A part of the film read on its own (`panelImage`), its joints put back into the film's frame. */
+type ReadOn = { panel: Panel; image: DisplayImage };
 
 /**
- * One detector's reading of the film, or of a part of it (`readOn`: read at the detector's full
- * input, the joints put back into the film's frame); judged on the whole film either way.
+ * One detector's reading of the film, or of a part of it (`part`: read at the detector's full
+ * input, the joints put back into the film's frame); judged on the whole film either way. Also
+ * the joints it found before the view check.
  */
-async function handsBy(detector: Detector, img: DisplayImage, options: AnalyzeOptions, partialDropOne = false, readOn?: Panel): Promise<FoundHands> {
-  const found = await detectAnyOrientation(readOn ? panelImage(img, readOn) : img, detector.manifest, detector.runner, options.minJointsPerHand);
-  const seen = readOn ? onFilm(found.candidates, readOn) : found.candidates;
+async function handsBy(detector: Detector, img: DisplayImage, options: AnalyzeOptions, partialDropOne = false, part?: ReadOn): Promise<{ hands: FoundHands; seen: Candidate[] }> {
+  const found = await detectAnyOrientation(part?.image ?? img, detector.manifest, detector.runner, options.minJointsPerHand);
+  const seen = part ? onFilm(found.candidates, part.panel) : found.candidates;
   const calibration = detector.manifest.calibration ?? DEFAULT_CALIBRATION;
-  return { ...keepPaHands(seen, img, options.paViewsOnly !== false, recognisedHand(calibration), partialDropOne), quarterTurns: found.quarterTurns, calibration, seen };
+  const hands = { ...keepPaHands(seen, img, options.paViewsOnly !== false, recognisedHand(calibration), partialDropOne), quarterTurns: found.quarterTurns, calibration };
+  return { hands, seen };
 }
 
 /**
@@ -164,7 +169,7 @@ async function findHands(
   }
   if (best) return best;
   const region = zoomRegion(whole.seen, img);
-  const zoomed = region ? await handsOn(img, models, options, region) : undefined;
+  const zoomed = region ? await handsOn(img, models, options, { panel: region, image: panelImage(img, region) }) : undefined;
   return zoomed && onlyPartialViews(zoomed.hands) ? zoomed : whole;
 }
 
@@ -194,11 +199,13 @@ async function handsOn(
   img: DisplayImage,
   models: Pick<Models, 'detector' | 'partialDetector'>,
   options: AnalyzeOptions,
-  readOn?: Panel,
+  part?: ReadOn,
 ): Promise<Found> {
-  const first = await handsBy(models.detector, img, options, false, readOn);
-  if (!models.partialDetector || !sawNoHand(first)) return { hands: first, detectors: [models.detector], seen: first.seen };
-  const second = await handsBy(models.partialDetector, img, options, true, readOn);
+  const first = await handsBy(models.detector, img, options, false, part);
+  if (!models.partialDetector || !sawNoHand(first.hands)) return { hands: first.hands, detectors: [models.detector], seen: first.seen };
+  const second = await handsBy(models.partialDetector, img, options, true, part);
   const seen = [...first.seen, ...second.seen];
-  return onlyPartialViews(second) ? { hands: second, detectors: [models.detector, models.partialDetector], seen } : { hands: first, detectors: [models.detector], seen };
+  return onlyPartialViews(second.hands)
+    ? { hands: second.hands, detectors: [models.detector, models.partialDetector], seen }
+    : { hands: first.hands, detectors: [models.detector], seen };
 }

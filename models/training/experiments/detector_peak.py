@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from data import STRIDE  # noqa: E402
-from detector import Detector, decode  # noqa: E402
+from detector import decode, load_detector  # noqa: E402
 from metrics import detector_metrics  # noqa: E402
 from train_detector import ImagePool  # noqa: E402
 
@@ -79,9 +79,7 @@ def main():
     ap.add_argument("--val", required=True)
     a = ap.parse_args()
     torch.set_num_threads(2)
-    m = Detector()
-    m.load_state_dict(torch.load(a.ckpt, map_location="cpu", weights_only=False)["model"])
-    m.eval()
+    m = load_detector(a.ckpt)
     pool = ImagePool([a.val])
     batches = [pool.images(np.arange(i, min(pool.n, i + 32))) for i in range(0, pool.n, 32)]
     first = pool.images(np.arange(0, min(pool.n, 64)))

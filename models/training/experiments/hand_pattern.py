@@ -7,7 +7,7 @@ the joints the node grades on that film, as real_crops.mjs cut them.
 
 - normal hands: the crops as they are (held-out films: normal joints apart from one injury);
 - RA written at k joints: k of the hand's MCP, PIP and wrist crops (RA spares the DIPs) take
-  their copy with narrowing (JSN 2-4) or erosions written (real_disease.write_disease, one
+  their copy with narrowing (JSN 2-4) or erosions written (eval_real_disease.written, one
   generator per crop and draw), the others stay as they are; `--repeats` draws per hand;
 - OA written at k joints: the same with osteoarthritis (KL 2-4) at DIP, PIP, IP1 and CMC1 crops;
 - `--ra-wrists` (crops of ../shared/real/adult-ra-wrists, labels.csv): the share of erosive and
@@ -29,9 +29,9 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from data import N_SITES, read_crop_split  # noqa: E402
-from eval_real_disease import films_of, grades_of, probabilities_of  # noqa: E402
+from eval_real_disease import films_of, grades_of, probabilities_of, written  # noqa: E402
 from grader import add_member_args, grader_from_args  # noqa: E402
-from real_disease import SITES, write_disease  # noqa: E402
+from real_disease import SITES  # noqa: E402
 
 # the site sets of summarizeHand (its regexes: /^(MCP|CMC[345]|STT|CSL|RC)/, /^(DIP|PIP|IP1|CMC1)/)
 RA_SITES = [i for i, s in enumerate(SITES) if s.startswith("MCP") or s in ("CMC3", "CMC4", "CMC5", "STT", "CSL", "RC")]
@@ -115,12 +115,10 @@ def main():
     rng = np.random.default_rng(a.seed)
     ra_by_k, oa_by_k = {}, {}
     for d in range(a.repeats):
-        parts = [write_disease(crops[b:b + 1], sites[b:b + 1], labels[b:b + 1], np.random.default_rng([a.seed, d, b]), p=1.0,
-                               wrist_jsn=True, carpal_erosion=True) for b in range(len(crops))]
-        ra_crops, ra_truth = np.concatenate([c for c, _ in parts]), np.concatenate([t for _, t in parts])
-        parts = [write_disease(crops[b:b + 1], sites[b:b + 1], labels[b:b + 1], np.random.default_rng([a.seed, d, b, 1]), p=1.0,
-                               kl_share=1.0) for b in range(len(crops))]
-        oa_crops, oa_truth = np.concatenate([c for c, _ in parts]), np.concatenate([t for _, t in parts])
+        # as eval_real_disease.py draws its repeats: one generator per crop, the osteoarthritis pass at seed + 1
+        seed = a.seed + 1000 * d
+        ra_crops, ra_truth = written(crops, sites, labels, seed, True, wrist_jsn=True, carpal_erosion=True)
+        oa_crops, oa_truth = written(crops, sites, labels, seed + 1, True, kl_share=1.0)
         ra_sick = grades_of(probabilities_of(model, ra_crops, s.meta))
         oa_sick = grades_of(probabilities_of(model, oa_crops, s.meta))
         ra_ok = ((ra_truth[:, 0] >= 2) | (ra_truth[:, 1] >= 1)) & np.isin(sites, list(RA_WRITTEN_AT))

@@ -1,5 +1,5 @@
 import type { JointSite, Laterality } from '../../analysis/joints.js';
-import type { HandSummary, SeverityClass } from '../../analysis/hand-analysis.js';
+import { HAND_PATTERNS, type HandSummary, type SeverityClass } from '../../analysis/hand-analysis.js';
 import { CodedConcept } from './content-items.js';
 import type { NaturalDataset } from '../../dicom/part10.js';
 
@@ -189,7 +189,7 @@ export function patternCode(pattern: HandSummary['pattern']): CodedConcept {
 }
 
 export function patternFromCode(code: CodedConcept): HandSummary['pattern'] {
-  for (const pat of ['normal', 'RA-like', 'OA-like', 'mixed'] as const) if (patternCode(pat).equals(code)) return pat;
+  for (const pat of HAND_PATTERNS) if (patternCode(pat).equals(code)) return pat;
   throw new Error(`unknown pattern code ${code.toString()}`);
 }
 
