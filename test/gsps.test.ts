@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPart10, writePart10, type NaturalDataset } from '../src/dicom/part10.js';
 import { derivedUid } from '../src/dicom/uid.js';
+import { VERSION } from '../src/version.js';
 import { SEVERITY_COLOURS, worstSeverity } from '../src/imaging/preview.js';
 import {
   GSPS_LAYERS, GSPS_SOP_CLASS_UID, GspsBuildError, buildGspsDataset, hexToDicomLab, presentationLutShape, type GspsOptions,
@@ -78,6 +79,9 @@ function render(image: string, pr: string, out: string): Buffer {
   expect(r.stderr.split('\n').filter((l) => /^(E|F):/.test(l)), r.stderr).toEqual([]);
   return readFileSync(out);
 }
+
+/** the software release and the models' version, as result UIDs are derived from */
+const RELEASE_KEY = `jointscore ${VERSION}|1.0.0`;
 
 describe('GSPS: validity', () => {
   it('dciodvfy reports no errors', () => expectValid(file, 'GSPS'));
@@ -189,11 +193,11 @@ describe('GSPS: attributes', () => {
     expect(notice.TextObjectSequence[0].BoundingBoxAnnotationUnits).toBe('DISPLAY');
   });
 
-  it('same inputs give the same bytes; UIDs derive from (source SOP, version, pr)', () => {
+  it('same inputs give the same bytes; UIDs derive from (source SOP, release and model versions, pr)', () => {
     expect(Buffer.compare(writePart10(buildGspsDataset(analysis, source, options)), bytes)).toBe(0);
     const ds = readPart10(bytes).dataset;
-    expect(ds.SOPInstanceUID).toBe(derivedUid([SOURCE_SOP, '1.0.0', 'pr', 'instance']));
-    expect(ds.SeriesInstanceUID).toBe(derivedUid([source.SeriesInstanceUID, '1.0.0', 'pr', 'series']));
+    expect(ds.SOPInstanceUID).toBe(derivedUid([SOURCE_SOP, RELEASE_KEY, 'pr', 'instance']));
+    expect(ds.SeriesInstanceUID).toBe(derivedUid([source.SeriesInstanceUID, RELEASE_KEY, 'pr', 'series']));
     expect(buildGspsDataset(analysis, source, { ...options, algorithmVersion: '2.0.0' }).SOPInstanceUID).not.toBe(ds.SOPInstanceUID);
   });
 

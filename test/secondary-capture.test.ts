@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HandAnalysis, SeverityClass } from '../src/analysis/hand-analysis.js';
 import { readPart10, writePart10 } from '../src/dicom/part10.js';
 import { derivedUid } from '../src/dicom/uid.js';
+import { VERSION } from '../src/version.js';
 import { worstSeverity } from '../src/imaging/preview.js';
 import {
   ScBuildError, buildSecondaryCaptureDataset, jointLabel, overlayLayout, overlaySvg, renderOverlay, type OverlayLayout,
@@ -87,6 +88,9 @@ const edgeMidpoints = (b: Rect): [number, number][] => [
 const overlap = (a: Rect, b: Rect) =>
   a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
 
+/** the software release and the models' version, as result UIDs are derived from */
+const RELEASE_KEY = `jointscore ${VERSION}|1.0.0`;
+
 describe('Secondary Capture: validity', () => {
   it('dciodvfy reports no errors', () => {
     const { errors, warnings, output } = dciodvfy(file);
@@ -146,13 +150,13 @@ describe('Secondary Capture: attributes', () => {
     expect(Buffer.compare(Buffer.from(pixels), Buffer.from(rendered.rgb))).toBe(0);
   });
 
-  it('same inputs give the same bytes; UIDs derive from (source SOP, version, sc)', async () => {
+  it('same inputs give the same bytes; UIDs derive from (source SOP, release and model versions, sc)', async () => {
     const again = await renderOverlay({ gray, rows: ROWS, columns: COLUMNS }, analysis, {});
     const b2 = writePart10(buildSecondaryCaptureDataset(again, analysis, source, options));
     expect(Buffer.compare(b2, bytes)).toBe(0);
     const ds = readPart10(bytes).dataset;
-    expect(ds.SOPInstanceUID).toBe(derivedUid([SOURCE_SOP, '1.0.0', 'sc', 'instance']));
-    expect(ds.SeriesInstanceUID).toBe(derivedUid([source.SeriesInstanceUID, '1.0.0', 'sc', 'series']));
+    expect(ds.SOPInstanceUID).toBe(derivedUid([SOURCE_SOP, RELEASE_KEY, 'sc', 'instance']));
+    expect(ds.SeriesInstanceUID).toBe(derivedUid([source.SeriesInstanceUID, RELEASE_KEY, 'sc', 'series']));
     const other = buildSecondaryCaptureDataset(again, analysis, source, { ...options, algorithmVersion: '1.0.1' });
     expect(other.SOPInstanceUID).not.toBe(ds.SOPInstanceUID);
     const rooted = buildSecondaryCaptureDataset(again, analysis, source, { ...options, uidRoot: '1.2.826.0.1.3680043.10.9999' });

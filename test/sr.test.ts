@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPart10, writePart10, type NaturalDataset } from '../src/dicom/part10.js';
+import { derivedUid } from '../src/dicom/uid.js';
+import { resultUidVersion } from '../src/reports/common.js';
 import {
   CodeItem, CodedConcept, ContainerItem, DCM, ImageItem, NumItem, PRIVATE, SCT, ScoordItem, SrBuildError, TextItem, UCUM, UidRefItem, buildSrDataset, imageRegionBox, measurementGroup, measurementReport,
 } from '../src/reports/sr/index.js';
@@ -114,6 +116,10 @@ describe('TID 1500 SR: content', () => {
     const b = buildSrDataset(analysis, source, { ...options, algorithmVersion: '1.0.1' });
     expect(b.SOPInstanceUID).not.toBe(a.SOPInstanceUID);
     expect(b.SeriesInstanceUID).not.toBe(a.SeriesInstanceUID);
+    // the software's release is in the UIDs too: a new release with the same models is a new result
+    const src = String(source.SOPInstanceUID);
+    expect(a.SOPInstanceUID).toBe(derivedUid([src, resultUidVersion(options.algorithmVersion), 'sr', 'instance']));
+    expect(resultUidVersion(options.algorithmVersion, '9.9.9')).not.toBe(resultUidVersion(options.algorithmVersion));
     const rooted = buildSrDataset(analysis, source, { ...options, uidRoot: '1.2.826.0.1.3680043.10.9999' });
     expect(rooted.SOPInstanceUID.startsWith('1.2.826.0.1.3680043.10.9999.')).toBe(true);
   });

@@ -211,10 +211,20 @@ export function seriesLaterality(source: NaturalDataset): string {
 }
 
 /**
+ * What result UIDs are derived from besides the source: the software's version as well as the
+ * models', since a release that changes the analysis with the same models (a new rule, a new
+ * step) changes the result, and an archive that keeps the first copy of a UID would never
+ * show the new one. A retry by the same release keeps its UIDs and replaces what it sent.
+ */
+export function resultUidVersion(algorithmVersion: string, softwareVersion: string = VERSION): string {
+  return `jointscore ${softwareVersion}|${algorithmVersion}`;
+}
+
+/**
  * The start every result object shares (highdicom's SOPClass and MONAI Deploy's
  * write_common_modules play this part): SOP Common, the source's patient and study, and a
- * new series per source series and model version, with UIDs derived from (source UID, model
- * version, kind) so that a re-run replaces what it sent before.
+ * new series per source series and release, with UIDs derived from (source UID, software and
+ * model versions, kind) so that a re-run replaces what it sent before.
  */
 export function derivedInstance(a: {
   sopClassUid: string;
@@ -229,7 +239,7 @@ export function derivedInstance(a: {
 }): NaturalDataset {
   const { src, options, kind, date, time } = a;
   const root = options.uidRoot;
-  const version = options.algorithmVersion;
+  const version = resultUidVersion(options.algorithmVersion);
   const ds: NaturalDataset = {};
   ds.SOPClassUID = a.sopClassUid;
   ds.SOPInstanceUID = derivedUid([src.sopInstanceUid, version, kind, 'instance'], root);

@@ -3,7 +3,7 @@ import { HAND_NAMES, trackingId } from '../../analysis/joints.js';
 import type { NaturalDataset } from '../../dicom/part10.js';
 import { derivedUid } from '../../dicom/uid.js';
 import {
-  checkReportOptions, contributingEquipment, derivedInstance, dicomDateTime, generalEquipment, sourceIdentity,
+  checkReportOptions, contributingEquipment, derivedInstance, dicomDateTime, generalEquipment, resultUidVersion, sourceIdentity,
   withCharacterSet, type ReportOptions, type SourceIdentity,
 } from '../common.js';
 import {
@@ -107,7 +107,7 @@ export function buildSrDataset(analysis: HandAnalysis, source: NaturalDataset, o
     source: ctx.sourceRef,
     algorithmName: options.algorithmName,
     algorithmVersion: version,
-    trackingUid: (id) => derivedUid([sopInstanceUid, version, 'sr', 'tracking', id], options.uidRoot),
+    trackingUid: (id) => derivedUid([sopInstanceUid, resultUidVersion(version), 'sr', 'tracking', id], options.uidRoot),
   };
   const content = reportContent(ctx, handGroups(analysis, groupCtx), readingNotes(analysis));
   return srDocument(ctx, content, source);
