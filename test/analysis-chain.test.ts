@@ -9,7 +9,8 @@ import { readPart10, writePart10 } from '../src/dicom/part10.js';
 import { dciodvfy } from './helpers/dicom-tools.js';
 import { loadModels, type Models } from '../src/inference/models.js';
 import { analyseObject, analysisPolicy, withAgePolicy, type AnalysisPolicy } from '../src/pipeline/analyse-object.js';
-import { modelVersionOf, Worker, type WorkerDeps } from '../src/pipeline/worker.js';
+import { analysisVersionOf, Worker, type WorkerDeps } from '../src/pipeline/worker.js';
+import { select } from '../src/pipeline/select.js';
 import { JobQueue } from '../src/store/queue.js';
 import { captureLogger } from './helpers/inference.js';
 import { deeplyNested } from './helpers/dx.js';
@@ -28,13 +29,17 @@ let models: Models;
 let files: Record<string, string>;
 let policy: AnalysisPolicy;
 const UID_ROOT = '1.2.826.0.1.3680043.10.999';
+const SERIES_DESCRIPTION = 'Hand joints, AI (machine-made)';
 let lastJob: ReturnType<JobQueue['get']>;
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'jointscore-chain-'));
   files = await writeFixtures(join(work, 'in'), ['hand-left-m2-explicit', 'chest-not-a-hand']);
   models = await loadModels(DEFAULT_MODELS_DIR, { provider: 'cpu' });
-  policy = analysisPolicy({ ...DEFAULT_CONFIG.analysis, reportNoHand: true, uidRoot: UID_ROOT, srClass: 'comprehensive' }, new Date(Date.UTC(2026, 0, 2, 3, 4, 5)));
+  policy = analysisPolicy(
+    { ...DEFAULT_CONFIG.analysis, reportNoHand: true, uidRoot: UID_ROOT, srClass: 'comprehensive', seriesNumber: 42, seriesDescription: SERIES_DESCRIPTION },
+    new Date(Date.UTC(2026, 0, 2, 3, 4, 5)),
+  );
 }, 120_000);
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -47,7 +52,7 @@ async function throughWorker(file: string, limits: WorkerDeps['limits'] = DEFAUL
   const header = readPart10(readFileSync(headerFrom), { untilPixelData: true }).dataset;
   const { job } = queue.enqueue({
     sopInstanceUid: String(header.SOPInstanceUID),
-    modelVersion: modelVersionOf(models),
+    modelVersion: analysisVersionOf(models),
     sopClassUid: String(header.SOPClassUID),
     transferSyntaxUid: '1.2.840.10008.1.2.1',
     callingAe: 'TEST',
@@ -73,7 +78,7 @@ async function throughAnalyze(file: string): Promise<Record<string, Buffer>> {
 }
 
 describe('one analysis chain for the node and the CLI', () => {
-  it('gives byte-identical SR, PR and SC for a hand, under the configured UID root and SR class', async () => {
+  it('gives byte-identical SR, PR and SC for a hand, under the configured UID root, SR class and series', async () => {
     const node = await throughWorker(files['hand-left-m2-explicit']);
     const cli = await throughAnalyze(files['hand-left-m2-explicit']);
     expect(Object.keys(node).sort()).toEqual(['pr', 'sc', 'sr']);
@@ -83,6 +88,10 @@ describe('one analysis chain for the node and the CLI', () => {
     expect(sr.SOPClassUID).toBe('1.2.840.10008.5.1.4.1.1.88.33');
     expect(String(sr.SOPInstanceUID).startsWith(`${UID_ROOT}.`)).toBe(true);
     expect(String(readPart10(node.sc).dataset.SeriesInstanceUID).startsWith(`${UID_ROOT}.`)).toBe(true);
+    const series = ['sr', 'sc', 'pr'].map((k) => readPart10(node[k]).dataset);
+    expect(series.map((ds) => [ds.SeriesNumber, ds.SeriesDescription])).toEqual([42, 43, 44].map((n) => [n, SERIES_DESCRIPTION]));
+    // the overlay sent back by a PACS that routes whole studies is known as ours at any series number
+    expect(select(series[1], DEFAULT_CONFIG.selection)).toMatchObject({ analyse: false, rule: 'own-output' });
   }, 120_000);
 
   it('quarantines, unread, an object over analysis.maxObjectMb or an image over analysis.maxPixels', async () => {

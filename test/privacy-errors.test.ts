@@ -8,7 +8,7 @@ import { readPart10, writePart10 } from '../src/dicom/part10.js';
 import { loadModels, type Models } from '../src/inference/models.js';
 import { closeLogFile, configureLogger, logger, scrubQuotedValues } from '../src/observability/logger.js';
 import { analysisPolicy } from '../src/pipeline/analyse-object.js';
-import { modelVersionOf, Worker } from '../src/pipeline/worker.js';
+import { analysisVersionOf, Worker } from '../src/pipeline/worker.js';
 import { JobQueue } from '../src/store/queue.js';
 import { captureLogger } from './helpers/inference.js';
 import { withPatientName } from './helpers/dx.js';
@@ -46,7 +46,7 @@ describe('no patient name through error texts', () => {
     const header = readPart10(readFileSync(file), { untilPixelData: true }).dataset;
     expect(String(header.PatientName)).toContain('SECRETNAME');
     const { job } = queue.enqueue({
-      sopInstanceUid: String(header.SOPInstanceUID), modelVersion: modelVersionOf(models), sopClassUid: String(header.SOPClassUID),
+      sopInstanceUid: String(header.SOPInstanceUID), modelVersion: analysisVersionOf(models), sopClassUid: String(header.SOPClassUID),
       transferSyntaxUid: '1.2.840.10008.1.2.1', callingAe: 'TEST', spoolPath: file,
     });
     const { log, lines } = captureLogger();

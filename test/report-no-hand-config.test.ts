@@ -55,6 +55,26 @@ describe('analysis.uidRoot and analysis.srClass', () => {
   });
 });
 
+describe('analysis.seriesNumber and analysis.seriesDescription', () => {
+  it('default to 9100 and the machine-made description; a site\'s own are taken from file and environment', () => {
+    expect(loadConfig({ env: {} }).analysis).toMatchObject({ seriesNumber: 9100, seriesDescription: 'jointscore hand joints (machine-made)' });
+    const file = join(tempDir(), 'node.yaml');
+    writeFileSync(file, 'analysis:\n  seriesNumber: 800\n  seriesDescription: "Hand joints, AI (machine-made)"\n');
+    expect(loadConfig({ file, env: {} }).analysis).toMatchObject({ seriesNumber: 800, seriesDescription: 'Hand joints, AI (machine-made)' });
+    expect(loadConfig({ env: { JOINTSCORE_ANALYSIS_SERIES_NUMBER: '77' } }).analysis.seriesNumber).toBe(77);
+  });
+
+  it('refuses a number that is not a whole number of an IS and a description that is not an LO', () => {
+    const file = join(tempDir(), 'node.yaml');
+    writeFileSync(file, 'analysis:\n  seriesNumber: 0\n');
+    expect(() => loadConfig({ file, env: {} })).toThrow(/analysis\.seriesNumber = 0 is not valid: a whole number from 1 to 2147483645/);
+    writeFileSync(file, `analysis:\n  seriesDescription: "${'x'.repeat(65)}"\n`);
+    expect(() => loadConfig({ file, env: {} })).toThrow(/analysis\.seriesDescription = .* is not valid: a text of 1 to 64 characters/);
+    writeFileSync(file, 'analysis:\n  seriesDescription: "a\\\\b"\n');
+    expect(() => loadConfig({ file, env: {} })).toThrow(/no backslash/);
+  });
+});
+
 describe('the queue keeps the reason of a reported no-hand job', () => {
   const newJob = (uid: string) => ({
     sopInstanceUid: uid, modelVersion: 'det@1+grd@1', sopClassUid: '1.2.840.10008.5.1.4.1.1.1.1',

@@ -21,13 +21,15 @@ const rules = (patch: Partial<SelectionConfig> = {}): SelectionConfig => ({ ...D
 describe('selection rules', () => {
   it('analyses a DX hand under the defaults', () => {
     expect(select(hand, rules())).toEqual({ analyse: true });
+    // the phantom names itself otherwise: it is analysed as any image is
+    expect(select({ ...hand, Manufacturer: 'jointscore phantom', ManufacturerModelName: 'jointscore synthetic hand radiograph' }, rules())).toEqual({ analyse: true });
   });
 
   it.each([
     [{ ...hand, BodyPartExamined: 'CHEST' }, rules(), 'body-part'],
     [{ ...hand, Modality: 'CT' }, rules(), 'modality'],
     [{ ...hand, SOPClassUID: '1.2.840.10008.5.1.4.1.1.88.34' }, rules(), 'sop-class'],
-    [{ ...hand, Manufacturer: 'jointscore', SeriesNumber: 9101 }, rules(), 'own-output'],
+    [{ ...hand, Manufacturer: 'jointscore', ManufacturerModelName: 'jointscore', SeriesNumber: 9101 }, rules(), 'own-output'],
     [{ ...hand, SeriesDescription: 'HAND SCOUT' }, rules({ seriesDescriptionExclude: ['scout'] }), 'series-description'],
     [{ ...hand, ImageLaterality: 'R' }, rules({ lateralities: ['L'] }), 'laterality'],
     [{ ...hand, BodyPartExamined: '' }, rules({ allowMissingBodyPart: false }), 'body-part'],

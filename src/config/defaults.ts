@@ -55,6 +55,9 @@ export const DEFAULT_CONFIG: NodeConfig = {
     outputs: { sr: true, sc: true, pr: true },
     reportNoHand: false,
     srClass: 'comprehensive3d',
+    // numbers above a modality's own, so the results sort after the images in a viewer
+    seriesNumber: 9100,
+    seriesDescription: 'jointscore hand joints (machine-made)',
     paViewsOnly: true,
     minGradingAgeYears: 16,
     // a 43 x 43 cm detector at 0.1 mm is 4300 x 4300 (18.5 M pixels, 37 MB at 16 bits)

@@ -173,6 +173,13 @@ const uidRoot: Parse = (raw, ctx) => {
   return value.length <= 55 ? value : fail(ctx, raw, 'a UID root of at most 55 characters (the derived UIDs need at least 8 more digits)');
 };
 
+const LO_RULE = 'a text of 1 to 64 characters, no backslash, no control characters (DICOM LO)';
+const longString: Parse = (raw, ctx) => {
+  const value = text(raw, ctx, LO_RULE);
+  // eslint-disable-next-line no-control-regex
+  return value.length >= 1 && value.length <= 64 && !/[\\\x00-\x1f\x7f]/.test(value) ? value : fail(ctx, raw, LO_RULE);
+};
+
 const regex: Parse = (raw, ctx) => {
   const value = text(raw, ctx, 'a regular expression');
   try {
@@ -258,6 +265,9 @@ const SCHEMA: Section = {
     reportNoHand: new Leaf(bool),
     uidRoot: new Leaf(optional(uidRoot)),
     srClass: new Leaf(oneOf(['comprehensive3d', 'comprehensive'], lower)),
+    // Series Number is IS (at most 2^31 - 1); the overlay and presentation state take the next two
+    seriesNumber: new Leaf(num(1, 2_147_483_645, true)),
+    seriesDescription: new Leaf(longString),
     paViewsOnly: new Leaf(bool),
     minGradingAgeYears: new Leaf(num(0, 120, false, ' (years)')),
     maxObjectMb: new Leaf(num(1, 16384, false, ' (MB)')),

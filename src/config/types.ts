@@ -78,6 +78,10 @@ export interface AnalysisConfig {
   uidRoot?: string;
   /** the SR's SOP class: Comprehensive 3D SR (88.34), or Comprehensive SR (88.33) for archives without 88.34 */
   srClass: 'comprehensive3d' | 'comprehensive';
+  /** the SR's Series Number; the overlay gets the next, the presentation state the one after */
+  seriesNumber: number;
+  /** the result series' Series Description (LO: at most 64 characters) */
+  seriesDescription: string;
   /** grade only hands whose joints lie as in a PA view (src/inference/view.ts); others are named, not graded */
   paViewsOnly: boolean;
   /** hands of younger patients, or showing open growth plates, are found but not graded (skeletally immature); 0 = grade every age */

@@ -33,7 +33,10 @@ export interface AnalysisPolicy {
 }
 
 export function analysisPolicy(
-  config: Pick<AnalysisConfig, 'outputs' | 'reportNoHand' | 'uidRoot' | 'srClass' | 'paViewsOnly' | 'minGradingAgeYears'>,
+  config: Pick<
+    AnalysisConfig,
+    'outputs' | 'reportNoHand' | 'uidRoot' | 'srClass' | 'seriesNumber' | 'seriesDescription' | 'paViewsOnly' | 'minGradingAgeYears'
+  >,
   contentDateTime?: Date,
 ): AnalysisPolicy {
   return {
@@ -41,7 +44,14 @@ export function analysisPolicy(
     reportNoHand: config.reportNoHand,
     paViewsOnly: config.paViewsOnly,
     minGradingAgeYears: config.minGradingAgeYears,
-    results: { ...DEFAULT_RESULT_OPTIONS, uidRoot: config.uidRoot, srClass: config.srClass, contentDateTime },
+    results: {
+      ...DEFAULT_RESULT_OPTIONS,
+      uidRoot: config.uidRoot,
+      srClass: config.srClass,
+      seriesNumberBase: config.seriesNumber,
+      seriesDescription: config.seriesDescription,
+      contentDateTime,
+    },
   };
 }
 

@@ -12,7 +12,7 @@ import { JobQueue, type Job } from '../store/queue.js';
 import { Spool, type SpooledObject } from '../store/spool.js';
 import { Deliverer, destinationNames, type DeliveryEvents } from './delivery.js';
 import { analysisPolicy } from './analyse-object.js';
-import { modelVersionOf, Worker, type WorkerEvents } from './worker.js';
+import { analysisVersionOf, Worker, type WorkerEvents } from './worker.js';
 
 /**
  * The running node: spool + queue + SCP + worker + delivery, wired together.
@@ -92,7 +92,7 @@ export async function startNode(config: NodeConfig, log: Logger, observers: Node
   // (bench/analysis-memory.mjs: the difference is within its run-to-run spread of ~20 MB)
   sharp.cache(false);
   const models = await loadModels(config.analysis.modelsDir, { provider: config.analysis.provider, log });
-  const modelVersion = modelVersionOf(models);
+  const modelVersion = analysisVersionOf(models);
   const reset = queue.recover(config.analysis.maxAnalyses);
   if (reset) log.info('resuming jobs interrupted by a restart', { jobs: reset });
 

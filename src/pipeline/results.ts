@@ -6,6 +6,7 @@ import { buildGspsDataset } from '../reports/gsps.js';
 import { buildSecondaryCapture, startOverlayPicture, type OverlayPicture } from '../reports/secondary-capture.js';
 import { buildNoHandSrDataset, buildSrDataset } from '../reports/sr/index.js';
 import { VERSION } from '../version.js';
+import { DEFAULT_CONFIG } from '../config/defaults.js';
 
 /**
  * The result objects for one analysed radiograph: the TID 1500 SR, the Secondary Capture
@@ -26,8 +27,8 @@ export interface ResultOptions {
 }
 
 export const DEFAULT_RESULT_OPTIONS: ResultOptions = {
-  seriesNumberBase: 9100,
-  seriesDescription: 'jointscore hand joints (machine-made)',
+  seriesNumberBase: DEFAULT_CONFIG.analysis.seriesNumber,
+  seriesDescription: DEFAULT_CONFIG.analysis.seriesDescription,
   manufacturer: 'jointscore',
   deviceName: 'jointscore',
   srClass: 'comprehensive3d',

@@ -17,10 +17,13 @@ type Rule = (ds: NaturalDataset, c: SelectionConfig) => Selection | undefined;
 
 const skip = (rule: string, reason: string): Selection => ({ analyse: false, rule, reason });
 
-/** Our own SR, overlay and presentation state, sent back by a PACS that routes whole studies. */
+/**
+ * Our own SR, overlay and presentation state, sent back by a PACS that routes whole studies:
+ * known by the equipment they name, which no site setting changes (their series number does).
+ */
 const ownOutput: Rule = (ds) =>
-  text(ds.Manufacturer) === DEFAULT_RESULT_OPTIONS.manufacturer && Number(ds.SeriesNumber) >= DEFAULT_RESULT_OPTIONS.seriesNumberBase
-    ? skip('own-output', `made by this node (Manufacturer "${text(ds.Manufacturer)}", series ${ds.SeriesNumber}): never analysed`)
+  text(ds.Manufacturer) === DEFAULT_RESULT_OPTIONS.manufacturer && text(ds.ManufacturerModelName) === DEFAULT_RESULT_OPTIONS.deviceName
+    ? skip('own-output', `made by this node (Manufacturer and Manufacturer's Model Name "${text(ds.Manufacturer)}", series ${ds.SeriesNumber}): never analysed`)
     : undefined;
 
 const sopClass: Rule = (ds, c) => {

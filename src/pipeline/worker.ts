@@ -13,6 +13,7 @@ import type { Job, JobQueue } from '../store/queue.js';
 import { analyseObject, type AnalysisPolicy } from './analyse-object.js';
 import { select } from './select.js';
 import { JointscoreError } from '../errors.js';
+import { VERSION } from '../version.js';
 
 /**
  * The worker: takes one received job at a time through
@@ -65,9 +66,13 @@ interface ResultFile {
   sopInstanceUid: string;
 }
 
-/** The model half of a job's key: a new model version reads every image again. */
-export function modelVersionOf(models: Models): string {
-  return modelList(models).map(({ info: m }) => `${m.name}@${m.version}`).join(MODEL_VERSION_SEPARATOR);
+/**
+ * The analysis half of a job's key, the release and the models: a new release or a new model
+ * reads every image again (its results have new UIDs, src/reports/common.ts resultUidVersion).
+ */
+export function analysisVersionOf(models: Models): string {
+  const parts = [`jointscore@${VERSION}`, ...modelList(models).map(({ info: m }) => `${m.name}@${m.version}`)];
+  return parts.join(MODEL_VERSION_SEPARATOR);
 }
 
 /** Written and synced before the job moves on; a file in pieces goes out in one vectored write. */
