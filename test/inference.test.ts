@@ -176,6 +176,10 @@ describe('tiny models, end to end (CPU)', () => {
         expect(j.box[2] - j.box[0]).toBeCloseTo(6 / 0.25, 4);
         expect(j.box[3] - j.box[1]).toBeCloseTo(4 / 0.2, 4);
         expect(j.confidence).toBe(d.confidence);
+        // the spot is a flat block at the top of the range with sharp edges, as metal is: a joint on it is not graded
+        const onSpot = d.x >= 448 && d.x < 512 && d.y >= 320 && d.y < 384;
+        expect(j.notGraded?.cause).toBe(onSpot ? 'metal' : undefined);
+        if (onSpot) continue;
         const graded = (['jsn', 'erosion', 'kl'] as const).filter((s) => j[s]);
         expect(graded).toEqual(scoresFor(j.site));
         for (const s of graded) expect(j[s]!.probabilities.reduce((x, y) => x + y, 0)).toBeCloseTo(1, 12);

@@ -37,6 +37,7 @@ export function registerPhantom(program: Command): void {
     .option('--foot', 'a foot (dorsoplantar) instead of the hand(s): films the node must not read as hands')
     .option('--oblique', 'each hand turned 35-60 degrees about its long axis (from its seed): oblique views the node must not grade as PA')
     .option('--oblique-fanned', 'as --oblique, with the fingers fanned apart as radiographers position an oblique (the palm and carpus turned)')
+    .option('--metal', 'a metal wire across two joints of each hand (from the seed), as fixed fractures show them: joints the node must not grade')
     .option('--child', "children's hands (10-14 years, growth plates open; Patient's Age says so too): films the node must not grade")
     .option('--no-preview', 'skip the PNG previews')
     .option('--fixtures', "write the project's named test fixtures instead (ignores the other image options)")
@@ -54,6 +55,7 @@ export function registerPhantom(program: Command): void {
         oblique: raw.oblique === true,
         obliqueFanned: raw.obliqueFanned === true,
         child: raw.child === true,
+        metal: raw.metal === true,
       });
       mkdirSync(opts.out, { recursive: true });
       const log = logger();

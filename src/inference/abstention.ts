@@ -1,6 +1,7 @@
 import type { JointNotGraded } from '../analysis/hand-analysis.js';
 import { JSW_SITES } from '../analysis/joints.js';
 import type { Candidate } from './detector.js';
+import { METAL, metalEvidence, type MetalEvidence } from './metal.js';
 
 /**
  * When a joint found is not graded: the grader would answer, but its answer would not be
@@ -12,6 +13,12 @@ import type { Candidate } from './detector.js';
  * - `exposure`: the joint's region has almost no contrast (burnt out, or blank: a 5th-95th
  *   percentile spread under 6 % of the display range), so the space and the bone margins
  *   cannot be seen.
+ * - `metal`: metal lies over or beside the joint (a plate, a screw, a wire, a metal implant): a
+ *   plateau at the top of the display range, at least 0.7 mm thick, 5 mm2 of it within 5 mm of
+ *   its centre, that steps down sharply to what surrounds it and is no band along the joint line
+ *   (metal.ts; `isMetal`). Bone that the window clips to white steps down by 0.29 at most on the
+ *   real films of docs/evaluation.md (scripts/metal-scan.mjs); the one plate there beside a
+ *   graded joint (a radius plate's screws 2-4 mm from RC) by 0.53.
  * - `overlapped`: another finger joint of the same hand was found within `overlapMm` (fingers
  *   crossed or overlapping, as on an oblique film, or one joint named twice): one joint
  *   space cannot be two joints' grades. Otherwise graded finger joints lie 5.9 mm or more
@@ -21,12 +28,19 @@ import type { Candidate } from './detector.js';
  *   calibration's jointMinConfidence). With the shipped detector's 0.4, 16 of the 483 joints
  *   of the hands graded on the Radiopaedia films (3 %) fall below (scripts/film-kinds.mjs).
  */
-export const ABSTENTION = { edgeMm: 4.5, minContrast: 0.06, overlapMm: 4 } as const;
+export const ABSTENTION = {
+  edgeMm: 4.5,
+  minContrast: 0.06,
+  overlapMm: 4,
+  metal: { minAreaMm2: 5, minStep: 0.4, bandMaxDeg: 30, bandMinElongation: 2 },
+} as const;
 
 export interface JointEvidence {
   candidate: Pick<Candidate, 'x' | 'y' | 'confidence' | 'site'>;
-  /** the grader's crop, display values in [0, 1] */
+  /** the grader's crop, display values in [0, 1], square */
   crop: Float32Array;
+  /** the crop's scale */
+  cropMmPerPx: number;
 }
 
 /** Why this joint should not be graded, or undefined when it should. Pure. */
@@ -46,11 +60,31 @@ export function jointNotGraded(
   if (spread < ABSTENTION.minContrast) {
     return { cause: 'exposure', reason: `the region of ${site} has almost no contrast (5th-95th percentile spread ${spread.toFixed(3)} of the display range): burnt out or blank` };
   }
+  const metal = metalEvidence(e.crop, Math.round(Math.sqrt(e.crop.length)), e.cropMmPerPx);
+  if (isMetal(metal)) {
+    return {
+      cause: 'metal',
+      reason:
+        `metal lies within ${METAL.radiusMm} mm of ${site} (${metal.areaMm2.toFixed(1)} mm2 at the top of the display range, ` +
+        `stepping down by ${metal.step.toFixed(2)}): a plate, screw, wire or implant, not graded`,
+    };
+  }
   if (overlap) return overlap;
   if (confidence < minConfidence) {
     return { cause: 'uncertain', reason: `the detector is unsure this is ${site} (confidence ${confidence.toFixed(2)} < ${minConfidence})` };
   }
   return undefined;
+}
+
+/**
+ * Metal, not bone: a plateau large enough to hide the joint that steps down sharply, unless it
+ * is a band along the joint line (a bone end's subchondral plate drawn white: the phantom's
+ * radius; metal crossing a joint runs across that line).
+ */
+export function isMetal(m: MetalEvidence): boolean {
+  const { minAreaMm2, minStep, bandMaxDeg, bandMinElongation } = ABSTENTION.metal;
+  const band = m.fromJointLineDeg < bandMaxDeg && m.elongation >= bandMinElongation;
+  return m.areaMm2 >= minAreaMm2 && m.step >= minStep && !band;
 }
 
 /**
@@ -61,11 +95,12 @@ export function jointNotGraded(
 export function jointsNotGraded(
   candidates: readonly Pick<Candidate, 'x' | 'y' | 'confidence' | 'site' | 'laterality'>[],
   cropOf: (i: number) => Float32Array,
+  cropMmPerPx: number,
   image: { rows: number; columns: number; pixelSpacingMm: [number, number] },
   minConfidence: number,
 ): (JointNotGraded | undefined)[] {
   const overlapped = overlappedJoints(candidates, image.pixelSpacingMm);
-  return candidates.map((candidate, i) => jointNotGraded({ candidate, crop: cropOf(i) }, image, minConfidence, overlapped.get(i)));
+  return candidates.map((candidate, i) => jointNotGraded({ candidate, crop: cropOf(i), cropMmPerPx }, image, minConfidence, overlapped.get(i)));
 }
 
 /**

@@ -150,7 +150,7 @@ export async function grade(
     return t;
   };
   const crop = (i: number) => batch.crop.subarray(i * cropPx * cropPx, (i + 1) * cropPx * cropPx);
-  const notGraded = jointsNotGraded(batch.rows, crop, img, jointMinConfidence);
+  const notGraded = jointsNotGraded(batch.rows, crop, cropMmPerPx, img, jointMinConfidence);
   const outputs: GraderOutputs = { jsn: pick('jsn'), erosion: pick('erosion'), kl: pick('kl'), geometry: pick('geometry') };
   if (manifest.outputs.jsw) outputs.jsw = pick('jsw');
   return handsFromGrader(batch, outputs, img.pixelSpacingMm, notGraded);

@@ -50,6 +50,8 @@ export interface PhantomRunOptions {
   obliqueFanned: boolean;
   /** children's hands (10-14 years, joints healthy): growth plates open, films the node must not grade */
   child: boolean;
+  /** metal wires across two joints of each hand: joints the node must not grade */
+  metal: boolean;
   preview: boolean;
 }
 
@@ -111,6 +113,7 @@ export function parsePhantomOptions(raw: Partial<RawPhantomOptions>): PhantomRun
     oblique: raw.oblique === true || raw.obliqueFanned === true,
     obliqueFanned: raw.obliqueFanned === true,
     child: raw.child === true,
+    metal: raw.metal === true,
     preview: raw.preview !== false,
   };
 }
@@ -137,5 +140,6 @@ export function specFor(opts: PhantomRunOptions, index: number): PhantomSpec {
     ...(opts.oblique ? { obliqueDeg: obliqueAngleForSeed(seed) } : {}),
     ...(opts.obliqueFanned ? { obliqueFanned: true as const } : {}),
     ...(opts.child ? { child: true as const } : {}),
+    ...(opts.metal ? { metal: true as const } : {}),
   };
 }

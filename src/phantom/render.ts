@@ -1,10 +1,11 @@
 import { JOINT_SITES, JSW_SITES, MAX_GRADE, scoresFor, type JointSite, type Laterality, type Score } from '../analysis/joints.js';
 import type { GradeResult, HandResult, JointResult } from '../analysis/hand-analysis.js';
 import { jointSeverity, withSummary } from '../analysis/severity.js';
-import { buildHand, MU, type HandModel, type V2 } from './anatomy.js';
+import { buildHand, MU, type Ellipsoid, type HandModel, type V2 } from './anatomy.js';
 import { buildFoot } from './foot.js';
 import { imagingChain, sampleChain, Coarse, type ChainParams } from './chain.js';
 import { burnText, drawMarker, freeSpot, markerSize, type Rect } from './clutter.js';
+import { wiresAcross } from './metal.js';
 import { fannedObliqueView, obliqueView } from './oblique.js';
 import { lesionsFor, phantomScores, samplePatientDisease, sampleHandGrades, type HandGrades, type JointGrades, type JointLesions } from './disease.js';
 import { sampleHandPose } from './pose.js';
@@ -39,6 +40,8 @@ interface PlacedHand {
   grades: HandGrades;
   /** image-space bounding box of the hand (joints and fingertips) */
   bbox: Rect;
+  /** metal wires (`PhantomSpec.metal`), hand-frame mm, and the joints they cross */
+  metal: { sites: JointSite[]; wires: Ellipsoid[] };
 }
 
 export function renderPhantom(spec: PhantomSpec, opts: RenderOptions = {}): RenderedPhantom {
@@ -63,13 +66,14 @@ export function renderPhantom(spec: PhantomSpec, opts: RenderOptions = {}): Rend
     const model = spec.obliqueDeg ? (spec.obliqueFanned ? fannedObliqueView : obliqueView)(hand, spec.obliqueDeg) : hand;
     const region: Rect = lats.length === 1 ? { x0: 0, y0: 0, x1: W, y1: H } : { x0: (i * W) / 2, y0: 0, x1: ((i + 1) * W) / 2, y1: H };
     const fit = place(model, lat, pose.scale, px, region, hr.fork('place'), wide, lats.length, Infinity);
-    return { lat, hr, pose, model, grades, region, k: fit.frame.k };
+    const metal = spec.metal ? wiresAcross(model, hr.fork('metal')) : { sites: [], wires: [] };
+    return { lat, hr, pose, model, grades, region, metal, k: fit.frame.k };
   });
   // shrink both hands alike when either must shrink to fit its half
   const kCap = Math.min(...built.map((b) => b.k));
   const hands: PlacedHand[] = built.map((b) => {
     const { frame, bbox } = place(b.model, b.lat, b.pose.scale, px, b.region, b.hr.fork('place'), wide, lats.length, kCap);
-    return { laterality: b.lat, model: b.model, frame, grades: b.grades, bbox };
+    return { laterality: b.lat, model: b.model, frame, grades: b.grades, bbox, metal: b.metal };
   });
 
   const att = new Float32Array(W * H);
@@ -107,6 +111,7 @@ export function renderPhantom(spec: PhantomSpec, opts: RenderOptions = {}): Rend
     // a foot's joints are no hand's, an oblique hand's are not to be graded: no PA hands to find
     hands: spec.bodyPart === 'foot' || spec.obliqueDeg || spec.child ? [] : hands.map((h) => groundTruth(h, W, H)),
     marker, patient,
+    ...(spec.metal ? { metal: hands.flatMap((h) => h.metal.sites.map((site) => ({ laterality: h.laterality, site }))) } : {}),
   };
 }
 
@@ -179,6 +184,7 @@ function rasterHand(att: Float32Array, W: number, H: number, soft: Coarse, h: Pl
   h.model.bones.forEach((b, i) => drawLongBone(att, W, H, f, b, MU.cortex, MU.cancellous, tex, i + 1));
   h.model.ellipsoids.forEach((e, i) => drawEllipsoid(att, W, H, f, e, 1, tex, 100 + i));
   for (const e of h.model.blobs) drawEllipsoid(att, W, H, f, e);
+  for (const e of h.metal.wires) drawEllipsoid(att, W, H, f, e);
   // lesion blobs may drive the integral below zero; the chain clamps it (no bone is no bone)
   drawSoftTissue(soft.data, soft.w, soft.h, soft.F, f, h.model.soft);
 }

@@ -1,5 +1,5 @@
 import type { HandResult } from '../analysis/hand-analysis.js';
-import type { Laterality } from '../analysis/joints.js';
+import type { JointSite, Laterality } from '../analysis/joints.js';
 
 /**
  * The contract between the phantom's renderer (pure computation), its DICOM encoder and
@@ -37,6 +37,11 @@ export interface PhantomSpec {
    * not to be graded; the film's truth has no graded hand
    */
   child?: true;
+  /**
+   * metal wires across two joints of each hand (src/phantom/metal.ts), as fixed fractures and
+   * fused joints show them: joints the node must not grade; `RenderedPhantom.metal` names them
+   */
+  metal?: true;
 }
 
 /** A film stored turned clockwise by quarter turns, after a left-right mirror if `mirrored`. */
@@ -57,6 +62,8 @@ export interface RenderedPhantom {
   image: Float32Array;
   /** ground truth, in the HandAnalysis schema (true grades as one-hot probabilities) */
   hands: HandResult[];
+  /** the joints a metal wire crosses (`PhantomSpec.metal`) */
+  metal?: { laterality: Laterality; site: JointSite }[];
   /** the lead marker's letter, as burned into the image */
   marker: Laterality;
   /** patient-level facts the DICOM header carries (synthetic) */

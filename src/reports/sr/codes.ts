@@ -127,11 +127,12 @@ export const PRIVATE = {
   NoHandFound: p('JS-NO-HAND', 'No hand found'),
   /** ... or found hands it did not grade (an oblique or lateral view): the reasons follow as Comments */
   HandNotGraded: p('JS-NOT-GRADED', 'Hand found, not graded'),
-  /** a joint found but not graded: concept name, one of the three values below; the measured reason is in the report's Comments */
+  /** a joint found but not graded: concept name, one of the values below; the measured reason is in the report's Comments */
   JointNotGraded: p('JS-JOINT-NOT-GRADED', 'Joint not graded'),
   OutOfView: p('JS-OUT-OF-VIEW', 'Joint partly out of view'),
   NoContrast: p('JS-NO-CONTRAST', 'No contrast in the joint region'),
   Overlapped: p('JS-OVERLAPPED', 'Joint overlapped by another'),
+  MetalOverJoint: p('JS-METAL', 'Metal over the joint'),
   UncertainDetection: p('JS-UNSURE-SITE', 'Joint site uncertain'),
 } as const;
 
@@ -148,7 +149,7 @@ export const EQUIVALENT_MEANING: Record<string, string> = {
   'JS-SVH-ERO-TOT': 'Sum of Sharp/van der Heijde erosion grades over the joints of one hand',
   'JS-KL-SUM': 'Sum of Kellgren-Lawrence grades over the joints of one hand',
   'JS-PATTERN': 'Distribution pattern of joint damage in one hand (RA-like, OA-like, mixed or normal)',
-  'JS-JOINT-NOT-GRADED': 'The joint was found but not graded; the value says why (partly out of view, no contrast, overlapped by another joint found on the same spot, or site uncertain)',
+  'JS-JOINT-NOT-GRADED': 'The joint was found but not graded; the value says why (partly out of view, no contrast, metal over it, overlapped by another joint found on the same spot, or site uncertain)',
 };
 for (let k = 0; k <= 5; k++) {
   EQUIVALENT_MEANING[`JS-P${k}`] = `Model probability that the grade is ${k}`;

@@ -301,6 +301,7 @@ export interface GroupContext {
 const NOT_GRADED_CODES: Record<JointNotGradedCause, CodedConcept> = {
   'out-of-view': PRIVATE.OutOfView,
   exposure: PRIVATE.NoContrast,
+  metal: PRIVATE.MetalOverJoint,
   overlapped: PRIVATE.Overlapped,
   uncertain: PRIVATE.UncertainDetection,
 };
