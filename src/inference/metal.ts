@@ -37,23 +37,12 @@ export const METAL = {
 
 /** The thick top plateau near the centre of a square crop (cropPx x cropPx, display values in [0, 1]). */
 export function metalEvidence(crop: Float32Array, cropPx: number, mmPerPx: number): MetalEvidence {
-  const r = Math.max(1, Math.round(METAL.halfThicknessMm / mmPerPx));
-  const ringIn = Math.max(1, Math.round(METAL.ringMm[0] / mmPerPx));
-  const ringOut = Math.max(2, Math.round(METAL.ringMm[1] / mmPerPx));
+  const px = (mm: number, least: number) => Math.max(least, Math.round(mm / mmPerPx));
+  const r = px(METAL.halfThicknessMm, 1);
+  const ring = [px(METAL.ringMm[0], 1), px(METAL.ringMm[1], 2)] as const;
   const rad = METAL.radiusMm / mmPerPx;
   // only the middle of the crop is read: the disc, room for the opening and the ring, and the mean's pixel
-  const half = Math.min((cropPx - 1) / 2, Math.ceil(rad) + r + ringOut + 1);
-  const lo = Math.max(0, Math.floor((cropPx - 1) / 2 - half));
-  const n = Math.min(cropPx, Math.ceil((cropPx - 1) / 2 + half) + 1) - lo;
-  const win = new Float32Array(n * n);
-  let bright = false;
-  for (let y = 0; y < n; y++) {
-    for (let x = 0; x < n; x++) {
-      const v = crop[(y + lo) * cropPx + x + lo];
-      win[y * n + x] = v;
-      if (v >= METAL.top) bright = true;
-    }
-  }
+  const { win, n, lo, bright } = middleOf(crop, cropPx, Math.ceil(rad) + r + ring[1] + 1);
   // most joints have no pixel that bright: nothing to measure (a 3 x 3 mean is never above its brightest pixel)
   if (!bright) return NONE;
   const smooth = mean3(win, n);
@@ -66,25 +55,42 @@ export function metalEvidence(crop: Float32Array, cropPx: number, mmPerPx: numbe
   const near: [number, number][] = [];
   for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) if (thick[y * n + x] && (x - c) ** 2 + (y - c) ** 2 <= rad * rad) near.push([x, y]);
   if (near.length === 0) return NONE;
-  const inner = dilate(thick, n, ringIn);
-  const outer = dilate(thick, n, ringOut);
-  // the ring's median, from a histogram of 256 bins (to 1/256 of the display range)
-  const bins = new Uint32Array(256);
-  let inRing = 0;
-  for (let i = 0; i < n * n; i++) {
-    if (!outer[i] || inner[i]) continue;
-    bins[Math.min(255, Math.floor(smooth[i] * 256))]++;
-    inRing++;
-  }
-  let median = 1;
-  for (let b = 0, seen = 0; b < 256 && inRing; b++) {
-    seen += bins[b];
-    if (seen > inRing / 2) {
-      median = (b + 0.5) / 256;
-      break;
+  const median = ringMedian(smooth, dilate(thick, n, ring[0]), dilate(thick, n, ring[1]));
+  return { areaMm2: near.length * mmPerPx * mmPerPx, step: 1 - median, ...axisOf(near) };
+}
+
+/** The square of about `half` pixels each side of the crop's centre, and whether any of it is at the top. */
+function middleOf(crop: Float32Array, cropPx: number, half: number): { win: Float32Array; n: number; lo: number; bright: boolean } {
+  const mid = (cropPx - 1) / 2;
+  const h = Math.min(mid, half);
+  const lo = Math.max(0, Math.floor(mid - h));
+  const n = Math.min(cropPx, Math.ceil(mid + h) + 1) - lo;
+  const win = new Float32Array(n * n);
+  let bright = false;
+  for (let y = 0; y < n; y++) {
+    for (let x = 0; x < n; x++) {
+      const v = crop[(y + lo) * cropPx + x + lo];
+      win[y * n + x] = v;
+      if (v >= METAL.top) bright = true;
     }
   }
-  return { areaMm2: near.length * mmPerPx * mmPerPx, step: 1 - median, ...axisOf(near) };
+  return { win, n, lo, bright };
+}
+
+/** The median of `values` where `outer` is set and `inner` is not, from 256 bins (to 1/256 of the display range); 1 when empty. */
+function ringMedian(values: Float32Array, inner: Uint8Array, outer: Uint8Array): number {
+  const bins = new Uint32Array(256);
+  let count = 0;
+  for (let i = 0; i < values.length; i++) {
+    if (!outer[i] || inner[i]) continue;
+    bins[Math.min(255, Math.floor(values[i] * 256))]++;
+    count++;
+  }
+  for (let b = 0, seen = 0; b < 256 && count; b++) {
+    seen += bins[b];
+    if (seen > count / 2) return (b + 0.5) / 256;
+  }
+  return 1;
 }
 
 const NONE: MetalEvidence = { areaMm2: 0, step: 0, fromJointLineDeg: 0, elongation: 1 };
