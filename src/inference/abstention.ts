@@ -2,6 +2,7 @@ import type { JointNotGraded } from '../analysis/hand-analysis.js';
 import { JSW_SITES } from '../analysis/joints.js';
 import type { Candidate } from './detector.js';
 import { METAL, metalEvidence, type MetalEvidence } from './metal.js';
+import { DisplayHistogram } from '../imaging/display-histogram.js';
 
 /**
  * When a joint found is not graded: the grader would answer, but its answer would not be
@@ -128,18 +129,8 @@ export function overlappedJoints(
   return out;
 }
 
-/** Difference of two percentiles of values in [0, 1], from a 256-bin histogram. */
+/** Difference of two percentiles of values in [0, 1]. */
 function percentileSpread(values: Float32Array, lo: number, hi: number): number {
-  const bins = new Uint32Array(256);
-  for (const v of values) bins[Math.min(255, Math.max(0, Math.floor(v * 256)))]++;
-  const at = (q: number) => {
-    const want = q * values.length;
-    let seen = 0;
-    for (let b = 0; b < 256; b++) {
-      seen += bins[b];
-      if (seen > want) return b / 255;
-    }
-    return 1;
-  };
-  return values.length ? at(hi) - at(lo) : 0;
+  const h = DisplayHistogram.of(values);
+  return h.count ? h.quantile(hi) - h.quantile(lo) : 0;
 }

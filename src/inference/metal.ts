@@ -1,9 +1,11 @@
+import { DisplayHistogram } from '../imaging/display-histogram.js';
+
 /**
  * Metal over a joint (a plate, a screw, a wire, an arthroplasty): its pixels sit at the top of
- * the display range as one flat plateau, at least a millimetre thick, and step down sharply to
- * the bone and soft tissue around it. Bone the window clips to white (a dense carpus, cortices
- * seen end-on) is as bright but fades into the bone beside it; burnt-in lines and letters are
- * as sharp but thin. Pure: the grader's crop in, two numbers out.
+ * the display range as one flat plateau, most of a millimetre thick or more, and step down
+ * sharply to the bone and soft tissue around it. Bone the window clips to white (a dense carpus,
+ * cortices seen end-on) is as bright but fades into the bone beside it; burnt-in lines and
+ * letters are as sharp but thin. Pure: the grader's crop in, the plateau's measures out.
  */
 
 export interface MetalEvidence {
@@ -77,20 +79,10 @@ function middleOf(crop: Float32Array, cropPx: number, half: number): { win: Floa
   return { win, n, lo, bright };
 }
 
-/** The median of `values` where `outer` is set and `inner` is not, from 256 bins (to 1/256 of the display range); 1 when empty. */
+/** The median of `values` where `outer` is set and `inner` is not; 1 when there are none. */
 function ringMedian(values: Float32Array, inner: Uint8Array, outer: Uint8Array): number {
-  const bins = new Uint32Array(256);
-  let count = 0;
-  for (let i = 0; i < values.length; i++) {
-    if (!outer[i] || inner[i]) continue;
-    bins[Math.min(255, Math.floor(values[i] * 256))]++;
-    count++;
-  }
-  for (let b = 0, seen = 0; b < 256 && count; b++) {
-    seen += bins[b];
-    if (seen > count / 2) return (b + 0.5) / 256;
-  }
-  return 1;
+  const ring = DisplayHistogram.of(values, (i) => outer[i] === 1 && inner[i] === 0);
+  return ring.count ? ring.quantile(0.5) : 1;
 }
 
 const NONE: MetalEvidence = { areaMm2: 0, step: 0, fromJointLineDeg: 0, elongation: 1 };
