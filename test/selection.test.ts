@@ -98,6 +98,22 @@ describe("the header's declared view", () => {
     expect(select({ ...hand, ViewPosition: 'LL' }, rules({ skipDeclaredViews: [] }))).toEqual({ analyse: true });
   });
 
+  it('skips a film its descriptions say was taken through a cast, naming the attribute and the word; false reads it', () => {
+    expect(select({ ...hand, SeriesDescription: 'L WRIST IN POP' }, rules())).toEqual({
+      analyse: false,
+      rule: 'declared-cast',
+      reason: 'Series Description (0008,103E) names a cast ("POP"): joints under a cast are not graded (selection.skipDeclaredCasts)',
+    });
+    for (const said of [{ ProtocolName: 'Handgelenk im Gips' }, { StudyDescription: 'Poignet sous plâtre' }, { SeriesDescription: 'wrist, fibreglass cast' }, { SeriesDescription: 'Mano con yeso' }, { SeriesDescription: 'Hand P.O.P. check' }]) {
+      expect(select({ ...hand, ...said }, rules())).toMatchObject({ analyse: false, rule: 'declared-cast' });
+    }
+    // words that only contain a cast's name, and the usual descriptions, pass
+    for (const SeriesDescription of ['Hand PA', 'Broadcast hand', 'Popliteal', 'Hands both PA', 'Forecast']) {
+      expect(select({ ...hand, SeriesDescription }, rules())).toEqual({ analyse: true });
+    }
+    expect(select({ ...hand, SeriesDescription: 'WRIST IN PLASTER' }, rules({ skipDeclaredCasts: false }))).toEqual({ analyse: true });
+  });
+
   it('is read from the YAML, and refuses a view it does not know', () => {
     const dir = mkdtempSync(join(tmpdir(), 'jointscore-views-'));
     try {

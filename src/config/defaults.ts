@@ -46,6 +46,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
     seriesDescriptionExclude: [],
     lateralities: [],
     skipDeclaredViews: ['lateral', 'oblique'],
+    skipDeclaredCasts: true,
     minPatientAgeYears: 0,
     skippedRetentionHours: 24,
   },

@@ -255,6 +255,7 @@ const SCHEMA: Section = {
     seriesDescriptionExclude: listOf(regex, 'regular expressions'),
     lateralities: listOf(oneOf(['L', 'R', 'B', 'U'], upper), 'lateralities'),
     skipDeclaredViews: listOf(oneOf(['lateral', 'oblique'], lower), 'views (lateral, oblique)'),
+    skipDeclaredCasts: new Leaf(bool),
     minPatientAgeYears: new Leaf(num(0, 120, false, ' (years)')),
     skippedRetentionHours: new Leaf(num(0, 8760, false, ' (hours)')),
   },

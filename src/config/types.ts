@@ -60,6 +60,8 @@ export interface SelectionConfig {
   lateralities: string[];
   /** views the image's header may declare (View Position, View Code Sequence) that are skipped; empty = the pixels alone judge the view */
   skipDeclaredViews: ('lateral' | 'oblique')[];
+  /** skip images whose Series Description, Protocol Name or Study Description names a cast ("in plaster", "POP", "Gips", ...) */
+  skipDeclaredCasts: boolean;
   /** younger patients are not graded (growth plates); 0 = any age. Age from Patient's Age, else Birth Date and Study Date */
   minPatientAgeYears: number;
   /** hours a skipped object stays in the spool before it is removed */

@@ -125,6 +125,32 @@ const declaredViewRule: Rule = (ds, c) => {
     : undefined;
 };
 
+/**
+ * Words for a cast or plaster slab in the descriptions radiographers type (English, German and
+ * Dutch and the Nordic languages, French, Spanish, Italian and Portuguese), as whole words.
+ */
+const CAST_WORDS = /\b(casts?|plaster|p\.?o\.?p|fib(re|er)\s*glass|back\s*slab|gips\w*|pl[aâ]tre|yeso|escayola|gesso)\b/i;
+
+const CAST_ATTRIBUTES: readonly [keyof NaturalDataset & string, string][] = [
+  ['SeriesDescription', 'Series Description (0008,103E)'],
+  ['ProtocolName', 'Protocol Name (0018,1030)'],
+  ['StudyDescription', 'Study Description (0008,1030)'],
+];
+
+/**
+ * A film the radiographer labels as taken through a cast: bone margins and joint spaces under
+ * plaster or fibreglass are not what the grader learnt. The reason names the attribute and the
+ * word, not the whole text.
+ */
+const declaredCast: Rule = (ds, c) => {
+  if (!c.skipDeclaredCasts) return undefined;
+  for (const [key, name] of CAST_ATTRIBUTES) {
+    const word = CAST_WORDS.exec(text(ds[key]))?.[0];
+    if (word) return skip('declared-cast', `${name} names a cast ("${word}"): joints under a cast are not graded (selection.skipDeclaredCasts)`);
+  }
+  return undefined;
+};
+
 /** Age in whole years from Patient's Age (AS: 012Y, 030M, 010W, 100D), else from Patient's Birth Date and the study's date. */
 export function patientAgeYears(ds: NaturalDataset): number | undefined {
   const as = /^(\d{3})([DWMY])$/.exec(text(ds.PatientAge).toUpperCase());
@@ -150,7 +176,7 @@ const patientAge: Rule = (ds, c) => {
     : undefined;
 };
 
-export const RULES: readonly Rule[] = [ownOutput, sopClass, modality, bodyPart, seriesDescription, laterality, declaredViewRule, patientAge];
+export const RULES: readonly Rule[] = [ownOutput, sopClass, modality, bodyPart, seriesDescription, laterality, declaredViewRule, declaredCast, patientAge];
 
 export function select(ds: NaturalDataset, c: SelectionConfig): Selection {
   for (const rule of RULES) {
