@@ -147,6 +147,26 @@ describe("the header's declared view", () => {
     await new Promise((res) => setTimeout(res, 500));
     expect(readdirSync(storescp.out)).toHaveLength(sentBefore);
   }, 180_000);
+
+  it('skips a film its protocol says was taken through a cast, naming the attribute and the word, and sends nothing for it', async () => {
+    const { meta, dataset } = readPart10(readFileSync(files['hand-left-m2-explicit']));
+    dataset.ProtocolName = 'WRIST IN PLASTER';
+    dataset.SOPInstanceUID = `${dataset.SOPInstanceUID}.7`;
+    const cast = join(work, 'cast.dcm');
+    writeFileSync(cast, writePart10(dataset, meta.TransferSyntaxUID));
+    const before = node.node.queue.list().length;
+    const sentBefore = readdirSync(storescp.out).length;
+    const r = await runAsync('storescu', ['-aet', 'MODALITY', ...peer(node), cast]);
+    expect(r.status, r.stderr).toBe(0);
+    const jobs = await waitForJobs(() => node.node.queue.list(), before + 1, 120_000);
+    const job = jobs.find((j) => j.sopInstanceUid === dataset.SOPInstanceUID)!;
+    expect([job.state, job.reason]).toEqual([
+      'skipped',
+      'declared-cast: Protocol Name (0018,1030) names a cast ("PLASTER"): joints under a cast are not graded (selection.skipDeclaredCasts)',
+    ]);
+    await new Promise((res) => setTimeout(res, 500));
+    expect(readdirSync(storescp.out)).toHaveLength(sentBefore);
+  }, 180_000);
 });
 
 describe('peer checks', () => {
