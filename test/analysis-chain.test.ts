@@ -7,7 +7,8 @@ import { DEFAULT_CONFIG } from '../src/config/defaults.js';
 import { readPart10, writePart10 } from '../src/dicom/part10.js';
 
 import { dciodvfy } from './helpers/dicom-tools.js';
-import { loadModels, type Models } from '../src/inference/models.js';
+import { loadModels, modelList, type Models } from '../src/inference/models.js';
+import { VERSION } from '../src/version.js';
 import { analyseObject, analysisPolicy, withAgePolicy, type AnalysisPolicy } from '../src/pipeline/analyse-object.js';
 import { analysisVersionOf, Worker, type WorkerDeps } from '../src/pipeline/worker.js';
 import { select } from '../src/pipeline/select.js';
@@ -93,6 +94,11 @@ describe('one analysis chain for the node and the CLI', () => {
     // the overlay sent back by a PACS that routes whole studies is known as ours at any series number
     expect(select(series[1], DEFAULT_CONFIG.selection)).toMatchObject({ analyse: false, rule: 'own-output' });
   }, 120_000);
+
+  it("keys a job by the release and every model's version, as the result UIDs are derived", () => {
+    const key = analysisVersionOf(models);
+    expect(key.split('+')).toEqual([`jointscore@${VERSION}`, ...modelList(models).map(({ info }) => `${info.name}@${info.version}`)]);
+  });
 
   it('quarantines, unread, an object over analysis.maxObjectMb or an image over analysis.maxPixels', async () => {
     expect(await throughWorker(files['hand-left-m2-explicit'], { ...DEFAULT_CONFIG.analysis, maxObjectMb: 1 })).toEqual({});
