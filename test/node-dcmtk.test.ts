@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readPart10, writePart10 } from '../src/dicom/part10.js';
+import { readPart10, writePart10, type NaturalDataset } from '../src/dicom/part10.js';
 import { dciodvfy } from './helpers/dicom-tools.js';
 import { runAsync, startTestNode, waitForJobs, writeFixtures, type TestNode } from './helpers/node.js';
 import { freePorts, tcpAccepts, tiedToParent } from './helpers/orthanc.js';
@@ -108,18 +108,37 @@ describe('the node as an SCP, DCMTK as the modality, storescp as the archive', (
   });
 });
 
+/**
+ * The left-hand fixture with its header edited and a new SOP Instance UID (`.<suffix>`), sent by
+ * storescu; its job once the node has one, and how many results storescp held before.
+ */
+async function sendEdited(name: string, suffix: number, edit: (ds: NaturalDataset) => void) {
+  const { meta, dataset } = readPart10(readFileSync(files['hand-left-m2-explicit']));
+  edit(dataset);
+  dataset.SOPInstanceUID = `${dataset.SOPInstanceUID}.${suffix}`;
+  const file = join(work, `${name}.dcm`);
+  writeFileSync(file, writePart10(dataset, meta.TransferSyntaxUID));
+  const before = node.node.queue.list().length;
+  const sentBefore = readdirSync(storescp.out).length;
+  const r = await runAsync('storescu', ['-aet', 'MODALITY', ...peer(node), file]);
+  expect(r.status, r.stderr).toBe(0);
+  const jobs = await waitForJobs(() => node.node.queue.list(), before + 1, 120_000);
+  const job = jobs.find((j) => j.sopInstanceUid === dataset.SOPInstanceUID);
+  expect(job, `a job for ${name}`).toBeDefined();
+  return { job: job!, sentBefore };
+}
+
+/** Nothing more reached the archive (given half a second to arrive). */
+async function expectNothingSent(sentBefore: number): Promise<void> {
+  await new Promise((res) => setTimeout(res, 500));
+  expect(readdirSync(storescp.out)).toHaveLength(sentBefore);
+}
+
 describe('laterality', () => {
   it('delivers the results of a left hand labelled R, and says so in the job and the log', async () => {
-    const { meta, dataset } = readPart10(readFileSync(files['hand-left-m2-explicit']));
-    dataset.ImageLaterality = 'R';
-    dataset.SOPInstanceUID = `${dataset.SOPInstanceUID}.9`;
-    const relabelled = join(work, 'relabelled.dcm');
-    writeFileSync(relabelled, writePart10(dataset, meta.TransferSyntaxUID));
-    const before = node.node.queue.list().length;
-    const r = await runAsync('storescu', ['-aet', 'MODALITY', ...peer(node), relabelled]);
-    expect(r.status, r.stderr).toBe(0);
-    const [job] = await waitForJobs(() => node.node.queue.list(), before + 1, 120_000);
-    expect(job.sopInstanceUid).toBe(dataset.SOPInstanceUID);
+    const { job } = await sendEdited('relabelled', 9, (ds) => {
+      ds.ImageLaterality = 'R';
+    });
     expect(job.state).toBe('done');
     expect(job.reason).toMatch(/^laterality conflict: the image is labelled R .* but the models found L/);
     expect(node.lines.some((l) => l.level === 'warn' && l.message.startsWith('laterality conflict'))).toBe(true);
@@ -128,44 +147,26 @@ describe('laterality', () => {
 
 describe("the header's declared view", () => {
   it('skips a hand film its modality labels lateral, naming the attribute, and sends nothing for it', async () => {
-    const { meta, dataset } = readPart10(readFileSync(files['hand-left-m2-explicit']));
-    dataset.ViewPosition = 'LL';
-    dataset.ViewCodeSequence = [{ CodeValue: 'L', CodingSchemeDesignator: '99LOCAL', CodeMeaning: 'lateral' }];
-    dataset.SOPInstanceUID = `${dataset.SOPInstanceUID}.8`;
-    const lateral = join(work, 'lateral.dcm');
-    writeFileSync(lateral, writePart10(dataset, meta.TransferSyntaxUID));
-    const before = node.node.queue.list().length;
-    const sentBefore = readdirSync(storescp.out).length;
-    const r = await runAsync('storescu', ['-aet', 'MODALITY', ...peer(node), lateral]);
-    expect(r.status, r.stderr).toBe(0);
-    const jobs = await waitForJobs(() => node.node.queue.list(), before + 1, 120_000);
-    const job = jobs.find((j) => j.sopInstanceUid === dataset.SOPInstanceUID)!;
+    const { job, sentBefore } = await sendEdited('lateral', 8, (ds) => {
+      ds.ViewPosition = 'LL';
+      ds.ViewCodeSequence = [{ CodeValue: 'L', CodingSchemeDesignator: '99LOCAL', CodeMeaning: 'lateral' }];
+    });
     expect(job.state).toBe('skipped');
     expect(job.reason).toBe(
       'declared-view: View Position (0018,5101) "LL" and View Code Sequence (0054,0220) "lateral" declare a lateral view: the scores are defined on PA and AP hand views (selection.skipDeclaredViews [lateral, oblique])',
     );
-    await new Promise((res) => setTimeout(res, 500));
-    expect(readdirSync(storescp.out)).toHaveLength(sentBefore);
+    await expectNothingSent(sentBefore);
   }, 180_000);
 
   it('skips a film its protocol says was taken through a cast, naming the attribute and the word, and sends nothing for it', async () => {
-    const { meta, dataset } = readPart10(readFileSync(files['hand-left-m2-explicit']));
-    dataset.ProtocolName = 'WRIST IN PLASTER';
-    dataset.SOPInstanceUID = `${dataset.SOPInstanceUID}.7`;
-    const cast = join(work, 'cast.dcm');
-    writeFileSync(cast, writePart10(dataset, meta.TransferSyntaxUID));
-    const before = node.node.queue.list().length;
-    const sentBefore = readdirSync(storescp.out).length;
-    const r = await runAsync('storescu', ['-aet', 'MODALITY', ...peer(node), cast]);
-    expect(r.status, r.stderr).toBe(0);
-    const jobs = await waitForJobs(() => node.node.queue.list(), before + 1, 120_000);
-    const job = jobs.find((j) => j.sopInstanceUid === dataset.SOPInstanceUID)!;
+    const { job, sentBefore } = await sendEdited('cast', 7, (ds) => {
+      ds.ProtocolName = 'WRIST IN PLASTER';
+    });
     expect([job.state, job.reason]).toEqual([
       'skipped',
       'declared-cast: Protocol Name (0018,1030) names a cast ("PLASTER"): joints under a cast are not graded (selection.skipDeclaredCasts)',
     ]);
-    await new Promise((res) => setTimeout(res, 500));
-    expect(readdirSync(storescp.out)).toHaveLength(sentBefore);
+    await expectNothingSent(sentBefore);
   }, 180_000);
 });
 
