@@ -82,7 +82,7 @@ export function jointNotGraded(
  * is a band along the joint line (a bone end's subchondral plate drawn white: the phantom's
  * radius; metal crossing a joint runs across that line).
  */
-export function isMetal(m: MetalEvidence): boolean {
+function isMetal(m: MetalEvidence): boolean {
   const { minAreaMm2, minStep, bandMaxDeg, bandMinElongation } = ABSTENTION.metal;
   const band = m.fromJointLineDeg < bandMaxDeg && m.elongation >= bandMinElongation;
   return m.areaMm2 >= minAreaMm2 && m.step >= minStep && !band;
