@@ -158,6 +158,19 @@ describe("the header's declared view", () => {
     await expectNothingSent(sentBefore);
   }, 180_000);
 
+  it('skips a hand film whose series description alone names an oblique view, quoting the word only', async () => {
+    const { job, sentBefore } = await sendEdited('oblique', 6, (ds) => {
+      delete ds.ViewPosition;
+      delete ds.ViewCodeSequence;
+      ds.SeriesDescription = 'L HAND OBL';
+    });
+    expect([job.state, job.reason]).toEqual([
+      'skipped',
+      'declared-view: the word "OBL" in Series Description (0008,103E) declares an oblique view: the scores are defined on PA and AP hand views (selection.skipDeclaredViews [lateral, oblique])',
+    ]);
+    await expectNothingSent(sentBefore);
+  }, 180_000);
+
   it('skips a film its protocol says was taken through a cast, naming the attribute and the word, and sends nothing for it', async () => {
     const { job, sentBefore } = await sendEdited('cast', 7, (ds) => {
       ds.ProtocolName = 'WRIST IN PLASTER';

@@ -8,7 +8,7 @@ import type { SelectionConfig } from '../src/config/types.js';
 import { encodeFileMeta } from '../src/dicom/file-meta.js';
 import { isValidUid } from '../src/dicom/uid.js';
 import { decideAssociation, decideContext } from '../src/dimse/negotiation.js';
-import { declaredView, select } from '../src/pipeline/select.js';
+import { declaredView, select, viewOfText } from '../src/pipeline/select.js';
 import { checkLaterality } from '../src/analysis/laterality.js';
 import type { HandAnalysis } from '../src/analysis/hand-analysis.js';
 import { readPart10 } from '../src/dicom/part10.js';
@@ -96,6 +96,25 @@ describe("the header's declared view", () => {
     expect(select({ ...hand, ViewCodeSequence: code('oblique') }, rules())).toMatchObject({ analyse: false, rule: 'declared-view' });
     expect(select({ ...hand, ViewCodeSequence: code('oblique') }, rules({ skipDeclaredViews: ['lateral'] }))).toEqual({ analyse: true });
     expect(select({ ...hand, ViewPosition: 'LL' }, rules({ skipDeclaredViews: [] }))).toEqual({ analyse: true });
+  });
+
+  it('reads the free texts where View Position and the View Code Sequence are silent: one view named, not a list of views', () => {
+    expect(declaredView({ SeriesDescription: 'L Hand Obl' })).toEqual({ view: 'oblique', says: 'the word "Obl" in Series Description (0008,103E)' });
+    // "PA oblique" is the oblique projection's name; a list of views names the series, not the image
+    for (const said of ['Hand PA oblique', 'Hand schräg', 'Nørgaard view', 'Ball-catcher view', 'Mano oblicua', 'Mão oblíqua', 'PA oblique (ballcatcher)']) expect(viewOfText(said)?.view).toBe('oblique');
+    for (const said of ['Hand Lat', 'Handgelenk seitlich', 'Poignet profil']) expect(viewOfText(said)?.view).toBe('lateral');
+    for (const said of ['Hand PA', 'Hand P.A.', 'Main face', 'X-ray hand AP', 'Bilateral hands DP']) expect(viewOfText(said)?.view).toBe('frontal');
+    for (const said of ['Hand PA/OBL', 'Hand PA + lat', 'Main face et profil', 'Lateral and oblique', 'Hand 3 views', 'LT HAND', '']) expect(viewOfText(said)).toBeUndefined();
+    expect(declaredView({ AcquisitionDeviceProcessingDescription: 'HAND OBL', SeriesDescription: 'Hand' })?.says).toBe('the word "OBL" in Acquisition Device Processing Description (0018,1400)');
+    // the coded attributes, per image, come first; texts that contradict each other say nothing
+    expect(declaredView({ ViewPosition: 'PA', SeriesDescription: 'Hand obl' })?.view).toBe('frontal');
+    expect(declaredView({ ProtocolName: 'HAND OBLIQUE', SeriesDescription: 'Hand PA' })).toBeUndefined();
+    expect(select({ ...hand, SeriesDescription: 'Hand oblique' }, rules())).toEqual({
+      analyse: false,
+      rule: 'declared-view',
+      reason: 'the word "oblique" in Series Description (0008,103E) declares an oblique view: the scores are defined on PA and AP hand views (selection.skipDeclaredViews [lateral, oblique])',
+    });
+    expect(select({ ...hand, SeriesDescription: 'Hand oblique' }, rules({ skipDeclaredViews: [] }))).toEqual({ analyse: true });
   });
 
   it('skips a film its descriptions say was taken through a cast, naming the attribute and the word; false reads it', () => {

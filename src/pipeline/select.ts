@@ -91,8 +91,58 @@ function viewOfMeaning(meaning: string): DeclaredView | undefined {
 }
 
 /**
- * The view the image's own header declares, from View Position and the View Code Sequence,
- * with the attribute that says so. Undefined where neither declares one, or where they
+ * View words in the free texts sites type or their modalities fill from the exam menu, as whole
+ * words (English, German, French, Spanish, Italian, Portuguese, Dutch and the Nordic languages).
+ * The Nørgaard ("ball-catcher") view, taken in rheumatology, is an oblique.
+ */
+const VIEW_TEXT_WORDS: readonly [DeclaredView, RegExp][] = [
+  ['oblique', /^(obl|obliq|oblique|obliqua|obliquo|oblicua|oblicuo|obl[ií]qua|schr[aä]g|schraeg|schuin|sned|skr[aå]|n[oø]rgaard|noergaard|ballcatcher|lao|rao|llo|rlo)$/i],
+  ['lateral', /^(lat|lateral|laterale|lateraal|seitlich|profil|perfil|zij)$/i],
+  ['frontal', /^(pa|ap|dp|pd|frontal|face|dorsopalmar|palmodorsal|posteroanterior|anteroposterior)$/i],
+];
+
+/** words that join the names of several views in one text ("PA / OBL", "PA + lat", "PA and oblique") */
+const VIEW_LIST_SEPARATOR = /\s*(?:[\/+,;&]|\b(?:and|und|et|y|e|en|og|och)\b)\s*/i;
+
+/**
+ * The one view a free text names, with the word that names it: "PA oblique" is the oblique
+ * projection (oblique before lateral before frontal, as for View Position), while a text that
+ * lists several views ("PA / OBL", "Hand PA + lat") names the series, not this image.
+ */
+export function viewOfText(value: string): { view: DeclaredView; word: string } | undefined {
+  const ball = /ball[\s-]*catcher/i.exec(value);
+  const parts = value.replace(/ball[\s-]*catcher/gi, 'ballcatcher').split(VIEW_LIST_SEPARATOR);
+  const named = parts.flatMap((part) => {
+    // "P.A." is PA: dots inside a word are dropped for matching, the word is quoted as written
+    const words = part.split(/[^\p{L}.]+/u).map((w) => w.replace(/\.$/, '')).filter(Boolean);
+    for (const [view, re] of VIEW_TEXT_WORDS) {
+      const word = words.find((w) => re.test(w.replace(/\./g, '')));
+      if (word) return [{ view, word: word.toLowerCase() === 'ballcatcher' && ball ? ball[0] : word }];
+    }
+    return [];
+  });
+  return named.length > 0 && named.every((n) => n.view === named[0].view) ? named[0] : undefined;
+}
+
+/** Free texts that may name an image's view: the processing menu the modality ran first (per image). */
+const VIEW_TEXT_ATTRIBUTES: readonly [keyof NaturalDataset & string, string][] = [
+  ['AcquisitionDeviceProcessingDescription', 'Acquisition Device Processing Description (0018,1400)'],
+  ['ProtocolName', 'Protocol Name (0018,1030)'],
+  ['SeriesDescription', 'Series Description (0008,103E)'],
+];
+
+/** What a set of statements declares: one view, or nothing where frontal and not-frontal are both said. */
+function agreed(said: { view: DeclaredView; says: string }[]): { view: DeclaredView; says: string } | undefined {
+  if (said.length === 0) return undefined;
+  const frontal = said.filter((s) => s.view === 'frontal').length;
+  if (frontal > 0 && frontal < said.length) return undefined;
+  return { view: said[0].view, says: said.map((s) => s.says).join(' and ') };
+}
+
+/**
+ * The view the image's own header declares, with the attribute that says so: View Position
+ * and the View Code Sequence first (coded, per image); where both are silent, the free texts
+ * (the word quoted, not the whole text). Undefined where none declares one, or where they
  * disagree about frontal against not (a header that contradicts itself says nothing; the
  * pixels decide).
  */
@@ -106,10 +156,12 @@ export function declaredView(ds: NaturalDataset): { view: DeclaredView; says: st
   const meaning = text(item?.CodeMeaning);
   const coded = meaning ? viewOfMeaning(meaning) : undefined;
   if (coded) said.push({ view: coded, says: `View Code Sequence (0054,0220) "${meaning}"` });
-  if (said.length === 0) return undefined;
-  const frontal = said.filter((s) => s.view === 'frontal').length;
-  if (frontal > 0 && frontal < said.length) return undefined;
-  return { view: said[0].view, says: said.map((s) => s.says).join(' and ') };
+  if (said.length > 0) return agreed(said);
+  for (const [key, name] of VIEW_TEXT_ATTRIBUTES) {
+    const named = viewOfText(text(ds[key]));
+    if (named) said.push({ view: named.view, says: `the word "${named.word}" in ${name}` });
+  }
+  return agreed(said);
 }
 
 /**
@@ -121,7 +173,7 @@ export function declaredView(ds: NaturalDataset): { view: DeclaredView; says: st
 const declaredViewRule: Rule = (ds, c) => {
   const declared = declaredView(ds);
   return declared && declared.view !== 'frontal' && c.skipDeclaredViews.includes(declared.view)
-    ? skip('declared-view', `${declared.says} ${declared.says.includes(' and ') ? 'declare' : 'declares'} a ${declared.view} view: the scores are defined on PA and AP hand views (selection.skipDeclaredViews [${c.skipDeclaredViews.join(', ')}])`)
+    ? skip('declared-view', `${declared.says} ${declared.says.includes(' and ') ? 'declare' : 'declares'} ${declared.view === 'oblique' ? 'an' : 'a'} ${declared.view} view: the scores are defined on PA and AP hand views (selection.skipDeclaredViews [${c.skipDeclaredViews.join(', ')}])`)
     : undefined;
 };
 
