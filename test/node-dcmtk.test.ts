@@ -171,6 +171,16 @@ describe("the header's declared view", () => {
     await expectNothingSent(sentBefore);
   }, 180_000);
 
+  it('skips a raw detector image (DX For Processing), naming the SOP Class and the setting, and sends nothing for it', async () => {
+    const { job, sentBefore } = await sendEdited('for-processing', 5, (ds) => {
+      ds.SOPClassUID = '1.2.840.10008.5.1.4.1.1.1.1.1';
+      ds.PresentationIntentType = 'FOR PROCESSING';
+    });
+    expect(job.state).toBe('skipped');
+    expect(job.reason).toMatch(/^for-processing: SOP Class 1\.2\.840\.10008\.5\.1\.4\.1\.1\.1\.1\.1 \(Digital X-Ray Image Storage - For Processing\): raw detector data/);
+    await expectNothingSent(sentBefore);
+  }, 180_000);
+
   it('skips a film its protocol says was taken through a cast, naming the attribute and the word, and sends nothing for it', async () => {
     const { job, sentBefore } = await sendEdited('cast', 7, (ds) => {
       ds.ProtocolName = 'WRIST IN PLASTER';

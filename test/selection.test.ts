@@ -40,6 +40,18 @@ describe('selection rules', () => {
     if (!s.analyse) expect(s.rule).toBe(rule);
   });
 
+  it("skips a raw detector image (DX For Processing) by its SOP Class or its Presentation Intent Type; false reads it", () => {
+    const raw = { ...hand, SOPClassUID: '1.2.840.10008.5.1.4.1.1.1.1.1', PresentationIntentType: 'FOR PROCESSING' };
+    expect(select(raw, rules())).toEqual({
+      analyse: false,
+      rule: 'for-processing',
+      reason: "SOP Class 1.2.840.10008.5.1.4.1.1.1.1.1 (Digital X-Ray Image Storage - For Processing): raw detector data, before the modality's image processing; its For Presentation image is the one analysed (selection.skipForProcessing)",
+    });
+    expect(select({ ...hand, PresentationIntentType: 'for processing' }, rules())).toMatchObject({ analyse: false, rule: 'for-processing', reason: expect.stringMatching(/^Presentation Intent Type \(0008,0068\) "FOR PROCESSING"/) });
+    expect(select({ ...hand, PresentationIntentType: 'FOR PRESENTATION' }, rules())).toEqual({ analyse: true });
+    expect(select(raw, rules({ skipForProcessing: false }))).toEqual({ analyse: true });
+  });
+
   it('names the attribute, the value and the setting in the reason', () => {
     const s = select({ ...hand, BodyPartExamined: 'KNEE' }, rules());
     expect(s).toEqual({

@@ -62,6 +62,8 @@ export interface SelectionConfig {
   skipDeclaredViews: ('lateral' | 'oblique')[];
   /** skip images whose Series Description, Protocol Name or Study Description names a cast ("in plaster", "POP", "Gips", ...) */
   skipDeclaredCasts: boolean;
+  /** skip raw detector images (DX For Processing, Presentation Intent Type FOR PROCESSING): the For Presentation copy is read */
+  skipForProcessing: boolean;
   /** younger patients are not graded (growth plates); 0 = any age. Age from Patient's Age, else Birth Date and Study Date */
   minPatientAgeYears: number;
   /** hours a skipped object stays in the spool before it is removed */

@@ -33,6 +33,21 @@ const sopClass: Rule = (ds, c) => {
   return undefined;
 };
 
+const DX_FOR_PROCESSING = '1.2.840.10008.5.1.4.1.1.1.1.1';
+
+/**
+ * A raw detector image: the exposure before the modality's own processing (tone curve, edge
+ * enhancement), which the models never learnt and no radiologist reads. A modality that sends
+ * it sends the For Presentation image of the same exposure too, and that one is analysed: one
+ * result per exposure, on the image the viewer shows.
+ */
+const forProcessing: Rule = (ds, c) => {
+  if (!c.skipForProcessing) return undefined;
+  const intent = text(ds.PresentationIntentType).toUpperCase();
+  const says = text(ds.SOPClassUID) === DX_FOR_PROCESSING ? `SOP Class ${DX_FOR_PROCESSING} (Digital X-Ray Image Storage - For Processing)` : intent === 'FOR PROCESSING' ? 'Presentation Intent Type (0008,0068) "FOR PROCESSING"' : undefined;
+  return says ? skip('for-processing', `${says}: raw detector data, before the modality's image processing; its For Presentation image is the one analysed (selection.skipForProcessing)`) : undefined;
+};
+
 const modality: Rule = (ds, c) => {
   const m = text(ds.Modality);
   return c.modalities.length && !within(m, c.modalities)
@@ -228,7 +243,7 @@ const patientAge: Rule = (ds, c) => {
     : undefined;
 };
 
-export const RULES: readonly Rule[] = [ownOutput, sopClass, modality, bodyPart, seriesDescription, laterality, declaredViewRule, declaredCast, patientAge];
+export const RULES: readonly Rule[] = [ownOutput, sopClass, forProcessing, modality, bodyPart, seriesDescription, laterality, declaredViewRule, declaredCast, patientAge];
 
 export function select(ds: NaturalDataset, c: SelectionConfig): Selection {
   for (const rule of RULES) {
