@@ -19,6 +19,8 @@ export interface DecodedImage {
   photometric: 'MONOCHROME1' | 'MONOCHROME2';
   /** [between rows, between columns] mm */
   pixelSpacingMm: [number, number];
+  /** stored values that are no image (Pixel Padding Value, up to Pixel Padding Range Limit): shown as air, left out of the window */
+  padding?: { lo: number; hi: number };
   /** 'given': by the user, for a picture without a header (src/imaging/picture.ts) */
   pixelSpacingSource: 'PixelSpacing' | 'ImagerPixelSpacing' | 'given' | 'default';
   sopInstanceUID: string;
@@ -113,6 +115,7 @@ export async function decodeDicomImage(bytes: Uint8Array, name: string, log: Log
     throw new ImageFileError(name, `Pixel Data (7FE0,0010) holds ${pixelData.byteLength} bytes, ${rows} x ${columns} x ${bitsAllocated / 8} expected`);
   }
   const values = storedValues(pixelData, n, bitsAllocated, bitsStored, signed);
+  const padding = paddingRange(ds, bitsStored, signed);
 
   const sopInstanceUID = String(ds.SOPInstanceUID ?? '');
   if (!sopInstanceUID) throw new ImageFileError(name, 'SOP Instance UID (0008,0018) is missing');
@@ -136,6 +139,7 @@ export async function decodeDicomImage(bytes: Uint8Array, name: string, log: Log
     values,
     photometric,
     pixelSpacingMm,
+    ...(padding ? { padding } : {}),
     pixelSpacingSource,
     sopInstanceUID,
     transferSyntaxUID,
@@ -158,6 +162,27 @@ function checkImageKind(ds: NaturalDataset, name: string): void {
   if (frames !== 1) {
     throw new ImageFileError(name, `Number of Frames (0028,0008) is ${frames}: only single-frame images are analysed (send each view as its own image)`);
   }
+}
+
+/**
+ * Pixel Padding Value (0028,0120) and Pixel Padding Range Limit (0028,0121), as stored values
+ * (PS3.3 C.7.5.1.1.2): the frame some modalities put around a film cropped or turned in a
+ * larger matrix, often at the top of the range. Left in, it sets the percentile window and
+ * squeezes the anatomy into a sliver of it.
+ */
+function paddingRange(ds: NaturalDataset, bitsStored: number, signed: boolean): { lo: number; hi: number } | undefined {
+  const value = (v: unknown) => {
+    const x = Number(Array.isArray(v) ? v[0] : v);
+    if (!Number.isInteger(x)) return undefined;
+    // dcmjs reads the US-or-SS value as unsigned: back to the stored values' sign and width
+    const mask = bitsStored >= 16 ? 0xffff : (1 << bitsStored) - 1;
+    const u = x & mask;
+    return signed && u & (1 << (bitsStored - 1)) ? u - (mask + 1) : u;
+  };
+  const pad = value(ds.PixelPaddingValue);
+  if (pad === undefined) return undefined;
+  const limit = value(ds.PixelPaddingRangeLimit) ?? pad;
+  return { lo: Math.min(pad, limit), hi: Math.max(pad, limit) };
 }
 
 function storedValues(px: Uint8Array, n: number, bitsAllocated: number, bitsStored: number, signed: boolean): DecodedImage['values'] {

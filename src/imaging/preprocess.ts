@@ -23,13 +23,31 @@ export interface StoredImage {
   values: ArrayLike<number>;
   photometric: 'MONOCHROME1' | 'MONOCHROME2';
   pixelSpacingMm: [number, number];
+  /** stored values that are padding, not image (src/imaging/decode.ts): shown as air (0), left out of the window */
+  padding?: { lo: number; hi: number };
 }
 
 export const WINDOW_PERCENTILES: readonly [number, number] = [0.5, 99.5];
 
-/** Percentile window of any numeric image, from a 4096-bin histogram (fast, deterministic). */
-export function percentileRange(values: ArrayLike<number>, lowPct: number, highPct: number): [number, number] {
+/**
+ * Percentile window of any numeric image, from a 4096-bin histogram (fast, deterministic);
+ * values within `skip` (padding) are not counted.
+ */
+export function percentileRange(values: ArrayLike<number>, lowPct: number, highPct: number, skip?: { lo: number; hi: number }): [number, number] {
   const counts = values instanceof Uint16Array || values instanceof Int16Array ? valueCounts(values) : undefined;
+  const skipped = (v: number) => skip !== undefined && v >= skip.lo && v <= skip.hi;
+  let n = values.length;
+  if (counts && skip) {
+    for (let u = 0; u < 65536; u++) {
+      if (counts.counts[u] && skipped(u - counts.offset)) {
+        n -= counts.counts[u];
+        counts.counts[u] = 0;
+      }
+    }
+  } else if (skip) {
+    for (let i = 0; i < values.length; i++) if (skipped(values[i])) n--;
+  }
+  if (n === 0) return [0, 1];
   let min = Infinity;
   let max = -Infinity;
   if (counts) {
@@ -41,6 +59,7 @@ export function percentileRange(values: ArrayLike<number>, lowPct: number, highP
   } else {
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
+      if (skipped(v)) continue;
       if (v < min) min = v;
       if (v > max) max = v;
     }
@@ -54,10 +73,10 @@ export function percentileRange(values: ArrayLike<number>, lowPct: number, highP
     // 16-bit values: binned from the count of each value, the same bins as pixel by pixel
     for (let u = 0; u < 65536; u++) if (counts.counts[u]) hist[((u - counts.offset - min) * k + 0.5) | 0] += counts.counts[u];
   } else {
-    for (let i = 0; i < values.length; i++) hist[((values[i] - min) * k + 0.5) | 0]++;
+    for (let i = 0; i < values.length; i++) if (!skipped(values[i])) hist[((values[i] - min) * k + 0.5) | 0]++;
   }
   const at = (pct: number) => {
-    const target = (pct / 100) * values.length;
+    const target = (pct / 100) * n;
     let acc = 0;
     for (let b = 0; b < bins; b++) {
       acc += hist[b];
@@ -82,11 +101,13 @@ function valueCounts(values: Uint16Array | Int16Array): { counts: Uint32Array; o
 }
 
 export function toDisplay(stored: StoredImage): DisplayImage {
-  const [lo, hi] = percentileRange(stored.values, WINDOW_PERCENTILES[0], WINDOW_PERCENTILES[1]);
+  const pad = stored.padding;
+  const [lo, hi] = percentileRange(stored.values, WINDOW_PERCENTILES[0], WINDOW_PERCENTILES[1], pad);
   const n = stored.rows * stored.columns;
   const scale = 1 / (hi - lo);
   const invert = stored.photometric === 'MONOCHROME1';
   const shown = (stored: number) => {
+    if (pad && stored >= pad.lo && stored <= pad.hi) return 0;
     let v = (stored - lo) * scale;
     v = v < 0 ? 0 : v > 1 ? 1 : v;
     return invert ? 1 - v : v;
