@@ -73,7 +73,13 @@ def written(crops, sites, labels, seed: int, per_crop: bool, **kw):
     return np.concatenate([d for d, _ in parts]), np.concatenate([t for _, t in parts])
 
 
-def written_passes(model: Grader, crops, sites, labels, meta, seed: int, per_crop: bool = False, wrist_jsn: bool = False):
+def averaged(model: Grader, pairs, meta) -> dict[str, np.ndarray]:
+    """The grader's probabilities on crops, or averaged over two crop sets of the same joints (--paired-crops)."""
+    ps = [probabilities_of(model, c, meta) for c in pairs]
+    return {k: sum(p[k] for p in ps) / len(ps) for k in ps[0]}
+
+
+def written_passes(model: Grader, crops, sites, labels, meta, seed: int, per_crop: bool = False, wrist_jsn: bool = False, paired=None):
     """Disease written onto every crop (seed), and osteoarthritis apart (seed + 1: the pass above
     writes none; KL 2-4 where a spur could be drawn): truth and probabilities of each pass, the
     osteoarthritis pass only where it wrote KL. wrist_jsn: narrowing written at the wrist's JSN
@@ -81,7 +87,14 @@ def written_passes(model: Grader, crops, sites, labels, meta, seed: int, per_cro
     drawn, truth = written(crops, sites, labels, seed, per_crop, wrist_jsn=wrist_jsn)
     drawn_oa, truth_oa = written(crops, sites, labels, seed + 1, per_crop, kl_share=1.0)
     with_oa = truth_oa[:, 2] >= 2
-    return truth, probabilities_of(model, drawn, meta), truth_oa[with_oa], probabilities_of(model, drawn_oa[with_oa], meta[with_oa])
+    if paired is None:
+        return truth, probabilities_of(model, drawn, meta), truth_oa[with_oa], probabilities_of(model, drawn_oa[with_oa], meta[with_oa])
+    # the same draws (per crop seeds) written on the second set's crops of the same joints
+    drawn2, truth2 = written(paired, sites, labels, seed, per_crop, wrist_jsn=wrist_jsn)
+    drawn2_oa, _ = written(paired, sites, labels, seed + 1, per_crop, kl_share=1.0)
+    print(f"paired draws with another truth: {int((truth2 != truth).any(1).sum())} of {len(truth)}", file=sys.stderr)
+    return (truth, averaged(model, [drawn, drawn2], meta), truth_oa[with_oa],
+            averaged(model, [drawn_oa[with_oa], drawn2_oa[with_oa]], meta[with_oa]))
 
 
 def pooled(parts):
@@ -103,18 +116,26 @@ def main() -> None:
                     help="seed each crop's draw by (seed, crop index), to compare crop sets cut at other joint centres")
     ap.add_argument("--wrist-jsn", action="store_true",
                     help="write narrowing at the wrist's JSN sites too (CMC3-5, STT, CSL, RC), reported as narrowing_called_by_joint's 'wrist'")
+    ap.add_argument("--paired-crops", default=None,
+                    help="crops of the same joints cut at a second reading (real_crops.mjs --moved-by): probabilities averaged over both")
     args = ap.parse_args()
+    assert args.paired_crops is None or args.per_crop, "--paired-crops needs --per-crop (the same draw on both crops of a joint)"
     torch.set_num_threads(2)
     model, prior = grader_from_args(args)
     s = read_crop_split(args.crops)
     crops = np.asarray(s.crops, np.float32) / 65535.0
     labels = s.grades
-    p_healthy = probabilities_of(model, crops, s.meta)
+    paired = None
+    if args.paired_crops:
+        s2 = read_crop_split(args.paired_crops)
+        assert len(s2.crops) == len(crops), "the paired set holds other joints"
+        paired = np.asarray(s2.crops, np.float32) / 65535.0
+    p_healthy = averaged(model, [crops] + ([paired] if paired is not None else []), s.meta)
     healthy = grades_of(p_healthy)
     sites = s.meta[:, :N_SITES].argmax(1)
     # disease written --repeats times, each with its own seeds (the first: --seed, as before), pooled:
     # with a few dozen joints per kind a single draw moves a share by several points
-    draws = [written_passes(model, crops, sites, labels, s.meta, args.seed + 1000 * k, args.per_crop, args.wrist_jsn)
+    draws = [written_passes(model, crops, sites, labels, s.meta, args.seed + 1000 * k, args.per_crop, args.wrist_jsn, paired)
              for k in range(args.repeats)]
     truth, p_sick, truth_oa, p_oa = (pooled([d[i] for d in draws]) for i in range(4))
     sick = grades_of(p_sick)

@@ -29,6 +29,10 @@ const files = readFileSync(args.list, 'utf8').split('\n').map((l) => l.trim()).f
 const models = await loadModels(args.models ?? 'models', { provider: 'cpu' });
 const { cropPx, cropMmPerPx } = models.grader.manifest.input;
 const JITTERS = Number(args.jitters ?? 3);
+// --moved-by F: each joint's crop cut where the detectors put it on the film moved by F of a detector
+// input pixel right and down (a second reading), in the same order as without: crops to pair with
+// the unmoved set's (eval_real_disease.py --paired-crops)
+const MOVED = args['moved-by'] === undefined ? undefined : Number(args['moved-by']);
 
 async function stored(file) {
   const bytes = readFileSync(file);
@@ -68,7 +72,8 @@ for (const [image, file] of files.entries()) {
   // the crop serving grades at each joint
   const centres = Object.fromEntries(['L', 'R'].map((lat) => [lat, Object.fromEntries(cands.filter((c) => c.laterality === lat).map((c) => [c.site, { x: c.x, y: c.y }]))]));
   const distal = cands.map((c) => distalDirection(c.site, centres[c.laterality]));
-  const served = cands.map((c, i) => sampleCrop(at, { x: c.x, y: c.y, distal: distal[i] }, cropPx, cropMmPerPx));
+  const points = MOVED === undefined ? cands : await movedReading(img, im.spacingFrom, cands, MOVED);
+  const served = cands.map((c, i) => sampleCrop(at, { x: points[i].x, y: points[i].y, distal: distal[i] }, cropPx, cropMmPerPx));
   // film names, not this machine's paths: the meta travels into checkpoints and manifests
   used.push({ file: basename(file), image, joints: cands.length, spacing: spacing.mm[0], from: spacing.from });
   for (const lat of ['L', 'R']) {
@@ -93,6 +98,21 @@ for (const [image, file] of files.entries()) {
   }
 }
 closeSync(fd);
+
+/** Each joint where the film moved by `frac` of a detector input pixel puts it (moved back), or where it was. */
+async function movedReading(img, spacingFrom, cands, frac) {
+  const sh = Math.max(1, Math.round((frac * Math.max(img.rows, img.columns)) / models.detector.manifest.input.size));
+  const data = new Float32Array(img.rows * img.columns);
+  for (let r = 0; r < img.rows; r++) {
+    const rs = Math.max(0, r - sh);
+    for (let c = 0; c < img.columns; c++) data[r * img.columns + c] = img.data[rs * img.columns + Math.max(0, c - sh)];
+  }
+  const { hands } = await jointsToGrade({ ...img, data }, models, { spacingFrom });
+  return cands.map((c) => {
+    const o = hands.candidates.find((d) => d.laterality === c.laterality && d.site === c.site);
+    return o ? { x: o.x - sh, y: o.y - sh } : c;
+  });
+}
 writeFileSync(join(args.out, 'crops.jsonl'), lines.join('\n') + '\n');
 writeFileSync(join(args.out, 'meta.json'), JSON.stringify({ cropPx, cropMmPerPx, sites: JOINT_SITES, real: true, labels: 'healthy', films: used, ...(children.length ? { childrenLeftOut: children } : {}) }, null, 1));
 console.log(`${used.length} of ${files.length} films with a hand graded, ${lines.length} crops -> ${args.out}${children.length ? ` (a child's film left out: ${children.join(', ')})` : ''}`);
