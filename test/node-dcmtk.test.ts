@@ -181,6 +181,18 @@ describe("the header's declared view", () => {
     await expectNothingSent(sentBefore);
   }, 180_000);
 
+  it('skips a film with no body part whose series description names the feet, quoting the word, and sends nothing for it', async () => {
+    const { job, sentBefore } = await sendEdited('feet', 4, (ds) => {
+      delete ds.BodyPartExamined;
+      ds.SeriesDescription = 'BOTH FEET DP';
+    });
+    expect([job.state, job.reason]).toEqual([
+      'skipped',
+      'declared-body-part: the word "FEET" in Series Description (0008,103E) names a body part other than the hand, and no description names a hand (selection.skipDeclaredBodyParts)',
+    ]);
+    await expectNothingSent(sentBefore);
+  }, 180_000);
+
   it('skips a film its protocol says was taken through a cast, naming the attribute and the word, and sends nothing for it', async () => {
     const { job, sentBefore } = await sendEdited('cast', 7, (ds) => {
       ds.ProtocolName = 'WRIST IN PLASTER';

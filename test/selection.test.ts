@@ -8,7 +8,7 @@ import type { SelectionConfig } from '../src/config/types.js';
 import { encodeFileMeta } from '../src/dicom/file-meta.js';
 import { isValidUid } from '../src/dicom/uid.js';
 import { decideAssociation, decideContext } from '../src/dimse/negotiation.js';
-import { declaredView, select, viewOfText } from '../src/pipeline/select.js';
+import { bodyPartOfText, declaredView, select, viewOfText } from '../src/pipeline/select.js';
 import { checkLaterality } from '../src/analysis/laterality.js';
 import type { HandAnalysis } from '../src/analysis/hand-analysis.js';
 import { readPart10 } from '../src/dicom/part10.js';
@@ -38,6 +38,27 @@ describe('selection rules', () => {
     const s = select(ds, c);
     expect(s.analyse).toBe(false);
     if (!s.analyse) expect(s.rule).toBe(rule);
+  });
+
+  it('skips a film whose descriptions name another body part and no hand, where Body Part Examined names no hand part; false reads it', () => {
+    const film = { SOPClassUID: DX, Modality: 'DX' };
+    expect(select({ ...film, SeriesDescription: 'FEET DP' }, rules())).toEqual({
+      analyse: false,
+      rule: 'declared-body-part',
+      reason: 'the word "FEET" in Series Description (0008,103E) names a body part other than the hand, and no description names a hand (selection.skipDeclaredBodyParts)',
+    });
+    for (const said of [{ ProtocolName: 'Fuß dp beidseits' }, { SeriesDescription: 'Pieds face' }, { AcquisitionDeviceProcessingDescription: 'FOREFOOT' }, { SeriesDescription: 'Voeten AP' }, { SeriesDescription: 'Elbow lat' }]) {
+      expect(select({ ...film, ...said }, rules())).toMatchObject({ analyse: false, rule: 'declared-body-part' });
+    }
+    // a generic code a site lets through is no hand part either
+    expect(select({ ...film, BodyPartExamined: 'EXTREMITY', SeriesDescription: 'Both feet' }, rules({ bodyParts: ['HAND', 'EXTREMITY'] }))).toMatchObject({ rule: 'declared-body-part' });
+    // a hand named anywhere, or a hand part as Body Part Examined, and the pixels decide
+    for (const said of [{ SeriesDescription: 'Hands and feet' }, { SeriesDescription: 'FINGER/TOE' }, { ProtocolName: 'Hand PA', SeriesDescription: 'RA feet' }, { SeriesDescription: 'RA survey' }, { BodyPartExamined: 'HAND', SeriesDescription: 'FEET' }]) {
+      expect(select({ ...film, ...said }, rules())).toEqual({ analyse: true });
+    }
+    expect(select({ ...film, SeriesDescription: 'FEET DP' }, rules({ skipDeclaredBodyParts: false }))).toEqual({ analyse: true });
+    expect(bodyPartOfText('Füße beidseits')).toEqual({ hand: false, other: 'Füße' });
+    expect(bodyPartOfText('Handgelenk')).toEqual({ hand: true });
   });
 
   it("skips a raw detector image (DX For Processing) by its SOP Class or its Presentation Intent Type; false reads it", () => {

@@ -47,6 +47,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
     lateralities: [],
     skipDeclaredViews: ['lateral', 'oblique'],
     skipDeclaredCasts: true,
+    skipDeclaredBodyParts: true,
     skipForProcessing: true,
     minPatientAgeYears: 0,
     skippedRetentionHours: 24,

@@ -256,6 +256,7 @@ const SCHEMA: Section = {
     lateralities: listOf(oneOf(['L', 'R', 'B', 'U'], upper), 'lateralities'),
     skipDeclaredViews: listOf(oneOf(['lateral', 'oblique'], lower), 'views (lateral, oblique)'),
     skipDeclaredCasts: new Leaf(bool),
+    skipDeclaredBodyParts: new Leaf(bool),
     skipForProcessing: new Leaf(bool),
     minPatientAgeYears: new Leaf(num(0, 120, false, ' (years)')),
     skippedRetentionHours: new Leaf(num(0, 8760, false, ' (hours)')),

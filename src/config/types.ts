@@ -62,6 +62,8 @@ export interface SelectionConfig {
   skipDeclaredViews: ('lateral' | 'oblique')[];
   /** skip images whose Series Description, Protocol Name or Study Description names a cast ("in plaster", "POP", "Gips", ...) */
   skipDeclaredCasts: boolean;
+  /** skip images whose Body Part Examined names no hand part and whose descriptions name another body part ("FEET DP") and no hand */
+  skipDeclaredBodyParts: boolean;
   /** skip raw detector images (DX For Processing, Presentation Intent Type FOR PROCESSING): the For Presentation copy is read */
   skipForProcessing: boolean;
   /** younger patients are not graded (growth plates); 0 = any age. Age from Patient's Age, else Birth Date and Study Date */

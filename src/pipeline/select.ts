@@ -66,6 +66,44 @@ const bodyPart: Rule = (ds, c) => {
     : skip('body-part', `Body Part Examined (0018,0015) "${part}" is not in selection.bodyParts [${c.bodyParts.join(', ')}]`);
 };
 
+/** Body Part Examined codes of a hand film (CID 4031): where the header says one, the descriptions are not asked. */
+const HAND_PART_CODES = ['HAND', 'FINGER', 'WRIST', 'THUMB'];
+
+/** Words for the hand and its parts in the descriptions sites type (as for the views: several languages, whole words). */
+const HAND_WORDS = /^(hands?|wrists?|fingers?|thumbs?|carp\p{L}*|metacarp\p{L}*|scaphoid|handgelenke?|daumen|mains?|poignets?|doigts?|pouces?|manos?|mu[nñ]ecas?|dedos?|pulgar|polso|dit[ao]|pollice|pols|vingers?|duim|h[aå]nd|h[aå]ndled|tommel\p{L}*|tumme)$/iu;
+
+/**
+ * Words for other body parts a broad routing rule brings along: the feet of a rheumatology
+ * study first (foot, toes, forefoot and their names in German, French, Spanish, Italian, Dutch
+ * and the Nordic languages), then the rest of the limbs and the trunk.
+ */
+const OTHER_PART_WORDS = /^(foot|feet|toes?|forefoot|hallux|ankles?|calcaneus|heels?|fu(ss|ß)|f(ü|ue)(ss|ß)e|vorfu(ss|ß)|zehen?|sprunggelenk|pieds?|orteils?|chevilles?|pies?|tobillos?|piedi|piede|alluce|caviglia|voet(en)?|tenen|fot|fod|f(ö|oe)tter|tå|tæer|knees?|knie|genou|rodilla|ginocchio|hips?|h(ü|ue)fte|hanche|cadera|pelvis|becken|bassin|chest|thorax|lungs?|ribs?|spine|skull|sch(ä|ae)del|abdomen|elbows?|ellbogen|coude|codo|gomito|shoulders?|schulter|[eé]paule|hombro|spalla|humerus|clavicle|femur|tibia|fibula|forearm|unterarm|antebrazo|avambraccio)$/iu;
+
+/** What a free text names: a hand (or its parts), another body part (the word), both, or neither. */
+export function bodyPartOfText(value: string): { hand: boolean; other?: string } {
+  const words = value.split(/[^\p{L}]+/u).filter(Boolean);
+  const other = words.find((w) => OTHER_PART_WORDS.test(w));
+  return { hand: words.some((w) => HAND_WORDS.test(w)), ...(other ? { other } : {}) };
+}
+
+/**
+ * A film whose header names no hand part as Body Part Examined (empty, or a generic code a site
+ * lets through such as EXTREMITY) and whose descriptions name another body part and no hand:
+ * the feet of a rheumatology study routed with its hands, typed "FEET DP" with the body part
+ * left empty. A description that also names a hand ("hands and feet", "finger/toe") says
+ * nothing; the pixels judge every film again (a foot the detector takes for a hand is refused
+ * by the thumb checks of src/inference/view.ts, not always).
+ */
+const declaredBodyPart: Rule = (ds, c) => {
+  if (!c.skipDeclaredBodyParts || within(text(ds.BodyPartExamined), HAND_PART_CODES)) return undefined;
+  const named = VIEW_TEXT_ATTRIBUTES.map(([key, name]) => ({ name, ...bodyPartOfText(text(ds[key])) }));
+  if (named.some((n) => n.hand)) return undefined;
+  const other = named.find((n) => n.other);
+  return other
+    ? skip('declared-body-part', `the word "${other.other}" in ${other.name} names a body part other than the hand, and no description names a hand (selection.skipDeclaredBodyParts)`)
+    : undefined;
+};
+
 const seriesDescription: Rule = (ds, c) => {
   const desc = text(ds.SeriesDescription);
   const hit = c.seriesDescriptionExclude.find((re) => new RegExp(re, 'i').test(desc));
@@ -243,7 +281,7 @@ const patientAge: Rule = (ds, c) => {
     : undefined;
 };
 
-export const RULES: readonly Rule[] = [ownOutput, sopClass, forProcessing, modality, bodyPart, seriesDescription, laterality, declaredViewRule, declaredCast, patientAge];
+export const RULES: readonly Rule[] = [ownOutput, sopClass, forProcessing, modality, bodyPart, declaredBodyPart, seriesDescription, laterality, declaredViewRule, declaredCast, patientAge];
 
 export function select(ds: NaturalDataset, c: SelectionConfig): Selection {
   for (const rule of RULES) {
