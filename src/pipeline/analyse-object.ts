@@ -7,7 +7,7 @@ import { analyzeDisplay } from '../inference/analyze.js';
 import type { Models } from '../inference/models.js';
 import { toDisplay, type DisplayImage } from '../imaging/preprocess.js';
 import type { Logger } from '../observability/logger.js';
-import { patientAgeYears } from './select.js';
+import { patientAgeYears } from './declared.js';
 import { buildNoHandReport, DEFAULT_RESULT_OPTIONS, startOverlay, startResultObjects, type OverlayStart, type ResultOptions } from './results.js';
 
 /**

@@ -2,6 +2,7 @@ import type { SelectionConfig } from '../config/types.js';
 import type { NaturalDataset } from '../dicom/part10.js';
 import { IMAGE_STORAGE } from '../dimse/negotiation.js';
 import { DEFAULT_RESULT_OPTIONS } from './results.js';
+import { declaredCast, declaredOtherBodyPart, declaredView, patientAgeYears, text } from './declared.js';
 
 /**
  * Is this object a hand radiograph the node should read? The rules run in a fixed order and
@@ -10,7 +11,6 @@ import { DEFAULT_RESULT_OPTIONS } from './results.js';
  */
 export type Selection = { analyse: true } | { analyse: false; rule: string; reason: string };
 
-const text = (v: unknown): string => (v === undefined || v === null ? '' : String(v).trim());
 const within = (value: string, list: string[]) => list.some((x) => x.toUpperCase() === value.toUpperCase());
 
 type Rule = (ds: NaturalDataset, c: SelectionConfig) => Selection | undefined;
@@ -69,23 +69,6 @@ const bodyPart: Rule = (ds, c) => {
 /** Body Part Examined codes of a hand film (CID 4031): where the header says one, the descriptions are not asked. */
 const HAND_PART_CODES = ['HAND', 'FINGER', 'WRIST', 'THUMB'];
 
-/** Words for the hand and its parts in the descriptions sites type (as for the views: several languages, whole words). */
-const HAND_WORDS = /^(hands?|wrists?|fingers?|thumbs?|carp\p{L}*|metacarp\p{L}*|scaphoid|handgelenke?|daumen|mains?|poignets?|doigts?|pouces?|manos?|mu[nñ]ecas?|dedos?|pulgar|polso|dit[ao]|pollice|pols|vingers?|duim|h[aå]nd|h[aå]ndled|tommel\p{L}*|tumme)$/iu;
-
-/**
- * Words for other body parts a broad routing rule brings along: the feet of a rheumatology
- * study first (foot, toes, forefoot and their names in German, French, Spanish, Italian, Dutch
- * and the Nordic languages), then the rest of the limbs and the trunk.
- */
-const OTHER_PART_WORDS = /^(foot|feet|toes?|forefoot|hallux|ankles?|calcaneus|heels?|fu(ss|ß)|f(ü|ue)(ss|ß)e|vorfu(ss|ß)|zehen?|sprunggelenk|pieds?|orteils?|chevilles?|pies?|tobillos?|piedi|piede|alluce|caviglia|voet(en)?|tenen|fot|fod|f(ö|oe)tter|tå|tæer|knees?|knie|genou|rodilla|ginocchio|hips?|h(ü|ue)fte|hanche|cadera|pelvis|becken|bassin|chest|thorax|lungs?|ribs?|spine|skull|sch(ä|ae)del|abdomen|elbows?|ellbogen|coude|codo|gomito|shoulders?|schulter|[eé]paule|hombro|spalla|humerus|clavicle|femur|tibia|fibula|forearm|unterarm|antebrazo|avambraccio)$/iu;
-
-/** What a free text names: a hand (or its parts), another body part (the word), both, or neither. */
-export function bodyPartOfText(value: string): { hand: boolean; other?: string } {
-  const words = value.split(/[^\p{L}]+/u).filter(Boolean);
-  const other = words.find((w) => OTHER_PART_WORDS.test(w));
-  return { hand: words.some((w) => HAND_WORDS.test(w)), ...(other ? { other } : {}) };
-}
-
 /**
  * A film whose header names no hand part as Body Part Examined (empty, or a generic code a site
  * lets through such as EXTREMITY) and whose descriptions name another body part and no hand:
@@ -94,13 +77,11 @@ export function bodyPartOfText(value: string): { hand: boolean; other?: string }
  * nothing; the pixels judge every film again (a foot the detector takes for a hand is refused
  * by the thumb checks of src/inference/view.ts, not always).
  */
-const declaredBodyPart: Rule = (ds, c) => {
+const bodyPartRule: Rule = (ds, c) => {
   if (!c.skipDeclaredBodyParts || within(text(ds.BodyPartExamined), HAND_PART_CODES)) return undefined;
-  const named = VIEW_TEXT_ATTRIBUTES.map(([key, name]) => ({ name, ...bodyPartOfText(text(ds[key])) }));
-  if (named.some((n) => n.hand)) return undefined;
-  const other = named.find((n) => n.other);
+  const other = declaredOtherBodyPart(ds);
   return other
-    ? skip('declared-body-part', `the word "${other.other}" in ${other.name} names a body part other than the hand, and no description names a hand (selection.skipDeclaredBodyParts)`)
+    ? skip('declared-body-part', `the word "${other.word}" in ${other.attribute} names a body part other than the hand, and no description names a hand (selection.skipDeclaredBodyParts)`)
     : undefined;
 };
 
@@ -118,105 +99,6 @@ const laterality: Rule = (ds, c) => {
     : skip('laterality', `Image Laterality (0020,0062) "${lat}" is not in selection.lateralities [${c.lateralities.join(', ')}]`);
 };
 
-export type DeclaredView = 'frontal' | 'lateral' | 'oblique';
-
-/**
- * View Position (0018,5101) words as modalities write them for a hand: the DX defined terms
- * and the free text some use ("PA OBL"); oblique before lateral before frontal.
- */
-const VIEW_POSITION_WORDS: readonly [DeclaredView, readonly string[]][] = [
-  ['oblique', ['LLO', 'RLO', 'LAO', 'RAO', 'OBL', 'OBLIQUE']],
-  ['lateral', ['LL', 'RL', 'LAT', 'LATERAL']],
-  ['frontal', ['PA', 'AP']],
-];
-
-function viewOfPosition(position: string): DeclaredView | undefined {
-  const words = position.toUpperCase().split(/[^A-Z]+/);
-  return VIEW_POSITION_WORDS.find(([, known]) => words.some((w) => known.includes(w)))?.[0];
-}
-
-/** A View Code Sequence (0054,0220) item's meaning (CID 4010 "DX View" and local codes): oblique before lateral ("left lateral oblique"). */
-function viewOfMeaning(meaning: string): DeclaredView | undefined {
-  if (/oblique/i.test(meaning)) return 'oblique';
-  if (/lateral|latero-?medial|medio-?lateral/i.test(meaning)) return 'lateral';
-  if (/postero-?anterior|antero-?posterior|dorso-?palmar|palmo-?dorsal|frontal|\b(PA|AP)\b/i.test(meaning)) return 'frontal';
-  return undefined;
-}
-
-/**
- * View words in the free texts sites type or their modalities fill from the exam menu, as whole
- * words (English, German, French, Spanish, Italian, Portuguese, Dutch and the Nordic languages).
- * The Nørgaard ("ball-catcher") view, taken in rheumatology, is an oblique.
- */
-const VIEW_TEXT_WORDS: readonly [DeclaredView, RegExp][] = [
-  ['oblique', /^(obl|obliq|oblique|obliqua|obliquo|oblicua|oblicuo|obl[ií]qua|schr[aä]g|schraeg|schuin|sned|skr[aå]|n[oø]rgaard|noergaard|ballcatcher|lao|rao|llo|rlo)$/i],
-  ['lateral', /^(lat|lateral|laterale|lateraal|seitlich|profil|perfil|zij)$/i],
-  ['frontal', /^(pa|ap|dp|pd|frontal|face|dorsopalmar|palmodorsal|posteroanterior|anteroposterior)$/i],
-];
-
-/** words that join the names of several views in one text ("PA / OBL", "PA + lat", "PA and oblique") */
-const VIEW_LIST_SEPARATOR = /\s*(?:[\/+,;&]|\b(?:and|und|et|y|e|en|og|och)\b)\s*/i;
-
-/**
- * The one view a free text names, with the word that names it: "PA oblique" is the oblique
- * projection (oblique before lateral before frontal, as for View Position), while a text that
- * lists several views ("PA / OBL", "Hand PA + lat") names the series, not this image.
- */
-export function viewOfText(value: string): { view: DeclaredView; word: string } | undefined {
-  const ball = /ball[\s-]*catcher/i.exec(value);
-  const parts = value.replace(/ball[\s-]*catcher/gi, 'ballcatcher').split(VIEW_LIST_SEPARATOR);
-  const named = parts.flatMap((part) => {
-    // "P.A." is PA: dots inside a word are dropped for matching, the word is quoted as written
-    const words = part.split(/[^\p{L}.]+/u).map((w) => w.replace(/\.$/, '')).filter(Boolean);
-    for (const [view, re] of VIEW_TEXT_WORDS) {
-      const word = words.find((w) => re.test(w.replace(/\./g, '')));
-      if (word) return [{ view, word: word.toLowerCase() === 'ballcatcher' && ball ? ball[0] : word }];
-    }
-    return [];
-  });
-  return named.length > 0 && named.every((n) => n.view === named[0].view) ? named[0] : undefined;
-}
-
-/** Free texts that may name an image's view: the processing menu the modality ran first (per image). */
-const VIEW_TEXT_ATTRIBUTES: readonly [keyof NaturalDataset & string, string][] = [
-  ['AcquisitionDeviceProcessingDescription', 'Acquisition Device Processing Description (0018,1400)'],
-  ['ProtocolName', 'Protocol Name (0018,1030)'],
-  ['SeriesDescription', 'Series Description (0008,103E)'],
-];
-
-/** What a set of statements declares: one view, or nothing where frontal and not-frontal are both said. */
-function agreed(said: { view: DeclaredView; says: string }[]): { view: DeclaredView; says: string } | undefined {
-  if (said.length === 0) return undefined;
-  const frontal = said.filter((s) => s.view === 'frontal').length;
-  if (frontal > 0 && frontal < said.length) return undefined;
-  return { view: said[0].view, says: said.map((s) => s.says).join(' and ') };
-}
-
-/**
- * The view the image's own header declares, with the attribute that says so: View Position
- * and the View Code Sequence first (coded, per image); where both are silent, the free texts
- * (the word quoted, not the whole text). Undefined where none declares one, or where they
- * disagree about frontal against not (a header that contradicts itself says nothing; the
- * pixels decide).
- */
-export function declaredView(ds: NaturalDataset): { view: DeclaredView; says: string } | undefined {
-  const said: { view: DeclaredView; says: string }[] = [];
-  const position = text(ds.ViewPosition);
-  const placed = position ? viewOfPosition(position) : undefined;
-  if (placed) said.push({ view: placed, says: `View Position (0018,5101) "${position}"` });
-  const seq = ds.ViewCodeSequence as unknown;
-  const item = (Array.isArray(seq) ? seq[0] : seq) as { CodeMeaning?: unknown } | undefined;
-  const meaning = text(item?.CodeMeaning);
-  const coded = meaning ? viewOfMeaning(meaning) : undefined;
-  if (coded) said.push({ view: coded, says: `View Code Sequence (0054,0220) "${meaning}"` });
-  if (said.length > 0) return agreed(said);
-  for (const [key, name] of VIEW_TEXT_ATTRIBUTES) {
-    const named = viewOfText(text(ds[key]));
-    if (named) said.push({ view: named.view, says: `the word "${named.word}" in ${name}` });
-  }
-  return agreed(said);
-}
-
 /**
  * A film the modality itself labels lateral or oblique: the scores are defined on PA (and
  * AP) views. The pixels judge every film again (src/inference/view.ts), but a real oblique
@@ -231,43 +113,14 @@ const declaredViewRule: Rule = (ds, c) => {
 };
 
 /**
- * Words for a cast or plaster slab in the descriptions radiographers type (English, German and
- * Dutch and the Nordic languages, French, Spanish, Italian and Portuguese), as whole words.
- */
-const CAST_WORDS = /\b(casts?|plaster|p\.?o\.?p|fib(re|er)\s*glass|back\s*slab|gips\w*|pl[aâ]tre|yeso|escayola|gesso)\b/i;
-
-const CAST_ATTRIBUTES: readonly [keyof NaturalDataset & string, string][] = [
-  ['SeriesDescription', 'Series Description (0008,103E)'],
-  ['ProtocolName', 'Protocol Name (0018,1030)'],
-  ['StudyDescription', 'Study Description (0008,1030)'],
-];
-
-/**
  * A film the radiographer labels as taken through a cast: bone margins and joint spaces under
  * plaster or fibreglass are not what the grader learnt. The reason names the attribute and the
  * word, not the whole text.
  */
-const declaredCast: Rule = (ds, c) => {
-  if (!c.skipDeclaredCasts) return undefined;
-  for (const [key, name] of CAST_ATTRIBUTES) {
-    const word = CAST_WORDS.exec(text(ds[key]))?.[0];
-    if (word) return skip('declared-cast', `${name} names a cast ("${word}"): joints under a cast are not graded (selection.skipDeclaredCasts)`);
-  }
-  return undefined;
+const castRule: Rule = (ds, c) => {
+  const cast = c.skipDeclaredCasts ? declaredCast(ds) : undefined;
+  return cast ? skip('declared-cast', `${cast.attribute} names a cast ("${cast.word}"): joints under a cast are not graded (selection.skipDeclaredCasts)`) : undefined;
 };
-
-/** Age in whole years from Patient's Age (AS: 012Y, 030M, 010W, 100D), else from Patient's Birth Date and the study's date. */
-export function patientAgeYears(ds: NaturalDataset): number | undefined {
-  const as = /^(\d{3})([DWMY])$/.exec(text(ds.PatientAge).toUpperCase());
-  if (as) return Number(as[1]) / { D: 365.25, W: 52.18, M: 12, Y: 1 }[as[2] as 'D' | 'W' | 'M' | 'Y'];
-  const date = (v: unknown) => {
-    const m = /^(\d{4})(\d{2})(\d{2})$/.exec(text(v));
-    return m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : undefined;
-  };
-  const born = date(ds.PatientBirthDate);
-  const seen = date(ds.StudyDate) ?? date(ds.ContentDate) ?? date(ds.AcquisitionDate);
-  return born !== undefined && seen !== undefined && seen >= born ? (seen - born) / (365.25 * 86_400_000) : undefined;
-}
 
 /**
  * A site that wants no result at all for children skips them here (off by default: the
@@ -281,7 +134,7 @@ const patientAge: Rule = (ds, c) => {
     : undefined;
 };
 
-export const RULES: readonly Rule[] = [ownOutput, sopClass, forProcessing, modality, bodyPart, declaredBodyPart, seriesDescription, laterality, declaredViewRule, declaredCast, patientAge];
+export const RULES: readonly Rule[] = [ownOutput, sopClass, forProcessing, modality, bodyPart, bodyPartRule, seriesDescription, laterality, declaredViewRule, castRule, patientAge];
 
 export function select(ds: NaturalDataset, c: SelectionConfig): Selection {
   for (const rule of RULES) {
