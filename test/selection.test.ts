@@ -132,13 +132,14 @@ describe("the header's declared view", () => {
     expect(select({ ...hand, ViewPosition: 'LL' }, rules({ skipDeclaredViews: [] }))).toEqual({ analyse: true });
   });
 
-  it('reads the free texts where View Position and the View Code Sequence are silent: one view named, not a list of views', () => {
+  it('reads the free texts where View Position and the View Code Sequence are silent: one kind of view named, not the views of a series', () => {
     expect(declaredView({ SeriesDescription: 'L Hand Obl' })).toEqual({ view: 'oblique', says: 'the word "Obl" in Series Description (0008,103E)' });
-    // "PA oblique" is the oblique projection's name; a list of views names the series, not the image
-    for (const said of ['Hand PA oblique', 'Hand schräg', 'Nørgaard view', 'Ball-catcher view', 'Mano oblicua', 'Mão oblíqua', 'PA oblique (ballcatcher)']) expect(viewOfText(said)?.view).toBe('oblique');
+    // one kind of view named; the Nørgaard (ball-catcher) view is oblique whatever else its name says
+    for (const said of ['Hand schräg', 'Nørgaard view', 'Ball-catcher view', 'Mano oblicua', 'Mão oblíqua', 'AP oblique (ballcatcher)']) expect(viewOfText(said)?.view).toBe('oblique');
     for (const said of ['Hand Lat', 'Handgelenk seitlich', 'Poignet profil']) expect(viewOfText(said)?.view).toBe('lateral');
     for (const said of ['Hand PA', 'Hand P.A.', 'Main face', 'X-ray hand AP', 'Bilateral hands DP']) expect(viewOfText(said)?.view).toBe('frontal');
-    for (const said of ['Hand PA/OBL', 'Hand PA + lat', 'Main face et profil', 'Lateral and oblique', 'Hand 3 views', 'LT HAND', '']) expect(viewOfText(said)).toBeUndefined();
+    // views of two kinds name the series' views ("PA OBL", "AP LAT"), not this image's
+    for (const said of ['Hand PA/OBL', 'HAND PA OBL', 'Hand PA oblique', 'HAND AP LAT', 'Hand PA + lat', 'Main face et profil', 'Lateral and oblique', 'Hand 3 views', 'LT HAND', '']) expect(viewOfText(said)).toBeUndefined();
     expect(declaredView({ AcquisitionDeviceProcessingDescription: 'HAND OBL', SeriesDescription: 'Hand' })?.says).toBe('the word "OBL" in Acquisition Device Processing Description (0018,1400)');
     // the coded attributes, per image, come first; texts that contradict each other say nothing
     expect(declaredView({ ViewPosition: 'PA', SeriesDescription: 'Hand obl' })?.view).toBe('frontal');

@@ -36,38 +36,34 @@ function viewOfMeaning(meaning: string): DeclaredView | undefined {
 /**
  * View words in the free texts sites type or their modalities fill from the exam menu, as whole
  * words (English, German, French, Spanish, Italian, Portuguese, Dutch and the Nordic languages).
- * The Nørgaard ("ball-catcher") view, taken in rheumatology, is an oblique.
  */
 const VIEW_TEXT_WORDS: readonly [DeclaredView, RegExp][] = [
-  ['oblique', /^(obl|obliq|oblique|obliqua|obliquo|oblicua|oblicuo|obl[ií]qua|schr[aä]g|schraeg|schuin|sned|skr[aå]|n[oø]rgaard|noergaard|ballcatcher|lao|rao|llo|rlo)$/i],
+  ['oblique', /^(obl|obliq|oblique|obliqua|obliquo|oblicua|oblicuo|obl[ií]qua|schr[aä]g|schraeg|schuin|sned|skr[aå]|lao|rao|llo|rlo)$/i],
   ['lateral', /^(lat|lateral|laterale|lateraal|seitlich|profil|perfil|zij)$/i],
   ['frontal', /^(pa|ap|dp|pd|frontal|face|dorsopalmar|palmodorsal|posteroanterior|anteroposterior)$/i],
 ];
 
-/** words that join the names of several views in one text ("PA / OBL", "PA + lat", "PA and oblique") */
-const VIEW_LIST_SEPARATOR = /\s*(?:[\/+,;&]|\b(?:and|und|et|y|e|en|og|och)\b)\s*/i;
+/** The Nørgaard ("ball-catcher") view of rheumatology, an AP oblique of both hands: oblique whatever else its name says. */
+const NORGAARD = /n(ø|o|oe)rgaard|ball[\s-]*catcher/i;
 
 /**
- * The one view a free text names, with the word that names it: "PA oblique" is the oblique
- * projection (oblique before lateral before frontal, as for View Position), while a text that
- * lists several views ("PA / OBL", "Hand PA + lat") names the series, not this image.
+ * The one view a free text names, with the word that names it. A text that names views of two
+ * kinds says nothing: a series description lists the series' views ("PA OBL", "AP LAT", "PA /
+ * oblique") more often than it names the PA oblique projection, and an image of such a series
+ * may be either. Dots inside a word are dropped for matching ("P.A."), the word quoted as written.
  */
 export function viewOfText(value: string): { view: DeclaredView; word: string } | undefined {
-  const ball = /ball[\s-]*catcher/i.exec(value);
-  const parts = value.replace(/ball[\s-]*catcher/gi, 'ballcatcher').split(VIEW_LIST_SEPARATOR);
-  const named = parts.flatMap((part) => {
-    // "P.A." is PA: dots inside a word are dropped for matching, the word is quoted as written
-    const words = part.split(/[^\p{L}.]+/u).map((w) => w.replace(/\.$/, '')).filter(Boolean);
-    for (const [view, re] of VIEW_TEXT_WORDS) {
-      const word = words.find((w) => re.test(w.replace(/\./g, '')));
-      if (word) return [{ view, word: word.toLowerCase() === 'ballcatcher' && ball ? ball[0] : word }];
-    }
-    return [];
+  const norgaard = NORGAARD.exec(value);
+  if (norgaard) return { view: 'oblique', word: norgaard[0] };
+  const words = value.split(/[^\p{L}.]+/u).map((w) => w.replace(/\.$/, '')).filter(Boolean);
+  const named = words.flatMap((word) => {
+    const kind = VIEW_TEXT_WORDS.find(([, re]) => re.test(word.replace(/\./g, '')));
+    return kind ? [{ view: kind[0], word }] : [];
   });
   return named.length > 0 && named.every((n) => n.view === named[0].view) ? named[0] : undefined;
 }
 
-/** Free texts that may name an image's view or body part: the processing menu the modality ran first (per image). */
+/** Free texts that may name an image's view or body part: the processing menu the modality ran (per image) first, then the protocol and the series. */
 export const DESCRIPTION_ATTRIBUTES: readonly [keyof NaturalDataset & string, string][] = [
   ['AcquisitionDeviceProcessingDescription', 'Acquisition Device Processing Description (0018,1400)'],
   ['ProtocolName', 'Protocol Name (0018,1030)'],
