@@ -58,6 +58,8 @@ describe('selection rules', () => {
       expect(select({ ...film, ...said }, rules())).toEqual({ analyse: true });
     }
     expect(select({ ...film, SeriesDescription: 'FEET DP' }, rules({ skipDeclaredBodyParts: false }))).toEqual({ analyse: true });
+    // a site that reads every body part reads these too
+    expect(select({ ...film, SeriesDescription: 'FEET DP' }, rules({ bodyParts: [] }))).toEqual({ analyse: true });
     expect(bodyPartOfText('Füße beidseits')).toEqual({ hand: false, other: 'Füße' });
     expect(bodyPartOfText('Handgelenk')).toEqual({ hand: true });
   });

@@ -75,10 +75,12 @@ const HAND_PART_CODES = ['HAND', 'FINGER', 'WRIST', 'THUMB'];
  * the feet of a rheumatology study routed with its hands, typed "FEET DP" with the body part
  * left empty. A description that also names a hand ("hands and feet", "finger/toe") says
  * nothing; the pixels judge every film again (a foot the detector takes for a hand is refused
- * by the thumb checks of src/inference/view.ts, not always).
+ * by the thumb checks of src/inference/view.ts, not always). The descriptions stand in for the
+ * body part the header left empty or generic: a site that reads every body part
+ * (`selection.bodyParts: []`) reads these too.
  */
 const bodyPartRule: Rule = (ds, c) => {
-  if (!c.skipDeclaredBodyParts || within(text(ds.BodyPartExamined), HAND_PART_CODES)) return undefined;
+  if (!c.skipDeclaredBodyParts || !c.bodyParts.length || within(text(ds.BodyPartExamined), HAND_PART_CODES)) return undefined;
   const other = declaredOtherBodyPart(ds);
   return other
     ? skip('declared-body-part', `the word "${other.word}" in ${other.attribute} names a body part other than the hand, and no description names a hand (selection.skipDeclaredBodyParts)`)
