@@ -31,7 +31,7 @@ const { cropPx, cropMmPerPx } = models.grader.manifest.input;
 const JITTERS = Number(args.jitters ?? 3);
 // --moved-by F: each joint's crop cut where the detectors put it on the film moved by F of a detector
 // input pixel right and down (a second reading), in the same order as without: crops to pair with
-// the unmoved set's (eval_real_disease.py --paired-crops)
+// the unmoved set's (eval_real_disease.py --paired-crops); use with --jitters 1
 const MOVED = args['moved-by'] === undefined ? undefined : Number(args['moved-by']);
 
 async function stored(file) {
@@ -39,6 +39,21 @@ async function stored(file) {
   // the node's own readers: a picture gets no spacing (the hand's own scale is used below)
   const im = await decodeImage(bytes, file);
   return { ...im, spacingFrom: im.pixelSpacingSource === 'default' ? 'default' : 'header' };
+}
+
+/** Each joint where the film moved by `frac` of a detector input pixel puts it (moved back), or where it was. */
+async function movedReading(img, spacingFrom, cands, frac) {
+  const sh = Math.max(1, Math.round((frac * Math.max(img.rows, img.columns)) / models.detector.manifest.input.size));
+  const data = new Float32Array(img.rows * img.columns);
+  for (let r = 0; r < img.rows; r++) {
+    const rs = Math.max(0, r - sh);
+    for (let c = 0; c < img.columns; c++) data[r * img.columns + c] = img.data[rs * img.columns + Math.max(0, c - sh)];
+  }
+  const { hands } = await jointsToGrade({ ...img, data }, models, { spacingFrom });
+  return cands.map((c) => {
+    const o = hands.candidates.find((d) => d.laterality === c.laterality && d.site === c.site);
+    return o ? { x: o.x - sh, y: o.y - sh } : c;
+  });
 }
 
 // deterministic jitter (a detector's miss, as training-set.ts draws it)
@@ -98,21 +113,6 @@ for (const [image, file] of files.entries()) {
   }
 }
 closeSync(fd);
-
-/** Each joint where the film moved by `frac` of a detector input pixel puts it (moved back), or where it was. */
-async function movedReading(img, spacingFrom, cands, frac) {
-  const sh = Math.max(1, Math.round((frac * Math.max(img.rows, img.columns)) / models.detector.manifest.input.size));
-  const data = new Float32Array(img.rows * img.columns);
-  for (let r = 0; r < img.rows; r++) {
-    const rs = Math.max(0, r - sh);
-    for (let c = 0; c < img.columns; c++) data[r * img.columns + c] = img.data[rs * img.columns + Math.max(0, c - sh)];
-  }
-  const { hands } = await jointsToGrade({ ...img, data }, models, { spacingFrom });
-  return cands.map((c) => {
-    const o = hands.candidates.find((d) => d.laterality === c.laterality && d.site === c.site);
-    return o ? { x: o.x - sh, y: o.y - sh } : c;
-  });
-}
 writeFileSync(join(args.out, 'crops.jsonl'), lines.join('\n') + '\n');
 writeFileSync(join(args.out, 'meta.json'), JSON.stringify({ cropPx, cropMmPerPx, sites: JOINT_SITES, real: true, labels: 'healthy', films: used, ...(children.length ? { childrenLeftOut: children } : {}) }, null, 1));
 console.log(`${used.length} of ${files.length} films with a hand graded, ${lines.length} crops -> ${args.out}${children.length ? ` (a child's film left out: ${children.join(', ')})` : ''}`);
