@@ -153,6 +153,9 @@ def main() -> None:
         "narrowed_jsn2plus": int(narrowed.sum()),
         "narrowed_jsn2plus_called_mild_or_severe": float((sick["jsn"][narrowed] >= 1).mean()) if narrowed.any() else None,
         "narrowed_exact_jsn": float((sick["jsn"][narrowed] == truth[narrowed, 0]).mean()) if narrowed.any() else None,
+        # issue 9's "within one grade": a written JSN 2-4 read within one grade; a normal joint read JSN 2 or more is not
+        "narrowed_jsn_within_one": float((abs(sick["jsn"][narrowed] - truth[narrowed, 0]) <= 1).mean()) if narrowed.any() else None,
+        "healthy_jsn_within_one": float((healthy["jsn"][labels[:, 0] >= 0] <= 1).mean()),
         "eroded": int(eroded.sum()),
         "eroded_called": float((sick["erosion"][eroded] >= 1).mean()) if eroded.any() else None,
         "osteoarthritis_kl2plus": int(with_oa.sum()),
