@@ -134,6 +134,15 @@ async function expectNothingSent(sentBefore: number): Promise<void> {
   expect(readdirSync(storescp.out)).toHaveLength(sentBefore);
 }
 
+/** The fixture edited by `edit` and sent by storescu: its job skipped with `reason`, nothing sent for it. */
+async function expectSkipped(name: string, suffix: number, edit: (ds: NaturalDataset) => void, reason: string | RegExp): Promise<void> {
+  const { job, sentBefore } = await sendEdited(name, suffix, edit);
+  expect(job.state).toBe('skipped');
+  if (typeof reason === 'string') expect(job.reason).toBe(reason);
+  else expect(job.reason).toMatch(reason);
+  await expectNothingSent(sentBefore);
+}
+
 describe('laterality', () => {
   it('delivers the results of a left hand labelled R, and says so in the job and the log', async () => {
     const { job } = await sendEdited('relabelled', 9, (ds) => {
@@ -146,63 +155,35 @@ describe('laterality', () => {
 });
 
 describe("the header's declared view", () => {
-  it('skips a hand film its modality labels lateral, naming the attribute, and sends nothing for it', async () => {
-    const { job, sentBefore } = await sendEdited('lateral', 8, (ds) => {
+  it('skips a hand film its modality labels lateral, naming the attribute, and sends nothing for it', () =>
+    expectSkipped('lateral', 8, (ds) => {
       ds.ViewPosition = 'LL';
       ds.ViewCodeSequence = [{ CodeValue: 'L', CodingSchemeDesignator: '99LOCAL', CodeMeaning: 'lateral' }];
-    });
-    expect(job.state).toBe('skipped');
-    expect(job.reason).toBe(
-      'declared-view: View Position (0018,5101) "LL" and View Code Sequence (0054,0220) "lateral" declare a lateral view: the scores are defined on PA and AP hand views (selection.skipDeclaredViews [lateral, oblique])',
-    );
-    await expectNothingSent(sentBefore);
-  }, 180_000);
+    }, 'declared-view: View Position (0018,5101) "LL" and View Code Sequence (0054,0220) "lateral" declare a lateral view: the scores are defined on PA and AP hand views (selection.skipDeclaredViews [lateral, oblique])'), 180_000);
 
-  it('skips a hand film whose series description alone names an oblique view, quoting the word only', async () => {
-    const { job, sentBefore } = await sendEdited('oblique', 6, (ds) => {
+  it('skips a hand film whose series description alone names an oblique view, quoting the word only', () =>
+    expectSkipped('oblique', 6, (ds) => {
       delete ds.ViewPosition;
       delete ds.ViewCodeSequence;
       ds.SeriesDescription = 'L HAND OBL';
-    });
-    expect([job.state, job.reason]).toEqual([
-      'skipped',
-      'declared-view: the word "OBL" in Series Description (0008,103E) declares an oblique view: the scores are defined on PA and AP hand views (selection.skipDeclaredViews [lateral, oblique])',
-    ]);
-    await expectNothingSent(sentBefore);
-  }, 180_000);
+    }, 'declared-view: the word "OBL" in Series Description (0008,103E) declares an oblique view: the scores are defined on PA and AP hand views (selection.skipDeclaredViews [lateral, oblique])'), 180_000);
 
-  it('skips a raw detector image (DX For Processing), naming the SOP Class and the setting, and sends nothing for it', async () => {
-    const { job, sentBefore } = await sendEdited('for-processing', 5, (ds) => {
+  it('skips a raw detector image (DX For Processing), naming the SOP Class and the setting, and sends nothing for it', () =>
+    expectSkipped('for-processing', 5, (ds) => {
       ds.SOPClassUID = '1.2.840.10008.5.1.4.1.1.1.1.1';
       ds.PresentationIntentType = 'FOR PROCESSING';
-    });
-    expect(job.state).toBe('skipped');
-    expect(job.reason).toMatch(/^for-processing: SOP Class 1\.2\.840\.10008\.5\.1\.4\.1\.1\.1\.1\.1 \(Digital X-Ray Image Storage - For Processing\): raw detector data/);
-    await expectNothingSent(sentBefore);
-  }, 180_000);
+    }, /^for-processing: SOP Class 1\.2\.840\.10008\.5\.1\.4\.1\.1\.1\.1\.1 \(Digital X-Ray Image Storage - For Processing\): raw detector data/), 180_000);
 
-  it('skips a film with no body part whose series description names the feet, quoting the word, and sends nothing for it', async () => {
-    const { job, sentBefore } = await sendEdited('feet', 4, (ds) => {
+  it('skips a film with no body part whose series description names the feet, quoting the word, and sends nothing for it', () =>
+    expectSkipped('feet', 4, (ds) => {
       delete ds.BodyPartExamined;
       ds.SeriesDescription = 'BOTH FEET DP';
-    });
-    expect([job.state, job.reason]).toEqual([
-      'skipped',
-      'declared-body-part: the word "FEET" in Series Description (0008,103E) names a body part other than the hand, and no description names a hand (selection.skipDeclaredBodyParts)',
-    ]);
-    await expectNothingSent(sentBefore);
-  }, 180_000);
+    }, 'declared-body-part: the word "FEET" in Series Description (0008,103E) names a body part other than the hand, and no description names a hand (selection.skipDeclaredBodyParts)'), 180_000);
 
-  it('skips a film its protocol says was taken through a cast, naming the attribute and the word, and sends nothing for it', async () => {
-    const { job, sentBefore } = await sendEdited('cast', 7, (ds) => {
+  it('skips a film its protocol says was taken through a cast, naming the attribute and the word, and sends nothing for it', () =>
+    expectSkipped('cast', 7, (ds) => {
       ds.ProtocolName = 'WRIST IN PLASTER';
-    });
-    expect([job.state, job.reason]).toEqual([
-      'skipped',
-      'declared-cast: Protocol Name (0018,1030) names a cast ("PLASTER"): joints under a cast are not graded (selection.skipDeclaredCasts)',
-    ]);
-    await expectNothingSent(sentBefore);
-  }, 180_000);
+    }, 'declared-cast: Protocol Name (0018,1030) names a cast ("PLASTER"): joints under a cast are not graded (selection.skipDeclaredCasts)'), 180_000);
 });
 
 describe('peer checks', () => {

@@ -18,6 +18,10 @@ import { runTool } from './helpers/dicom-tools.js';
 const DX = '1.2.840.10008.5.1.4.1.1.1.1';
 const hand = { SOPClassUID: DX, Modality: 'DX', BodyPartExamined: 'HAND', SeriesDescription: 'Hand PA', ImageLaterality: 'L' };
 const rules = (patch: Partial<SelectionConfig> = {}): SelectionConfig => ({ ...DEFAULT_CONFIG.selection, ...patch });
+/** Each of `said` over `base` is skipped by `rule` under the defaults. */
+const skippedBy = (rule: string, base: object, said: object[]) => {
+  for (const s of said) expect(select({ ...base, ...s }, rules()), JSON.stringify(s)).toMatchObject({ analyse: false, rule });
+};
 
 describe('selection rules', () => {
   it('analyses a DX hand under the defaults', () => {
@@ -48,9 +52,7 @@ describe('selection rules', () => {
       rule: 'declared-body-part',
       reason: 'the word "FEET" in Series Description (0008,103E) names a body part other than the hand, and no description names a hand (selection.skipDeclaredBodyParts)',
     });
-    for (const said of [{ ProtocolName: 'Fuß dp beidseits' }, { SeriesDescription: 'Pieds face' }, { AcquisitionDeviceProcessingDescription: 'FOREFOOT' }, { SeriesDescription: 'Voeten AP' }, { SeriesDescription: 'Elbow lat' }]) {
-      expect(select({ ...film, ...said }, rules())).toMatchObject({ analyse: false, rule: 'declared-body-part' });
-    }
+    skippedBy('declared-body-part', film, [{ ProtocolName: 'Fuß dp beidseits' }, { SeriesDescription: 'Pieds face' }, { AcquisitionDeviceProcessingDescription: 'FOREFOOT' }, { SeriesDescription: 'Voeten AP' }, { SeriesDescription: 'Elbow lat' }]);
     // a generic code a site lets through is no hand part either
     expect(select({ ...film, BodyPartExamined: 'EXTREMITY', SeriesDescription: 'Both feet' }, rules({ bodyParts: ['HAND', 'EXTREMITY'] }))).toMatchObject({ rule: 'declared-body-part' });
     // a hand named anywhere, or a hand part as Body Part Examined, and the pixels decide
@@ -160,9 +162,7 @@ describe("the header's declared view", () => {
       rule: 'declared-cast',
       reason: 'Series Description (0008,103E) names a cast ("POP"): joints under a cast are not graded (selection.skipDeclaredCasts)',
     });
-    for (const said of [{ ProtocolName: 'Handgelenk im Gips' }, { StudyDescription: 'Poignet sous plâtre' }, { SeriesDescription: 'wrist, fibreglass cast' }, { SeriesDescription: 'Mano con yeso' }, { SeriesDescription: 'Hand P.O.P. check' }]) {
-      expect(select({ ...hand, ...said }, rules())).toMatchObject({ analyse: false, rule: 'declared-cast' });
-    }
+    skippedBy('declared-cast', hand, [{ ProtocolName: 'Handgelenk im Gips' }, { StudyDescription: 'Poignet sous plâtre' }, { SeriesDescription: 'wrist, fibreglass cast' }, { SeriesDescription: 'Mano con yeso' }, { SeriesDescription: 'Hand P.O.P. check' }]);
     // words that only contain a cast's name, and the usual descriptions, pass
     for (const SeriesDescription of ['Hand PA', 'Broadcast hand', 'Popliteal', 'Hands both PA', 'Forecast']) {
       expect(select({ ...hand, SeriesDescription }, rules())).toEqual({ analyse: true });
