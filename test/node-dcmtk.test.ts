@@ -155,35 +155,29 @@ describe('laterality', () => {
 });
 
 describe("the header's declared view", () => {
-  it('skips a hand film its modality labels lateral, naming the attribute, and sends nothing for it', () =>
-    expectSkipped('lateral', 8, (ds) => {
+  // each: the fixture's header edited, sent by storescu, skipped with the reason, nothing sent for it
+  it.each<[string, string, number, (ds: NaturalDataset) => void, string | RegExp]>([
+    ['skips a hand film its modality labels lateral, naming the attribute, and sends nothing for it', 'lateral', 8, (ds) => {
       ds.ViewPosition = 'LL';
       ds.ViewCodeSequence = [{ CodeValue: 'L', CodingSchemeDesignator: '99LOCAL', CodeMeaning: 'lateral' }];
-    }, 'declared-view: View Position (0018,5101) "LL" and View Code Sequence (0054,0220) "lateral" declare a lateral view: the scores are defined on PA and AP hand views (selection.skipDeclaredViews [lateral, oblique])'), 180_000);
-
-  it('skips a hand film whose series description alone names an oblique view, quoting the word only', () =>
-    expectSkipped('oblique', 6, (ds) => {
+    }, 'declared-view: View Position (0018,5101) "LL" and View Code Sequence (0054,0220) "lateral" declare a lateral view: the scores are defined on PA and AP hand views (selection.skipDeclaredViews [lateral, oblique])'],
+    ['skips a hand film whose series description alone names an oblique view, quoting the word only', 'oblique', 6, (ds) => {
       delete ds.ViewPosition;
       delete ds.ViewCodeSequence;
       ds.SeriesDescription = 'L HAND OBL';
-    }, 'declared-view: the word "OBL" in Series Description (0008,103E) declares an oblique view: the scores are defined on PA and AP hand views (selection.skipDeclaredViews [lateral, oblique])'), 180_000);
-
-  it('skips a raw detector image (DX For Processing), naming the SOP Class and the setting, and sends nothing for it', () =>
-    expectSkipped('for-processing', 5, (ds) => {
+    }, 'declared-view: the word "OBL" in Series Description (0008,103E) declares an oblique view: the scores are defined on PA and AP hand views (selection.skipDeclaredViews [lateral, oblique])'],
+    ['skips a raw detector image (DX For Processing), naming the SOP Class and the setting, and sends nothing for it', 'for-processing', 5, (ds) => {
       ds.SOPClassUID = '1.2.840.10008.5.1.4.1.1.1.1.1';
       ds.PresentationIntentType = 'FOR PROCESSING';
-    }, /^for-processing: SOP Class 1\.2\.840\.10008\.5\.1\.4\.1\.1\.1\.1\.1 \(Digital X-Ray Image Storage - For Processing\): raw detector data/), 180_000);
-
-  it('skips a film with no body part whose series description names the feet, quoting the word, and sends nothing for it', () =>
-    expectSkipped('feet', 4, (ds) => {
+    }, /^for-processing: SOP Class 1\.2\.840\.10008\.5\.1\.4\.1\.1\.1\.1\.1 \(Digital X-Ray Image Storage - For Processing\): raw detector data/],
+    ['skips a film with no body part whose series description names the feet, quoting the word, and sends nothing for it', 'feet', 4, (ds) => {
       delete ds.BodyPartExamined;
       ds.SeriesDescription = 'BOTH FEET DP';
-    }, 'declared-body-part: the word "FEET" in Series Description (0008,103E) names a body part other than the hand, and no description names a hand (selection.skipDeclaredBodyParts)'), 180_000);
-
-  it('skips a film its protocol says was taken through a cast, naming the attribute and the word, and sends nothing for it', () =>
-    expectSkipped('cast', 7, (ds) => {
+    }, 'declared-body-part: the word "FEET" in Series Description (0008,103E) names a body part other than the hand, and no description names a hand (selection.skipDeclaredBodyParts)'],
+    ['skips a film its protocol says was taken through a cast, naming the attribute and the word, and sends nothing for it', 'cast', 7, (ds) => {
       ds.ProtocolName = 'WRIST IN PLASTER';
-    }, 'declared-cast: Protocol Name (0018,1030) names a cast ("PLASTER"): joints under a cast are not graded (selection.skipDeclaredCasts)'), 180_000);
+    }, 'declared-cast: Protocol Name (0018,1030) names a cast ("PLASTER"): joints under a cast are not graded (selection.skipDeclaredCasts)'],
+  ])('%s', (_title, name, suffix, edit, reason) => expectSkipped(name, suffix, edit, reason), 180_000);
 });
 
 describe('peer checks', () => {
