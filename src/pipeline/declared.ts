@@ -124,8 +124,8 @@ export function bodyPartOfText(value: string): { hand: boolean; other?: string }
 export function declaredOtherBodyPart(ds: NaturalDataset): { attribute: string; word: string } | undefined {
   const named = DESCRIPTION_ATTRIBUTES.map(([key, attribute]) => ({ attribute, ...bodyPartOfText(text(ds[key])) }));
   if (named.some((n) => n.hand)) return undefined;
-  const other = named.find((n) => n.other);
-  return other ? { attribute: other.attribute, word: other.other! } : undefined;
+  for (const { attribute, other } of named) if (other) return { attribute, word: other };
+  return undefined;
 }
 
 /**
