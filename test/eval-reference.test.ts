@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HandAnalysis } from '../src/analysis/hand-analysis.js';
 import { runReferenceEval } from '../src/cli/eval.js';
-import { readReference, referenceAgreement } from '../src/eval/reference.js';
+import { pairFilms, readReference, referenceAgreement } from '../src/eval/reference.js';
 import { readDicomImage } from '../src/imaging/decode.js';
 import { readPart10, writePart10 } from '../src/dicom/part10.js';
 import { toDisplay } from '../src/imaging/preprocess.js';
@@ -110,6 +110,28 @@ describe('real-film references', () => {
     expect(zero.pattern.confusion).toEqual({ normal: { 'RA-like': 1 } });
     expect(zero.scores.jsn.n).toBeGreaterThan(0);
   });
+
+  it('pairs films with images by name: the films without an image, the images not named, the names two images share', () => {
+    const { films } = readReference(ra2Csv(true));
+    expect(films.map((f) => f.film)).toEqual(['P001-LH']);
+    expect(pairFilms(films, ['/x/P001-LH.PNG'])).toEqual({ missing: [], unreferenced: [], sharedNames: [] });
+    expect(pairFilms(films, ['/x/P001.png', 'y/P001-LH.dcm', 'z/P001-LH.jpg', 'P002-RH.jpeg'])).toEqual({
+      missing: [],
+      unreferenced: ['P001', 'P002-RH'],
+      sharedNames: ['P001-LH'],
+    });
+    expect(pairFilms(films, ['P001.png']).missing).toEqual(['P001-LH']);
+  });
+
+  it('eval --reference lists the reference films it found no image for in its report', async () => {
+    writeFileSync(join(work, 'scores-missing.csv'), plainCsv(['P001-LH.png', 'P404-LH.png']));
+    const r = await runReferenceEval({ reference: join(work, 'scores-missing.csv'), images: join(work, 'films'), spacing: 0.2, out: join(work, 'out-missing'), provider: 'cpu' });
+    expect(r.agreement.films).toBe(2);
+    expect(r.agreement.analysed).toBe(1);
+    expect(r.agreement.pairing).toEqual({ missing: ['P404-LH'], unreferenced: [], sharedNames: [] });
+    expect(readFileSync(r.markdown, 'utf8')).toMatch(/Reference films without an image \(not analysed; .*: 1\n\n- P404-LH\n/);
+    expect(JSON.parse(readFileSync(r.json, 'utf8')).pairing.missing).toEqual(['P404-LH']);
+  }, 120_000);
 
   it('eval --reference runs the models on the films and writes the report', async () => {
     writeFileSync(join(work, 'scores.csv'), plainCsv());

@@ -9,7 +9,7 @@ import { analyzeImage } from '../inference/analyze.js';
 import { loadModels } from '../inference/models.js';
 import { PROVIDER_CHOICES, type ProviderChoice } from '../inference/session.js';
 import { logger } from '../observability/logger.js';
-import { readReference, referenceAgreement, stem, type ReferenceAgreement } from '../eval/reference.js';
+import { pairFilms, readReference, referenceAgreement, stem, type FilmPairing, type ReferenceAgreement } from '../eval/reference.js';
 import type { HandAnalysis } from '../analysis/hand-analysis.js';
 import { DEFAULT_MODELS_DIR, runAnalyze } from './analyze.js';
 
@@ -121,6 +121,7 @@ export function referenceMarkdown(a: ReferenceReport, reference: string, images:
     '# Agreement with a real-film reference',
     '',
     `Reference \`${reference}\`, films \`${images}\`: ${a.films} films, ${a.analysed} analysed. Machine-made grades; the reference is the site's readers.`,
+    ...pairingLines(a.pairing),
     '',
     '| score | joints graded by both | exact | within one grade | mean abs. error | quadratic kappa | grade 0 on every one of them: exact / within one |',
     '|---|---:|---:|---:|---:|---:|---:|',
@@ -172,18 +173,50 @@ export async function runReferenceEval(opts: EvalCommandOptions): Promise<{ json
     { log, stdout: () => undefined, stderr: { write: () => true } },
   );
   const predictions = new Map<string, HandAnalysis>(run.results.map((r) => [stem(r.file), r.analysis]));
-  const agreement = { ...referenceAgreement(films, predictions), notSelected: run.notSelected.map((n) => ({ ...n, file: relative(opts.images!, n.file) || basename(n.file) })) };
+  const pairing = pairFilms(films, [...run.results, ...run.notSelected, ...run.failures].map((r) => r.file));
+  const agreement = {
+    ...referenceAgreement(films, predictions),
+    notSelected: run.notSelected.map((n) => ({ ...n, file: relative(opts.images!, n.file) || basename(n.file) })),
+    pairing,
+  };
   mkdirSync(opts.out, { recursive: true });
   const json = join(opts.out, 'reference-eval.json');
   const markdown = join(opts.out, 'reference-report.md');
   writeFileSync(json, JSON.stringify({ reference: opts.reference, format, images: opts.images, failures: run.failures, ...agreement }, null, 2) + '\n');
   writeFileSync(markdown, referenceMarkdown(agreement, opts.reference, opts.images));
+  // counts only: film names may carry patient identifiers; the report (the site's own file) lists them
+  if (pairing.missing.length) {
+    log.warn('reference films without an image: their joints count against coverage; name each image as the reference names its film (the report lists them)', {
+      missing: pairing.missing.length, films: films.length, images: opts.images, report: markdown,
+    });
+  }
+  if (pairing.sharedNames.length) log.warn('images sharing one name: only one of each is scored (the report lists them)', { names: pairing.sharedNames.length, report: markdown });
   log.info('reference evaluation written', { out: opts.out, films: agreement.films, analysed: agreement.analysed });
   return { json, markdown, agreement };
 }
 
-/** What the reference evaluation reports: the agreement, and the films the node's selection skips. */
-export type ReferenceReport = ReferenceAgreement & { notSelected: { file: string; rule: string; reason: string }[] };
+/** What the reference evaluation reports: the agreement, the films the node's selection skips, and how films and images paired. */
+export type ReferenceReport = ReferenceAgreement & { notSelected: { file: string; rule: string; reason: string }[]; pairing?: FilmPairing };
+
+const LISTED = 20;
+/** A section listing names (the first LISTED), or nothing when there are none. */
+function nameList(title: string, names: readonly string[]): string[] {
+  if (!names.length) return [];
+  const more = names.length > LISTED ? [`- ... and ${names.length - LISTED} more (reference-eval.json lists all)`] : [];
+  return ['', `${title}: ${names.length}`, '', ...names.slice(0, LISTED).map((n) => `- ${n}`), ...more];
+}
+
+function pairingLines(p: FilmPairing | undefined): string[] {
+  if (!p) return [];
+  return [
+    ...nameList(
+      'Reference films without an image (not analysed; their joints count against coverage). Each image is matched by its name without folder and extension (.dcm, .png, .jpg, .jpeg); the RA2-DREAM layout names a hand\'s film `<Patient_ID>-LH` or `<Patient_ID>-RH`',
+      p.missing,
+    ),
+    ...nameList('Images sharing one name (only one of each is scored: rename or remove the others)', p.sharedNames),
+    ...nameList('Images the reference does not name (analysed, not scored)', p.unreferenced),
+  ];
+}
 
 export function registerEval(program: Command): void {
   program

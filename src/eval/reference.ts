@@ -143,6 +143,30 @@ export function stem(file: string): string {
   return base.replace(/\.(dcm|png|jpe?g|json)$/i, '');
 }
 
+/**
+ * How the reference's films pair with the image files found (by name without folder and
+ * extension): reference films no image is named for (their joints count against coverage),
+ * images the reference does not name (analysed, not scored), and names two images share (one
+ * of them would be scored, which one by chance). A site whose films are named otherwise than
+ * its reference sees every film "not analysed" and nothing else; this says which and why.
+ */
+export interface FilmPairing {
+  missing: string[];
+  unreferenced: string[];
+  sharedNames: string[];
+}
+
+export function pairFilms(films: readonly ReferenceFilm[], files: readonly string[]): FilmPairing {
+  const byStem = new Map<string, number>();
+  for (const f of files) byStem.set(stem(f), (byStem.get(stem(f)) ?? 0) + 1);
+  const named = new Set(films.map((f) => f.film));
+  return {
+    missing: films.map((f) => f.film).filter((f) => !byStem.has(f)),
+    unreferenced: [...byStem.keys()].filter((s) => !named.has(s)).sort(),
+    sharedNames: [...byStem].filter(([, n]) => n > 1).map(([s]) => s).sort(),
+  };
+}
+
 export interface ReferenceAgreement {
   films: number;
   /** films with a prediction */
