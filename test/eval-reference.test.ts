@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HandAnalysis } from '../src/analysis/hand-analysis.js';
 import { runReferenceEval } from '../src/cli/eval.js';
-import { pairFilms, readReference, referenceAgreement } from '../src/eval/reference.js';
+import { pairFilms, readReference, referenceAgreement, referenceJointCsv, referenceJointRows } from '../src/eval/reference.js';
 import { readDicomImage } from '../src/imaging/decode.js';
 import { readPart10, writePart10 } from '../src/dicom/part10.js';
 import { toDisplay } from '../src/imaging/preprocess.js';
@@ -111,6 +111,26 @@ describe('real-film references', () => {
     expect(zero.scores.jsn.n).toBeGreaterThan(0);
   });
 
+  it('joint by joint: each referenced score beside its prediction, or why there is none', () => {
+    const films = readReference(ra2Csv(false)).films;
+    const rows = referenceJointRows(films, new Map([['P001-LH', truth]]));
+    expect(rows).toHaveLength(RA2_COLUMNS.length);
+    for (const [, site, score] of RA2_COLUMNS) {
+      const row = rows.find((r) => r.site === `L-${site}` && r.score === score)!;
+      expect(row).toMatchObject({ film: 'P001-LH', reference: gradeOf(site, score), predicted: gradeOf(site, score), outcome: 'graded' });
+    }
+    // a joint not graded keeps its cause; a film without an analysis says why, where known
+    const abstained: HandAnalysis = { ...truth, hands: [{ ...truth.hands[0], joints: truth.hands[0].joints.map((j) => (j.site === 'MCP2' ? { ...j, notGraded: { cause: 'metal', reason: 'a wire' } } : j)) }] };
+    const mcp2 = referenceJointRows(films, new Map([['P001-LH', abstained]])).find((r) => r.site === 'L-MCP2')!;
+    expect(mcp2).toEqual({ film: 'P001-LH', site: 'L-MCP2', score: 'jsn', reference: gradeOf('MCP2', 'jsn'), predicted: gradeOf('MCP2', 'jsn'), outcome: 'not graded (metal)' });
+    const noHand: HandAnalysis = { ...truth, hands: [], notGraded: [{ laterality: 'L', cause: 'immature', reason: 'open growth plates' }] };
+    expect(new Set(referenceJointRows(films, new Map([['P001-LH', noHand]])).map((r) => r.outcome))).toEqual(new Set(['no hand graded (immature)']));
+    const none = referenceJointRows(films, new Map(), new Map([['P001-LH', 'no image']]));
+    expect(none.every((r) => r.outcome === 'film not analysed (no image)' && r.predicted === undefined)).toBe(true);
+    const csv = referenceJointCsv([{ film: 'a,b', site: 'L-MCP2', score: 'jsn', reference: 2, outcome: 'joint not found' }]);
+    expect(csv).toBe('film,site,score,reference,predicted,outcome\n"a,b",L-MCP2,jsn,2,,joint not found\n');
+  });
+
   it('pairs films with images by name: the films without an image, the images not named, the names two images share', () => {
     const { films } = readReference(ra2Csv(true));
     expect(films.map((f) => f.film)).toEqual(['P001-LH']);
@@ -131,6 +151,10 @@ describe('real-film references', () => {
     expect(r.agreement.pairing).toEqual({ missing: ['P404-LH'], unreferenced: [], sharedNames: [] });
     expect(readFileSync(r.markdown, 'utf8')).toMatch(/Reference films without an image \(not analysed; .*: 1\n\n- P404-LH\n/);
     expect(JSON.parse(readFileSync(r.json, 'utf8')).pairing.missing).toEqual(['P404-LH']);
+    const joints = readFileSync(join(work, 'out-missing', 'reference-joints.csv'), 'utf8').trim().split('\n');
+    expect(joints[0]).toBe('film,site,score,reference,predicted,outcome');
+    expect(joints.filter((l) => l.startsWith('P404-LH,')).every((l) => l.endsWith(',,film not analysed (no image)'))).toBe(true);
+    expect(joints.filter((l) => l.startsWith('P001-LH,') && l.endsWith(',graded')).length).toBe(r.agreement.coverage.graded);
   }, 120_000);
 
   it('eval --reference runs the models on the films and writes the report', async () => {

@@ -9,7 +9,7 @@ import { analyzeImage } from '../inference/analyze.js';
 import { loadModels } from '../inference/models.js';
 import { PROVIDER_CHOICES, type ProviderChoice } from '../inference/session.js';
 import { logger } from '../observability/logger.js';
-import { pairFilms, readReference, referenceAgreement, stem, type FilmPairing, type ReferenceAgreement } from '../eval/reference.js';
+import { pairFilms, readReference, referenceAgreement, referenceJointCsv, referenceJointRows, stem, type FilmPairing, type ReferenceAgreement } from '../eval/reference.js';
 import type { HandAnalysis } from '../analysis/hand-analysis.js';
 import { DEFAULT_MODELS_DIR, runAnalyze } from './analyze.js';
 
@@ -127,7 +127,7 @@ export function referenceMarkdown(a: ReferenceReport, reference: string, images:
     '|---|---:|---:|---:|---:|---:|---:|',
     ...rows,
     '',
-    `Coverage: ${a.coverage.graded} of ${a.coverage.referenced} referenced joint scores graded (${pct(a.coverage.share)}).`,
+    `Coverage: ${a.coverage.graded} of ${a.coverage.referenced} referenced joint scores graded (${pct(a.coverage.share)}). Joint by joint, with why a score has no prediction: reference-joints.csv.`,
     ...(a.notSelected.length
       ? [
           '',
@@ -184,6 +184,12 @@ export async function runReferenceEval(opts: EvalCommandOptions): Promise<{ json
   const markdown = join(opts.out, 'reference-report.md');
   writeFileSync(json, JSON.stringify({ reference: opts.reference, format, images: opts.images, failures: run.failures, ...agreement }, null, 2) + '\n');
   writeFileSync(markdown, referenceMarkdown(agreement, opts.reference, opts.images));
+  const notAnalysed = new Map<string, string>([
+    ...pairing.missing.map((f) => [f, 'no image'] as const),
+    ...run.notSelected.map((n) => [stem(n.file), `skipped: ${n.rule}`] as const),
+    ...run.failures.map((f) => [stem(f.file), 'could not be read'] as const),
+  ]);
+  writeFileSync(join(opts.out, 'reference-joints.csv'), referenceJointCsv(referenceJointRows(films, predictions, notAnalysed)));
   // counts only: film names may carry patient identifiers; the report (the site's own file) lists them
   if (pairing.missing.length) {
     log.warn('reference films without an image: their joints count against coverage; name each image as the reference names its film (the report lists them)', {

@@ -193,6 +193,64 @@ function handFor(film: ReferenceFilm, analysis: HandAnalysis | undefined): HandR
   return hands.find((h) => h.laterality === film.laterality) ?? (hands.length === 1 ? hands[0] : undefined);
 }
 
+/**
+ * One referenced joint score beside what the models made of it: the list a site reviews before
+ * go-live (the joints two grades apart, say), film by film. `outcome` says why a score has no
+ * prediction: the film was not analysed, no hand was graded on it (with the hand's cause where
+ * one was found), the joint was not found, or it was found and not graded (with its cause).
+ */
+export interface ReferenceJointRow {
+  film: string;
+  site: string;
+  score: Score;
+  reference: number;
+  predicted?: number;
+  outcome: string;
+}
+
+export function referenceJointRows(
+  films: readonly ReferenceFilm[],
+  predictions: ReadonlyMap<string, HandAnalysis>,
+  /** why a film has no analysis (no image, the selection rule that skipped it, a read failure), by film name */
+  notAnalysed: ReadonlyMap<string, string> = new Map(),
+): ReferenceJointRow[] {
+  const rows: ReferenceJointRow[] = [];
+  for (const film of films) {
+    const analysis = predictions.get(film.film);
+    const hand = handFor(film, analysis);
+    const handCause = analysis?.notGraded?.find((n) => !film.laterality || n.laterality === film.laterality)?.cause;
+    const found = new Map((hand?.joints ?? []).map((j) => [j.site, j]));
+    for (const [site, ref] of film.joints) {
+      for (const score of ['jsn', 'erosion', 'kl'] as const) {
+        if (ref[score] === undefined) continue;
+        const joint = found.get(site);
+        const g = joint?.[score];
+        const outcome = !analysis
+          ? `film not analysed${notAnalysed.has(film.film) ? ` (${notAnalysed.get(film.film)})` : ''}`
+          : !hand
+            ? `no hand graded${handCause ? ` (${handCause})` : ''}`
+            : !joint
+              ? 'joint not found'
+              : joint.notGraded
+                ? `not graded (${joint.notGraded.cause})`
+                : g
+                  ? 'graded'
+                  : `not graded for ${score} at ${site}`;
+        const name = film.laterality ? `${film.laterality}-${site}` : site;
+        rows.push({ film: film.film, site: name, score, reference: ref[score]!, ...(g ? { predicted: predictedGrade(g) } : {}), outcome });
+      }
+    }
+  }
+  return rows;
+}
+
+/** The rows as CSV, a header line first (film names quoted where they hold a comma or a quote). */
+export function referenceJointCsv(rows: readonly ReferenceJointRow[]): string {
+  const cell = (v: string | number | undefined) => (v === undefined ? '' : /[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
+  const lines = rows.map((r) => [r.film, r.site, r.score, r.reference, r.predicted, r.outcome].map(cell).join(','));
+  return ['film,site,score,reference,predicted,outcome', ...lines].join('\n') + '\n';
+}
+
 /** A joint called mild or severe: JSN >= 1, erosion >= 1 or KL >= 2 (real-check counts the same). */
 export const calledMildOrSevere = (j: HandResult['joints'][number]) =>
   (j.jsn ? predictedGrade(j.jsn) >= 1 : false) || (j.erosion ? predictedGrade(j.erosion) >= 1 : false) || (j.kl ? predictedGrade(j.kl) >= 2 : false);
