@@ -175,6 +175,18 @@ describe('real-film references', () => {
     expect(JSON.parse(readFileSync(r.json, 'utf8')).format).toBe('plain');
   }, 120_000);
 
+  it('eval --reference finds a DICOM film exported under any name by its SOP Instance UID', async () => {
+    const dir = join(work, 'films-uid');
+    mkdirSync(dir);
+    copyFileSync(join(work, 'hand.dcm'), join(dir, 'IM0001'));
+    const uid = readPart10(readFileSync(join(work, 'hand.dcm'))).dataset.SOPInstanceUID as string;
+    writeFileSync(join(work, 'scores-uid.csv'), plainCsv([uid]));
+    const r = await runReferenceEval({ reference: join(work, 'scores-uid.csv'), images: dir, out: join(work, 'out-uid'), provider: 'cpu' });
+    expect(r.agreement.analysed).toBe(1);
+    expect(r.agreement.pairing).toEqual({ missing: [], unreferenced: [], sharedNames: [] });
+    expect(r.agreement.coverage.share).toBeGreaterThan(0.8);
+  }, 120_000);
+
   it("eval --reference skips a DICOM film as the node's selection would, says why, and counts its joints against coverage", async () => {
     const dir = join(work, 'films-views');
     mkdirSync(dir);

@@ -172,8 +172,11 @@ export async function runReferenceEval(opts: EvalCommandOptions): Promise<{ json
     { models: opts.models, provider: opts.provider ?? 'auto', spacing: opts.spacing, config: opts.config, applySelection: true },
     { log, stdout: () => undefined, stderr: { write: () => true } },
   );
-  const predictions = new Map<string, HandAnalysis>(run.results.map((r) => [stem(r.file), r.analysis]));
-  const pairing = pairFilms(films, [...run.results, ...run.notSelected, ...run.failures].map((r) => r.file));
+  // a film is named by its file name or, a DICOM film exported under any name, by its SOP Instance UID
+  const named = new Set(films.map((f) => f.film));
+  const nameOf = (r: { file: string; analysis: HandAnalysis }) => (named.has(r.analysis.source.sopInstanceUID) ? r.analysis.source.sopInstanceUID : stem(r.file));
+  const predictions = new Map<string, HandAnalysis>(run.results.map((r) => [nameOf(r), r.analysis]));
+  const pairing = pairFilms(films, [...run.results.map(nameOf), ...[...run.notSelected, ...run.failures].map((r) => r.file)]);
   const agreement = {
     ...referenceAgreement(films, predictions),
     notSelected: run.notSelected.map((n) => ({ ...n, file: relative(opts.images!, n.file) || basename(n.file) })),
@@ -232,7 +235,7 @@ export function registerEval(program: Command): void {
     )
     .option('--data <dir>', 'folder of ground-truth <name>.json files (as `jointscore phantom` writes them)')
     .option('--reference <csv>', 'real graded films instead: per-joint scores, RA2-DREAM layout (Patient_ID, LH_mcp_J__2, ...) or plain (file, site, jsn, erosion, kl); see docs/validation.md')
-    .option('--images <dir>', 'with --reference: the films (DICOM, PNG or JPEG) named as the reference names them')
+    .option('--images <dir>', 'with --reference: the films (DICOM, PNG or JPEG) named as the reference names them (a DICOM film may be named by its SOP Instance UID instead)')
     .option('--spacing <mm>', 'with --reference: pixel spacing of PNG / JPEG films (default: measured from each hand)', Number)
     .option('--config <file>', "with --reference: the node's YAML configuration; its selection rules skip DICOM films as the node would (default: the embedded defaults) and its analysis section applies")
     .requiredOption('--out <dir>', 'output folder for eval.json, report.md and plots/*.png')

@@ -14,7 +14,7 @@ import { patternAgreement, type PatternAgreement, type ReferenceGrades } from '.
  *   erosion bones fall on the carpal site that shows them (multangulum STT, navicular and
  *   lunate CSL, radius and ulna RC), the worse of two bones counting.
  * - Plain: `file,site,jsn,erosion,kl`, one row per joint; `file` is the film's name (with or
- *   without extension), `site` is `MCP2` or `L-MCP2`, an empty cell is "not scored"; an
+ *   without extension, or a DICOM film's SOP Instance UID: cli/eval.ts pairs them), `site` is `MCP2` or `L-MCP2`, an empty cell is "not scored"; an
  *   optional `jsw_mm` column holds a measured joint space width (finger joints).
  */
 export interface ReferenceJoint {
