@@ -10,7 +10,7 @@ import { DEFAULT_PIXEL_SPACING_MM, readDicomImage } from '../src/imaging/decode.
 import { FIXTURES, makeFixture } from '../src/phantom/fixtures.js';
 import { buildMinimalDx } from './helpers/dx.js';
 import { captureLogger, handAnalysisProblems, TINY_MODELS } from './helpers/inference.js';
-import { dciodvfy } from './helpers/dicom-tools.js';
+import { dciodvfy, runTool } from './helpers/dicom-tools.js';
 
 const PICK = ['hand-left-m2-explicit', 'hand-right-m1-j2k', 'hands-both-m2-jpegls'];
 
@@ -133,6 +133,30 @@ describe('jointscore analyze', () => {
     expect(lines.filter((l) => l.level === 'error')).toHaveLength(1);
     expect(stdout.trim().split('\n')).toHaveLength(3);
     expect(stderr).not.toContain('\r');
+  });
+
+  it("a folder exported from a PACS: its DICOMDIR and the node's own results beside the images are skipped with the reason, not failures", async () => {
+    const pacs = join(dir, 'pacs');
+    mkdirSync(join(pacs, 'IMG'), { recursive: true });
+    writeFileSync(join(pacs, 'IMG', 'IM1'), readFileSync(join(images, 'hand-left-m2-explicit.dcm')));
+    // DCMTK writes the DICOMDIR, as a PACS export to media does
+    const made = runTool('dcmmkdir', ['--output-file', join(pacs, 'DICOMDIR'), '--input-directory', pacs, '--recurse', 'IMG']);
+    expect(made.status, made.stderr).toBe(0);
+    const conf = join(dir, 'all-views.yaml');
+    writeFileSync(conf, 'analysis:\n  paViewsOnly: false\n');
+    const quiet = () => ({ log: captureLogger().log, stdout: () => undefined, stderr: { isTTY: false, write: () => true } });
+    // the results written into the same folder, as a user re-running analyze over it would find them
+    const first = await runAnalyze(pacs, { models: TINY_MODELS, provider: 'cpu', config: conf, out: join(pacs, 'RESULTS') }, quiet());
+    expect(first.failures).toEqual([]);
+    expect(first.results.map((r) => r.file)).toEqual([join(pacs, 'IMG', 'IM1')]);
+    expect(first.notSelected).toEqual([
+      { file: join(pacs, 'DICOMDIR'), rule: 'no-pixel-data', reason: 'no Pixel Data (7FE0,0010) in a DICOMDIR (SOP Class 1.2.840.10008.1.3.10): not an image' },
+    ]);
+    const again = await runAnalyze(pacs, { models: TINY_MODELS, provider: 'cpu', config: conf }, quiet());
+    expect(again.failures).toEqual([]);
+    expect(again.results).toHaveLength(1);
+    const own = again.notSelected.filter((n) => n.rule === 'own-output').map((n) => n.file.slice(pacs.length + 1)).sort();
+    expect(own).toEqual(['RESULTS/IMG/IM1.pr.dcm', 'RESULTS/IMG/IM1.sc.dcm', 'RESULTS/IMG/IM1.sr.dcm']);
   });
 
   it('with a TTY on stderr, a progress bar instead of per-file log lines', async () => {

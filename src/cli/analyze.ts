@@ -8,7 +8,7 @@ import { PACKAGE_MODELS_DIR } from '../config/defaults.js';
 import { loadConfig } from '../config/load.js';
 import { readPart10, writePart10 } from '../dicom/part10.js';
 import type { SelectionConfig } from '../config/types.js';
-import { select } from '../pipeline/select.js';
+import { neverAnalysed, select } from '../pipeline/select.js';
 import { ImageFileError } from '../imaging/decode.js';
 import { pictureKind } from '../imaging/picture.js';
 import { analyseObject, analysisPolicy, type AnalysisPolicy, type ObjectResults } from '../pipeline/analyse-object.js';
@@ -71,7 +71,7 @@ export interface AnalyzeRun {
   failures: { file: string; reason: string }[];
   /** files in the folder that are not DICOM (skipped, not failures) */
   skipped: string[];
-  /** DICOM files the node's selection refuses (AnalyzeOptions.applySelection), with the rule and why */
+  /** DICOM files not analysed, with the rule and why: never (no pixels, the node's own results), or by the node's selection (AnalyzeOptions.applySelection) */
   notSelected: { file: string; rule: string; reason: string }[];
   folder: boolean;
 }
@@ -173,10 +173,10 @@ export async function runAnalyze(target: string, o: AnalyzeOptions, io: AnalyzeI
       const bytes = await readFile(file).catch((err: Error) => {
         throw new ImageFileError(file, `cannot read the file (${err.message})`);
       });
-      const refused = o.applySelection ? refusedBySelection(bytes, selection) : undefined;
+      const refused = refusedBeforeAnalysis(bytes, o.applySelection ? selection : undefined);
       if (refused) {
         run.notSelected.push({ file, ...refused });
-        log.info('skipped by the selection rules', { file, rule: refused.rule, reason: refused.reason });
+        log.info('skipped', { file, rule: refused.rule, reason: refused.reason });
         continue;
       }
       const results = await analyseObject(bytes, file, models, policy, log, o.spacing);
@@ -209,7 +209,7 @@ export async function runAnalyze(target: string, o: AnalyzeOptions, io: AnalyzeI
     for (const r of run.results) io.stdout(summaryLine(r.file, r.analysis) + '\n');
   }
   if (folder) {
-    log.info('analyze finished', { files: files.length, ok: run.results.length, failed: run.failures.length, skipped: skipped.length });
+    log.info('analyze finished', { files: files.length, ok: run.results.length, failed: run.failures.length, skipped: skipped.length, notAnalysed: run.notSelected.length });
   }
   if (run.failures.length) {
     const list = run.failures.map((f) => `  ${f.file}: ${f.reason}`).join('\n');
@@ -218,12 +218,28 @@ export async function runAnalyze(target: string, o: AnalyzeOptions, io: AnalyzeI
   return run;
 }
 
-/** The selection rule that refuses a DICOM file, read from its header as the node reads it; undefined for pictures and files it takes. */
-function refusedBySelection(bytes: Buffer, selection: SelectionConfig): { rule: string; reason: string } | undefined {
+/**
+ * The rule that refuses a DICOM file, read from its header as the node reads it: what is never
+ * analysed (no pixels, the node's own results), then the site's selection where given;
+ * undefined for pictures and files it takes.
+ */
+function refusedBeforeAnalysis(bytes: Buffer, selection: SelectionConfig | undefined): { rule: string; reason: string } | undefined {
   if (pictureKind(bytes)) return undefined;
-  const header = readPart10(bytes, { untilPixelData: true }).dataset;
-  const chosen = select(header, selection);
+  const header = headerOf(bytes);
+  // a file whose header cannot be read fails in the analysis, with the error that names what is wrong
+  if (!header) return undefined;
+  const { meta, dataset } = header;
+  const never = neverAnalysed(dataset, typeof meta.MediaStorageSOPClassUID === 'string' ? meta.MediaStorageSOPClassUID : undefined);
+  const chosen = never.analyse && selection ? select(dataset, selection) : never;
   return chosen.analyse ? undefined : { rule: chosen.rule, reason: chosen.reason };
+}
+
+function headerOf(bytes: Buffer): ReturnType<typeof readPart10> | undefined {
+  try {
+    return readPart10(bytes, { untilPixelData: true });
+  } catch {
+    return undefined;
+  }
 }
 
 function spacingMm(v: string): number {

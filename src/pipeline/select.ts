@@ -1,6 +1,6 @@
 import type { SelectionConfig } from '../config/types.js';
 import type { NaturalDataset } from '../dicom/part10.js';
-import { IMAGE_STORAGE } from '../dimse/negotiation.js';
+import { IMAGE_STORAGE, STORAGE_CLASSES } from '../dimse/negotiation.js';
 import { DEFAULT_RESULT_OPTIONS } from './results.js';
 import { declaredCast, declaredOtherBodyPart, declaredView, patientAgeYears, text } from './declared.js';
 
@@ -21,7 +21,7 @@ const skip = (rule: string, reason: string): Selection => ({ analyse: false, rul
  * Our own SR, overlay and presentation state, sent back by a PACS that routes whole studies:
  * known by the equipment they name, which no site setting changes (their series number does).
  */
-const ownOutput: Rule = (ds) =>
+const ownOutput = (ds: NaturalDataset): Selection | undefined =>
   text(ds.Manufacturer) === DEFAULT_RESULT_OPTIONS.manufacturer && text(ds.ManufacturerModelName) === DEFAULT_RESULT_OPTIONS.deviceName
     ? skip('own-output', `made by this node (Manufacturer and Manufacturer's Model Name "${text(ds.Manufacturer)}", series ${ds.SeriesNumber}): never analysed`)
     : undefined;
@@ -137,6 +137,24 @@ const patientAge: Rule = (ds, c) => {
 };
 
 export const RULES: readonly Rule[] = [ownOutput, sopClass, forProcessing, modality, bodyPart, bodyPartRule, seriesDescription, laterality, declaredViewRule, castRule, patientAge];
+
+const MEDIA_STORAGE_DIRECTORY = '1.2.840.10008.1.3.10';
+
+/**
+ * What no setting lets through: the node's own results, and an object without pixels (a
+ * DICOMDIR, a structured report, a presentation state: what a folder exported from a PACS or
+ * written by `analyze --out` holds beside its images). `jointscore analyze` applies these alone
+ * where it does not apply the site's selection; the network never offers a DICOMDIR, and the
+ * SCP's `sop-class` rule names the others.
+ */
+export function neverAnalysed(ds: NaturalDataset, mediaStorageSopClass?: string): Selection {
+  const own = ownOutput(ds);
+  if (own) return own;
+  if ('PixelData' in ds) return { analyse: true };
+  const uid = text(ds.SOPClassUID) || mediaStorageSopClass || '';
+  const name = uid === MEDIA_STORAGE_DIRECTORY ? 'a DICOMDIR' : STORAGE_CLASSES[uid] ?? 'an object';
+  return skip('no-pixel-data', `no Pixel Data (7FE0,0010) in ${name}${uid ? ` (SOP Class ${uid})` : ''}: not an image`);
+}
 
 export function select(ds: NaturalDataset, c: SelectionConfig): Selection {
   for (const rule of RULES) {
