@@ -10,6 +10,7 @@ import { readDicomImage } from '../src/imaging/decode.js';
 import { readPart10, writePart10 } from '../src/dicom/part10.js';
 import { toDisplay } from '../src/imaging/preprocess.js';
 import { FIXTURES, makeFixture } from '../src/phantom/fixtures.js';
+import { runTool } from './helpers/dicom-tools.js';
 
 /**
  * Real-film references as sites hold them (RA2-DREAM's per-patient columns, a plain
@@ -185,6 +186,20 @@ describe('real-film references', () => {
     expect(r.agreement.analysed).toBe(1);
     expect(r.agreement.pairing).toEqual({ missing: [], unreferenced: [], sharedNames: [] });
     expect(r.agreement.coverage.share).toBeGreaterThan(0.8);
+  }, 120_000);
+
+  it('eval --reference leaves a DICOMDIR out of the pairing: it is no film the reference could name', async () => {
+    const dir = join(work, 'films-media');
+    mkdirSync(join(dir, 'IMG'), { recursive: true });
+    copyFileSync(join(work, 'films', 'P001-LH.png'), join(dir, 'P001-LH.png'));
+    copyFileSync(join(work, 'hand.dcm'), join(dir, 'IMG', 'IM1'));
+    const made = runTool('dcmmkdir', ['--output-file', join(dir, 'DICOMDIR'), '--input-directory', dir, 'IMG/IM1']);
+    expect(made.status, made.stderr).toBe(0);
+    writeFileSync(join(work, 'scores-media.csv'), plainCsv());
+    const r = await runReferenceEval({ reference: join(work, 'scores-media.csv'), images: dir, spacing: 0.2, out: join(work, 'out-media'), provider: 'cpu' });
+    expect(r.agreement.analysed).toBe(1);
+    expect(r.agreement.notSelected.map((n) => [n.file, n.rule])).toEqual([['DICOMDIR', 'no-pixel-data']]);
+    expect(r.agreement.pairing).toEqual({ missing: [], unreferenced: ['IM1'], sharedNames: [] });
   }, 120_000);
 
   it("eval --reference skips a DICOM film as the node's selection would, says why, and counts its joints against coverage", async () => {

@@ -11,6 +11,7 @@ import { PROVIDER_CHOICES, type ProviderChoice } from '../inference/session.js';
 import { logger } from '../observability/logger.js';
 import { pairFilms, readReference, referenceAgreement, referenceJointCsv, referenceJointRows, stem, type FilmPairing, type ReferenceAgreement } from '../eval/reference.js';
 import type { HandAnalysis } from '../analysis/hand-analysis.js';
+import { NEVER_ANALYSED_RULES } from '../pipeline/select.js';
 import { DEFAULT_MODELS_DIR, runAnalyze } from './analyze.js';
 
 export interface EvalCommandOptions {
@@ -176,7 +177,9 @@ export async function runReferenceEval(opts: EvalCommandOptions): Promise<{ json
   const named = new Set(films.map((f) => f.film));
   const nameOf = (r: { file: string; analysis: HandAnalysis }) => (named.has(r.analysis.source.sopInstanceUID) ? r.analysis.source.sopInstanceUID : stem(r.file));
   const predictions = new Map<string, HandAnalysis>(run.results.map((r) => [nameOf(r), r.analysis]));
-  const pairing = pairFilms(films, [...run.results.map(nameOf), ...[...run.notSelected, ...run.failures].map((r) => r.file)]);
+  // a DICOMDIR, a report or one of the node's own results in the folder is no film the reference could name
+  const skippedFilms = [...run.notSelected.filter((n) => !NEVER_ANALYSED_RULES.has(n.rule)), ...run.failures].map((r) => r.file);
+  const pairing = pairFilms(films, [...run.results.map(nameOf), ...skippedFilms]);
   const agreement = {
     ...referenceAgreement(films, predictions),
     notSelected: run.notSelected.map((n) => ({ ...n, file: relative(opts.images!, n.file) || basename(n.file) })),

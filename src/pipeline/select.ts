@@ -140,6 +140,9 @@ export const RULES: readonly Rule[] = [ownOutput, sopClass, forProcessing, modal
 
 const MEDIA_STORAGE_DIRECTORY = '1.2.840.10008.1.3.10';
 
+/** The rules `neverAnalysed` names: objects that are no film of a patient's hand at all. */
+export const NEVER_ANALYSED_RULES: ReadonlySet<string> = new Set(['own-output', 'no-pixel-data']);
+
 /**
  * What no setting lets through: the node's own results, and an object without pixels (a
  * DICOMDIR, a structured report, a presentation state: what a folder exported from a PACS or
