@@ -25,6 +25,9 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import N_SITES, generator, geometric_aug, intensity_aug, lowres_aug, processing_aug, read_crop_split, read_meta, u16_batch, u16_rows, u16_to_device  # noqa: E402
 from grader import SCALES, Grader, WRIST_JSN_SITES, WRIST_SITES, coral_loss  # noqa: E402
+from real_disease import SITES as SITE_NAMES  # noqa: E402
+
+FINGER_JSN_SITES = sorted(SITE_NAMES.index(s) for s in ("PIP2", "PIP3", "PIP4", "PIP5", "MCP1", "MCP2", "MCP3", "MCP4", "MCP5"))
 from real_disease import write_disease  # noqa: E402
 from metrics import grader_metrics  # noqa: E402
 from train_common import (Budget, Checkpointer, add_common_args, close_epoch, open_pools, parse_common,  # noqa: E402
@@ -225,6 +228,9 @@ def main():
     ap.add_argument("--wrist-sites-only", action="store_true",
                     help="draw only crops of the wrist JSN sites (CMC3-5, STT, CSL, RC), every weight trained: a member "
                          "read at the wrist alone (grader.GraderEnsemble wrist_jsn) need not learn the fingers")
+    ap.add_argument("--finger-jsn-sites-only", action="store_true",
+                    help="draw only crops of the finger and thumb JSN sites (PIP2-5, MCP1-5), every weight trained: the "
+                         "finger counterpart of --wrist-sites-only (an experiment: models/training/README.md, run v26)")
     ap.add_argument("--scales", nargs="+", choices=list(SCALES), default=None,
                     help="train only these scales' losses (and geometry), drawing only crops scored for one of them: "
                          "a member read for one score alone (grader.GraderEnsemble kl) need not keep the others")
@@ -249,7 +255,8 @@ def main():
         for name, prm in model.named_parameters():
             prm.requires_grad_(name.startswith("wrist_erosion."))
     # the sites crops are drawn from: the wrist bones for their erosion head, the wrist JSN sites for a wrist member
-    sample_sites = WRIST_SITES if args.train_only == "wrist" else WRIST_JSN_SITES if args.wrist_sites_only else None
+    sample_sites = (WRIST_SITES if args.train_only == "wrist" else WRIST_JSN_SITES if args.wrist_sites_only
+                    else FINGER_JSN_SITES if args.finger_jsn_sites_only else None)
     if sample_sites is not None:
         syn_p = wrist_only(train, syn_p, sample_sites)
     scales = args.scales or list(SCALES)
