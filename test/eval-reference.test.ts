@@ -121,9 +121,12 @@ describe('real-film references', () => {
       expect(row).toMatchObject({ film: 'P001-LH', reference: gradeOf(site, score), predicted: gradeOf(site, score), outcome: 'graded' });
     }
     // a joint not graded keeps its cause; a film without an analysis says why, where known
-    const abstained: HandAnalysis = { ...truth, hands: [{ ...truth.hands[0], joints: truth.hands[0].joints.map((j) => (j.site === 'MCP2' ? { ...j, notGraded: { cause: 'metal', reason: 'a wire' } } : j)) }] };
+    // (as the grader reports it: a joint not graded carries no grades)
+    const notGradedMcp2 = ({ jsn: _j, erosion: _e, kl: _k, ...j }: HandAnalysis['hands'][number]['joints'][number]) => ({ ...j, notGraded: { cause: 'metal' as const, reason: 'a wire' } });
+    const abstained: HandAnalysis = { ...truth, hands: [{ ...truth.hands[0], joints: truth.hands[0].joints.map((j) => (j.site === 'MCP2' ? notGradedMcp2(j) : j)) }] };
     const mcp2 = referenceJointRows(films, new Map([['P001-LH', abstained]])).find((r) => r.site === 'L-MCP2')!;
-    expect(mcp2).toEqual({ film: 'P001-LH', site: 'L-MCP2', score: 'jsn', reference: gradeOf('MCP2', 'jsn'), predicted: gradeOf('MCP2', 'jsn'), outcome: 'not graded (metal)' });
+    expect(mcp2).toEqual({ film: 'P001-LH', site: 'L-MCP2', score: 'jsn', reference: gradeOf('MCP2', 'jsn'), outcome: 'not graded (metal)' });
+    expect(referenceAgreement(films, new Map([['P001-LH', abstained]])).coverage.graded).toBe(RA2_COLUMNS.length - 1);
     const noHand: HandAnalysis = { ...truth, hands: [], notGraded: [{ laterality: 'L', cause: 'immature', reason: 'open growth plates' }] };
     expect(new Set(referenceJointRows(films, new Map([['P001-LH', noHand]])).map((r) => r.outcome))).toEqual(new Set(['no hand graded (immature)']));
     const none = referenceJointRows(films, new Map(), new Map([['P001-LH', 'no image']]));

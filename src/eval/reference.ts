@@ -237,7 +237,7 @@ export function referenceJointRows(
                   ? 'graded'
                   : `not graded for ${score} at ${site}`;
         const name = film.laterality ? `${film.laterality}-${site}` : site;
-        rows.push({ film: film.film, site: name, score, reference: ref[score]!, ...(g ? { predicted: predictedGrade(g) } : {}), outcome });
+        rows.push({ film: film.film, site: name, score, reference: ref[score]!, ...(g && !joint?.notGraded ? { predicted: predictedGrade(g) } : {}), outcome });
       }
     }
   }
@@ -256,10 +256,14 @@ export const calledMildOrSevere = (j: HandResult['joints'][number]) =>
   (j.jsn ? predictedGrade(j.jsn) >= 1 : false) || (j.erosion ? predictedGrade(j.erosion) >= 1 : false) || (j.kl ? predictedGrade(j.kl) >= 2 : false);
 
 export function referenceAgreement(films: readonly ReferenceFilm[], predictions: ReadonlyMap<string, HandAnalysis>): ReferenceAgreement {
-  const pairs: Record<Score, { truth: number; predicted: number }[]> = { jsn: [], erosion: [], kl: [] };
+  // the joint scores both give, from the same rows a site reviews (referenceJointRows)
+  const rows = referenceJointRows(films, predictions);
+  const pairs = Object.fromEntries(
+    (['jsn', 'erosion', 'kl'] as const).map((s) => [s, rows.flatMap((r) => (r.score === s && r.predicted !== undefined ? [{ truth: r.reference, predicted: r.predicted }] : []))]),
+  ) as Record<Score, { truth: number; predicted: number }[]>;
+  const referenced = rows.length;
+  const graded = rows.filter((r) => r.predicted !== undefined).length;
   const widths: { truth: number; predicted: number }[] = [];
-  let graded = 0;
-  let referenced = 0;
   const zero = { films: 0, joints: 0, calledMildOrSevere: 0 };
   const patternPairs: { reference: ReferenceGrades; hand: HandResult }[] = [];
   let analysed = 0;
@@ -269,14 +273,6 @@ export function referenceAgreement(films: readonly ReferenceFilm[], predictions:
     const hand = handFor(film, analysis);
     const found = new Map((hand?.joints ?? []).map((j) => [j.site, j]));
     for (const [site, ref] of film.joints) {
-      for (const score of ['jsn', 'erosion', 'kl'] as const) {
-        if (ref[score] === undefined) continue;
-        referenced++;
-        const g = found.get(site)?.[score];
-        if (!g) continue;
-        graded++;
-        pairs[score].push({ truth: ref[score]!, predicted: predictedGrade(g) });
-      }
       const measured = found.get(site)?.jswMm;
       if (ref.jswMm !== undefined && measured !== undefined) widths.push({ truth: ref.jswMm, predicted: measured });
     }
