@@ -3,7 +3,8 @@
 # the film lists, the crop sets the node's own detector and preprocessing cut, the shipped
 # calibration, and eval_real_disease.py on the held-out test and calibration films. Every
 # figure of docs/evaluation.md's "Real film" sections that names /tmp/jsd, /tmp/s23 or
-# /tmp/prior-0.10.1.json reads these (gate-test, gate-cal, real-train, ra-crops, prior.json).
+# /tmp/prior-0.10.1.json reads these (gate-test, gate-cal, real-train, ra-crops, prior.json). Then
+# the RA wrists' crop-level AUCs (experiments/wrist_jsn_ra.py).
 #
 #   npx tsc -p . && bash models/training/real-baseline.sh [../shared/real] [/tmp/jsd]
 #
@@ -62,4 +63,20 @@ for f in sys.argv[1:]:
           f"{pct(r['osteoarthritis_called'])} | {r['auc_narrowed_vs_normal']:.3f} / {r['auc_eroded_vs_normal']:.3f} / {r['auc_osteoarthritis_vs_normal']:.3f} | "
           f"{ZEROS * (1 - r['healthy_called_by_score']['jsn']) + (1 - ZEROS) * r['narrowed_exact_jsn']:.3f}; "
           f"{ZEROS * r['healthy_jsn_within_one'] + (1 - ZEROS) * r['narrowed_jsn_within_one']:.3f} |")
+PY
+
+# the RA wrists read as partial views (19 of 25), scored by the wrist members: the largest expected
+# wrist JSN and wrist-bone erosion of each film, erosive against not (real-check's figure is the node's, end to end)
+for score in jsn erosion; do
+  # shellcheck disable=SC2086
+  "$PY" models/training/experiments/wrist_jsn_ra.py --crops "$D/ra-crops" --labels "$R/adult-ra-wrists/labels.csv" \
+    --ckpt $M $WRIST --prior-weights "$D/prior.json" --score "$score" > "$D/ra-$score.json"
+done
+"$PY" - "$D/ra-jsn.json" "$D/ra-erosion.json" <<'PY'
+import json, sys
+for f in sys.argv[1:]:
+    r = json.load(open(f)); auc = next(k for k in r if k.startswith("auc_max_expected"))
+    called = r["films_with_a_wrist_site_called"]
+    print(f"RA wrists ({r['films']} read, {r['erosive']} erosive): {auc} {r[auc]:.3f}; a wrist site called on "
+          f"{called['erosive']} erosive, {called['non-erosive']} non-erosive")
 PY
