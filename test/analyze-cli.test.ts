@@ -152,8 +152,14 @@ describe('jointscore analyze', () => {
     expect(first.notSelected).toEqual([
       { file: join(pacs, 'DICOMDIR'), rule: 'no-pixel-data', reason: 'no Pixel Data (7FE0,0010) in a DICOMDIR (SOP Class 1.2.840.10008.1.3.10): not an image' },
     ]);
-    const again = await runAnalyze(pacs, { models: TINY_MODELS, provider: 'cpu', config: conf }, quiet());
+    let text = '';
+    const again = await runAnalyze(pacs, { models: TINY_MODELS, provider: 'cpu', config: conf }, { ...quiet(), stdout: (t) => (text += t) });
     expect(again.failures).toEqual([]);
+    // the summary names what was not analysed and why, after the films that were
+    const lines = text.trim().split('\n');
+    expect(lines[0].startsWith(`${join(pacs, 'IMG', 'IM1')}: `)).toBe(true);
+    expect(lines.slice(1)).toContain(`${join(pacs, 'DICOMDIR')}: not analysed (no-pixel-data): no Pixel Data (7FE0,0010) in a DICOMDIR (SOP Class 1.2.840.10008.1.3.10): not an image`);
+    expect(lines.filter((l) => l.includes(': not analysed (own-output): made by this node'))).toHaveLength(3);
     expect(again.results).toHaveLength(1);
     const own = again.notSelected.filter((n) => n.rule === 'own-output').map((n) => n.file.slice(pacs.length + 1)).sort();
     expect(own).toEqual(['RESULTS/IMG/IM1.pr.dcm', 'RESULTS/IMG/IM1.sc.dcm', 'RESULTS/IMG/IM1.sr.dcm']);

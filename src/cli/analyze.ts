@@ -207,6 +207,7 @@ export async function runAnalyze(target: string, o: AnalyzeOptions, io: AnalyzeI
     if (payload !== undefined) io.stdout(JSON.stringify(payload, null, 2) + '\n');
   } else if (!o.out) {
     for (const r of run.results) io.stdout(summaryLine(r.file, r.analysis) + '\n');
+    for (const n of run.notSelected) io.stdout(`${n.file}: not analysed (${n.rule}): ${n.reason}\n`);
   }
   if (folder) {
     log.info('analyze finished', { files: files.length, ok: run.results.length, failed: run.failures.length, skipped: skipped.length, notAnalysed: run.notSelected.length });
