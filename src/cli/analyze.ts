@@ -230,7 +230,7 @@ function refusedBeforeAnalysis(bytes: Buffer, selection: SelectionConfig | undef
   // a file whose header cannot be read fails in the analysis, with the error that names what is wrong
   if (!header) return undefined;
   const { meta, dataset } = header;
-  const never = neverAnalysed(dataset, typeof meta.MediaStorageSOPClassUID === 'string' ? meta.MediaStorageSOPClassUID : undefined);
+  const never = neverAnalysed(dataset, meta);
   const chosen = never.analyse && selection ? select(dataset, selection) : never;
   return chosen.analyse ? undefined : { rule: chosen.rule, reason: chosen.reason };
 }

@@ -208,7 +208,7 @@ export async function runReferenceEval(opts: EvalCommandOptions): Promise<{ json
 }
 
 /** What the reference evaluation reports: the agreement, the films the node's selection skips, and how films and images paired. */
-export type ReferenceReport = ReferenceAgreement & { notSelected: { file: string; rule: string; reason: string }[]; pairing?: FilmPairing };
+export type ReferenceReport = ReferenceAgreement & { notSelected: { file: string; rule: string; reason: string }[]; pairing: FilmPairing };
 
 const LISTED = 20;
 /** A section listing names (the first LISTED), or nothing when there are none. */
@@ -218,8 +218,7 @@ function nameList(title: string, names: readonly string[]): string[] {
   return ['', `${title}: ${names.length}`, '', ...names.slice(0, LISTED).map((n) => `- ${n}`), ...more];
 }
 
-function pairingLines(p: FilmPairing | undefined): string[] {
-  if (!p) return [];
+function pairingLines(p: FilmPairing): string[] {
   return [
     ...nameList(
       'Reference films without an image (not analysed; their joints count against coverage). Each image is matched by its name without folder and extension (.dcm, .png, .jpg, .jpeg); the RA2-DREAM layout names a hand\'s film `<Patient_ID>-LH` or `<Patient_ID>-RH`',

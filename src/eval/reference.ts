@@ -224,24 +224,27 @@ export function referenceJointRows(
       for (const score of ['jsn', 'erosion', 'kl'] as const) {
         if (ref[score] === undefined) continue;
         const joint = found.get(site);
-        const g = joint?.[score];
-        const outcome = !analysis
-          ? `film not analysed${notAnalysed.has(film.film) ? ` (${notAnalysed.get(film.film)})` : ''}`
-          : !hand
-            ? `no hand graded${handCause ? ` (${handCause})` : ''}`
-            : !joint
-              ? 'joint not found'
-              : joint.notGraded
-                ? `not graded (${joint.notGraded.cause})`
-                : g
-                  ? 'graded'
-                  : `not graded for ${score} at ${site}`;
+        const g = joint?.notGraded ? undefined : joint?.[score];
+        const outcome = g
+          ? 'graded'
+          : !analysis
+            ? `film not analysed${notAnalysed.has(film.film) ? ` (${notAnalysed.get(film.film)})` : ''}`
+            : !hand
+              ? `no hand graded${handCause ? ` (${handCause})` : ''}`
+              : whyJointUngraded(joint, score, site);
         const name = film.laterality ? `${film.laterality}-${site}` : site;
-        rows.push({ film: film.film, site: name, score, reference: ref[score]!, ...(g && !joint?.notGraded ? { predicted: predictedGrade(g) } : {}), outcome });
+        rows.push({ film: film.film, site: name, score, reference: ref[score]!, ...(g ? { predicted: predictedGrade(g) } : {}), outcome });
       }
     }
   }
   return rows;
+}
+
+/** Why a joint of a graded hand has no grade for `score`: not found, not graded (its cause), or not scored there. */
+function whyJointUngraded(joint: HandResult['joints'][number] | undefined, score: Score, site: JointSite): string {
+  if (!joint) return 'joint not found';
+  if (joint.notGraded) return `not graded (${joint.notGraded.cause})`;
+  return `not graded for ${score} at ${site}`;
 }
 
 /** The rows as CSV, a header line first (film names quoted where they hold a comma or a quote). */

@@ -150,11 +150,11 @@ export const NEVER_ANALYSED_RULES: ReadonlySet<string> = new Set(['own-output', 
  * where it does not apply the site's selection; the network never offers a DICOMDIR, and the
  * SCP's `sop-class` rule names the others.
  */
-export function neverAnalysed(ds: NaturalDataset, mediaStorageSopClass?: string): Selection {
+export function neverAnalysed(ds: NaturalDataset, fileMeta: NaturalDataset = {}): Selection {
   const own = ownOutput(ds);
   if (own) return own;
   if ('PixelData' in ds) return { analyse: true };
-  const uid = text(ds.SOPClassUID) || mediaStorageSopClass || '';
+  const uid = text(ds.SOPClassUID) || text(fileMeta.MediaStorageSOPClassUID);
   const name = uid === MEDIA_STORAGE_DIRECTORY ? 'a DICOMDIR' : STORAGE_CLASSES[uid] ?? 'an object';
   return skip('no-pixel-data', `no Pixel Data (7FE0,0010) in ${name}${uid ? ` (SOP Class ${uid})` : ''}: not an image`);
 }
