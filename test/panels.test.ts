@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { onFilm, panelImage, panelsOf, PANEL_SPLIT } from '../src/inference/panels.js';
+import { FIELD, fieldOf, insideMargins, onFilm, panelImage, panelsOf, PANEL_SPLIT } from '../src/inference/panels.js';
 import type { DisplayImage } from '../src/imaging/preprocess.js';
 
 /**
@@ -73,5 +73,30 @@ describe('panels of a film', () => {
     expect(cut.data[7 * 248 + 10]).toBe(img.data[7 * 600 + 352 + 10]);
     const found = onFilm([{ laterality: 'L', site: 'RC', x: 10, y: 7, confidence: 0.9, box: [5, 2, 15, 12] }], right);
     expect(found).toEqual([{ laterality: 'L', site: 'RC', x: 362, y: 7, confidence: 0.9, box: [357, 2, 367, 12] }]);
+  });
+});
+
+describe('the field inside a film\'s empty margins', () => {
+  it('is the exposed part of a film shown on a black screen, a caption in the margin left out', () => {
+    // a collimated field (bright edge, texture inside) on a black screen, a caption at the top left
+    const inField = (x: number, y: number) => x >= 150 && x < 450 && y >= 120 && y < 520;
+    const caption = (x: number, y: number) => y >= 20 && y < 30 && x < 60 && (x + y) % 3 === 0;
+    const screen = film(600, 640, (x, y) => (inField(x, y) ? (x < 156 || y < 126 ? 0.95 : texture(x, y)) : caption(x, y) ? 1 : 0));
+    expect(fieldOf(screen)).toEqual({ x0: 150, columns: 300, y0: 120, rows: 400 });
+    expect(panelsOf(screen)).toEqual([]);
+  });
+
+  it('is none where the margins hold little of the film, or the film has none', () => {
+    expect(fieldOf(film(600, 400, texture))).toBeUndefined();
+    // margins of a tenth of the film's area: read whole as before
+    const thin = film(600, 400, (x, y) => (x < 30 || x >= 570 ? 0 : texture(x, y)));
+    expect((540 * 400) / (600 * 400)).toBeGreaterThan(FIELD.maxShareOfFilm);
+    expect(fieldOf(thin)).toBeUndefined();
+    expect(fieldOf(film(600, 400, () => 0))).toBeUndefined();
+    // a body part in air clipped to the margins' black: no field, only the part's bounding box
+    const inAir = (x: number, y: number) => ((x - 300) / 120) ** 2 + ((y - 320) / 200) ** 2 < 1;
+    const clipped = film(600, 640, (x, y) => (inAir(x, y) ? texture(x, y) + 0.2 : 0));
+    expect(insideMargins(clipped)).toEqual({ x0: 181, columns: 239, y0: 121, rows: 399 });
+    expect(fieldOf(clipped)).toBeUndefined();
   });
 });

@@ -130,6 +130,22 @@ describe.skipIf(!MODELS)(`partial views${MODELS ? '' : ' (skipped: no models/joi
     expectWristOnTruth(await analyzeImage({ ...wrist, rows, columns, values, sopInstanceUID: '1.2.6' }, models), cut, dx, dy);
   }, 60_000);
 
+  it('reads a wrist film shown on a black screen by its exposed field, the joints in the film\'s frame', async () => {
+    const { input: wrist, cut } = wristFilm();
+    // the wrist film inside a bright shutter edge, in the middle of a black screen k times its
+    // size, as a film captured from a viewer: the field inside the empty margins (panels.ts
+    // fieldOf) is read on its own, as a panel is
+    const k = 3;
+    const edge = 12;
+    const [dx, dy] = [Math.round(((k - 1) / 2) * wrist.columns), Math.round(((k - 1) / 2) * wrist.rows)];
+    const columns = Math.round(k * wrist.columns);
+    const rows = Math.round(k * wrist.rows);
+    const values = new Uint16Array(rows * columns);
+    for (let y = -edge; y < wrist.rows + edge; y++) values.fill(3800, (y + dy) * columns + dx - edge, (y + dy) * columns + dx + wrist.columns + edge);
+    for (let y = 0; y < wrist.rows; y++) values.set(wrist.values.subarray(y * wrist.columns, (y + 1) * wrist.columns), (y + dy) * columns + dx);
+    expectWristOnTruth(await analyzeImage({ ...wrist, rows, columns, values, sopInstanceUID: '1.2.7' }, models), cut, dx, dy);
+  }, 60_000);
+
   it('reads a whole hand with the detector alone: the partial-view detector is not asked', async () => {
     const values = Uint16Array.from(phantom.image, (v) => Math.round(v * 4095));
     const a = await analyzeImage({ rows: phantom.rows, columns: phantom.columns, values, photometric: 'MONOCHROME2', pixelSpacingMm: [0.2, 0.2], sopInstanceUID: '1.2.4' }, models);

@@ -293,4 +293,19 @@ describe('PA view check', () => {
     expect(kept.notGraded).toEqual([]);
     expect(kept.partial.L?.notInView.length).toBeGreaterThan(0);
   });
+
+  it('does not take for a partial view a reading whose ray leaves the view and comes back (a forearm film\'s elbow named DIP3)', () => {
+    // the joints the partial-view detector named on the exposed field (424 x 147 pixels, no
+    // spacing in the picture) of a real upper-limb forearm film: the carpus at one end, DIP3 on
+    // the elbow at the other; fitted as a hand, MCP3 and PIP3 fall off the field's long edges,
+    // yet the field is convex: a finger in view at both ends is in view between them
+    const at = (site: Candidate['site'], x: number, y: number): Candidate => ({ laterality: 'R', site, x, y, confidence: 0.66 });
+    const read = [at('DIP3', 407, 38), at('CMC4', 102, 79), at('CMC5', 92, 86), at('STT', 97, 47), at('CSL', 84, 68), at('RC', 64, 61)];
+    const field = { rows: 147, columns: 424, pixelSpacingMm: [0.15, 0.15] as [number, number] };
+    const check = keepPaHands(read, field, true, recognisedHand(), true);
+    expect(check.partial).toEqual({});
+    expect(check.notGraded[0]?.cause).toBe('unrecognised');
+    // without the far DIP3, no ray is flanked, and the carpus alone is too few joints: the same answer
+    expect(keepPaHands(read.slice(1), field, true, recognisedHand(), true).notGraded[0]?.cause).toBe('unrecognised');
+  });
 });

@@ -5,7 +5,7 @@ import { DEFAULT_CALIBRATION, type DetectorCalibration } from './manifest.js';
 import { grade } from './grader.js';
 import { childsPhyses, immatureReason } from './physes.js';
 import type { Models } from './models.js';
-import { onFilm, panelImage, panelsOf, type Panel } from './panels.js';
+import { fieldOf, onFilm, panelImage, panelsOf, type Panel } from './panels.js';
 import { chooseSpacing, estimateSpacing } from './spacing.js';
 import { onThumbGap } from './thumb-gap.js';
 import { zoomRegion } from './zoom.js';
@@ -150,10 +150,7 @@ async function handsBy(detector: Detector, img: DisplayImage, options: AnalyzeOp
 /**
  * The film's hands (`handsOn`); where none is found on the whole film and it is made of panels
  * side by side (panels.ts: two views on one plate), the hands of the panel that has the most,
- * put back into the film's pixel frame; where neither, the part of the film holding what the
- * detectors saw read again larger (zoom.ts: a wrist at the end of a long forearm film), its
- * answer taken only when every hand it keeps is a partial PA view (on the upper-limb films the
- * one whole hand it added was a hand in a cast).
+ * put back into the film's pixel frame; where neither, a partial view read again larger (`readLarger`).
  */
 async function findHands(
   img: DisplayImage,
@@ -168,9 +165,25 @@ async function findHands(
     if (found.hands.candidates.length > (best?.hands.candidates.length ?? 0)) best = found;
   }
   if (best) return best;
-  const region = zoomRegion(whole.seen, img);
+  return (await readLarger(img, whole.seen, models, options)) ?? whole;
+}
+
+/**
+ * A partial view shown small on its film, read again larger: the part of the film holding what
+ * the detectors saw (zoom.ts: a wrist at the end of a long forearm film), else the exposed field
+ * inside the film's empty margins (panels.ts `fieldOf`: a film captured on a viewer's black
+ * screen, a collimated field masked black), judged as a panel is. Each answer is taken only when
+ * every hand it keeps is a partial PA view: on the upper-limb films the one whole hand the zoomed
+ * reading added was a hand in a cast, and phantom feet read on their field came out as whole
+ * hands (7 of 40 against 3, 1280 x 1024 films).
+ */
+async function readLarger(img: DisplayImage, seen: Candidate[], models: Pick<Models, 'detector' | 'partialDetector'>, options: AnalyzeOptions): Promise<Found | undefined> {
+  const region = zoomRegion(seen, img);
   const zoomed = region ? await handsOn(img, models, options, { panel: region, image: panelImage(img, region) }) : undefined;
-  return zoomed && onlyPartialViews(zoomed.hands) ? zoomed : whole;
+  if (zoomed && onlyPartialViews(zoomed.hands)) return zoomed;
+  const field = fieldOf(img);
+  const inField = field ? onWholeFilm(await handsOn(panelImage(img, field), models, options), field, img) : undefined;
+  return inField && onlyPartialViews(inField.hands) ? inField : undefined;
 }
 
 /** A panel's hands in the film's pixel frame, whole hands judged again for their thumb on the whole film. */

@@ -39,6 +39,91 @@ export function panelsOf(img: DisplayImage): Panel[] {
   return between(down, img.rows).map(([y0, rows]) => ({ x0: 0, columns: img.columns, y0, rows }));
 }
 
+/** How much of the film its empty margins must hold before the field inside them is read on its own. */
+export const FIELD = {
+  /** the field is at most this share of the film's area */
+  maxShareOfFilm: 0.8,
+  /** along each edge that has a margin beyond it, this share of the field's edge differs from the margin */
+  framedShare: 0.5,
+  /** the band inside each edge that is looked at, as a share of the field's size across it */
+  edgeDepth: 0.04,
+} as const;
+
+/**
+ * The exposed field inside the film's empty margins: a film shown on a viewer's black screen and
+ * captured with it, or a collimated field masked black by the modality. Read whole, such a film
+ * shows the hand at a fraction of the size the detectors learnt; its field is the longest run of
+ * lines that are not one value, across and down (a caption line in the margin is a shorter run),
+ * where the margins hold a fifth of the film at least. Pure: pixels in, a rectangle out.
+ */
+export function fieldOf(img: DisplayImage): Panel | undefined {
+  const field = insideMargins(img);
+  return field && field.columns * field.rows <= FIELD.maxShareOfFilm * img.columns * img.rows && framed(img, field) ? field : undefined;
+}
+
+/** The longest runs of lines that are not one value, across and down: the film less its empty margins. */
+export function insideMargins(img: DisplayImage): Panel | undefined {
+  const [x0, columns] = longestRun(uniformLines(img, 'columns').map((u) => !u));
+  const [y0, rows] = longestRun(uniformLines(img, 'rows').map((u) => !u));
+  return columns > 0 && rows > 0 ? { x0, columns, y0, rows } : undefined;
+}
+
+/**
+ * Is the field set off from its margins: along every edge that has a margin beyond it, does most
+ * of the edge differ from the margin's value? A collimated field shows exposed air (or a bright
+ * shutter edge) inside a black mask; a film whose air is clipped to the same black as its empty
+ * margins has no field, only a body part in the air, and is read whole as before (cropped to the
+ * body part, a foot's rays read as fingers).
+ */
+function framed(img: DisplayImage, f: Panel): boolean {
+  return framedShares(img, f).every((share) => share === undefined || share >= FIELD.framedShare);
+}
+
+/**
+ * Per side (left, right, top, bottom; undefined where the field reaches the film's edge): the
+ * share of the field's edge where, within a band of FIELD.edgeDepth of the field inside it, a
+ * pixel differs from the margin's value beyond it. A band, not a line: a field turned a degree
+ * or two meets the lines of the film at a slant.
+ */
+function framedShares(img: DisplayImage, f: Panel): Array<number | undefined> {
+  const value = (x: number, y: number) => img.data[y * img.columns + x];
+  const depthX = Math.max(1, Math.round(FIELD.edgeDepth * f.columns));
+  const depthY = Math.max(1, Math.round(FIELD.edgeDepth * f.rows));
+  // each side: is there a margin beyond it; the pixel at position k along it, depth d inside; the margin's pixel at k
+  const sides = [
+    { has: f.x0 > 0, along: f.rows, depth: depthX, at: (k: number, d: number) => value(f.x0 + d, f.y0 + k), out: (k: number) => value(f.x0 - 1, f.y0 + k) },
+    { has: f.x0 + f.columns < img.columns, along: f.rows, depth: depthX, at: (k: number, d: number) => value(f.x0 + f.columns - 1 - d, f.y0 + k), out: (k: number) => value(f.x0 + f.columns, f.y0 + k) },
+    { has: f.y0 > 0, along: f.columns, depth: depthY, at: (k: number, d: number) => value(f.x0 + k, f.y0 + d), out: (k: number) => value(f.x0 + k, f.y0 - 1) },
+    { has: f.y0 + f.rows < img.rows, along: f.columns, depth: depthY, at: (k: number, d: number) => value(f.x0 + k, f.y0 + f.rows - 1 - d), out: (k: number) => value(f.x0 + k, f.y0 + f.rows) },
+  ];
+  return sides.map((side) => {
+    if (!side.has) return undefined;
+    const margin = median(Array.from({ length: side.along }, (_, k) => side.out(k)));
+    let differs = 0;
+    for (let k = 0; k < side.along; k++) {
+      for (let d = 0; d < side.depth; d++) {
+        if (Math.abs(side.at(k, d) - margin) > PANEL_SPLIT.tolerance) {
+          differs++;
+          break;
+        }
+      }
+    }
+    return differs / side.along;
+  });
+}
+
+function median(values: number[]): number {
+  const sorted = values.slice().sort((a, b) => a - b);
+  return sorted[sorted.length >> 1];
+}
+
+/** [start, length] of the longest run of set flags ([0, 0] for none). */
+function longestRun(flags: boolean[]): [number, number] {
+  let best: [number, number] = [0, 0];
+  for (const [a, b] of runs(flags.flatMap((f, i) => (f ? [i] : [])))) if (b - a + 1 > best[1]) best = [a, b - a + 1];
+  return best;
+}
+
 /** [start, length] of each stretch between the splits; none without a split. */
 function between(splits: number[], n: number): Array<[number, number]> {
   if (splits.length === 0) return [];

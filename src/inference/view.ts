@@ -293,7 +293,7 @@ export function partialPaView(
     if (edgeMm < PARTIAL_VIEW.edgeMm) notInView.push(site);
     else missedInView++;
   }
-  if (missedInView > PARTIAL_VIEW.maxMissedInView || notInView.length === 0) return undefined;
+  if (missedInView > PARTIAL_VIEW.maxMissedInView || notInView.length === 0 || notInView.some((site) => flankedOnItsRay(site, found))) return undefined;
   if (found.has('RC')) {
     const spans = forearmSpans(fit, film);
     if (spans > PARTIAL_VIEW.maxForearmSpans) {
@@ -301,6 +301,29 @@ export function partialPaView(
     }
   }
   return { residual: fit.residual, notInView, ...(dropped ? { dropped } : {}) };
+}
+
+/** The carpus (and the CMC row): the proximal end of every ray. */
+const CARPUS: readonly JointSite[] = ['RC', 'CSL', 'STT', 'CMC1', 'CMC3', 'CMC4', 'CMC5'];
+
+/** Each site's place along its ray, carpus first (the thumb: MCP1, IP1). */
+const ALONG_RAY: Readonly<Partial<Record<JointSite, { ray: number; rank: number }>>> = Object.fromEntries([
+  ['MCP1', { ray: 1, rank: 1 }], ['IP1', { ray: 1, rank: 2 }],
+  ...[2, 3, 4, 5].flatMap((ray) => (['MCP', 'PIP', 'DIP'] as const).map((kind, i) => [`${kind}${ray}`, { ray, rank: i + 1 }])),
+]);
+
+/**
+ * A site "not in view" that lies between two joints found on its own ray (the carpus counting as
+ * every ray's proximal end): the exposed field is convex, so a finger that is in view at both
+ * ends is in view between them. A reading that says otherwise has named a far structure after
+ * the ray (the elbow of a forearm film called a DIP, the superimposed metacarpals of a lateral
+ * wrist read as fingers), not seen a partial view.
+ */
+function flankedOnItsRay(site: JointSite, found: ReadonlySet<JointSite>): boolean {
+  const at = ALONG_RAY[site];
+  if (!at) return false;
+  const ranks = [...found].flatMap((f) => (CARPUS.includes(f) ? [0] : ALONG_RAY[f]?.ray === at.ray ? [ALONG_RAY[f]!.rank] : []));
+  return ranks.some((r) => r < at.rank) && ranks.some((r) => r > at.rank);
 }
 
 const hasThumb = (hand: readonly Pick<Candidate, 'site'>[]) => hand.some((c) => c.site === 'MCP1' || c.site === 'IP1');
