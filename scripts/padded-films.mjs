@@ -3,8 +3,10 @@
 // as they are and again framed by `--frame` pixels of padding at 4095 with Pixel Padding Value set;
 // the joints whose JSN and KL grades are the same both times are counted. Run it from a build with
 // and without the padding rule to see what the rule keeps (the joints that still move do so with
-// the detector's points on the larger matrix). Build first (`npx tsc -p .`), then
-//   node scripts/padded-films.mjs out/test-wider [--count 6] [--frame 150] [models]
+// the detector's points on the larger matrix). With `--shutter` the frame is unexposed detector
+// around a collimated field that a rectangular Display Shutter names instead (src/imaging/shutter.ts).
+// Build first (`npx tsc -p .`), then
+//   node scripts/padded-films.mjs out/test-wider [--count 6] [--frame 150] [--shutter] [models]
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readPart10, writePart10 } from '../dist/dicom/part10.js';
@@ -16,18 +18,22 @@ const [dir, ...rest] = process.argv.slice(2);
 const opt = (name, d) => Number(rest[rest.indexOf(`--${name}`) + 1] ?? d) || d;
 const count = rest.includes('--count') ? opt('count', 6) : 6;
 const frame = rest.includes('--frame') ? opt('frame', 150) : 150;
-const modelsDir = rest.find((a, i) => !a.startsWith('--') && !rest[i - 1]?.startsWith('--')) ?? 'models';
+const shutter = rest.includes('--shutter');
+const modelsDir = rest.find((a, i) => !a.startsWith('--') && !['--count', '--frame'].includes(rest[i - 1])) ?? 'models';
 const models = await loadModels(modelsDir, { provider: 'cpu' });
 const PAD = 4095;
 
-/** The film's pixels moved into 600-2600 and framed by `m` pixels at PAD (Pixel Padding Value PAD). */
+/** The film's pixels moved into 600-2600 and framed by `m` pixels at PAD (Pixel Padding Value PAD, or a shutter around the film). */
 function framed(bytes, m) {
   const { meta, dataset } = readPart10(bytes);
   const [R, C] = [dataset.Rows, dataset.Columns];
   const px = new Uint16Array(dataset.PixelData[0] ?? dataset.PixelData);
   const out = new Uint16Array((R + 2 * m) * (C + 2 * m)).fill(PAD);
   for (let r = 0; r < R; r++) for (let c = 0; c < C; c++) out[(r + m) * (C + 2 * m) + c + m] = 600 + Math.round((px[r * C + c] * 2000) / 4095);
-  const ds = { ...dataset, Rows: R + 2 * m, Columns: C + 2 * m, PixelData: [out.buffer], PixelPaddingValue: PAD, _vrMap: { PixelPaddingValue: 'US' } };
+  const marks = shutter
+    ? { ShutterShape: 'RECTANGULAR', ShutterLeftVerticalEdge: m + 1, ShutterRightVerticalEdge: m + C, ShutterUpperHorizontalEdge: m + 1, ShutterLowerHorizontalEdge: m + R }
+    : { PixelPaddingValue: PAD, _vrMap: { PixelPaddingValue: 'US' } };
+  const ds = { ...dataset, Rows: R + 2 * m, Columns: C + 2 * m, PixelData: [out.buffer], ...(m ? marks : {}) };
   return writePart10(ds, meta.TransferSyntaxUID);
 }
 
@@ -44,4 +50,4 @@ for (const f of readdirSync(dir).filter((n) => n.endsWith('.dcm')).sort().slice(
   console.log(`${f}: ${kept} of ${plain.size} joints graded the same`);
   [joints, same] = [joints + plain.size, same + kept];
 }
-console.log(`framed by ${frame} px of padding: ${same} of ${joints} joints keep their JSN and KL grades`);
+console.log(`framed by ${frame} px of ${shutter ? 'unexposed detector outside a shutter' : 'padding'}: ${same} of ${joints} joints keep their JSN and KL grades`);

@@ -3,6 +3,7 @@ import { readPart10, type NaturalDataset } from '../dicom/part10.js';
 import { readNativePixels } from '../dicom/transcode.js';
 import { logger, type Logger } from '../observability/logger.js';
 import { JointscoreError } from '../errors.js';
+import { displayShutter } from './shutter.js';
 
 /**
  * A DICOM file (any transfer syntax dcmjs-codecs decodes) to the stored values and the few
@@ -21,6 +22,8 @@ export interface DecodedImage {
   pixelSpacingMm: [number, number];
   /** stored values that are no image (Pixel Padding Value, up to Pixel Padding Range Limit): shown as air, left out of the window */
   padding?: { lo: number; hi: number };
+  /** pixels the Display Shutter hides (1), row-major (src/imaging/shutter.ts): shown as air, left out of the window */
+  hidden?: Uint8Array;
   /** 'given': by the user, for a picture without a header (src/imaging/picture.ts) */
   pixelSpacingSource: 'PixelSpacing' | 'ImagerPixelSpacing' | 'given' | 'default';
   sopInstanceUID: string;
@@ -116,6 +119,7 @@ export async function decodeDicomImage(bytes: Uint8Array, name: string, log: Log
   }
   const values = storedValues(pixelData, n, bitsAllocated, bitsStored, signed);
   const padding = paddingRange(ds, bitsStored, signed);
+  const hidden = displayShutter(ds, rows, columns);
 
   const sopInstanceUID = String(ds.SOPInstanceUID ?? '');
   if (!sopInstanceUID) throw new ImageFileError(name, 'SOP Instance UID (0008,0018) is missing');
@@ -140,6 +144,7 @@ export async function decodeDicomImage(bytes: Uint8Array, name: string, log: Log
     photometric,
     pixelSpacingMm,
     ...(padding ? { padding } : {}),
+    ...(hidden ? { hidden } : {}),
     pixelSpacingSource,
     sopInstanceUID,
     transferSyntaxUID,

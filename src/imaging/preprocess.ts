@@ -25,6 +25,8 @@ export interface StoredImage {
   pixelSpacingMm: [number, number];
   /** stored values that are padding, not image (src/imaging/decode.ts): shown as air (0), left out of the window */
   padding?: { lo: number; hi: number };
+  /** pixels a Display Shutter hides (1), row-major (src/imaging/shutter.ts): shown as air (0), left out of the window */
+  hidden?: Uint8Array;
 }
 
 export const WINDOW_PERCENTILES: readonly [number, number] = [0.5, 99.5];
@@ -102,7 +104,7 @@ function valueCounts(values: Uint16Array | Int16Array): { counts: Uint32Array; o
 
 export function toDisplay(stored: StoredImage): DisplayImage {
   const pad = stored.padding;
-  const [lo, hi] = percentileRange(stored.values, WINDOW_PERCENTILES[0], WINDOW_PERCENTILES[1], pad);
+  const [lo, hi] = percentileRange(shownValues(stored), WINDOW_PERCENTILES[0], WINDOW_PERCENTILES[1], pad);
   const n = stored.rows * stored.columns;
   const scale = 1 / (hi - lo);
   const invert = stored.photometric === 'MONOCHROME1';
@@ -124,7 +126,20 @@ export function toDisplay(stored: StoredImage): DisplayImage {
   } else {
     for (let i = 0; i < n; i++) data[i] = shown(values[i]);
   }
+  if (stored.hidden) for (let i = 0; i < n; i++) if (stored.hidden[i]) data[i] = 0;
   return { rows: stored.rows, columns: stored.columns, data, pixelSpacingMm: stored.pixelSpacingMm };
+}
+
+/** The stored values a viewer shows: all of them, less those a Display Shutter hides (same array type). */
+function shownValues(stored: StoredImage): ArrayLike<number> {
+  const { values, hidden } = stored;
+  if (!hidden) return values;
+  const Kind = values.constructor as new (n: number) => { [i: number]: number; length: number };
+  let n = 0;
+  for (let i = 0; i < hidden.length; i++) if (!hidden[i]) n++;
+  const shown = new Kind(n);
+  for (let i = 0, k = 0; i < values.length; i++) if (!hidden[i]) shown[k++] = values[i];
+  return shown;
 }
 
 /**
