@@ -95,6 +95,8 @@ export interface HandAnalysis {
     pixelSpacingMeasuredOn?: 'hand' | 'wrist';
     /** the hand lay turned: the detector read it after turning the image this far clockwise (90, 180, 270); coordinates stay the source's */
     turnedDeg?: number;
+    /** nothing was found on the image as its Photometric Interpretation shows it; its negative was read (a film sent inverted) */
+    readAsNegative?: true;
   };
   models: ModelInfo[];
   hands: HandResult[];

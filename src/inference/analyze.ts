@@ -38,6 +38,8 @@ export interface AnalyzeOptions {
   openPhysesCheck?: boolean;
   /** move an unsure MCP1 onto its joint gap (default true; src/inference/thumb-gap.ts) */
   thumbGap?: boolean;
+  /** where nothing is found, read the film's negative too (default true; `analyzeDisplay`) */
+  negativeRead?: boolean;
 }
 
 export async function analyzeImage(
@@ -61,6 +63,12 @@ export async function analyzeImage(
 /**
  * The same from a display image already made (`toDisplay`), for callers that also need it,
  * such as the result writers (the overlay is drawn on it): the window is computed once.
+ *
+ * Where nothing is found on the film as its header says to show it, and the film's edge is bright
+ * as the air of a negative is (`NEGATIVE.edgeMedian`), its negative is read too: a MONOCHROME1
+ * film sent as MONOCHROME2 (or a research picture saved inverted) shows bones dark on bright air,
+ * which the detectors never learnt. Its answer is taken only where it grades a hand, and says so
+ * (`source.readAsNegative`).
  */
 export async function analyzeDisplay(
   img: DisplayImage,
@@ -68,6 +76,67 @@ export async function analyzeDisplay(
   models: Pick<Models, 'detector' | 'grader' | 'partialDetector'>,
   timings?: AnalyzeTimings,
   options: AnalyzeOptions = {},
+): Promise<HandAnalysis> {
+  const shown = await analyzeAsShown(img, sopInstanceUID, models, timings, options);
+  if (options.negativeRead === false || !nothingFound(shown) || !edgeLikeNegativeAir(img)) return shown;
+  const negative = await analyzeAsShown(negativeOf(img), sopInstanceUID, models, undefined, options);
+  return negative.hands.length > 0 ? { ...negative, source: { ...negative.source, readAsNegative: true } } : shown;
+}
+
+/** No hand graded, and none found and named (another view, a child's hand). */
+function nothingFound(a: HandAnalysis): boolean {
+  return a.hands.length === 0 && (a.notGraded ?? []).every((n) => n.cause === 'unrecognised');
+}
+
+/**
+ * When a film is worth reading as a negative. Without the edge bound, the negative of an upper-limb
+ * shoulder film (its edge half dark air, half soft tissue: median 0.63) gave a "hand" on the ribs;
+ * twelve Radiopaedia hands inverted have edges at 0.84-1.00, upright hand films at air's black.
+ */
+export const NEGATIVE = {
+  /** the band along the film's edges, as a share of its shorter side */
+  edgeBand: 0.03,
+  /** the band's median display value at least this (the air of a negative is near white) */
+  edgeMedian: 0.75,
+} as const;
+
+/** Is the film's edge bright, as the air around a hand shown inverted is? */
+function edgeLikeNegativeAir(img: DisplayImage): boolean {
+  const { rows, columns, data } = img;
+  const band = Math.max(1, Math.round(NEGATIVE.edgeBand * Math.min(rows, columns)));
+  const bins = new Uint32Array(256);
+  let n = 0;
+  const count = (from: number, to: number) => {
+    for (let i = from; i < to; i++) bins[Math.min(255, Math.floor(data[i] * 256))]++;
+    n += to - from;
+  };
+  for (let y = 0; y < rows; y++) {
+    const row = y * columns;
+    if (y < band || y >= rows - band || columns <= 2 * band) count(row, row + columns);
+    else {
+      count(row, row + band);
+      count(row + columns - band, row + columns);
+    }
+  }
+  let below = 0;
+  for (let b = 0; b < 256; b++) {
+    below += bins[b];
+    if (below >= n / 2) return (b + 0.5) / 256 >= NEGATIVE.edgeMedian;
+  }
+  return false;
+}
+
+/** Black and white exchanged. */
+function negativeOf(img: DisplayImage): DisplayImage {
+  return { ...img, data: img.data.map((v) => 1 - v) };
+}
+
+async function analyzeAsShown(
+  img: DisplayImage,
+  sopInstanceUID: string,
+  models: Pick<Models, 'detector' | 'grader' | 'partialDetector'>,
+  timings: AnalyzeTimings | undefined,
+  options: AnalyzeOptions,
 ): Promise<HandAnalysis> {
   const [sr, sc] = img.pixelSpacingMm;
   if (!(sr > 0 && sc > 0)) throw new Error(`pixel spacing [${sr}, ${sc}] mm: expected two positive numbers`);

@@ -94,7 +94,15 @@ export async function analyseObject(
   const openPhysesCheck = policy.minGradingAgeYears > 0;
   const found = await analyzeDisplay(display, image.sopInstanceUID, models, undefined, { spacingFrom, paViewsOnly: policy.paViewsOnly, openPhysesCheck });
   const analysis = picture ? found : withAgePolicy(found, image.dataset, policy.minGradingAgeYears);
+  if (analysis.source.readAsNegative) log.warn(readAsNegativeMessage(name, picture ? undefined : image.photometric), { file: name, sopInstanceUID: image.sopInstanceUID });
   return { image, display, analysis, objects: picture ? [] : resultObjects(analysis, image.dataset, display, policy, overlay) };
+}
+
+/** What the administrator reads where a film was graded on its negative: the attribute to check at the modality. */
+export function readAsNegativeMessage(name: string, photometric?: string): string {
+  return photometric
+    ? `${name}: nothing found on the image as Photometric Interpretation (0028,0004) "${photometric}" shows it; its negative shows a hand and was graded. Check that the modality labels its pixels right (MONOCHROME1: bright is air; MONOCHROME2: bright is bone)`
+    : `${name}: nothing found on the picture as stored; its negative shows a hand and was graded (a picture saved inverted?)`;
 }
 
 /**

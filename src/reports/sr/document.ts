@@ -119,7 +119,7 @@ export function buildSrDataset(analysis: HandAnalysis, source: NaturalDataset, o
  */
 export function readingNotes(analysis: HandAnalysis): TextItem[] {
   const notes: string[] = [];
-  const { pixelSpacingFrom, pixelSpacingMm, pixelSpacingMeasuredOn, turnedDeg } = analysis.source;
+  const { pixelSpacingFrom, pixelSpacingMm, pixelSpacingMeasuredOn, turnedDeg, readAsNegative } = analysis.source;
   if (pixelSpacingFrom === 'estimated' && pixelSpacingMm) {
     const measured = pixelSpacingMeasuredOn === 'wrist'
       ? "the distances between the wrist's joints (a wrist-only view: less sure than bone lengths of a whole hand)"
@@ -129,6 +129,11 @@ export function readingNotes(analysis: HandAnalysis): TextItem[] {
     );
   }
   if (pixelSpacingFrom === 'default') notes.push('No pixel spacing in the header and too little of the hand to measure it: joints were graded at an assumed 0.15 mm.');
+  if (readAsNegative) {
+    notes.push(
+      'Read as a negative: nothing was found on the image as its Photometric Interpretation (0028,0004) shows it, and the hand was found with black and white exchanged. The modality may send MONOCHROME1 pixels labelled MONOCHROME2 (or the reverse); check the image as displayed.',
+    );
+  }
   if (turnedDeg) notes.push(`The hand lay turned: found after turning the image ${turnedDeg} degrees clockwise. Regions are in the image as stored.`);
   for (const hand of analysis.hands) {
     if (hand.view?.kind === 'PA') {
