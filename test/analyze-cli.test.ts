@@ -188,18 +188,21 @@ describe('reading DICOM images for analysis', () => {
     return file;
   };
 
-  it('uses Pixel Spacing, else Imager Pixel Spacing, else 0.15 mm with a warning naming the file', async () => {
+  it('uses Pixel Spacing, else Imager Pixel Spacing, else a digitised film\'s Nominal Scanned Pixel Spacing, else 0.15 mm with a warning naming the file', async () => {
     const base = buildMinimalDx({}, { rows: 32, columns: 48 });
     const withPs = write('ps.dcm', { ...base, PixelSpacing: ['0.3', '0.25'] });
     const withIps = write('ips.dcm', base);
     const { ImagerPixelSpacing: _drop, ...noSpacing } = base;
     const none = write('none.dcm', noSpacing);
+    const scanned = write('scanned.dcm', { ...noSpacing, NominalScannedPixelSpacing: ['0.2', '0.175'] });
     const { log, lines } = captureLogger();
     const a = await readDicomImage(withPs, log);
     expect([a.pixelSpacingMm, a.pixelSpacingSource]).toEqual([[0.3, 0.25], 'PixelSpacing']);
     expect([a.rows, a.columns, a.photometric, a.values.length]).toEqual([32, 48, 'MONOCHROME2', 32 * 48]);
     const b = await readDicomImage(withIps, log);
     expect([b.pixelSpacingMm, b.pixelSpacingSource]).toEqual([[0.1, 0.1], 'ImagerPixelSpacing']);
+    const d = await readDicomImage(scanned, log);
+    expect([d.pixelSpacingMm, d.pixelSpacingSource]).toEqual([[0.2, 0.175], 'NominalScannedPixelSpacing']);
     expect(lines).toHaveLength(0);
     const c = await readDicomImage(none, log);
     expect(c.pixelSpacingMm).toEqual([DEFAULT_PIXEL_SPACING_MM, DEFAULT_PIXEL_SPACING_MM]);

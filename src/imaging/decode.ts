@@ -25,14 +25,14 @@ export interface DecodedImage {
   /** pixels the Display Shutter hides (1), row-major (src/imaging/shutter.ts): shown as air, left out of the window */
   hidden?: Uint8Array;
   /** 'given': by the user, for a picture without a header (src/imaging/picture.ts) */
-  pixelSpacingSource: 'PixelSpacing' | 'ImagerPixelSpacing' | 'given' | 'default';
+  pixelSpacingSource: 'PixelSpacing' | 'ImagerPixelSpacing' | 'NominalScannedPixelSpacing' | 'given' | 'default';
   sopInstanceUID: string;
   transferSyntaxUID: string;
   /** the whole dataset (naturalized, pixel data as read): for the writers that copy from it */
   dataset: NaturalDataset;
 }
 
-/** When neither Pixel Spacing nor Imager Pixel Spacing is present. */
+/** When none of Pixel Spacing, Imager Pixel Spacing and Nominal Scanned Pixel Spacing is present. */
 export const DEFAULT_PIXEL_SPACING_MM = 0.15;
 
 /**
@@ -130,10 +130,15 @@ export async function decodeDicomImage(bytes: Uint8Array, name: string, log: Log
     pixelSpacingSource = 'ImagerPixelSpacing';
   }
   if (!pixelSpacingMm) {
+    // a digitised film (Secondary Capture, Conversion Type DF): the spacing on the film, as an imager's is on its detector
+    pixelSpacingMm = spacing(ds.NominalScannedPixelSpacing);
+    pixelSpacingSource = 'NominalScannedPixelSpacing';
+  }
+  if (!pixelSpacingMm) {
     pixelSpacingMm = [DEFAULT_PIXEL_SPACING_MM, DEFAULT_PIXEL_SPACING_MM];
     pixelSpacingSource = 'default';
     log.warn(
-      `${name}: neither Pixel Spacing (0028,0030) nor Imager Pixel Spacing (0018,1164) is present: assuming ${DEFAULT_PIXEL_SPACING_MM} mm; crops and boxes in mm may be off`,
+      `${name}: none of Pixel Spacing (0028,0030), Imager Pixel Spacing (0018,1164) and Nominal Scanned Pixel Spacing (0018,2010) is present: assuming ${DEFAULT_PIXEL_SPACING_MM} mm; crops and boxes in mm may be off`,
       { file: name, sopInstanceUID },
     );
   }
