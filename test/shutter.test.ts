@@ -8,6 +8,7 @@ import { toDisplay, type StoredImage } from '../src/imaging/preprocess.js';
 import { readPart10, writePart10 } from '../src/dicom/part10.js';
 import { FIXTURES, makeFixture } from '../src/phantom/fixtures.js';
 import { runTool } from './helpers/dicom-tools.js';
+import { captureLogger } from './helpers/inference.js';
 
 /**
  * A Display Shutter hides what lies outside the collimated field; the analysis sees the film as a
@@ -82,6 +83,11 @@ describe('Display Shutter', () => {
       const hidden = hiddenAt(image.hidden!, columns);
       expect([hidden(51, 101), hidden(rows - 50, columns - 100), hidden(50, 101), hidden(51, 100), hidden(rows, columns)]).toEqual([0, 0, 1, 1, 1]);
       expect((await decodeDicomImage(writePart10(dataset), 'plain.dcm')).hidden).toBeUndefined();
+      // a shutter without its edges: the whole image is analysed, and the log says which attribute and file
+      const { log, lines } = captureLogger();
+      const broken = await decodeDicomImage(writePart10({ ...dataset, ShutterShape: 'RECTANGULAR', ShutterLeftVerticalEdge: 10 }), 'broken.dcm', log);
+      expect(broken.hidden).toBeUndefined();
+      expect(lines.map((l) => [l.level, l.message])).toEqual([['warn', expect.stringMatching(/^broken\.dcm: Shutter Shape \(0018,1600\) "RECTANGULAR" with no usable shutter/)]]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -120,6 +120,12 @@ export async function decodeDicomImage(bytes: Uint8Array, name: string, log: Log
   const values = storedValues(pixelData, n, bitsAllocated, bitsStored, signed);
   const padding = paddingRange(ds, bitsStored, signed);
   const hidden = displayShutter(ds, rows, columns);
+  if (!hidden && ds.ShutterShape !== undefined && ds.ShutterShape !== '') {
+    log.warn(
+      `${name}: Shutter Shape (0018,1600) "${[ds.ShutterShape].flat().join('\\')}" with no usable shutter (its edges, centre and radius, or vertices missing or malformed, or hiding the whole image): the whole image is analysed`,
+      { file: name, sopInstanceUID: String(ds.SOPInstanceUID ?? '') },
+    );
+  }
 
   const sopInstanceUID = String(ds.SOPInstanceUID ?? '');
   if (!sopInstanceUID) throw new ImageFileError(name, 'SOP Instance UID (0008,0018) is missing');
