@@ -29,6 +29,8 @@ export const JSN_SITES: readonly JointSite[] = [
  * graded as the worse of its bones.
  */
 export const WRIST_BONE_SITES: readonly JointSite[] = ['STT', 'CSL', 'RC'];
+/** The wrist's sites, the carpus and the CMC row: what a wrist-only film shows, where every ray starts. */
+export const WRIST_SITES: readonly JointSite[] = ['RC', 'CSL', 'STT', 'CMC1', 'CMC3', 'CMC4', 'CMC5'];
 /** Sites scored for SvH erosion (SvH scores it per bone, 16 areas a hand; 14 sites here). */
 export const EROSION_SITES: readonly JointSite[] = [
   'PIP2', 'PIP3', 'PIP4', 'PIP5', 'IP1', 'MCP1', 'MCP2', 'MCP3', 'MCP4', 'MCP5', 'CMC1', ...WRIST_BONE_SITES,

@@ -1,5 +1,5 @@
 import type { HandNotGraded } from '../analysis/hand-analysis.js';
-import type { JointSite, Laterality } from '../analysis/joints.js';
+import { WRIST_SITES, type JointSite, type Laterality } from '../analysis/joints.js';
 import type { Candidate } from './detector.js';
 import { DEFAULT_CALIBRATION, type DetectorCalibration } from './manifest.js';
 
@@ -303,9 +303,6 @@ export function partialPaView(
   return { residual: fit.residual, notInView, ...(dropped ? { dropped } : {}) };
 }
 
-/** The carpus (and the CMC row): the proximal end of every ray. */
-const CARPUS: readonly JointSite[] = ['RC', 'CSL', 'STT', 'CMC1', 'CMC3', 'CMC4', 'CMC5'];
-
 /** Each site's place along its ray, carpus first (the thumb: MCP1, IP1). */
 const ALONG_RAY: Readonly<Partial<Record<JointSite, { ray: number; rank: number }>>> = Object.fromEntries([
   ['MCP1', { ray: 1, rank: 1 }], ['IP1', { ray: 1, rank: 2 }],
@@ -322,7 +319,7 @@ const ALONG_RAY: Readonly<Partial<Record<JointSite, { ray: number; rank: number 
 function flankedOnItsRay(site: JointSite, found: ReadonlySet<JointSite>): boolean {
   const at = ALONG_RAY[site];
   if (!at) return false;
-  const ranks = [...found].flatMap((f) => (CARPUS.includes(f) ? [0] : ALONG_RAY[f]?.ray === at.ray ? [ALONG_RAY[f]!.rank] : []));
+  const ranks = [...found].flatMap((f) => (WRIST_SITES.includes(f) ? [0] : ALONG_RAY[f]?.ray === at.ray ? [ALONG_RAY[f]!.rank] : []));
   return ranks.some((r) => r < at.rank) && ranks.some((r) => r > at.rank);
 }
 

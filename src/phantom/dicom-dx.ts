@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { HandResult } from '../analysis/hand-analysis.js';
-import type { Laterality } from '../analysis/joints.js';
+import { WRIST_SITES, type Laterality } from '../analysis/joints.js';
 import { TransferSyntax, writePart10, type NaturalDataset } from '../dicom/part10.js';
 import { LOSSLESS_COMPRESSED_SYNTAXES, TRANSFER_SYNTAX_NAMES, transcodeDataset } from '../dicom/transcode.js';
 import { derivedUid } from '../dicom/uid.js';
@@ -148,7 +148,7 @@ export function percentileWindow(
 const OPPOSITE: Record<string, string> = { L: 'R', R: 'L', H: 'F', F: 'H', A: 'P', P: 'A' };
 
 const DISTAL_SITES = new Set(['DIP2', 'DIP3', 'DIP4', 'DIP5', 'PIP2', 'PIP3', 'PIP4', 'PIP5']);
-const PROXIMAL_SITES = new Set(['RC', 'CSL', 'STT', 'CMC1', 'CMC3', 'CMC4', 'CMC5']);
+const PROXIMAL_SITES = new Set<string>(WRIST_SITES);
 const THUMB_SITES = new Set(['IP1', 'MCP1', 'CMC1']);
 const LITTLE_SITES = new Set(['DIP5', 'PIP5', 'MCP5', 'CMC5']);
 

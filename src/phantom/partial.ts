@@ -1,5 +1,5 @@
 import type { HandResult } from '../analysis/hand-analysis.js';
-import type { JointSite } from '../analysis/joints.js';
+import { WRIST_SITES, type JointSite } from '../analysis/joints.js';
 import { Rng } from './rng.js';
 import type { PhantomSpec, RenderedPhantom } from './types.js';
 
@@ -38,7 +38,6 @@ interface Point {
   y: number;
 }
 
-const WRIST: JointSite[] = ['RC', 'CSL', 'STT', 'CMC1', 'CMC3', 'CMC4', 'CMC5'];
 const CMC_ROW: JointSite[] = ['CMC1', 'CMC3', 'CMC4', 'CMC5'];
 const MCP_ROW: JointSite[] = ['MCP2', 'MCP3', 'MCP4', 'MCP5'];
 const FINGERS: JointSite[][] = [
@@ -76,7 +75,7 @@ export function partialWindow(view: PartialView, joints: Point[], mmPerPx: numbe
   let hi: number; // distal extent
   let sides: Point[];
   if (view === 'wrist') {
-    sides = [...WRIST, 'MCP1', 'MCP2', 'MCP5'].map((s) => at.get(s as JointSite)).filter((p): p is Point => !!p);
+    sides = [...WRIST_SITES, 'MCP1', 'MCP2', 'MCP5'].map((s) => at.get(s as JointSite)).filter((p): p is Point => !!p);
     const cmc = CMC_ROW.map((s) => at.get(s)).filter((p): p is Point => !!p);
     const cmcAlong = cmc.length ? mean(cmc.map(along)) : along(rc) + mm(25);
     const mcpAlong = mean(mcps.map(along));
