@@ -100,14 +100,13 @@ export const NEGATIVE = {
   edgeMedian: 0.75,
 } as const;
 
-/** Is the film's edge bright, as the air around a hand shown inverted is? */
+/** Is the film's edge bright, as the air around a hand shown inverted is: half its band at least at the bound? */
 function edgeLikeNegativeAir(img: DisplayImage): boolean {
   const { rows, columns, data } = img;
   const band = Math.max(1, Math.round(NEGATIVE.edgeBand * Math.min(rows, columns)));
-  const bins = new Uint32Array(256);
-  let n = 0;
+  let [bright, n] = [0, 0];
   const count = (from: number, to: number) => {
-    for (let i = from; i < to; i++) bins[Math.min(255, Math.floor(data[i] * 256))]++;
+    for (let i = from; i < to; i++) if (data[i] >= NEGATIVE.edgeMedian) bright++;
     n += to - from;
   };
   for (let y = 0; y < rows; y++) {
@@ -118,12 +117,7 @@ function edgeLikeNegativeAir(img: DisplayImage): boolean {
       count(row + columns - band, row + columns);
     }
   }
-  let below = 0;
-  for (let b = 0; b < 256; b++) {
-    below += bins[b];
-    if (below >= n / 2) return (b + 0.5) / 256 >= NEGATIVE.edgeMedian;
-  }
-  return false;
+  return bright >= n / 2;
 }
 
 /** Black and white exchanged. */
@@ -131,6 +125,7 @@ function negativeOf(img: DisplayImage): DisplayImage {
   return { ...img, data: img.data.map((v) => 1 - v) };
 }
 
+/** The analysis of the film as `img` shows it: its hands found, judged, graded. */
 async function analyzeAsShown(
   img: DisplayImage,
   sopInstanceUID: string,
