@@ -112,8 +112,9 @@ function framedShares(img: DisplayImage, f: Panel): Array<number | undefined> {
   });
 }
 
-function median(values: number[]): number {
-  const sorted = values.slice().sort((a, b) => a - b);
+/** The upper median (display values: float32 already). */
+function median(values: ArrayLike<number>): number {
+  const sorted = Float32Array.from(values).sort();
   return sorted[sorted.length >> 1];
 }
 
@@ -193,10 +194,9 @@ function isUniform(values: Float32Array): boolean {
     most = Math.max(most, window);
   }
   if (most < need) return false;
-  const sorted = values.slice().sort();
-  const median = sorted[sorted.length >> 1];
+  const centre = median(values);
   let near = 0;
-  for (const v of values) if (Math.abs(v - median) <= PANEL_SPLIT.tolerance) near++;
+  for (const v of values) if (Math.abs(v - centre) <= PANEL_SPLIT.tolerance) near++;
   return near >= need;
 }
 
