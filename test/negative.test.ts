@@ -8,6 +8,7 @@ import { readPart10, writePart10 } from '../src/dicom/part10.js';
 import { loadModels, type Models } from '../src/inference/models.js';
 import { analyseObject, analysisPolicy } from '../src/pipeline/analyse-object.js';
 import { readingNotes } from '../src/reports/sr/document.js';
+import { overlayLayout } from '../src/reports/secondary-capture.js';
 import { FIXTURES, makeFixture } from '../src/phantom/fixtures.js';
 import { captureLogger } from './helpers/inference.js';
 
@@ -50,6 +51,10 @@ describe('a film sent inverted', () => {
     expect(JSON.stringify(readingNotes(wrong.analysis))).toMatch(/Read as a negative: .*Photometric Interpretation \(0028,0004\)/);
     expect(JSON.stringify(readingNotes(right.analysis))).not.toMatch(/negative/);
     expect(wrong.objects.map((o) => o.kind)).toEqual(['sr', 'pr', 'sc']);
+    // the overlay says so under its title, the rightly labelled film's does not
+    const title = (a: typeof right.analysis) => JSON.stringify(overlayLayout(a.source.rows, a.source.columns, a).blocks.find((b) => b.block.id === 'title')!.block.lines);
+    expect(title(wrong.analysis)).toMatch(/Read as a negative/);
+    expect(title(right.analysis)).not.toMatch(/negative/);
     const warned = lines.filter((l) => l.level === 'warn' && /negative/.test(l.message));
     expect(warned).toHaveLength(1);
     expect(warned[0].message).toMatch(/^inverted\.dcm: .*Photometric Interpretation \(0028,0004\) "MONOCHROME2".*MONOCHROME1: bright is air/);

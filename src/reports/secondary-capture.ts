@@ -155,6 +155,11 @@ export function panelBlocks(
       ...wrapText(opts.title ?? 'jointscore: hand arthritis scoring', wrapWidth, fonts.heading).map((l) => text('heading', l)),
       ...wrapText('Joints found and graded by software. Check every finding on the original image.', wrapWidth, fonts.text)
         .map((l) => text('text', l, PANEL_DIM)),
+      // a film graded on its negative is shown here as its header says: the reader should know why it may look inverted
+      ...(analysis.source.readAsNegative
+        ? wrapText('Read as a negative: nothing was found on the image as its header shows it. Check its Photometric Interpretation.', wrapWidth, fonts.text)
+          .map((l) => text('text', l, SEVERITY_COLOURS.mild))
+        : []),
     ],
   });
   blocks.push({
