@@ -9,6 +9,14 @@ import { keepUidsAsSent } from './uid-fidelity.js';
  */
 export type NaturalDataset = Record<string, any>;
 
+/**
+ * An attribute's values as a list, however dcmjs gave them: an array (several values), a string
+ * still holding the backslash between values, one value, or none.
+ */
+export function valuesOf(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : typeof v === 'string' ? v.split('\\') : v === undefined || v === null ? [] : [v];
+}
+
 export const TransferSyntax = {
   ImplicitVRLittleEndian: '1.2.840.10008.1.2',
   ExplicitVRLittleEndian: '1.2.840.10008.1.2.1',

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { readPart10, type NaturalDataset } from '../dicom/part10.js';
+import { readPart10, valuesOf, type NaturalDataset } from '../dicom/part10.js';
 import { readNativePixels } from '../dicom/transcode.js';
 import { logger, type Logger } from '../observability/logger.js';
 import { JointscoreError } from '../errors.js';
@@ -58,8 +58,7 @@ export class ImageFileError extends JointscoreError {
 }
 
 function spacing(v: unknown): [number, number] | undefined {
-  const list = Array.isArray(v) ? v : typeof v === 'string' ? v.split('\\') : typeof v === 'number' ? [v, v] : [];
-  const nums = list.map((x) => Number(x));
+  const nums = valuesOf(v).map((x) => Number(x));
   if (nums.length === 1) nums.push(nums[0]);
   if (nums.length < 2 || !nums.slice(0, 2).every((n) => Number.isFinite(n) && n > 0)) return undefined;
   return [nums[0], nums[1]];
@@ -122,7 +121,7 @@ export async function decodeDicomImage(bytes: Uint8Array, name: string, log: Log
   const hidden = displayShutter(ds, rows, columns);
   if (!hidden && ds.ShutterShape !== undefined && ds.ShutterShape !== '') {
     log.warn(
-      `${name}: Shutter Shape (0018,1600) "${[ds.ShutterShape].flat().join('\\')}" with no usable shutter (its edges, centre and radius, or vertices missing or malformed, or hiding the whole image): the whole image is analysed`,
+      `${name}: Shutter Shape (0018,1600) "${valuesOf(ds.ShutterShape).join('\\')}" with no usable shutter (its edges, centre and radius, or vertices missing or malformed, or hiding the whole image): the whole image is analysed`,
       { file: name, sopInstanceUID: String(ds.SOPInstanceUID ?? '') },
     );
   }

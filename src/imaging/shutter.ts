@@ -1,4 +1,4 @@
-import type { NaturalDataset } from '../dicom/part10.js';
+import { valuesOf, type NaturalDataset } from '../dicom/part10.js';
 
 /**
  * The Display Shutter (PS3.3 C.7.6.11): the part of the image a viewer shows, the rest painted
@@ -91,9 +91,7 @@ function intersect(a: Array<[number, number]>, b: Array<[number, number]>): Arra
 
 /** Shutter Shape (0018,1600): up to three values, in any case and order. */
 function shapesOf(ds: NaturalDataset): string[] {
-  const raw = ds.ShutterShape;
-  const values = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split('\\') : [];
-  return [...new Set(values.map((s) => String(s).trim().toUpperCase()).filter(Boolean))];
+  return [...new Set(valuesOf(ds.ShutterShape).map((s) => String(s).trim().toUpperCase()).filter(Boolean))];
 }
 
 const int = (v: unknown): number | undefined => {
@@ -101,7 +99,4 @@ const int = (v: unknown): number | undefined => {
   return Number.isFinite(x) ? Math.round(x) : undefined;
 };
 
-const ints = (v: unknown): Array<number | undefined> => {
-  const values = Array.isArray(v) ? v : typeof v === 'string' ? v.split('\\') : v === undefined || v === null ? [] : [v];
-  return values.map(int);
-};
+const ints = (v: unknown): Array<number | undefined> => valuesOf(v).map(int);
