@@ -212,13 +212,16 @@ describe('reading DICOM images for analysis', () => {
     expect(lines[0].message).toContain('0.15 mm');
   });
 
-  it('refuses colour and multi-frame images, naming the file and the attribute', async () => {
+  it('refuses coloured, palette and multi-frame images, naming the file and the attribute', async () => {
     const base = buildMinimalDx({}, { rows: 8, columns: 8 });
     const rgb = write('rgb.dcm', {
       ...base, SamplesPerPixel: 3, PhotometricInterpretation: 'RGB', PlanarConfiguration: 0, BitsAllocated: 8, BitsStored: 8, HighBit: 7,
-      PixelData: [new Uint8Array(8 * 8 * 3).fill(100).buffer], _vrMap: { PixelData: 'OB' },
+      PixelData: [Uint8Array.from({ length: 8 * 8 * 3 }, (_, i) => (i % 3 === 0 ? 200 : 50)).buffer], _vrMap: { PixelData: 'OB' },
     });
-    await expect(readDicomImage(rgb)).rejects.toThrow(`${rgb}: Photometric Interpretation (0028,0004) is "RGB" with Samples per Pixel (0028,0002) 3`);
+    // a grey film stored in colour is read (test/colour-stored.test.ts); a coloured one is not
+    await expect(readDicomImage(rgb)).rejects.toThrow(`${rgb}: Photometric Interpretation (0028,0004) "RGB" with three samples: 100.0 % of its pixels are coloured`);
+    const palette = write('palette.dcm', { ...base, PhotometricInterpretation: 'PALETTE COLOR' });
+    await expect(readDicomImage(palette)).rejects.toThrow(`${palette}: Photometric Interpretation (0028,0004) is "PALETTE COLOR" with Samples per Pixel (0028,0002) 1`);
     const frames = write('frames.dcm', { ...base, NumberOfFrames: 2, PixelData: [new Uint8Array(8 * 8 * 2 * 2).buffer] });
     await expect(readDicomImage(frames)).rejects.toThrow(`${frames}: Number of Frames (0028,0008) is 2`);
     const text = join(dir, 'x.txt');

@@ -180,6 +180,32 @@ describe("the header's declared view", () => {
   ])('%s', (_title, name, suffix, edit, reason) => expectSkipped(name, suffix, edit, reason), 180_000);
 });
 
+describe('a grey film stored in colour', () => {
+  it('a Secondary Capture in RGB sent by storescu: analysed as the grey film, SR and overlay delivered, no presentation state', async () => {
+    const { job, sentBefore } = await sendEdited('rgb', 3, (ds) => {
+      const px = new Uint16Array((ds.PixelData as ArrayBuffer[])[0].slice(0));
+      const shift = Number(ds.BitsStored) - 8;
+      const rgb = new Uint8Array(3 * px.length);
+      for (let i = 0; i < px.length; i++) rgb.fill(px[i] >> shift, 3 * i, 3 * i + 3);
+      delete ds.PixelPaddingValue;
+      Object.assign(ds, {
+        SOPClassUID: '1.2.840.10008.5.1.4.1.1.7', SamplesPerPixel: 3, PhotometricInterpretation: 'RGB', PlanarConfiguration: 0,
+        BitsAllocated: 8, BitsStored: 8, HighBit: 7, PixelData: [rgb.buffer], _vrMap: { ...(ds._vrMap ?? {}), PixelData: 'OB' },
+      });
+    });
+    expect([job.state, job.reason]).toEqual(['done', null]);
+    await new Promise((res) => setTimeout(res, 500));
+    const sent = readdirSync(storescp.out).map((f) => join(storescp.out, f)).filter((f) => {
+      const ds = readPart10(readFileSync(f)).dataset;
+      return JSON.stringify(ds).includes(job.sopInstanceUid);
+    });
+    expect(sent.map((f) => readPart10(readFileSync(f)).dataset.SOPClassUID).sort()).toEqual(['1.2.840.10008.5.1.4.1.1.7', '1.2.840.10008.5.1.4.1.1.88.34']);
+    expect(readdirSync(storescp.out)).toHaveLength(sentBefore + 2);
+    for (const f of sent) expect(dciodvfy(f).errors, f).toEqual([]);
+    expect(node.lines.some((l) => /"RGB" with three samples holds a grey film/.test(l.message))).toBe(true);
+  }, 180_000);
+});
+
 describe('peer checks', () => {
   let strict: TestNode;
   beforeAll(async () => {

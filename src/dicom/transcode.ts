@@ -320,6 +320,11 @@ export interface NativePixels {
   transferSyntaxUID: string;
   /** native pixel data, all frames, exactly Rows x Columns x Samples x Frames x bytes */
   pixelData: Uint8Array;
+  /**
+   * what the decoded pixels are: the dataset's Photometric Interpretation, except where the
+   * codec converted the colour space (a JPEG's YBR_FULL_422 or a JPEG 2000's YBR_ICT come back RGB)
+   */
+  photometricInterpretation: string;
 }
 
 /** Reads a Part 10 file in any supported syntax and returns its pixel data decoded. */
@@ -333,7 +338,8 @@ export async function readNativePixels(bytes: Uint8Array): Promise<NativePixels>
   const buffers = pixelDataBuffers(native);
   if (buffers.length === 0) throw new Error('the file has no Pixel Data (7FE0,0010)');
   const pixelData = new Uint8Array(concat(buffers), 0, nativePixelDataLength(dataset));
-  return { dataset, transferSyntaxUID, pixelData };
+  const photometricInterpretation = String(native.PhotometricInterpretation ?? dataset.PhotometricInterpretation ?? '').trim();
+  return { dataset, transferSyntaxUID, pixelData, photometricInterpretation };
 }
 
 /**
@@ -350,7 +356,8 @@ function nativePixelsInPlace(bytes: Uint8Array): NativePixels | undefined {
   const length = nativePixelDataLength(dataset);
   const element = length > 0 ? nativePixelDataAtEnd(bytes, implicit, length) : undefined;
   if (!element) return undefined;
-  return { dataset, transferSyntaxUID, pixelData: bytes.subarray(element.valueAt, element.valueAt + length) };
+  const photometricInterpretation = String(dataset.PhotometricInterpretation ?? '').trim();
+  return { dataset, transferSyntaxUID, pixelData: bytes.subarray(element.valueAt, element.valueAt + length), photometricInterpretation };
 }
 
 /** 16-bit stored values (little endian) from native pixel data. */

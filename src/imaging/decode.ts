@@ -4,10 +4,12 @@ import { readNativePixels } from '../dicom/transcode.js';
 import { logger, type Logger } from '../observability/logger.js';
 import { JointscoreError } from '../errors.js';
 import { displayShutter } from './shutter.js';
+import { greyFromColour } from './colour.js';
 
 /**
  * A DICOM file (any transfer syntax dcmjs-codecs decodes) to the stored values and the few
- * attributes the analysis needs. Greyscale single-frame images only. Rescale Slope and
+ * attributes the analysis needs. Greyscale single-frame images, and grey films stored in colour
+ * (src/imaging/colour.ts: read as their luminance). Rescale Slope and
  * Intercept are not applied: the display window comes from percentiles of the stored
  * values, which a linear rescale does not change (a negative slope aside, which no DX/CR
  * image uses).
@@ -15,7 +17,7 @@ import { displayShutter } from './shutter.js';
 export interface DecodedImage {
   rows: number;
   columns: number;
-  /** stored values, row-major, masked to Bits Stored (sign-extended when signed) */
+  /** stored values, row-major, masked to Bits Stored (sign-extended when signed); a film stored in colour: its luminance */
   values: Uint16Array | Int16Array | Uint8Array | Int8Array;
   photometric: 'MONOCHROME1' | 'MONOCHROME2';
   /** [between rows, between columns] mm */
@@ -82,11 +84,13 @@ export async function decodeDicomImage(bytes: Uint8Array, name: string, log: Log
   let ds: NaturalDataset;
   let pixelData: Uint8Array;
   let transferSyntaxUID: string;
+  let decodedAs: string;
   try {
     const native = await readNativePixels(bytes);
     ds = native.dataset;
     pixelData = native.pixelData;
     transferSyntaxUID = native.transferSyntaxUID;
+    decodedAs = native.photometricInterpretation;
   } catch (err) {
     // a colour or multi-frame image the codecs refuse: say that rather than the codec's words
     let header: NaturalDataset | undefined;
@@ -99,7 +103,8 @@ export async function decodeDicomImage(bytes: Uint8Array, name: string, log: Log
     throw new ImageFileError(name, `cannot decode the pixel data: ${(err as Error).message}`);
   }
   checkImageKind(ds, name);
-  const photometric = String(ds.PhotometricInterpretation).trim() as DecodedImage['photometric'];
+  const colour = Number(ds.SamplesPerPixel ?? 1) === 3;
+  const photometric = colour ? 'MONOCHROME2' : (String(ds.PhotometricInterpretation).trim() as DecodedImage['photometric']);
   const rows = Number(ds.Rows);
   const columns = Number(ds.Columns);
   const bitsAllocated = Number(ds.BitsAllocated);
@@ -113,11 +118,15 @@ export async function decodeDicomImage(bytes: Uint8Array, name: string, log: Log
     throw new ImageFileError(name, `Bits Stored (0028,0101) is ${bitsStored}: expected 1 to Bits Allocated (${bitsAllocated})`);
   }
   const n = rows * columns;
-  if (pixelData.byteLength < n * (bitsAllocated / 8)) {
-    throw new ImageFileError(name, `Pixel Data (7FE0,0010) holds ${pixelData.byteLength} bytes, ${rows} x ${columns} x ${bitsAllocated / 8} expected`);
+  const samples = colour ? 3 : 1;
+  if (pixelData.byteLength < n * samples * (bitsAllocated / 8)) {
+    throw new ImageFileError(name, `Pixel Data (7FE0,0010) holds ${pixelData.byteLength} bytes, ${rows} x ${columns}${colour ? ' x 3' : ''} x ${bitsAllocated / 8} expected`);
   }
-  const values = storedValues(pixelData, n, bitsAllocated, bitsStored, signed);
-  const padding = paddingRange(ds, bitsStored, signed);
+  const values = colour
+    ? greyOfColourFilm(ds, pixelData, decodedAs, name, log)
+    : storedValues(pixelData, n, bitsAllocated, bitsStored, signed);
+  // Pixel Padding Value is defined for grey pixels only (PS3.3 C.7.5.1.1.2)
+  const padding = colour ? undefined : paddingRange(ds, bitsStored, signed);
   const hidden = displayShutter(ds, rows, columns);
   if (!hidden && ds.ShutterShape !== undefined && ds.ShutterShape !== '') {
     log.warn(
@@ -162,21 +171,49 @@ export async function decodeDicomImage(bytes: Uint8Array, name: string, log: Log
   };
 }
 
-/** Refuses colour and multi-frame images, naming the file and the attribute. */
+/** Three-sample Photometric Interpretations a grey film may be stored in (the codecs decode the YBR forms of JPEG and JPEG 2000 to RGB). */
+const COLOUR_STORED = new Set(['RGB', 'YBR_FULL', 'YBR_FULL_422', 'YBR_ICT', 'YBR_RCT', 'YBR_PARTIAL_420']);
+
+/** Refuses palette colour, unknown sample layouts and multi-frame images, naming the file and the attribute. */
 function checkImageKind(ds: NaturalDataset, name: string): void {
   const photometric = String(ds.PhotometricInterpretation ?? '').trim();
   const samples = Number(ds.SamplesPerPixel ?? 1);
-  if (samples !== 1 || (photometric !== 'MONOCHROME1' && photometric !== 'MONOCHROME2')) {
+  const grey = samples === 1 && (photometric === 'MONOCHROME1' || photometric === 'MONOCHROME2');
+  if (!grey && !(samples === 3 && COLOUR_STORED.has(photometric))) {
     throw new ImageFileError(
       name,
       `Photometric Interpretation (0028,0004) is "${photometric}" with Samples per Pixel (0028,0002) ${samples}: ` +
-        'only greyscale radiographs (MONOCHROME1 or MONOCHROME2, one sample) are analysed',
+        'only radiographs are analysed: greyscale (MONOCHROME1 or MONOCHROME2, one sample), or a grey film stored in colour (RGB or YBR, three samples)',
     );
   }
   const frames = Number(ds.NumberOfFrames ?? 1) || 1;
   if (frames !== 1) {
     throw new ImageFileError(name, `Number of Frames (0028,0008) is ${frames}: only single-frame images are analysed (send each view as its own image)`);
   }
+}
+
+/**
+ * The luminance of a grey film stored in colour (src/imaging/colour.ts), or the file refused
+ * with the attribute named where its pixels are coloured.
+ */
+function greyOfColourFilm(ds: NaturalDataset, pixelData: Uint8Array, decodedAs: string, name: string, log: Logger): Uint8Array | Uint16Array {
+  const stored = String(ds.PhotometricInterpretation ?? '').trim();
+  const as = decodedAs === stored ? `"${stored}"` : `"${stored}" (decoded as ${decodedAs})`;
+  const read = greyFromColour({
+    data: pixelData,
+    rows: Number(ds.Rows),
+    columns: Number(ds.Columns),
+    photometric: decodedAs,
+    planarConfiguration: Number(ds.PlanarConfiguration ?? 0),
+    bitsAllocated: Number(ds.BitsAllocated),
+    bitsStored: Number(ds.BitsStored ?? ds.BitsAllocated),
+  });
+  if (!read.grey) throw new ImageFileError(name, `Photometric Interpretation (0028,0004) ${as} with three samples: ${read.reason}`);
+  log.info(
+    `${name}: Photometric Interpretation (0028,0004) ${as} with three samples holds a grey film (${(100 * read.colouredShare).toFixed(2)} % of pixels coloured): its luminance is analysed`,
+    { file: name, sopInstanceUID: String(ds.SOPInstanceUID ?? '') },
+  );
+  return read.values;
 }
 
 /**

@@ -8,6 +8,7 @@ import type { Models } from '../inference/models.js';
 import { toDisplay, type DisplayImage } from '../imaging/preprocess.js';
 import type { Logger } from '../observability/logger.js';
 import { patientAgeYears } from './declared.js';
+import { gspsApplies } from '../reports/gsps.js';
 import { buildNoHandReport, DEFAULT_RESULT_OPTIONS, startOverlay, startResultObjects, type OverlayStart, type ResultOptions } from './results.js';
 
 /**
@@ -95,6 +96,9 @@ export async function analyseObject(
   const found = await analyzeDisplay(display, image.sopInstanceUID, models, undefined, { spacingFrom, paViewsOnly: policy.paViewsOnly, openPhysesCheck });
   const analysis = picture ? found : withAgePolicy(found, image.dataset, policy.minGradingAgeYears);
   if (analysis.source.readAsNegative) log.warn(readAsNegativeMessage(name, picture ? undefined : image.photometric), { file: name, sopInstanceUID: image.sopInstanceUID });
+  if (!picture && policy.outputs.pr && analysis.hands.length > 0 && !gspsApplies(image.dataset)) {
+    log.info(`${name}: no presentation state: the film is stored in colour, and a grayscale presentation state applies to MONOCHROME images only; the SR and the overlay carry the result`, { file: name, sopInstanceUID: image.sopInstanceUID });
+  }
   return { image, display, analysis, objects: picture ? [] : resultObjects(analysis, image.dataset, display, policy, overlay) };
 }
 

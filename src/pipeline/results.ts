@@ -2,7 +2,7 @@ import type { HandAnalysis } from '../analysis/hand-analysis.js';
 import type { NaturalDataset } from '../dicom/part10.js';
 import type { DisplayImage } from '../imaging/preprocess.js';
 import type { ReportOptions } from '../reports/common.js';
-import { buildGspsDataset } from '../reports/gsps.js';
+import { buildGspsDataset, gspsApplies } from '../reports/gsps.js';
 import { buildSecondaryCapture, startOverlayPicture, type OverlayPicture } from '../reports/secondary-capture.js';
 import { buildNoHandSrDataset, buildSrDataset } from '../reports/sr/index.js';
 import { VERSION } from '../version.js';
@@ -130,7 +130,7 @@ export function startResultObjects(
   return {
     ...(sc ? { sc } : {}),
     ...(wanted.sr ? { sr: buildSrDataset(analysis, source, { ...base, seriesNumber: options.seriesNumberBase, sopClass: options.srClass }) } : {}),
-    ...(wanted.pr ? { pr: buildGspsDataset(analysis, source, { ...base, seriesNumber: options.seriesNumberBase + 2 }) } : {}),
+    ...(wanted.pr && gspsApplies(source) ? { pr: buildGspsDataset(analysis, source, { ...base, seriesNumber: options.seriesNumberBase + 2 }) } : {}),
   };
 }
 

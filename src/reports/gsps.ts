@@ -95,6 +95,15 @@ const num = (v: unknown): number | undefined => {
   return typeof x === 'number' && Number.isFinite(x) ? x : undefined;
 };
 
+/**
+ * A grayscale presentation state may reference MONOCHROME images only (its LUTs act on one
+ * sample, PS3.4 N.2): a film stored in colour (src/imaging/colour.ts) gets none; its SR and
+ * overlay carry the result.
+ */
+export function gspsApplies(source: NaturalDataset): boolean {
+  return Number(first(source.SamplesPerPixel) ?? 1) === 1;
+}
+
 /** Presentation LUT Shape for the source (see the module comment on MONOCHROME1). */
 export function presentationLutShape(source: NaturalDataset): 'IDENTITY' | 'INVERSE' {
   const own = first(source.PresentationLUTShape);
@@ -167,6 +176,7 @@ const f3 = (v: number) => Math.round(v * 1000) / 1000;
  */
 export function buildGspsDataset(analysis: HandAnalysis, source: NaturalDataset, options: GspsOptions): NaturalDataset {
   checkReportOptions(options, 'GSPS', GspsBuildError);
+  if (!gspsApplies(source)) throw new GspsBuildError(`the source has Samples per Pixel (0028,0002) ${first(source.SamplesPerPixel)}: a grayscale presentation state applies to MONOCHROME images only`);
   const src = sourceIdentity(analysis, source, 'the presentation state', GspsBuildError);
   const rows = num(source.Rows) ?? analysis.source.rows;
   const columns = num(source.Columns) ?? analysis.source.columns;
