@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPart10, writePart10, type NaturalDataset } from '../src/dicom/part10.js';
-import { dciodvfy } from './helpers/dicom-tools.js';
+import { dciodvfy, runTool } from './helpers/dicom-tools.js';
 import { runAsync, startTestNode, waitForJobs, writeFixtures, type TestNode } from './helpers/node.js';
 import { freePorts, tcpAccepts, tiedToParent } from './helpers/orthanc.js';
 
@@ -178,6 +178,28 @@ describe("the header's declared view", () => {
       ds.ProtocolName = 'WRIST IN PLASTER';
     }, 'declared-cast: Protocol Name (0018,1030) names a cast ("PLASTER"): joints under a cast are not graded (selection.skipDeclaredCasts)'],
   ])('%s', (_title, name, suffix, edit, reason) => expectSkipped(name, suffix, edit, reason), 180_000);
+});
+
+describe('a film stored as JPEG Extended (12-bit lossy), as some archives hold CR', () => {
+  it('sent by storescu as stored (-xx): kept as it came, decoded, results delivered', async () => {
+    const { meta, dataset } = readPart10(readFileSync(files['hand-left-m2-explicit']));
+    dataset.SOPInstanceUID = `${dataset.SOPInstanceUID}.51`;
+    const plain = join(work, 'extended-plain.dcm');
+    writeFileSync(plain, writePart10(dataset, meta.TransferSyntaxUID));
+    const packed = join(work, 'extended.dcm');
+    const made = runTool('dcmcjpeg', ['+ee', plain, packed]);
+    expect(made.status, made.stderr).toBe(0);
+    const uid = readPart10(readFileSync(packed)).dataset.SOPInstanceUID;
+    const before = node.node.queue.list().length;
+    const sentBefore = readdirSync(storescp.out).length;
+    const r = await runAsync('storescu', ['-xx', '-R', '-aet', 'MODALITY', ...peer(node), packed]);
+    expect(r.status, r.stderr).toBe(0);
+    const jobs = await waitForJobs(() => node.node.queue.list(), before + 1, 120_000);
+    const job = jobs.find((j) => j.sopInstanceUid === uid)!;
+    expect([job.state, job.reason, job.transferSyntaxUid]).toEqual(['done', null, '1.2.840.10008.1.2.4.51']);
+    await new Promise((res) => setTimeout(res, 500));
+    expect(readdirSync(storescp.out)).toHaveLength(sentBefore + 3);
+  }, 180_000);
 });
 
 describe('a grey film stored in colour', () => {

@@ -144,3 +144,34 @@ describe('lossless transcoding with dcmjs-codecs', () => {
     ).rejects.toThrow(/signed/);
   });
 });
+
+/**
+ * Syntaxes a sender may use that dcmjs-codecs refuses by name (transcode.ts `DECODED_AS`): JPEG
+ * Lossless Process 14 at any predictor and JPEG Extended (12-bit lossy), both written by DCMTK's
+ * dcmcjpeg and decoded here value for value as DCMTK's dcmdjpeg decodes them.
+ */
+describe('JPEG Lossless Process 14 and JPEG Extended, as DCMTK writes them', () => {
+  const cases: [string, number, string[]][] = [
+    ['1.2.840.10008.1.2.4.57', 12, ['+el', '+sv', '6']],
+    ['1.2.840.10008.1.2.4.57', 16, ['+el', '+sv', '2']],
+    ['1.2.840.10008.1.2.4.51', 12, ['+ee']],
+  ];
+  it.each(cases)('%s, Bits Stored %i (dcmcjpeg %j): the values dcmdjpeg decodes', async (ts, bits, flags) => {
+    const { dataset, storedValues } = noisyDataset(bits);
+    const native = path.join(dir, `p14-${bits}-${flags.join('')}.dcm`);
+    fs.writeFileSync(native, writePart10(dataset, TransferSyntax.ExplicitVRLittleEndian));
+    const packed = `${native}.jpg.dcm`;
+    const made = runTool('dcmcjpeg', [...flags, native, packed]);
+    expect(made.status, made.stderr).toBe(0);
+    expect(readPart10(fs.readFileSync(packed)).meta.TransferSyntaxUID).toBe(ts);
+    const back = `${packed}.dcmtk.dcm`;
+    const r = runTool('dcmdjpeg', [packed, back]);
+    expect(r.status, r.stderr).toBe(0);
+    const dcmtk = new Uint8Array(readPart10(fs.readFileSync(back)).dataset.PixelData[0] as ArrayBuffer, 0, storedValues.length * 2);
+    const ours = await readNativePixels(fs.readFileSync(packed));
+    expect(ours.transferSyntaxUID).toBe(ts);
+    expect(Array.from(storedValues16(ours.pixelData))).toEqual(Array.from(storedValues16(dcmtk)));
+    // lossless: the values as stored; lossy: near them
+    if (ts === '1.2.840.10008.1.2.4.57') expect(Array.from(storedValues16(ours.pixelData))).toEqual(Array.from(storedValues));
+  });
+});

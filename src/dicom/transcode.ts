@@ -58,6 +58,18 @@ export const NATIVE_SYNTAXES: readonly string[] = [
   TransferSyntax.ExplicitVRLittleEndian,
 ];
 
+/**
+ * Syntaxes dcmjs-codecs 0.0.8 refuses by name though libjpeg-turbo decodes their bitstreams on
+ * the path of a sibling syntax: JPEG Lossless Process 14 with any predictor is the SOF3 stream of
+ * "Selection Value 1" (the decoder reads the predictor from the scan header), and JPEG Extended is
+ * the DCT stream of JPEG Baseline at 12 bits or 8 (the decoder reads the precision from SOF1).
+ * Checked value for value against DCMTK's dcmdjpeg (test/transcode.test.ts). Decoding only.
+ */
+const DECODED_AS: Readonly<Record<string, string>> = {
+  '1.2.840.10008.1.2.4.57': TransferSyntax.JpegLossless,
+  '1.2.840.10008.1.2.4.51': TransferSyntax.JpegBaseline,
+};
+
 /** Compressed syntaxes dcmjs-codecs can decode (lossy ones included: decoding only). */
 const DECODABLE_SYNTAXES: readonly string[] = TRANSFER_SYNTAX_REGISTRY.filter((t) => t.encapsulated && t.decodable).map((t) => t.uid);
 
@@ -216,7 +228,7 @@ export async function transcodeDataset(
   }
 
   // dcmjs-codecs decodes to native first when going between two compressed syntaxes
-  const transcoder = new Transcoder(elements, fromNative ? TransferSyntax.ExplicitVRLittleEndian : fromSyntax);
+  const transcoder = new Transcoder(elements, fromNative ? TransferSyntax.ExplicitVRLittleEndian : (DECODED_AS[fromSyntax] ?? fromSyntax));
   try {
     transcoder.transcode(toSyntax);
   } catch (err) {
