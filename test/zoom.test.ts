@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Candidate } from '../src/inference/detector.js';
-import { ZOOM, zoomRegion } from '../src/inference/zoom.js';
+import { SMALLER, smallerImage, ZOOM, zoomRegion } from '../src/inference/zoom.js';
 
 const at = (x: number, y: number, confidence = 0.6): Candidate => ({ site: 'CSL', laterality: 'L', x, y, box: [x - 5, y - 5, x + 5, y + 5], confidence });
 const film = { rows: 2000, columns: 1500 };
@@ -28,5 +28,24 @@ describe('the part of a film read again, larger (zoomRegion)', () => {
   it('leaves a film whose structures already fill most of it', () => {
     const spread = [at(100, 100), at(1400, 100), at(100, 1900), at(1400, 1900), at(700, 1000), at(800, 900)];
     expect(zoomRegion(spread, film)).toBeUndefined();
+  });
+});
+
+describe('a film read again, smaller (smallerImage)', () => {
+  it('sets the film in the middle of a canvas SMALLER.factor times its size, padded with its air; the panel maps the canvas back', () => {
+    const rows = 100;
+    const columns = 80;
+    // air (0.05) on a tenth of the film, bone and soft tissue brighter
+    const data = Float32Array.from({ length: rows * columns }, (_, i) => (i % 10 === 0 ? 0.05 : 0.3 + (i % 7) / 10));
+    const { panel, image } = smallerImage({ rows, columns, data, pixelSpacingMm: [0.1, 0.1] });
+    expect([image.rows, image.columns]).toEqual([Math.round(rows * SMALLER.factor), Math.round(columns * SMALLER.factor)]);
+    expect([panel.rows, panel.columns]).toEqual([image.rows, image.columns]);
+    expect(image.pixelSpacingMm).toEqual([0.1, 0.1]);
+    // the film's pixel (x, y) is the canvas's (x - x0, y - y0)
+    for (const [x, y] of [[0, 0], [79, 0], [40, 63], [79, 99]]) {
+      expect(image.data[(y - panel.y0) * image.columns + (x - panel.x0)]).toBe(data[y * columns + x]);
+    }
+    expect(image.data[0]).toBeCloseTo(0.05, 6);
+    expect(image.data[image.data.length - 1]).toBeCloseTo(0.05, 6);
   });
 });

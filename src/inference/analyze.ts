@@ -8,8 +8,9 @@ import type { Models } from './models.js';
 import { fieldOf, onFilm, panelImage, panelsOf, type Panel } from './panels.js';
 import { chooseSpacing, estimateSpacing } from './spacing.js';
 import { onThumbGap } from './thumb-gap.js';
-import { zoomRegion } from './zoom.js';
+import { smallerImage, zoomRegion } from './zoom.js';
 import type { Candidate } from './detector.js';
+import { WRIST_SITES } from '../analysis/joints.js';
 import { toDisplay, type DisplayImage, type StoredImage } from '../imaging/preprocess.js';
 
 /**
@@ -205,7 +206,8 @@ type ReadOn = { panel: Panel; image: DisplayImage };
  */
 async function handsBy(detector: Detector, img: DisplayImage, options: AnalyzeOptions, partialDropOne = false, part?: ReadOn): Promise<{ hands: FoundHands; seen: Candidate[] }> {
   const found = await detectAnyOrientation(part?.image ?? img, detector.manifest, detector.runner, options.minJointsPerHand);
-  const seen = part ? onFilm(found.candidates, part.panel) : found.candidates;
+  // a part read larger lies inside the film; a film read smaller has padding around it, where nothing is the film's
+  const seen = part ? onFilm(found.candidates, part.panel).filter((c) => c.x >= 0 && c.y >= 0 && c.x < img.columns && c.y < img.rows) : found.candidates;
   const calibration = detector.manifest.calibration ?? DEFAULT_CALIBRATION;
   const hands = { ...keepPaHands(seen, img, options.paViewsOnly !== false, recognisedHand(calibration), partialDropOne), quarterTurns: found.quarterTurns, calibration };
   return { hands, seen };
@@ -214,7 +216,7 @@ async function handsBy(detector: Detector, img: DisplayImage, options: AnalyzeOp
 /**
  * The film's hands (`handsOn`); where none is found on the whole film and it is made of panels
  * side by side (panels.ts: two views on one plate), the hands of the panel that has the most,
- * put back into the film's pixel frame; where neither, a partial view read again larger (`readLarger`).
+ * put back into the film's pixel frame; where neither, a partial view read again larger or smaller (`readAgain`).
  */
 async function findHands(
   img: DisplayImage,
@@ -229,25 +231,38 @@ async function findHands(
     if (found.hands.candidates.length > (best?.hands.candidates.length ?? 0)) best = found;
   }
   if (best) return best;
-  return (await readLarger(img, whole.seen, models, options)) ?? whole;
+  return (await readAgain(img, whole.seen, models, options)) ?? whole;
 }
 
 /**
- * A partial view shown small on its film, read again larger: the part of the film holding what
- * the detectors saw (zoom.ts: a wrist at the end of a long forearm film), else the exposed field
- * inside the film's empty margins (panels.ts `fieldOf`: a film captured on a viewer's black
- * screen, a collimated field masked black), judged as a panel is. Each answer is taken only when
- * every hand it keeps is a partial PA view: on the upper-limb films the one whole hand the zoomed
- * reading added was a hand in a cast, and phantom feet read on their field came out as whole
- * hands (7 of 40 against 3, 1280 x 1024 films).
+ * A partial view the detectors could not name at the film's scale, read again: larger, the part
+ * of the film holding what the detectors saw (zoom.ts: a wrist at the end of a long forearm
+ * film), else the exposed field inside the film's empty margins (panels.ts `fieldOf`: a film
+ * captured on a viewer's black screen, a collimated field masked black), judged as a panel is;
+ * else smaller (zoom.ts `smallerImage`: a magnified wrist that fills its film). Each answer is
+ * taken only when every hand it keeps is a partial PA view (the smaller reading's only when it is
+ * a wrist alone): on the upper-limb films the one whole hand the zoomed reading added was a hand
+ * in a cast, and phantom feet read on their field came out as whole hands (7 of 40 against 3,
+ * 1280 x 1024 films).
  */
-async function readLarger(img: DisplayImage, seen: Candidate[], models: Pick<Models, 'detector' | 'partialDetector'>, options: AnalyzeOptions): Promise<Found | undefined> {
+async function readAgain(img: DisplayImage, seen: Candidate[], models: Pick<Models, 'detector' | 'partialDetector'>, options: AnalyzeOptions): Promise<Found | undefined> {
   const region = zoomRegion(seen, img);
   const zoomed = region ? await handsOn(img, models, options, { panel: region, image: panelImage(img, region) }) : undefined;
   if (zoomed && onlyPartialViews(zoomed.hands)) return zoomed;
   const field = fieldOf(img);
   const inField = field ? onWholeFilm(await handsOn(panelImage(img, field), models, options), field, img) : undefined;
-  return inField && onlyPartialViews(inField.hands) ? inField : undefined;
+  if (inField && onlyPartialViews(inField.hands)) return inField;
+  const smaller = await handsOn(img, models, options, smallerImage(img));
+  return onlyMagnifiedWrists(smaller.hands) ? smaller : undefined;
+}
+
+/**
+ * Partial views of the wrist alone: what a film read smaller is taken for. A magnified wrist's
+ * carpus and CMC row name themselves; fingers read smaller were named on the wrong phalanges or
+ * the wrong side (a finger film, a thumb series on the upper-limb films).
+ */
+function onlyMagnifiedWrists(hands: FoundHands): boolean {
+  return onlyPartialViews(hands) && hands.candidates.every((c) => WRIST_SITES.includes(c.site));
 }
 
 /** A panel's hands in the film's pixel frame, whole hands judged again for their thumb on the whole film. */
