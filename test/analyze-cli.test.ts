@@ -89,6 +89,8 @@ describe('jointscore analyze', () => {
     expect(results[1].source.columns).toBe(2048);
     expect(r.stderr).toContain('1 of 4 file(s) failed');
     expect(r.stderr).toContain(`${join(images, 'broken.dcm')}: `);
+    // a decoding error names its file already: the list says it once
+    expect(r.stderr).not.toContain(`${join(images, 'broken.dcm')}: ${join(images, 'broken.dcm')}`);
     const objects = (name: string) => [`${name}.json`, `${name}.pr.dcm`, `${name}.sc.dcm`, `${name}.sr.dcm`];
     expect(readdirSync(out).sort()).toEqual([...objects('hand-left-m2-explicit'), ...objects('hands-both-m2-jpegls'), 'sub']);
     // the result objects beside the JSON: valid, and in the source's study
@@ -227,6 +229,16 @@ describe('reading DICOM images for analysis', () => {
     const text = join(dir, 'x.txt');
     writeFileSync(text, 'hello');
     await expect(readDicomImage(text)).rejects.toThrow(`${text}: not a DICOM Part 10 file`);
+  });
+
+  it('names a transfer syntax nothing here decodes and the fix (a deflated file DCMTK wrote)', async () => {
+    const plain = write('to-deflate.dcm', buildMinimalDx({}, { rows: 8, columns: 8 }));
+    const deflated = join(dir, 'deflated.dcm');
+    const made = runTool('dcmconv', ['+td', plain, deflated]);
+    expect(made.status, made.stderr).toBe(0);
+    await expect(readDicomImage(deflated)).rejects.toThrow(
+      `${deflated}: cannot decode the pixel data: cannot decode pixel data in transfer syntax Deflated Explicit VR Little Endian (1.2.840.10008.1.2.1.99): write the file as Explicit VR Little Endian first (DCMTK: dcmconv +te`,
+    );
   });
 
   it('decodes a compressed fixture to the same stored values as the file says (JPEG-LS)', async () => {

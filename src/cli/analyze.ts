@@ -213,7 +213,8 @@ export async function runAnalyze(target: string, o: AnalyzeOptions, io: AnalyzeI
     log.info('analyze finished', { files: files.length, ok: run.results.length, failed: run.failures.length, skipped: skipped.length, notAnalysed: run.notSelected.length });
   }
   if (run.failures.length) {
-    const list = run.failures.map((f) => `  ${f.file}: ${f.reason}`).join('\n');
+    // a decoding error names its file already
+    const list = run.failures.map((f) => `  ${f.reason.startsWith(`${f.file}: `) ? f.reason : `${f.file}: ${f.reason}`}`).join('\n');
     io.stderr.write(`${run.failures.length} of ${files.length} file(s) failed:\n${list}\n`);
   }
   return run;

@@ -70,6 +70,13 @@ const DECODED_AS: Readonly<Record<string, string>> = {
   '1.2.840.10008.1.2.4.51': TransferSyntax.JpegBaseline,
 };
 
+/** Syntaxes a file may come in that nothing here decodes, named in the message (the SCP never accepts them). */
+const UNDECODED_NAMES: Readonly<Record<string, string>> = {
+  '1.2.840.10008.1.2.1.99': 'Deflated Explicit VR Little Endian',
+  '1.2.840.10008.1.2.2': 'Explicit VR Big Endian (retired)',
+  '1.2.840.10008.1.2.4.55': 'JPEG Full Progression (retired)',
+};
+
 /** Compressed syntaxes dcmjs-codecs can decode (lossy ones included: decoding only). */
 const DECODABLE_SYNTAXES: readonly string[] = TRANSFER_SYNTAX_REGISTRY.filter((t) => t.encapsulated && t.decodable).map((t) => t.uid);
 
@@ -164,7 +171,11 @@ export async function transcodeDataset(
   const fromNative = isNativeSyntax(fromSyntax);
   const toNative = isNativeSyntax(toSyntax);
   if (!fromNative && !DECODABLE_SYNTAXES.includes(fromSyntax)) {
-    throw new Error(`cannot decode pixel data in transfer syntax ${describe(fromSyntax)}`);
+    const known = UNDECODED_NAMES[fromSyntax];
+    throw new Error(
+      `cannot decode pixel data in transfer syntax ${known ? `${known} (${fromSyntax})` : describe(fromSyntax)}: ` +
+        'write the file as Explicit VR Little Endian first (DCMTK: dcmconv +te, or dcmdjpeg for a JPEG the codecs here refuse)',
+    );
   }
   if (!toNative && !(LOSSLESS_COMPRESSED_SYNTAXES as readonly string[]).includes(toSyntax)) {
     throw new Error(
