@@ -147,14 +147,16 @@ describe('lossless transcoding with dcmjs-codecs', () => {
 
 /**
  * Syntaxes a sender may use that dcmjs-codecs refuses by name (transcode.ts `DECODED_AS`): JPEG
- * Lossless Process 14 at any predictor and JPEG Extended (12-bit lossy), both written by DCMTK's
+ * Lossless Process 14 at any predictor, JPEG Extended (12-bit lossy) and the retired JPEG Full
+ * Progression (a progressive JPEG wrapped by img2dcm; files only), each written by DCMTK's
  * dcmcjpeg and decoded here value for value as DCMTK's dcmdjpeg decodes them.
  */
-describe('JPEG Lossless Process 14 and JPEG Extended, as DCMTK writes them', () => {
+describe('JPEG Lossless Process 14, JPEG Extended and JPEG Full Progression, as DCMTK writes them', () => {
   const cases: [string, number, string[]][] = [
     ['1.2.840.10008.1.2.4.57', 12, ['+el', '+sv', '6']],
     ['1.2.840.10008.1.2.4.57', 16, ['+el', '+sv', '2']],
     ['1.2.840.10008.1.2.4.51', 12, ['+ee']],
+    ['1.2.840.10008.1.2.4.55', 12, ['+ep']],
   ];
   it.each(cases)('%s, Bits Stored %i (dcmcjpeg %j): the values dcmdjpeg decodes', async (ts, bits, flags) => {
     const { dataset, storedValues } = noisyDataset(bits);

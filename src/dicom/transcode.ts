@@ -61,20 +61,22 @@ export const NATIVE_SYNTAXES: readonly string[] = [
 /**
  * Syntaxes dcmjs-codecs 0.0.8 refuses by name though libjpeg-turbo decodes their bitstreams on
  * the path of a sibling syntax: JPEG Lossless Process 14 with any predictor is the SOF3 stream of
- * "Selection Value 1" (the decoder reads the predictor from the scan header), and JPEG Extended is
- * the DCT stream of JPEG Baseline at 12 bits or 8 (the decoder reads the precision from SOF1).
+ * "Selection Value 1" (the decoder reads the predictor from the scan header), and JPEG Extended and
+ * JPEG Full Progression are DCT streams as JPEG Baseline's, at 12 bits or 8 (the decoder reads the
+ * precision and the scans from the frame header).
  * Checked value for value against DCMTK's dcmdjpeg (test/transcode.test.ts). Decoding only.
  */
 const DECODED_AS: Readonly<Record<string, string>> = {
   '1.2.840.10008.1.2.4.57': TransferSyntax.JpegLossless,
   '1.2.840.10008.1.2.4.51': TransferSyntax.JpegBaseline,
+  // retired, but what DCMTK's img2dcm labels a progressive JPEG (a picture imported from a CD)
+  '1.2.840.10008.1.2.4.55': TransferSyntax.JpegBaseline,
 };
 
 /** Syntaxes a file may come in that nothing here decodes, named in the message (the SCP never accepts them). */
 const UNDECODED_NAMES: Readonly<Record<string, string>> = {
   '1.2.840.10008.1.2.1.99': 'Deflated Explicit VR Little Endian',
   '1.2.840.10008.1.2.2': 'Explicit VR Big Endian (retired)',
-  '1.2.840.10008.1.2.4.55': 'JPEG Full Progression (retired)',
 };
 
 /** Compressed syntaxes dcmjs-codecs can decode (lossy ones included: decoding only). */

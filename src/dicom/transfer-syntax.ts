@@ -32,7 +32,9 @@ export const TRANSFER_SYNTAX_REGISTRY: readonly TransferSyntaxInfo[] = [
   row('1.2.840.10008.1.2.4.90', 'JPEG 2000 Lossless', true, true),
   row('1.2.840.10008.1.2.4.91', 'JPEG 2000', true, false),
   row('1.2.840.10008.1.2.5', 'RLE Lossless', true, true),
-  // decoded when they arrive in a file (analyze), not yet offered to senders
+  // decoded when they arrive in a file (analyze), not accepted from senders: retired (a progressive
+  // JPEG as DCMTK's img2dcm wraps it), or not yet offered
+  row('1.2.840.10008.1.2.4.55', 'JPEG Full Progression (retired)', true, false, false),
   row('1.2.840.10008.1.2.4.201', 'HTJ2K Lossless', true, true, false),
   row('1.2.840.10008.1.2.4.202', 'HTJ2K Lossless RPCL', true, true, false),
   row('1.2.840.10008.1.2.4.203', 'HTJ2K', true, false, false),
