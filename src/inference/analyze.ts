@@ -8,7 +8,7 @@ import type { Models } from './models.js';
 import { fieldOf, onFilm, panelImage, panelsOf, type Panel } from './panels.js';
 import { chooseSpacing, estimateSpacing } from './spacing.js';
 import { onThumbGap } from './thumb-gap.js';
-import { smallerImage, zoomRegion } from './zoom.js';
+import { smallerImage, sureStructures, zoomRegion } from './zoom.js';
 import type { Candidate } from './detector.js';
 import { WRIST_SITES } from '../analysis/joints.js';
 import { toDisplay, type DisplayImage, type StoredImage } from '../imaging/preprocess.js';
@@ -239,7 +239,8 @@ async function findHands(
  * of the film holding what the detectors saw (zoom.ts: a wrist at the end of a long forearm
  * film), else the exposed field inside the film's empty margins (panels.ts `fieldOf`: a film
  * captured on a viewer's black screen, a collimated field masked black), judged as a panel is;
- * else smaller (zoom.ts `smallerImage`: a magnified wrist that fills its film). Each answer is
+ * else smaller where they saw a partial view's worth of structures (zoom.ts `smallerImage`: a
+ * magnified wrist that fills its film). Each answer is
  * taken only when every hand it keeps is a partial PA view (the smaller reading's only when it is
  * a wrist alone): on the upper-limb films the one whole hand the zoomed reading added was a hand
  * in a cast, and phantom feet read on their field came out as whole hands (7 of 40 against 3,
@@ -252,6 +253,7 @@ async function readAgain(img: DisplayImage, seen: Candidate[], models: Pick<Mode
   const field = fieldOf(img);
   const inField = field ? onWholeFilm(await handsOn(panelImage(img, field), models, options), field, img) : undefined;
   if (inField && onlyPartialViews(inField.hands)) return inField;
+  if (!sureStructures(seen)) return undefined;
   const smaller = await handsOn(img, models, options, smallerImage(img));
   return onlyMagnifiedWrists(smaller.hands) ? smaller : undefined;
 }

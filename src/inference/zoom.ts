@@ -26,9 +26,15 @@ export const ZOOM = {
   minSpanOfFilm: 0.1,
 } as const;
 
-export function zoomRegion(seen: readonly Candidate[], film: { rows: number; columns: number }): Panel | undefined {
+/** The structures the detectors saw with some confidence, where there are a partial view's worth of them. */
+export function sureStructures(seen: readonly Candidate[]): Candidate[] | undefined {
   const sure = seen.filter((c) => c.confidence >= ZOOM.minConfidence);
-  if (sure.length < ZOOM.minJoints) return undefined;
+  return sure.length >= ZOOM.minJoints ? sure : undefined;
+}
+
+export function zoomRegion(seen: readonly Candidate[], film: { rows: number; columns: number }): Panel | undefined {
+  const sure = sureStructures(seen);
+  if (!sure) return undefined;
   const xs = sure.map((c) => c.x);
   const ys = sure.map((c) => c.y);
   const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
@@ -49,7 +55,9 @@ const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v
  * padded with its air. A magnified partial view (a wrist cut from a film at the carpus, as
  * research sets and some sites' wrist protocols show it) fills the film, and the detectors,
  * which learnt partial views cut from whole hands, see its carpus larger than they learnt it
- * (docs/evaluation.md, "A magnified wrist read smaller"). The panel's offset is negative: the
+ * (docs/evaluation.md, "A magnified wrist read smaller"). Read only where the detectors saw a
+ * partial view's worth of structures on the film (`sureStructures`): a film with nothing on it
+ * (a chest) costs no more. The panel's offset is negative: the
  * film's pixel (x, y) is the canvas's (x - x0, y - y0). Pure: pixels in, pixels out.
  */
 export const SMALLER = {
