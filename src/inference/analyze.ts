@@ -240,11 +240,10 @@ async function findHands(
  * film), else the exposed field inside the film's empty margins (panels.ts `fieldOf`: a film
  * captured on a viewer's black screen, a collimated field masked black), judged as a panel is;
  * else smaller where they saw a partial view's worth of structures (zoom.ts `smallerImage`: a
- * magnified wrist that fills its film). Each answer is
- * taken only when every hand it keeps is a partial PA view (the smaller reading's only when it is
- * a wrist alone): on the upper-limb films the one whole hand the zoomed reading added was a hand
- * in a cast, and phantom feet read on their field came out as whole hands (7 of 40 against 3,
- * 1280 x 1024 films).
+ * magnified wrist that fills its film). Each answer is taken only when every hand it keeps is a
+ * partial PA view (the smaller reading's only when it is a wrist alone): on the upper-limb films
+ * the one whole hand the zoomed reading added was a hand in a cast, and phantom feet read on their
+ * field came out as whole hands (7 of 40 against 3, 1280 x 1024 films).
  */
 async function readAgain(img: DisplayImage, seen: Candidate[], models: Pick<Models, 'detector' | 'partialDetector'>, options: AnalyzeOptions): Promise<Found | undefined> {
   const region = zoomRegion(seen, img);
