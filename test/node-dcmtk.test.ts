@@ -170,6 +170,10 @@ describe("the header's declared view", () => {
       ds.SOPClassUID = '1.2.840.10008.5.1.4.1.1.1.1.1';
       ds.PresentationIntentType = 'FOR PROCESSING';
     }, /^for-processing: SOP Class 1\.2\.840\.10008\.5\.1\.4\.1\.1\.1\.1\.1 \(Digital X-Ray Image Storage - For Processing\): raw detector data/],
+    ['skips a copy made from another image (an overlay naming its source film), and sends nothing for it', 'derived-copy', 2, (ds) => {
+      ds.ImageType = ['DERIVED', 'SECONDARY'];
+      ds.SourceImageSequence = [{ ReferencedSOPClassUID: ds.SOPClassUID, ReferencedSOPInstanceUID: ds.SOPInstanceUID }];
+    }, /^derived-copy: Image Type \(0008,0008\) "DERIVED\\SECONDARY" with a Source Image Sequence \(0008,2112\) naming [0-9.]+: a copy made from another image; its source is the one analysed/],
     ['skips a film with no body part whose series description names the feet, quoting the word, and sends nothing for it', 'feet', 4, (ds) => {
       delete ds.BodyPartExamined;
       ds.SeriesDescription = 'BOTH FEET DP';

@@ -66,6 +66,23 @@ describe('selection rules', () => {
     expect(bodyPartOfText('Handgelenk')).toEqual({ hand: true });
   });
 
+  it('skips a copy made from another image (DERIVED\\SECONDARY naming its source), reads a processed original; false reads both', () => {
+    const source = [{ ReferencedSOPClassUID: '1.2.840.10008.5.1.4.1.1.1.1', ReferencedSOPInstanceUID: '1.2.826.0.1.3680043.10.1443.9.1' }];
+    const copy = { ...hand, ImageType: ['DERIVED', 'SECONDARY'], SourceImageSequence: source };
+    expect(select(copy, rules())).toEqual({
+      analyse: false,
+      rule: 'derived-copy',
+      reason: 'Image Type (0008,0008) "DERIVED\\SECONDARY" with a Source Image Sequence (0008,2112) naming 1.2.826.0.1.3680043.10.1443.9.1: a copy made from another image; its source is the one analysed (selection.skipDerivedCopies)',
+    });
+    // as a backslash string, any case
+    expect(select({ ...copy, ImageType: 'derived\\secondary\\other' }, rules())).toMatchObject({ analyse: false, rule: 'derived-copy' });
+    // a modality's processed film, a secondary capture naming no source (a CD import): originals
+    expect(select({ ...copy, ImageType: ['DERIVED', 'PRIMARY'] }, rules())).toEqual({ analyse: true });
+    expect(select({ ...hand, ImageType: ['DERIVED', 'SECONDARY'] }, rules())).toEqual({ analyse: true });
+    expect(select({ ...copy, SourceImageSequence: [] }, rules())).toEqual({ analyse: true });
+    expect(select(copy, rules({ skipDerivedCopies: false }))).toEqual({ analyse: true });
+  });
+
   it("skips a raw detector image (DX For Processing) by its SOP Class or its Presentation Intent Type; false reads it", () => {
     const raw = { ...hand, SOPClassUID: '1.2.840.10008.5.1.4.1.1.1.1.1', PresentationIntentType: 'FOR PROCESSING' };
     expect(select(raw, rules())).toEqual({

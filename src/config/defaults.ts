@@ -49,6 +49,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
     skipDeclaredCasts: true,
     skipDeclaredBodyParts: true,
     skipForProcessing: true,
+    skipDerivedCopies: true,
     minPatientAgeYears: 0,
     skippedRetentionHours: 24,
   },

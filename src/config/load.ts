@@ -258,6 +258,7 @@ const SCHEMA: Section = {
     skipDeclaredCasts: new Leaf(bool),
     skipDeclaredBodyParts: new Leaf(bool),
     skipForProcessing: new Leaf(bool),
+    skipDerivedCopies: new Leaf(bool),
     minPatientAgeYears: new Leaf(num(0, 120, false, ' (years)')),
     skippedRetentionHours: new Leaf(num(0, 8760, false, ' (hours)')),
   },

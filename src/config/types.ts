@@ -66,6 +66,8 @@ export interface SelectionConfig {
   skipDeclaredBodyParts: boolean;
   /** skip raw detector images (DX For Processing, Presentation Intent Type FOR PROCESSING): the For Presentation copy is read */
   skipForProcessing: boolean;
+  /** skip copies made from another image (Image Type DERIVED\SECONDARY with a Source Image Sequence): the source is read */
+  skipDerivedCopies: boolean;
   /** younger patients are not graded (growth plates); 0 = any age. Age from Patient's Age, else Birth Date and Study Date */
   minPatientAgeYears: number;
   /** hours a skipped object stays in the spool before it is removed */

@@ -1,5 +1,5 @@
 import type { SelectionConfig } from '../config/types.js';
-import type { NaturalDataset } from '../dicom/part10.js';
+import { valuesOf, type NaturalDataset } from '../dicom/part10.js';
 import { IMAGE_STORAGE, STORAGE_CLASSES } from '../dimse/negotiation.js';
 import { DEFAULT_RESULT_OPTIONS } from './results.js';
 import { declaredCast, declaredOtherBodyPart, declaredView, patientAgeYears, text } from './declared.js';
@@ -46,6 +46,24 @@ const forProcessing: Rule = (ds, c) => {
   const intent = text(ds.PresentationIntentType).toUpperCase();
   const says = text(ds.SOPClassUID) === DX_FOR_PROCESSING ? `SOP Class ${DX_FOR_PROCESSING} (Digital X-Ray Image Storage - For Processing)` : intent === 'FOR PROCESSING' ? 'Presentation Intent Type (0008,0068) "FOR PROCESSING"' : undefined;
   return says ? skip('for-processing', `${says}: raw detector data, before the modality's image processing; its For Presentation image is the one analysed (selection.skipForProcessing)`) : undefined;
+};
+
+/**
+ * A copy made from another image: an AI vendor's overlay, a workstation's annotated or turned
+ * copy of a film, a screen capture of it. It names its source in the Source Image Sequence, and
+ * the source film is the one analysed; a copy's results would stand beside the film's as a second
+ * set in the study. A processed film a modality marks DERIVED\PRIMARY is an original and read.
+ */
+const derivedCopy: Rule = (ds, c) => {
+  if (!c.skipDerivedCopies) return undefined;
+  const type = valuesOf(ds.ImageType).map((v) => String(v).trim().toUpperCase());
+  const source = Array.isArray(ds.SourceImageSequence) ? (ds.SourceImageSequence[0] as NaturalDataset | undefined) : undefined;
+  if (type[0] !== 'DERIVED' || type[1] !== 'SECONDARY' || !source) return undefined;
+  const uid = text(source.ReferencedSOPInstanceUID);
+  return skip(
+    'derived-copy',
+    `Image Type (0008,0008) "${type.join('\\')}" with a Source Image Sequence (0008,2112)${uid ? ` naming ${uid}` : ''}: a copy made from another image; its source is the one analysed (selection.skipDerivedCopies)`,
+  );
 };
 
 const modality: Rule = (ds, c) => {
@@ -136,7 +154,7 @@ const patientAge: Rule = (ds, c) => {
     : undefined;
 };
 
-export const RULES: readonly Rule[] = [ownOutput, sopClass, forProcessing, modality, bodyPart, bodyPartRule, seriesDescription, laterality, declaredViewRule, castRule, patientAge];
+export const RULES: readonly Rule[] = [ownOutput, sopClass, forProcessing, derivedCopy, modality, bodyPart, bodyPartRule, seriesDescription, laterality, declaredViewRule, castRule, patientAge];
 
 const MEDIA_STORAGE_DIRECTORY = '1.2.840.10008.1.3.10';
 
