@@ -1,3 +1,4 @@
+import { DisplayHistogram } from '../imaging/display-histogram.js';
 import type { DisplayImage } from '../imaging/preprocess.js';
 import type { Candidate } from './detector.js';
 import type { Panel } from './panels.js';
@@ -50,16 +51,7 @@ export function zoomRegion(seen: readonly Candidate[], film: { rows: number; col
 
 const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
 
-/**
- * A film read again smaller: set in the middle of a canvas `SMALLER.factor` times its size,
- * padded with its air. A magnified partial view (a wrist cut from a film at the carpus, as
- * research sets and some sites' wrist protocols show it) fills the film, and the detectors,
- * which learnt partial views cut from whole hands, see its carpus larger than they learnt it
- * (docs/evaluation.md, "A magnified wrist read smaller"). Read only where the detectors saw a
- * partial view's worth of structures on the film (`sureStructures`): a film with nothing on it
- * (a chest) costs no more. The panel's offset is negative: the
- * film's pixel (x, y) is the canvas's (x - x0, y - y0). Pure: pixels in, pixels out.
- */
+/** The smaller reading's canvas (`smallerImage`). */
 export const SMALLER = {
   /** the canvas's size over the film's */
   factor: 1.3,
@@ -67,21 +59,22 @@ export const SMALLER = {
   airQuantile: 0.05,
 } as const;
 
+/**
+ * A film read again smaller: set in the middle of a canvas `SMALLER.factor` times its size,
+ * padded with its air. A magnified partial view (a wrist cut from a film at the carpus, as
+ * research sets and some sites' wrist protocols show it) fills the film, and the detectors,
+ * which learnt partial views cut from whole hands, see its carpus larger than they learnt it
+ * (docs/evaluation.md, "A magnified wrist read smaller"). analyze.ts reads it only where the
+ * detectors saw a partial view's worth of structures (`sureStructures`), so that a film with
+ * nothing on it (a chest) costs no more. The panel's offset is negative: the film's pixel (x, y)
+ * is the canvas's (x - x0, y - y0). Pure: pixels in, pixels out.
+ */
 export function smallerImage(img: DisplayImage): { panel: Panel; image: DisplayImage } {
   const rows = Math.round(img.rows * SMALLER.factor);
   const columns = Math.round(img.columns * SMALLER.factor);
   const top = (rows - img.rows) >> 1;
   const left = (columns - img.columns) >> 1;
-  const data = new Float32Array(rows * columns).fill(quantile(img.data, SMALLER.airQuantile));
+  const data = new Float32Array(rows * columns).fill(DisplayHistogram.of(img.data).quantile(SMALLER.airQuantile));
   for (let y = 0; y < img.rows; y++) data.set(img.data.subarray(y * img.columns, (y + 1) * img.columns), (y + top) * columns + left);
   return { panel: { x0: -left, columns, y0: -top, rows }, image: { rows, columns, data, pixelSpacingMm: img.pixelSpacingMm } };
-}
-
-/** The q-quantile of the values, from a sample of at most 65536 of them (a radiograph's air needs no more). */
-function quantile(values: Float32Array, q: number): number {
-  const step = Math.max(1, Math.floor(values.length / 65536));
-  const sample = new Float32Array(Math.ceil(values.length / step));
-  for (let i = 0, k = 0; i < values.length; i += step) sample[k++] = values[i];
-  sample.sort();
-  return sample[Math.min(sample.length - 1, Math.floor(q * sample.length))];
 }
