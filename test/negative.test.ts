@@ -1,7 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MODELS_DIR } from '../src/cli/analyze.js';
 import { DEFAULT_CONFIG } from '../src/config/defaults.js';
 import { readPart10, writePart10 } from '../src/dicom/part10.js';
@@ -18,7 +15,6 @@ import { captureLogger } from './helpers/inference.js';
  * the log say so. A film with no hand stays without one.
  */
 let models: Models;
-let work: string;
 const policy = analysisPolicy({ ...DEFAULT_CONFIG.analysis, reportNoHand: true }, new Date(Date.UTC(2026, 0, 2)));
 
 /** The fixture's bytes with its stored values inverted (4095 - v) under the same Photometric Interpretation. */
@@ -33,9 +29,7 @@ async function mislabelled(name: string): Promise<{ plain: Uint8Array; inverted:
 
 beforeAll(async () => {
   models = await loadModels(DEFAULT_MODELS_DIR, { provider: 'cpu' });
-  work = mkdtempSync(join(tmpdir(), 'jointscore-negative-'));
 }, 60_000);
-afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('a film sent inverted', () => {
   it('is read as its negative: the same joints as the film rightly labelled, said in the SR and the log', async () => {

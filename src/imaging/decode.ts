@@ -4,7 +4,7 @@ import { readNativePixels } from '../dicom/transcode.js';
 import { logger, type Logger } from '../observability/logger.js';
 import { JointscoreError } from '../errors.js';
 import { displayShutter } from './shutter.js';
-import { greyFromColour } from './colour.js';
+import { greyFromColour, type ColourPixels } from './colour.js';
 
 /**
  * A DICOM file (any transfer syntax dcmjs-codecs decodes) to the stored values and the few
@@ -123,7 +123,7 @@ export async function decodeDicomImage(bytes: Uint8Array, name: string, log: Log
     throw new ImageFileError(name, `Pixel Data (7FE0,0010) holds ${pixelData.byteLength} bytes, ${rows} x ${columns}${colour ? ' x 3' : ''} x ${bitsAllocated / 8} expected`);
   }
   const values = colour
-    ? greyOfColourFilm(ds, pixelData, decodedAs, name, log)
+    ? greyOfColourFilm(ds, { data: pixelData, rows, columns, photometric: decodedAs, planarConfiguration: Number(ds.PlanarConfiguration ?? 0), bitsAllocated, bitsStored }, name, log)
     : storedValues(pixelData, n, bitsAllocated, bitsStored, signed);
   // Pixel Padding Value is defined for grey pixels only (PS3.3 C.7.5.1.1.2)
   const padding = colour ? undefined : paddingRange(ds, bitsStored, signed);
@@ -196,18 +196,10 @@ function checkImageKind(ds: NaturalDataset, name: string): void {
  * The luminance of a grey film stored in colour (src/imaging/colour.ts), or the file refused
  * with the attribute named where its pixels are coloured.
  */
-function greyOfColourFilm(ds: NaturalDataset, pixelData: Uint8Array, decodedAs: string, name: string, log: Logger): Uint8Array | Uint16Array {
+function greyOfColourFilm(ds: NaturalDataset, px: ColourPixels, name: string, log: Logger): Uint8Array | Uint16Array {
   const stored = String(ds.PhotometricInterpretation ?? '').trim();
-  const as = decodedAs === stored ? `"${stored}"` : `"${stored}" (decoded as ${decodedAs})`;
-  const read = greyFromColour({
-    data: pixelData,
-    rows: Number(ds.Rows),
-    columns: Number(ds.Columns),
-    photometric: decodedAs,
-    planarConfiguration: Number(ds.PlanarConfiguration ?? 0),
-    bitsAllocated: Number(ds.BitsAllocated),
-    bitsStored: Number(ds.BitsStored ?? ds.BitsAllocated),
-  });
+  const as = px.photometric === stored ? `"${stored}"` : `"${stored}" (decoded as ${px.photometric})`;
+  const read = greyFromColour(px);
   if (!read.grey) throw new ImageFileError(name, `Photometric Interpretation (0028,0004) ${as} with three samples: ${read.reason}`);
   log.info(
     `${name}: Photometric Interpretation (0028,0004) ${as} with three samples holds a grey film (${(100 * read.colouredShare).toFixed(2)} % of pixels coloured): its luminance is analysed`,
