@@ -73,6 +73,8 @@ export interface HandResult {
     maxResidual: number;
     /** PA-partial: the sites not on the film (not graded, not found) */
     notInView?: JointSite[];
+    /** PA-partial of a finger film: its digit and side are the header's, named by these attributes (a finger alone does not show which it is) */
+    namedBy?: string;
   };
 }
 

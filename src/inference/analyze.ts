@@ -1,6 +1,7 @@
 import { asImmature, type HandAnalysis, type HandNotGraded, type HandResult } from '../analysis/hand-analysis.js';
 import { detectAnyOrientation, type QuarterTurns } from './orientation.js';
-import { keepPaHands, MAX_PA_RESIDUAL, PARTIAL_VIEW, recognisedHand, thumbOnFilm, type ViewCheck } from './view.js';
+import { keepPaHands, MAX_PA_RESIDUAL, namedFingerView, PARTIAL_VIEW, recognisedHand, thumbOnFilm, type ViewCheck } from './view.js';
+import { readNamedFinger, type DeclaredFinger } from './finger.js';
 import { DEFAULT_CALIBRATION, type DetectorCalibration } from './manifest.js';
 import { grade } from './grader.js';
 import { childsPhyses, immatureReason } from './physes.js';
@@ -41,6 +42,8 @@ export interface AnalyzeOptions {
   thumbGap?: boolean;
   /** where nothing is found, read the film's negative too (default true; `analyzeDisplay`) */
   negativeRead?: boolean;
+  /** the finger the header says the film shows, read where nothing else is found (`fingerNamed`) */
+  finger?: DeclaredFinger;
 }
 
 export async function analyzeImage(
@@ -147,7 +150,7 @@ async function analyzeAsShown(
   const hands = graded.map((h) => {
     const residual = paResiduals[h.laterality];
     const part = partial[h.laterality];
-    if (part) return { ...h, view: { kind: 'PA-partial' as const, layoutResidual: rounded(part.residual), maxResidual: PARTIAL_VIEW.maxResidual, notInView: part.notInView } };
+    if (part) return { ...h, view: { kind: 'PA-partial' as const, layoutResidual: rounded(part.residual), maxResidual: PARTIAL_VIEW.maxResidual, notInView: part.notInView, ...(part.namedBy ? { namedBy: part.namedBy } : {}) } };
     return residual === undefined ? h : { ...h, view: { kind: 'PA' as const, layoutResidual: rounded(residual), maxResidual: MAX_PA_RESIDUAL } };
   });
   const t3 = performance.now();
@@ -216,7 +219,8 @@ async function handsBy(detector: Detector, img: DisplayImage, options: AnalyzeOp
 /**
  * The film's hands (`handsOn`); where none is found on the whole film and it is made of panels
  * side by side (panels.ts: two views on one plate), the hands of the panel that has the most,
- * put back into the film's pixel frame; where neither, a partial view read again larger or smaller (`readAgain`).
+ * put back into the film's pixel frame; where neither, a partial view read again larger or smaller
+ * (`readAgain`); where none of these, the finger the header names (`fingerNamed`).
  */
 async function findHands(
   img: DisplayImage,
@@ -231,7 +235,24 @@ async function findHands(
     if (found.hands.candidates.length > (best?.hands.candidates.length ?? 0)) best = found;
   }
   if (best) return best;
-  return (await readAgain(img, whole.seen, models, options)) ?? whole;
+  return (await readAgain(img, whole.seen, models, options)) ?? (await fingerNamed(img, whole, models, options)) ?? whole;
+}
+
+/**
+ * A finger film read by the finger its header names (finger.ts), where nothing else is found: its
+ * DIP, PIP and MCP as a partial PA view of that finger. Only at the header's spacing: a finger is
+ * told from a forearm's bone ends by its phalanges' lengths in millimetres.
+ */
+async function fingerNamed(img: DisplayImage, whole: Found, models: Pick<Models, 'detector' | 'partialDetector'>, options: AnalyzeOptions): Promise<Found | undefined> {
+  const named = options.finger && 'finger' in options.finger ? options.finger.finger : undefined;
+  const detector = models.partialDetector;
+  if (!named || !detector || options.spacingFrom === 'default') return undefined;
+  const read = await readNamedFinger(img, named, detector.manifest, detector.runner);
+  const view = read && namedFingerView(read.candidates, named.laterality, named.says);
+  if (!read || !view) return undefined;
+  const calibration = detector.manifest.calibration ?? DEFAULT_CALIBRATION;
+  const hands: FoundHands = { candidates: read.candidates, paResiduals: {}, partial: { [named.laterality]: view }, notGraded: [], quarterTurns: read.quarterTurns, calibration };
+  return { hands, detectors: [models.detector, detector], seen: whole.seen };
 }
 
 /**

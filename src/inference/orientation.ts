@@ -83,7 +83,7 @@ export interface OrientedDetection {
  */
 const letterboxes = new WeakMap<DisplayImage, Map<number, Letterboxed>>();
 
-function letterboxOnce(img: DisplayImage, size: number): Letterboxed {
+export function letterboxOnce(img: DisplayImage, size: number): Letterboxed {
   const bySize = letterboxes.get(img) ?? new Map<number, Letterboxed>();
   letterboxes.set(img, bySize);
   const lb = bySize.get(size) ?? letterbox(img, size);

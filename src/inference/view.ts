@@ -221,6 +221,20 @@ export interface PartialPaView {
   notInView: JointSite[];
   /** a joint left out because the others lie as in a PA hand without it (`partialFit`) */
   dropped?: Candidate;
+  /** a finger film read by the finger its header names (src/inference/finger.ts): the attributes that name it */
+  namedBy?: string;
+}
+
+/**
+ * A finger read by the name its header gives it (src/inference/finger.ts) as a partial PA view:
+ * its DIP, PIP and MCP fitted to that finger's in the PA layout (the proportions and the line of
+ * the named finger, at `PARTIAL_VIEW.maxResidual`), every other site not in view.
+ */
+export function namedFingerView(finger: readonly Candidate[], laterality: Laterality, namedBy: string): PartialPaView | undefined {
+  const fit = fitLayout(finger, laterality, finger.length);
+  if (!fit || fit.residual > PARTIAL_VIEW.maxResidual) return undefined;
+  const found = new Set(finger.map((c) => c.site));
+  return { residual: fit.residual, notInView: (Object.keys(PA_LAYOUT) as JointSite[]).filter((site) => !found.has(site)), namedBy };
 }
 
 /**

@@ -7,7 +7,8 @@ import { analyzeDisplay } from '../inference/analyze.js';
 import type { Models } from '../inference/models.js';
 import { toDisplay, type DisplayImage } from '../imaging/preprocess.js';
 import type { Logger } from '../observability/logger.js';
-import { patientAgeYears } from './declared.js';
+import { declaredFinger, patientAgeYears } from './declared.js';
+import type { DeclaredFinger } from '../inference/finger.js';
 import { gspsApplies } from '../reports/gsps.js';
 import { buildNoHandReport, DEFAULT_RESULT_OPTIONS, startOverlay, startResultObjects, type OverlayStart, type ResultOptions } from './results.js';
 
@@ -93,13 +94,22 @@ export async function analyseObject(
   const spacingFrom = image.pixelSpacingSource === 'default' ? 'default' : 'header';
   // a site that grades every age (minGradingAgeYears 0) grades children's hands whatever their growth plates show
   const openPhysesCheck = policy.minGradingAgeYears > 0;
-  const found = await analyzeDisplay(display, image.sopInstanceUID, models, undefined, { spacingFrom, paViewsOnly: policy.paViewsOnly, openPhysesCheck });
+  const finger = picture ? undefined : declaredFinger(image.dataset);
+  const found = await analyzeDisplay(display, image.sopInstanceUID, models, undefined, { spacingFrom, paViewsOnly: policy.paViewsOnly, openPhysesCheck, finger });
   const analysis = picture ? found : withAgePolicy(found, image.dataset, policy.minGradingAgeYears);
+  if (analysis.hands.length === 0 && finger) log.info(fingerNotReadMessage(name, finger, spacingFrom), { file: name, sopInstanceUID: image.sopInstanceUID });
   if (analysis.source.readAsNegative) log.warn(readAsNegativeMessage(name, picture ? undefined : image.photometric), { file: name, sopInstanceUID: image.sopInstanceUID });
   if (!picture && policy.outputs.pr && analysis.hands.length > 0 && !gspsApplies(image.dataset)) {
     log.info(`${name}: no presentation state: the film is stored in colour, and a grayscale presentation state applies to MONOCHROME images only; the SR and the overlay carry the result`, { file: name, sopInstanceUID: image.sopInstanceUID });
   }
   return { image, display, analysis, objects: picture ? [] : resultObjects(analysis, image.dataset, display, policy, overlay) };
+}
+
+/** Why a film its header calls a finger film got no finger read: the header's gap and its fix, or what the pixels did not show. */
+export function fingerNotReadMessage(name: string, finger: DeclaredFinger, spacingFrom: 'header' | 'default'): string {
+  if ('unnamed' in finger) return `${name}: not read as a finger film: ${finger.unnamed}`;
+  if (spacingFrom === 'default') return `${name}: not read as a finger film (${finger.finger.says}): the header gives no Pixel Spacing (0028,0030) or Imager Pixel Spacing (0018,1164), and a finger is told from other bones by its phalanges' lengths in millimetres`;
+  return `${name}: the header names a finger (${finger.finger.says}), but no finger's DIP, PIP and MCP were found in line on the image`;
 }
 
 /** What the administrator reads where a film was graded on its negative: the attribute to check at the modality. */

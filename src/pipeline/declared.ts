@@ -1,4 +1,6 @@
 import type { NaturalDataset } from '../dicom/part10.js';
+import type { Laterality } from '../analysis/joints.js';
+import type { DeclaredFinger, NamedFinger } from '../inference/finger.js';
 
 /**
  * What an image's own header says about it, read from its coded attributes and from the free
@@ -160,4 +162,100 @@ export function patientAgeYears(ds: NaturalDataset): number | undefined {
   const born = date(ds.PatientBirthDate);
   const seen = date(ds.StudyDate) ?? date(ds.ContentDate) ?? date(ds.AcquisitionDate);
   return born !== undefined && seen !== undefined && seen >= born ? (seen - born) / (365.25 * 86_400_000) : undefined;
+}
+
+/** Anatomic Region Sequence (0008,2218) codes of the fingers (SNOMED CT, CID 4031 and its neighbours): the digit each names, 0 a finger unnamed, 1 the thumb. */
+const FINGER_CODES: Readonly<Record<string, 0 | 1 | 2 | 3 | 4 | 5>> = {
+  '7569003': 0, // Finger
+  '76505004': 1, // Thumb
+  '83738005': 2, // Index finger
+  '65531009': 3, // Middle finger
+  '43825001': 3, // (third finger, as some code it)
+  '82002001': 4, // Ring finger
+  '12406000': 5, // Little finger
+};
+
+/**
+ * A finger named by its place or name, as radiographers type it (English, German, French, Spanish,
+ * Italian, Dutch): "R 5TH FINGER", "INDEX FINGER LT", "Finger 3", "DIG II", "D4", "Ringfinger",
+ * "auriculaire". A name that means other things ("ring", "little", "5th") names a finger only in a
+ * text that speaks of fingers, a number only after a word for finger and not where it counts views
+ * ("FINGER 3 VIEWS"); the thumb (1) is named so that it is not read as another finger.
+ */
+const FINGER_NAMES: readonly [1 | 2 | 3 | 4 | 5, RegExp][] = [
+  [1, /^(THUMB|DAUMEN|POUCE|PULGAR|POLLICE|DUIM)$/],
+  [2, /^(ZEIGEFINGER|WIJSVINGER)$/],
+  [3, /^(MITTELFINGER|MIDDELVINGER)$/],
+  [4, /^(RINGFINGER|RINGVINGER|ANNULAIRE)$/],
+  [5, /^(KLEINFINGER|PINKY|PINKIE|AURICULAIRE|ME(Ñ|N)IQUE|MIGNOLO)$/u],
+];
+const FINGER_PLACES: Readonly<Record<string, 1 | 2 | 3 | 4 | 5>> = {
+  '1ST': 1, FIRST: 1, '2ND': 2, SECOND: 2, '3RD': 3, THIRD: 3, '4TH': 4, FOURTH: 4, '5TH': 5, FIFTH: 5,
+  INDEX: 2, INDICE: 2, ÍNDICE: 2, MIDDLE: 3, LONG: 3, MAJEUR: 3, MEDIO: 3, RING: 4, ANULAR: 4, LITTLE: 5, SMALL: 5,
+};
+const NUMBERS: Readonly<Record<string, 1 | 2 | 3 | 4 | 5>> = { '1': 1, '2': 2, '3': 3, '4': 4, '5': 5, I: 1, II: 2, III: 3, IV: 4, V: 5 };
+const FINGER_WORD = /^(FINGERS?|DIGITS?|DIG|FNGR|FING|DOIGTS?|DEDOS?|DIT[AO]|DITI|VINGERS?)$/u;
+const VIEW_COUNT_WORD = /^(VIEWS?|VWS?|PROJ\p{L}*|IMAGES?|AUFNAHMEN|EBENEN|INCIDENCES?|PROYECCIONES)$/u;
+const D_FORM = /^D(IG)?([1-5])$/;
+
+/** The digits a free text names (1 thumb .. 5 little finger), and whether it speaks of a finger at all. */
+export function digitsOfText(value: string): { digits: Set<number>; finger: boolean } {
+  const words = value.toUpperCase().split(/[^\p{L}\d]+/u).filter(Boolean);
+  const named = words.flatMap((word) => FINGER_NAMES.filter(([, re]) => re.test(word)).map(([digit]) => digit));
+  const finger = named.length > 0 || words.some((word) => FINGER_WORD.test(word));
+  const digits = new Set<number>(named);
+  words.forEach((word, i) => {
+    const [before, after] = [words[i - 1] ?? '', words[i + 1] ?? ''];
+    // "2ND AND 3RD FINGER", "FINGER, RING, LEFT": a place word anywhere in a text about fingers
+    if (finger && FINGER_PLACES[word] && !VIEW_COUNT_WORD.test(after)) digits.add(FINGER_PLACES[word]);
+    if (NUMBERS[word] && (FINGER_WORD.test(before) || before === 'D') && !VIEW_COUNT_WORD.test(after)) digits.add(NUMBERS[word]);
+    const d = D_FORM.exec(word);
+    if (d) digits.add(Number(d[2]));
+  });
+  return { digits, finger };
+}
+
+/** The side a free text names: "RIGHT", "RT", "R" as a word, "LEFT", "LT", "L" (and their German, French, Spanish names); undefined for none or both. */
+function sideOfText(value: string): Laterality | undefined {
+  const words = value.toUpperCase().split(/[^\p{L}]+/u);
+  const right = words.some((w) => /^(RIGHT|RT|R|RECHTS?|DROITE?|DERECH[AO]|DESTR[AO])$/.test(w));
+  const left = words.some((w) => /^(LEFT|LT|L|LINKS?|GAUCHE|IZQUIERD[AO]|SINISTR[AO])$/.test(w));
+  return right === left ? undefined : right ? 'R' : 'L';
+}
+
+const FINGER_TEXT_ATTRIBUTES: readonly [keyof NaturalDataset & string, string][] = [
+  ...DESCRIPTION_ATTRIBUTES,
+  ['StudyDescription', 'Study Description (0008,1030)'],
+];
+
+/**
+ * The finger a film's header says it shows, for reading a finger film (src/inference/finger.ts):
+ * undefined unless the header says the film is of a finger (Body Part Examined FINGER, an Anatomic
+ * Region Sequence code of a finger, or a description naming one). The digit from the Anatomic
+ * Region Sequence, else the first description that names exactly one; the side from Image
+ * Laterality, else Laterality, else the words of the description that named the digit. A film of
+ * the thumb, or of several fingers named together ("2ND AND 3RD FINGER"), or whose digit or side no
+ * attribute gives, is `unnamed`, with what is missing: a heatmap detector cannot tell one finger
+ * from another, nor a left from a right one, without the hand around it.
+ */
+export function declaredFinger(ds: NaturalDataset): DeclaredFinger | undefined {
+  const region = ds.AnatomicRegionSequence as unknown;
+  const item = (Array.isArray(region) ? region[0] : region) as { CodeValue?: unknown; CodeMeaning?: unknown } | undefined;
+  const coded = FINGER_CODES[text(item?.CodeValue)];
+  const texts = FINGER_TEXT_ATTRIBUTES.map(([key, name]) => ({ name, value: text(ds[key]), ...digitsOfText(text(ds[key])) }));
+  const bodyPart = text(ds.BodyPartExamined).toUpperCase();
+  const fingerFilm = coded !== undefined || bodyPart === 'FINGER' || bodyPart === 'THUMB' || texts.some((t) => t.finger);
+  if (!fingerFilm) return undefined;
+  const named = coded
+    ? { digit: coded, says: `Anatomic Region Sequence (0008,2218) "${text(item?.CodeMeaning) || text(item?.CodeValue)}"`, words: '' }
+    : texts.filter((t) => t.digits.size === 1).map((t) => ({ digit: [...t.digits][0], says: `${t.name} "${t.value}"`, words: t.value }))[0] ??
+      (bodyPart === 'THUMB' ? { digit: 1, says: 'Body Part Examined (0018,0015) "THUMB"', words: '' } : undefined);
+  const fix = 'name it in the Series Description ("R 5TH FINGER", "LEFT INDEX FINGER") or code it in Anatomic Region Sequence (0008,2218)';
+  if (!named || named.digit === 0) return { unnamed: `a finger film whose header names no one finger (${texts.some((t) => t.digits.size > 1) ? 'its description names several' : 'Body Part Examined or the Anatomic Region says finger, no more'}): a finger alone does not show which it is; ${fix}` };
+  if (named.digit === 1) return { unnamed: `a film of the thumb (${named.says}): the thumb alone is not read (its joints are read on hand and wrist films)` };
+  const side = text(ds.ImageLaterality) || text(ds.Laterality);
+  const laterality = side === 'L' || side === 'R' ? side : sideOfText(named.words);
+  if (!laterality) return { unnamed: `a finger film (${named.says}) whose header names no side: a finger alone does not show whose hand it is; set Image Laterality (0020,0062) at the modality` };
+  const sideSays = side === 'L' || side === 'R' ? ` and ${text(ds.ImageLaterality) ? 'Image Laterality (0020,0062)' : 'Laterality (0020,0060)'} "${side}"` : '';
+  return { finger: { digit: named.digit as NamedFinger['digit'], laterality, says: `${named.says}${sideSays}` } };
 }

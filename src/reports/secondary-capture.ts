@@ -200,7 +200,7 @@ export function panelBlocks(
     blocks.push({
       id: `hand-${hand.laterality}`,
       lines: [
-        text('heading', `${HAND_NAMES[hand.laterality]}: ${hand.joints.length} joints${hand.view?.kind === 'PA-partial' ? ` (partial view, ${hand.view.notInView?.length ?? 0} not in view)` : ''}`),
+        text('heading', `${HAND_NAMES[hand.laterality]}: ${hand.joints.length} joints${viewNote(hand)}`),
         text('text', `SvH JSN total ${s.svhJsn}`),
         text('text', `SvH erosion total ${s.svhErosion}`),
         text('text', `KL sum ${s.klSum}`),
@@ -215,6 +215,15 @@ export function panelBlocks(
 }
 
 /** "; 2 not graded" after a hand's pattern where joints were found but not graded (the SR says why). */
+const FINGER_NAMES: Readonly<Record<string, string>> = { '2': 'index', '3': 'middle', '4': 'ring', '5': 'little' };
+
+/** What the heading says of a partial view: how many sites are off the film; of a finger film, which finger the header names. */
+function viewNote(hand: HandAnalysis['hands'][number]): string {
+  if (hand.view?.kind !== 'PA-partial') return '';
+  const digit = hand.view.namedBy ? FINGER_NAMES[hand.joints[0]?.site.slice(-1) ?? ''] : undefined;
+  return digit ? ` (${digit} finger, as the header names it)` : ` (partial view, ${hand.view.notInView?.length ?? 0} not in view)`;
+}
+
 function notGradedRun(joints: readonly JointResult[]): TextRun[] {
   const n = joints.filter((j) => j.notGraded).length;
   return n ? [{ text: `; ${n} not graded`, colour: SEVERITY_COLOURS.unknown }] : [];

@@ -140,6 +140,10 @@ export function readingNotes(analysis: HandAnalysis): TextItem[] {
       notes.push(
         `${HAND_NAMES[hand.laterality]} read as a PA view: its joints lie as in a PA view (layout residual ${hand.view.layoutResidual.toFixed(2)}; oblique and lateral views, above ${hand.view.maxResidual}, are not graded).`,
       );
+    } else if (hand.view?.kind === 'PA-partial' && hand.view.namedBy) {
+      notes.push(
+        `${HAND_NAMES[hand.laterality]} read as a finger film: which finger, and whose, as ${hand.view.namedBy} names them (a finger alone does not show it); its ${hand.joints.map((j) => j.site).join(', ')} found in line along the finger (layout residual ${hand.view.layoutResidual.toFixed(2)}, at most ${hand.view.maxResidual}). The other joints of the hand are not in view, so not graded. Totals cover the joints in view only.`,
+      );
     } else if (hand.view?.kind === 'PA-partial') {
       const off = hand.view.notInView ?? [];
       notes.push(

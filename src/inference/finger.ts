@@ -1,0 +1,188 @@
+import type { JointSite, Laterality } from '../analysis/joints.js';
+import type { Candidate } from './detector.js';
+import type { DetectorManifest } from './manifest.js';
+import { letterboxOnce, turnLetterbox, TURN_MARGIN, unturn, type QuarterTurns } from './orientation.js';
+import type { ModelRunner, TensorData } from './session.js';
+import type { DisplayImage } from '../imaging/preprocess.js';
+
+/**
+ * A finger film read by the digit its header names. With no thumb, wrist or neighbouring finger in
+ * view, a detector cannot tell which finger of which hand it sees, and spreads each joint's
+ * confidence over the eight channels of its kind (left and right, digits 2-5): on a real
+ * one-finger film the best single channels peak at 0.3-0.6 and no hand is found. Summed over those
+ * channels, the joints stand out (0.75-1.13 on that film; models/training/README.md "Finger
+ * joints read without their digit"), and chained into a finger (DIP, PIP, MCP along one line,
+ * the phalanges in a finger's proportions and, at the header's spacing, of a finger's length in
+ * millimetres) they are the finger. Which finger, and whose, the pixels cannot say; the header
+ * can (src/pipeline/declared.ts `declaredFinger`), so the chain is named only where it does.
+ * Pure but for the detector runs.
+ */
+
+/** A finger the image's header names: its digit (2 index, 3 middle, 4 ring, 5 little), its side, and what said so. */
+export interface NamedFinger {
+  digit: 2 | 3 | 4 | 5;
+  laterality: Laterality;
+  says: string;
+}
+
+/** A finger film as its header describes it: the finger named, or why it cannot be (src/pipeline/declared.ts `declaredFinger`). */
+export type DeclaredFinger = { finger: NamedFinger } | { unnamed: string };
+
+export const FINGER_READING = {
+  /** a summed peak this high at least is taken as a joint of its kind */
+  minPeak: 0.5,
+  /**
+   * the chain's weakest joint at least this: the real finger films' chains 0.86-0.93, chains
+   * read on forearm, humerus and shoulder films 0.51-0.68 (those also fail the lengths in mm)
+   */
+  minJoint: 0.7,
+  /** middle phalanx (DIP-PIP) over proximal phalanx (PIP-MCP) */
+  ratio: [0.4, 0.95],
+  /** the finger bent at the PIP at most this much (a PA finger film shows it straight) */
+  maxBendDeg: 15,
+  /** DIP-PIP, joint centre to joint centre (adult middle phalanges 18-30 mm, widened for size and magnification) */
+  middleMm: [12, 38],
+  /** PIP-MCP (adult proximal phalanges 30-50 mm) */
+  proximalMm: [22, 62],
+} as const;
+
+/** A peak of a summed map, in heatmap cells (refined), and its height. */
+interface Peak {
+  x: number;
+  y: number;
+  v: number;
+}
+
+const KINDS = ['DIP', 'PIP', 'MCP'] as const;
+type Kind = (typeof KINDS)[number];
+
+/**
+ * Each joint kind's channels of digits 2-5, both sides, summed (negative values as 0), and the
+ * summed map's local maxima (5 x 5) at least `minPeak`, refined by the 3 x 3 weighted centroid.
+ */
+export function summedPeaks(out: TensorData, channels: readonly string[], minPeak: number = FINGER_READING.minPeak): Record<Kind, Peak[]> {
+  const [, , h, w] = out.dims;
+  const peaksOf = (kind: Kind): Peak[] => {
+    const re = new RegExp(`^[LR]-${kind}[2-5]$`);
+    const sum = new Float32Array(h * w);
+    channels.forEach((name, k) => {
+      if (!re.test(name)) return;
+      for (let i = 0; i < h * w; i++) sum[i] += Math.max(0, out.data[k * h * w + i]);
+    });
+    const at = (r: number, c: number) => (r >= 0 && c >= 0 && r < h && c < w ? sum[r * w + c] : 0);
+    const peaks: Peak[] = [];
+    for (let r = 0; r < h; r++) {
+      for (let c = 0; c < w; c++) {
+        const v = sum[r * w + c];
+        if (v < minPeak) continue;
+        let highest = true;
+        for (let dr = -2; dr <= 2 && highest; dr++) for (let dc = -2; dc <= 2; dc++) if ((dr || dc) && at(r + dr, c + dc) > v) highest = false;
+        if (!highest) continue;
+        let [sw, sr, sc] = [0, 0, 0];
+        for (let dr = -1; dr <= 1; dr++) {
+          for (let dc = -1; dc <= 1; dc++) {
+            const u = at(r + dr, c + dc);
+            [sw, sr, sc] = [sw + u, sr + u * (r + dr), sc + u * (c + dc)];
+          }
+        }
+        peaks.push({ x: sc / sw, y: sr / sw, v });
+      }
+    }
+    return peaks;
+  };
+  return { DIP: peaksOf('DIP'), PIP: peaksOf('PIP'), MCP: peaksOf('MCP') };
+}
+
+/** A finger: its three joints (points in any frame where `mmPer` gives millimetres per unit) and its weakest joint. */
+export interface FingerChain {
+  joints: Record<Kind, Peak>;
+  score: number;
+}
+
+/**
+ * The chains DIP-PIP-MCP that look like a finger: the middle phalanx over the proximal in a
+ * finger's proportions, bent little, each phalanx of a finger's length at `mmPer` millimetres
+ * per unit, the weakest joint at least `FINGER_READING.minJoint`; strongest first, no joint in two.
+ */
+export function fingerChains(peaks: Record<Kind, Peak[]>, mmPer: number): FingerChain[] {
+  const f = FINGER_READING;
+  const within = (v: number, [lo, hi]: readonly [number, number]) => v >= lo && v <= hi;
+  const all: FingerChain[] = [];
+  for (const dip of peaks.DIP) {
+    for (const pip of peaks.PIP) {
+      for (const mcp of peaks.MCP) {
+        const score = Math.min(dip.v, pip.v, mcp.v);
+        if (score < f.minJoint) continue;
+        const middle = Math.hypot(pip.x - dip.x, pip.y - dip.y) * mmPer;
+        const proximal = Math.hypot(mcp.x - pip.x, mcp.y - pip.y) * mmPer;
+        if (!within(middle, f.middleMm) || !within(proximal, f.proximalMm) || !within(middle / proximal, f.ratio)) continue;
+        const bend = Math.abs(angleBetween([pip.x - dip.x, pip.y - dip.y], [mcp.x - pip.x, mcp.y - pip.y]));
+        if (bend > f.maxBendDeg) continue;
+        all.push({ joints: { DIP: dip, PIP: pip, MCP: mcp }, score });
+      }
+    }
+  }
+  all.sort((a, b) => b.score - a.score);
+  const used = new Set<Peak>();
+  return all.filter((c) => {
+    const js = KINDS.map((k) => c.joints[k]);
+    if (js.some((j) => used.has(j))) return false;
+    js.forEach((j) => used.add(j));
+    return true;
+  });
+}
+
+const angleBetween = (a: readonly [number, number], b: readonly [number, number]) =>
+  (Math.atan2(a[0] * b[1] - a[1] * b[0], a[0] * b[0] + a[1] * b[1]) * 180) / Math.PI;
+
+/**
+ * The finger the film was taken of, among several in view: the one nearest the middle of the
+ * film across the finger (radiographers centre the finger asked for; its neighbours lie to the sides).
+ */
+export function centralFinger(chains: readonly FingerChain[], centre: { x: number; y: number }): FingerChain | undefined {
+  const off = (c: FingerChain) => {
+    const { DIP: d, MCP: m } = c.joints;
+    const [ax, ay] = [m.x - d.x, m.y - d.y];
+    const len = Math.hypot(ax, ay);
+    return Math.abs(((centre.x - d.x) * ay - (centre.y - d.y) * ax) / len);
+  };
+  return [...chains].sort((a, b) => off(a) - off(b))[0];
+}
+
+/**
+ * The named finger's joints on the film, in its pixels, read by `detector` (a heatmap detector
+ * whose channels name DIP, PIP and MCP of digits 2-5) at the quarter turn whose finger it is
+ * surest of (upright preferred by `TURN_MARGIN`); undefined where no turn shows a finger.
+ */
+export async function readNamedFinger(
+  img: DisplayImage,
+  finger: NamedFinger,
+  manifest: DetectorManifest,
+  runner: ModelRunner,
+): Promise<{ candidates: Candidate[]; quarterTurns: QuarterTurns } | undefined> {
+  if (manifest.output.layout !== 'heatmap') return undefined;
+  const size = manifest.input.size;
+  const lb = letterboxOnce(img, size);
+  const { stride } = manifest.output;
+  // heatmap cells to image pixels and millimetres (the finger's lengths are checked along the film's rows)
+  const mmPerCell = (stride / lb.scale) * Math.sqrt(img.pixelSpacingMm[0] * img.pixelSpacingMm[1]);
+  let best: { chain: FingerChain; k: QuarterTurns; score: number } | undefined;
+  for (const k of [0, 1, 2, 3] as const) {
+    const outputs = await runner.run({ [manifest.input.name]: { data: turnLetterbox(lb, k), dims: [1, 1, size, size] } });
+    const out = outputs[manifest.output.name];
+    if (!out) throw new Error(`detector ${manifest.name} returned no output "${manifest.output.name}"`);
+    const [nh, nw] = k % 2 === 0 ? [lb.contentRows, lb.contentColumns] : [lb.contentColumns, lb.contentRows];
+    const chain = centralFinger(fingerChains(summedPeaks(out, manifest.channels), mmPerCell), { x: nw / 2 / stride, y: nh / 2 / stride });
+    const score = chain ? chain.score / (k === 0 ? 1 : TURN_MARGIN) : 0;
+    if (chain && (!best || score > best.score)) best = { chain, k, score };
+  }
+  if (!best) return undefined;
+  const { chain, k } = best;
+  const candidates = KINDS.map((kind): Candidate => {
+    const p = chain.joints[kind];
+    const [x, y] = unturn((p.x + 0.5) * stride, (p.y + 0.5) * stride, k, lb.contentRows, lb.contentColumns);
+    const site = `${kind}${finger.digit}` as JointSite;
+    return { laterality: finger.laterality, site, x: x / lb.scale, y: y / lb.scale, confidence: Math.min(1, p.v) };
+  });
+  return { candidates, quarterTurns: k };
+}

@@ -1,0 +1,129 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_MODELS_DIR } from '../src/cli/analyze.js';
+import { DEFAULT_CONFIG } from '../src/config/defaults.js';
+import { readPart10, writePart10, type NaturalDataset } from '../src/dicom/part10.js';
+import { loadModels, type Models } from '../src/inference/models.js';
+import { analyseObject, analysisPolicy } from '../src/pipeline/analyse-object.js';
+import { declaredFinger, digitsOfText } from '../src/pipeline/declared.js';
+import { makePhantom } from '../src/phantom/generate.js';
+import { parsePhantomOptions, specFor } from '../src/phantom/options.js';
+import { overlayLayout } from '../src/reports/secondary-capture.js';
+import { dciodvfy } from './helpers/dicom-tools.js';
+import { captureLogger } from './helpers/inference.js';
+import { writeFixtures } from './helpers/node.js';
+import { readSrQualitativeEvaluations } from './helpers/sr-reader.js';
+
+/**
+ * Finger films: a film of one finger shows neither which finger nor whose, so the detectors find
+ * no hand on it; where the header names the finger (src/pipeline/declared.ts `declaredFinger`),
+ * its DIP, PIP and MCP are read along it (src/inference/finger.ts) and graded as a partial PA view
+ * of that finger. Phantom finger films of the held-out partial-view style (`phantom --partial
+ * --wide`), on which the node finds no hand without the header's name.
+ */
+describe('the finger a header names', () => {
+  it('reads the digit from the descriptions radiographers type, a number only beside a word for finger and not counting views', () => {
+    const digits = (t: string) => [...digitsOfText(t).digits];
+    expect(digits('R 5TH FINGER')).toEqual([5]);
+    expect(digits('INDEX FINGER LT')).toEqual([2]);
+    expect(digits('Finger 3 pa')).toEqual([3]);
+    expect(digits('DIG IV')).toEqual([4]);
+    expect(digits('Ringfinger rechts')).toEqual([4]);
+    expect(digits('auriculaire gauche')).toEqual([5]);
+    expect(digits('LEFT LONG FINGER')).toEqual([3]);
+    expect(digits('XR FINGER(S) 2+ VIEWS')).toEqual([]);
+    expect(digits('FINGER 3 VIEWS')).toEqual([]);
+    expect(digits('2ND AND 3RD FINGER')).toEqual([2, 3]);
+    expect(digitsOfText('SMALL BOWEL').finger).toBe(false);
+    expect(digitsOfText('XR HAND 3 VIEWS').finger).toBe(false);
+  });
+
+  it('names the finger and its side, or says what is missing and how to fix it', () => {
+    expect(declaredFinger({ SeriesDescription: 'R 5TH FINGER' })).toEqual({ finger: { digit: 5, laterality: 'R', says: 'Series Description (0008,103E) "R 5TH FINGER"' } });
+    expect(declaredFinger({ SeriesDescription: 'RIGHT 5TH FINGER', ImageLaterality: 'L' })).toMatchObject({ finger: { laterality: 'L', says: expect.stringContaining('Image Laterality (0020,0062) "L"') } });
+    expect(declaredFinger({ AnatomicRegionSequence: [{ CodeValue: '82002001', CodingSchemeDesignator: 'SCT', CodeMeaning: 'Ring finger' }], Laterality: 'R' })).toMatchObject({ finger: { digit: 4, laterality: 'R' } });
+    expect(declaredFinger({ BodyPartExamined: 'FINGER', ImageLaterality: 'R' })).toEqual({ unnamed: expect.stringMatching(/names no one finger .*Series Description \("R 5TH FINGER"/) });
+    expect(declaredFinger({ SeriesDescription: '2ND AND 3RD FINGER', ImageLaterality: 'R' })).toEqual({ unnamed: expect.stringContaining('its description names several') });
+    expect(declaredFinger({ SeriesDescription: 'MIDDLE FINGER PA' })).toEqual({ unnamed: expect.stringMatching(/names no side.*Image Laterality \(0020,0062\)/) });
+    expect(declaredFinger({ BodyPartExamined: 'THUMB', ImageLaterality: 'R' })).toEqual({ unnamed: expect.stringContaining('a film of the thumb') });
+    expect(declaredFinger({ BodyPartExamined: 'HAND', SeriesDescription: 'PA', ImageLaterality: 'R' })).toBeUndefined();
+  });
+});
+
+let work: string;
+let models: Models;
+const policy = analysisPolicy({ ...DEFAULT_CONFIG.analysis, reportNoHand: true });
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'jointscore-finger-'));
+  models = await loadModels(DEFAULT_MODELS_DIR, { provider: 'cpu' });
+}, 120_000);
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** A held-out partial-view phantom (one whole finger in view) and its truth, its header changed by `header`. */
+async function fingerFilm(seed: string, header: NaturalDataset) {
+  const { dicom, truth } = await makePhantom(specFor(parsePhantomOptions({ seed, partial: true, wide: true }), 0), {}, { preview: false });
+  const { dataset } = readPart10(dicom);
+  const file = join(work, `${seed}-${Object.values(header).join('-').replace(/\W+/g, '_')}.dcm`);
+  writeFileSync(file, writePart10({ ...dataset, ...header }));
+  return { file, truth: truth.hands[0] };
+}
+
+describe('a finger film read by the finger its header names', () => {
+  it.each([
+    ['9100006', 'PA 3RD FINGER', 'L', 3, 0],
+    ['9100019', 'PA LITTLE FINGER', 'R', 5, 0],
+    ['9100084', 'FINGER 4 PA', 'L', 4, 90],
+  ] as const)('phantom %s, "%s": its DIP, PIP and MCP on the truth, graded as a partial view; SR and overlay say which finger and why', async (seed, description, side, digit, turned) => {
+    const { file, truth } = await fingerFilm(seed, { SeriesDescription: description, BodyPartExamined: 'FINGER' });
+    expect(truth.laterality).toBe(side);
+    const { log } = captureLogger();
+    const { analysis, display, objects } = await analyseObject(readFileSync(file), file, models, policy, log);
+    expect(analysis.hands).toHaveLength(1);
+    const hand = analysis.hands[0];
+    expect(hand.laterality).toBe(side);
+    expect(hand.joints.map((j) => j.site)).toEqual([`DIP${digit}`, `PIP${digit}`, `MCP${digit}`]);
+    expect(analysis.source.turnedDeg ?? 0).toBe(turned);
+    const spacing = analysis.source.pixelSpacingMm![0];
+    for (const j of hand.joints) {
+      const t = truth.joints.find((q) => q.site === j.site)!;
+      expect(Math.hypot(j.x - t.x, j.y - t.y) * spacing, j.site).toBeLessThan(3);
+    }
+    // JSN at the PIP and MCP (SvH), KL at all three, where not abstained
+    expect(hand.joints.filter((j) => j.site !== `DIP${digit}`).every((j) => j.jsn || j.notGraded)).toBe(true);
+    expect(hand.view).toMatchObject({ kind: 'PA-partial', namedBy: `Series Description (0008,103E) "${description}" and Image Laterality (0020,0062) "${side}"` });
+    expect(hand.view?.notInView).toHaveLength(18);
+    const overlay = overlayLayout(display.rows, display.columns, analysis);
+    expect(JSON.stringify(overlay)).toContain(`${['', '', '', 'middle', 'ring', 'little'][digit]} finger, as the header names it`);
+    const sr = await objects.find((o) => o.kind === 'sr')!.dataset;
+    const srFile = `${file}.sr.dcm`;
+    writeFileSync(srFile, writePart10(sr));
+    const v = dciodvfy(srFile);
+    expect(v.errors, v.output).toEqual([]);
+    expect(JSON.stringify(sr)).toMatch(/read as a finger film: which finger, and whose, as Series Description/);
+  }, 120_000);
+
+  it('without the header naming it, the same film gets no hand, and the log says which attribute to set', async () => {
+    const plain = await fingerFilm('9100006', {});
+    expect((await analyseObject(readFileSync(plain.file), plain.file, models, policy, captureLogger().log)).analysis.hands).toEqual([]);
+    const unnamed = await fingerFilm('9100006', { BodyPartExamined: 'FINGER' });
+    const { log, lines } = captureLogger();
+    const { analysis, objects } = await analyseObject(readFileSync(unnamed.file), unnamed.file, models, policy, log);
+    expect(analysis.hands).toEqual([]);
+    expect(lines.map((l) => l.message)).toContainEqual(expect.stringMatching(/not read as a finger film: a finger film whose header names no one finger .*Anatomic Region Sequence \(0008,2218\)/));
+    const texts = readSrQualitativeEvaluations(readPart10(writePart10(await objects[0].dataset)).dataset);
+    expect(texts.length).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('a film the header names a finger on, showing none, stays without a hand, and the log says nothing was found in line', async () => {
+    const { 'chest-not-a-hand': chest } = await writeFixtures(join(work, 'chest'), ['chest-not-a-hand']);
+    const file = join(work, 'chest-named-finger.dcm');
+    writeFileSync(file, writePart10({ ...readPart10(readFileSync(chest)).dataset, SeriesDescription: 'R 3RD FINGER', ImageLaterality: 'R', BodyPartExamined: 'FINGER' }));
+    const { log, lines } = captureLogger();
+    const { analysis } = await analyseObject(readFileSync(file), file, models, policy, log);
+    expect(analysis.hands).toEqual([]);
+    expect(lines.map((l) => l.message)).toContainEqual(expect.stringMatching(/the header names a finger \(Series Description \(0008,103E\) "R 3RD FINGER" and Image Laterality \(0020,0062\) "R"\), but no finger's DIP, PIP and MCP were found in line/));
+  }, 120_000);
+});
