@@ -4,6 +4,7 @@ import { readNativePixels } from '../dicom/transcode.js';
 import { logger, type Logger } from '../observability/logger.js';
 import { JointscoreError } from '../errors.js';
 import { displayShutter } from './shutter.js';
+import { toneOf } from './tone.js';
 import { greyFromColour, type ColourPixels } from './colour.js';
 
 /**
@@ -26,6 +27,8 @@ export interface DecodedImage {
   padding?: { lo: number; hi: number };
   /** pixels the Display Shutter hides (1), row-major (src/imaging/shutter.ts): shown as air, left out of the window */
   hidden?: Uint8Array;
+  /** the film's tone curve where it is not a straight line (src/imaging/tone.ts): stored value to shown value */
+  tone?: (stored: number) => number;
   /** 'given': by the user, for a picture without a header (src/imaging/picture.ts) */
   pixelSpacingSource: 'PixelSpacing' | 'ImagerPixelSpacing' | 'NominalScannedPixelSpacing' | 'given' | 'default';
   sopInstanceUID: string;
@@ -127,6 +130,7 @@ export async function decodeDicomImage(bytes: Uint8Array, name: string, log: Log
     : storedValues(pixelData, n, bitsAllocated, bitsStored, signed);
   // Pixel Padding Value is defined for grey pixels only (PS3.3 C.7.5.1.1.2)
   const padding = colour ? undefined : paddingRange(ds, bitsStored, signed);
+  const tone = colour ? undefined : filmTone(ds, signed, name, log);
   const hidden = displayShutter(ds, rows, columns);
   if (!hidden && ds.ShutterShape !== undefined && ds.ShutterShape !== '') {
     log.warn(
@@ -164,11 +168,21 @@ export async function decodeDicomImage(bytes: Uint8Array, name: string, log: Log
     pixelSpacingMm,
     ...(padding ? { padding } : {}),
     ...(hidden ? { hidden } : {}),
+    ...(tone ? { tone } : {}),
     pixelSpacingSource,
     sopInstanceUID,
     transferSyntaxUID,
     dataset: ds,
   };
+}
+
+/** The film's tone curve (tone.ts), said in an info line; a LUT that cannot be read is named in a warning and left out. */
+function filmTone(ds: NaturalDataset, signed: boolean, name: string, log: Logger): ((stored: number) => number) | undefined {
+  const { tone, ignored } = toneOf(ds, signed);
+  const sopInstanceUID = String(ds.SOPInstanceUID ?? '');
+  if (ignored) log.warn(`${name}: ${ignored}: left out, the film is shown without it`, { file: name, sopInstanceUID });
+  if (tone) log.info(`${name}: shown through its ${tone.says}, as a viewer shows it`, { file: name, sopInstanceUID });
+  return tone?.shown;
 }
 
 /** Three-sample Photometric Interpretations a grey film may be stored in (the codecs decode the YBR forms of JPEG and JPEG 2000 to RGB). */

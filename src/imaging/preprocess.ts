@@ -6,7 +6,8 @@ import type { JointSite } from '../analysis/joints.js';
  *
  * The display image is "bone bright" in [0, 1] whatever the photometric interpretation,
  * windowed from the image's own percentiles (not the file's VOI window: sites set those
- * differently, and a model must not depend on them).
+ * differently, and a model must not depend on them), through the film's tone curve where the
+ * header gives one that is not a straight line (src/imaging/tone.ts).
  */
 export interface DisplayImage {
   rows: number;
@@ -27,6 +28,8 @@ export interface StoredImage {
   padding?: { lo: number; hi: number };
   /** pixels a Display Shutter hides (1), row-major (src/imaging/shutter.ts): shown as air (0), left out of the window */
   hidden?: Uint8Array;
+  /** the film's tone curve where it is not a straight line (src/imaging/tone.ts): stored value to shown value */
+  tone?: (stored: number) => number;
 }
 
 export const WINDOW_PERCENTILES: readonly [number, number] = [0.5, 99.5];
@@ -105,12 +108,16 @@ function valueCounts(values: Uint16Array | Int16Array): { counts: Uint32Array; o
 export function toDisplay(stored: StoredImage): DisplayImage {
   const pad = stored.padding;
   const [lo, hi] = percentileRange(shownValues(stored), WINDOW_PERCENTILES[0], WINDOW_PERCENTILES[1], pad);
+  // a tone curve is non-decreasing (or, a negative rescale, decreasing): the stored values'
+  // percentiles carried through it are the percentiles of the film as shown
+  const curve = stored.tone && stored.tone(hi) !== stored.tone(lo) ? stored.tone : undefined;
+  const [from, to] = curve ? [Math.min(curve(lo), curve(hi)), Math.max(curve(lo), curve(hi))] : [lo, hi];
   const n = stored.rows * stored.columns;
-  const scale = 1 / (hi - lo);
+  const scale = 1 / (to - from);
   const invert = stored.photometric === 'MONOCHROME1';
   const shown = (stored: number) => {
     if (pad && stored >= pad.lo && stored <= pad.hi) return 0;
-    let v = (stored - lo) * scale;
+    let v = ((curve ? curve(stored) : stored) - from) * scale;
     v = v < 0 ? 0 : v > 1 ? 1 : v;
     return invert ? 1 - v : v;
   };

@@ -1,6 +1,7 @@
 import type { HandAnalysis, SeverityClass } from '../analysis/hand-analysis.js';
 import { HAND_NAMES } from '../analysis/joints.js';
-import type { NaturalDataset } from '../dicom/part10.js';
+import { valuesOf, type NaturalDataset } from '../dicom/part10.js';
+import { readLut } from '../imaging/tone.js';
 import { SEVERITY_COLOURS, worstSeverity } from '../imaging/preview.js';
 import {
   ReportBuildError, checkReportOptions, contributingEquipment, derivedInstance, dicomDateTime, generalEquipment,
@@ -129,34 +130,21 @@ function softcopyVoiLut(source: NaturalDataset, options: GspsOptions): NaturalDa
     return [item];
   }
   const voi = Array.isArray(source.VOILUTSequence) ? source.VOILUTSequence[0] : undefined;
-  if (voi && Array.isArray(voi.LUTDescriptor) && voi.LUTDescriptor.length === 3 && voi.LUTData !== undefined) {
+  if (voi && voi.LUTDescriptor !== undefined && voi.LUTData !== undefined) {
     // LUT Descriptor and LUT Data have VR "US or SS" / "US or OW": dcmjs needs to be told which.
     // A Softcopy VOI LUT's entries must be 8 or 16 bits (C.11.8): a 10-15 bit LUT from the image
     // is rescaled to 16 bits, which keeps its output range (0 to 2^n - 1 means black to white).
-    const data = voi.LUTData;
-    const parts: unknown[] = Array.isArray(data) ? data : [data];
-    let values: number[];
-    if (parts[0] instanceof ArrayBuffer) {
-      const buf = Buffer.concat(parts.map((b) => Buffer.from(b as ArrayBuffer)));
-      values = Array.from({ length: buf.length >> 1 }, (_, k) => buf.readUInt16LE(2 * k));
-    } else {
-      values = parts.map(Number);
-    }
-    const [entries, firstMapped, bits] = voi.LUTDescriptor.map(Number);
-    const n = entries === 0 ? 65536 : entries;
-    if (values.length < n || !(bits >= 8 && bits <= 16)) {
-      throw new GspsBuildError(`source VOI LUT: descriptor ${voi.LUTDescriptor} does not fit ${values.length} LUT values`);
-    }
-    const outBits = bits <= 8 ? 8 : 16;
-    const scale = (2 ** outBits - 1) / (2 ** bits - 1);
-    const out = new Uint16Array(n);
-    for (let k = 0; k < n; k++) out[k] = Math.round(values[k] * scale);
+    const read = readLut(voi);
+    if (!('data' in read)) throw new GspsBuildError(`source VOI LUT: ${read.unreadable}`);
+    const outBits = read.bits <= 8 ? 8 : 16;
+    const scale = (2 ** outBits - 1) / (2 ** read.bits - 1);
+    const out = read.data.map((v) => Math.round(v * scale));
     const lut: NaturalDataset = {
-      LUTDescriptor: [entries, firstMapped, outBits],
+      LUTDescriptor: [Number(valuesOf(voi.LUTDescriptor)[0]), Number(valuesOf(voi.LUTDescriptor)[1]), outBits],
       LUTData: [out.buffer],
       _vrMap: { LUTDescriptor: 'US', LUTData: 'OW' },
     };
-    if (typeof first(voi.LUTExplanation) === 'string') lut.LUTExplanation = first(voi.LUTExplanation);
+    if (read.explanation) lut.LUTExplanation = read.explanation;
     return [{ VOILUTSequence: [lut] }];
   }
   return undefined;
