@@ -21,7 +21,8 @@ import { readSrQualitativeEvaluations } from './helpers/sr-reader.js';
  * no hand on it; where the header names the finger (src/pipeline/declared.ts `declaredFinger`),
  * its DIP, PIP and MCP are read along it (src/inference/finger.ts) and graded as a partial PA view
  * of that finger. Phantom finger films of the held-out partial-view style (`phantom --partial
- * --wide`), on which the node finds no hand without the header's name.
+ * --wide`, and `--wider --any-orientation`: films stored turned), on which the node finds no hand
+ * without the header's name.
  */
 describe('the finger a header names', () => {
   it('reads the digit from the descriptions radiographers type, a number only beside a word for finger and not counting views', () => {
@@ -62,9 +63,15 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
+/** Held-out partial-view phantom sets: `phantom --partial --wide` and `--partial --wider --any-orientation` (films stored turned). */
+const SETS = {
+  wide: { partial: true, wideRanges: true },
+  turned: { partial: true, widerRanges: true, anyOrientation: true },
+} as const;
+
 /** A held-out partial-view phantom (one whole finger in view) and its truth, its header changed by `header`. */
-async function fingerFilm(seed: string, header: NaturalDataset) {
-  const { dicom, truth } = await makePhantom(specFor(parsePhantomOptions({ seed, partial: true, wide: true }), 0), {}, { preview: false });
+async function fingerFilm(seed: string, header: NaturalDataset, set: keyof typeof SETS = 'wide') {
+  const { dicom, truth } = await makePhantom(specFor(parsePhantomOptions({ seed, ...SETS[set] }), 0), {}, { preview: false });
   const { dataset } = readPart10(dicom);
   const file = join(work, `${seed}-${Object.values(header).join('-').replace(/\W+/g, '_')}.dcm`);
   writeFileSync(file, writePart10({ ...dataset, ...header }));
@@ -73,11 +80,11 @@ async function fingerFilm(seed: string, header: NaturalDataset) {
 
 describe('a finger film read by the finger its header names', () => {
   it.each([
-    ['9100006', 'PA 3RD FINGER', 'L', 3, 0],
-    ['9100019', 'PA LITTLE FINGER', 'R', 5, 0],
-    ['9100084', 'FINGER 4 PA', 'L', 4, 90],
-  ] as const)('phantom %s, "%s": its DIP, PIP and MCP on the truth, graded as a partial view; SR and overlay say which finger and why', async (seed, description, side, digit, turned) => {
-    const { file, truth } = await fingerFilm(seed, { SeriesDescription: description, BodyPartExamined: 'FINGER' });
+    ['9100019', 'PA LITTLE FINGER', 'R', 5, 'wide', 0],
+    ['9200059', 'PA 3RD FINGER', 'L', 3, 'turned', 180],
+    ['9200129', 'FINGER 4 PA', 'R', 4, 'turned', 270],
+  ] as const)('phantom %s, "%s": its DIP, PIP and MCP on the truth, graded as a partial view; SR and overlay say which finger and why', async (seed, description, side, digit, set, turned) => {
+    const { file, truth } = await fingerFilm(seed, { SeriesDescription: description, BodyPartExamined: 'FINGER' }, set);
     expect(truth.laterality).toBe(side);
     const { log } = captureLogger();
     const { analysis, display, objects } = await analyseObject(readFileSync(file), file, models, policy, log);
