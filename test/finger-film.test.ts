@@ -103,7 +103,7 @@ describe('a finger film read by the finger its header names', () => {
     expect(hand.view).toMatchObject({ kind: 'PA-partial', namedBy: `Series Description (0008,103E) "${description}" and Image Laterality (0020,0062) "${side}"` });
     expect(hand.view?.notInView).toHaveLength(18);
     const overlay = overlayLayout(display.rows, display.columns, analysis);
-    expect(JSON.stringify(overlay)).toContain(`${['', '', '', 'middle', 'ring', 'little'][digit]} finger, as the header names it`);
+    expect(JSON.stringify(overlay)).toContain(`${side === 'L' ? 'Left' : 'Right'} hand, ${['', '', '', 'middle', 'ring', 'little'][digit]} finger (per header): 3 joints`);
     const sr = await objects.find((o) => o.kind === 'sr')!.dataset;
     const srFile = `${file}.sr.dcm`;
     writeFileSync(srFile, writePart10(sr));

@@ -200,7 +200,7 @@ export function panelBlocks(
     blocks.push({
       id: `hand-${hand.laterality}`,
       lines: [
-        text('heading', `${HAND_NAMES[hand.laterality]}: ${hand.joints.length} joints${viewNote(hand)}`),
+        text('heading', handHeading(hand)),
         text('text', `SvH JSN total ${s.svhJsn}`),
         text('text', `SvH erosion total ${s.svhErosion}`),
         text('text', `KL sum ${s.klSum}`),
@@ -217,11 +217,12 @@ export function panelBlocks(
 /** "; 2 not graded" after a hand's pattern where joints were found but not graded (the SR says why). */
 const FINGER_NAMES: Readonly<Record<string, string>> = { '2': 'index', '3': 'middle', '4': 'ring', '5': 'little' };
 
-/** What the heading says of a partial view: how many sites are off the film; of a finger film, which finger the header names. */
-function viewNote(hand: HandAnalysis['hands'][number]): string {
-  if (hand.view?.kind !== 'PA-partial') return '';
-  const digit = hand.view.namedBy ? FINGER_NAMES[hand.joints[0]?.site.slice(-1) ?? ''] : undefined;
-  return digit ? ` (${digit} finger, as the header names it)` : ` (partial view, ${hand.view.notInView?.length ?? 0} not in view)`;
+/** A hand's heading: its side and joints; of a partial view, how many sites are off the film; of a finger film, which finger the header names. */
+function handHeading(hand: HandAnalysis['hands'][number]): string {
+  const digit = hand.view?.namedBy ? FINGER_NAMES[hand.joints[0]?.site.slice(-1) ?? ''] : undefined;
+  if (digit) return `${HAND_NAMES[hand.laterality]}, ${digit} finger (per header): ${hand.joints.length} joints`;
+  const partial = hand.view?.kind === 'PA-partial' ? ` (partial view, ${hand.view.notInView?.length ?? 0} not in view)` : '';
+  return `${HAND_NAMES[hand.laterality]}: ${hand.joints.length} joints${partial}`;
 }
 
 function notGradedRun(joints: readonly JointResult[]): TextRun[] {
