@@ -198,35 +198,51 @@ const FINGER_WORD = /^(FINGERS?|DIGITS?|DIG|FNGR|FING|DOIGTS?|DEDOS?|DIT[AO]|DIT
 const VIEW_COUNT_WORD = /^(VIEWS?|VWS?|PROJ\p{L}*|IMAGES?|AUFNAHMEN|EBENEN|INCIDENCES?|PROYECCIONES)$/u;
 const D_FORM = /^D(IG)?([1-5])$/;
 
-/** The digits a free text names (1 thumb .. 5 little finger), and whether it speaks of a finger at all. */
-export function digitsOfText(value: string): { digits: Set<number>; finger: boolean } {
-  const words = value.toUpperCase().split(/[^\p{L}\d]+/u).filter(Boolean);
-  const named = words.flatMap((word) => FINGER_NAMES.filter(([, re]) => re.test(word)).map(([digit]) => digit));
-  const finger = named.length > 0 || words.some((word) => FINGER_WORD.test(word));
-  const digits = new Set<number>(named);
+/**
+ * The digits a free text names (1 thumb .. 5 little finger), each with the word that names it as
+ * written (a log quotes the word, not the text: a description may say more), and whether the text
+ * speaks of a finger at all.
+ */
+export function digitsOfText(value: string): { digits: Map<number, string>; finger: boolean } {
+  const written = value.split(/[^\p{L}\d]+/u).filter(Boolean);
+  const words = written.map((w) => w.toUpperCase());
+  const digits = new Map<number, string>();
+  const add = (digit: number, i: number) => digits.has(digit) || digits.set(digit, written[i]);
+  words.forEach((word, i) => FINGER_NAMES.filter(([, re]) => re.test(word)).forEach(([digit]) => add(digit, i)));
+  const finger = digits.size > 0 || words.some((word) => FINGER_WORD.test(word));
   words.forEach((word, i) => {
     const [before, after] = [words[i - 1] ?? '', words[i + 1] ?? ''];
     // "2ND AND 3RD FINGER", "FINGER, RING, LEFT": a place word anywhere in a text about fingers
-    if (finger && FINGER_PLACES[word] && !VIEW_COUNT_WORD.test(after)) digits.add(FINGER_PLACES[word]);
-    if (NUMBERS[word] && (FINGER_WORD.test(before) || before === 'D') && !VIEW_COUNT_WORD.test(after)) digits.add(NUMBERS[word]);
+    if (finger && FINGER_PLACES[word] && !VIEW_COUNT_WORD.test(after)) add(FINGER_PLACES[word], i);
+    if (NUMBERS[word] && (FINGER_WORD.test(before) || before === 'D') && !VIEW_COUNT_WORD.test(after)) add(NUMBERS[word], i);
     const d = D_FORM.exec(word);
-    if (d) digits.add(Number(d[2]));
+    if (d) add(Number(d[2]), i);
   });
   return { digits, finger };
 }
 
-/** The side a free text names: "RIGHT", "RT", "R" as a word, "LEFT", "LT", "L" (and their German, French, Spanish names); undefined for none or both. */
-function sideOfText(value: string): Laterality | undefined {
-  const words = value.toUpperCase().split(/[^\p{L}]+/u);
-  const right = words.some((w) => /^(RIGHT|RT|R|RECHTS?|DROITE?|DERECH[AO]|DESTR[AO])$/.test(w));
-  const left = words.some((w) => /^(LEFT|LT|L|LINKS?|GAUCHE|IZQUIERD[AO]|SINISTR[AO])$/.test(w));
-  return right === left ? undefined : right ? 'R' : 'L';
+/** The side a free text names, with the word as written: "RIGHT", "RT", "R", "LEFT", "LT", "L" (and their German, French, Spanish names); undefined for none or both. */
+function sideOfText(value: string): { side: Laterality; word: string } | undefined {
+  const written = value.split(/[^\p{L}]+/u).filter(Boolean);
+  const right = written.find((w) => /^(RIGHT|RT|R|RECHTS?|DROITE?|DERECH[AO]|DESTR[AO])$/.test(w.toUpperCase()));
+  const left = written.find((w) => /^(LEFT|LT|L|LINKS?|GAUCHE|IZQUIERD[AO]|SINISTR[AO])$/.test(w.toUpperCase()));
+  if (!right === !left) return undefined;
+  return right ? { side: 'R', word: right } : { side: 'L', word: left! };
 }
 
 const FINGER_TEXT_ATTRIBUTES: readonly [keyof NaturalDataset & string, string][] = [
   ...DESCRIPTION_ATTRIBUTES,
   ['StudyDescription', 'Study Description (0008,1030)'],
 ];
+
+/** The side Image Laterality, else Laterality, gives (L or R), with the attribute. */
+function headerSide(ds: NaturalDataset): { side: Laterality; says: string } | undefined {
+  for (const [key, attribute] of [['ImageLaterality', 'Image Laterality (0020,0062)'], ['Laterality', 'Laterality (0020,0060)']] as const) {
+    const value = text(ds[key]);
+    if (value === 'L' || value === 'R') return { side: value, says: `${attribute} "${value}"` };
+  }
+  return undefined;
+}
 
 /**
  * The finger a film's header says it shows, for reading a finger film (src/inference/finger.ts):
@@ -246,16 +262,21 @@ export function declaredFinger(ds: NaturalDataset): DeclaredFinger | undefined {
   const bodyPart = text(ds.BodyPartExamined).toUpperCase();
   const fingerFilm = coded !== undefined || bodyPart === 'FINGER' || bodyPart === 'THUMB' || texts.some((t) => t.finger);
   if (!fingerFilm) return undefined;
+  // the description that names the finger may name the side too ("R 5TH FINGER")
+  const described = texts.filter((t) => t.digits.size === 1).map((t) => {
+    const [[digit, word]] = [...t.digits];
+    return { digit, word, says: `the word "${word}" in ${t.name}`, side: sideOfText(t.value), where: t.name };
+  })[0];
   const named = coded
-    ? { digit: coded, says: `Anatomic Region Sequence (0008,2218) "${text(item?.CodeMeaning) || text(item?.CodeValue)}"`, words: '' }
-    : texts.filter((t) => t.digits.size === 1).map((t) => ({ digit: [...t.digits][0], says: `${t.name} "${t.value}"`, words: t.value }))[0] ??
-      (bodyPart === 'THUMB' ? { digit: 1, says: 'Body Part Examined (0018,0015) "THUMB"', words: '' } : undefined);
+    ? { digit: coded, says: `Anatomic Region Sequence (0008,2218) "${text(item?.CodeMeaning) || text(item?.CodeValue)}"` }
+    : described ?? (bodyPart === 'THUMB' ? { digit: 1, says: 'Body Part Examined (0018,0015) "THUMB"' } : undefined);
   const fix = 'name it in the Series Description ("R 5TH FINGER", "LEFT INDEX FINGER") or code it in Anatomic Region Sequence (0008,2218)';
   if (!named || named.digit === 0) return { unnamed: `a finger film whose header names no one finger (${texts.some((t) => t.digits.size > 1) ? 'its description names several' : 'Body Part Examined or the Anatomic Region says finger, no more'}): a finger alone does not show which it is; ${fix}` };
   if (named.digit === 1) return { unnamed: `a film of the thumb (${named.says}): the thumb alone is not read (its joints are read on hand and wrist films)` };
-  const side = text(ds.ImageLaterality) || text(ds.Laterality);
-  const laterality = side === 'L' || side === 'R' ? side : sideOfText(named.words);
-  if (!laterality) return { unnamed: `a finger film (${named.says}) whose header names no side: a finger alone does not show whose hand it is; set Image Laterality (0020,0062) at the modality` };
-  const sideSays = side === 'L' || side === 'R' ? ` and ${text(ds.ImageLaterality) ? 'Image Laterality (0020,0062)' : 'Laterality (0020,0060)'} "${side}"` : '';
-  return { finger: { digit: named.digit as NamedFinger['digit'], laterality, says: `${named.says}${sideSays}` } };
+  const coded2 = headerSide(ds);
+  const worded = named === described ? described.side : undefined;
+  if (!coded2 && !worded) return { unnamed: `a finger film (${named.says}) whose header names no side: a finger alone does not show whose hand it is; set Image Laterality (0020,0062) at the modality` };
+  const digit = named.digit as NamedFinger['digit'];
+  if (coded2) return { finger: { digit, laterality: coded2.side, says: `${named.says} and ${coded2.says}` } };
+  return { finger: { digit, laterality: worded!.side, says: `the words "${described!.word}" and "${worded!.word}" in ${described!.where}` } };
 }
