@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_MODELS_DIR } from '../src/cli/analyze.js';
+import { DEFAULT_MODELS_DIR, summaryLine } from '../src/cli/analyze.js';
 import { DEFAULT_CONFIG } from '../src/config/defaults.js';
 import { readPart10, writePart10, type NaturalDataset } from '../src/dicom/part10.js';
 import { loadModels, type Models } from '../src/inference/models.js';
@@ -104,6 +104,7 @@ describe('a finger film read by the finger its header names', () => {
     expect(hand.joints.filter((j) => j.site !== `DIP${digit}`).every((j) => j.jsn || j.notGraded)).toBe(true);
     expect(hand.view).toMatchObject({ kind: 'PA-partial', namedBy: `the word "${word}" in Series Description (0008,103E) and Image Laterality (0020,0062) "${side}"` });
     expect(hand.view?.notInView).toHaveLength(18);
+    expect(summaryLine('f', analysis)).toMatch(new RegExp(`^f: ${side} hand, ${['', '', '', 'middle', 'ring', 'little'][digit]} finger \\(per header\\): 3 joints`));
     const overlay = overlayLayout(display.rows, display.columns, analysis);
     expect(JSON.stringify(overlay)).toContain(`${side === 'L' ? 'Left' : 'Right'} hand, ${['', '', '', 'middle', 'ring', 'little'][digit]} finger (per header): 3 joints`);
     const sr = await objects.find((o) => o.kind === 'sr')!.dataset;

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { open, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative } from 'node:path';
-import { notGradedText, type HandAnalysis } from '../analysis/hand-analysis.js';
+import { namedFingerOf, notGradedText, type HandAnalysis } from '../analysis/hand-analysis.js';
 import { JointscoreError } from '../errors.js';
 import { endCommand } from './failure.js';
 import { PACKAGE_MODELS_DIR } from '../config/defaults.js';
@@ -148,7 +148,9 @@ export function summaryLine(file: string, a: HandAnalysis): string {
   const hands = a.hands.map((h) => {
     const skipped = h.joints.filter((j) => j.notGraded).length;
     const joints = skipped ? `${h.joints.length} joints (${skipped} not graded)` : `${h.joints.length} joints`;
-    return `${h.laterality} hand: ${joints}, SvH JSN ${h.summary.svhJsn}, erosion ${h.summary.svhErosion}, KL sum ${h.summary.klSum}, ${h.summary.pattern}`;
+    const finger = namedFingerOf(h);
+    const view = finger ? `, ${finger} finger (per header)` : h.view?.kind === 'PA-partial' ? ' (partial view)' : '';
+    return `${h.laterality} hand${view}: ${joints}, SvH JSN ${h.summary.svhJsn}, erosion ${h.summary.svhErosion}, KL sum ${h.summary.klSum}, ${h.summary.pattern}`;
   });
   const notGraded = (a.notGraded ?? []).map(notGradedText);
   const parts = [...hands, ...notGraded];

@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import type { HandAnalysis, JointResult, SeverityClass } from '../analysis/hand-analysis.js';
+import { namedFingerOf, type HandAnalysis, type JointResult, type SeverityClass } from '../analysis/hand-analysis.js';
 import { HAND_NAMES } from '../analysis/joints.js';
 import type { NaturalDataset } from '../dicom/part10.js';
 import { SEVERITY_COLOURS, escapeXml } from '../imaging/preview.js';
@@ -215,11 +215,9 @@ export function panelBlocks(
 }
 
 /** "; 2 not graded" after a hand's pattern where joints were found but not graded (the SR says why). */
-const FINGER_NAMES: Readonly<Record<string, string>> = { '2': 'index', '3': 'middle', '4': 'ring', '5': 'little' };
-
 /** A hand's heading: its side and joints; of a partial view, how many sites are off the film; of a finger film, which finger the header names. */
 function handHeading(hand: HandAnalysis['hands'][number]): string {
-  const digit = hand.view?.namedBy ? FINGER_NAMES[hand.joints[0]?.site.slice(-1) ?? ''] : undefined;
+  const digit = namedFingerOf(hand);
   if (digit) return `${HAND_NAMES[hand.laterality]}, ${digit} finger (per header): ${hand.joints.length} joints`;
   const partial = hand.view?.kind === 'PA-partial' ? ` (partial view, ${hand.view.notInView?.length ?? 0} not in view)` : '';
   return `${HAND_NAMES[hand.laterality]}: ${hand.joints.length} joints${partial}`;
