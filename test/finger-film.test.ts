@@ -47,10 +47,10 @@ describe('the finger a header names', () => {
     expect(declaredFinger({ SeriesDescription: 'Smith^John left index finger', ImageLaterality: 'L' })).toEqual({ finger: { digit: 2, laterality: 'L', says: 'the word "index" in Series Description (0008,103E) and Image Laterality (0020,0062) "L"' } });
     expect(declaredFinger({ SeriesDescription: 'RIGHT 5TH FINGER', ImageLaterality: 'L' })).toMatchObject({ finger: { laterality: 'L', says: expect.stringContaining('Image Laterality (0020,0062) "L"') } });
     expect(declaredFinger({ AnatomicRegionSequence: [{ CodeValue: '82002001', CodingSchemeDesignator: 'SCT', CodeMeaning: 'Ring finger' }], Laterality: 'R' })).toMatchObject({ finger: { digit: 4, laterality: 'R' } });
-    expect(declaredFinger({ BodyPartExamined: 'FINGER', ImageLaterality: 'R' })).toEqual({ unnamed: expect.stringMatching(/names no one finger .*Series Description \("R 5TH FINGER"/) });
-    expect(declaredFinger({ SeriesDescription: '2ND AND 3RD FINGER', ImageLaterality: 'R' })).toEqual({ unnamed: expect.stringContaining('its description names several') });
+    expect(declaredFinger({ BodyPartExamined: 'FINGER', ImageLaterality: 'R' })).toEqual({ unnamed: expect.stringMatching(/names no one finger .*Series Description \("R 5TH FINGER"/), laterality: 'R' });
+    expect(declaredFinger({ SeriesDescription: '2ND AND 3RD FINGER', ImageLaterality: 'R' })).toEqual({ unnamed: expect.stringContaining('its description names several'), laterality: 'R' });
     expect(declaredFinger({ SeriesDescription: 'MIDDLE FINGER PA' })).toEqual({ unnamed: expect.stringMatching(/names no side.*Image Laterality \(0020,0062\)/) });
-    expect(declaredFinger({ BodyPartExamined: 'THUMB', ImageLaterality: 'R' })).toEqual({ unnamed: expect.stringContaining('a film of the thumb') });
+    expect(declaredFinger({ BodyPartExamined: 'THUMB', ImageLaterality: 'R' })).toEqual({ unnamed: expect.stringContaining('a film of the thumb'), laterality: 'R' });
     expect(declaredFinger({ BodyPartExamined: 'HAND', SeriesDescription: 'PA', ImageLaterality: 'R' })).toBeUndefined();
   });
 });
@@ -123,8 +123,10 @@ describe('a finger film read by the finger its header names', () => {
     const { analysis, objects } = await analyseObject(readFileSync(unnamed.file), unnamed.file, models, policy, log);
     expect(analysis.hands).toEqual([]);
     expect(lines.map((l) => l.message)).toContainEqual(expect.stringMatching(/not read as a finger film: a finger film whose header names no one finger .*Anatomic Region Sequence \(0008,2218\)/));
+    // the SR a radiologist opens says why, as the job's reason does (the side from Image Laterality)
+    expect(analysis.notGraded).toContainEqual({ laterality: 'L', cause: 'unrecognised', reason: expect.stringMatching(/^not read as a finger film: a finger film whose header names no one finger/) });
     const texts = readSrQualitativeEvaluations(readPart10(writePart10(await objects[0].dataset)).dataset);
-    expect(texts.length).toBeGreaterThan(0);
+    expect(texts.some((e) => /^Not recognised as a hand: not read as a finger film: a finger film whose header names no one finger/.test(String(e.value)))).toBe(true);
   }, 120_000);
 
   it('a film the header names a finger on, showing none, stays without a hand, and the log says nothing was found in line', async () => {
@@ -135,5 +137,6 @@ describe('a finger film read by the finger its header names', () => {
     const { analysis } = await analyseObject(readFileSync(file), file, models, policy, log);
     expect(analysis.hands).toEqual([]);
     expect(lines.map((l) => l.message)).toContainEqual(expect.stringMatching(/the header names a finger \(the word "3RD" in Series Description \(0008,103E\) and Image Laterality \(0020,0062\) "R"\), but no finger's DIP, PIP and MCP were found in line/));
+    expect(analysis.notGraded).toContainEqual({ laterality: 'R', cause: 'unrecognised', reason: expect.stringContaining("but no finger's DIP, PIP and MCP were found in line") });
   }, 120_000);
 });

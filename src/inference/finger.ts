@@ -26,7 +26,7 @@ export interface NamedFinger {
 }
 
 /** A finger film as its header describes it: the finger named, or why it cannot be (src/pipeline/declared.ts `declaredFinger`). */
-export type DeclaredFinger = { finger: NamedFinger } | { unnamed: string };
+export type DeclaredFinger = { finger: NamedFinger } | { unnamed: string; laterality?: Laterality };
 
 export const FINGER_READING = {
   /** a summed peak this high at least is taken as a joint of its kind */

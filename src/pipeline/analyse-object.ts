@@ -96,8 +96,8 @@ export async function analyseObject(
   const openPhysesCheck = policy.minGradingAgeYears > 0;
   const finger = picture ? undefined : declaredFinger(image.dataset);
   const found = await analyzeDisplay(display, image.sopInstanceUID, models, undefined, { spacingFrom, paViewsOnly: policy.paViewsOnly, openPhysesCheck, finger });
-  const analysis = picture ? found : withAgePolicy(found, image.dataset, policy.minGradingAgeYears);
-  if (analysis.hands.length === 0 && finger) log.info(fingerNotReadMessage(name, finger, spacingFrom), { file: name, sopInstanceUID: image.sopInstanceUID });
+  const analysis = withFingerNotRead(picture ? found : withAgePolicy(found, image.dataset, policy.minGradingAgeYears), finger, spacingFrom);
+  if (analysis.hands.length === 0 && finger) log.info(`${name}: ${fingerNotRead(finger, spacingFrom)}`, { file: name, sopInstanceUID: image.sopInstanceUID });
   if (analysis.source.readAsNegative) log.warn(readAsNegativeMessage(name, picture ? undefined : image.photometric), { file: name, sopInstanceUID: image.sopInstanceUID });
   if (!picture && policy.outputs.pr && analysis.hands.length > 0 && !gspsApplies(image.dataset)) {
     log.info(`${name}: no presentation state: the film is stored in colour, and a grayscale presentation state applies to MONOCHROME images only; the SR and the overlay carry the result`, { file: name, sopInstanceUID: image.sopInstanceUID });
@@ -106,10 +106,21 @@ export async function analyseObject(
 }
 
 /** Why a film its header calls a finger film got no finger read: the header's gap and its fix, or what the pixels did not show. */
-export function fingerNotReadMessage(name: string, finger: DeclaredFinger, spacingFrom: 'header' | 'default'): string {
-  if ('unnamed' in finger) return `${name}: not read as a finger film: ${finger.unnamed}`;
-  if (spacingFrom === 'default') return `${name}: not read as a finger film (${finger.finger.says}): the header gives no Pixel Spacing (0028,0030) or Imager Pixel Spacing (0018,1164), and a finger is told from other bones by its phalanges' lengths in millimetres`;
-  return `${name}: the header names a finger (${finger.finger.says}), but no finger's DIP, PIP and MCP were found in line on the image`;
+export function fingerNotRead(finger: DeclaredFinger, spacingFrom: 'header' | 'default'): string {
+  if ('unnamed' in finger) return `not read as a finger film: ${finger.unnamed}`;
+  if (spacingFrom === 'default') return `not read as a finger film (${finger.finger.says}): the header gives no Pixel Spacing (0028,0030) or Imager Pixel Spacing (0018,1164), and a finger is told from other bones by its phalanges' lengths in millimetres`;
+  return `the header names a finger (${finger.finger.says}), but no finger's DIP, PIP and MCP were found in line on the image`;
+}
+
+/**
+ * A finger film its header names (or half names) that was not read: why, beside the hands found
+ * and not graded, where the side is known (the SR's Comment and the job's reason carry it; the
+ * reader of "No hand found" on a finger film learns what to set at the modality).
+ */
+function withFingerNotRead(analysis: HandAnalysis, finger: DeclaredFinger | undefined, spacingFrom: 'header' | 'default'): HandAnalysis {
+  const laterality = finger && ('finger' in finger ? finger.finger.laterality : finger.laterality);
+  if (!finger || !laterality || analysis.hands.length > 0 || (analysis.notGraded ?? []).some((n) => n.cause !== 'unrecognised')) return analysis;
+  return { ...analysis, notGraded: [...(analysis.notGraded ?? []), { laterality, cause: 'unrecognised', reason: fingerNotRead(finger, spacingFrom) }] };
 }
 
 /** What the administrator reads where a film was graded on its negative: the attribute to check at the modality. */

@@ -251,7 +251,7 @@ function headerSide(ds: NaturalDataset): { side: Laterality; says: string } | un
  * Region Sequence, else the first description that names exactly one; the side from Image
  * Laterality, else Laterality, else the words of the description that named the digit. A film of
  * the thumb, or of several fingers named together ("2ND AND 3RD FINGER"), or whose digit or side no
- * attribute gives, is `unnamed`, with what is missing: a heatmap detector cannot tell one finger
+ * attribute gives, is `unnamed`, with what is missing (and the side where Image Laterality gives it): a heatmap detector cannot tell one finger
  * from another, nor a left from a right one, without the hand around it.
  */
 export function declaredFinger(ds: NaturalDataset): DeclaredFinger | undefined {
@@ -271,9 +271,10 @@ export function declaredFinger(ds: NaturalDataset): DeclaredFinger | undefined {
     ? { digit: coded, says: `Anatomic Region Sequence (0008,2218) "${text(item?.CodeMeaning) || text(item?.CodeValue)}"` }
     : described ?? (bodyPart === 'THUMB' ? { digit: 1, says: 'Body Part Examined (0018,0015) "THUMB"' } : undefined);
   const fix = 'name it in the Series Description ("R 5TH FINGER", "LEFT INDEX FINGER") or code it in Anatomic Region Sequence (0008,2218)';
-  if (!named || named.digit === 0) return { unnamed: `a finger film whose header names no one finger (${texts.some((t) => t.digits.size > 1) ? 'its description names several' : 'Body Part Examined or the Anatomic Region says finger, no more'}): a finger alone does not show which it is; ${fix}` };
-  if (named.digit === 1) return { unnamed: `a film of the thumb (${named.says}): the thumb alone is not read (its joints are read on hand and wrist films)` };
   const coded2 = headerSide(ds);
+  const sided = coded2 ? { laterality: coded2.side } : {};
+  if (!named || named.digit === 0) return { unnamed: `a finger film whose header names no one finger (${texts.some((t) => t.digits.size > 1) ? 'its description names several' : 'Body Part Examined or the Anatomic Region says finger, no more'}): a finger alone does not show which it is; ${fix}`, ...sided };
+  if (named.digit === 1) return { unnamed: `a film of the thumb (${named.says}): the thumb alone is not read (its joints are read on hand and wrist films)`, ...sided };
   const worded = named === described ? described.side : undefined;
   if (!coded2 && !worded) return { unnamed: `a finger film (${named.says}) whose header names no side: a finger alone does not show whose hand it is; set Image Laterality (0020,0062) at the modality` };
   const digit = named.digit as NamedFinger['digit'];
