@@ -47,11 +47,15 @@ describe('the finger a header names', () => {
     expect(declaredFinger({ SeriesDescription: 'Smith^John left index finger', ImageLaterality: 'L' })).toEqual({ finger: { digit: 2, laterality: 'L', says: 'the word "index" in Series Description (0008,103E) and Image Laterality (0020,0062) "L"' } });
     expect(declaredFinger({ SeriesDescription: 'RIGHT 5TH FINGER', ImageLaterality: 'L' })).toMatchObject({ finger: { laterality: 'L', says: expect.stringContaining('Image Laterality (0020,0062) "L"') } });
     expect(declaredFinger({ AnatomicRegionSequence: [{ CodeValue: '82002001', CodingSchemeDesignator: 'SCT', CodeMeaning: 'Ring finger' }], Laterality: 'R' })).toMatchObject({ finger: { digit: 4, laterality: 'R' } });
-    expect(declaredFinger({ BodyPartExamined: 'FINGER', ImageLaterality: 'R' })).toEqual({ unnamed: expect.stringMatching(/names no one finger .*Series Description \("R 5TH FINGER"/), laterality: 'R' });
+    expect(declaredFinger({ BodyPartExamined: 'FINGER', ImageLaterality: 'R' })).toEqual({ unnamed: expect.stringMatching(/names no one finger \(it says finger, no more\).*Series Description \("R 5TH FINGER"/), laterality: 'R' });
     expect(declaredFinger({ SeriesDescription: '2ND AND 3RD FINGER', ImageLaterality: 'R' })).toEqual({ unnamed: expect.stringContaining('its description names several'), laterality: 'R' });
     expect(declaredFinger({ SeriesDescription: 'MIDDLE FINGER PA' })).toEqual({ unnamed: expect.stringMatching(/names no side.*Image Laterality \(0020,0062\)/) });
     expect(declaredFinger({ BodyPartExamined: 'THUMB', ImageLaterality: 'R' })).toEqual({ unnamed: expect.stringContaining('a film of the thumb'), laterality: 'R' });
     expect(declaredFinger({ BodyPartExamined: 'HAND', SeriesDescription: 'PA', ImageLaterality: 'R' })).toBeUndefined();
+    // a study's description covers its other series; a hand film's body part outweighs a description
+    expect(declaredFinger({ StudyDescription: 'XR HAND AND FINGERS', SeriesDescription: 'PA', ImageLaterality: 'R' })).toBeUndefined();
+    expect(declaredFinger({ BodyPartExamined: 'HAND', SeriesDescription: 'HAND AND FINGERS PA', ImageLaterality: 'R' })).toBeUndefined();
+    expect(declaredFinger({ BodyPartExamined: 'FINGER', StudyDescription: 'XR LEFT RING FINGER', ImageLaterality: 'L' })).toMatchObject({ finger: { digit: 4, laterality: 'L' } });
   });
 });
 

@@ -246,22 +246,25 @@ function headerSide(ds: NaturalDataset): { side: Laterality; says: string } | un
 
 /**
  * The finger a film's header says it shows, for reading a finger film (src/inference/finger.ts):
- * undefined unless the header says the film is of a finger (Body Part Examined FINGER, an Anatomic
- * Region Sequence code of a finger, or a description naming one). The digit from the Anatomic
- * Region Sequence, else the first description that names exactly one; the side from Image
- * Laterality, else Laterality, else the words of the description that named the digit. A film of
- * the thumb, or of several fingers named together ("2ND AND 3RD FINGER"), or whose digit or side no
- * attribute gives, is `unnamed`, with what is missing (and the side where Image Laterality gives it): a heatmap detector cannot tell one finger
- * from another, nor a left from a right one, without the hand around it.
+ * undefined unless the header says the film is of a finger: Body Part Examined FINGER or THUMB, an
+ * Anatomic Region Sequence code of a finger, or, where Body Part Examined does not say HAND or
+ * WRIST, a description of the image or its series naming one (a study's description covers its
+ * other series too: "HAND AND FINGERS"). The digit from the Anatomic Region Sequence, else the
+ * first description (the study's too) that names exactly one; the side from Image Laterality, else
+ * Laterality, else the words of the description that named the digit. A film of the thumb, or of
+ * several fingers named together ("2ND AND 3RD FINGER"), or whose digit or side no attribute
+ * gives, is `unnamed`, with what is missing (and its side where the header gives one): a heatmap
+ * detector cannot tell one finger from another, nor a left from a right one, without the hand
+ * around it.
  */
 export function declaredFinger(ds: NaturalDataset): DeclaredFinger | undefined {
   const region = ds.AnatomicRegionSequence as unknown;
   const item = (Array.isArray(region) ? region[0] : region) as { CodeValue?: unknown; CodeMeaning?: unknown } | undefined;
   const coded = FINGER_CODES[text(item?.CodeValue)];
-  const texts = FINGER_TEXT_ATTRIBUTES.map(([key, name]) => ({ name, value: text(ds[key]), ...digitsOfText(text(ds[key])) }));
+  const texts = FINGER_TEXT_ATTRIBUTES.map(([key, name]) => ({ key, name, value: text(ds[key]), ...digitsOfText(text(ds[key])) }));
   const bodyPart = text(ds.BodyPartExamined).toUpperCase();
-  const fingerFilm = coded !== undefined || bodyPart === 'FINGER' || bodyPart === 'THUMB' || texts.some((t) => t.finger);
-  if (!fingerFilm) return undefined;
+  const ofThisFilm = texts.some((t) => t.finger && t.key !== 'StudyDescription') && bodyPart !== 'HAND' && bodyPart !== 'WRIST';
+  if (coded === undefined && bodyPart !== 'FINGER' && bodyPart !== 'THUMB' && !ofThisFilm) return undefined;
   // the description that names the finger may name the side too ("R 5TH FINGER")
   const described = texts.filter((t) => t.digits.size === 1).map((t) => {
     const [[digit, word]] = [...t.digits];
@@ -271,13 +274,16 @@ export function declaredFinger(ds: NaturalDataset): DeclaredFinger | undefined {
     ? { digit: coded, says: `Anatomic Region Sequence (0008,2218) "${text(item?.CodeMeaning) || text(item?.CodeValue)}"` }
     : described ?? (bodyPart === 'THUMB' ? { digit: 1, says: 'Body Part Examined (0018,0015) "THUMB"' } : undefined);
   const fix = 'name it in the Series Description ("R 5TH FINGER", "LEFT INDEX FINGER") or code it in Anatomic Region Sequence (0008,2218)';
-  const coded2 = headerSide(ds);
-  const sided = coded2 ? { laterality: coded2.side } : {};
-  if (!named || named.digit === 0) return { unnamed: `a finger film whose header names no one finger (${texts.some((t) => t.digits.size > 1) ? 'its description names several' : 'Body Part Examined or the Anatomic Region says finger, no more'}): a finger alone does not show which it is; ${fix}`, ...sided };
+  const fromHeader = headerSide(ds);
+  const sided = fromHeader ? { laterality: fromHeader.side } : {};
+  if (!named || named.digit === 0) {
+    const said = texts.some((t) => t.digits.size > 1) ? 'its description names several' : 'it says finger, no more';
+    return { unnamed: `a finger film whose header names no one finger (${said}): a finger alone does not show which it is; ${fix}`, ...sided };
+  }
   if (named.digit === 1) return { unnamed: `a film of the thumb (${named.says}): the thumb alone is not read (its joints are read on hand and wrist films)`, ...sided };
-  const worded = named === described ? described.side : undefined;
-  if (!coded2 && !worded) return { unnamed: `a finger film (${named.says}) whose header names no side: a finger alone does not show whose hand it is; set Image Laterality (0020,0062) at the modality` };
   const digit = named.digit as NamedFinger['digit'];
-  if (coded2) return { finger: { digit, laterality: coded2.side, says: `${named.says} and ${coded2.says}` } };
-  return { finger: { digit, laterality: worded!.side, says: `the words "${described!.word}" and "${worded!.word}" in ${described!.where}` } };
+  if (fromHeader) return { finger: { digit, laterality: fromHeader.side, says: `${named.says} and ${fromHeader.says}` } };
+  const worded = named === described ? described.side : undefined;
+  if (!worded) return { unnamed: `a finger film (${named.says}) whose header names no side: a finger alone does not show whose hand it is; set Image Laterality (0020,0062) at the modality` };
+  return { finger: { digit, laterality: worded.side, says: `the words "${described!.word}" and "${worded.word}" in ${described!.where}` } };
 }
