@@ -33,7 +33,8 @@ export const FINGER_READING = {
   minPeak: 0.5,
   /**
    * the chain's weakest joint at least this: the real finger films' chains 0.86-0.93, chains
-   * read on forearm, humerus and shoulder films 0.51-0.68 (those also fail the lengths in mm)
+   * read on forearm, humerus and shoulder films 0.51-0.68 (read only where a header names a
+   * finger, which theirs do not)
    */
   minJoint: 0.7,
   /** middle phalanx (DIP-PIP) over proximal phalanx (PIP-MCP) */
