@@ -56,6 +56,8 @@ describe('the finger a header names', () => {
     expect(declaredFinger({ StudyDescription: 'XR HAND AND FINGERS', SeriesDescription: 'PA', ImageLaterality: 'R' })).toBeUndefined();
     expect(declaredFinger({ BodyPartExamined: 'HAND', SeriesDescription: 'HAND AND FINGERS PA', ImageLaterality: 'R' })).toBeUndefined();
     expect(declaredFinger({ BodyPartExamined: 'FINGER', StudyDescription: 'XR LEFT RING FINGER', ImageLaterality: 'L' })).toMatchObject({ finger: { digit: 4, laterality: 'L' } });
+    // a digit named by the film's own description counts whatever the body part (a modality's menu may say HAND)
+    expect(declaredFinger({ BodyPartExamined: 'HAND', SeriesDescription: 'PA 4TH FINGER', ImageLaterality: 'R' })).toMatchObject({ finger: { digit: 4, laterality: 'R' } });
   });
 });
 

@@ -7,6 +7,8 @@ import { readPart10, writePart10, type NaturalDataset } from '../src/dicom/part1
 import { dciodvfy, runTool } from './helpers/dicom-tools.js';
 import { runAsync, startTestNode, waitForJobs, writeFixtures, type TestNode } from './helpers/node.js';
 import { freePorts, tcpAccepts, tiedToParent } from './helpers/orthanc.js';
+import { makePhantom } from '../src/phantom/generate.js';
+import { parsePhantomOptions, specFor } from '../src/phantom/options.js';
 
 /**
  * The node as an SCP against DCMTK: echoscu and storescu in, uncompressed and compressed
@@ -109,11 +111,12 @@ describe('the node as an SCP, DCMTK as the modality, storescp as the archive', (
 });
 
 /**
- * The left-hand fixture with its header edited and a new SOP Instance UID (`.<suffix>`), sent by
- * storescu; its job once the node has one, and how many results storescp held before.
+ * The left-hand fixture (or the film `from`) with its header edited and a new SOP Instance UID
+ * (`.<suffix>`), sent by storescu; its job once the node has one, and how many results storescp
+ * held before.
  */
-async function sendEdited(name: string, suffix: number, edit: (ds: NaturalDataset) => void) {
-  const { meta, dataset } = readPart10(readFileSync(files['hand-left-m2-explicit']));
+async function sendEdited(name: string, suffix: number, edit: (ds: NaturalDataset) => void, from = files['hand-left-m2-explicit']) {
+  const { meta, dataset } = readPart10(readFileSync(from));
   edit(dataset);
   dataset.SOPInstanceUID = `${dataset.SOPInstanceUID}.${suffix}`;
   const file = join(work, `${name}.dcm`);
@@ -229,6 +232,27 @@ describe('a grey film stored in colour', () => {
     expect(readdirSync(storescp.out)).toHaveLength(sentBefore + 2);
     for (const f of sent) expect(dciodvfy(f).errors, f).toEqual([]);
     expect(node.lines.some((l) => /"RGB" with three samples holds a grey film/.test(l.message))).toBe(true);
+  }, 180_000);
+});
+
+describe('a finger film named by its header', () => {
+  it('a phantom little finger, "PA LITTLE FINGER" in its Series Description, sent by storescu: its three joints graded, SR (dsrdump), overlay and presentation state delivered', async () => {
+    // a held-out partial-view phantom showing one little finger (test/finger-film.test.ts), no hand to the detectors
+    const { dicom } = await makePhantom(specFor(parsePhantomOptions({ seed: '9100019', partial: true, wideRanges: true }), 0), {}, { preview: false });
+    const from = join(work, 'finger.dcm');
+    writeFileSync(from, dicom);
+    const { job, sentBefore } = await sendEdited('finger-named', 4, (ds) => Object.assign(ds, { SeriesDescription: 'PA LITTLE FINGER', BodyPartExamined: 'FINGER' }), from);
+    expect([job.state, job.reason]).toEqual(['done', null]);
+    await new Promise((res) => setTimeout(res, 500));
+    const sent = readdirSync(storescp.out).map((f) => join(storescp.out, f)).filter((f) => JSON.stringify(readPart10(readFileSync(f)).dataset).includes(job.sopInstanceUid));
+    expect(sent).toHaveLength(3);
+    expect(readdirSync(storescp.out)).toHaveLength(sentBefore + 3);
+    for (const f of sent) expect(dciodvfy(f).errors, f).toEqual([]);
+    const sr = sent.find((f) => readPart10(readFileSync(f)).dataset.SOPClassUID === '1.2.840.10008.5.1.4.1.1.88.34')!;
+    const dump = runTool('dsrdump', ['+Pl', sr]);
+    expect(dump.status, dump.stderr).toBe(0);
+    expect(dump.stdout).toContain('Right hand read as a finger film: which finger, and whose, as the word "LITTLE" in Series Description (0008,103E) and Image Laterality (0020,0062) "R" names them');
+    for (const site of ['R-DIP5', 'R-PIP5', 'R-MCP5']) expect(dump.stdout).toContain(site);
   }, 180_000);
 });
 

@@ -247,9 +247,10 @@ function headerSide(ds: NaturalDataset): { side: Laterality; says: string } | un
 /**
  * The finger a film's header says it shows, for reading a finger film (src/inference/finger.ts):
  * undefined unless the header says the film is of a finger: Body Part Examined FINGER or THUMB, an
- * Anatomic Region Sequence code of a finger, or, where Body Part Examined does not say HAND or
- * WRIST, a description of the image or its series naming one (a study's description covers its
- * other series too: "HAND AND FINGERS"). The digit from the Anatomic Region Sequence, else the
+ * Anatomic Region Sequence code of a finger, a description of the image or its series naming a
+ * finger's digit ("R 5TH FINGER", whatever the body part), or one speaking of fingers where Body
+ * Part Examined does not say HAND or WRIST (a study's description covers its other series too:
+ * "HAND AND FINGERS"). The digit from the Anatomic Region Sequence, else the
  * first description (the study's too) that names exactly one; the side from Image Laterality, else
  * Laterality, else the words of the description that named the digit. A film of the thumb, or of
  * several fingers named together ("2ND AND 3RD FINGER"), or whose digit or side no attribute
@@ -263,7 +264,9 @@ export function declaredFinger(ds: NaturalDataset): DeclaredFinger | undefined {
   const coded = FINGER_CODES[text(item?.CodeValue)];
   const texts = FINGER_TEXT_ATTRIBUTES.map(([key, name]) => ({ key, name, value: text(ds[key]), ...digitsOfText(text(ds[key])) }));
   const bodyPart = text(ds.BodyPartExamined).toUpperCase();
-  const ofThisFilm = texts.some((t) => t.finger && t.key !== 'StudyDescription') && bodyPart !== 'HAND' && bodyPart !== 'WRIST';
+  // a finger named (a digit) by the film's own description counts whatever the body part (a modality's menu may say HAND
+  // for every exam of the hand); "fingers" alone only where the body part does not say HAND or WRIST
+  const ofThisFilm = texts.some((t) => t.key !== 'StudyDescription' && (t.digits.size > 0 || (t.finger && bodyPart !== 'HAND' && bodyPart !== 'WRIST')));
   if (coded === undefined && bodyPart !== 'FINGER' && bodyPart !== 'THUMB' && !ofThisFilm) return undefined;
   // the description that names the finger may name the side too ("R 5TH FINGER")
   const described = texts.filter((t) => t.digits.size === 1).map((t) => {
