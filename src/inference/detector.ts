@@ -63,29 +63,28 @@ export function decodeHeatmap(heatmaps: TensorData, o: HeatmapDecodeOptions): Ca
       }
     }
     if (!(bestV >= o.threshold)) continue;
-    const r = Math.floor(best / w);
-    const c = best % w;
-    let sw = 0;
-    let sr = 0;
-    let sc = 0;
-    for (let dr = -1; dr <= 1; dr++) {
-      for (let dc = -1; dc <= 1; dc++) {
-        const rr = r + dr;
-        const cc = c + dc;
-        if (rr < 0 || cc < 0 || rr >= h || cc >= w) continue;
-        const v = Math.max(0, d[base + rr * w + cc]);
-        sw += v;
-        sr += v * rr;
-        sc += v * cc;
-      }
-    }
-    const row = sw > 0 ? sr / sw : r;
-    const col = sw > 0 ? sc / sw : c;
+    const { row, col } = refinedPeak((rr, cc) => d[base + rr * w + cc], Math.floor(best / w), best % w, h, w);
     const j = parseChannel(o.channels[k]);
     if (!j) throw new Error(`detector channel ${k} is "${o.channels[k]}", not a joint name like "L-MCP2"`);
     out.push({ ...j, x: ((col + 0.5) * o.stride) / o.scale, y: ((row + 0.5) * o.stride) / o.scale, confidence: bestV });
   }
   return out;
+}
+
+/**
+ * A map's peak at cell (r, c) refined by the 3 x 3 weighted centroid around it: values as weights
+ * (negative ones as 0), cells outside the h x w map left out; the cell itself where all weigh 0.
+ */
+export function refinedPeak(at: (r: number, c: number) => number, r: number, c: number, h: number, w: number): { row: number; col: number } {
+  let [sw, sr, sc] = [0, 0, 0];
+  for (let rr = r - 1; rr <= r + 1; rr++) {
+    for (let cc = c - 1; cc <= c + 1; cc++) {
+      if (rr < 0 || cc < 0 || rr >= h || cc >= w) continue;
+      const v = Math.max(0, at(rr, cc));
+      [sw, sr, sc] = [sw + v, sr + v * rr, sc + v * cc];
+    }
+  }
+  return sw > 0 ? { row: sr / sw, col: sc / sw } : { row: r, col: c };
 }
 
 export interface YoloDecodeOptions {

@@ -1,5 +1,5 @@
 import type { JointSite, Laterality } from '../analysis/joints.js';
-import type { Candidate } from './detector.js';
+import { refinedPeak, type Candidate } from './detector.js';
 import type { DetectorManifest } from './manifest.js';
 import { letterboxOnce, turnLetterbox, TURN_MARGIN, unturn, type QuarterTurns } from './orientation.js';
 import type { ModelRunner, TensorData } from './session.js';
@@ -59,7 +59,8 @@ type Kind = (typeof KINDS)[number];
 
 /**
  * Each joint kind's channels of digits 2-5, both sides, summed (negative values as 0), and the
- * summed map's local maxima (5 x 5) at least `minPeak`, refined by the 3 x 3 weighted centroid.
+ * summed map's local maxima (5 x 5) at least `minPeak`, refined as the detector's own peaks are
+ * (detector.ts `refinedPeak`).
  */
 export function summedPeaks(out: TensorData, channels: readonly string[], minPeak: number = FINGER_READING.minPeak): Record<Kind, Peak[]> {
   const [, , h, w] = out.dims;
@@ -79,14 +80,8 @@ export function summedPeaks(out: TensorData, channels: readonly string[], minPea
         let highest = true;
         for (let dr = -2; dr <= 2 && highest; dr++) for (let dc = -2; dc <= 2; dc++) if ((dr || dc) && at(r + dr, c + dc) > v) highest = false;
         if (!highest) continue;
-        let [sw, sr, sc] = [0, 0, 0];
-        for (let dr = -1; dr <= 1; dr++) {
-          for (let dc = -1; dc <= 1; dc++) {
-            const u = at(r + dr, c + dc);
-            [sw, sr, sc] = [sw + u, sr + u * (r + dr), sc + u * (c + dc)];
-          }
-        }
-        peaks.push({ x: sc / sw, y: sr / sw, v });
+        const { row, col } = refinedPeak(at, r, c, h, w);
+        peaks.push({ x: col, y: row, v });
       }
     }
     return peaks;
