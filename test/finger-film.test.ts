@@ -2,7 +2,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_MODELS_DIR, summaryLine } from '../src/cli/analyze.js';
+import sharp from 'sharp';
+import { DEFAULT_MODELS_DIR, fingerNamed, runAnalyze, summaryLine } from '../src/cli/analyze.js';
+import { decodeDicomImage } from '../src/imaging/decode.js';
+import { toDisplay } from '../src/imaging/preprocess.js';
 import { DEFAULT_CONFIG } from '../src/config/defaults.js';
 import { readPart10, writePart10, type NaturalDataset } from '../src/dicom/part10.js';
 import { loadModels, type Models } from '../src/inference/models.js';
@@ -119,6 +122,25 @@ describe('a finger film read by the finger its header names', () => {
     const v = dciodvfy(srFile);
     expect(v.errors, v.output).toEqual([]);
     expect(JSON.stringify(sr)).toContain(`read as a finger film: which finger, and whose, as the word \\"${word}\\" in Series Description`);
+  }, 120_000);
+
+  it('a PNG of a finger film is read as the finger `analyze --finger` names (at --spacing), as a header would name it', async () => {
+    const { file, truth } = await fingerFilm('9100019', {});
+    const display = toDisplay(await decodeDicomImage(readFileSync(file), file));
+    const png = join(work, 'finger.png');
+    writeFileSync(png, await sharp(Buffer.from(display.data.map((v) => Math.round(v * 255))), { raw: { width: display.columns, height: display.rows, channels: 1 } }).png().toBuffer());
+    const io = { log: captureLogger().log, models, stdout: () => undefined, stderr: { write: () => true } };
+    const spacing = display.pixelSpacingMm[0];
+    const plain = await runAnalyze(png, { provider: 'cpu', spacing }, io);
+    expect(plain.results[0].analysis.hands).toEqual([]);
+    const named = await runAnalyze(png, { provider: 'cpu', spacing, finger: fingerNamed('r5') }, io);
+    const hand = named.results[0].analysis.hands[0];
+    expect(hand.view?.namedBy).toBe('--finger R5');
+    for (const j of hand.joints) {
+      const t = truth.joints.find((q) => q.site === j.site)!;
+      expect(Math.hypot(j.x - t.x, j.y - t.y) * spacing, j.site).toBeLessThan(3);
+    }
+    expect(() => fingerNamed('R1')).toThrow(/expected the side and the digit, L or R then 2 \(index\) to 5 \(little\)/);
   }, 120_000);
 
   it('without the header naming it, the same film gets no hand, and the log says which attribute to set', async () => {

@@ -13,6 +13,7 @@ import { ImageFileError } from '../imaging/decode.js';
 import { pictureKind } from '../imaging/picture.js';
 import { analyseObject, analysisPolicy, type AnalysisPolicy, type ObjectResults } from '../pipeline/analyse-object.js';
 import { loadModels, type Models } from '../inference/models.js';
+import type { NamedFinger } from '../inference/finger.js';
 import { PROVIDER_CHOICES, type ProviderChoice } from '../inference/session.js';
 import { logger, type Logger } from '../observability/logger.js';
 
@@ -57,6 +58,8 @@ export interface AnalyzeOptions {
   policy?: AnalysisPolicy;
   /** mm per pixel of PNG and JPEG inputs (they carry none); else estimated from each hand */
   spacing?: number;
+  /** the finger PNG and JPEG inputs show, as a DICOM finger film's header would name it (src/inference/finger.ts); needs `spacing` */
+  finger?: NamedFinger;
   /**
    * apply the configuration's selection rules to DICOM inputs before any analysis, as the
    * node does (body part, declared view, ...): a file they refuse is listed in
@@ -181,7 +184,7 @@ export async function runAnalyze(target: string, o: AnalyzeOptions, io: AnalyzeI
         log.info('skipped', { file, rule: refused.rule, reason: refused.reason });
         continue;
       }
-      const results = await analyseObject(bytes, file, models, policy, log, o.spacing);
+      const results = await analyseObject(bytes, file, models, policy, log, o.spacing, o.finger);
       const { analysis } = results;
       let written: string[] = [];
       if (o.out) {
@@ -260,6 +263,13 @@ function positiveInt(name: string) {
   };
 }
 
+/** `--finger R5`: the finger of a picture, named as a finger film's header names it. */
+export function fingerNamed(v: string): NamedFinger {
+  const m = /^([LR])([2-5])$/i.exec(v.trim());
+  if (!m) throw new Error(`--finger "${v}": expected the side and the digit, L or R then 2 (index) to 5 (little), e.g. R5`);
+  return { laterality: m[1].toUpperCase() as NamedFinger['laterality'], digit: Number(m[2]) as NamedFinger['digit'], says: `--finger ${m[1].toUpperCase()}${m[2]}` };
+}
+
 export function registerAnalyze(program: Command): void {
   program
     .command('analyze')
@@ -272,6 +282,7 @@ export function registerAnalyze(program: Command): void {
     .addOption(new Option('--provider <p>', 'onnxruntime execution provider').choices([...PROVIDER_CHOICES]).default('auto'))
     .option('--spacing <mm>', 'pixel spacing of PNG and JPEG inputs in mm (default: estimated from the hand; DICOM files use their own)', spacingMm)
     .option('--threads <n>', 'onnxruntime intra-op threads (default: one per core)', positiveInt('threads'))
+    .option('--finger <side-digit>', 'PNG and JPEG inputs show one finger: its side and digit as a finger film\'s header would name them (R5: right little finger; L2: left index), read along it (needs --spacing; DICOM files use their own header)', fingerNamed)
     .action(async (path: string, o: AnalyzeOptions) => {
       let run;
       try {

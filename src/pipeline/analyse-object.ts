@@ -8,7 +8,7 @@ import type { Models } from '../inference/models.js';
 import { toDisplay, type DisplayImage } from '../imaging/preprocess.js';
 import type { Logger } from '../observability/logger.js';
 import { declaredFinger, patientAgeYears } from './declared.js';
-import type { DeclaredFinger } from '../inference/finger.js';
+import type { DeclaredFinger, NamedFinger } from '../inference/finger.js';
 import { gspsApplies } from '../reports/gsps.js';
 import { buildNoHandReport, DEFAULT_RESULT_OPTIONS, startOverlay, startResultObjects, type OverlayStart, type ResultOptions } from './results.js';
 
@@ -76,7 +76,8 @@ const ORDER: ResultKind[] = ['sr', 'pr', 'sc'];
 /**
  * `name` names the object in error messages (a file path, a spool path). A PNG or JPEG
  * (`jointscore analyze` on a research set) is analysed the same way at `pictureSpacingMm`
- * (else the hand's own scale) and gets no DICOM results: it belongs to no study.
+ * (else the hand's own scale), as the finger `pictureFinger` where a finger film's header would
+ * name one, and gets no DICOM results: it belongs to no study.
  */
 export async function analyseObject(
   bytes: Uint8Array,
@@ -85,6 +86,7 @@ export async function analyseObject(
   policy: AnalysisPolicy,
   log: Logger,
   pictureSpacingMm?: number,
+  pictureFinger?: NamedFinger,
 ): Promise<ObjectResults> {
   const picture = pictureKind(bytes) !== undefined;
   const image = await decodeImage(bytes, name, { pictureSpacingMm, log });
@@ -94,7 +96,7 @@ export async function analyseObject(
   const spacingFrom = image.pixelSpacingSource === 'default' ? 'default' : 'header';
   // a site that grades every age (minGradingAgeYears 0) grades children's hands whatever their growth plates show
   const openPhysesCheck = policy.minGradingAgeYears > 0;
-  const finger = picture ? undefined : declaredFinger(image.dataset);
+  const finger = picture ? (pictureFinger ? { finger: pictureFinger } : undefined) : declaredFinger(image.dataset);
   const found = await analyzeDisplay(display, image.sopInstanceUID, models, undefined, { spacingFrom, paViewsOnly: policy.paViewsOnly, openPhysesCheck, finger });
   const analysis = withFingerNotRead(picture ? found : withAgePolicy(found, image.dataset, policy.minGradingAgeYears), finger, spacingFrom);
   if (analysis.hands.length === 0 && finger) log.info(`${name}: ${fingerNotRead(finger, spacingFrom)}`, { file: name, sopInstanceUID: image.sopInstanceUID });
