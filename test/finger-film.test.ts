@@ -11,6 +11,7 @@ import { readPart10, writePart10, type NaturalDataset } from '../src/dicom/part1
 import { loadModels, type Models } from '../src/inference/models.js';
 import { analyseObject, analysisPolicy } from '../src/pipeline/analyse-object.js';
 import { declaredFinger, digitsOfText } from '../src/pipeline/declared.js';
+import { centralFinger } from '../src/inference/finger.js';
 import { makePhantom } from '../src/phantom/generate.js';
 import { parsePhantomOptions, specFor } from '../src/phantom/options.js';
 import { overlayLayout } from '../src/reports/secondary-capture.js';
@@ -61,6 +62,17 @@ describe('the finger a header names', () => {
     expect(declaredFinger({ BodyPartExamined: 'FINGER', StudyDescription: 'XR LEFT RING FINGER', ImageLaterality: 'L' })).toMatchObject({ finger: { digit: 4, laterality: 'L' } });
     // a digit named by the film's own description counts whatever the body part (a modality's menu may say HAND)
     expect(declaredFinger({ BodyPartExamined: 'HAND', SeriesDescription: 'PA 4TH FINGER', ImageLaterality: 'R' })).toMatchObject({ finger: { digit: 4, laterality: 'R' } });
+  });
+});
+
+describe('the chain taken for the named finger', () => {
+  const chain = (x: number) => ({ joints: { DIP: { x, y: 10, v: 1 }, PIP: { x, y: 20, v: 1 }, MCP: { x, y: 35, v: 1 } }, score: 1 });
+  it('is the one nearest the film\'s middle, and none where that one passes further than 0.35 of the width from it (a neighbour)', () => {
+    const film = { width: 40, height: 60 };
+    expect(centralFinger([chain(8), chain(22)], film)).toEqual(chain(22));
+    expect(centralFinger([chain(35)], film)).toBeUndefined(); // 15 of 40 off the middle
+    expect(centralFinger([chain(8)], film)).toBeUndefined();
+    expect(centralFinger([chain(30)], film)).toEqual(chain(30)); // 10 of 40
   });
 });
 
