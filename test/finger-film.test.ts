@@ -71,8 +71,8 @@ describe('the chain taken for the named finger', () => {
     const film = { width: 40, height: 60 };
     expect(centralFinger([chain(8), chain(22)], film)).toEqual(chain(22));
     expect(centralFinger([chain(35)], film)).toBeUndefined(); // 15 of 40 off the middle
-    expect(centralFinger([chain(8)], film)).toBeUndefined();
-    expect(centralFinger([chain(30)], film)).toEqual(chain(30)); // 10 of 40
+    expect(centralFinger([chain(5)], film)).toBeUndefined();
+    expect(centralFinger([chain(8)], film)).toEqual(chain(8)); // 12 of 40
   });
 });
 
