@@ -168,7 +168,7 @@ export async function readNamedFinger(
   const size = manifest.input.size;
   const lb = letterboxOnce(img, size);
   const { stride } = manifest.output;
-  // heatmap cells to image pixels and millimetres (the finger's lengths are checked along the film's rows)
+  // heatmap cells to millimetres, at the mean of the two spacings (pixels are square on DX films)
   const mmPerCell = (stride / lb.scale) * Math.sqrt(img.pixelSpacingMm[0] * img.pixelSpacingMm[1]);
   let best: { chain: FingerChain; k: QuarterTurns; score: number } | undefined;
   for (const k of [0, 1, 2, 3] as const) {
