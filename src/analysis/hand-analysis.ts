@@ -132,9 +132,9 @@ export function notGradedText(n: HandNotGraded): string {
   return n.cause === 'unrecognised' ? `Not recognised as a hand: ${n.reason}` : `${HAND_NAMES[n.laterality]} not graded: ${n.reason}`;
 }
 
-const FINGER_NAMES: Readonly<Record<string, string>> = { '2': 'index', '3': 'middle', '4': 'ring', '5': 'little' };
+const DIGIT_NAMES: Readonly<Record<string, string>> = { '2': 'index', '3': 'middle', '4': 'ring', '5': 'little' };
 
 /** The finger a finger film's hand was read as ("ring"), where the header named it (`view.namedBy`); else undefined. */
 export function namedFingerOf(hand: Pick<HandResult, 'view' | 'joints'>): string | undefined {
-  return hand.view?.namedBy ? FINGER_NAMES[hand.joints[0]?.site.slice(-1) ?? ''] : undefined;
+  return hand.view?.namedBy ? DIGIT_NAMES[hand.joints[0]?.site.slice(-1) ?? ''] : undefined;
 }

@@ -17,6 +17,13 @@ export function valuesOf(v: unknown): unknown[] {
   return Array.isArray(v) ? v : typeof v === 'string' ? v.split('\\') : v === undefined || v === null ? [] : [v];
 }
 
+/** An attribute's first value as a finite number, however dcmjs gave it (a number, a decimal string, a list); undefined otherwise. */
+export function firstNumber(v: unknown): number | undefined {
+  const values = valuesOf(v);
+  const x = values.length > 0 ? Number(values[0]) : NaN;
+  return Number.isFinite(x) && !(typeof values[0] === 'string' && values[0].trim() === '') ? x : undefined;
+}
+
 export const TransferSyntax = {
   ImplicitVRLittleEndian: '1.2.840.10008.1.2',
   ExplicitVRLittleEndian: '1.2.840.10008.1.2.1',

@@ -1,4 +1,4 @@
-import { valuesOf, type NaturalDataset } from '../dicom/part10.js';
+import { firstNumber, valuesOf, type NaturalDataset } from '../dicom/part10.js';
 
 /**
  * The film's tone curve as a viewer shows it, where it is not a straight line in the stored
@@ -63,11 +63,6 @@ export interface Tone {
   says: string;
 }
 
-const numberOf = (v: unknown): number | undefined => {
-  const x = Number(valuesOf(v)[0]);
-  return valuesOf(v).length > 0 && Number.isFinite(x) ? x : undefined;
-};
-
 /**
  * The stored-to-shown curve where it is not a straight increasing line, else undefined (the
  * percentile window alone shows the film as a viewer would). LUTs that cannot be read are left
@@ -80,8 +75,8 @@ export function toneOf(ds: NaturalDataset, signed: boolean): { tone?: Tone; igno
   const modalityItem = valuesOf(ds.ModalityLUTSequence)[0] as NaturalDataset | undefined;
   const modalityLut = modalityItem ? readLut(modalityItem, signed) : undefined;
   if (modalityLut && !('data' in modalityLut)) ignored.push(`Modality LUT Sequence (0028,3000): ${modalityLut.unreadable}`);
-  const slope = numberOf(ds.RescaleSlope) ?? 1;
-  const intercept = numberOf(ds.RescaleIntercept) ?? 0;
+  const slope = firstNumber(ds.RescaleSlope) ?? 1;
+  const intercept = firstNumber(ds.RescaleIntercept) ?? 0;
   const lut = modalityLut && 'data' in modalityLut ? modalityLut : undefined;
   const modality = lut ? (v: number) => lutOutput(lut, v) : (v: number) => v * slope + intercept;
   if (lut) says.push('Modality LUT Sequence (0028,3000)');
@@ -94,8 +89,8 @@ export function toneOf(ds: NaturalDataset, signed: boolean): { tone?: Tone; igno
 
 /** The VOI step where it is not a straight line: the first window's SIGMOID function, else (no window) the first VOI LUT. */
 function voiStep(ds: NaturalDataset, signedInput: boolean, says: string[], ignored: string[]): ((v: number) => number) | undefined {
-  const center = numberOf(ds.WindowCenter);
-  const width = numberOf(ds.WindowWidth);
+  const center = firstNumber(ds.WindowCenter);
+  const width = firstNumber(ds.WindowWidth);
   if (center !== undefined && width !== undefined && width > 0) {
     if (String(valuesOf(ds.VOILUTFunction)[0] ?? '').trim().toUpperCase() !== 'SIGMOID') return undefined;
     says.push(`VOI LUT Function (0028,1056) SIGMOID at Window Center ${center}, Width ${width}`);

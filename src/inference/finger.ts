@@ -138,7 +138,8 @@ const angleBetween = (a: readonly [number, number], b: readonly [number, number]
  * (radiographers centre the finger asked for), and only where it passes the middle within
  * `FINGER_READING.maxOffCentre` of the film's width across it; a chain further out is a neighbour
  * whose own finger lies cut at the film's edge (on the held-out phantom finger films the chains
- * read right lay within 0.31 of the width, the one neighbour taken at 0.42). `film`: the film's
+ * read right lay within 0.31 of the width, the one neighbour taken at 0.42:
+ * models/training/experiments/finger_offsets.mjs). `film`: the film's
  * size in the chains' units.
  */
 export function centralFinger(chains: readonly FingerChain[], film: { width: number; height: number }): FingerChain | undefined {

@@ -108,7 +108,7 @@ export async function analyseObject(
 }
 
 /** Why a film its header calls a finger film got no finger read: the header's gap and its fix, or what the pixels did not show. */
-export function fingerNotRead(finger: DeclaredFinger, spacingFrom: 'header' | 'default'): string {
+function fingerNotRead(finger: DeclaredFinger, spacingFrom: 'header' | 'default'): string {
   if ('unnamed' in finger) return `not read as a finger film: ${finger.unnamed}`;
   if (spacingFrom === 'default') return `not read as a finger film (${finger.finger.says}): the header gives no Pixel Spacing (0028,0030) or Imager Pixel Spacing (0018,1164), and a finger is told from other bones by its phalanges' lengths in millimetres`;
   return `the header names a finger (${finger.finger.says}), but no finger's DIP, PIP and MCP were found in line on the image`;

@@ -1,6 +1,6 @@
 import type { HandAnalysis, SeverityClass } from '../analysis/hand-analysis.js';
 import { HAND_NAMES } from '../analysis/joints.js';
-import { valuesOf, type NaturalDataset } from '../dicom/part10.js';
+import { firstNumber, type NaturalDataset } from '../dicom/part10.js';
 import { readLut } from '../imaging/tone.js';
 import { SEVERITY_COLOURS, worstSeverity } from '../imaging/preview.js';
 import {
@@ -91,10 +91,7 @@ export function hexToDicomLab(hex: string): [number, number, number] {
 }
 
 const first = (v: unknown): unknown => (Array.isArray(v) ? v[0] : v);
-const num = (v: unknown): number | undefined => {
-  const x = typeof first(v) === 'string' ? Number(first(v)) : first(v);
-  return typeof x === 'number' && Number.isFinite(x) ? x : undefined;
-};
+const num = firstNumber;
 
 /**
  * A grayscale presentation state may reference MONOCHROME images only (its LUTs act on one
@@ -140,7 +137,7 @@ function softcopyVoiLut(source: NaturalDataset, options: GspsOptions): NaturalDa
     const scale = (2 ** outBits - 1) / (2 ** read.bits - 1);
     const out = read.data.map((v) => Math.round(v * scale));
     const lut: NaturalDataset = {
-      LUTDescriptor: [Number(valuesOf(voi.LUTDescriptor)[0]), Number(valuesOf(voi.LUTDescriptor)[1]), outBits],
+      LUTDescriptor: [read.data.length === 65536 ? 0 : read.data.length, read.firstMapped, outBits],
       LUTData: [out.buffer],
       _vrMap: { LUTDescriptor: 'US', LUTData: 'OW' },
     };
