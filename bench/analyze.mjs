@@ -25,6 +25,19 @@ const models = await loadModels(modelsDir, { provider: 'cpu', intraOpThreads: th
 const rendered = benchHand();
 // a film without a hand: the detectors find none, so every turn, the partial-view detector and the panel check run
 const chest = renderChest({ seed: 11, rows: 2560, columns: 2048, pixelSpacingMm: 0.15 });
+/** A film turned clockwise by `deg` degrees about its centre (nearest neighbour, corners air). */
+function slanted(r, deg) {
+  const t = (deg * Math.PI) / 180;
+  const [cos, sin, cx, cy] = [Math.cos(t), Math.sin(t), r.columns / 2, r.rows / 2];
+  const image = new Float32Array(r.rows * r.columns);
+  for (let y = 0; y < r.rows; y++) {
+    for (let x = 0; x < r.columns; x++) {
+      const [sx, sy] = [Math.round(cx + cos * (x - cx) + sin * (y - cy)), Math.round(cy - sin * (x - cx) + cos * (y - cy))];
+      if (sx >= 0 && sy >= 0 && sx < r.columns && sy < r.rows) image[y * r.columns + x] = r.image[sy * r.columns + sx];
+    }
+  }
+  return { ...r, image };
+}
 const syntaxes = {
   explicit: '1.2.840.10008.1.2.1',
   'jpeg-lossless': '1.2.840.10008.1.2.4.70',
@@ -100,6 +113,23 @@ if (models.partialDetector) {
   };
   const [alone, both] = [await detectMs(without), await detectMs(models)];
   console.log(`  no hand (chest phantom): detect ${alone.toFixed(0)} ms with ${models.detector.manifest.name} alone, ${both.toFixed(0)} ms with ${models.partialDetector.manifest.name} asked too (+${(both - alone).toFixed(0)})`);
+}
+// A film without a hand lying at a slant (the chest turned 20 degrees): where the partial-view
+// detector reads no partial view as the film lies, it reads it again levelled (orientation.ts
+// detectLevelled). Its cost against the same analysis without that reading, in the same run,
+// alternating the two (decode included, uncompressed).
+if (models.partialDetector) {
+  const bytes = (await encodePhantomDx(slanted(chest, 20), { bitsStored: 12, photometric: 'MONOCHROME2', transferSyntax: syntaxes.explicit })).bytes;
+  const runs = { with: [], without: [] };
+  for (let i = 0; i <= N; i++) {
+    for (const [k, levelled] of [['with', true], ['without', false]]) {
+      const t = performance.now();
+      await analyzeImage(await decodeDicomImage(bytes, 'slanted'), models, undefined, { levelled });
+      if (i > 0) runs[k].push(performance.now() - t);
+    }
+  }
+  const [w, wo] = [median(runs.with), median(runs.without)];
+  console.log(`  no hand, at a slant (chest turned 20 degrees): total ${w.toFixed(0)} ms with the levelled reading, ${wo.toFixed(0)} ms without (+${(w - wo).toFixed(0)})`);
 }
 // The growth-plate check (src/inference/physes.ts) runs inside the grade step on every graded
 // film: its cost against the same analysis without it, in the same run, alternating the two.

@@ -63,6 +63,6 @@ for (const f of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
   });
   if (errors.every((e) => e <= MAX_MM)) n.onTruth++;
   else n.furtherOff++;
-  if (perFilm) console.log(`${f}\tdigit ${digit}\tread by name, ${hand.laterality}\terrors ${errors.map((e) => e.toFixed(1)).join(' ')} mm`);
+  if (perFilm) console.log(`${f}\tdigit ${digit}\tread by name, ${hand.laterality}, turned ${analysis.source.turnedDeg ?? 0}\terrors ${errors.map((e) => e.toFixed(1)).join(' ')} mm`);
 }
 console.log(`films showing one whole finger: ${n.films}; read without the finger named: ${n.readAsIs}; of the others, read by the name: ${n.readByName}, their joints within ${MAX_MM} mm of the truth: ${n.onTruth} (a joint further off: ${n.furtherOff})`);

@@ -9,6 +9,7 @@ import { toDisplay } from '../src/imaging/preprocess.js';
 import { DEFAULT_CONFIG } from '../src/config/defaults.js';
 import { readPart10, writePart10, type NaturalDataset } from '../src/dicom/part10.js';
 import { loadModels, type Models } from '../src/inference/models.js';
+import { analyzeImage } from '../src/inference/analyze.js';
 import { analyseObject, analysisPolicy } from '../src/pipeline/analyse-object.js';
 import { declaredFinger, digitsOfText } from '../src/pipeline/declared.js';
 import { centralFinger } from '../src/inference/finger.js';
@@ -105,7 +106,8 @@ describe('a finger film read by the finger its header names', () => {
   it.each([
     ['9100019', 'PA LITTLE FINGER', 'LITTLE', 'R', 5, 'wide', 0],
     ['9200059', 'PA 3RD FINGER', '3RD', 'L', 3, 'turned', 180],
-    ['9200129', 'FINGER 4 PA', '4', 'R', 4, 'turned', 270],
+    // (9200129, the ring finger, was here until its film, lying at a slant, came to be read by the detectors levelled: 6 joints of two fingers)
+    ['9200143', 'FINGER 2 PA', '2', 'R', 2, 'turned', 270],
   ] as const)('phantom %s, "%s": its DIP, PIP and MCP on the truth, graded as a partial view; SR and overlay say which finger and why', async (seed, description, word, side, digit, set, turned) => {
     const { file, truth } = await fingerFilm(seed, { SeriesDescription: description, BodyPartExamined: 'FINGER' }, set);
     expect(truth.laterality).toBe(side);
@@ -125,9 +127,9 @@ describe('a finger film read by the finger its header names', () => {
     expect(hand.joints.filter((j) => j.site !== `DIP${digit}`).every((j) => j.jsn || j.notGraded)).toBe(true);
     expect(hand.view).toMatchObject({ kind: 'PA-partial', namedBy: `the word "${word}" in Series Description (0008,103E) and Image Laterality (0020,0062) "${side}"` });
     expect(hand.view?.notInView).toHaveLength(18);
-    expect(summaryLine('f', analysis)).toMatch(new RegExp(`^f: ${side} hand, ${['', '', '', 'middle', 'ring', 'little'][digit]} finger \\(per header\\): 3 joints`));
+    expect(summaryLine('f', analysis)).toMatch(new RegExp(`^f: ${side} hand, ${['', '', 'index', 'middle', 'ring', 'little'][digit]} finger \\(per header\\): 3 joints`));
     const overlay = overlayLayout(display.rows, display.columns, analysis);
-    expect(JSON.stringify(overlay)).toContain(`${side === 'L' ? 'Left' : 'Right'} hand, ${['', '', '', 'middle', 'ring', 'little'][digit]} finger (per header): 3 joints`);
+    expect(JSON.stringify(overlay)).toContain(`${side === 'L' ? 'Left' : 'Right'} hand, ${['', '', 'index', 'middle', 'ring', 'little'][digit]} finger (per header): 3 joints`);
     const sr = await objects.find((o) => o.kind === 'sr')!.dataset;
     const srFile = `${file}.sr.dcm`;
     writeFileSync(srFile, writePart10(sr));
@@ -153,6 +155,24 @@ describe('a finger film read by the finger its header names', () => {
       expect(Math.hypot(j.x - t.x, j.y - t.y) * spacing, j.site).toBeLessThan(3);
     }
     expect(() => fingerNamed('R1')).toThrow(/expected the side and the digit, L or R then 2 \(index\) to 5 \(little\)/);
+  }, 120_000);
+
+  it('a film of fingers lying at a slant, unread as it lies, is read levelled by the detectors (no name needed), every joint on the truth', async () => {
+    // phantom 9200129: stored turned 270 degrees, its fingers 26 degrees off the film's axes
+    const { file, truth } = await fingerFilm('9200129', {}, 'turned');
+    const image = await decodeDicomImage(readFileSync(file), file);
+    const input = { ...image, sopInstanceUID: '1.2.3' };
+    expect((await analyzeImage(input, models, undefined, { levelled: false })).hands).toEqual([]);
+    const { hands, source } = await analyzeImage(input, models);
+    expect(hands).toHaveLength(1);
+    expect(hands[0].view?.kind).toBe('PA-partial');
+    expect(hands[0].laterality).toBe(truth.laterality);
+    expect(hands[0].joints.length).toBeGreaterThanOrEqual(6);
+    for (const j of hands[0].joints) {
+      const t = truth.joints.find((q) => q.site === j.site);
+      expect(t, `${j.site} is not on the film`).toBeDefined();
+      expect(Math.hypot(j.x - t!.x, j.y - t!.y) * source.pixelSpacingMm![0], j.site).toBeLessThan(3);
+    }
   }, 120_000);
 
   it('without the header naming it, the same film gets no hand, and the log says which attribute to set', async () => {

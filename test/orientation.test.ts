@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MODELS_DIR } from '../src/cli/analyze.js';
 import { analyzeImage } from '../src/inference/analyze.js';
 import { loadModels, type Models } from '../src/inference/models.js';
-import { STRAIGHTEN_FROM_RAD, tiltAsRead, turnLetterbox, unturn } from '../src/inference/orientation.js';
+import { edgeTilt, LEVEL, STRAIGHTEN_FROM_RAD, tiltAsRead, turnLetterbox, unturn } from '../src/inference/orientation.js';
 import { paPose } from '../src/inference/view.js';
 import { iou as boxIou } from '../src/eval/match.js';
 import { parsePhantomOptions, specFor } from '../src/phantom/options.js';
@@ -46,6 +46,30 @@ describe('orientation', () => {
       const [x, y] = unturn((at % 32) + 0.5, Math.floor(at / 32) + 0.5, k, lb.contentRows, lb.contentColumns);
       expect([Math.floor(x), Math.floor(y)]).toEqual([lb.contentColumns - 1, lb.contentRows - 1]);
     }
+  });
+
+  it('measures a film\'s slant from its edges: long bones turned clockwise by a read as a, whatever quarter turn, the padding\'s edge left out', () => {
+    // a wrist film's forearm: bright shafts with soft edges, side by side, on a tall film
+    // (letterboxed into a square: the content's edge against the padding runs along the film axes)
+    const shafts = (deg: number, rows = 900, columns = 500) => {
+      const t = (deg * Math.PI) / 180;
+      const data = new Float32Array(rows * columns);
+      for (let y = 0; y < rows; y++) {
+        for (let x = 0; x < columns; x++) {
+          const across = (x - columns / 2) * Math.cos(t) + (y - rows / 2) * Math.sin(t);
+          data[y * columns + x] = 0.15 + 0.6 * Math.max(0, Math.cos((2 * Math.PI * across) / 140)) ** 2;
+        }
+      }
+      return letterbox({ rows, columns, data, pixelSpacingMm: [0.2, 0.2] }, 256);
+    };
+    const deg = (rad: number) => (rad * 180) / Math.PI;
+    for (const a of [-40, -25, -12, 0, 8, 20, 35]) {
+      expect(deg(edgeTilt(shafts(a))), `${a} degrees`).toBeCloseTo(a, 0);
+      // a quarter turn more is the same slant from the nearest film axis
+      expect(deg(edgeTilt(shafts(a + 90))), `${a + 90} degrees`).toBeCloseTo(a, 0);
+    }
+    // a film lying level is not read levelled
+    expect(Math.abs(edgeTilt(shafts(3)))).toBeLessThan(LEVEL.fromRad);
   });
 
   it('judges a hand\'s tilt as the detector read it: a hand lying sideways read without a turn is 90 degrees off, not 0', () => {

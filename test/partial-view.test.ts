@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { loadModels, MODEL_FOLDERS, type Models } from '../src/inference/models.js';
 import { cutPhantom, type FilmWindow } from '../src/phantom/partial.js';
 import { renderPhantom } from '../src/phantom/render.js';
+import { toDisplay } from '../src/imaging/preprocess.js';
+import { detectLevelled, LEVEL } from '../src/inference/orientation.js';
 import { overlayLayout } from '../src/reports/secondary-capture.js';
 import { readingNotes } from '../src/reports/sr/document.js';
 
@@ -162,6 +164,31 @@ describe.skipIf(!MODELS)(`partial views${MODELS ? '' : ' (skipped: no models/joi
     const a = await analyzeImage(input, models);
     expectWristOnTruth(a, cut, 0, 0);
     expect(a.hands[0].joints.every((j) => /^(CMC|STT|CSL|RC)/.test(j.site))).toBe(true);
+  }, 60_000);
+
+  it('reads a wrist film lying at a slant levelled, the joints put back into the film\'s own pixels', async () => {
+    const { input: wrist, cut } = wristFilm();
+    // the film turned 20 degrees clockwise about its centre (corners air); the truth with it
+    const t = (20 * Math.PI) / 180;
+    const [cos, sin] = [Math.cos(t), Math.sin(t)];
+    const [cx, cy] = [wrist.columns / 2, wrist.rows / 2];
+    const values = new Uint16Array(wrist.rows * wrist.columns);
+    for (let y = 0; y < wrist.rows; y++) {
+      for (let x = 0; x < wrist.columns; x++) {
+        const [sx, sy] = [Math.round(cx + cos * (x - cx) + sin * (y - cy)), Math.round(cy - sin * (x - cx) + cos * (y - cy))];
+        if (sx >= 0 && sy >= 0 && sx < wrist.columns && sy < wrist.rows) values[y * wrist.columns + x] = wrist.values[sy * wrist.columns + sx];
+      }
+    }
+    const truth = new Map(cut.hands[0].joints.map((j) => [j.site, [cx + cos * (j.x - cx) - sin * (j.y - cy), cy + sin * (j.x - cx) + cos * (j.y - cy)]]));
+    const found = await detectLevelled(toDisplay({ ...wrist, values }), models.partialDetector!.manifest, models.partialDetector!.runner);
+    // read turned by its slant, not as it lies (LEVEL.fromRad or more off a film axis)
+    expect(found, `the film read as lying within ${LEVEL.fromRad} rad of a film axis`).toBeDefined();
+    const sure = found!.candidates.filter((c) => c.confidence >= 0.5);
+    expect(sure.length).toBeGreaterThanOrEqual(5);
+    for (const c of sure) {
+      const [x, y] = truth.get(c.site) ?? [Infinity, Infinity];
+      expect(Math.hypot(c.x - x, c.y - y), c.site).toBeLessThan(8 * mm);
+    }
   }, 60_000);
 
   it('reads a whole hand with the detector alone: the partial-view detector is not asked', async () => {

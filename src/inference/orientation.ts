@@ -99,11 +99,26 @@ export async function detectAnyOrientation(
   minJointsPerHand?: number,
 ): Promise<OrientedDetection> {
   const lb = letterboxOnce(img, manifest.input.size);
+  return straighten(await surestTurn(lb, (c) => c, manifest, runner, minJointsPerHand), lb, manifest, runner, minJointsPerHand);
+}
+
+/**
+ * The quarter turn of `lb` whose whole hands the detector is surest of (upright unless another
+ * beats it by TURN_MARGIN; upright kept at once when sure), the joints in the source image's
+ * pixels: `back` maps the unturned input's pixels there (after `lb.scale`).
+ */
+async function surestTurn(
+  lb: Letterboxed,
+  back: (c: Candidate) => Candidate,
+  manifest: DetectorManifest,
+  runner: ModelRunner,
+  minJointsPerHand?: number,
+): Promise<OrientedDetection> {
   let best: OrientedDetection | undefined;
   let bestScore = 0;
   for (const k of [0, 1, 2, 3] as const) {
     const raw = await runDetector(turnLetterbox(lb, k), 1, manifest, runner);
-    const hands = keepWholeHands(raw.map((c) => unturnCandidate(c, k, lb)), minJointsPerHand);
+    const hands = keepWholeHands(raw.map((c) => back(unturnCandidate(c, k, lb))), minJointsPerHand);
     const score = certainty(hands) / (k === 0 ? 1 : TURN_MARGIN);
     if (!best || score > bestScore) {
       best = { candidates: hands, quarterTurns: k };
@@ -111,7 +126,62 @@ export async function detectAnyOrientation(
     }
     if (k === 0 && surelyUpright(hands)) break;
   }
-  return straighten(best!, lb, manifest, runner, minJointsPerHand);
+  return best!;
+}
+
+/**
+ * A wrist or finger film lying at a slant (the forearm across the plate, a finger laid
+ * diagonally) read levelled: the input turned about its centre by the film's edge tilt
+ * (`edgeTilt`), then at each quarter turn as `detectAnyOrientation` reads it. Undefined where the
+ * film lies within `LEVEL.fromRad` of a film axis. `straighten` does this for whole hands from
+ * their own joints; a partial view has too few joints, named too unsurely, to measure a tilt by
+ * (docs/evaluation.md "Partial views read levelled"). Unlike the fixed diagonal turns dropped
+ * above, the turn is the film's own slant, and its reading is kept only as a partial PA view: on
+ * the 226 upper-limb films without a hand, none read levelled is taken for one.
+ */
+export async function detectLevelled(
+  img: DisplayImage,
+  manifest: DetectorManifest,
+  runner: ModelRunner,
+  minJointsPerHand?: number,
+): Promise<OrientedDetection | undefined> {
+  const lb = letterboxOnce(img, manifest.input.size);
+  const tilt = edgeTilt(lb);
+  if (Math.abs(tilt) < LEVEL.fromRad) return undefined;
+  const turned = rotateInput(lb, lb.contentColumns / 2, lb.contentRows / 2, -tilt);
+  const square: Letterboxed = { size: lb.size, scale: 1, data: turned.data, contentRows: lb.size, contentColumns: lb.size };
+  return surestTurn(square, turned.back, manifest, runner, minJointsPerHand);
+}
+
+/** Levelling: from which tilt a film is read levelled, and the band along the input's edges left out of the tilt. */
+export const LEVEL = { fromRad: (6 * Math.PI) / 180, border: 0.03 } as const;
+
+/**
+ * The film's tilt from the nearest film axis, clockwise on the screen, in [-pi/4, pi/4): the
+ * dominant direction of its edges (the structure tensor of the letterboxed input, each edge
+ * pixel weighted by its strength). On a wrist or finger film the long bones' and the skin's
+ * edges run along the limb, so their gradients lie across it: turned by 10-45 degrees, the
+ * real PA wrist and finger films' tilts are found within 5 degrees of the turn, most within 3.
+ * The frame of the content (the padding's edge) is left out.
+ */
+export function edgeTilt(lb: Letterboxed): number {
+  const { size, data, contentRows: h, contentColumns: w } = lb;
+  const b = Math.max(2, Math.round(LEVEL.border * Math.min(h, w)));
+  let [xx, yy, xy] = [0, 0, 0];
+  for (let r = b; r < h - b; r++) {
+    for (let c = b; c < w - b; c++) {
+      const at = (y: number, x: number) => data[y * size + x];
+      const gx = at(r - 1, c + 1) + 2 * at(r, c + 1) + at(r + 1, c + 1) - at(r - 1, c - 1) - 2 * at(r, c - 1) - at(r + 1, c - 1);
+      const gy = at(r + 1, c - 1) + 2 * at(r + 1, c) + at(r + 1, c + 1) - at(r - 1, c - 1) - 2 * at(r - 1, c) - at(r - 1, c + 1);
+      const m = Math.hypot(gx, gy);
+      if (m === 0) continue;
+      [xx, yy, xy] = [xx + (gx * gx) / m, yy + (gy * gy) / m, xy + (gx * gy) / m];
+    }
+  }
+  // the gradients' mean direction, doubled to fold opposite edges together; a film axis every quarter turn
+  const phi = 0.5 * Math.atan2(2 * xy, xx - yy);
+  const q = Math.PI / 2;
+  return phi - q * Math.round(phi / q);
 }
 
 /**
