@@ -157,7 +157,7 @@ export async function detectLevelled(
 export const LEVEL = { fromRad: (6 * Math.PI) / 180, border: 0.03 } as const;
 
 /**
- * The film's tilt from the nearest film axis, clockwise on the screen, in [-pi/4, pi/4): the
+ * The film's tilt from the nearest film axis, clockwise on the screen, between -pi/4 and pi/4: the
  * dominant direction of its edges (the structure tensor of the letterboxed input, each edge
  * pixel weighted by its strength). On a wrist or finger film the long bones' and the skin's
  * edges run along the limb, so their gradients lie across it: turned by 10-45 degrees, the
