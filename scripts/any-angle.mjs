@@ -9,11 +9,13 @@
 // turned test (docs/evaluation.md) draws hands within 60 degrees of a quarter turn on phantoms.
 // Not a test: the real films are not part of the project. Build first (`npx tsc -p .`), then
 //   node scripts/any-angle.mjs <folder of films> <list.csv> [models] [--films] [--angles=0,30,...]
-//     [--partial] [--inscribed]
+//     [--partial] [--inscribed] [--unlevelled]
 // --partial: the films listed as PA wrist or finger films and their partial PA views (PCK scale:
 //   MCP2-MCP5 where both are named, else 60 mm at the film's pixel spacing).
 // --inscribed: the turned film cut to the largest upright rectangle inside it (no black corners,
 //   which a partial view's edge check would take for film); joints cut off are not counted.
+// --unlevelled: partial views not read again levelled where they lie at a slant (the analysis option
+//   `levelled: false`: the node before that reading, for a comparison in one build).
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { analyzeImage } from '../dist/inference/analyze.js';
@@ -25,6 +27,7 @@ const flag = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.spl
 const angles = (flag('angles') ?? '0,30,45,60,90,135,180,225,270,315').split(',').map(Number);
 const partial = process.argv.includes('--partial');
 const inscribed = process.argv.includes('--inscribed');
+const levelled = !process.argv.includes('--unlevelled');
 const models = await loadModels(modelsDir, { provider: 'cpu' });
 const PCK = 0.1;
 const MISPLACED_BELOW = 0.9;
@@ -62,7 +65,7 @@ async function analyseTurned(file, angle) {
     for (let c = 0; c < crop.width; c++) values[r * crop.width + c] = canvas.data[((r + crop.top) * width + c + crop.left) * channels];
   }
   const input = { rows: crop.height, columns: crop.width, values, photometric: 'MONOCHROME2', pixelSpacingMm: [0.2, 0.2], sopInstanceUID: file };
-  return { analysis: await analyzeImage(input, models, undefined, { spacingFrom: 'default' }), canvas: { width, height }, crop };
+  return { analysis: await analyzeImage(input, models, undefined, { spacingFrom: 'default', levelled }), canvas: { width, height }, crop };
 }
 
 /** Where a point of the stored film lies on the analysed picture of the film turned by `angle` (sharp turns about the centre). */
@@ -99,7 +102,7 @@ async function checkTurnPoint() {
 await checkTurnPoint();
 
 const graded = (analysis) => analysis.hands.filter((h) => h.view?.kind === KIND);
-const by = new Map(angles.map((a) => [a, { found: 0, joints: 0, graded: 0, misplaced: 0 }]));
+const by = new Map(angles.map((a) => [a, { found: 0, joints: 0, graded: 0, misplaced: 0, misnamed: 0 }]));
 let hands = 0;
 for (const { file, shows } of rows.filter((r) => listed(r.shows))) {
   const path = join(dir, file);
@@ -120,25 +123,28 @@ for (const { file, shows } of rows.filter((r) => listed(r.shows))) {
       const at = Object.fromEntries(hand.joints.map((j) => [j.site, j]));
       const scale = at.MCP2 && at.MCP5 ? Math.hypot(at.MCP2.x - at.MCP5.x, at.MCP2.y - at.MCP5.y) : 60 / mm;
       const again = graded(turned.analysis).find((h) => h.laterality === hand.laterality);
-      let [found, inView] = [0, 0];
+      let [found, inView, away] = [0, 0, 0];
       for (const j of hand.joints) {
         const [x, y] = move(j.x, j.y);
         if (x < 0 || y < 0 || x >= turned.crop.width || y >= turned.crop.height) continue;
         inView++;
         const o = again?.joints.find((k) => k.site === j.site);
         if (o && Math.hypot(o.x - x, o.y - y) <= PCK * scale) found++;
+        else if (o) away++;
       }
       s.found += found;
       s.joints += inView;
       if (again) {
         s.graded++;
         if (found < MISPLACED_BELOW * inView) s.misplaced++;
+        // a joint of the upright reading graded elsewhere (not only missed): its grades are another place's
+        if (away > 0) s.misnamed++;
       }
       line.push(`${angle}:${(found / Math.max(inView, 1)).toFixed(2)}${again ? '' : ' (not graded)'}`);
     }
   }
   if (perFilm) console.log(`${file}\t${line.join('\t')}`);
 }
-console.log(`\n| turned (degrees clockwise) | joints found again (PCK@${PCK}) | ${KIND} views graded (of ${hands}) | of those, fewer than ${MISPLACED_BELOW * 100} % of joints in place |`);
-console.log('|---:|---:|---:|---:|');
-for (const [angle, s] of by) console.log(`| ${angle} | ${s.found} / ${s.joints} (${((100 * s.found) / s.joints).toFixed(1)} %) | ${s.graded} | ${s.misplaced} |`);
+console.log(`\n| turned (degrees clockwise) | joints found again (PCK@${PCK}) | ${KIND} views graded (of ${hands}) | of those, fewer than ${MISPLACED_BELOW * 100} % of joints in place | with a joint named more than ${PCK} of the scale from its place |`);
+console.log('|---:|---:|---:|---:|---:|');
+for (const [angle, s] of by) console.log(`| ${angle} | ${s.found} / ${s.joints} (${((100 * s.found) / s.joints).toFixed(1)} %) | ${s.graded} | ${s.misplaced} | ${s.misnamed} |`);
