@@ -16,10 +16,14 @@
 //   which a partial view's edge check would take for film); joints cut off are not counted.
 // --unlevelled: partial views not read again levelled where they lie at a slant (the analysis option
 //   `levelled: false`: the node before that reading, for a comparison in one build).
+// --tilts: also each turned film's slant as edgeTilt measures it, less the film's own slant as stored
+//   and the turn (degrees, from the nearest quarter turn): how well the slant is found.
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { analyzeImage } from '../dist/inference/analyze.js';
 import { loadModels } from '../dist/inference/models.js';
+import { edgeTilt } from '../dist/inference/orientation.js';
+import { letterbox, toDisplay } from '../dist/imaging/preprocess.js';
 import { filmListArgs, showsPaHand, showsPaPartial } from './film-list.mjs';
 
 const { dir, rows, modelsDir, perFilm } = filmListArgs('any-angle.mjs');
@@ -28,6 +32,7 @@ const angles = (flag('angles') ?? '0,30,45,60,90,135,180,225,270,315').split(','
 const partial = process.argv.includes('--partial');
 const inscribed = process.argv.includes('--inscribed');
 const levelled = !process.argv.includes('--unlevelled');
+const tilts = process.argv.includes('--tilts');
 const models = await loadModels(modelsDir, { provider: 'cpu' });
 const PCK = 0.1;
 const MISPLACED_BELOW = 0.9;
@@ -65,7 +70,9 @@ async function analyseTurned(file, angle) {
     for (let c = 0; c < crop.width; c++) values[r * crop.width + c] = canvas.data[((r + crop.top) * width + c + crop.left) * channels];
   }
   const input = { rows: crop.height, columns: crop.width, values, photometric: 'MONOCHROME2', pixelSpacingMm: [0.2, 0.2], sopInstanceUID: file };
-  return { analysis: await analyzeImage(input, models, undefined, { spacingFrom: 'default', levelled }), canvas: { width, height }, crop };
+  // the slant the levelled reading would measure (orientation.ts edgeTilt), in degrees clockwise
+  const slant = (edgeTilt(letterbox(toDisplay(input), models.detector.manifest.input.size)) * 180) / Math.PI;
+  return { analysis: await analyzeImage(input, models, undefined, { spacingFrom: 'default', levelled }), canvas: { width, height }, crop, slant };
 }
 
 /** Where a point of the stored film lies on the analysed picture of the film turned by `angle` (sharp turns about the centre). */
@@ -102,6 +109,9 @@ async function checkTurnPoint() {
 await checkTurnPoint();
 
 const graded = (analysis) => analysis.hands.filter((h) => h.view?.kind === KIND);
+const slantErrors = [];
+/** Degrees taken to the nearest quarter turn: -45 to 45. */
+const fromQuarter = (deg) => deg - 90 * Math.round(deg / 90);
 const by = new Map(angles.map((a) => [a, { found: 0, joints: 0, graded: 0, misplaced: 0, misnamed: 0 }]));
 let hands = 0;
 for (const { file, shows } of rows.filter((r) => listed(r.shows))) {
@@ -117,6 +127,7 @@ for (const { file, shows } of rows.filter((r) => listed(r.shows))) {
   const line = [];
   for (const angle of angles) {
     const turned = angle === 0 ? upright : await analyseTurned(path, angle);
+    if (tilts && angle % 90 !== 0) slantErrors.push(fromQuarter(turned.slant - upright.slant - angle));
     const move = turnPoint(angle, upright, turned);
     const s = by.get(angle);
     for (const hand of reference) {
@@ -148,3 +159,7 @@ for (const { file, shows } of rows.filter((r) => listed(r.shows))) {
 console.log(`\n| turned (degrees clockwise) | joints found again (PCK@${PCK}) | ${KIND} views graded (of ${hands}) | of those, fewer than ${MISPLACED_BELOW * 100} % of joints in place | with a joint named more than ${PCK} of the scale from its place |`);
 console.log('|---:|---:|---:|---:|---:|');
 for (const [angle, s] of by) console.log(`| ${angle} | ${s.found} / ${s.joints} (${((100 * s.found) / s.joints).toFixed(1)} %) | ${s.graded} | ${s.misplaced} | ${s.misnamed} |`);
+if (tilts) {
+  const within = (d) => slantErrors.filter((e) => Math.abs(e) <= d).length;
+  console.log(`\nslant found (edgeTilt) on ${slantErrors.length} turned films, off the turn by: at most 3 degrees ${within(3)}, at most 5 ${within(5)}, at most 10 ${within(10)}; worst ${Math.max(...slantErrors.map(Math.abs)).toFixed(1)}`);
+}
