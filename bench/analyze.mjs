@@ -13,7 +13,7 @@ import { analyzeImage } from '../dist/inference/analyze.js';
 import { loadModels } from '../dist/inference/models.js';
 import { encodePhantomDx } from '../dist/phantom/dicom-dx.js';
 import { renderChest } from '../dist/phantom/chest.js';
-import { turnPhantom } from '../dist/phantom/orient.js';
+import { slantPhantom, turnPhantom } from '../dist/phantom/orient.js';
 import { panelsOf } from '../dist/inference/panels.js';
 import { toDisplay } from '../dist/imaging/preprocess.js';
 import { benchHand, median } from './common.mjs';
@@ -25,19 +25,6 @@ const models = await loadModels(modelsDir, { provider: 'cpu', intraOpThreads: th
 const rendered = benchHand();
 // a film without a hand: the detectors find none, so every turn, the partial-view detector and the panel check run
 const chest = renderChest({ seed: 11, rows: 2560, columns: 2048, pixelSpacingMm: 0.15 });
-/** A film turned clockwise by `deg` degrees about its centre (nearest neighbour, corners air). */
-function slanted(r, deg) {
-  const t = (deg * Math.PI) / 180;
-  const [cos, sin, cx, cy] = [Math.cos(t), Math.sin(t), r.columns / 2, r.rows / 2];
-  const image = new Float32Array(r.rows * r.columns);
-  for (let y = 0; y < r.rows; y++) {
-    for (let x = 0; x < r.columns; x++) {
-      const [sx, sy] = [Math.round(cx + cos * (x - cx) + sin * (y - cy)), Math.round(cy - sin * (x - cx) + cos * (y - cy))];
-      if (sx >= 0 && sy >= 0 && sx < r.columns && sy < r.rows) image[y * r.columns + x] = r.image[sy * r.columns + sx];
-    }
-  }
-  return { ...r, image };
-}
 const syntaxes = {
   explicit: '1.2.840.10008.1.2.1',
   'jpeg-lossless': '1.2.840.10008.1.2.4.70',
@@ -119,7 +106,7 @@ if (models.partialDetector) {
 // detectLevelled). Its cost against the same analysis without that reading, in the same run,
 // alternating the two (decode included, uncompressed).
 if (models.partialDetector) {
-  const bytes = (await encodePhantomDx(slanted(chest, 20), { bitsStored: 12, photometric: 'MONOCHROME2', transferSyntax: syntaxes.explicit })).bytes;
+  const bytes = (await encodePhantomDx(slantPhantom(chest, 20), { bitsStored: 12, photometric: 'MONOCHROME2', transferSyntax: syntaxes.explicit })).bytes;
   const runs = { with: [], without: [] };
   for (let i = 0; i <= N; i++) {
     for (const [k, levelled] of [['with', true], ['without', false]]) {

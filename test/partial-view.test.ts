@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadModels, MODEL_FOLDERS, type Models } from '../src/inference/models.js';
 import { cutPhantom, type FilmWindow } from '../src/phantom/partial.js';
+import { slantPhantom } from '../src/phantom/orient.js';
 import { renderPhantom } from '../src/phantom/render.js';
 import { toDisplay } from '../src/imaging/preprocess.js';
 import { detectLevelled, LEVEL } from '../src/inference/orientation.js';
@@ -169,17 +170,9 @@ describe.skipIf(!MODELS)(`partial views${MODELS ? '' : ' (skipped: no models/joi
   it('reads a wrist film lying at a slant levelled, the joints put back into the film\'s own pixels', async () => {
     const { input: wrist, cut } = wristFilm();
     // the film turned 20 degrees clockwise about its centre (corners air); the truth with it
-    const t = (20 * Math.PI) / 180;
-    const [cos, sin] = [Math.cos(t), Math.sin(t)];
-    const [cx, cy] = [wrist.columns / 2, wrist.rows / 2];
-    const values = new Uint16Array(wrist.rows * wrist.columns);
-    for (let y = 0; y < wrist.rows; y++) {
-      for (let x = 0; x < wrist.columns; x++) {
-        const [sx, sy] = [Math.round(cx + cos * (x - cx) + sin * (y - cy)), Math.round(cy - sin * (x - cx) + cos * (y - cy))];
-        if (sx >= 0 && sy >= 0 && sx < wrist.columns && sy < wrist.rows) values[y * wrist.columns + x] = wrist.values[sy * wrist.columns + sx];
-      }
-    }
-    const truth = new Map(cut.hands[0].joints.map((j) => [j.site, [cx + cos * (j.x - cx) - sin * (j.y - cy), cy + sin * (j.x - cx) + cos * (j.y - cy)]]));
+    const slant = slantPhantom(cut, 20);
+    const values = Uint16Array.from(slant.image, (v) => Math.round(v * 4095));
+    const truth = new Map(slant.hands[0].joints.map((j) => [j.site, [j.x, j.y]]));
     const found = await detectLevelled(toDisplay({ ...wrist, values }), models.partialDetector!.manifest, models.partialDetector!.runner);
     // read turned by its slant, not as it lies (LEVEL.fromRad or more off a film axis)
     expect(found, `the film read as lying within ${LEVEL.fromRad} rad of a film axis`).toBeDefined();

@@ -296,7 +296,7 @@ async function readAgain(img: DisplayImage, seen: Candidate[], models: Pick<Mode
   if (inField && onlyPartialViews(inField.hands)) return inField;
   if (!sureStructures(seen)) return undefined;
   // not levelled: a film without a hand at a slant comes this far too; levelling this reading as well
-  // made the levelled readings cost it 163 ms instead of 43 (docs/evaluation.md "Partial views read levelled")
+  // made the levelled readings cost it 163 ms instead of 43-72 (docs/evaluation.md "Partial views read levelled")
   const smaller = await handsOn(img, models, { ...options, levelled: false }, smallerImage(img));
   return onlyMagnifiedWrists(smaller.hands) ? smaller : undefined;
 }

@@ -53,3 +53,30 @@ export function turnPhantom(r: RenderedPhantom, turn: FilmTurn): RenderedPhantom
   }));
   return { ...r, rows: h, columns: w, image: px, hands };
 }
+
+/**
+ * A rendered phantom as a film lying at a slant: the picture turned clockwise by `deg` degrees
+ * about its centre on the same canvas (nearest neighbour; what leaves the canvas is lost, the
+ * corners it uncovers are air), the truth moved with it, each box kept its size about its joint.
+ * Pure.
+ */
+export function slantPhantom(r: RenderedPhantom, deg: number): RenderedPhantom {
+  const t = (deg * Math.PI) / 180;
+  const [cos, sin, cx, cy] = [Math.cos(t), Math.sin(t), r.columns / 2, r.rows / 2];
+  const image = new Float32Array(r.rows * r.columns);
+  for (let y = 0; y < r.rows; y++) {
+    for (let x = 0; x < r.columns; x++) {
+      const [sx, sy] = [Math.round(cx + cos * (x - cx) + sin * (y - cy)), Math.round(cy - sin * (x - cx) + cos * (y - cy))];
+      if (sx >= 0 && sy >= 0 && sx < r.columns && sy < r.rows) image[y * r.columns + x] = r.image[sy * r.columns + sx];
+    }
+  }
+  const hands: HandResult[] = r.hands.map((hand) => ({
+    ...hand,
+    joints: hand.joints.map((j) => {
+      const [x, y] = [cx + cos * (j.x - cx) - sin * (j.y - cy), cy + sin * (j.x - cx) + cos * (j.y - cy)];
+      const [hw, hh] = [(j.box[2] - j.box[0]) / 2, (j.box[3] - j.box[1]) / 2];
+      return { ...j, x, y, box: [x - hw, y - hh, x + hw, y + hh] as [number, number, number, number] };
+    }),
+  }));
+  return { ...r, image, hands };
+}
