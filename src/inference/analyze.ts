@@ -238,8 +238,9 @@ function judged(detector: Detector, img: DisplayImage, options: AnalyzeOptions, 
 }
 
 /**
- * The film's hands (`handsOn`); where none is found on the whole film and it is made of panels
- * side by side (panels.ts: two views on one plate), the hands of the panel that has the most,
+ * The film's hands (`handsOn`); where none is found on the whole film, or a partial view named
+ * across two of its panels (`acrossPanels`), and it is made of panels side by side (panels.ts:
+ * two views on one plate), the hands of the panel that has the most,
  * put back into the film's pixel frame; where neither, a partial view read again larger or smaller
  * (`readAgain`); where none of these, the finger the header names (`fingerNamed`).
  */
@@ -249,9 +250,10 @@ async function findHands(
   options: AnalyzeOptions,
 ): Promise<Found> {
   const whole = await handsOn(img, models, options);
-  if (!sawNoHand(whole.hands)) return whole;
+  const panels = sawNoHand(whole.hands) || onlyPartialViews(whole.hands) ? panelsOf(img) : [];
+  if (!sawNoHand(whole.hands) && !acrossPanels(whole.hands, panels)) return whole;
   let best: Found | undefined;
-  for (const panel of panelsOf(img)) {
+  for (const panel of panels) {
     const found = onWholeFilm(await handsOn(panelImage(img, panel), models, options), panel, img);
     if (found.hands.candidates.length > (best?.hands.candidates.length ?? 0)) best = found;
   }
@@ -313,6 +315,18 @@ function onlyMagnifiedWrists(hands: FoundHands): boolean {
 /** A panel's hands in the film's pixel frame, whole hands judged again for their thumb on the whole film. */
 function onWholeFilm(found: Found, panel: Panel, img: DisplayImage): Found {
   return { ...found, hands: { ...found.hands, ...thumbOnFilm({ ...found.hands, candidates: onFilm(found.hands.candidates, panel) }, img) } };
+}
+
+/**
+ * A hand whose joints lie on two panels of a film of views side by side: a partial view named
+ * across a PA wrist and its other view (a phantom two-view wrist film: its MCP1 on the other
+ * view's thumb), which only the panels read apart can name. Asked of partial views alone: a whole
+ * hand beside another view is named on its own panel.
+ */
+function acrossPanels(hands: FoundHands, panels: Panel[]): boolean {
+  const panelOf = (c: Candidate) => panels.findIndex((p) => c.x >= p.x0 && c.x < p.x0 + p.columns && c.y >= p.y0 && c.y < p.y0 + p.rows);
+  const sides = new Set(hands.candidates.map((c) => c.laterality));
+  return [...sides].some((side) => new Set(hands.candidates.filter((c) => c.laterality === side).map(panelOf)).size > 1);
 }
 
 /** Hands found, every one a partial PA view. */

@@ -1,35 +1,11 @@
 import type { Rng } from './rng.js';
+import { FONT_5X7 as FONT } from '../imaging/glyphs.js';
 
 /**
  * What real film carries besides the hand: a lead L/R marker (very attenuating, so bone-white),
  * burned-in text, and collimation edges. Training without these made detectors fire on them
  * (STACK-NOTES), so the phantom draws them.
  */
-
-// 5x7 bitmap font, one string of 7 rows of 5 bits per glyph.
-const FONT: Record<string, string> = {
-  A: '01110100011000111111100011000110001', B: '11110100011000111110100011000111110',
-  C: '01110100011000010000100001000101110', D: '11110100011000110001100011000111110',
-  E: '11111100001000011110100001000011111', F: '11111100001000011110100001000010000',
-  G: '01110100011000010111100011000101111', H: '10001100011000111111100011000110001',
-  I: '01110001000010000100001000010001110', J: '00111000100001000010000101001001100',
-  K: '10001100101010011000101001001010001', L: '10000100001000010000100001000011111',
-  M: '10001110111010110101100011000110001', N: '10001110011010110011100011000110001',
-  O: '01110100011000110001100011000101110', P: '11110100011000111110100001000010000',
-  Q: '01110100011000110001101011001001101', R: '11110100011000111110101001001010001',
-  S: '01111100001000001110000010000111110', T: '11111001000010000100001000010000100',
-  U: '10001100011000110001100011000101110', V: '10001100011000110001100010101000100',
-  W: '10001100011000110101101011010101010', X: '10001100010101000100010101000110001',
-  Y: '10001100010101000100001000010000100', Z: '11111000010001000100010001000011111',
-  '0': '01110100011001110101110011000101110', '1': '00100011000010000100001000010001110',
-  '2': '01110100010000100010001000100011111', '3': '11111000100010000010000011000101110',
-  '4': '00010001100101010010111110001000010', '5': '11111100001111000001000011000101110',
-  '6': '00110010001000011110100011000101110', '7': '11111000010001000100010000100001000',
-  '8': '01110100011000101110100011000101110', '9': '01110100011000101111000010001001100',
-  '-': '00000000000000011111000000000000000', ':': '00000011000110000000011000110000000',
-  '.': '00000000000000000000000000110001100', '/': '00000000010001000100010001000000000',
-  ' ': '00000000000000000000000000000000000',
-};
 
 /** calls fn(x0, y0, cell) for each lit cell of `text` at cell size `cell` px */
 function glyphCells(text: string, x: number, y: number, cell: number, fn: (x0: number, y0: number) => void): void {
@@ -57,16 +33,49 @@ export function markerSize(pixelMm: number, cellMm: number): { w: number; h: num
   return { w: 9 * c, h: 13 * c };
 }
 
-/** Lead letter on a plastic tag, added to the attenuation buffer (line integral units). */
-export function drawMarker(att: Float32Array, W: number, H: number, letter: string, at: Rect, rng: Rng): void {
+/** Lead letter on a plastic tag, added to the attenuation buffer (line integral units); the letter's centre. */
+export function drawMarker(att: Float32Array, W: number, H: number, letter: string, at: Rect, rng: Rng): { x: number; y: number } {
   const c = (at.x1 - at.x0) / 9;
   fillRect(att, W, H, at.x0, at.y0, at.x1 - at.x0, at.y1 - at.y0, rng.uniform(0.08, 0.25), 'add');
   const lead = rng.uniform(3, 6);
-  glyphCells(letter, at.x0 + 2 * c, at.y0 + 1.5 * c, c, (x, y) => fillRect(att, W, H, x, y, c, c, lead, 'add'));
+  drawLeadLetter(att, W, H, letter, { x0: at.x0 + 2 * c, y0: at.y0 + 1.5 * c, x1: at.x0 + 7 * c, y1: at.y0 + 8.5 * c }, rng.uniform(0.11, 0.2), lead);
   // some tags carry a technologist's initials in smaller lead type
   if (rng.chance(0.5)) {
     const ini = String.fromCharCode(65 + rng.int(0, 25)) + String.fromCharCode(65 + rng.int(0, 25));
     glyphCells(ini, at.x0 + 1.2 * c, at.y0 + 9.5 * c, c * 0.55, (x, y) => fillRect(att, W, H, x, y, c * 0.55, c * 0.55, lead * 0.8, 'add'));
+  }
+  // the 5 x 7 cells of the letter start 2 cells across and 1.5 down
+  return { x: at.x0 + 4.5 * c, y: at.y0 + 5 * c };
+}
+
+/**
+ * A lead letter as markers are cut: a plain sans-serif L or R with solid strokes `weight` of its
+ * height thick (the R's bowl a rounded loop, its leg a straight bar from the bowl's foot), added
+ * to the attenuation buffer by each pixel's covered share (4 x 4 samples).
+ */
+function drawLeadLetter(att: Float32Array, W: number, H: number, letter: string, box: Rect, weight: number, lead: number): void {
+  const [bw, bh] = [box.x1 - box.x0, box.y1 - box.y0];
+  const aspect = bw / bh;
+  // (x, y) in units of the letter's height, x across from its left edge, y down from its top
+  const inside = (x: number, y: number): boolean => {
+    if (x < 0 || y < 0 || x > aspect || y > 1) return false;
+    if (x < weight) return true;
+    if (letter === 'L') return y > 1 - weight;
+    const bowl = 0.52;
+    const r = bowl / 2;
+    const cx = aspect - r;
+    const loop = (x <= cx && (y < weight || (y > bowl - weight && y < bowl))) || (x > cx && Math.abs(Math.hypot(x - cx, y - r) - (r - weight / 2)) < weight / 2);
+    if (loop) return true;
+    const [ax, ay, bx, by] = [aspect * 0.4, bowl - weight / 2, aspect - weight / 2, 1 - weight / 2];
+    const t = Math.max(0, Math.min(1, ((x - ax) * (bx - ax) + (y - ay) * (by - ay)) / ((bx - ax) ** 2 + (by - ay) ** 2)));
+    return Math.hypot(x - (ax + t * (bx - ax)), y - (ay + t * (by - ay))) < weight / 2;
+  };
+  for (let py = Math.max(0, Math.floor(box.y0)); py < Math.min(H, Math.ceil(box.y1)); py++) {
+    for (let px = Math.max(0, Math.floor(box.x0)); px < Math.min(W, Math.ceil(box.x1)); px++) {
+      let covered = 0;
+      for (let sy = 0; sy < 4; sy++) for (let sx = 0; sx < 4; sx++) if (inside((px + (sx + 0.5) / 4 - box.x0) / bh, (py + (sy + 0.5) / 4 - box.y0) / bh)) covered++;
+      if (covered) att[py * W + px] += (lead * covered) / 16;
+    }
   }
 }
 
@@ -110,4 +119,3 @@ export function freeSpot(rng: Rng, W: number, H: number, w: number, h: number, a
   return null;
 }
 
-export { FONT };

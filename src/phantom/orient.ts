@@ -51,7 +51,8 @@ export function turnPhantom(r: RenderedPhantom, turn: FilmTurn): RenderedPhantom
       return { ...j, x, y, box: [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)] as [number, number, number, number] };
     }),
   }));
-  return { ...r, rows: h, columns: w, image: px, hands };
+  const markerAt = r.markerAt && point(r.markerAt.x, r.markerAt.y);
+  return { ...r, rows: h, columns: w, image: px, hands, ...(markerAt ? { markerAt: { x: markerAt[0], y: markerAt[1] } } : {}) };
 }
 
 /**
@@ -63,6 +64,7 @@ export function turnPhantom(r: RenderedPhantom, turn: FilmTurn): RenderedPhantom
 export function slantPhantom(r: RenderedPhantom, deg: number): RenderedPhantom {
   const t = (deg * Math.PI) / 180;
   const [cos, sin, cx, cy] = [Math.cos(t), Math.sin(t), r.columns / 2, r.rows / 2];
+  const turned = (x: number, y: number) => ({ x: cx + cos * (x - cx) - sin * (y - cy), y: cy + sin * (x - cx) + cos * (y - cy) });
   const image = new Float32Array(r.rows * r.columns);
   for (let y = 0; y < r.rows; y++) {
     for (let x = 0; x < r.columns; x++) {
@@ -73,10 +75,10 @@ export function slantPhantom(r: RenderedPhantom, deg: number): RenderedPhantom {
   const hands: HandResult[] = r.hands.map((hand) => ({
     ...hand,
     joints: hand.joints.map((j) => {
-      const [x, y] = [cx + cos * (j.x - cx) - sin * (j.y - cy), cy + sin * (j.x - cx) + cos * (j.y - cy)];
+      const { x, y } = turned(j.x, j.y);
       const [hw, hh] = [(j.box[2] - j.box[0]) / 2, (j.box[3] - j.box[1]) / 2];
       return { ...j, x, y, box: [x - hw, y - hh, x + hw, y + hh] as [number, number, number, number] };
     }),
   }));
-  return { ...r, image, hands };
+  return { ...r, image, hands, ...(r.markerAt ? { markerAt: turned(r.markerAt.x, r.markerAt.y) } : {}) };
 }

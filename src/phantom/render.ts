@@ -90,11 +90,12 @@ export function renderPhantom(spec: PhantomSpec, opts: RenderOptions = {}): Rend
   const collRect: Field = opts.noClutter ? { x0: -1e6, y0: -1e6, x1: 1e6, y1: 1e6, ang: 0 } : collimation(handBoxes, px, W, H, cr);
   const marker: Laterality = spec.layout === 'one' ? spec.laterality : cr.pick(['L', 'R'] as const);
   const avoid = [...handBoxes];
+  let markerAt: { x: number; y: number } | undefined;
   if (!opts.noClutter) {
     const ms = markerSize(px, cr.uniform(1.2, 2.2));
     const spot = markerSpot(cr, W, H, ms, avoid, collRect);
     if (spot) {
-      drawMarker(att, W, H, marker, spot, cr);
+      markerAt = drawMarker(att, W, H, marker, spot, cr);
       avoid.push(spot);
     }
   }
@@ -110,7 +111,7 @@ export function renderPhantom(spec: PhantomSpec, opts: RenderOptions = {}): Rend
     spec, rows: H, columns: W, image,
     // a foot's joints are no hand's, an oblique hand's are not to be graded: no PA hands to find
     hands: spec.bodyPart === 'foot' || spec.obliqueDeg || spec.child ? [] : hands.map((h) => groundTruth(h, W, H)),
-    marker, patient,
+    marker, ...(markerAt ? { markerAt } : {}), patient,
     ...(spec.metal ? { metal: hands.flatMap((h) => h.metal.sites.map((site) => ({ laterality: h.laterality, site }))) } : {}),
   };
 }

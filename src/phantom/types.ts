@@ -66,6 +66,8 @@ export interface RenderedPhantom {
   metal?: { laterality: Laterality; site: JointSite }[];
   /** the lead marker's letter, as burned into the image */
   marker: Laterality;
+  /** the centre of the marker's letter (image pixels), where one was drawn (the film may have had no room for it) */
+  markerAt?: { x: number; y: number };
   /** patient-level facts the DICOM header carries (synthetic) */
   patient: { ageYears: number; sex: 'F' | 'M' };
 }
