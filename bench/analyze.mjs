@@ -134,6 +134,22 @@ if (models.partialDetector) {
   const [w, wo] = [median(runs.with), median(runs.without)];
   console.log(`  growth-plate check: grade step ${w.toFixed(1)} ms with it, ${wo.toFixed(1)} ms without (+${(w - wo).toFixed(1)})`);
 }
+// The lead marker (src/inference/marker.ts), read on every film where a hand is found: the same
+// analysis with and without it, in the same run, alternating the two.
+{
+  const dx = await encodePhantomDx(rendered, { bitsStored: 12, photometric: 'MONOCHROME2', transferSyntax: syntaxes.explicit });
+  const img = await decodeDicomImage(dx.bytes, 'explicit');
+  const runs = { with: [], without: [] };
+  for (let i = 0; i <= 2 * N; i++) {
+    for (const [k, markers] of [['with', true], ['without', false]]) {
+      const t = performance.now();
+      await analyzeImage(img, models, undefined, { markers });
+      if (i > 0) runs[k].push(performance.now() - t);
+    }
+  }
+  const [w, wo] = [median(runs.with), median(runs.without)];
+  console.log(`  lead marker: total ${w.toFixed(0)} ms with it, ${wo.toFixed(0)} ms without (+${(w - wo).toFixed(1)})`);
+}
 // Orientation (src/inference/orientation.ts): a film stored turned or mirrored costs the
 // detector passes that find no sure upright PA hand first. The same hand stored upright, turned
 // and mirrored, and the chest film (no hand: every turn, both detectors, panels), analysed in

@@ -290,7 +290,7 @@ describe('file meta header written ahead of a streamed data set', () => {
 });
 
 describe('laterality check', () => {
-  const analysis = (...sides: ('L' | 'R')[]) => ({ hands: sides.map((laterality) => ({ laterality })) }) as unknown as HandAnalysis;
+  const analysis = (...sides: ('L' | 'R')[]) => ({ source: {}, hands: sides.map((laterality) => ({ laterality })) }) as unknown as HandAnalysis;
 
   it('agrees when the labelled side is the side found, or when nothing is labelled', () => {
     expect(checkLaterality(analysis('L'), 'L').conflict).toBe(false);

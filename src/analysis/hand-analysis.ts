@@ -99,6 +99,8 @@ export interface HandAnalysis {
     turnedDeg?: number;
     /** nothing was found on the image as its Photometric Interpretation shows it; its negative was read (a film sent inverted) */
     readAsNegative?: true;
+    /** the film's lead markers read from its pixels, at most one per letter (src/inference/marker.ts; a cross-check of the side, src/analysis/laterality.ts) */
+    markers?: MarkerReading[];
   };
   models: ModelInfo[];
   hands: HandResult[];
@@ -110,6 +112,23 @@ export interface HandAnalysis {
   notGraded?: HandNotGraded[];
   /** present on ground truth files: what made them (the phantom, or a site's labelling) */
   groundTruth?: { generator: string; version: string; seed?: number; profile?: string };
+}
+
+/** A lead marker's letter read on the film. */
+export interface MarkerReading {
+  letter: Laterality;
+  /** the letter reads mirrored: the image is shown mirrored (or the marker was laid reversed) */
+  mirrored: boolean;
+  /** quarter turns clockwise the letter lies turned by */
+  quarterTurns: 0 | 1 | 2 | 3;
+  /** its centre, image pixels */
+  x: number;
+  y: number;
+  /** its longer side, mm at the spacing the joints were graded at */
+  sizeMm: number;
+  /** its fit to the letter (intersection over union) and by how much that beats the next glyph's */
+  fit: number;
+  margin: number;
 }
 
 /** A hand found but not graded: which side, the kind of reason (see HandAnalysis.notGraded), and the reason. */

@@ -1,12 +1,13 @@
-import type { HandAnalysis } from './hand-analysis.js';
+import type { HandAnalysis, MarkerReading } from './hand-analysis.js';
+import { HAND_NAMES, type Laterality } from './joints.js';
 
 /**
- * Does the side the models found agree with the side the image is labelled with? A
- * mismatch is a safety matter (a report about the wrong hand), and it has two usual
- * causes the node cannot tell apart: a mislabelled image, or a site whose films are
- * oriented against the convention the models learnt (the palm-down PA view with the
- * patient's left on the image's right; some archives store the mirror image). So it is
- * reported, never corrected.
+ * Does the side the models found agree with the side the image is labelled with, in its
+ * header and by the lead marker on the film? A mismatch is a safety matter (a report about
+ * the wrong hand), and it has causes the node cannot tell apart: a mislabelled image or
+ * marker, or a site whose films are oriented against the convention the models learnt (the
+ * palm-down PA view with the patient's left on the image's right; some archives store the
+ * mirror image). So it is reported, never corrected.
  */
 export interface LateralityCheck {
   /** Image Laterality (0020,0062), else Laterality (0020,0060): L, R, B, U or empty */
@@ -15,9 +16,23 @@ export interface LateralityCheck {
   found: string[];
   conflict: boolean;
   message?: string;
+  /** the film's lead marker held against the hand found (`markerCheck`), where both are one */
+  marker?: MarkerCheck;
 }
 
+/**
+ * The side found, held against the header's label and against the film's lead marker: a
+ * conflict with either is reported (the message names both where both disagree).
+ */
 export function checkLaterality(analysis: HandAnalysis, imageLaterality: string): LateralityCheck {
+  const byHeader = headerCheck(analysis, imageLaterality);
+  const marker = markerCheck(analysis);
+  const markerConflict = marker !== undefined && !marker.agrees;
+  const messages = [byHeader.message, markerConflict ? `laterality check: ${marker.text}` : undefined].filter(Boolean);
+  return { ...byHeader, conflict: byHeader.conflict || markerConflict, ...(messages.length ? { message: messages.join('; ') } : {}), ...(marker ? { marker } : {}) };
+}
+
+function headerCheck(analysis: HandAnalysis, imageLaterality: string): LateralityCheck {
   const labelled = imageLaterality.trim().toUpperCase();
   const found = analysis.hands.map((h) => h.laterality);
   const sides = new Set(found);
@@ -28,4 +43,39 @@ export function checkLaterality(analysis: HandAnalysis, imageLaterality: string)
     ? `laterality conflict: the image is labelled ${labelled} (Image Laterality (0020,0062) / Laterality (0020,0060)) but the models found ${found.join(' and ')}; check the label and the film's orientation`
     : undefined;
   return { labelled, found, conflict, message };
+}
+
+/** The film's lead marker against the one hand found: whether they agree, and a sentence for the reader. */
+export interface MarkerCheck {
+  marker: MarkerReading;
+  found: Laterality;
+  agrees: boolean;
+  text: string;
+}
+
+/**
+ * The lead marker read on the film (src/inference/marker.ts) against the side of the hand found
+ * by its thumb. Only where the film has one marker letter and hands of one side (graded, or found
+ * and not graded, even unrecognised): a film of both hands carries a marker for each, or one for
+ * the pair (on a Radiopaedia film of both hands, one of them amputated and unrecognised, the R
+ * marks the pair). A mirrored letter is never agreement: the image is then likely shown flipped, and the
+ * side found by the thumb is the patient's other hand.
+ */
+export function markerCheck(analysis: HandAnalysis): MarkerCheck | undefined {
+  const markers = analysis.source.markers ?? [];
+  // a hand not recognised still counts: the other hand of a pair, unrecognised, may be the one the marker marks
+  const sides = new Set([...analysis.hands, ...(analysis.notGraded ?? [])].map((h) => h.laterality));
+  if (markers.length !== 1 || sides.size !== 1) return undefined;
+  const [marker] = markers;
+  const [found] = [...sides];
+  const agrees = !marker.mirrored && marker.letter === found;
+  const hand = HAND_NAMES[found].toLowerCase();
+  const turned = marker.quarterTurns ? `, turned ${marker.quarterTurns * 90} degrees clockwise` : '';
+  const other = HAND_NAMES[found === 'L' ? 'R' : 'L'].toLowerCase();
+  const text = agrees
+    ? `The film's lead marker reads ${marker.letter}${turned}, as the ${hand} found by its thumb's side.`
+    : marker.mirrored
+      ? `The film's lead marker ${marker.letter} reads mirrored${turned}: the image may be stored flipped left to right (then the ${hand} found by its thumb's side is the patient's ${other}), or the marker was laid reversed. Check the film's orientation; the side reported here follows the image as stored.`
+      : `The film's lead marker reads ${marker.letter}${turned}, but the hand found is a ${hand} by its thumb's side: a marker laid for the other side, a view taken palm up (AP), or an image stored flipped. Check the side before reading.`;
+  return { marker, found, agrees, text };
 }

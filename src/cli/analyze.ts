@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { open, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative } from 'node:path';
 import { namedFingerOf, notGradedText, type HandAnalysis } from '../analysis/hand-analysis.js';
+import { markerCheck } from '../analysis/laterality.js';
 import { JointscoreError } from '../errors.js';
 import { endCommand } from './failure.js';
 import { PACKAGE_MODELS_DIR } from '../config/defaults.js';
@@ -146,7 +147,7 @@ function progressBar(stream: AnalyzeIo['stderr'], total: number) {
   };
 }
 
-/** One line per image: each graded hand's totals, then whatever was found and not graded, and why. */
+/** One line per image: each graded hand's totals, then whatever was found and not graded, and why, and a lead marker that disputes the side. */
 export function summaryLine(file: string, a: HandAnalysis): string {
   const hands = a.hands.map((h) => {
     const skipped = h.joints.filter((j) => j.notGraded).length;
@@ -156,7 +157,8 @@ export function summaryLine(file: string, a: HandAnalysis): string {
     return `${h.laterality} hand${view}: ${joints}, SvH JSN ${h.summary.svhJsn}, erosion ${h.summary.svhErosion}, KL sum ${h.summary.klSum}, ${h.summary.pattern}`;
   });
   const notGraded = (a.notGraded ?? []).map(notGradedText);
-  const parts = [...hands, ...notGraded];
+  const marker = markerCheck(a);
+  const parts = [...hands, ...notGraded, ...(marker && !marker.agrees ? [`laterality check: ${marker.text}`] : [])];
   return `${file}: ${parts.length ? parts.join('; ') : 'no joints found'}`;
 }
 

@@ -1,6 +1,8 @@
 /**
- * A 5 x 7 bitmap font, one string of 7 rows of 5 bits per glyph: the phantom burns its
- * annotations and its markers' initials in it (src/phantom/clutter.ts).
+ * A 5 x 7 bitmap font, one string of 7 rows of 5 bits per glyph: the phantom burns its lead
+ * markers and annotations in it (src/phantom/clutter.ts), and the marker reader
+ * (src/inference/marker.ts) holds the shapes it finds against its letters, so that a letter
+ * other than L or R is not read as one.
  */
 export const FONT_5X7: Record<string, string> = {
   A: '01110100011000111111100011000110001', B: '11110100011000111110100011000111110',

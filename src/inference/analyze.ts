@@ -5,6 +5,7 @@ import { readNamedFinger, type DeclaredFinger } from './finger.js';
 import { DEFAULT_CALIBRATION, type DetectorCalibration } from './manifest.js';
 import { grade } from './grader.js';
 import { childsPhyses, immatureReason } from './physes.js';
+import { readMarkers } from './marker.js';
 import type { Models } from './models.js';
 import { fieldOf, onFilm, panelImage, panelsOf, type Panel } from './panels.js';
 import { chooseSpacing, estimateSpacing } from './spacing.js';
@@ -44,6 +45,8 @@ export interface AnalyzeOptions {
   negativeRead?: boolean;
   /** read a film at a slant again levelled where no partial view is read as it lies (default true; `partialViewsBy`) */
   levelled?: boolean;
+  /** read the film's lead marker where a hand is found (default true; `withMarkers`) */
+  markers?: boolean;
   /** the finger the header says the film shows, read where nothing else is found (`fingerNamed`) */
   finger?: DeclaredFinger;
 }
@@ -84,9 +87,25 @@ export async function analyzeDisplay(
   options: AnalyzeOptions = {},
 ): Promise<HandAnalysis> {
   const shown = await analyzeAsShown(img, sopInstanceUID, models, timings, options);
-  if (options.negativeRead === false || !nothingFound(shown) || !edgeLikeNegativeAir(img)) return shown;
-  const negative = await analyzeAsShown(negativeOf(img), sopInstanceUID, models, undefined, options);
-  return negative.hands.length > 0 ? { ...negative, source: { ...negative.source, readAsNegative: true } } : shown;
+  if (options.negativeRead === false || !nothingFound(shown) || !edgeLikeNegativeAir(img)) return withMarkers(shown, img, options);
+  const inverted = negativeOf(img);
+  const negative = await analyzeAsShown(inverted, sopInstanceUID, models, undefined, options);
+  return negative.hands.length > 0
+    ? withMarkers({ ...negative, source: { ...negative.source, readAsNegative: true } }, inverted, options)
+    : withMarkers(shown, img, options);
+}
+
+/**
+ * The film's lead markers (marker.ts) where a hand was found on it, graded or named: the side a
+ * radiographer marked, for the laterality cross-check (src/analysis/laterality.ts). Read on the
+ * image as it was analysed (a film read as its negative shows its lead white there), at the
+ * spacing the joints were graded at.
+ */
+function withMarkers(analysis: HandAnalysis, img: DisplayImage, options: AnalyzeOptions): HandAnalysis {
+  const handFound = analysis.hands.length > 0 || (analysis.notGraded ?? []).some((n) => n.cause !== 'unrecognised');
+  if (options.markers === false || !handFound) return analysis;
+  const markers = readMarkers({ ...img, pixelSpacingMm: analysis.source.pixelSpacingMm ?? img.pixelSpacingMm }, analysis.hands.flatMap((h) => h.joints));
+  return markers.length ? { ...analysis, source: { ...analysis.source, markers } } : analysis;
 }
 
 /** No hand graded, and none found and named (another view, a child's hand). */

@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import { namedFingerOf, type HandAnalysis, type JointResult, type SeverityClass } from '../analysis/hand-analysis.js';
 import { HAND_NAMES } from '../analysis/joints.js';
+import { markerCheck } from '../analysis/laterality.js';
 import type { NaturalDataset } from '../dicom/part10.js';
 import { SEVERITY_COLOURS, escapeXml } from '../imaging/preview.js';
 import {
@@ -144,6 +145,7 @@ export function panelBlocks(
   opts: OverlayOptions = {},
 ): PanelBlock[] {
   const notice = opts.notice ?? DEFAULT_SC_NOTICE;
+  const marker = markerCheck(analysis);
   const blocks: PanelBlock[] = [];
   blocks.push({
     id: 'notice',
@@ -160,6 +162,8 @@ export function panelBlocks(
         ? wrapText('Read as a negative: nothing was found on the image as its header shows it. Check its Photometric Interpretation.', wrapWidth, fonts.text)
           .map((l) => text('text', l, SEVERITY_COLOURS.mild))
         : []),
+      // a lead marker that disputes the side found: the reader checks the side before anything else
+      ...(marker && !marker.agrees ? wrapText(`Laterality check: ${marker.text}`, wrapWidth, fonts.text).map((l) => text('text', l, SEVERITY_COLOURS.mild)) : []),
     ],
   });
   blocks.push({

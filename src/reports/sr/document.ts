@@ -1,5 +1,6 @@
 import { notGradedText, type HandAnalysis } from '../../analysis/hand-analysis.js';
 import { HAND_NAMES, trackingId } from '../../analysis/joints.js';
+import { markerCheck } from '../../analysis/laterality.js';
 import type { NaturalDataset } from '../../dicom/part10.js';
 import { derivedUid } from '../../dicom/uid.js';
 import {
@@ -135,6 +136,8 @@ export function readingNotes(analysis: HandAnalysis): TextItem[] {
     );
   }
   if (turnedDeg) notes.push(`The hand lay turned: found after turning the image ${turnedDeg} degrees clockwise. Regions are in the image as stored.`);
+  const marker = markerCheck(analysis);
+  if (marker) notes.push(marker.agrees ? marker.text : `Laterality check: ${marker.text}`);
   for (const hand of analysis.hands) {
     if (hand.view?.kind === 'PA') {
       notes.push(
