@@ -155,6 +155,19 @@ describe('laterality', () => {
     expect(job.reason).toMatch(/^laterality conflict: the image is labelled R .* but the models found L/);
     expect(node.lines.some((l) => l.level === 'warn' && l.message.startsWith('laterality conflict'))).toBe(true);
   }, 180_000);
+
+  it("delivers the results of a left hand stored mirrored, and says that its lead marker reads mirrored", async () => {
+    // the fixture's pixels flipped left to right, as an archive that stores films mirrored sends them
+    const { job } = await sendEdited('mirrored', 10, (ds) => {
+      const [rows, columns] = [Number(ds.Rows), Number(ds.Columns)];
+      const px = new Uint16Array((ds.PixelData as ArrayBuffer[])[0].slice(0));
+      for (let y = 0; y < rows; y++) px.subarray(y * columns, (y + 1) * columns).reverse();
+      ds.PixelData = [px.buffer];
+    });
+    expect(job.state).toBe('done');
+    expect(job.reason).toMatch(/^laterality conflict: the image is labelled L .* but the models found R.*; laterality check: The film's lead marker L reads mirrored/);
+    expect(node.lines.some((l) => l.level === 'warn' && /laterality check: The film's lead marker L reads mirrored/.test(l.message))).toBe(true);
+  }, 180_000);
 });
 
 describe("the header's declared view", () => {
