@@ -58,8 +58,8 @@ export interface MarkerCheck {
  * by its thumb. Only where the film has one marker letter and hands of one side (graded, or found
  * and not graded, even unrecognised): a film of both hands carries a marker for each, or one for
  * the pair (on a Radiopaedia film of both hands, one of them amputated and unrecognised, the R
- * marks the pair). A mirrored letter is never agreement: the image is then likely shown flipped, and the
- * side found by the thumb is the patient's other hand.
+ * marks the pair). A mirrored letter is never agreement: the image is then likely shown flipped,
+ * and the side found by the thumb is the patient's other hand.
  */
 export function markerCheck(analysis: HandAnalysis): MarkerCheck | undefined {
   const markers = analysis.source.markers ?? [];

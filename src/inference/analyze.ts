@@ -277,6 +277,8 @@ async function findHands(
     if (found.hands.candidates.length > (best?.hands.candidates.length ?? 0)) best = found;
   }
   if (best) return best;
+  // a partial view across panels that no panel reads alone stays as the whole film read it
+  if (!sawNoHand(whole.hands)) return whole;
   return (await readAgain(img, whole.seen, models, options)) ?? (await fingerNamed(img, whole, models, options)) ?? whole;
 }
 
