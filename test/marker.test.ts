@@ -116,7 +116,7 @@ describe('the marker held against the hand found', () => {
     // the other hand of a pair, unrecognised, counts: its marker may be the one read
     const pair = { ...analysis([marker('R')], 'L'), notGraded: [{ laterality: 'R', cause: 'unrecognised', reason: 'x' }] } as HandAnalysis;
     expect(markerCheck(pair)).toBeUndefined();
-    expect(checkLaterality(analysis([marker('L')], 'L'), 'L')).toMatchObject({ conflict: false, marker: { agrees: true } });
+    expect(checkLaterality(analysis([marker('L')], 'L'), 'L')).toMatchObject({ conflict: false, conflicts: [], marker: { agrees: true } });
   });
 
   it('disputes a letter of the other side, and warns of a letter read mirrored whatever its side', () => {
@@ -128,7 +128,11 @@ describe('the marker held against the hand found', () => {
     expect(flipped.message).toMatch(/lead marker R reads mirrored: the image may be stored flipped left to right \(then the left hand found by its thumb's side is the patient's right hand\)/);
     expect(markerCheck(analysis([marker('L', true)], 'L'))?.agrees).toBe(false);
     // both the header and the marker disagree: both said
-    expect(checkLaterality(analysis([marker('R')], 'L'), 'R').message).toMatch(/labelled R .*; laterality check: The film's lead marker reads R/);
+    const both = checkLaterality(analysis([marker('R')], 'L'), 'R');
+    expect(both.message).toMatch(/labelled R .*; laterality check: The film's lead marker reads R/);
+    expect(both.conflicts).toEqual(['header', 'marker']);
+    expect(other.conflicts).toEqual(['marker']);
+    expect(checkLaterality(analysis([marker('L')], 'L'), 'R').conflicts).toEqual(['header']);
   });
 });
 

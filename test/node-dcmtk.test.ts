@@ -40,6 +40,9 @@ async function startStorescp(): Promise<typeof storescp> {
   return { proc, port, out };
 }
 
+/** what the worker reported disagreeing with the side found, film after film (the metric's events) */
+const conflicts: string[] = [];
+
 const peer = (n: TestNode) => ['-aec', n.config.dimse.aeTitle, '127.0.0.1', String(n.node.port)];
 
 beforeAll(async () => {
@@ -48,7 +51,7 @@ beforeAll(async () => {
   storescp = await startStorescp();
   node = await startTestNode((c) => {
     c.delivery.destinations = [{ name: 'ARCHIVE', aeTitle: 'ARCHIVE', host: '127.0.0.1', port: storescp.port, tls: { enabled: false, requireClientCert: false } }];
-  });
+  }, { worker: { lateralityConflict: (by) => conflicts.push(by) } });
 }, 120_000);
 
 afterAll(async () => {
@@ -147,10 +150,12 @@ async function expectSkipped(name: string, suffix: number, edit: (ds: NaturalDat
 }
 
 describe('laterality', () => {
-  it('delivers the results of a left hand labelled R, and says so in the job and the log', async () => {
+  it('delivers the results of a left hand labelled R, and says so in the job, the log and the conflicts counted', async () => {
+    const before = conflicts.length;
     const { job } = await sendEdited('relabelled', 9, (ds) => {
       ds.ImageLaterality = 'R';
     });
+    expect(conflicts.slice(before)).toEqual(['header']);
     expect(job.state).toBe('done');
     expect(job.reason).toMatch(/^laterality conflict: the image is labelled R .* but the models found L/);
     expect(node.lines.some((l) => l.level === 'warn' && l.message.startsWith('laterality conflict'))).toBe(true);
@@ -158,6 +163,7 @@ describe('laterality', () => {
 
   it("delivers the results of a left hand stored mirrored, and says that its lead marker reads mirrored", async () => {
     // the fixture's pixels flipped left to right, as an archive that stores films mirrored sends them
+    const before = conflicts.length;
     const { job } = await sendEdited('mirrored', 10, (ds) => {
       const [rows, columns] = [Number(ds.Rows), Number(ds.Columns)];
       const px = new Uint16Array((ds.PixelData as ArrayBuffer[])[0].slice(0));
@@ -167,6 +173,7 @@ describe('laterality', () => {
     expect(job.state).toBe('done');
     expect(job.reason).toMatch(/^laterality conflict: the image is labelled L .* but the models found R.*; laterality check: The film's lead marker L reads mirrored/);
     expect(node.lines.some((l) => l.level === 'warn' && /laterality check: The film's lead marker L reads mirrored/.test(l.message))).toBe(true);
+    expect(conflicts.slice(before)).toEqual(['header', 'marker']);
   }, 180_000);
 });
 

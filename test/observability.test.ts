@@ -62,6 +62,7 @@ describe('metrics registry', () => {
     m.objectsFailed.inc({ stage: 'decode' });
     m.resultsDelivered.inc({ destination: awkward }, 5);
     m.deliveryAttemptsFailed.inc({ destination: 'archive' });
+    m.lateralityConflicts.inc({ by: 'marker' });
     m.queueDepth.setCollector(() => {
       if (queueCollectorThrows) throw new Error('database is locked');
       return [
@@ -89,6 +90,7 @@ describe('metrics registry', () => {
       jointscore_objects_quarantined: 'counter',
       jointscore_results_delivered: 'counter',
       jointscore_delivery_attempts_failed: 'counter',
+      jointscore_laterality_conflicts: 'counter',
       jointscore_associations_open: 'gauge',
       jointscore_disk_free_bytes: 'gauge',
       jointscore_queue_depth: 'gauge',
@@ -113,6 +115,7 @@ describe('metrics registry', () => {
       { name: 'jointscore_results_delivered_total', labels: { destination: awkward }, value: 5 },
     ]);
     expect(sample(families.get('jointscore_objects_skipped'), 'jointscore_objects_skipped_total', { rule: 'modality' })).toBe(2);
+    expect(sample(families.get('jointscore_laterality_conflicts'), 'jointscore_laterality_conflicts_total', { by: 'marker' })).toBe(1);
     // An unlabelled counter starts at 0 rather than being absent.
     expect(sample(families.get('jointscore_objects_quarantined'), 'jointscore_objects_quarantined_total')).toBe(0);
   });

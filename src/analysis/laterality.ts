@@ -15,6 +15,8 @@ export interface LateralityCheck {
   /** the lateralities of the hands found, in order */
   found: string[];
   conflict: boolean;
+  /** what disagrees with the side found: the header's label, the film's lead marker, or both */
+  conflicts: ('header' | 'marker')[];
   message?: string;
   /** the film's lead marker held against the hand found (`markerCheck`), where both are one */
   marker?: MarkerCheck;
@@ -29,10 +31,11 @@ export function checkLaterality(analysis: HandAnalysis, imageLaterality: string)
   const marker = markerCheck(analysis);
   const markerConflict = marker !== undefined && !marker.agrees;
   const messages = [byHeader.message, markerConflict ? `laterality check: ${marker.text}` : undefined].filter(Boolean);
-  return { ...byHeader, conflict: byHeader.conflict || markerConflict, ...(messages.length ? { message: messages.join('; ') } : {}), ...(marker ? { marker } : {}) };
+  const conflicts = [...(byHeader.conflict ? ['header' as const] : []), ...(markerConflict ? ['marker' as const] : [])];
+  return { ...byHeader, conflict: conflicts.length > 0, conflicts, ...(messages.length ? { message: messages.join('; ') } : {}), ...(marker ? { marker } : {}) };
 }
 
-function headerCheck(analysis: HandAnalysis, imageLaterality: string): LateralityCheck {
+function headerCheck(analysis: HandAnalysis, imageLaterality: string): Omit<LateralityCheck, 'conflicts'> {
   const labelled = imageLaterality.trim().toUpperCase();
   const found = analysis.hands.map((h) => h.laterality);
   const sides = new Set(found);

@@ -294,6 +294,7 @@ export interface NodeMetrics {
   objectsQuarantined: Counter;
   resultsDelivered: Counter<'destination'>;
   deliveryAttemptsFailed: Counter<'destination'>;
+  lateralityConflicts: Counter<'by'>;
   /** set its collector once the queue database is open: `queueDepth.setCollector(...)` */
   queueDepth: Gauge<'state'>;
   /** set its collector once the SCP listens */
@@ -369,6 +370,11 @@ function createCounters(r: Registry) {
       name: 'jointscore_delivery_attempts_failed_total',
       help: 'Failed attempts to deliver a result object, by destination.',
       labelNames: ['destination'],
+    }),
+    lateralityConflicts: r.counter({
+      name: 'jointscore_laterality_conflicts_total',
+      help: "Analysed objects whose hand's side disagrees with the header's label (by=header) or the film's lead marker (by=marker).",
+      labelNames: ['by'],
     }),
   };
 }

@@ -20,6 +20,7 @@ export function metricsHooks(m: NodeMetrics): NodeHooks {
       skipped: (rule) => m.objectsSkipped.inc({ rule }),
       quarantined: () => m.objectsQuarantined.inc(),
       failed: (stage) => m.objectsFailed.inc({ stage }),
+      lateralityConflict: (by) => m.lateralityConflicts.inc({ by }),
     },
     delivery: {
       delivered: (destination) => m.resultsDelivered.inc({ destination }),

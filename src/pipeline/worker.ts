@@ -31,6 +31,8 @@ export interface WorkerEvents {
   skipped?(rule: string): void;
   quarantined?(): void;
   failed?(stage: string): void;
+  /** the side found disagrees with the header's label or the film's lead marker (src/analysis/laterality.ts) */
+  lateralityConflict?(by: 'header' | 'marker'): void;
 }
 
 export interface WorkerDeps {
@@ -240,6 +242,7 @@ export class Worker {
       this.d.events?.analysed?.((Date.now() - started) / 1000);
       stage = 'deliver';
       const side = checkLaterality(analysis, String(header.ImageLaterality || header.Laterality || ''));
+      for (const by of side.conflicts) this.d.events?.lateralityConflict?.(by);
       this.finish(job, analysis, files, side.message);
     } catch (err) {
       if (isOutOfSpace(err)) throw err;

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULT_CONFIG } from '../../src/config/defaults.js';
 import type { NodeConfig } from '../../src/config/types.js';
 import { makeFixture, FIXTURES } from '../../src/phantom/fixtures.js';
-import { startNode, type RunningNode } from '../../src/pipeline/node.js';
+import { startNode, type NodeHooks, type RunningNode } from '../../src/pipeline/node.js';
 import type { Job, JobState } from '../../src/store/queue.js';
 import { captureLogger } from './inference.js';
 import { freePorts, tcpAccepts, tiedToParent } from './orthanc.js';
@@ -41,11 +41,11 @@ export interface TestNode {
   stop(): Promise<void>;
 }
 
-export async function startTestNode(patch?: (c: NodeConfig) => void): Promise<TestNode> {
+export async function startTestNode(patch?: (c: NodeConfig) => void, observers?: NodeHooks): Promise<TestNode> {
   const dataDir = mkdtempSync(join(tmpdir(), 'jointscore-node-'));
   const config = testConfig(dataDir, patch);
   const { log, lines } = captureLogger();
-  const node = await startNode(config, log);
+  const node = await startNode(config, log, observers);
   let stopped = false;
   return {
     node,
