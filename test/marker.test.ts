@@ -32,8 +32,7 @@ import { captureLogger } from './helpers/inference.js';
 
 /** The phantom's film as the node displays it (12-bit MONOCHROME2, the percentile window). */
 function displayOf(r: RenderedPhantom): DisplayImage {
-  const values = new Uint16Array(r.image.length);
-  for (let i = 0; i < values.length; i++) values[i] = Math.round(r.image[i] * 4095);
+  const values = Uint16Array.from(r.image, (v) => Math.round(v * 4095));
   return toDisplay({ rows: r.rows, columns: r.columns, values, photometric: 'MONOCHROME2', pixelSpacingMm: [r.spec.pixelSpacingMm, r.spec.pixelSpacingMm] });
 }
 
