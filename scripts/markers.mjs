@@ -25,6 +25,7 @@ import { analyseObject, analysisPolicy } from '../dist/pipeline/analyse-object.j
 import { loadModels } from '../dist/inference/models.js';
 import { markerCheck } from '../dist/analysis/laterality.js';
 import { readMarkers } from '../dist/inference/marker.js';
+import { nothingFound } from '../dist/inference/analyze.js';
 import { DEFAULT_CONFIG } from '../dist/config/defaults.js';
 import { logger } from '../dist/observability/logger.js';
 import { filmListArgs } from './film-list.mjs';
@@ -47,22 +48,23 @@ const everyFilm = process.argv.includes('--every-film');
 const wholeFolder = process.argv.includes('--whole-folder');
 const count = { notListedRead: 0, films: 0, withMarker: 0, right: 0, wrong: 0, missed: 0, noHand: 0, readWhereNone: 0, checked: 0, agrees: 0, mirrored: 0, disputes: 0 };
 
-/** What src/inference/analyze.ts `withMarkers` asks before it reads a marker. */
-const handFound = (a) => a.hands.length > 0 || (a.notGraded ?? []).some((n) => n.cause !== 'unrecognised');
+/** The marker as the node read it (a hand found), or, with --every-film, the reader run on the film whatever was found. */
+const markersOf = (analysis, display) =>
+  everyFilm
+    ? readMarkers({ ...display, pixelSpacingMm: analysis.source.pixelSpacingMm ?? display.pixelSpacingMm }, analysis.hands.flatMap((h) => h.joints))
+    : (analysis.source.markers ?? []);
 
 for (const { file, shows } of rows) {
   const [, letter, mirrored] = /^([LR-])( mirrored)?/.exec(shows) ?? [];
   if (!letter) throw new Error(`${file}: the list's marker "${shows}" is not L, R or -`);
   const { analysis, display } = await analyseObject(readFileSync(join(dir, file)), file, models, policy, log, spacing);
-  const read = everyFilm
-    ? readMarkers({ ...display, pixelSpacingMm: analysis.source.pixelSpacingMm ?? display.pixelSpacingMm }, analysis.hands.flatMap((h) => h.joints))
-    : (analysis.source.markers ?? []);
+  const read = markersOf(analysis, display);
   count.films++;
   let outcome;
   if (letter === '-') {
     outcome = read.length ? 'read where none' : 'none, none read';
     if (read.length) count.readWhereNone++;
-  } else if (!everyFilm && !handFound(analysis)) {
+  } else if (!everyFilm && nothingFound(analysis)) {
     count.withMarker++;
     count.noHand++;
     outcome = 'no hand found: not read';
@@ -88,7 +90,7 @@ if (wholeFolder) {
   const listed = new Set(rows.map((r) => r.file));
   for (const file of readdirSync(dir).filter((f) => /\.(png|jpe?g)$/i.test(f) && !listed.has(f)).sort()) {
     const { analysis, display } = await analyseObject(readFileSync(join(dir, file)), file, models, policy, log, spacing);
-    const read = everyFilm ? readMarkers({ ...display, pixelSpacingMm: analysis.source.pixelSpacingMm ?? display.pixelSpacingMm }, analysis.hands.flatMap((h) => h.joints)) : (analysis.source.markers ?? []);
+    const read = markersOf(analysis, display);
     if (read.length) count.notListedRead++;
     if (read.length && perFilm) console.log(`${file}\tnot in the list\tread: ${read.map((m) => m.letter).join(', ')}`);
   }

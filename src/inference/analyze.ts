@@ -102,14 +102,13 @@ export async function analyzeDisplay(
  * spacing the joints were graded at.
  */
 function withMarkers(analysis: HandAnalysis, img: DisplayImage, options: AnalyzeOptions): HandAnalysis {
-  const handFound = analysis.hands.length > 0 || (analysis.notGraded ?? []).some((n) => n.cause !== 'unrecognised');
-  if (options.markers === false || !handFound) return analysis;
+  if (options.markers === false || nothingFound(analysis)) return analysis;
   const markers = readMarkers({ ...img, pixelSpacingMm: analysis.source.pixelSpacingMm ?? img.pixelSpacingMm }, analysis.hands.flatMap((h) => h.joints));
   return markers.length ? { ...analysis, source: { ...analysis.source, markers } } : analysis;
 }
 
 /** No hand graded, and none found and named (another view, a child's hand). */
-function nothingFound(a: HandAnalysis): boolean {
+export function nothingFound(a: HandAnalysis): boolean {
   return a.hands.length === 0 && (a.notGraded ?? []).every((n) => n.cause === 'unrecognised');
 }
 
