@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HandAnalysis, MarkerReading } from '../src/analysis/hand-analysis.js';
-import { checkLaterality, markerCheck } from '../src/analysis/laterality.js';
+import { checkLaterality, markerCheck, type LabelledSide } from '../src/analysis/laterality.js';
 import { DEFAULT_MODELS_DIR, summaryLine } from '../src/cli/analyze.js';
 import { DEFAULT_CONFIG } from '../src/config/defaults.js';
 import { writePart10 } from '../src/dicom/part10.js';
@@ -36,6 +36,8 @@ function displayOf(r: RenderedPhantom): DisplayImage {
 }
 
 const TURNS: FilmTurn[] = [0, 1, 2, 3].flatMap((quarterTurns) => [false, true].map((mirrored) => ({ quarterTurns: quarterTurns as FilmTurn['quarterTurns'], mirrored })));
+/** The header's Image Laterality, as `labelledSide` reads it. */
+const imageSide = (side: 'L' | 'R'): LabelledSide => ({ side, says: `Image Laterality (0020,0062) "${side}"` });
 const ONE_HAND = FIXTURES.filter((f) => !f.notAHand && f.spec.layout !== 'both');
 
 describe('the lead marker read from the pixels', () => {
@@ -114,23 +116,23 @@ describe('the marker held against the hand found', () => {
     // the other hand of a pair, unrecognised, counts: its marker may be the one read
     const pair = { ...analysis([marker('R')], 'L'), notGraded: [{ laterality: 'R', cause: 'unrecognised', reason: 'x' }] } as HandAnalysis;
     expect(markerCheck(pair)).toBeUndefined();
-    expect(checkLaterality(analysis([marker('L')], 'L'), 'L')).toMatchObject({ conflict: false, conflicts: [], marker: { agrees: true } });
+    expect(checkLaterality(analysis([marker('L')], 'L'), imageSide('L'))).toMatchObject({ conflict: false, conflicts: [], marker: { agrees: true } });
   });
 
   it('disputes a letter of the other side, and warns of a letter read mirrored whatever its side', () => {
-    const other = checkLaterality(analysis([marker('R')], 'L'), '');
+    const other = checkLaterality(analysis([marker('R')], 'L'), undefined);
     expect(other.conflict).toBe(true);
     expect(other.message).toMatch(/^laterality check: The film's lead marker reads R, but the hand found is a left hand by its thumb's side/);
-    const flipped = checkLaterality(analysis([marker('R', true)], 'L'), 'L');
+    const flipped = checkLaterality(analysis([marker('R', true)], 'L'), imageSide('L'));
     expect(flipped.conflict).toBe(true);
     expect(flipped.message).toMatch(/lead marker R reads mirrored: the image may be stored flipped left to right \(then the left hand found by its thumb's side is the patient's right hand\)/);
     expect(markerCheck(analysis([marker('L', true)], 'L'))?.agrees).toBe(false);
     // both the header and the marker disagree: both said
-    const both = checkLaterality(analysis([marker('R')], 'L'), 'R');
+    const both = checkLaterality(analysis([marker('R')], 'L'), imageSide('R'));
     expect(both.message).toMatch(/labelled R .*; laterality check: The film's lead marker reads R/);
     expect(both.conflicts).toEqual(['header', 'marker']);
     expect(other.conflicts).toEqual(['marker']);
-    expect(checkLaterality(analysis([marker('L')], 'L'), 'R').conflicts).toEqual(['header']);
+    expect(checkLaterality(analysis([marker('L')], 'L'), imageSide('R')).conflicts).toEqual(['header']);
   });
 });
 
@@ -160,7 +162,7 @@ describe('a film stored mirrored, end to end', () => {
 
     expect(mirrored.analysis.hands.map((h) => h.laterality)).toEqual(['R']);
     expect(mirrored.analysis.source.markers).toMatchObject([{ letter: 'L', mirrored: true, quarterTurns: 0 }]);
-    expect(checkLaterality(mirrored.analysis, 'L')).toMatchObject({ conflict: true });
+    expect(checkLaterality(mirrored.analysis, imageSide('L'))).toMatchObject({ conflict: true });
     const note = /Laterality check: The film's lead marker L reads mirrored: the image may be stored flipped left to right \(then the right hand found by its thumb's side is the patient's left hand\)/;
     expect(JSON.stringify(readingNotes(mirrored.analysis))).toMatch(note);
     const title = (a: HandAnalysis) => JSON.stringify(overlayLayout(a.source.rows, a.source.columns, a).blocks.find((b) => b.block.id === 'title')!.block.lines);

@@ -9,10 +9,10 @@ import { encodeFileMeta } from '../src/dicom/file-meta.js';
 import { isValidUid } from '../src/dicom/uid.js';
 import { decideAssociation, decideContext } from '../src/dimse/negotiation.js';
 import { select } from '../src/pipeline/select.js';
-import { bodyPartOfText, declaredView, viewOfText } from '../src/pipeline/declared.js';
+import { bodyPartOfText, declaredView, labelledSide, viewOfText } from '../src/pipeline/declared.js';
 import { checkLaterality } from '../src/analysis/laterality.js';
 import type { HandAnalysis } from '../src/analysis/hand-analysis.js';
-import { readPart10 } from '../src/dicom/part10.js';
+import { readPart10, type NaturalDataset } from '../src/dicom/part10.js';
 import { runTool } from './helpers/dicom-tools.js';
 
 const DX = '1.2.840.10008.5.1.4.1.1.1.1';
@@ -37,12 +37,20 @@ describe('selection rules', () => {
     [{ ...hand, Manufacturer: 'jointscore', ManufacturerModelName: 'jointscore', SeriesNumber: 9101 }, rules(), 'own-output'],
     [{ ...hand, SeriesDescription: 'HAND SCOUT' }, rules({ seriesDescriptionExclude: ['scout'] }), 'series-description'],
     [{ ...hand, ImageLaterality: 'R' }, rules({ lateralities: ['L'] }), 'laterality'],
+    [{ ...hand, ImageLaterality: 'U', Laterality: 'R' }, rules({ lateralities: ['L'] }), 'laterality'],
+    [{ ...hand, ImageLaterality: 'U' }, rules({ lateralities: ['L', 'R'] }), 'laterality'],
     [{ ...hand, BodyPartExamined: '' }, rules({ allowMissingBodyPart: false }), 'body-part'],
     [{ ...hand, SOPClassUID: '1.2.840.10008.5.1.4.1.1.1' }, rules({ sopClasses: [DX] }), 'sop-class'],
   ])('skips %# with the rule that refused it', (ds, c, rule) => {
     const s = select(ds, c);
     expect(s.analyse).toBe(false);
     if (!s.analyse) expect(s.rule).toBe(rule);
+  });
+
+  it("selects by the series' Laterality where Image Laterality is U, and says which attribute refused", () => {
+    expect(select({ ...hand, ImageLaterality: 'U', Laterality: 'L' }, rules({ lateralities: ['L'] }))).toEqual({ analyse: true });
+    const refused = select({ ...hand, ImageLaterality: 'U', Laterality: 'R' }, rules({ lateralities: ['L'] }));
+    expect(refused).toMatchObject({ analyse: false, reason: 'Laterality (0020,0060) "R" is not in selection.lateralities [L]' });
   });
 
   it('skips a film whose descriptions name another body part and no hand, where Body Part Examined names no hand part; false reads it', () => {
@@ -291,20 +299,31 @@ describe('file meta header written ahead of a streamed data set', () => {
 
 describe('laterality check', () => {
   const analysis = (...sides: ('L' | 'R')[]) => ({ source: {}, hands: sides.map((laterality) => ({ laterality })) }) as unknown as HandAnalysis;
+  const labelled = (ImageLaterality?: string, Laterality?: string) => labelledSide({ ImageLaterality, Laterality } as NaturalDataset);
 
   it('agrees when the labelled side is the side found, or when nothing is labelled', () => {
-    expect(checkLaterality(analysis('L'), 'L').conflict).toBe(false);
-    expect(checkLaterality(analysis('L', 'R'), 'B').conflict).toBe(false);
-    expect(checkLaterality(analysis('R'), '').conflict).toBe(false);
-    expect(checkLaterality(analysis('R'), 'U').conflict).toBe(false);
-    expect(checkLaterality(analysis(), 'L').conflict).toBe(false);
+    expect(checkLaterality(analysis('L'), labelled('L')).conflict).toBe(false);
+    expect(checkLaterality(analysis('L', 'R'), labelled('B')).conflict).toBe(false);
+    expect(checkLaterality(analysis('R'), labelled('')).conflict).toBe(false);
+    expect(checkLaterality(analysis('R'), labelled('U')).conflict).toBe(false);
+    expect(checkLaterality(analysis(), labelled('L')).conflict).toBe(false);
   });
 
   it('reports a left film read as a right hand, naming the attribute, and a "both" film with one side', () => {
-    const c = checkLaterality(analysis('R'), 'L ');
+    const c = checkLaterality(analysis('R'), labelled('L '));
     expect(c).toMatchObject({ labelled: 'L', found: ['R'], conflict: true });
-    expect(c.message).toMatch(/labelled L \(Image Laterality \(0020,0062\).*found R/);
-    expect(checkLaterality(analysis('L'), 'B').conflict).toBe(true);
-    expect(checkLaterality(analysis('L', 'R'), 'L').conflict).toBe(true);
+    expect(c.message).toMatch(/labelled L \(Image Laterality \(0020,0062\) "L"\).*found R/);
+    expect(checkLaterality(analysis('L'), labelled('B')).conflict).toBe(true);
+    expect(checkLaterality(analysis('L', 'R'), labelled('L')).conflict).toBe(true);
+  });
+
+  it("reads the series' Laterality where Image Laterality gives no side, and names it", () => {
+    expect(labelled('U', 'L')).toEqual({ side: 'L', says: 'Laterality (0020,0060) "L"' });
+    expect(labelled(undefined, 'r')).toEqual({ side: 'R', says: 'Laterality (0020,0060) "R"' });
+    expect(labelled('L', 'R')?.side).toBe('L');
+    expect(labelled('U', '')).toBeUndefined();
+    const c = checkLaterality(analysis('R'), labelled('U', 'L'));
+    expect(c).toMatchObject({ labelled: 'L', conflict: true, conflicts: ['header'] });
+    expect(c.message).toMatch(/labelled L \(Laterality \(0020,0060\) "L"\)/);
   });
 });

@@ -10,7 +10,7 @@ import { HAND_NAMES, type Laterality } from './joints.js';
  * mirror image). So it is reported, never corrected.
  */
 export interface LateralityCheck {
-  /** Image Laterality (0020,0062), else Laterality (0020,0060): L, R, B, U or empty */
+  /** the side the header labels the film with (src/pipeline/declared.ts `labelledSide`): L, R, B, or empty where it gives none */
   labelled: string;
   /** the lateralities of the hands found, in order */
   found: string[];
@@ -22,12 +22,18 @@ export interface LateralityCheck {
   marker?: MarkerCheck;
 }
 
+/** What the header says of the film's side (L, R, or B for both hands), and the attribute that says it. */
+export interface LabelledSide {
+  side: Laterality | 'B';
+  says: string;
+}
+
 /**
  * The side found, held against the header's label and against the film's lead marker: a
  * conflict with either is reported (the message names both where both disagree).
  */
-export function checkLaterality(analysis: HandAnalysis, imageLaterality: string): LateralityCheck {
-  const byHeader = headerCheck(analysis, imageLaterality);
+export function checkLaterality(analysis: HandAnalysis, labelled: LabelledSide | undefined): LateralityCheck {
+  const byHeader = headerCheck(analysis, labelled);
   const marker = markerCheck(analysis);
   const markerConflict = marker !== undefined && !marker.agrees;
   const messages = [byHeader.message, markerConflict ? `laterality check: ${marker.text}` : undefined].filter(Boolean);
@@ -35,17 +41,17 @@ export function checkLaterality(analysis: HandAnalysis, imageLaterality: string)
   return { ...byHeader, conflict: conflicts.length > 0, conflicts, ...(messages.length ? { message: messages.join('; ') } : {}), ...(marker ? { marker } : {}) };
 }
 
-function headerCheck(analysis: HandAnalysis, imageLaterality: string): Omit<LateralityCheck, 'conflicts'> {
-  const labelled = imageLaterality.trim().toUpperCase();
+function headerCheck(analysis: HandAnalysis, labelled: LabelledSide | undefined): Omit<LateralityCheck, 'conflicts'> {
   const found = analysis.hands.map((h) => h.laterality);
   const sides = new Set(found);
+  const side = labelled?.side;
   let conflict = false;
-  if (found.length > 0 && (labelled === 'L' || labelled === 'R')) conflict = sides.size !== 1 || !sides.has(labelled as 'L' | 'R');
-  if (found.length > 0 && labelled === 'B') conflict = !(sides.has('L') && sides.has('R'));
+  if (found.length > 0 && (side === 'L' || side === 'R')) conflict = sides.size !== 1 || !sides.has(side);
+  if (found.length > 0 && side === 'B') conflict = !(sides.has('L') && sides.has('R'));
   const message = conflict
-    ? `laterality conflict: the image is labelled ${labelled} (Image Laterality (0020,0062) / Laterality (0020,0060)) but the models found ${found.join(' and ')}; check the label and the film's orientation`
+    ? `laterality conflict: the image is labelled ${side} (${labelled!.says}) but the models found ${found.join(' and ')}; check the label and the film's orientation`
     : undefined;
-  return { labelled, found, conflict, message };
+  return { labelled: side ?? '', found, conflict, message };
 }
 
 /** The film's lead marker against the one hand found: whether they agree, and a sentence for the reader. */

@@ -1,5 +1,6 @@
 import type { NaturalDataset } from '../dicom/part10.js';
 import type { Laterality } from '../analysis/joints.js';
+import type { LabelledSide } from '../analysis/laterality.js';
 import type { DeclaredFinger, NamedFinger } from '../inference/finger.js';
 
 /**
@@ -235,13 +236,24 @@ const FINGER_TEXT_ATTRIBUTES: readonly [keyof NaturalDataset & string, string][]
   ['StudyDescription', 'Study Description (0008,1030)'],
 ];
 
-/** The side Image Laterality, else Laterality, gives (L or R), with the attribute. */
-function headerSide(ds: NaturalDataset): { side: Laterality; says: string } | undefined {
+/**
+ * The side the header labels the film with: Image Laterality, else the series' Laterality. A
+ * value that gives no side (U, unpaired, or empty: the DX IOD makes Image Laterality type 1, so
+ * modalities that do not know write U) passes to the next attribute instead of hiding it. Read
+ * here once, for the laterality check (src/analysis/laterality.ts) and for naming a finger.
+ */
+export function labelledSide(ds: NaturalDataset): LabelledSide | undefined {
   for (const [key, attribute] of [['ImageLaterality', 'Image Laterality (0020,0062)'], ['Laterality', 'Laterality (0020,0060)']] as const) {
-    const value = text(ds[key]);
-    if (value === 'L' || value === 'R') return { side: value, says: `${attribute} "${value}"` };
+    const value = text(ds[key]).toUpperCase();
+    if (value === 'L' || value === 'R' || value === 'B') return { side: value, says: `${attribute} "${value}"` };
   }
   return undefined;
+}
+
+/** The one side the header gives (L or R), with the attribute; undefined for both hands or none. */
+function headerSide(ds: NaturalDataset): { side: Laterality; says: string } | undefined {
+  const labelled = labelledSide(ds);
+  return labelled && labelled.side !== 'B' ? { side: labelled.side, says: labelled.says } : undefined;
 }
 
 /**

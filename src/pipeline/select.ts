@@ -2,7 +2,7 @@ import type { SelectionConfig } from '../config/types.js';
 import { valuesOf, type NaturalDataset } from '../dicom/part10.js';
 import { IMAGE_STORAGE, STORAGE_CLASSES } from '../dimse/negotiation.js';
 import { DEFAULT_RESULT_OPTIONS } from './results.js';
-import { declaredCast, declaredOtherBodyPart, declaredView, patientAgeYears, text } from './declared.js';
+import { declaredCast, declaredOtherBodyPart, declaredView, labelledSide, patientAgeYears, text } from './declared.js';
 
 /**
  * Is this object a hand radiograph the node should read? The rules run in a fixed order and
@@ -113,10 +113,10 @@ const seriesDescription: Rule = (ds, c) => {
 
 const laterality: Rule = (ds, c) => {
   if (!c.lateralities.length) return undefined;
-  const lat = text(ds.ImageLaterality) || text(ds.Laterality) || 'U';
-  return within(lat, c.lateralities)
-    ? undefined
-    : skip('laterality', `Image Laterality (0020,0062) "${lat}" is not in selection.lateralities [${c.lateralities.join(', ')}]`);
+  const labelled = labelledSide(ds);
+  const lat = labelled?.side ?? 'U';
+  const says = labelled?.says ?? 'no side in Image Laterality (0020,0062) or Laterality (0020,0060), taken as "U"';
+  return within(lat, c.lateralities) ? undefined : skip('laterality', `${says} is not in selection.lateralities [${c.lateralities.join(', ')}]`);
 };
 
 /**

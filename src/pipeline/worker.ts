@@ -12,6 +12,7 @@ import { scrubQuotedValues, type Logger } from '../observability/logger.js';
 import type { Job, JobQueue } from '../store/queue.js';
 import { analyseObject, type AnalysisPolicy } from './analyse-object.js';
 import { select } from './select.js';
+import { labelledSide } from './declared.js';
 import { JointscoreError } from '../errors.js';
 import { VERSION } from '../version.js';
 
@@ -241,7 +242,7 @@ export class Worker {
       const { analysis, files } = await this.analyse(bytes, job);
       this.d.events?.analysed?.((Date.now() - started) / 1000);
       stage = 'deliver';
-      const side = checkLaterality(analysis, String(header.ImageLaterality || header.Laterality || ''));
+      const side = checkLaterality(analysis, labelledSide(header));
       for (const by of side.conflicts) this.d.events?.lateralityConflict?.(by);
       this.finish(job, analysis, files, side.message);
     } catch (err) {
