@@ -137,6 +137,52 @@ export function toDisplay(stored: StoredImage): DisplayImage {
   return { rows: stored.rows, columns: stored.columns, data, pixelSpacingMm: stored.pixelSpacingMm };
 }
 
+/**
+ * Pixels wider than they are tall (or taller than wide) by more than this share are made square
+ * before analysis (`squarePixels`): the detectors learnt hands on square pixels, and a hand
+ * stretched by a tenth along one axis no longer lies as the PA layout does.
+ */
+export const ANISOTROPY_TOLERANCE = 0.01;
+
+/** A display image on square pixels, and the factors that took each axis there (new pixels per stored pixel). */
+export interface SquarePixels {
+  img: DisplayImage;
+  /** columns: new pixels per stored pixel */
+  fx: number;
+  /** rows: new pixels per stored pixel */
+  fy: number;
+}
+
+/**
+ * The image with its coarser axis stretched (linear interpolation) to the finer axis's spacing,
+ * where Pixel Spacing's two values differ by more than ANISOTROPY_TOLERANCE; undefined where they
+ * do not. Stretching the coarser axis loses nothing of the finer.
+ */
+export function squarePixels(img: DisplayImage): SquarePixels | undefined {
+  const [sr, sc] = img.pixelSpacingMm;
+  if (!(Math.abs(sr / sc - 1) > ANISOTROPY_TOLERANCE)) return undefined;
+  const rows = sr > sc ? Math.round((img.rows * sr) / sc) : img.rows;
+  const columns = sc > sr ? Math.round((img.columns * sc) / sr) : img.columns;
+  const [fy, fx] = [rows / img.rows, columns / img.columns];
+  const data = new Float32Array(rows * columns);
+  const taps = (n: number, len: number, f: number) => {
+    const src = Math.min(len - 1, Math.max(0, (n + 0.5) / f - 0.5));
+    const i0 = Math.min(len - 2, Math.floor(src));
+    return len < 2 ? { i0: 0, i1: 0, w: 0 } : { i0, i1: i0 + 1, w: src - i0 };
+  };
+  for (let y = 0; y < rows; y++) {
+    const ty = taps(y, img.rows, fy);
+    for (let x = 0; x < columns; x++) {
+      const tx = taps(x, img.columns, fx);
+      const at = (yy: number, xx: number) => img.data[yy * img.columns + xx];
+      const top = at(ty.i0, tx.i0) + (at(ty.i0, tx.i1) - at(ty.i0, tx.i0)) * tx.w;
+      const bottom = at(ty.i1, tx.i0) + (at(ty.i1, tx.i1) - at(ty.i1, tx.i0)) * tx.w;
+      data[y * columns + x] = top + (bottom - top) * ty.w;
+    }
+  }
+  return { img: { rows, columns, data, pixelSpacingMm: [sr / fy, sc / fx] }, fx, fy };
+}
+
 /** The stored values a viewer shows: all of them, less those a Display Shutter hides (same array type). */
 function shownValues(stored: StoredImage): ArrayLike<number> {
   const { values, hidden } = stored;

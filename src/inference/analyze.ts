@@ -1,4 +1,4 @@
-import { asImmature, type HandAnalysis, type HandNotGraded, type HandResult } from '../analysis/hand-analysis.js';
+import { asImmature, type HandAnalysis, type HandNotGraded, type HandResult, type JointResult } from '../analysis/hand-analysis.js';
 import { detectAnyOrientation, detectLevelled, type OrientedDetection, type QuarterTurns } from './orientation.js';
 import { keepPaHands, MAX_PA_RESIDUAL, namedFingerView, PARTIAL_VIEW, recognisedHand, thumbOnFilm, type ViewCheck } from './view.js';
 import { readNamedFinger, type DeclaredFinger } from './finger.js';
@@ -13,7 +13,7 @@ import { onThumbGap } from './thumb-gap.js';
 import { smallerImage, sureStructures, zoomRegion } from './zoom.js';
 import type { Candidate } from './detector.js';
 import { WRIST_SITES } from '../analysis/joints.js';
-import { toDisplay, type DisplayImage, type StoredImage } from '../imaging/preprocess.js';
+import { squarePixels, toDisplay, type DisplayImage, type SquarePixels, type StoredImage } from '../imaging/preprocess.js';
 
 /**
  * One image in, one HandAnalysis out: display image (percentile window, bone bright),
@@ -77,7 +77,8 @@ export async function analyzeImage(
  * as the air of a negative is (`NEGATIVE.edgeMedian`), its negative is read too: a MONOCHROME1
  * film sent as MONOCHROME2 (or a research picture saved inverted) shows bones dark on bright air,
  * which the detectors never learnt. Its answer is taken only where it grades a hand, and says so
- * (`source.readAsNegative`).
+ * (`source.readAsNegative`). A film whose pixels are not square is read stretched to square
+ * pixels, as the detectors learnt hands, and its points given back on its own grid.
  */
 export async function analyzeDisplay(
   img: DisplayImage,
@@ -85,6 +86,41 @@ export async function analyzeDisplay(
   models: Pick<Models, 'detector' | 'grader' | 'partialDetector'>,
   timings?: AnalyzeTimings,
   options: AnalyzeOptions = {},
+): Promise<HandAnalysis> {
+  const square = squarePixels(img);
+  if (!square) return analyzeSquare(img, sopInstanceUID, models, timings, options);
+  return onStoredGrid(await analyzeSquare(square.img, sopInstanceUID, models, timings, options), square, img);
+}
+
+/**
+ * An analysis made on the film stretched to square pixels (`squarePixels`), taken back to the
+ * stored pixel grid: points, boxes and markers where the viewer shows them, the spacing per axis.
+ */
+function onStoredGrid(a: HandAnalysis, { fx, fy }: SquarePixels, stored: DisplayImage): HandAnalysis {
+  const at = <T extends { x: number; y: number }>(p: T): T => ({ ...p, x: p.x / fx, y: p.y / fy });
+  const boxed = (j: JointResult): JointResult => ({ ...at(j), box: [j.box[0] / fx, j.box[1] / fy, j.box[2] / fx, j.box[3] / fy] });
+  const spacing = a.source.pixelSpacingMm;
+  const { markers } = a.source;
+  return {
+    ...a,
+    source: {
+      ...a.source,
+      rows: stored.rows,
+      columns: stored.columns,
+      ...(spacing ? { pixelSpacingMm: [spacing[0] * fy, spacing[1] * fx] as [number, number] } : {}),
+      ...(markers ? { markers: markers.map(at) } : {}),
+    },
+    hands: a.hands.map((h) => ({ ...h, joints: h.joints.map(boxed) })),
+  };
+}
+
+/** `analyzeDisplay` on square pixels. */
+async function analyzeSquare(
+  img: DisplayImage,
+  sopInstanceUID: string,
+  models: Pick<Models, 'detector' | 'grader' | 'partialDetector'>,
+  timings: AnalyzeTimings | undefined,
+  options: AnalyzeOptions,
 ): Promise<HandAnalysis> {
   const shown = await analyzeAsShown(img, sopInstanceUID, models, timings, options);
   if (options.negativeRead === false || !nothingFound(shown) || !edgeLikeNegativeAir(img)) return withMarkers(shown, img, options);
