@@ -2,7 +2,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MODELS_DIR } from '../src/cli/analyze.js';
 import { analyzeImage } from '../src/inference/analyze.js';
 import { loadModels, type Models } from '../src/inference/models.js';
-import { squarePixels } from '../src/imaging/preprocess.js';
+import { pixelAspectOf, squarePixels, toDisplay } from '../src/imaging/preprocess.js';
+import { renderOverlay } from '../src/reports/secondary-capture.js';
 import { renderPhantom } from '../src/phantom/render.js';
 import type { HandAnalysis } from '../src/analysis/hand-analysis.js';
 
@@ -70,5 +71,10 @@ describe('pixels that are not square', () => {
     // a healthy hand graded as healthy on either grid
     const called = (x: HandAnalysis) => x.hands[0].joints.filter((j) => j.severity.ra && j.severity.ra !== 'healthy').length;
     expect(called(a)).toBeLessThanOrEqual(called(square) + 1);
+    // the overlay drawn in true proportion (the coarse axis stretched back), its marks on the joints
+    const display = toDisplay(input);
+    const overlay = await renderOverlay({ gray: Uint8Array.from(display.data, (v) => Math.round(v * 255)), rows: input.rows, columns: input.columns, pixelAspect: pixelAspectOf(display) }, a);
+    expect([overlay.layout.image.width, overlay.layout.image.height]).toEqual([phantom.columns, phantom.rows]);
+    expect([overlay.layout.scaleX, overlay.layout.scaleY]).toEqual(axis === 'columns' ? [2, 1] : [1, 2]);
   }, 120_000);
 });

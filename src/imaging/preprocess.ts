@@ -153,6 +153,12 @@ export interface SquarePixels {
   fy: number;
 }
 
+/** A pixel's height over its width (row spacing over column spacing); 1 where within ANISOTROPY_TOLERANCE of square. */
+export function pixelAspectOf(img: Pick<DisplayImage, 'pixelSpacingMm'>): number {
+  const [sr, sc] = img.pixelSpacingMm;
+  return Math.abs(sr / sc - 1) > ANISOTROPY_TOLERANCE ? sr / sc : 1;
+}
+
 /**
  * The image with its coarser axis stretched (linear interpolation) to the finer axis's spacing,
  * where Pixel Spacing's two values differ by more than ANISOTROPY_TOLERANCE; undefined where they
@@ -160,7 +166,7 @@ export interface SquarePixels {
  */
 export function squarePixels(img: DisplayImage): SquarePixels | undefined {
   const [sr, sc] = img.pixelSpacingMm;
-  if (!(Math.abs(sr / sc - 1) > ANISOTROPY_TOLERANCE)) return undefined;
+  if (pixelAspectOf(img) === 1) return undefined;
   const rows = sr > sc ? Math.round((img.rows * sr) / sc) : img.rows;
   const columns = sc > sr ? Math.round((img.columns * sc) / sr) : img.columns;
   const [fy, fx] = [rows / img.rows, columns / img.columns];

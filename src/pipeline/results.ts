@@ -1,6 +1,6 @@
 import type { HandAnalysis } from '../analysis/hand-analysis.js';
 import type { NaturalDataset } from '../dicom/part10.js';
-import type { DisplayImage } from '../imaging/preprocess.js';
+import { pixelAspectOf, type DisplayImage } from '../imaging/preprocess.js';
 import type { ReportOptions } from '../reports/common.js';
 import { buildGspsDataset, gspsApplies } from '../reports/gsps.js';
 import { buildSecondaryCapture, startOverlayPicture, type OverlayPicture } from '../reports/secondary-capture.js';
@@ -84,7 +84,7 @@ export interface OverlayStart {
 
 export function startOverlay(display: DisplayImage, options: ResultOptions = DEFAULT_RESULT_OPTIONS): OverlayStart {
   const gray = gray8(display);
-  const picture = startOverlayPicture({ gray, rows: display.rows, columns: display.columns }, options.maxOverlaySide);
+  const picture = startOverlayPicture({ gray, rows: display.rows, columns: display.columns, pixelAspect: pixelAspectOf(display) }, options.maxOverlaySide);
   // not awaited when no hand is found: a failure then must not end the process
   picture.catch(() => undefined);
   return { gray, picture };
@@ -117,7 +117,7 @@ export function startResultObjects(
   const started = wanted.sc ? (overlay ?? startOverlay(display, options)) : undefined;
   const sc = started
     ? buildSecondaryCapture(
-        { gray: started.gray, rows: display.rows, columns: display.columns },
+        { gray: started.gray, rows: display.rows, columns: display.columns, pixelAspect: pixelAspectOf(display) },
         analysis,
         source,
         { ...base, seriesNumber: options.seriesNumberBase + 1, maxSide: options.maxOverlaySide },

@@ -61,6 +61,16 @@ export interface OverlayOptions {
   notice?: string;
   /** Title line of the panel (default "jointscore: hand arthritis scoring"). */
   title?: string;
+  /** A stored pixel's height over its width (row spacing over column spacing; default 1, square): the picture is drawn in true proportion, on square pixels. */
+  pixelAspect?: number;
+}
+
+/** The source radiograph as 8-bit grey ready to show, and its pixels' aspect (`OverlayOptions.pixelAspect`). */
+export interface OverlayDisplay {
+  gray: Uint8Array;
+  rows: number;
+  columns: number;
+  pixelAspect?: number;
 }
 
 /** A run of text in one colour; `dx` places it at that offset from the line's left edge. */
@@ -258,13 +268,19 @@ function blockSize(block: PanelBlock, fonts: OverlayLayout['fonts']): { width: n
   return { width: Math.ceil(width), height };
 }
 
-export function overlaySize(rows: number, columns: number, maxSide: number): { width: number; height: number } {
+/**
+ * The radiograph's size on the overlay: the source's, its coarser axis stretched where its
+ * pixels are not square (`pixelAspect`, a pixel's height over its width), then shrunk to `maxSide`.
+ */
+export function overlaySize(rows: number, columns: number, maxSide: number, pixelAspect = 1): { width: number; height: number } {
   if (!Number.isInteger(rows) || !Number.isInteger(columns) || rows <= 0 || columns <= 0) {
     throw new RangeError(`image size must be positive integers, got ${rows} rows x ${columns} columns`);
   }
   if (!Number.isInteger(maxSide) || maxSide < 64) throw new RangeError(`maxSide must be an integer >= 64, got ${maxSide}`);
-  const scale = Math.min(1, maxSide / Math.max(rows, columns));
-  return { width: Math.max(1, Math.round(columns * scale)), height: Math.max(1, Math.round(rows * scale)) };
+  if (!(pixelAspect > 0)) throw new RangeError(`pixelAspect must be positive, got ${pixelAspect}`);
+  const [w, h] = [columns * Math.max(1, 1 / pixelAspect), rows * Math.max(1, pixelAspect)];
+  const scale = Math.min(1, maxSide / Math.max(w, h));
+  return { width: Math.max(1, Math.round(w * scale)), height: Math.max(1, Math.round(h * scale)) };
 }
 
 /**
@@ -273,8 +289,10 @@ export function overlaySize(rows: number, columns: number, maxSide: number): { w
  * panel's size follows its content, so the two are settled in three bounded passes.
  */
 export function overlayLayout(rows: number, columns: number, analysis: HandAnalysis, opts: OverlayOptions = {}): OverlayLayout {
-  const { width: iw, height: ih } = overlaySize(rows, columns, opts.maxSide ?? DEFAULT_SC_MAX_SIDE);
-  const side = opts.panel === 'right' || opts.panel === 'bottom' ? opts.panel : columns <= rows * 1.2 ? 'right' : 'bottom';
+  const { width: iw, height: ih } = overlaySize(rows, columns, opts.maxSide ?? DEFAULT_SC_MAX_SIDE, opts.pixelAspect);
+  const aspect = opts.pixelAspect ?? 1;
+  const portrait = columns * Math.max(1, 1 / aspect) <= rows * Math.max(1, aspect) * 1.2;
+  const side = opts.panel === 'right' || opts.panel === 'bottom' ? opts.panel : portrait ? 'right' : 'bottom';
   if (opts.panel !== undefined && !['auto', 'right', 'bottom'].includes(opts.panel)) {
     throw new RangeError(`panel must be 'auto', 'right' or 'bottom', got ${JSON.stringify(opts.panel)}`);
   }
@@ -561,12 +579,9 @@ export interface OverlayPicture {
  * The overlay's radiograph, made by sharp (the grey value in all three samples, shrunk first
  * where it must be). It needs no analysis, so the node starts it while the models run.
  */
-export async function startOverlayPicture(
-  display: { gray: Uint8Array; rows: number; columns: number },
-  maxSide: number = DEFAULT_SC_MAX_SIDE,
-): Promise<OverlayPicture> {
+export async function startOverlayPicture(display: OverlayDisplay, maxSide: number = DEFAULT_SC_MAX_SIDE): Promise<OverlayPicture> {
   const { gray, rows, columns } = display;
-  const { width, height } = overlaySize(rows, columns, maxSide);
+  const { width, height } = overlaySize(rows, columns, maxSide, display.pixelAspect);
   let radiograph = sharp(Buffer.from(gray.buffer, gray.byteOffset, gray.byteLength), { raw: { width: columns, height: rows, channels: 1 } });
   if (width !== columns || height !== rows) radiograph = radiograph.resize(width, height, { fit: 'fill', kernel: 'lanczos3' });
   return { rgb: await radiograph.toColourspace('srgb').raw().toBuffer(), width, height };
@@ -580,7 +595,7 @@ export async function startOverlayPicture(
  * SVG composited. Deterministic: same inputs, same pixels.
  */
 export async function renderOverlay(
-  display: { gray: Uint8Array; rows: number; columns: number },
+  display: OverlayDisplay,
   analysis: HandAnalysis,
   opts: OverlayOptions = {},
   picture?: Promise<OverlayPicture>,
@@ -594,7 +609,7 @@ export async function renderOverlay(
       `the analysis is of a ${analysis.source.rows} x ${analysis.source.columns} image but the display image is ${rows} x ${columns}`,
     );
   }
-  const layout = overlayLayout(rows, columns, analysis, opts);
+  const layout = overlayLayout(rows, columns, analysis, { ...opts, pixelAspect: display.pixelAspect });
   const { image, canvas } = layout;
   const marks = labelsArea(layout);
   const text = panelContentArea(layout);
@@ -738,7 +753,7 @@ function derivationDescription(image: OverlayImage | RenderedOverlay, analysis: 
     ? ''
     : layout.scaleX === 1 && layout.scaleY === 1
       ? ' at the source\'s size,'
-      : ` scaled by ${layout.scaleX.toFixed(4)} (lanczos3) to ${layout.image.width} x ${layout.image.height},`;
+      : ` scaled by ${layout.scaleX.toFixed(4)}${layout.scaleY.toFixed(4) === layout.scaleX.toFixed(4) ? '' : ` across, ${layout.scaleY.toFixed(4)} down (pixels made square)`} (lanczos3) to ${layout.image.width} x ${layout.image.height},`;
   const panel = layout ? ` canvas extended by a ${layout.panel.side} panel (legend, per-hand summary, notice);` : '';
   const nJoints = analysis.hands.reduce((n, h) => n + h.joints.length, 0);
   return (
@@ -749,7 +764,7 @@ function derivationDescription(image: OverlayImage | RenderedOverlay, analysis: 
 
 /** renderOverlay then buildSecondaryCaptureDataset. */
 export async function buildSecondaryCapture(
-  display: { gray: Uint8Array; rows: number; columns: number },
+  display: OverlayDisplay,
   analysis: HandAnalysis,
   source: NaturalDataset,
   options: ScOptions & OverlayOptions,
