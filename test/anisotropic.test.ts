@@ -6,6 +6,9 @@ import { pixelAspectOf, squarePixels, toDisplay } from '../src/imaging/preproces
 import { renderOverlay } from '../src/reports/secondary-capture.js';
 import { renderPhantom } from '../src/phantom/render.js';
 import type { HandAnalysis } from '../src/analysis/hand-analysis.js';
+import { readPart10, writePart10 } from '../src/dicom/part10.js';
+import { decodeDicomImage } from '../src/imaging/decode.js';
+import { FIXTURES, makeFixture } from '../src/phantom/fixtures.js';
 
 /**
  * Pixels that are not square (Pixel Spacing's two values differ: some computed-radiography
@@ -54,6 +57,16 @@ describe('pixels that are not square', () => {
     // a ramp along the stretched axis stays a ramp, at half the slope, clamped at the ends
     expect(Array.from(s.img.data.slice(0, 6))).toEqual([0, 0.25, 0.75, 1.25, 1.75, 2]);
     expect(squarePixels({ ...ramp, pixelSpacingMm: [0.2, 0.201] })).toBeUndefined();
+  });
+
+  it('takes the shape of a pixel from Pixel Aspect Ratio where no spacing is given', async () => {
+    const { dataset } = readPart10((await makeFixture(FIXTURES.find((f) => f.name === 'hand-left-m2-explicit')!, false)).dicom);
+    const { PixelSpacing: _p, ImagerPixelSpacing: _i, ...bare } = dataset;
+    expect((await decodeDicomImage(writePart10({ ...bare, PixelAspectRatio: [2, 1] }), 'x.dcm')).pixelSpacingMm).toEqual([0.3, 0.15]);
+    expect((await decodeDicomImage(writePart10({ ...bare, PixelAspectRatio: [1, 1] }), 'x.dcm')).pixelSpacingMm).toEqual([0.15, 0.15]);
+    expect((await decodeDicomImage(writePart10(bare), 'x.dcm')).pixelSpacingMm).toEqual([0.15, 0.15]);
+    // a spacing given wins
+    expect((await decodeDicomImage(writePart10({ ...dataset, PixelAspectRatio: [2, 1] }), 'x.dcm')).pixelSpacingMm).toEqual(dataset.PixelSpacing ?? dataset.ImagerPixelSpacing);
   });
 
   it.each([['columns'], ['rows']] as const)('finds the joints of a hand stored with its %s twice as coarse where the viewer shows them', async (axis) => {

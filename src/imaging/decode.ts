@@ -153,10 +153,13 @@ export async function decodeDicomImage(bytes: Uint8Array, name: string, log: Log
     pixelSpacingSource = 'NominalScannedPixelSpacing';
   }
   if (!pixelSpacingMm) {
-    pixelSpacingMm = [DEFAULT_PIXEL_SPACING_MM, DEFAULT_PIXEL_SPACING_MM];
+    // Pixel Aspect Ratio (vertical\horizontal) stands where no spacing is given (PS3.3 C.7.6.3.1.7): the shape without the size
+    const aspect = spacing(ds.PixelAspectRatio);
+    const unit = aspect ? Math.min(aspect[0], aspect[1]) : 1;
+    pixelSpacingMm = aspect ? [(DEFAULT_PIXEL_SPACING_MM * aspect[0]) / unit, (DEFAULT_PIXEL_SPACING_MM * aspect[1]) / unit] : [DEFAULT_PIXEL_SPACING_MM, DEFAULT_PIXEL_SPACING_MM];
     pixelSpacingSource = 'default';
     log.warn(
-      `${name}: none of Pixel Spacing (0028,0030), Imager Pixel Spacing (0018,1164) and Nominal Scanned Pixel Spacing (0018,2010) is present: assuming ${DEFAULT_PIXEL_SPACING_MM} mm; crops and boxes in mm may be off`,
+      `${name}: none of Pixel Spacing (0028,0030), Imager Pixel Spacing (0018,1164) and Nominal Scanned Pixel Spacing (0018,2010) is present: assuming ${DEFAULT_PIXEL_SPACING_MM} mm${aspect && aspect[0] !== aspect[1] ? ` on the finer axis, the other by Pixel Aspect Ratio (0028,0034) ${aspect.join('\\')}` : ''}; crops and boxes in mm may be off`,
       { file: name, sopInstanceUID },
     );
   }
