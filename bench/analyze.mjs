@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeDicomImage } from '../dist/imaging/decode.js';
-import { analyzeImage } from '../dist/inference/analyze.js';
+import { analyzeDisplay, analyzeImage } from '../dist/inference/analyze.js';
 import { loadModels } from '../dist/inference/models.js';
 import { encodePhantomDx } from '../dist/phantom/dicom-dx.js';
 import { renderChest } from '../dist/phantom/chest.js';
@@ -149,6 +149,31 @@ if (models.partialDetector) {
   }
   const [w, wo] = [median(runs.with), median(runs.without)];
   console.log(`  lead marker: total ${w.toFixed(0)} ms with it, ${wo.toFixed(0)} ms without (+${(w - wo).toFixed(1)})`);
+}
+// Pixels that are not square (src/imaging/preprocess.ts squarePixels): the bench's hand with
+// every two columns averaged into one and its spacing said so (1024 x 2560 pixels, 0.3 mm
+// across), stretched back to square pixels before the models see it, against the same hand
+// stored on square pixels (2048 x 2560), alternating the two (display images made once).
+{
+  const [rows, columns] = [rendered.rows, rendered.columns >> 1];
+  const mm = rendered.spec.pixelSpacingMm;
+  const display = (values, cols, across) => toDisplay({ rows, columns: cols, photometric: 'MONOCHROME2', pixelSpacingMm: [mm, across], values });
+  const films = {
+    stretched: display(Uint16Array.from({ length: rows * columns }, (_, i) => Math.round(((rendered.image[2 * i] + rendered.image[2 * i + 1]) / 2) * 4095)), columns, 2 * mm),
+    square: display(Uint16Array.from(rendered.image, (v) => Math.round(v * 4095)), rendered.columns, mm),
+  };
+  const runs = { stretched: [], square: [] };
+  const joints = {};
+  for (let i = 0; i <= 2 * N; i++) {
+    for (const [k, film] of Object.entries(films)) {
+      const t = performance.now();
+      const a = await analyzeDisplay(film, '1.2.3', models);
+      if (i > 0) runs[k].push(performance.now() - t);
+      joints[k] = a.hands.reduce((n, h) => n + h.joints.length, 0);
+    }
+  }
+  const [w, wo] = [median(runs.stretched), median(runs.square)];
+  console.log(`  pixels not square (1024 x 2560 at 0.3 x 0.15 mm, width by height): total ${w.toFixed(0)} ms (${joints.stretched} joints), the same hand on square pixels ${wo.toFixed(0)} ms (${joints.square} joints) (+${(w - wo).toFixed(0)})`);
 }
 // Orientation (src/inference/orientation.ts): a film stored turned or mirrored costs the
 // detector passes that find no sure upright PA hand first. The same hand stored upright, turned

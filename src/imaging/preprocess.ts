@@ -170,23 +170,35 @@ export function squarePixels(img: DisplayImage): SquarePixels | undefined {
   const rows = sr > sc ? Math.round((img.rows * sr) / sc) : img.rows;
   const columns = sc > sr ? Math.round((img.columns * sc) / sr) : img.columns;
   const [fy, fx] = [rows / img.rows, columns / img.columns];
+  const [ys, xs] = [linearTaps(rows, img.rows, fy), linearTaps(columns, img.columns, fx)];
   const data = new Float32Array(rows * columns);
-  const taps = (n: number, len: number, f: number) => {
-    const src = Math.min(len - 1, Math.max(0, (n + 0.5) / f - 0.5));
-    const i0 = Math.min(len - 2, Math.floor(src));
-    return len < 2 ? { i0: 0, i1: 0, w: 0 } : { i0, i1: i0 + 1, w: src - i0 };
-  };
+  const src = img.data;
   for (let y = 0; y < rows; y++) {
-    const ty = taps(y, img.rows, fy);
+    const top = ys.i0[y] * img.columns;
+    const below = ys.i1[y] * img.columns;
+    const wy = ys.w[y];
     for (let x = 0; x < columns; x++) {
-      const tx = taps(x, img.columns, fx);
-      const at = (yy: number, xx: number) => img.data[yy * img.columns + xx];
-      const top = at(ty.i0, tx.i0) + (at(ty.i0, tx.i1) - at(ty.i0, tx.i0)) * tx.w;
-      const bottom = at(ty.i1, tx.i0) + (at(ty.i1, tx.i1) - at(ty.i1, tx.i0)) * tx.w;
-      data[y * columns + x] = top + (bottom - top) * ty.w;
+      const a = xs.i0[x];
+      const b = xs.i1[x];
+      const wx = xs.w[x];
+      const up = src[top + a] + (src[top + b] - src[top + a]) * wx;
+      const down = src[below + a] + (src[below + b] - src[below + a]) * wx;
+      data[y * columns + x] = up + (down - up) * wy;
     }
   }
   return { img: { rows, columns, data, pixelSpacingMm: [sr / fy, sc / fx] }, fx, fy };
+}
+
+/** For each of `n` output pixels, the two input pixels (of `len`) it lies between and the weight of the second, at `f` output pixels per input pixel; clamped at the ends. */
+function linearTaps(n: number, len: number, f: number): { i0: Int32Array; i1: Int32Array; w: Float32Array } {
+  const [i0, i1, w] = [new Int32Array(n), new Int32Array(n), new Float32Array(n)];
+  for (let k = 0; k < n; k++) {
+    const at = Math.min(len - 1, Math.max(0, (k + 0.5) / f - 0.5));
+    i0[k] = Math.floor(at);
+    i1[k] = Math.min(len - 1, i0[k] + 1);
+    w[k] = at - i0[k];
+  }
+  return { i0, i1, w };
 }
 
 /** The stored values a viewer shows: all of them, less those a Display Shutter hides (same array type). */
