@@ -5,10 +5,11 @@
 // and preprocessing); pass models/ for the real ones. A 2048 x 2560 phantom at 0.15 mm,
 // 12 bits, each transfer syntax in turn.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeDicomImage } from '../dist/imaging/decode.js';
+import { readPart10, writePart10 } from '../dist/dicom/part10.js';
 import { analyzeDisplay, analyzeImage } from '../dist/inference/analyze.js';
 import { loadModels } from '../dist/inference/models.js';
 import { encodePhantomDx } from '../dist/phantom/dicom-dx.js';
@@ -52,8 +53,43 @@ function dcmtkMs(label, bytes) {
 }
 console.log(`analyze 2048x2560, models ${modelsDir} (${models.detector.manifest.name} ${models.detector.manifest.input.size}px, ${models.grader.manifest.name} ${models.grader.manifest.input.cropPx}px), ${N} runs each, median ms`);
 const totals = [];
+/**
+ * High-Throughput JPEG 2000, where OpenJPH's tools are installed (Debian's openjph-tools): the
+ * film encoded losslessly by ojph_compress, and ojph_expand's decode of the same codestream
+ * (to a PGM file, a separate process) timed as the reference.
+ */
+function htj2kFilm(explicitBytes) {
+  if (spawnSync('ojph_compress', []).error) return undefined;
+  const { dataset } = readPart10(explicitBytes);
+  const [rows, columns] = [dataset.Rows, dataset.Columns];
+  const px = new Uint16Array(dataset.PixelData[0], 0, rows * columns);
+  const body = Buffer.alloc(px.length * 2);
+  for (let i = 0; i < px.length; i++) body.writeUInt16BE(px[i], 2 * i);
+  const [pgm, j2c] = [join(work, 'htj2k.pgm'), join(work, 'htj2k.j2c')];
+  writeFileSync(pgm, Buffer.concat([Buffer.from(`P5\n${columns} ${rows}\n4095\n`, 'latin1'), body]));
+  if (spawnSync('ojph_compress', ['-i', pgm, '-o', j2c, '-reversible', 'true']).status !== 0) return undefined;
+  let cs = readFileSync(j2c);
+  if (cs.length % 2) cs = Buffer.concat([cs, Buffer.alloc(1)]);
+  const bytes = writePart10({ ...dataset, PixelData: [cs.buffer.slice(cs.byteOffset, cs.byteOffset + cs.length)], _vrMap: { PixelData: 'OB' } }, '1.2.840.10008.1.2.4.201');
+  const times = [];
+  for (let i = 0; i < 3; i++) {
+    const t = performance.now();
+    if (spawnSync('ojph_expand', ['-i', j2c, '-o', join(work, 'htj2k-out.pgm')]).status !== 0) return undefined;
+    times.push(performance.now() - t);
+  }
+  return { bytes, referenceMs: median(times) };
+}
+const films = [];
 for (const [label, ts] of Object.entries(syntaxes)) {
   const dx = await encodePhantomDx(rendered, { bitsStored: 12, photometric: 'MONOCHROME2', transferSyntax: ts });
+  films.push({ label, bytes: dx.bytes, reference: () => dcmtkMs(label, dx.bytes), referenceName: `DCMTK ${DCMTK[label]}` });
+  if (label === 'explicit') {
+    const ht = htj2kFilm(dx.bytes);
+    if (ht) films.push({ label: 'htj2k', bytes: ht.bytes, reference: () => ht.referenceMs, referenceName: 'OpenJPH ojph_expand' });
+  }
+}
+for (const { label, bytes, reference: referenceOf, referenceName } of films) {
+  const dx = { bytes };
   const rows = { decode: [], display: [], detect: [], grade: [], total: [] };
   for (let i = 0; i <= N; i++) {
     const t0 = performance.now();
@@ -69,13 +105,13 @@ for (const [label, ts] of Object.entries(syntaxes)) {
     rows.grade.push(timings.gradeMs);
     rows.total.push(t2 - t0);
     if (i === N) {
-      const reference = dcmtkMs(label, dx.bytes);
+      const reference = referenceOf();
       const joints = a.hands.reduce((n, h) => n + h.joints.length, 0);
       console.log(
         `  ${label.padEnd(14)} decode ${median(rows.decode).toFixed(0).padStart(4)}  display ${median(rows.display).toFixed(0).padStart(4)}  ` +
           `detect (letterbox + run) ${median(rows.detect).toFixed(0).padStart(4)}  grade (${joints} crops + run) ${median(rows.grade).toFixed(0).padStart(4)}  ` +
           `total ${median(rows.total).toFixed(0).padStart(4)}` +
-          (reference !== undefined ? `   (DCMTK ${DCMTK[label]}: ${reference.toFixed(0)})` : ''),
+          (reference !== undefined ? `   (${referenceName}: ${reference.toFixed(0)})` : ''),
       );
       totals.push(median(rows.total));
     }

@@ -10,6 +10,7 @@ import type { DestinationConfig } from '../src/config/types.js';
 import { readPart10 } from '../src/dicom/part10.js';
 import { runAsync, startTestNode, waitForJobs, writeFixtures, type TestNode } from './helpers/node.js';
 import { freePorts, tcpAccepts, tiedToParent } from './helpers/orthanc.js';
+import { asHtj2k, HTJ2K_LOSSLESS } from './helpers/openjph.js';
 
 /**
  * The node against pynetdicom (test/python/pynetdicom_peer.py), a DICOM implementation
@@ -190,6 +191,20 @@ describe('pynetdicom as the modality', () => {
       const dir = join(node.config.delivery.folder!, String(src.StudyInstanceUID));
       expect(readdirSync(dir).filter((f) => f.endsWith('.dcm')), name).toHaveLength(3);
     }
+  }, 180_000);
+
+  it('stores a High-Throughput JPEG 2000 image (OpenJPH, lossless) as sent, and analyses the hand', async () => {
+    const uid = `${sourceOf(files['hand-left-m2-explicit']).SOPInstanceUID}.201`;
+    const file = join(work, 'in', 'hand-htj2k.dcm');
+    writeFileSync(file, asHtj2k(readFileSync(files['hand-left-m2-explicit']), HTJ2K_LOSSLESS, undefined, uid).bytes);
+    const { events } = await pynetdicom('store', node, [file]);
+    expect(stores(events).map((e) => [e.transferSyntax, e.status])).toEqual([[HTJ2K_LOSSLESS, 0x0000]]);
+    const jobs = await waitForJobs(() => node.node.queue.list().filter((j) => j.sopInstanceUid === uid), 1, 120_000);
+    expect([jobs[0].state, jobs[0].reason, jobs[0].transferSyntaxUid]).toEqual(['done', null, HTJ2K_LOSSLESS]);
+    // its results delivered with the others of its study (the explicit fixture's: the same study)
+    const results = readdirSync(join(node.config.delivery.folder!, String(sourceOf(file).StudyInstanceUID))).filter((f) => f.endsWith('.dcm'));
+    expect(results.map((f) => readPart10(readFileSync(join(node.config.delivery.folder!, String(sourceOf(file).StudyInstanceUID), f))).dataset)
+      .filter((ds) => JSON.stringify(ds.ReferencedSeriesSequence ?? ds.SourceImageSequence ?? ds.CurrentRequestedProcedureEvidenceSequence ?? '').includes(uid))).not.toHaveLength(0);
   }, 180_000);
 
   it('answers Success to a C-STORE whose data set names another SOP Instance UID, and quarantines the job naming (0008,0018)', async () => {

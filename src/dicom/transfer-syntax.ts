@@ -32,12 +32,15 @@ export const TRANSFER_SYNTAX_REGISTRY: readonly TransferSyntaxInfo[] = [
   row('1.2.840.10008.1.2.4.90', 'JPEG 2000 Lossless', true, true),
   row('1.2.840.10008.1.2.4.91', 'JPEG 2000', true, false),
   row('1.2.840.10008.1.2.5', 'RLE Lossless', true, true),
-  // decoded when they arrive in a file (analyze), not accepted from senders: retired (a progressive
-  // JPEG as DCMTK's img2dcm wraps it), or not yet offered
+  // High-Throughput JPEG 2000: archives and viewers store and stream it (an archive that routes
+  // what it holds sends it as stored); decoded value for value as OpenJPH encodes and decodes it
+  // (test/htj2k.test.ts)
+  row('1.2.840.10008.1.2.4.201', 'HTJ2K Lossless', true, true),
+  row('1.2.840.10008.1.2.4.202', 'HTJ2K Lossless RPCL', true, true),
+  row('1.2.840.10008.1.2.4.203', 'HTJ2K', true, false),
+  // decoded when it arrives in a file (analyze), not accepted from senders: retired (a progressive
+  // JPEG as DCMTK's img2dcm wraps it)
   row('1.2.840.10008.1.2.4.55', 'JPEG Full Progression (retired)', true, false, false),
-  row('1.2.840.10008.1.2.4.201', 'HTJ2K Lossless', true, true, false),
-  row('1.2.840.10008.1.2.4.202', 'HTJ2K Lossless RPCL', true, true, false),
-  row('1.2.840.10008.1.2.4.203', 'HTJ2K', true, false, false),
 ];
 
 const BY_UID = new Map(TRANSFER_SYNTAX_REGISTRY.map((t) => [t.uid, t]));

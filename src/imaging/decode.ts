@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { readPart10, valuesOf, type NaturalDataset } from '../dicom/part10.js';
 import { readNativePixels } from '../dicom/transcode.js';
+import { transferSyntax } from '../dicom/transfer-syntax.js';
 import { logger, type Logger } from '../observability/logger.js';
 import { JointscoreError } from '../errors.js';
 import { displayShutter } from './shutter.js';
@@ -127,7 +128,7 @@ export async function decodeDicomImage(bytes: Uint8Array, name: string, log: Log
   }
   const values = colour
     ? greyOfColourFilm(ds, { data: pixelData, rows, columns, photometric: decodedAs, planarConfiguration: Number(ds.PlanarConfiguration ?? 0), bitsAllocated, bitsStored }, name, log)
-    : storedValues(pixelData, n, bitsAllocated, bitsStored, signed);
+    : storedValues(pixelData, n, bitsAllocated, bitsStored, signed, transferSyntax(transferSyntaxUID)?.lossless === false);
   // Pixel Padding Value is defined for grey pixels only (PS3.3 C.7.5.1.1.2)
   const padding = colour ? undefined : paddingRange(ds, bitsStored, signed);
   const tone = colour ? undefined : filmTone(ds, signed, name, log);
@@ -246,8 +247,17 @@ function paddingRange(ds: NaturalDataset, bitsStored: number, signed: boolean): 
   return { lo: Math.min(pad, limit), hi: Math.max(pad, limit) };
 }
 
-function storedValues(px: Uint8Array, n: number, bitsAllocated: number, bitsStored: number, signed: boolean): DecodedImage['values'] {
+function storedValues(px: Uint8Array, n: number, bitsAllocated: number, bitsStored: number, signed: boolean, lossy: boolean): DecodedImage['values'] {
   const mask = bitsStored >= 16 ? 0xffff : (1 << bitsStored) - 1;
+  // A lossy codec's reconstruction overshoots the range by a few values (JPEG 2000 at a burned-in
+  // label's white gives 4096-4105 at 12 bits): held at the top, where masking would turn the
+  // white black. Other pixels are masked: bits above Bits Stored may hold an overlay.
+  if (lossy && !signed && bitsAllocated === 16 && bitsStored < 16) {
+    const view = new DataView(px.buffer, px.byteOffset, n * 2);
+    const out = new Uint16Array(n);
+    for (let i = 0; i < n; i++) out[i] = Math.min(mask, view.getUint16(i * 2, true));
+    return out;
+  }
   const signBit = 1 << (bitsStored - 1);
   if (bitsAllocated === 8) {
     const out = signed ? new Int8Array(n) : new Uint8Array(n);
