@@ -33,6 +33,10 @@ describe('reading notes in the SR', () => {
     const wrist = { ...read, source: { ...read.source, pixelSpacingMeasuredOn: 'wrist' as const } };
     const wristTexts = readSrQualitativeEvaluations(buildSrDataset(wrist, source, options)).map((e) => String(e.value));
     expect(wristTexts.some((t) => t.startsWith("Pixel spacing estimated from the distances between the wrist's joints (a wrist-only view"))).toBe(true);
+    // pixels that are not square: both spacings said
+    const oblong = { ...read, source: { ...read.source, pixelSpacingMm: [0.15, 0.3] as [number, number] } };
+    const oblongTexts = readSrQualitativeEvaluations(buildSrDataset(oblong, source, options)).map((e) => String(e.value));
+    expect(oblongTexts.some((t) => t.includes('0.150 mm between rows, 0.300 mm between columns'))).toBe(true);
   });
 
   it('records the view found: a hand read as PA, with its layout residual', () => {

@@ -114,6 +114,11 @@ export function buildSrDataset(analysis: HandAnalysis, source: NaturalDataset, o
   return srDocument(ctx, content, source);
 }
 
+/** "0.150 mm", or for pixels that are not square "0.150 mm between rows, 0.300 mm between columns". */
+function spacingText([rows, columns]: [number, number]): string {
+  return rows.toFixed(3) === columns.toFixed(3) ? `${rows.toFixed(3)} mm` : `${rows.toFixed(3)} mm between rows, ${columns.toFixed(3)} mm between columns`;
+}
+
 /**
  * How the image was read where that differs from what its header says, as Comments beside
  * the notice: a reader checking a grade should know the scale it was made at.
@@ -126,7 +131,7 @@ export function readingNotes(analysis: HandAnalysis): TextItem[] {
       ? "the distances between the wrist's joints (a wrist-only view: less sure than bone lengths of a whole hand)"
       : "the hand's bone lengths";
     notes.push(
-      `Pixel spacing estimated from ${measured}: ${pixelSpacingMm[0].toFixed(3)} mm; the image's header had none, or one that disagreed by more than 1.5 times. Joints were graded at this scale.`,
+      `Pixel spacing estimated from ${measured}: ${spacingText(pixelSpacingMm)}; the image's header had none, or one that disagreed by more than 1.5 times. Joints were graded at this scale.`,
     );
   }
   if (pixelSpacingFrom === 'default') notes.push('No pixel spacing in the header and too little of the hand to measure it: joints were graded at an assumed 0.15 mm.');
