@@ -5,6 +5,7 @@ import { loadModels, type Models } from '../src/inference/models.js';
 import { pixelAspectOf, squarePixels, toDisplay } from '../src/imaging/preprocess.js';
 import { renderOverlay } from '../src/reports/secondary-capture.js';
 import { renderPhantom } from '../src/phantom/render.js';
+import { captureLogger } from './helpers/inference.js';
 import type { HandAnalysis } from '../src/analysis/hand-analysis.js';
 import { readPart10, writePart10 } from '../src/dicom/part10.js';
 import { decodeDicomImage } from '../src/imaging/decode.js';
@@ -67,6 +68,18 @@ describe('pixels that are not square', () => {
     expect((await decodeDicomImage(writePart10(bare), 'x.dcm')).pixelSpacingMm).toEqual([0.15, 0.15]);
     // a spacing given wins
     expect((await decodeDicomImage(writePart10({ ...dataset, PixelAspectRatio: [2, 1] }), 'x.dcm')).pixelSpacingMm).toEqual(dataset.PixelSpacing ?? dataset.ImagerPixelSpacing);
+  });
+
+  it('takes a spacing that makes pixels more than twice as tall as wide for a mislabelled one: left out, with a warning naming it', async () => {
+    const { dataset } = readPart10((await makeFixture(FIXTURES.find((f) => f.name === 'hand-left-m2-explicit')!, false)).dicom);
+    const { log, lines } = captureLogger();
+    const img = await decodeDicomImage(writePart10({ ...dataset, PixelSpacing: [0.1, 10] }), 'tall.dcm', log);
+    expect([img.pixelSpacingMm, img.pixelSpacingSource]).toEqual([[0.15, 0.15], 'default']);
+    expect(lines.some((l) => l.level === 'warn' && /tall\.dcm: Pixel Spacing \(0028,0030\) 0\.1\\10 mm .* mislabelled/.test(l.message))).toBe(true);
+    // within the bound the shape is kept
+    expect((await decodeDicomImage(writePart10({ ...dataset, PixelSpacing: [0.1, 0.2] }), 'x.dcm')).pixelSpacingMm).toEqual([0.1, 0.2]);
+    // and a picture told such a shape by another caller is read as square, not stretched a hundredfold
+    expect(squarePixels({ rows: 4, columns: 3, data: new Float32Array(12), pixelSpacingMm: [0.1, 10] })).toBeUndefined();
   });
 
   it.each([['columns'], ['rows']] as const)('finds the joints of a hand stored with its %s twice as coarse where the viewer shows them', async (axis) => {

@@ -7,6 +7,7 @@ import { JointscoreError } from '../errors.js';
 import { displayShutter } from './shutter.js';
 import { toneOf } from './tone.js';
 import { greyFromColour, type ColourPixels } from './colour.js';
+import { MAX_PIXEL_ASPECT, plausibleAspect } from './preprocess.js';
 
 /**
  * A DICOM file (any transfer syntax dcmjs-codecs decodes) to the stored values and the few
@@ -37,6 +38,15 @@ export interface DecodedImage {
   /** the whole dataset (naturalized, pixel data as read): for the writers that copy from it */
   dataset: NaturalDataset;
 }
+
+/** The attribute each spacing came from, as messages name it. */
+const SPACING_NAMES: Readonly<Record<DecodedImage['pixelSpacingSource'], string>> = {
+  PixelSpacing: 'Pixel Spacing (0028,0030)',
+  ImagerPixelSpacing: 'Imager Pixel Spacing (0018,1164)',
+  NominalScannedPixelSpacing: 'Nominal Scanned Pixel Spacing (0018,2010)',
+  given: 'the spacing given',
+  default: 'Pixel Aspect Ratio (0028,0034) with the assumed spacing',
+};
 
 /** When none of Pixel Spacing, Imager Pixel Spacing and Nominal Scanned Pixel Spacing is present. */
 export const DEFAULT_PIXEL_SPACING_MM = 0.15;
@@ -163,6 +173,15 @@ export async function decodeDicomImage(bytes: Uint8Array, name: string, log: Log
       `${name}: none of Pixel Spacing (0028,0030), Imager Pixel Spacing (0018,1164) and Nominal Scanned Pixel Spacing (0018,2010) is present: assuming ${DEFAULT_PIXEL_SPACING_MM} mm${aspect && aspect[0] !== aspect[1] ? ` on the finer axis, the other by Pixel Aspect Ratio (0028,0034) ${aspect.join('\\')}` : ''}; crops and boxes in mm may be off`,
       { file: name, sopInstanceUID },
     );
+  }
+  if (!plausibleAspect(pixelSpacingMm[0] / pixelSpacingMm[1])) {
+    // no detector makes such pixels: a mislabelled spacing, left out as if absent
+    log.warn(
+      `${name}: ${SPACING_NAMES[pixelSpacingSource]} ${pixelSpacingMm.join('\\')} mm makes pixels more than ${MAX_PIXEL_ASPECT} times taller than wide or wider than tall: taken as mislabelled and left out; pixels read as square, the spacing estimated from the hand (${DEFAULT_PIXEL_SPACING_MM} mm assumed where it cannot be); check the attribute at the modality`,
+      { file: name, sopInstanceUID },
+    );
+    pixelSpacingMm = [DEFAULT_PIXEL_SPACING_MM, DEFAULT_PIXEL_SPACING_MM];
+    pixelSpacingSource = 'default';
   }
   return {
     rows,

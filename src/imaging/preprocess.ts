@@ -144,6 +144,14 @@ export function toDisplay(stored: StoredImage): DisplayImage {
  */
 export const ANISOTROPY_TOLERANCE = 0.01;
 
+/**
+ * Pixels more than this many times taller than wide (or wider than tall) are taken as a spacing
+ * mislabelled, not as pixels of that shape, and read as square: no detector gives such pixels,
+ * and stretching by the ratio would multiply the film's memory by it (a spacing of 0.1\10 mm,
+ * a hundredfold). Within it the stretched film is at most twice the stored one.
+ */
+export const MAX_PIXEL_ASPECT = 2;
+
 /** A display image on square pixels, and the factors that took each axis there (new pixels per stored pixel). */
 export interface SquarePixels {
   img: DisplayImage;
@@ -153,10 +161,19 @@ export interface SquarePixels {
   fy: number;
 }
 
-/** A pixel's height over its width (row spacing over column spacing); 1 where within ANISOTROPY_TOLERANCE of square. */
+/**
+ * A pixel's height over its width (row spacing over column spacing); 1 where within
+ * ANISOTROPY_TOLERANCE of square, or past MAX_PIXEL_ASPECT either way (a mislabelled spacing).
+ */
 export function pixelAspectOf(img: Pick<DisplayImage, 'pixelSpacingMm'>): number {
   const [sr, sc] = img.pixelSpacingMm;
-  return Math.abs(sr / sc - 1) > ANISOTROPY_TOLERANCE ? sr / sc : 1;
+  const aspect = sr / sc;
+  return Math.abs(aspect - 1) > ANISOTROPY_TOLERANCE && plausibleAspect(aspect) ? aspect : 1;
+}
+
+/** Within MAX_PIXEL_ASPECT of square, either way. */
+export function plausibleAspect(aspect: number): boolean {
+  return aspect <= MAX_PIXEL_ASPECT && aspect >= 1 / MAX_PIXEL_ASPECT;
 }
 
 /**
