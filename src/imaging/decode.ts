@@ -136,9 +136,11 @@ export async function decodeDicomImage(bytes: Uint8Array, name: string, log: Log
   if (pixelData.byteLength < n * samples * (bitsAllocated / 8)) {
     throw new ImageFileError(name, `Pixel Data (7FE0,0010) holds ${pixelData.byteLength} bytes, ${rows} x ${columns}${colour ? ' x 3' : ''} x ${bitsAllocated / 8} expected`);
   }
-  const values = colour
-    ? greyOfColourFilm(ds, { data: pixelData, rows, columns, photometric: decodedAs, planarConfiguration: Number(ds.PlanarConfiguration ?? 0), bitsAllocated, bitsStored }, name, log)
-    : storedValues(pixelData, n, bitsAllocated, bitsStored, signed, transferSyntax(transferSyntaxUID)?.lossless === false);
+  const grey = colour ? undefined : storedValues(pixelData, n, bitsAllocated, bitsStored, signed, transferSyntax(transferSyntaxUID)?.lossless === false);
+  if (grey?.above) warnBitsAboveStored(ds, grey.above, n, bitsStored, name, log);
+  const values = grey
+    ? grey.values
+    : greyOfColourFilm(ds, { data: pixelData, rows, columns, photometric: decodedAs, planarConfiguration: Number(ds.PlanarConfiguration ?? 0), bitsAllocated, bitsStored }, name, log);
   // Pixel Padding Value is defined for grey pixels only (PS3.3 C.7.5.1.1.2)
   const padding = colour ? undefined : paddingRange(ds, bitsStored, signed);
   const tone = colour ? undefined : filmTone(ds, signed, name, log);
@@ -266,7 +268,28 @@ function paddingRange(ds: NaturalDataset, bitsStored: number, signed: boolean): 
   return { lo: Math.min(pad, limit), hi: Math.max(pad, limit) };
 }
 
-function storedValues(px: Uint8Array, n: number, bitsAllocated: number, bitsStored: number, signed: boolean, lossy: boolean): DecodedImage['values'] {
+/**
+ * Values with bits set above Bits Stored are masked (PS3.5 8.1.1: those bits may hold an overlay
+ * plane); where no overlay is declared in them, a modality that writes more bits than it declares
+ * is the likelier cause, and a viewer that does not mask shows another picture than the one read.
+ * Said in a warning with the bits the values need.
+ */
+function warnBitsAboveStored(ds: NaturalDataset, above: { count: number; max: number }, n: number, bitsStored: number, name: string, log: Logger): void {
+  if (Object.keys(ds).some((k) => k.startsWith('OverlayBitPosition') && Number(ds[k]) > 0)) return;
+  const needed = Math.ceil(Math.log2(above.max + 1));
+  log.warn(
+    `${name}: ${above.count} of ${n} pixels hold values above Bits Stored (0028,0101) ${bitsStored} (up to ${above.max}, ${needed} bits) and no overlay is declared in them: ` +
+      `read masked to ${bitsStored} bits as PS3.5 8.1.1 says, which a viewer that does not mask shows otherwise; if the modality writes ${needed} bits, set Bits Stored and High Bit (0028,0102) to say so`,
+    { file: name, sopInstanceUID: String(ds.SOPInstanceUID ?? '') },
+  );
+}
+
+/**
+ * The stored values, masked to Bits Stored (sign-extended where signed), and for unsigned
+ * 16-bit pixels stored losslessly how many had bits set above it (`above`, the largest such raw
+ * value): a lossy codec's overshoot is held at the top instead.
+ */
+function storedValues(px: Uint8Array, n: number, bitsAllocated: number, bitsStored: number, signed: boolean, lossy: boolean): { values: DecodedImage['values']; above?: { count: number; max: number } } {
   const mask = bitsStored >= 16 ? 0xffff : (1 << bitsStored) - 1;
   // A lossy codec's reconstruction overshoots the range by a few values (JPEG 2000 at a burned-in
   // label's white gives 4096-4105 at 12 bits): held at the top, where masking would turn the
@@ -275,7 +298,7 @@ function storedValues(px: Uint8Array, n: number, bitsAllocated: number, bitsStor
     const view = new DataView(px.buffer, px.byteOffset, n * 2);
     const out = new Uint16Array(n);
     for (let i = 0; i < n; i++) out[i] = Math.min(mask, view.getUint16(i * 2, true));
-    return out;
+    return { values: out };
   }
   const signBit = 1 << (bitsStored - 1);
   if (bitsAllocated === 8) {
@@ -284,18 +307,26 @@ function storedValues(px: Uint8Array, n: number, bitsAllocated: number, bitsStor
       const v = px[i] & mask;
       out[i] = signed && v & signBit ? v - (mask + 1) : v;
     }
-    return out;
+    return { values: out };
   }
   const view = new DataView(px.buffer, px.byteOffset, n * 2);
   if (!signed) {
     const out = new Uint16Array(n);
-    for (let i = 0; i < n; i++) out[i] = view.getUint16(i * 2, true) & mask;
-    return out;
+    let [count, max] = [0, 0];
+    for (let i = 0; i < n; i++) {
+      const raw = view.getUint16(i * 2, true);
+      if (raw > mask) {
+        count++;
+        if (raw > max) max = raw;
+      }
+      out[i] = raw & mask;
+    }
+    return count ? { values: out, above: { count, max } } : { values: out };
   }
   const out = new Int16Array(n);
   for (let i = 0; i < n; i++) {
     const v = view.getUint16(i * 2, true) & mask;
     out[i] = v & signBit ? v - (mask + 1) : v;
   }
-  return out;
+  return { values: out };
 }
