@@ -138,11 +138,17 @@ async function openSeries(modality: string): Promise<void> {
 
 /** The first viewport's rectangle in CSS pixels, and what it shows. */
 async function viewportInfo(): Promise<{ x: number; y: number; width: number; height: number; imageId: string }> {
-  return page.evaluate(`(() => {
+  // waited for: OHIF may be re-creating its viewport (no enabled element for a moment) on a busy machine
+  return page.waitFor(
+    `(() => {
     const e = window.cornerstone.getEnabledElements()[0];
+    if (!e?.viewport?.element) return null;
     const r = e.viewport.element.getBoundingClientRect();
     return { x: r.x, y: r.y, width: r.width, height: r.height, imageId: e.viewport.getCurrentImageId() ?? '' };
-  })()`);
+  })()`,
+    10_000,
+    `an enabled viewport\n${pageState()}`,
+  );
 }
 
 /** Pixels of a PNG region whose colour is clearly not grey (an RGB overlay, not the radiograph). */
