@@ -33,6 +33,14 @@ describe('which joints found are not graded', () => {
     expect(at(400, 500, 0.9, faint)).toBeUndefined();
   });
 
+  it('no joint on a film graded at pixels coarser than 0.8 mm (either axis): a joint space spans a pixel or two', () => {
+    const coarse = (spacing: [number, number]) => jointNotGraded({ candidate: { x: 40, y: 50, confidence: 0.9, site: 'MCP3' }, crop: textured, cropMmPerPx: 0.16 }, { rows: 100, columns: 80, pixelSpacingMm: spacing }, 0.4);
+    expect(coarse([0.8, 0.8])).toBeUndefined();
+    expect(coarse([0.5, 0.81])).toEqual({ cause: 'resolution', reason: 'the film is graded at 0.81 mm a pixel, coarser than 0.8 mm: a joint space of 1-2 mm spans a pixel or two' });
+    expect(coarse([3, 3])?.cause).toBe('resolution');
+    expect(ABSTENTION.maxSpacingMm).toBe(0.8);
+  });
+
   it('not a joint the detector is unsure of, at the bound it is given', () => {
     expect(at(400, 500, 0.39)).toEqual({ cause: 'uncertain', reason: 'the detector is unsure this is MCP3 (confidence 0.39 < 0.4)' });
     expect(at(400, 500, 0.4)).toBeUndefined();

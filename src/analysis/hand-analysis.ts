@@ -17,12 +17,13 @@ export interface GradeResult {
 export type SeverityClass = 'healthy' | 'mild' | 'severe';
 
 /**
- * A joint found but not graded (src/inference/abstention.ts): `out-of-view` part of it is off
- * the film; `exposure` its region shows no contrast; `metal` metal (a plate, screw, wire or
- * implant) lies over or beside it; `overlapped` another finger joint of the
- * hand was found on the same spot; `uncertain` the detector is unsure of the site.
+ * A joint found but not graded (src/inference/abstention.ts): `resolution` the film's pixels are
+ * too coarse to see a joint space; `out-of-view` part of it is off the film; `exposure` its
+ * region shows no contrast; `metal` metal (a plate, screw, wire or implant) lies over or beside
+ * it; `overlapped` another finger joint of the hand was found on the same spot; `uncertain` the
+ * detector is unsure of the site.
  */
-export const JOINT_NOT_GRADED_CAUSES = ['out-of-view', 'exposure', 'metal', 'overlapped', 'uncertain'] as const;
+export const JOINT_NOT_GRADED_CAUSES = ['out-of-view', 'exposure', 'metal', 'overlapped', 'uncertain', 'resolution'] as const;
 export type JointNotGradedCause = (typeof JOINT_NOT_GRADED_CAUSES)[number];
 
 export interface JointNotGraded {

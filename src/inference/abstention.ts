@@ -9,6 +9,12 @@ import { DisplayHistogram } from '../imaging/display-histogram.js';
  * about a whole, visible, recognised joint. Reported as not graded, with the reason, rather
  * than guessed (a radiologist distrusts a series that grades what it cannot see).
  *
+ * - `resolution`: the film is graded at pixels coarser than `maxSpacingMm`: a joint space of 1-2
+ *   mm spans a pixel or two. The Radiopaedia PA hands made smaller (docs/evaluation.md, "A film
+ *   too coarse to grade"; scripts/coarser-films.mjs) keep every hand found and graded, but the
+ *   normal joints called climb from 5.5 % as stored (graded at 0.23 mm, median) to 9.0 % at 0.68
+ *   mm, 13.9 % at 0.91 and 18.3 % at 1.36 mm; the coarsest real film graded here as stored, an
+ *   upper-limb hand of 512 pixels, is read at 0.71 mm.
  * - `out-of-view`: the joint's centre lies closer to the film's edge than half a joint's width,
  *   so part of the joint (and of the grader's crop) is off the film: partial views, collimated films.
  * - `exposure`: the joint's region has almost no contrast (burnt out, or blank: a 5th-95th
@@ -30,6 +36,7 @@ import { DisplayHistogram } from '../imaging/display-histogram.js';
  *   of the hands graded on the Radiopaedia films (3 %) fall below (scripts/film-kinds.mjs).
  */
 export const ABSTENTION = {
+  maxSpacingMm: 0.8,
   edgeMm: 4.5,
   minContrast: 0.06,
   overlapMm: 4,
@@ -53,6 +60,9 @@ export function jointNotGraded(
 ): JointNotGraded | undefined {
   const { x, y, confidence, site } = e.candidate;
   const [sr, sc] = image.pixelSpacingMm;
+  if (Math.max(sr, sc) > ABSTENTION.maxSpacingMm) {
+    return { cause: 'resolution', reason: `the film is graded at ${Math.max(sr, sc).toFixed(2)} mm a pixel, coarser than ${ABSTENTION.maxSpacingMm} mm: a joint space of 1-2 mm spans a pixel or two` };
+  }
   const edgeMm = Math.min(x * sc, y * sr, (image.columns - x) * sc, (image.rows - y) * sr);
   if (edgeMm < ABSTENTION.edgeMm) {
     return { cause: 'out-of-view', reason: `${site} lies ${Math.max(0, edgeMm).toFixed(1)} mm from the edge of the image: part of the joint is out of view` };

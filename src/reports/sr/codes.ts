@@ -134,6 +134,7 @@ export const PRIVATE = {
   Overlapped: p('JS-OVERLAPPED', 'Joint overlapped by another'),
   MetalOverJoint: p('JS-METAL', 'Metal over the joint'),
   UncertainDetection: p('JS-UNSURE-SITE', 'Joint site uncertain'),
+  CoarseFilm: p('JS-COARSE-FILM', 'Film resolution too coarse for the joint space'),
 } as const;
 
 /** Equivalent Meaning of Concept Name (121050) texts for private concept names. */

@@ -304,6 +304,7 @@ const NOT_GRADED_CODES: Record<JointNotGradedCause, CodedConcept> = {
   metal: PRIVATE.MetalOverJoint,
   overlapped: PRIVATE.Overlapped,
   uncertain: PRIVATE.UncertainDetection,
+  resolution: PRIVATE.CoarseFilm,
 };
 
 function widthMeasurement(joint: JointResult, where: string): NumItem {
