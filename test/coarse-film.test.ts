@@ -67,6 +67,10 @@ describe('a film too coarse to grade', () => {
     expect(readSrJoints(sr).every((j) => j.notGraded === 'Film resolution too coarse for the joint space')).toBe(true);
     const layout = overlayLayout(a.source.rows, a.source.columns, a);
     expect(layout.labels.filter((l) => l.text.endsWith('not graded'))).toHaveLength(joints.length);
+    // the hand's panel says none was graded and why, not totals of 0 and a "normal" pattern
+    const panel = layout.blocks.find((b) => b.block.id === 'hand-L')!.block.lines.map((l) => l.runs.map((r) => r.text).join('')).join(' ');
+    expect(panel).toMatch(/No joint graded: the film is too coarse to see a joint space/);
+    expect(panel).not.toMatch(/Pattern|SvH JSN total/);
   }, 60_000);
 
   it('grades the same hand at half its resolution (real films here are read at 0.71 mm at the coarsest)', async () => {

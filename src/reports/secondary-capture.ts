@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { namedFingerOf, type HandAnalysis, type JointResult, type SeverityClass } from '../analysis/hand-analysis.js';
+import { namedFingerOf, type HandAnalysis, type JointNotGradedCause, type JointResult, type SeverityClass } from '../analysis/hand-analysis.js';
 import { HAND_NAMES } from '../analysis/joints.js';
 import { markerCheck } from '../analysis/laterality.js';
 import type { NaturalDataset } from '../dicom/part10.js';
@@ -211,6 +211,15 @@ export function panelBlocks(
   for (const hand of analysis.hands) {
     const c = severityCounts(hand.joints);
     const s = hand.summary;
+    if (hand.joints.every((j) => j.notGraded)) {
+      // totals of 0 and a "normal" pattern would read as a healthy hand: say none was graded, and why
+      const causes = [...new Set(hand.joints.map((j) => NOT_GRADED_PHRASES[j.notGraded!.cause]))].join(', ');
+      blocks.push({
+        id: `hand-${hand.laterality}`,
+        lines: [text('heading', handHeading(hand)), ...wrapText(`No joint graded: ${causes}`, wrapWidth, fonts.text).map((l) => text('text', l, SEVERITY_COLOURS.unknown))],
+      });
+      continue;
+    }
     blocks.push({
       id: `hand-${hand.laterality}`,
       lines: [
@@ -227,6 +236,16 @@ export function panelBlocks(
   }
   return blocks;
 }
+
+/** Why a hand's joints were not graded, in a few words for the panel (the SR says each joint's reason). */
+const NOT_GRADED_PHRASES: Record<JointNotGradedCause, string> = {
+  resolution: 'the film is too coarse to see a joint space',
+  'out-of-view': 'joints out of view',
+  exposure: 'no contrast at the joints',
+  metal: 'metal over the joints',
+  overlapped: 'joints overlapping',
+  uncertain: 'joint sites unsure',
+};
 
 /** "; 2 not graded" after a hand's pattern where joints were found but not graded (the SR says why). */
 /** A hand's heading: its side and joints; of a partial view, how many sites are off the film; of a finger film, which finger the header names. */
