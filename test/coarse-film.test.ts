@@ -10,9 +10,9 @@ import { loadModels, type Models } from '../src/inference/models.js';
 import { FIXTURES, makeFixture } from '../src/phantom/fixtures.js';
 import { overlayLayout } from '../src/reports/secondary-capture.js';
 import { buildSrDataset } from '../src/reports/sr/document.js';
-import { dciodvfy } from './helpers/dicom-tools.js';
+import { dciodvfy, runTool } from './helpers/dicom-tools.js';
 import { options } from './helpers/sr-fixture.js';
-import { readSrJoints } from './helpers/sr-reader.js';
+import { readSrHandSummaries, readSrJoints } from './helpers/sr-reader.js';
 
 /**
  * A film too coarse to grade (a thumbnail, a screenshot shrunk for a key image): its hand is
@@ -65,6 +65,14 @@ describe('a film too coarse to grade', () => {
     const v = dciodvfy(file);
     expect(v.errors, v.output).toEqual([]);
     expect(readSrJoints(sr).every((j) => j.notGraded === 'Film resolution too coarse for the joint space')).toBe(true);
+    // the hand's group says why none was graded, with no totals or pattern (they would read as a healthy hand)
+    expect(readSrHandSummaries(sr)).toEqual([
+      { laterality: 'L', counts: { ra: { healthy: 0, mild: 0, severe: 0 }, oa: { healthy: 0, mild: 0, severe: 0 } }, noneGraded: ['Film resolution too coarse for the joint space'] },
+    ]);
+    const dump = runTool('dsrdump', ['+Pl', file]);
+    expect(dump.status, dump.stderr).toBe(0);
+    expect(dump.stdout).not.toMatch(/Total SvH joint space narrowing/);
+    expect(dump.stdout).toContain('Film resolution too coarse for the joint space');
     const layout = overlayLayout(a.source.rows, a.source.columns, a);
     expect(layout.labels.filter((l) => l.text.endsWith('not graded'))).toHaveLength(joints.length);
     // the hand's panel says none was graded and why, not totals of 0 and a "normal" pattern

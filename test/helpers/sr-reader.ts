@@ -27,6 +27,14 @@ export interface SrHandSummary extends HandSummary {
   counts: { ra: Record<SeverityClass, number>; oa: Record<SeverityClass, number> };
 }
 
+/** A hand none of whose joints is graded: its counts (all 0) and why, no totals or pattern. */
+export interface SrHandNotGraded {
+  laterality: Laterality;
+  counts: SrHandSummary['counts'];
+  /** the meanings of its (JS-JOINT-NOT-GRADED) evaluations */
+  noneGraded: string[];
+}
+
 /**
  * The shortest decimal that is the same float32: Graphic Data is FL, so 412.3 is stored as
  * 412.29998779296875; any input with at most 7 significant digits comes back exactly.
@@ -185,8 +193,8 @@ export function readSrJoints(dataset: NaturalDataset): SrJoint[] {
 }
 
 /** Parses the per-hand summary groups (TID 1410 over the hand's joints; TID 1501 before). */
-export function readSrHandSummaries(dataset: NaturalDataset): SrHandSummary[] {
-  const out: SrHandSummary[] = [];
+export function readSrHandSummaries(dataset: NaturalDataset): (SrHandSummary | SrHandNotGraded)[] {
+  const out: (SrHandSummary | SrHandNotGraded)[] = [];
   for (const group of measurementGroups(dataset)) {
     const { id } = trackingOf(group);
     const m = /^([LR])-HAND$/.exec(id);
@@ -202,6 +210,12 @@ export function readSrHandSummaries(dataset: NaturalDataset): SrHandSummary[] {
       severe: num(countCode(score, 'severe')),
     });
     const pat = childrenNamed(group, PRIVATE.Pattern)[0];
+    const why = childrenNamed(group, PRIVATE.JointNotGraded).map((item) => CodedConcept.fromItem(seq(item.ConceptCodeSequence)[0]).meaning);
+    if (!pat && why.length) {
+      if (childrenNamed(group, PRIVATE.SvhJsnTotal).length) throw new SrBuildError(`${id}: totals beside "not graded"`);
+      out.push({ laterality: m[1] as Laterality, counts: { ra: counts('RA'), oa: counts('OA') }, noneGraded: why });
+      continue;
+    }
     if (!pat) throw new SrBuildError(`${id}: missing pattern`);
     out.push({
       laterality: m[1] as Laterality,

@@ -381,11 +381,16 @@ export function handSummaryGroup(hand: HandResult, ctx: GroupContext): Container
   const id = handTrackingId(hand.laterality);
   const s = hand.summary;
   const count = (key: 'ra' | 'oa', cls: SeverityClass) => hand.joints.filter((j) => j.severity?.[key] === cls).length;
-  const measurements: NumItem[] = [
-    measurement(PRIVATE.SvhJsnTotal, s.svhJsn, UCUM.NoUnits),
-    measurement(PRIVATE.SvhErosionTotal, s.svhErosion, UCUM.NoUnits),
-    measurement(PRIVATE.KlSum, s.klSum, UCUM.NoUnits),
-  ];
+  // a hand none of whose joints is graded has no scores: totals of 0 and a "normal" pattern
+  // would read as a healthy hand, so it carries why instead (the counts, all 0, stay true)
+  const noneGraded = hand.joints.every((j) => j.notGraded);
+  const measurements: NumItem[] = noneGraded
+    ? []
+    : [
+        measurement(PRIVATE.SvhJsnTotal, s.svhJsn, UCUM.NoUnits),
+        measurement(PRIVATE.SvhErosionTotal, s.svhErosion, UCUM.NoUnits),
+        measurement(PRIVATE.KlSum, s.klSum, UCUM.NoUnits),
+      ];
   for (const [key, label] of [['ra', 'RA'], ['oa', 'OA']] as const) {
     for (const cls of ['healthy', 'mild', 'severe'] as const) {
       measurements.push(measurement(countCode(label, cls), count(key, cls), UCUM.NoUnits));
@@ -399,6 +404,8 @@ export function handSummaryGroup(hand: HandResult, ctx: GroupContext): Container
     algorithm: algorithmIdentification(ctx.algorithmName, ctx.algorithmVersion),
     imageRegion: imageRegionBox(handBox(hand), ctx.source),
     measurements,
-    evaluations: [qualitativeEvaluation(PRIVATE.Pattern, patternCode(s.pattern))],
+    evaluations: noneGraded
+      ? [...new Set(hand.joints.map((j) => j.notGraded!.cause))].map((cause) => qualitativeEvaluation(PRIVATE.JointNotGraded, NOT_GRADED_CODES[cause]))
+      : [qualitativeEvaluation(PRIVATE.Pattern, patternCode(s.pattern))],
   });
 }
