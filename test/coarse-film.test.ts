@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_MODELS_DIR } from '../src/cli/analyze.js';
+import { DEFAULT_MODELS_DIR, summaryLine } from '../src/cli/analyze.js';
 import { readPart10, writePart10 } from '../src/dicom/part10.js';
 import { decodeDicomImage } from '../src/imaging/decode.js';
 import { analyzeImage } from '../src/inference/analyze.js';
@@ -73,6 +73,7 @@ describe('a film too coarse to grade', () => {
     expect(dump.status, dump.stderr).toBe(0);
     expect(dump.stdout).not.toMatch(/Total SvH joint space narrowing/);
     expect(dump.stdout).toContain('Film resolution too coarse for the joint space');
+    expect(summaryLine('coarse.dcm', a)).toBe(`coarse.dcm: L hand: ${joints.length} joints, none graded (resolution)`);
     const layout = overlayLayout(a.source.rows, a.source.columns, a);
     expect(layout.labels.filter((l) => l.text.endsWith('not graded'))).toHaveLength(joints.length);
     // the hand's panel says none was graded and why, not totals of 0 and a "normal" pattern

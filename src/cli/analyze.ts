@@ -154,6 +154,7 @@ export function summaryLine(file: string, a: HandAnalysis): string {
     const joints = skipped ? `${h.joints.length} joints (${skipped} not graded)` : `${h.joints.length} joints`;
     const finger = namedFingerOf(h);
     const view = finger ? `, ${finger} finger (per header)` : h.view?.kind === 'PA-partial' ? ' (partial view)' : '';
+    if (skipped === h.joints.length) return `${h.laterality} hand${view}: ${h.joints.length} joints, none graded (${[...new Set(h.joints.map((j) => j.notGraded!.cause))].join(', ')})`;
     return `${h.laterality} hand${view}: ${joints}, SvH JSN ${h.summary.svhJsn}, erosion ${h.summary.svhErosion}, KL sum ${h.summary.klSum}, ${h.summary.pattern}`;
   });
   const notGraded = (a.notGraded ?? []).map(notGradedText);
