@@ -115,6 +115,16 @@ export interface HandAnalysis {
   groundTruth?: { generator: string; version: string; seed?: number; profile?: string };
 }
 
+/**
+ * Where none of a hand's joints is graded, why (each cause once, in the order its joints give
+ * them): the writers then say so instead of totals of 0 and a "normal" pattern, which would read
+ * as a healthy hand. Undefined where any joint is graded (or none was found).
+ */
+export function noneGradedCauses(hand: Pick<HandResult, 'joints'>): JointNotGradedCause[] | undefined {
+  if (!hand.joints.length || hand.joints.some((j) => !j.notGraded)) return undefined;
+  return [...new Set(hand.joints.map((j) => j.notGraded!.cause))];
+}
+
 /** A lead marker's letter read on the film. */
 export interface MarkerReading {
   letter: Laterality;

@@ -1,4 +1,4 @@
-import type { GradeResult, HandResult, JointNotGradedCause, JointResult, SeverityClass } from '../../analysis/hand-analysis.js';
+import { noneGradedCauses, type GradeResult, type HandResult, type JointNotGradedCause, type JointResult, type SeverityClass } from '../../analysis/hand-analysis.js';
 import { JSW_SITES, MAX_GRADE, scoresFor, trackingId, type Score } from '../../analysis/joints.js';
 import {
   CodeItem, CodedConcept, ContainerItem, ContentItem, ImageItem, NumItem, ScoordItem, SrBuildError, TextItem,
@@ -381,9 +381,8 @@ export function handSummaryGroup(hand: HandResult, ctx: GroupContext): Container
   const id = handTrackingId(hand.laterality);
   const s = hand.summary;
   const count = (key: 'ra' | 'oa', cls: SeverityClass) => hand.joints.filter((j) => j.severity?.[key] === cls).length;
-  // a hand none of whose joints is graded has no scores: totals of 0 and a "normal" pattern
-  // would read as a healthy hand, so it carries why instead (the counts, all 0, stay true)
-  const noneGraded = hand.joints.every((j) => j.notGraded);
+  // a hand none of whose joints is graded carries why instead of totals and a pattern (the counts, all 0, stay true)
+  const noneGraded = noneGradedCauses(hand);
   const measurements: NumItem[] = noneGraded
     ? []
     : [
@@ -405,7 +404,7 @@ export function handSummaryGroup(hand: HandResult, ctx: GroupContext): Container
     imageRegion: imageRegionBox(handBox(hand), ctx.source),
     measurements,
     evaluations: noneGraded
-      ? [...new Set(hand.joints.map((j) => j.notGraded!.cause))].map((cause) => qualitativeEvaluation(PRIVATE.JointNotGraded, NOT_GRADED_CODES[cause]))
+      ? noneGraded.map((cause) => qualitativeEvaluation(PRIVATE.JointNotGraded, NOT_GRADED_CODES[cause]))
       : [qualitativeEvaluation(PRIVATE.Pattern, patternCode(s.pattern))],
   });
 }
