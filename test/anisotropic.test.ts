@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MODELS_DIR } from '../src/cli/analyze.js';
-import { analyzeImage } from '../src/inference/analyze.js';
+import { analyzeDisplay, analyzeImage } from '../src/inference/analyze.js';
 import { loadModels, type Models } from '../src/inference/models.js';
 import { pixelAspectOf, squarePixels, toDisplay } from '../src/imaging/preprocess.js';
 import { renderOverlay } from '../src/reports/secondary-capture.js';
@@ -92,6 +92,11 @@ describe('pixels that are not square', () => {
     const onSquare = jointsOnTruth(square, [SPACING, SPACING]);
     expect(onSquare).toBeGreaterThanOrEqual(truth.length - 1);
     expect(jointsOnTruth(a, input.pixelSpacingMm)).toBeGreaterThanOrEqual(onSquare - 1);
+    // what it guards against: the same pixels read as they lie (the spacing said square, so not stretched)
+    const asTheyLie = await analyzeDisplay({ ...toDisplay(input), pixelSpacingMm: [SPACING, SPACING] }, input.sopInstanceUID, models);
+    const placed = jointsOnTruth(asTheyLie, input.pixelSpacingMm);
+    console.info(`pixels not square (${axis} twice as coarse): ${jointsOnTruth(a, input.pixelSpacingMm)} of ${truth.length} joints within 2.5 mm stretched, ${placed} read as they lie`);
+    expect(placed).toBeLessThan(truth.length - 5);
     // boxes in the stored grid: around their points
     for (const j of a.hands[0].joints) expect(j.box[0] < j.x && j.x < j.box[2] && j.box[1] < j.y && j.y < j.box[3], j.site).toBe(true);
     // a healthy hand graded as healthy on either grid
