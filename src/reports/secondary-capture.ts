@@ -287,6 +287,11 @@ function blockSize(block: PanelBlock, fonts: OverlayLayout['fonts']): { width: n
   return { width: Math.ceil(width), height };
 }
 
+/** The source's size in pixels of its finer axis: the coarser axis stretched by the pixels' aspect (height over width). */
+function trueShape(rows: number, columns: number, pixelAspect: number): { w: number; h: number } {
+  return { w: columns * Math.max(1, 1 / pixelAspect), h: rows * Math.max(1, pixelAspect) };
+}
+
 /**
  * The radiograph's size on the overlay: the source's, its coarser axis stretched where its
  * pixels are not square (`pixelAspect`, a pixel's height over its width), then shrunk to `maxSide`.
@@ -297,7 +302,7 @@ export function overlaySize(rows: number, columns: number, maxSide: number, pixe
   }
   if (!Number.isInteger(maxSide) || maxSide < 64) throw new RangeError(`maxSide must be an integer >= 64, got ${maxSide}`);
   if (!(pixelAspect > 0)) throw new RangeError(`pixelAspect must be positive, got ${pixelAspect}`);
-  const [w, h] = [columns * Math.max(1, 1 / pixelAspect), rows * Math.max(1, pixelAspect)];
+  const { w, h } = trueShape(rows, columns, pixelAspect);
   const scale = Math.min(1, maxSide / Math.max(w, h));
   return { width: Math.max(1, Math.round(w * scale)), height: Math.max(1, Math.round(h * scale)) };
 }
@@ -309,8 +314,8 @@ export function overlaySize(rows: number, columns: number, maxSide: number, pixe
  */
 export function overlayLayout(rows: number, columns: number, analysis: HandAnalysis, opts: OverlayOptions = {}): OverlayLayout {
   const { width: iw, height: ih } = overlaySize(rows, columns, opts.maxSide ?? DEFAULT_SC_MAX_SIDE, opts.pixelAspect);
-  const aspect = opts.pixelAspect ?? 1;
-  const portrait = columns * Math.max(1, 1 / aspect) <= rows * Math.max(1, aspect) * 1.2;
+  const shape = trueShape(rows, columns, opts.pixelAspect ?? 1);
+  const portrait = shape.w <= shape.h * 1.2;
   const side = opts.panel === 'right' || opts.panel === 'bottom' ? opts.panel : portrait ? 'right' : 'bottom';
   if (opts.panel !== undefined && !['auto', 'right', 'bottom'].includes(opts.panel)) {
     throw new RangeError(`panel must be 'auto', 'right' or 'bottom', got ${JSON.stringify(opts.panel)}`);
