@@ -8,6 +8,7 @@ import { decodeDicomImage } from '../src/imaging/decode.js';
 import { analyzeImage } from '../src/inference/analyze.js';
 import { loadModels, type Models } from '../src/inference/models.js';
 import { FIXTURES, makeFixture } from '../src/phantom/fixtures.js';
+import { buildGspsDataset } from '../src/reports/gsps.js';
 import { overlayLayout } from '../src/reports/secondary-capture.js';
 import { buildSrDataset } from '../src/reports/sr/document.js';
 import { dciodvfy, runTool } from './helpers/dicom-tools.js';
@@ -59,6 +60,8 @@ describe('a film too coarse to grade', () => {
       expect([j.jsn, j.erosion, j.kl], j.site).toEqual([undefined, undefined, undefined]);
     }
     expect(joints[0].notGraded!.reason).toMatch(/graded at \d\.\d\d mm a pixel, coarser than 0\.8 mm/);
+    // the JSON's hand summary says why, with no totals of 0 or "normal" pattern to read as a healthy hand
+    expect(JSON.parse(JSON.stringify(a)).hands[0].summary).toEqual({ notGraded: ['resolution'] });
     const sr = buildSrDataset(a, ds, options);
     const file = join(dir, 'coarse-sr.dcm');
     writeFileSync(file, writePart10(sr));
@@ -80,6 +83,15 @@ describe('a film too coarse to grade', () => {
     const panel = layout.blocks.find((b) => b.block.id === 'hand-L')!.block.lines.map((l) => l.runs.map((r) => r.text).join('')).join(' ');
     expect(panel).toMatch(/No joint graded: the film is too coarse to see a joint space/);
     expect(panel).not.toMatch(/Pattern|SvH JSN total/);
+    // the presentation state's notice layer too (dciodvfy clean)
+    const pr = buildGspsDataset(a, ds, options);
+    const prFile = join(dir, 'coarse-pr.dcm');
+    writeFileSync(prFile, writePart10(pr));
+    const pv = dciodvfy(prFile);
+    expect(pv.errors, pv.output).toEqual([]);
+    const notices = (pr.GraphicAnnotationSequence as { TextObjectSequence?: { UnformattedTextValue: string }[] }[]).flatMap((g) => g.TextObjectSequence ?? []).map((t) => t.UnformattedTextValue);
+    expect(notices).toContain('Left hand: no joint graded (resolution)');
+    expect(notices.join(' ')).not.toMatch(/SvH JSN|normal/);
   }, 60_000);
 
   it('grades the same hand at half its resolution (real films here are read at 0.71 mm at the coarsest)', async () => {

@@ -17,6 +17,7 @@ import { SEVERITY_COLOURS } from '../src/analysis/severity.js';
 import { COLUMNS, ROWS, SOURCE_SOP, fixtureAnalysis, fixtureGray, fixtureSource, withUngradedJoint } from './helpers/report-fixture.js';
 import { groundTruth } from '../src/phantom/generate.js';
 import { renderPhantom } from '../src/phantom/render.js';
+import { totalsOf } from './helpers/totals.js';
 
 const options: ScOptions = {
   seriesNumber: 9002,
@@ -256,7 +257,7 @@ describe('Secondary Capture: the picture', () => {
     }
     expect(bright).toBeGreaterThan(500);
     const text = hand.block.lines.map((l) => l.runs.map((r) => r.text).join(' ')).join('\n');
-    const s = analysis.hands[0].summary;
+    const s = totalsOf(analysis.hands[0].summary);
     expect(text).toContain(`SvH JSN total ${s.svhJsn}`);
     expect(text).toContain(`SvH erosion total ${s.svhErosion}`);
     expect(text).toContain(`KL sum ${s.klSum}`);

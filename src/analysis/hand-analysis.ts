@@ -51,12 +51,23 @@ export interface JointResult {
 /** The patterns a hand's summary states (src/analysis/severity.ts `handPattern`). */
 export const HAND_PATTERNS = ['normal', 'RA-like', 'OA-like', 'mixed'] as const;
 
-export interface HandSummary {
+/** A hand's totals over its graded joints and its pattern. */
+export interface HandTotals {
   svhJsn: number;
   svhErosion: number;
   klSum: number;
   pattern: (typeof HAND_PATTERNS)[number];
 }
+
+/**
+ * A hand none of whose joints is graded: why (each cause once), and no totals or pattern, whose
+ * 0s and "normal" would read as a healthy hand.
+ */
+export interface HandNotGradedSummary {
+  notGraded: JointNotGradedCause[];
+}
+
+export type HandSummary = HandTotals | HandNotGradedSummary;
 
 export interface HandResult {
   laterality: Laterality;
@@ -113,16 +124,6 @@ export interface HandAnalysis {
   notGraded?: HandNotGraded[];
   /** present on ground truth files: what made them (the phantom, or a site's labelling) */
   groundTruth?: { generator: string; version: string; seed?: number; profile?: string };
-}
-
-/**
- * Where none of a hand's joints is graded, why (each cause once, in the order its joints give
- * them): the writers then say so instead of totals of 0 and a "normal" pattern, which would read
- * as a healthy hand. Undefined where any joint is graded (or none was found).
- */
-export function noneGradedCauses(hand: Pick<HandResult, 'joints'>): JointNotGradedCause[] | undefined {
-  if (!hand.joints.length || hand.joints.some((j) => !j.notGraded)) return undefined;
-  return [...new Set(hand.joints.map((j) => j.notGraded!.cause))];
 }
 
 /** A lead marker's letter read on the film. */

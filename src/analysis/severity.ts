@@ -1,4 +1,4 @@
-import type { GradeResult, HandResult, HandSummary, JointResult, SeverityClass } from './hand-analysis.js';
+import type { GradeResult, HandResult, HandSummary, HandTotals, JointNotGradedCause, JointResult, SeverityClass } from './hand-analysis.js';
 
 /**
  * Severity classes as the reference study reports them (docs/design.md):
@@ -65,7 +65,7 @@ export interface PatternJoint {
 }
 
 /** The pattern of a hand's joints (PATTERN: RA-like, OA-like, both: mixed). */
-export function handPattern(joints: readonly PatternJoint[]): HandSummary['pattern'] {
+export function handPattern(joints: readonly PatternJoint[]): HandTotals['pattern'] {
   const raJoints = joints.filter((j) => RA_PATTERN_SITES.test(j.site) && ((j.jsn ?? 0) >= 2 || (j.erosion ?? 0) >= 1)).length;
   const oaJoints = joints.filter((j) => OA_PATTERN_SITES.test(j.site) && (j.kl ?? 0) >= 2).length;
   const ra = raJoints >= PATTERN.raJoints;
@@ -73,8 +73,20 @@ export function handPattern(joints: readonly PatternJoint[]): HandSummary['patte
   return ra && oa ? 'mixed' : ra ? 'RA-like' : oa ? 'OA-like' : 'normal';
 }
 
-/** Hand-level totals and its pattern. */
+/**
+ * Where none of a hand's joints is graded, why (each cause once, in the order its joints give
+ * them): the summary then says so instead of totals of 0 and a "normal" pattern, which would read
+ * as a healthy hand. Undefined where any joint is graded (or none was found).
+ */
+function noneGradedCauses(joints: readonly JointResult[]): JointNotGradedCause[] | undefined {
+  if (!joints.length || joints.some((j) => !j.notGraded)) return undefined;
+  return [...new Set(joints.map((j) => j.notGraded!.cause))];
+}
+
+/** Hand-level totals and its pattern; where none of its joints is graded, why instead. */
 export function summarizeHand(joints: JointResult[]): HandSummary {
+  const notGraded = noneGradedCauses(joints);
+  if (notGraded) return { notGraded };
   const pattern = handPattern(joints.map((j) => ({ site: j.site, jsn: j.jsn?.grade, erosion: j.erosion?.grade, kl: j.kl?.grade })));
   return { svhJsn: sum(joints.map((j) => j.jsn)), svhErosion: sum(joints.map((j) => j.erosion)), klSum: sum(joints.map((j) => j.kl)), pattern };
 }

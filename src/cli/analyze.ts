@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { open, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative } from 'node:path';
-import { namedFingerOf, noneGradedCauses, notGradedText, type HandAnalysis } from '../analysis/hand-analysis.js';
+import { namedFingerOf, notGradedText, type HandAnalysis } from '../analysis/hand-analysis.js';
 import { markerCheck } from '../analysis/laterality.js';
 import { JointscoreError } from '../errors.js';
 import { endCommand } from './failure.js';
@@ -154,9 +154,9 @@ export function summaryLine(file: string, a: HandAnalysis): string {
     const joints = skipped ? `${h.joints.length} joints (${skipped} not graded)` : `${h.joints.length} joints`;
     const finger = namedFingerOf(h);
     const view = finger ? `, ${finger} finger (per header)` : h.view?.kind === 'PA-partial' ? ' (partial view)' : '';
-    const none = noneGradedCauses(h);
-    if (none) return `${h.laterality} hand${view}: ${h.joints.length} joints, none graded (${none.join(', ')})`;
-    return `${h.laterality} hand${view}: ${joints}, SvH JSN ${h.summary.svhJsn}, erosion ${h.summary.svhErosion}, KL sum ${h.summary.klSum}, ${h.summary.pattern}`;
+    const s = h.summary;
+    if ('notGraded' in s) return `${h.laterality} hand${view}: ${h.joints.length} joints, none graded (${s.notGraded.join(', ')})`;
+    return `${h.laterality} hand${view}: ${joints}, SvH JSN ${s.svhJsn}, erosion ${s.svhErosion}, KL sum ${s.klSum}, ${s.pattern}`;
   });
   const notGraded = (a.notGraded ?? []).map(notGradedText);
   const marker = markerCheck(a);

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { JOINT_NOT_GRADED_CAUSES, type GradeResult, type HandAnalysis, type HandResult, type JointNotGraded, type JointResult } from '../analysis/hand-analysis.js';
 import { JOINT_SITES, MAX_GRADE, type JointSite, type Score } from '../analysis/joints.js';
+import { summarizeHand } from '../analysis/severity.js';
 import { JointscoreError } from '../errors.js';
 
 /**
@@ -130,7 +131,8 @@ export function validateHandAnalysis(value: Json, file: string, role: Role): Han
     return {
       laterality: h.laterality as 'L' | 'R',
       joints,
-      summary: (isObject(h.summary) ? h.summary : { svhJsn: 0, svhErosion: 0, klSum: 0, pattern: 'normal' }) as unknown as HandResult['summary'],
+      // from the joints, whatever the file says: the file's may be absent, or from before a hand with no joint graded said so
+      summary: summarizeHand(joints),
     };
   });
   const gt = value.groundTruth;

@@ -1,8 +1,8 @@
-import type { HandResult, HandSummary } from '../analysis/hand-analysis.js';
+import type { HandResult, HandTotals } from '../analysis/hand-analysis.js';
 import type { JointSite } from '../analysis/joints.js';
 import { handPattern, predictedGrade, type PatternJoint } from '../analysis/severity.js';
 
-type Pattern = HandSummary['pattern'];
+type Pattern = HandTotals['pattern'];
 
 /** A reference's grades of one hand, by site (a score left out is not scored). */
 export type ReferenceGrades = ReadonlyMap<JointSite, { jsn?: number; erosion?: number; kl?: number }>;

@@ -231,8 +231,9 @@ export function buildGspsDataset(analysis: HandAnalysis, source: NaturalDataset,
     const top = 0.01 + k * 0.05;
     noticeTexts.push({
       BoundingBoxAnnotationUnits: 'DISPLAY',
-      UnformattedTextValue:
-        `${HAND_NAMES[hand.laterality]}: SvH JSN ${s.svhJsn}, erosion ${s.svhErosion}, KL sum ${s.klSum}, ${s.pattern}`,
+      UnformattedTextValue: 'notGraded' in s
+        ? `${HAND_NAMES[hand.laterality]}: no joint graded (${s.notGraded.join(', ')})`
+        : `${HAND_NAMES[hand.laterality]}: SvH JSN ${s.svhJsn}, erosion ${s.svhErosion}, KL sum ${s.klSum}, ${s.pattern}`,
       BoundingBoxTopLeftHandCorner: [0.02, f3(top)],
       BoundingBoxBottomRightHandCorner: [0.98, f3(top + 0.04)],
       BoundingBoxTextHorizontalJustification: 'LEFT',

@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { namedFingerOf, noneGradedCauses, type HandAnalysis, type JointNotGradedCause, type JointResult, type SeverityClass } from '../analysis/hand-analysis.js';
+import { namedFingerOf, type HandAnalysis, type JointNotGradedCause, type JointResult, type SeverityClass } from '../analysis/hand-analysis.js';
 import { HAND_NAMES } from '../analysis/joints.js';
 import { markerCheck } from '../analysis/laterality.js';
 import type { NaturalDataset } from '../dicom/part10.js';
@@ -211,9 +211,8 @@ export function panelBlocks(
   for (const hand of analysis.hands) {
     const c = severityCounts(hand.joints);
     const s = hand.summary;
-    const none = noneGradedCauses(hand);
-    if (none) {
-      const causes = none.map((cause) => NOT_GRADED_PHRASES[cause]).join(', ');
+    if ('notGraded' in s) {
+      const causes = s.notGraded.map((cause) => NOT_GRADED_PHRASES[cause]).join(', ');
       blocks.push({
         id: `hand-${hand.laterality}`,
         lines: [text('heading', handHeading(hand)), ...wrapText(`No joint graded: ${causes}`, wrapWidth, fonts.text).map((l) => text('text', l, SEVERITY_COLOURS.unknown))],

@@ -69,7 +69,7 @@ export function handAnalysisProblems(a: HandAnalysis): string[] {
   if (!Array.isArray(a.models) || a.models.length !== 2) p.push('models');
   for (const [hi, h] of a.hands.entries()) {
     if (h.laterality !== 'L' && h.laterality !== 'R') p.push(`hands[${hi}].laterality`);
-    if (!h.summary || typeof h.summary.svhJsn !== 'number') p.push(`hands[${hi}].summary`);
+    if (!h.summary || !('notGraded' in h.summary ? Array.isArray(h.summary.notGraded) : typeof h.summary.svhJsn === 'number')) p.push(`hands[${hi}].summary`);
     for (const j of h.joints) {
       const at = `${h.laterality}-${j.site}`;
       if (!JOINT_SITES.includes(j.site)) p.push(`${at}: site`);

@@ -1,4 +1,4 @@
-import type { GradeResult, HandSummary, JointResult, SeverityClass } from '../../src/analysis/hand-analysis.js';
+import type { GradeResult, HandTotals, JointResult, SeverityClass } from '../../src/analysis/hand-analysis.js';
 import { JOINT_SITES, type JointSite, type Laterality } from '../../src/analysis/joints.js';
 import type { NaturalDataset } from '../../src/dicom/part10.js';
 import { CodedConcept, SrBuildError } from '../../src/reports/sr/content-items.js';
@@ -22,7 +22,7 @@ export interface SrJoint extends Pick<JointResult, 'site' | 'box' | 'confidence'
   notGraded?: string;
 }
 
-export interface SrHandSummary extends HandSummary {
+export interface SrHandSummary extends HandTotals {
   laterality: Laterality;
   counts: { ra: Record<SeverityClass, number>; oa: Record<SeverityClass, number> };
 }

@@ -1,5 +1,5 @@
 import type { JointSite, Laterality } from '../../analysis/joints.js';
-import { HAND_PATTERNS, type HandSummary, type SeverityClass } from '../../analysis/hand-analysis.js';
+import { HAND_PATTERNS, type HandTotals, type SeverityClass } from '../../analysis/hand-analysis.js';
 import { CodedConcept } from './content-items.js';
 import type { NaturalDataset } from '../../dicom/part10.js';
 
@@ -181,7 +181,7 @@ export function severityFromCode(code: CodedConcept): SeverityClass {
   throw new Error(`unknown severity class code ${code.toString()}`);
 }
 
-export function patternCode(pattern: HandSummary['pattern']): CodedConcept {
+export function patternCode(pattern: HandTotals['pattern']): CodedConcept {
   return {
     normal: PRIVATE.PatternNormal,
     'RA-like': PRIVATE.PatternRa,
@@ -190,7 +190,7 @@ export function patternCode(pattern: HandSummary['pattern']): CodedConcept {
   }[pattern];
 }
 
-export function patternFromCode(code: CodedConcept): HandSummary['pattern'] {
+export function patternFromCode(code: CodedConcept): HandTotals['pattern'] {
   for (const pat of HAND_PATTERNS) if (patternCode(pat).equals(code)) return pat;
   throw new Error(`unknown pattern code ${code.toString()}`);
 }

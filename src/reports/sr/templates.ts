@@ -1,4 +1,4 @@
-import { noneGradedCauses, type GradeResult, type HandResult, type JointNotGradedCause, type JointResult, type SeverityClass } from '../../analysis/hand-analysis.js';
+import type { GradeResult, HandResult, JointNotGradedCause, JointResult, SeverityClass } from '../../analysis/hand-analysis.js';
 import { JSW_SITES, MAX_GRADE, scoresFor, trackingId, type Score } from '../../analysis/joints.js';
 import {
   CodeItem, CodedConcept, ContainerItem, ContentItem, ImageItem, NumItem, ScoordItem, SrBuildError, TextItem,
@@ -382,8 +382,7 @@ export function handSummaryGroup(hand: HandResult, ctx: GroupContext): Container
   const s = hand.summary;
   const count = (key: 'ra' | 'oa', cls: SeverityClass) => hand.joints.filter((j) => j.severity?.[key] === cls).length;
   // a hand none of whose joints is graded carries why instead of totals and a pattern (the counts, all 0, stay true)
-  const noneGraded = noneGradedCauses(hand);
-  const measurements: NumItem[] = noneGraded
+  const measurements: NumItem[] = 'notGraded' in s
     ? []
     : [
         measurement(PRIVATE.SvhJsnTotal, s.svhJsn, UCUM.NoUnits),
@@ -403,8 +402,8 @@ export function handSummaryGroup(hand: HandResult, ctx: GroupContext): Container
     algorithm: algorithmIdentification(ctx.algorithmName, ctx.algorithmVersion),
     imageRegion: imageRegionBox(handBox(hand), ctx.source),
     measurements,
-    evaluations: noneGraded
-      ? noneGraded.map((cause) => qualitativeEvaluation(PRIVATE.JointNotGraded, NOT_GRADED_CODES[cause]))
+    evaluations: 'notGraded' in s
+      ? s.notGraded.map((cause) => qualitativeEvaluation(PRIVATE.JointNotGraded, NOT_GRADED_CODES[cause]))
       : [qualitativeEvaluation(PRIVATE.Pattern, patternCode(s.pattern))],
   });
 }
