@@ -153,18 +153,33 @@ function splitsOf(uniform: boolean[]): number[] {
   return splits;
 }
 
+/**
+ * Each film's uniform lines, kept while its pixels live: a film without a hand is scanned for
+ * panels and then for its exposed field (`panelsOf`, `fieldOf`), the same lines both times.
+ */
+const uniformCache = new WeakMap<DisplayImage['data'], { rows: number; columns: number; lines: Partial<Record<'columns' | 'rows', boolean[]>> }>();
+
 /** Per column (or row): are its sampled pixels one value from end to end? */
 function uniformLines(img: DisplayImage, lines: 'columns' | 'rows'): boolean[] {
+  let kept = uniformCache.get(img.data);
+  if (!kept || kept.rows !== img.rows || kept.columns !== img.columns) uniformCache.set(img.data, (kept = { rows: img.rows, columns: img.columns, lines: {} }));
+  return (kept.lines[lines] ??= scanLines(img, lines));
+}
+
+function scanLines(img: DisplayImage, lines: 'columns' | 'rows'): boolean[] {
   const { rows, columns, data } = img;
   const [count, along] = lines === 'columns' ? [columns, rows] : [rows, columns];
-  // pixel k of line i: a column runs down the rows, a row along the columns
-  const at = lines === 'columns' ? (i: number, k: number) => data[k * columns + i] : (i: number, k: number) => data[i * columns + k];
   const step = Math.max(1, Math.floor(along / PANEL_SPLIT.sampledRows));
-  const line = new Float32Array(Math.ceil(along / step));
-  return Array.from({ length: count }, (_, i) => {
-    for (let k = 0, j = 0; k < along; k += step, j++) line[j] = at(i, k);
-    return isUniform(line);
-  });
+  const n = Math.ceil(along / step);
+  // the sampled pixels of every line, line by line; a column's gathered row by row, in the order
+  // the film lies in memory (read down a column, each pixel is a cache line of its own)
+  const sampled = new Float32Array(count * n);
+  if (lines === 'columns') {
+    for (let k = 0, j = 0; k < along; k += step, j++) for (let i = 0, row = k * columns; i < count; i++) sampled[i * n + j] = data[row + i];
+  } else {
+    for (let i = 0; i < count; i++) for (let k = 0, j = i * n, row = i * columns; k < along; k += step, j++) sampled[j] = data[row + k];
+  }
+  return Array.from({ length: count }, (_, i) => isUniform(sampled.subarray(i * n, (i + 1) * n)));
 }
 
 /** counts[i] = how many of flags[0..i-1] are set */
@@ -186,7 +201,11 @@ const bins = new Uint32Array(Math.ceil(1 / BIN) + 1);
 function isUniform(values: Float32Array): boolean {
   const need = PANEL_SPLIT.uniformRows * values.length;
   bins.fill(0);
-  for (const v of values) bins[Math.min(bins.length - 1, Math.max(0, Math.floor(v / BIN)))]++;
+  const last = bins.length - 1;
+  for (let i = 0; i < values.length; i++) {
+    const b = Math.floor(values[i] / BIN);
+    bins[b > last ? last : b < 0 ? 0 : b]++;
+  }
   let window = 0;
   let most = 0;
   for (let b = 0; b < bins.length; b++) {
