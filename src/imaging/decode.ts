@@ -154,6 +154,31 @@ export async function decodeDicomImage(bytes: Uint8Array, name: string, log: Log
 
   const sopInstanceUID = String(ds.SOPInstanceUID ?? '');
   if (!sopInstanceUID) throw new ImageFileError(name, 'SOP Instance UID (0008,0018) is missing');
+  const { pixelSpacingMm, pixelSpacingSource } = headerSpacing(ds, name, sopInstanceUID, log);
+  return {
+    rows,
+    columns,
+    values,
+    photometric,
+    pixelSpacingMm,
+    ...(padding ? { padding } : {}),
+    ...(hidden ? { hidden } : {}),
+    ...(tone ? { tone } : {}),
+    pixelSpacingSource,
+    sopInstanceUID,
+    transferSyntaxUID,
+    dataset: ds,
+  };
+}
+
+/**
+ * The film's pixel spacing from its header: Pixel Spacing (the modality's, at the patient where it
+ * calibrated it), else Imager Pixel Spacing brought to the patient by its magnification factor,
+ * else a digitiser's Nominal Scanned Pixel Spacing, else the default shaped by Pixel Aspect Ratio.
+ * A spacing no detector makes (pixels more than MAX_PIXEL_ASPECT times taller than wide) is left
+ * out as mislabelled, each with a warning naming the file and attribute.
+ */
+function headerSpacing(ds: NaturalDataset, name: string, sopInstanceUID: string, log: Logger): Pick<DecodedImage, 'pixelSpacingMm' | 'pixelSpacingSource'> {
   let pixelSpacingMm = spacing(ds.PixelSpacing);
   let pixelSpacingSource: DecodedImage['pixelSpacingSource'] = 'PixelSpacing';
   if (!pixelSpacingMm) {
@@ -185,20 +210,7 @@ export async function decodeDicomImage(bytes: Uint8Array, name: string, log: Log
     pixelSpacingMm = [DEFAULT_PIXEL_SPACING_MM, DEFAULT_PIXEL_SPACING_MM];
     pixelSpacingSource = 'default';
   }
-  return {
-    rows,
-    columns,
-    values,
-    photometric,
-    pixelSpacingMm,
-    ...(padding ? { padding } : {}),
-    ...(hidden ? { hidden } : {}),
-    ...(tone ? { tone } : {}),
-    pixelSpacingSource,
-    sopInstanceUID,
-    transferSyntaxUID,
-    dataset: ds,
-  };
+  return { pixelSpacingMm, pixelSpacingSource };
 }
 
 /** The film's tone curve (tone.ts), said in an info line; a LUT that cannot be read is named in a warning and left out. */
