@@ -12,7 +12,8 @@ import { loadModels } from '../dist/inference/models.js';
 import { encodePhantomDx } from '../dist/phantom/dicom-dx.js';
 import { writePart10, writePart10WithDcmjs } from '../dist/dicom/part10.js';
 import { buildSrDataset } from '../dist/reports/sr/index.js';
-import { overlayAsOneSvg, overlayLayout, renderOverlay, startOverlayPicture } from '../dist/reports/secondary-capture.js';
+import { buildSecondaryCaptureDataset, overlayAsOneSvg, overlayLayout, renderOverlay, startOverlayPicture } from '../dist/reports/secondary-capture.js';
+import { inOverlaySyntax, OVERLAY_SYNTAXES } from '../dist/reports/overlay-syntax.js';
 import { benchHand, median } from './common.mjs';
 
 const modelsDir = process.argv[2] ?? 'models';
@@ -51,3 +52,19 @@ console.log(`  SR encode (${(writePart10(sr).length / 1e6).toFixed(2)} MB)   our
 const parts = await time(() => renderOverlay(picture, analysis, {}));
 const whole = await time(oneSvgOverlay);
 console.log(`  overlay (SC picture)     ours ${parts.toFixed(0).padStart(4)}   one canvas-sized SVG ${whole.toFixed(0).padStart(4)}`);
+
+// analysis.overlaySyntax: the overlay's file written uncompressed (the reference) and in each
+// lossless syntax a site may choose, compression included; with its size
+{
+  const overlay = await renderOverlay(picture, analysis, {});
+  const sc = buildSecondaryCaptureDataset(overlay, analysis, image.dataset, { ...names, seriesNumber: 2 });
+  const explicit = await time(() => writePart10(sc));
+  const size = (b) => `${(b.length / 1e6).toFixed(1)} MB`;
+  const line = [`uncompressed ${explicit.toFixed(0)} ms, ${size(writePart10(sc))}`];
+  for (const name of ['rle', 'jpeg-ls', 'jpeg-lossless']) {
+    const syntax = OVERLAY_SYNTAXES[name];
+    const ms = await time(async () => writePart10(await inOverlaySyntax(sc, name), syntax));
+    line.push(`${name} ${ms.toFixed(0)} ms, ${size(writePart10(await inOverlaySyntax(sc, name), syntax))}`);
+  }
+  console.log(`  overlay syntax (the SC file written): ${line.join('; ')}`);
+}

@@ -38,9 +38,9 @@ export const DEFAULT_MODELS_DIR = PACKAGE_MODELS_DIR;
 async function writeResults(results: ObjectResults, outDir: string, baseName: string): Promise<string[]> {
   const written = [join(outDir, `${baseName}.json`)];
   await writeFile(written[0], JSON.stringify(results.analysis, null, 2) + '\n');
-  for (const { kind, dataset } of results.objects) {
+  for (const { kind, dataset, transferSyntax } of results.objects) {
     const path = join(outDir, `${baseName}.${kind}.dcm`);
-    await writeFile(path, writePart10(await dataset));
+    await writeFile(path, writePart10(await dataset, transferSyntax));
     written.push(path);
   }
   return written;
@@ -53,7 +53,7 @@ export interface AnalyzeOptions {
   models?: string;
   provider: ProviderChoice;
   threads?: number;
-  /** the node's configuration file, for its analysis section (outputs, reportNoHand, uidRoot, srClass, series number and description) */
+  /** the node's configuration file, for its analysis section (outputs, reportNoHand, uidRoot, srClass, overlaySyntax, series number and description) */
   config?: string;
   /** the policy itself (tests, a caller that has one); else from `config` */
   policy?: AnalysisPolicy;
@@ -281,7 +281,7 @@ export function registerAnalyze(program: Command): void {
     .argument('<path>', 'a DICOM, PNG or JPEG file, or a folder')
     .option('--json', 'print HandAnalysis JSON on stdout (an object for a file, an array for a folder)')
     .option('--out <dir>', 'write per image <name>.json and the DICOM results the node would send (<name>.sr.dcm, .pr.dcm, .sc.dcm) into this folder')
-    .option('--config <file>', "the node's YAML configuration: its analysis section (outputs, reportNoHand, uidRoot, srClass, seriesNumber, seriesDescription, modelsDir) applies")
+    .option('--config <file>', "the node's YAML configuration: its analysis section (outputs, reportNoHand, uidRoot, srClass, overlaySyntax, seriesNumber, seriesDescription, modelsDir) applies")
     .option('--models <dir>', 'folder holding jointscore-detector/ and jointscore-grader/ (default: analysis.modelsDir, the package\'s models)')
     .addOption(new Option('--provider <p>', 'onnxruntime execution provider').choices([...PROVIDER_CHOICES]).default('auto'))
     .option('--spacing <mm>', 'pixel spacing of PNG and JPEG inputs in mm (default: estimated from the hand; DICOM files use their own)', spacingMm)

@@ -59,6 +59,8 @@ export const DEFAULT_CONFIG: NodeConfig = {
     outputs: { sr: true, sc: true, pr: true },
     reportNoHand: false,
     srClass: 'comprehensive3d',
+    // uncompressed: every archive takes it (a 2048-pixel overlay is about 14 MB)
+    overlaySyntax: 'explicit',
     // numbers above a modality's own, so the results sort after the images in a viewer
     seriesNumber: 9100,
     seriesDescription: 'jointscore hand joints (machine-made)',

@@ -269,6 +269,7 @@ const SCHEMA: Section = {
     reportNoHand: new Leaf(bool),
     uidRoot: new Leaf(optional(uidRoot)),
     srClass: new Leaf(oneOf(['comprehensive3d', 'comprehensive'], lower)),
+    overlaySyntax: new Leaf(oneOf(['explicit', 'rle', 'jpeg-ls', 'jpeg-lossless'], lower)),
     // Series Number is IS (at most 2^31 - 1); the overlay and presentation state take the next two
     seriesNumber: new Leaf(num(1, 2_147_483_645, true)),
     seriesDescription: new Leaf(longString),

@@ -74,6 +74,9 @@ export interface SelectionConfig {
   skippedRetentionHours: number;
 }
 
+/** The overlay's transfer syntaxes (src/reports/overlay-syntax.ts): Explicit VR Little Endian, RLE, JPEG-LS, JPEG Lossless SV1. */
+export type OverlaySyntaxName = 'explicit' | 'rle' | 'jpeg-ls' | 'jpeg-lossless';
+
 export interface AnalysisConfig {
   /** folder holding jointscore-detector/ and jointscore-grader/ (or a site's own) */
   modelsDir: string;
@@ -86,6 +89,8 @@ export interface AnalysisConfig {
   uidRoot?: string;
   /** the SR's SOP class: Comprehensive 3D SR (88.34), or Comprehensive SR (88.33) for archives without 88.34 */
   srClass: 'comprehensive3d' | 'comprehensive';
+  /** the overlay's (Secondary Capture's) transfer syntax: uncompressed, or one of three lossless compressions the archive must accept */
+  overlaySyntax: OverlaySyntaxName;
   /** the SR's Series Number; the overlay gets the next, the presentation state the one after */
   seriesNumber: number;
   /** the result series' Series Description (LO: at most 64 characters) */

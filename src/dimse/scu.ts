@@ -322,7 +322,7 @@ function whyNotSendable(association: Association, p: PreparedFile): string | und
   if (accepted.length === 0) return `the peer accepted no presentation context for SOP class ${p.sopClassUid}`;
   if (accepted.includes(p.transferSyntaxUid)) return undefined;
   if (UNCOMPRESSED.has(p.transferSyntaxUid) && accepted.some((ts) => UNCOMPRESSED.has(ts))) return undefined;
-  return `the peer did not accept ${syntaxName(p.transferSyntaxUid)} for SOP class ${p.sopClassUid} (accepted: ${accepted.map(syntaxName).join(', ')}); jointscore does not transcode`;
+  return `the peer did not accept ${syntaxName(p.transferSyntaxUid)} for SOP class ${p.sopClassUid} (accepted: ${accepted.map(syntaxName).join(', ')}); jointscore does not transcode (its own overlay is compressed only as analysis.overlaySyntax says: set it to one the peer accepts, or explicit)`;
 }
 
 function resultOf(p: PreparedFile, response: Response | undefined, run: AssociationRun): StoreResult {

@@ -1,6 +1,6 @@
 import { asImmature, type HandAnalysis } from '../analysis/hand-analysis.js';
-import type { AnalysisConfig } from '../config/types.js';
-import type { NaturalDataset } from '../dicom/part10.js';
+import type { AnalysisConfig, OverlaySyntaxName } from '../config/types.js';
+import { TransferSyntax, type NaturalDataset } from '../dicom/part10.js';
 import type { DecodedImage } from '../imaging/decode.js';
 import { decodeImage, pictureKind } from '../imaging/picture.js';
 import { analyzeDisplay } from '../inference/analyze.js';
@@ -10,6 +10,7 @@ import type { Logger } from '../observability/logger.js';
 import { declaredFinger, patientAgeYears } from './declared.js';
 import type { DeclaredFinger, NamedFinger } from '../inference/finger.js';
 import { gspsApplies } from '../reports/gsps.js';
+import { inOverlaySyntax, OVERLAY_SYNTAXES } from '../reports/overlay-syntax.js';
 import { buildNoHandReport, DEFAULT_RESULT_OPTIONS, startOverlay, startResultObjects, type OverlayStart, type ResultOptions } from './results.js';
 
 /**
@@ -31,6 +32,8 @@ export interface AnalysisPolicy {
   paViewsOnly: boolean;
   /** hands of younger patients are not graded (0 = every age) */
   minGradingAgeYears: number;
+  /** the overlay's transfer syntax (the SR and presentation state are always Explicit VR Little Endian) */
+  overlaySyntax: OverlaySyntaxName;
   results: ResultOptions;
 }
 
@@ -38,7 +41,7 @@ export function analysisPolicy(
   config: Pick<
     AnalysisConfig,
     'outputs' | 'reportNoHand' | 'uidRoot' | 'srClass' | 'seriesNumber' | 'seriesDescription' | 'paViewsOnly' | 'minGradingAgeYears'
-  >,
+  > & Partial<Pick<AnalysisConfig, 'overlaySyntax'>>,
   contentDateTime?: Date,
 ): AnalysisPolicy {
   return {
@@ -46,6 +49,7 @@ export function analysisPolicy(
     reportNoHand: config.reportNoHand,
     paViewsOnly: config.paViewsOnly,
     minGradingAgeYears: config.minGradingAgeYears,
+    overlaySyntax: config.overlaySyntax ?? 'explicit',
     results: {
       ...DEFAULT_RESULT_OPTIONS,
       uidRoot: config.uidRoot,
@@ -59,8 +63,10 @@ export function analysisPolicy(
 
 export interface ResultObject {
   kind: ResultKind;
-  /** the overlay may still be rendering (sharp, on its own threads) when this returns */
+  /** the overlay may still be rendering (sharp, on its own threads) or compressing when this returns */
   dataset: NaturalDataset | Promise<NaturalDataset>;
+  /** the transfer syntax to write it in: its pixel data is already in it */
+  transferSyntax: string;
 }
 
 export interface ObjectResults {
@@ -158,5 +164,8 @@ export function resultObjects(
       : policy.reportNoHand
         ? buildNoHandReport(analysis, source, policy.results)
         : {};
-  return ORDER.filter((kind) => built[kind] !== undefined && policy.outputs[kind]).map((kind) => ({ kind, dataset: built[kind]! }));
+  return ORDER.filter((kind) => built[kind] !== undefined && policy.outputs[kind]).map((kind) => {
+    if (kind !== 'sc') return { kind, dataset: built[kind]!, transferSyntax: TransferSyntax.ExplicitVRLittleEndian };
+    return { kind, dataset: Promise.resolve(built.sc!).then((sc) => inOverlaySyntax(sc, policy.overlaySyntax)), transferSyntax: OVERLAY_SYNTAXES[policy.overlaySyntax] };
+  });
 }

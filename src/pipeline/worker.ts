@@ -260,10 +260,10 @@ export class Worker {
     await mkdir(dir, { recursive: true });
     await writeDurably(join(dir, 'analysis.json'), JSON.stringify(analysis, null, 2) + '\n');
     const files: ResultFile[] = [];
-    for (const { kind, dataset } of objects) {
+    for (const { kind, dataset, transferSyntax } of objects) {
       const ds = await dataset;
       const path = join(dir, `${kind}.dcm`);
-      await writeDurably(path, part10Pieces(ds));
+      await writeDurably(path, part10Pieces(ds, transferSyntax));
       files.push({ kind, path, sopInstanceUid: String(ds.SOPInstanceUID) });
     }
     return { analysis, files };
