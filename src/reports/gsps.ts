@@ -177,6 +177,56 @@ export function buildGspsDataset(analysis: HandAnalysis, source: NaturalDataset,
   const version = options.algorithmVersion;
   const { date, time } = dicomDateTime(options.contentDateTime ?? new Date(), GspsBuildError);
 
+  const { annotations, layers } = graphicAnnotation(analysis, rows, columns, options);
+
+  // General Series + Presentation Series
+  const ds = derivedInstance({ sopClassUid: GSPS_SOP_CLASS_UID, kind: 'pr', modality: 'PR', source, src, options, date, time });
+  ds.Laterality = seriesLaterality(source);
+  if (source.BodyPartExamined !== undefined) ds.BodyPartExamined = source.BodyPartExamined;
+  // General Equipment
+  Object.assign(ds, generalEquipment(options));
+  // Presentation State Identification
+  ds.InstanceNumber = options.instanceNumber ?? 1;
+  ds.ContentLabel = contentLabel;
+  ds.ContentDescription = (
+    options.contentDescription ??
+    `Machine-made joint grades, ${options.algorithmName} ${version}`
+  ).slice(0, 64);
+  ds.ContentCreatorName = options.creatorName ?? `${options.deviceName}^`;
+  ds.PresentationCreationDate = date;
+  ds.PresentationCreationTime = time;
+  // Presentation State Relationship
+  ds.ReferencedSeriesSequence = [{
+    SeriesInstanceUID: src.seriesInstanceUid,
+    ReferencedImageSequence: [{ ReferencedSOPClassUID: src.sopClassUid, ReferencedSOPInstanceUID: src.sopInstanceUid }],
+  }];
+  // Display Shutter (copied: the presentation state's shutter replaces the image's own)
+  if (typeof first(source.ShutterShape) === 'string') {
+    for (const k of SHUTTER_KEYS) if (source[k] !== undefined) ds[k] = source[k];
+    ds.ShutterPresentationValue = num(source.ShutterPresentationValue) ?? 0;
+  }
+  ds.DisplayedAreaSelectionSequence = [displayedArea(source, rows, columns)];
+  // Graphic Annotation + Graphic Layer
+  ds.GraphicAnnotationSequence = annotations;
+  ds.GraphicLayerSequence = layers;
+  // Modality LUT (the source's, so that the window means the same values)
+  Object.assign(ds, modalityLut(source));
+  // Softcopy VOI LUT
+  const voi = softcopyVoiLut(source, options);
+  if (voi) ds.SoftcopyVOILUTSequence = voi;
+  // Softcopy Presentation LUT
+  ds.PresentationLUTShape = presentationLutShape(source);
+  // SOP Common
+  ds.ContributingEquipmentSequence = contributingEquipment(options, `${date}${time}`);
+  return withCharacterSet(source, ds);
+}
+
+/**
+ * The Graphic Annotation and Graphic Layer Sequences: each joint's box (POLYLINE) and label (TEXT)
+ * in source pixels, on the layer of its worst severity; the notice and each hand's summary fixed
+ * to the display, on the notice layer.
+ */
+function graphicAnnotation(analysis: HandAnalysis, rows: number, columns: number, options: GspsOptions): { annotations: NaturalDataset[]; layers: NaturalDataset[] } {
   // Labels: the same greedy placement as the burned-in overlay, in source pixels, with a
   // font sized for a viewer that fits the image to the screen height.
   const fitHeight = Math.max(rows, columns / 1.6);
@@ -218,7 +268,7 @@ export function buildGspsDataset(analysis: HandAnalysis, source: NaturalDataset,
   }
 
   // Notice and per-hand summaries, fixed to the display (DISPLAY units: 0..1 of the displayed area).
-  const notice = options.notice ?? `Machine-generated result (${options.algorithmName} ${version}) - not for diagnosis alone`;
+  const notice = options.notice ?? `Machine-generated result (${options.algorithmName} ${options.algorithmVersion}) - not for diagnosis alone`;
   const noticeTexts: NaturalDataset[] = [{
     BoundingBoxAnnotationUnits: 'DISPLAY',
     UnformattedTextValue: notice,
@@ -254,34 +304,11 @@ export function buildGspsDataset(analysis: HandAnalysis, source: NaturalDataset,
     GraphicLayerRecommendedDisplayCIELabValue: hexToDicomLab(k === 'notice' ? '#ffffff' : SEVERITY_COLOURS[k]),
     GraphicLayerDescription: GSPS_LAYERS[k].description,
   }));
+  return { annotations, layers };
+}
 
-  // General Series + Presentation Series
-  const ds = derivedInstance({ sopClassUid: GSPS_SOP_CLASS_UID, kind: 'pr', modality: 'PR', source, src, options, date, time });
-  ds.Laterality = seriesLaterality(source);
-  if (source.BodyPartExamined !== undefined) ds.BodyPartExamined = source.BodyPartExamined;
-  // General Equipment
-  Object.assign(ds, generalEquipment(options));
-  // Presentation State Identification
-  ds.InstanceNumber = options.instanceNumber ?? 1;
-  ds.ContentLabel = contentLabel;
-  ds.ContentDescription = (
-    options.contentDescription ??
-    `Machine-made joint grades, ${options.algorithmName} ${version}`
-  ).slice(0, 64);
-  ds.ContentCreatorName = options.creatorName ?? `${options.deviceName}^`;
-  ds.PresentationCreationDate = date;
-  ds.PresentationCreationTime = time;
-  // Presentation State Relationship
-  ds.ReferencedSeriesSequence = [{
-    SeriesInstanceUID: src.seriesInstanceUid,
-    ReferencedImageSequence: [{ ReferencedSOPClassUID: src.sopClassUid, ReferencedSOPInstanceUID: src.sopInstanceUid }],
-  }];
-  // Display Shutter (copied: the presentation state's shutter replaces the image's own)
-  if (typeof first(source.ShutterShape) === 'string') {
-    for (const k of SHUTTER_KEYS) if (source[k] !== undefined) ds[k] = source[k];
-    ds.ShutterPresentationValue = num(source.ShutterPresentationValue) ?? 0;
-  }
-  // Displayed Area: the whole image, scaled to fit
+/** Displayed Area: the whole image, scaled to fit, at the source's pixel spacing (else its pixels' shape). */
+function displayedArea(source: NaturalDataset, rows: number, columns: number): NaturalDataset {
   const area: NaturalDataset = {
     DisplayedAreaTopLeftHandCorner: [1, 1],
     DisplayedAreaBottomRightHandCorner: [columns, rows],
@@ -296,24 +323,16 @@ export function buildGspsDataset(analysis: HandAnalysis, source: NaturalDataset,
   } else {
     area.PresentationPixelAspectRatio = [1, 1];
   }
-  ds.DisplayedAreaSelectionSequence = [area];
-  // Graphic Annotation + Graphic Layer
-  ds.GraphicAnnotationSequence = annotations;
-  ds.GraphicLayerSequence = layers;
-  // Modality LUT (the source's, so that the window means the same values)
-  if (Array.isArray(source.ModalityLUTSequence) && source.ModalityLUTSequence.length > 0) {
-    ds.ModalityLUTSequence = source.ModalityLUTSequence;
-  } else if (num(source.RescaleSlope) !== undefined && num(source.RescaleIntercept) !== undefined) {
-    ds.RescaleIntercept = num(source.RescaleIntercept);
-    ds.RescaleSlope = num(source.RescaleSlope);
-    ds.RescaleType = typeof first(source.RescaleType) === 'string' ? first(source.RescaleType) : 'US';
-  }
-  // Softcopy VOI LUT
-  const voi = softcopyVoiLut(source, options);
-  if (voi) ds.SoftcopyVOILUTSequence = voi;
-  // Softcopy Presentation LUT
-  ds.PresentationLUTShape = presentationLutShape(source);
-  // SOP Common
-  ds.ContributingEquipmentSequence = contributingEquipment(options, `${date}${time}`);
-  return withCharacterSet(source, ds);
+  return area;
+}
+
+/** The source's Modality LUT (a sequence, or its rescale), for the presentation state to apply before its window. */
+function modalityLut(source: NaturalDataset): NaturalDataset {
+  if (Array.isArray(source.ModalityLUTSequence) && source.ModalityLUTSequence.length > 0) return { ModalityLUTSequence: source.ModalityLUTSequence };
+  if (num(source.RescaleSlope) === undefined || num(source.RescaleIntercept) === undefined) return {};
+  return {
+    RescaleIntercept: num(source.RescaleIntercept),
+    RescaleSlope: num(source.RescaleSlope),
+    RescaleType: typeof first(source.RescaleType) === 'string' ? first(source.RescaleType) : 'US',
+  };
 }
