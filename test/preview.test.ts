@@ -140,6 +140,12 @@ describe('previewPng', () => {
     expect(svg).toContain('>L-MCP2<');
     expect(svg).toContain('>L-PIP3<');
     expect(worstSeverity(truth[0].joints[0])).toBe('severe');
+    // an erosion is drawn in its own class: never a healthy box
+    const g = (grade: number) => ({ grade, probabilities: [] });
+    const healthy = { ra: 'healthy', oa: 'healthy' } as const;
+    expect([0, 1, 2, 3, 5].map((e) => worstSeverity({ severity: healthy, erosion: g(e) }))).toEqual(['healthy', 'mild', 'mild', 'severe', 'severe']);
+    expect(worstSeverity({ severity: { ra: 'mild' }, erosion: g(4) })).toBe('severe');
+    expect(worstSeverity({ severity: { ra: 'severe' }, erosion: g(1) })).toBe('severe');
     expect(worstSeverity({ severity: {} })).toBe('unknown');
   });
 });

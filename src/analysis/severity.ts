@@ -106,9 +106,21 @@ export const SEVERITY_COLOURS: Record<SeverityClass | 'unknown', string> = {
   unknown: '#32ade6',
 };
 
-/** The worse of a joint's RA and OA severity classes, or 'unknown' when it has neither. */
-export function worstSeverity(joint: Pick<JointResult, 'severity'>): SeverityClass | 'unknown' {
-  const classes = [joint.severity?.ra, joint.severity?.oa].filter((c): c is SeverityClass => c !== undefined);
+/**
+ * The class an SvH erosion grade is drawn in. Not the study's (its RA classes are JSN's alone):
+ * ours, so that a joint with an erosion is not drawn as healthy. An erosion is damage the SvH
+ * score counts as it counts narrowing: 1-2 (discrete, or larger over a little of the surface)
+ * mild, 3-5 (up to most of the bone) severe, as JSN's 1-2 and 3-4.
+ */
+export const EROSION_DRAWN: { mild: number; severe: number } = { mild: 1, severe: 3 };
+
+/**
+ * The worst of a joint's RA (JSN) and OA (KL) classes and its erosion's drawn class: the colour
+ * and layer every picture gives its box. 'unknown' where it has none of them.
+ */
+export function worstSeverity(joint: Pick<JointResult, 'severity'> & Partial<Pick<JointResult, 'erosion'>>): SeverityClass | 'unknown' {
+  const erosion = joint.erosion ? severityOf(joint.erosion.grade, EROSION_DRAWN) : undefined;
+  const classes = [joint.severity?.ra, joint.severity?.oa, erosion].filter((c): c is SeverityClass => c !== undefined);
   if (classes.length === 0) return 'unknown';
   return classes.reduce((a, b) => (SEVERITY_CLASSES.indexOf(b) > SEVERITY_CLASSES.indexOf(a) ? b : a));
 }

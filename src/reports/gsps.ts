@@ -57,8 +57,8 @@ export interface GspsOptions extends ReportOptions {
 export const GSPS_LAYERS: Record<SeverityClass | 'unknown' | 'notice', { name: string; order: number; description: string }> = {
   healthy: { name: 'JOINTS_HEALTHY', order: 1, description: 'Joints graded healthy (RA and OA)' },
   unknown: { name: 'JOINTS_UNGRADED', order: 2, description: 'Joints found but not graded' },
-  mild: { name: 'JOINTS_MILD', order: 3, description: 'Joints graded mild (worse of RA and OA)' },
-  severe: { name: 'JOINTS_SEVERE', order: 4, description: 'Joints graded severe (worse of RA and OA)' },
+  mild: { name: 'JOINTS_MILD', order: 3, description: 'Joints graded mild (worst of JSN, erosion, KL)' },
+  severe: { name: 'JOINTS_SEVERE', order: 4, description: 'Joints graded severe (worst of JSN, erosion, KL)' },
   notice: { name: 'NOTICE', order: 5, description: 'Machine-generated result notice and per-hand summary' },
 };
 

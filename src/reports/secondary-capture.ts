@@ -184,7 +184,7 @@ export function panelBlocks(
       ...(analysis.models.length === 0 ? [text('text', '(none recorded)', PANEL_DIM)] : []),
     ],
   });
-  const legend: PanelLine[] = wrapText('Box colour: worse of RA and OA class', wrapWidth, fonts.heading).map((l) => text('heading', l));
+  const legend: PanelLine[] = wrapText('Box colour: worst of JSN, erosion and KL class', wrapWidth, fonts.heading).map((l) => text('heading', l));
   for (const k of ['healthy', 'mild', 'severe', 'unknown'] as const) {
     legend.push({ kind: 'swatch', swatch: SEVERITY_COLOURS[k], runs: [{ text: SEVERITY_NAMES[k] }] });
   }
