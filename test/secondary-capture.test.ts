@@ -10,7 +10,7 @@ import { derivedUid } from '../src/dicom/uid.js';
 import { VERSION } from '../src/version.js';
 import { worstSeverity } from '../src/imaging/preview.js';
 import {
-  ScBuildError, buildSecondaryCaptureDataset, jointLabel, overlayLayout, overlaySvg, renderOverlay, type OverlayLayout,
+  ScBuildError, buildSecondaryCaptureDataset, jointLabel, overlayLayout, overlaySvg, renderOverlay, severityCounts, type OverlayLayout,
   type Rect, type RenderedOverlay, type ScOptions,
 } from '../src/reports/secondary-capture.js';
 import { SEVERITY_COLOURS } from '../src/analysis/severity.js';
@@ -258,8 +258,10 @@ describe('Secondary Capture: the picture', () => {
     expect(bright).toBeGreaterThan(500);
     const text = hand.block.lines.map((l) => l.runs.map((r) => r.text).join(' ')).join('\n');
     const s = totalsOf(analysis.hands[0].summary);
-    expect(text).toContain(`SvH JSN total ${s.svhJsn}`);
-    expect(text).toContain(`SvH erosion total ${s.svhErosion}`);
+    expect(text).toContain(`SvH total ${s.svhJsn + s.svhErosion} (JSN ${s.svhJsn}, erosion ${s.svhErosion})`);
+    const c = severityCounts(analysis.hands[0].joints);
+    expect(text).toMatch(new RegExp(`Erosion\\s+${c.erosion.healthy}\\s+${c.erosion.mild}\\s+${c.erosion.severe}`));
+    expect(c.erosion.healthy + c.erosion.mild + c.erosion.severe).toBe(analysis.hands[0].joints.filter((j) => j.erosion).length);
     expect(text).toContain(`KL sum ${s.klSum}`);
     expect(text).toContain(`Pattern: ${s.pattern}`);
   });

@@ -2,6 +2,7 @@ import sharp from 'sharp';
 import { namedFingerOf, type HandAnalysis, type JointNotGradedCause, type JointResult, type SeverityClass } from '../analysis/hand-analysis.js';
 import { HAND_NAMES } from '../analysis/joints.js';
 import { markerCheck } from '../analysis/laterality.js';
+import { EROSION_DRAWN, severityOf } from '../analysis/severity.js';
 import type { NaturalDataset } from '../dicom/part10.js';
 import { SEVERITY_COLOURS, escapeXml } from '../imaging/preview.js';
 import {
@@ -127,15 +128,19 @@ const SEVERITY_NAMES: Record<SeverityClass | 'unknown', string> = {
 
 export function severityCounts(joints: readonly JointResult[]): {
   ra: Record<SeverityClass, number>;
+  erosion: Record<SeverityClass, number>;
   oa: Record<SeverityClass, number>;
 } {
   const ra = { healthy: 0, mild: 0, severe: 0 };
+  const erosion = { healthy: 0, mild: 0, severe: 0 };
   const oa = { healthy: 0, mild: 0, severe: 0 };
   for (const j of joints) {
     if (j.severity?.ra) ra[j.severity.ra]++;
+    // the class the box is drawn in for its erosion (severity.ts EROSION_DRAWN): the rows add up to the boxes
+    if (j.erosion) erosion[severityOf(j.erosion.grade, EROSION_DRAWN)]++;
     if (j.severity?.oa) oa[j.severity.oa]++;
   }
-  return { ra, oa };
+  return { ra, erosion, oa };
 }
 
 const text = (kind: PanelLineKind, s: string, colour?: string): PanelLine => ({
@@ -223,12 +228,13 @@ export function panelBlocks(
       id: `hand-${hand.laterality}`,
       lines: [
         text('heading', handHeading(hand)),
-        text('text', `SvH JSN total ${s.svhJsn}`),
-        text('text', `SvH erosion total ${s.svhErosion}`),
+        // the SvH score a rheumatologist follows is narrowing and erosion together
+        text('text', `SvH total ${s.svhJsn + s.svhErosion} (JSN ${s.svhJsn}, erosion ${s.svhErosion})`),
         text('text', `KL sum ${s.klSum}`),
         { kind: 'text', runs: [{ text: `Pattern: ${s.pattern}` }, ...notGradedRun(hand.joints)] },
         { kind: 'text', runs: cols(['', 'healthy', 'mild', 'severe'], sevColours) },
         { kind: 'text', runs: cols(['RA (JSN)', String(c.ra.healthy), String(c.ra.mild), String(c.ra.severe)], []) },
+        { kind: 'text', runs: cols(['Erosion', String(c.erosion.healthy), String(c.erosion.mild), String(c.erosion.severe)], []) },
         { kind: 'text', runs: cols(['OA (KL)', String(c.oa.healthy), String(c.oa.mild), String(c.oa.severe)], []) },
       ],
     });
