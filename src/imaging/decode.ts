@@ -138,6 +138,7 @@ export async function decodeDicomImage(bytes: Uint8Array, name: string, log: Log
   }
   const grey = colour ? undefined : storedValues(pixelData, n, bitsAllocated, bitsStored, signed, transferSyntax(transferSyntaxUID)?.lossless === false);
   if (grey?.above) warnBitsAboveStored(ds, grey.above, n, bitsStored, name, log);
+  if (!colour) warnPresentationLutShape(ds, photometric, name, log);
   const values = grey
     ? grey.values
     : greyOfColourFilm(ds, { data: pixelData, rows, columns, photometric: decodedAs, planarConfiguration: Number(ds.PlanarConfiguration ?? 0), bitsAllocated, bitsStored }, name, log);
@@ -292,6 +293,25 @@ function warnBitsAboveStored(ds: NaturalDataset, above: { count: number; max: nu
   log.warn(
     `${name}: ${above.count} of ${n} pixels hold values above Bits Stored (0028,0101) ${bitsStored} (up to ${above.max}, ${needed} bits) and no overlay is declared in them: ` +
       `read masked to ${bitsStored} bits as PS3.5 8.1.1 says, which a viewer that does not mask shows otherwise; if the modality writes ${needed} bits, set Bits Stored and High Bit (0028,0102) to say so`,
+    { file: name, sopInstanceUID: String(ds.SOPInstanceUID ?? '') },
+  );
+}
+
+/**
+ * A Presentation LUT Shape that contradicts the Photometric Interpretation (the DX, MG and IO
+ * image modules pair INVERSE with MONOCHROME1 and IDENTITY with MONOCHROME2): viewers then
+ * disagree on the film's polarity (DCMTK follows the shape; one that inverts by the Photometric
+ * Interpretation alone does not). The node reads it as the Photometric Interpretation says (and reads its
+ * negative where nothing is found that way); the warning names both attributes and the fix.
+ */
+function warnPresentationLutShape(ds: NaturalDataset, photometric: string, name: string, log: Logger): void {
+  const shape = String(valuesOf(ds.PresentationLUTShape)[0] ?? '').trim().toUpperCase();
+  const expected = photometric === 'MONOCHROME1' ? 'INVERSE' : 'IDENTITY';
+  if (shape !== 'INVERSE' && shape !== 'IDENTITY') return;
+  if (shape === expected) return;
+  log.warn(
+    `${name}: Presentation LUT Shape (2050,0020) ${shape} with Photometric Interpretation (0028,0004) ${photometric}: viewers disagree on whether bone is shown bright (DCMTK's dcmj2pnm follows the shape; a viewer that inverts by the Photometric Interpretation alone shows the opposite); ` +
+      `read as the Photometric Interpretation says. The modality should write ${photometric} with ${expected}, or ${photometric === 'MONOCHROME1' ? 'MONOCHROME2' : 'MONOCHROME1'} with ${shape}`,
     { file: name, sopInstanceUID: String(ds.SOPInstanceUID ?? '') },
   );
 }
