@@ -4,9 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG } from '../src/config/defaults.js';
 import { loadConfig } from '../src/config/load.js';
 import type { OverlaySyntaxName } from '../src/config/types.js';
 import { readPart10, TransferSyntax, writePart10, type NaturalDataset } from '../src/dicom/part10.js';
+import { analysisPolicy, resultObjects } from '../src/pipeline/analyse-object.js';
 import { inOverlaySyntax, OVERLAY_SYNTAXES } from '../src/reports/overlay-syntax.js';
 import { buildSecondaryCaptureDataset, renderOverlay } from '../src/reports/secondary-capture.js';
 import { DCMTK_DECODERS, dciodvfy, runTool } from './helpers/dicom-tools.js';
@@ -67,6 +69,19 @@ describe('the overlay in a lossless compressed syntax', () => {
     expect(back.equals(original)).toBe(true);
     console.info(`overlay ${ROWS} x ${COLUMNS}: ${name} ${statSync(file).size} bytes, uncompressed ${statSync(explicitFile).size}`);
     expect(statSync(file).size).toBeLessThan(0.7 * statSync(explicitFile).size);
+  });
+
+  it('an overlay that fails while the SR and PR are written is a failure the caller sees, not an unhandled rejection', async () => {
+    const policy = analysisPolicy({ ...DEFAULT_CONFIG.analysis, overlaySyntax: 'rle' });
+    const display = { rows: ROWS, columns: COLUMNS, data: new Float32Array(ROWS * COLUMNS), pixelSpacingMm: [0.15, 0.15] as [number, number] };
+    const failing = Promise.reject(new Error('the overlay could not be drawn'));
+    const objects = resultObjects(fixtureAnalysis(), fixtureSource(), display, policy, { gray: fixtureGray(), picture: failing });
+    const overlay = objects.find((o) => o.kind === 'sc')!;
+    expect(overlay.transferSyntax).toBe(TransferSyntax.RleLossless);
+    // the worker writes the SR and PR first: the rejection happens with nobody awaiting the overlay yet
+    // (vitest fails the run on an unhandled rejection)
+    await new Promise((r) => setTimeout(r, 50));
+    await expect(overlay.dataset).rejects.toThrow('the overlay could not be drawn');
   });
 
   it('explicit leaves the overlay as built', async () => {

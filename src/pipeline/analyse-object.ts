@@ -166,6 +166,10 @@ export function resultObjects(
         : {};
   return ORDER.filter((kind) => built[kind] !== undefined && policy.outputs[kind]).map((kind) => {
     if (kind !== 'sc') return { kind, dataset: built[kind]!, transferSyntax: TransferSyntax.ExplicitVRLittleEndian };
-    return { kind, dataset: Promise.resolve(built.sc!).then((sc) => inOverlaySyntax(sc, policy.overlaySyntax)), transferSyntax: OVERLAY_SYNTAXES[policy.overlaySyntax] };
+    const sc = Promise.resolve(built.sc!).then((ds) => inOverlaySyntax(ds, policy.overlaySyntax));
+    // as startResultObjects does: a failure before the caller awaits it (it writes the SR and PR
+    // first) must not be an unhandled rejection, which ends the process; the caller's await sees it
+    sc.catch(() => undefined);
+    return { kind, dataset: sc, transferSyntax: OVERLAY_SYNTAXES[policy.overlaySyntax] };
   });
 }
