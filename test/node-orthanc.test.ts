@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPart10 } from '../src/dicom/part10.js';
-import { startTestNode, waitForJobs, writeFixtures, type TestNode } from './helpers/node.js';
-import { freePorts, startOrthanc, waitForSeries, type OrthancPeer } from './helpers/orthanc.js';
+import { startNodeBesideOrthanc, waitForJobs, writeFixtures, type TestNode } from './helpers/node.js';
+import { waitForSeries, type OrthancPeer } from './helpers/orthanc.js';
 
 /**
  * Orthanc as the PACS, the node in this process: the radiograph is uploaded to Orthanc over
@@ -53,17 +53,7 @@ function nodeSide(): string {
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'jointscore-node-orthanc-'));
   dicomFile = (await writeFixtures(join(work, 'in'), [FIXTURE]))[FIXTURE];
-  // The node's port is chosen first, so that Orthanc can know it from its configuration.
-  const [nodePort] = await freePorts(1);
-  orthanc = await startOrthanc({ aet: 'ORTHANC', modalities: { JOINTSCORE: ['JOINTSCORE', '127.0.0.1', nodePort] } });
-  const o = orthanc;
-  node = await startTestNode((c) => {
-    c.dimse.aeTitle = 'JOINTSCORE';
-    c.dimse.port = nodePort;
-    c.delivery.destinations = [
-      { name: 'ORTHANC', aeTitle: o.aet, host: '127.0.0.1', port: o.dicomPort, tls: { enabled: false, requireClientCert: false } },
-    ];
-  });
+  ({ orthanc, node } = await startNodeBesideOrthanc());
 }, 120_000);
 
 afterAll(async () => {

@@ -12,8 +12,8 @@ import { analysisPolicy, resultObjects } from '../src/pipeline/analyse-object.js
 import { inOverlaySyntax, OVERLAY_SYNTAXES } from '../src/reports/overlay-syntax.js';
 import { buildSecondaryCaptureDataset, renderOverlay } from '../src/reports/secondary-capture.js';
 import { DCMTK_DECODERS, dciodvfy, runTool } from './helpers/dicom-tools.js';
-import { runAsync, startTestNode, waitForJobs, writeFixtures, type TestNode } from './helpers/node.js';
-import { freePorts, startOrthanc, tcpAccepts, tiedToParent, waitForSeries, type OrthancPeer } from './helpers/orthanc.js';
+import { runAsync, startNodeBesideOrthanc, startTestNode, waitForJobs, writeFixtures, type TestNode } from './helpers/node.js';
+import { freePorts, tcpAccepts, tiedToParent, waitForSeries, type OrthancPeer } from './helpers/orthanc.js';
 import { COLUMNS, ROWS, fixtureAnalysis, fixtureGray, fixtureSource } from './helpers/report-fixture.js';
 
 /**
@@ -105,15 +105,9 @@ describe('the node sends its overlay as JPEG-LS, and Orthanc files it', () => {
 
   beforeAll(async () => {
     input = (await writeFixtures(join(dir, 'in'), ['hand-left-m2-explicit']))['hand-left-m2-explicit'];
-    const [nodePort] = await freePorts(1);
-    orthanc = await startOrthanc({ aet: 'ORTHANC', modalities: { JOINTSCORE: ['JOINTSCORE', '127.0.0.1', nodePort] } });
-    const o = orthanc;
-    node = await startTestNode((c) => {
-      c.dimse.aeTitle = 'JOINTSCORE';
-      c.dimse.port = nodePort;
+    ({ orthanc, node } = await startNodeBesideOrthanc((c) => {
       c.analysis.overlaySyntax = 'jpeg-ls';
-      c.delivery.destinations = [{ name: 'ORTHANC', aeTitle: o.aet, host: '127.0.0.1', port: o.dicomPort, tls: { enabled: false, requireClientCert: false } }];
-    });
+    }));
   }, 120_000);
 
   afterAll(async () => {

@@ -10,7 +10,7 @@ import { makeFixture, FIXTURES } from '../../src/phantom/fixtures.js';
 import { startNode, type NodeHooks, type RunningNode } from '../../src/pipeline/node.js';
 import type { Job, JobState } from '../../src/store/queue.js';
 import { captureLogger } from './inference.js';
-import { freePorts, tcpAccepts, tiedToParent } from './orthanc.js';
+import { freePorts, startOrthanc, tcpAccepts, tiedToParent, type OrthancPeer, type StartOrthancOptions } from './orthanc.js';
 
 /**
  * The node under test, in this process (`startTestNode`) or as a real `jointscore serve`
@@ -59,6 +59,32 @@ export async function startTestNode(patch?: (c: NodeConfig) => void, observers?:
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Orthanc as the PACS and the node in this process, each configured with the other: Orthanc
+ * routes to the node as modality JOINTSCORE, the node delivers to Orthanc (AE ORTHANC). The node's
+ * port is chosen first, so that Orthanc can know it from its configuration. `orthanc` adds to
+ * Orthanc's options (plugins), `patch` to the node's configuration.
+ */
+export async function startNodeBesideOrthanc(
+  patch: (c: NodeConfig) => void = () => {},
+  orthanc: Omit<StartOrthancOptions, 'aet' | 'modalities'> = {},
+): Promise<{ orthanc: OrthancPeer; node: TestNode }> {
+  const [nodePort] = await freePorts(1);
+  const pacs = await startOrthanc({ ...orthanc, aet: 'ORTHANC', modalities: { JOINTSCORE: ['JOINTSCORE', '127.0.0.1', nodePort] } });
+  try {
+    const node = await startTestNode((c) => {
+      c.dimse.aeTitle = 'JOINTSCORE';
+      c.dimse.port = nodePort;
+      c.delivery.destinations = [{ name: 'ORTHANC', aeTitle: pacs.aet, host: '127.0.0.1', port: pacs.dicomPort, tls: { enabled: false, requireClientCert: false } }];
+      patch(c);
+    });
+    return { orthanc: pacs, node };
+  } catch (err) {
+    await pacs.stop();
+    throw err;
+  }
 }
 
 const TERMINAL: JobState[] = ['done', 'skipped', 'failed', 'quarantined'];

@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HandAnalysis, JointResult } from '../../src/analysis/hand-analysis.js';
 import { readPart10, writePart10, type NaturalDataset } from '../../src/dicom/part10.js';
 import { FIXTURES, makeFixture } from '../../src/phantom/fixtures.js';
-import { startTestNode, type TestNode } from '../helpers/node.js';
-import { freePorts, startOrthanc, waitForSeries, type OrthancPeer } from '../helpers/orthanc.js';
+import { startNodeBesideOrthanc, type TestNode } from '../helpers/node.js';
+import { waitForSeries, type OrthancPeer } from '../helpers/orthanc.js';
 import { findChromium, launchChromium, type Browser, type Page } from './chromium.js';
 import { startViewerServer, type ViewerServer } from './server.js';
 import { groupsWithoutRegion, measurementGroups, regionOf, trackingIdentifier, withInferredFrom, withNewUids } from './sr-groups.js';
@@ -304,26 +304,19 @@ describe.skipIf(!ENABLED)(`OHIF ${ohifDist().version} shows the node's results (
     work = mkdtempSync(join(tmpdir(), 'jointscore-viewer-'));
     const fixture = await makeFixture(FIXTURES.find((f) => f.name === FIXTURE)!, false);
     truth = fixture.truth;
-    const [nodePort] = await freePorts(1);
-    orthanc = await startOrthanc({
-      aet: 'ORTHANC',
-      modalities: { JOINTSCORE: ['JOINTSCORE', '127.0.0.1', nodePort] },
-      config: {
-        Plugins: [DICOMWEB_PLUGIN],
-        DicomWeb: { Enable: true, Root: '/dicom-web/', EnableWado: true, Ssl: false, StudiesMetadata: 'Full', SeriesMetadata: 'Full' },
+    ({ orthanc, node } = await startNodeBesideOrthanc(
+      (c) => {
+        // JOINTSCORE_TEST_VIEWER_SR_CLASS=comprehensive: the same checks on a Comprehensive SR (88.33)
+        const srClass = process.env.JOINTSCORE_TEST_VIEWER_SR_CLASS;
+        if (srClass === 'comprehensive' || srClass === 'comprehensive3d') c.analysis.srClass = srClass;
       },
-    });
-    const o = orthanc;
-    node = await startTestNode((c) => {
-      c.dimse.aeTitle = 'JOINTSCORE';
-      c.dimse.port = nodePort;
-      // JOINTSCORE_TEST_VIEWER_SR_CLASS=comprehensive: the same checks on a Comprehensive SR (88.33)
-      const srClass = process.env.JOINTSCORE_TEST_VIEWER_SR_CLASS;
-      if (srClass === 'comprehensive' || srClass === 'comprehensive3d') c.analysis.srClass = srClass;
-      c.delivery.destinations = [
-        { name: 'ORTHANC', aeTitle: o.aet, host: '127.0.0.1', port: o.dicomPort, tls: { enabled: false, requireClientCert: false } },
-      ];
-    });
+      {
+        config: {
+          Plugins: [DICOMWEB_PLUGIN],
+          DicomWeb: { Enable: true, Root: '/dicom-web/', EnableWado: true, Ssl: false, StudiesMetadata: 'Full', SeriesMetadata: 'Full' },
+        },
+      },
+    ));
     const up = await pacs().upload(fixture.dicom);
     expect(up.Status, JSON.stringify(up)).toBe('Success');
     studyId = up.ParentStudy;
