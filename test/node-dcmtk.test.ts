@@ -1,12 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPart10, writePart10, type NaturalDataset } from '../src/dicom/part10.js';
 import { dciodvfy, runTool } from './helpers/dicom-tools.js';
-import { runAsync, startTestNode, waitForJobs, writeFixtures, type TestNode } from './helpers/node.js';
-import { freePorts, tcpAccepts, tiedToParent } from './helpers/orthanc.js';
+import { runAsync, startStorescpArchive, startTestNode, waitForJobs, writeFixtures, type StorescpArchive, type TestNode } from './helpers/node.js';
 import { makePhantom } from '../src/phantom/generate.js';
 import { parsePhantomOptions, specFor } from '../src/phantom/options.js';
 
@@ -28,17 +26,8 @@ const COMPRESSED: Record<string, [string, string]> = {
 
 let work: string;
 let files: Record<string, string>;
-let storescp: { proc: ChildProcess; port: number; out: string };
+let storescp: StorescpArchive;
 let node: TestNode;
-
-async function startStorescp(): Promise<typeof storescp> {
-  const [port] = await freePorts(1);
-  const out = mkdtempSync(join(work, 'archive-'));
-  const [cmd, args] = tiedToParent('storescp', ['-aet', 'ARCHIVE', '+xa', '-od', out, String(port)]);
-  const proc = spawn(cmd, args, { stdio: 'ignore' });
-  for (let i = 0; i < 100 && !(await tcpAccepts(port, 200)); i++) await new Promise((r) => setTimeout(r, 100));
-  return { proc, port, out };
-}
 
 /** what the worker reported disagreeing with the side found, film after film (the metric's events) */
 const conflicts: string[] = [];
@@ -48,7 +37,7 @@ const peer = (n: TestNode) => ['-aec', n.config.dimse.aeTitle, '127.0.0.1', Stri
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'jointscore-node-dcmtk-'));
   files = await writeFixtures(join(work, 'in'), FIXTURE_NAMES);
-  storescp = await startStorescp();
+  storescp = await startStorescpArchive(mkdtempSync(join(work, 'archive-')));
   node = await startTestNode((c) => {
     c.delivery.destinations = [{ name: 'ARCHIVE', aeTitle: 'ARCHIVE', host: '127.0.0.1', port: storescp.port, tls: { enabled: false, requireClientCert: false } }];
   }, { worker: { lateralityConflict: (by) => conflicts.push(by) } });

@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,8 +11,8 @@ import { analysisPolicy, resultObjects } from '../src/pipeline/analyse-object.js
 import { inOverlaySyntax, OVERLAY_SYNTAXES } from '../src/reports/overlay-syntax.js';
 import { buildSecondaryCaptureDataset, renderOverlay } from '../src/reports/secondary-capture.js';
 import { DCMTK_DECODERS, dciodvfy, runTool } from './helpers/dicom-tools.js';
-import { runAsync, startNodeBesideOrthanc, startTestNode, waitForJobs, writeFixtures, type TestNode } from './helpers/node.js';
-import { freePorts, tcpAccepts, tiedToParent, waitForSeries, type OrthancPeer } from './helpers/orthanc.js';
+import { runAsync, startNodeBesideOrthanc, startStorescpArchive, startTestNode, waitForJobs, writeFixtures, type StorescpArchive, type TestNode } from './helpers/node.js';
+import { waitForSeries, type OrthancPeer } from './helpers/orthanc.js';
 import { COLUMNS, ROWS, fixtureAnalysis, fixtureGray, fixtureSource } from './helpers/report-fixture.js';
 
 /**
@@ -146,14 +145,11 @@ describe('the node sends its overlay as JPEG-LS, and Orthanc files it', () => {
 
 describe('an archive that does not take the overlay syntax: storescp accepting uncompressed only', () => {
   let node: TestNode | undefined;
-  let archive: { proc: ChildProcess; port: number; out: string } | undefined;
+  let archive: StorescpArchive | undefined;
 
   beforeAll(async () => {
-    const [port] = await freePorts(1);
-    const out = mkdtempSync(join(dir, 'archive-'));
-    const [cmd, args] = tiedToParent('storescp', ['-aet', 'ARCHIVE', '-od', out, String(port)]);
-    archive = { proc: spawn(cmd, args, { stdio: 'ignore' }), port, out };
-    for (let i = 0; i < 100 && !(await tcpAccepts(port, 200)); i++) await new Promise((r) => setTimeout(r, 100));
+    archive = await startStorescpArchive(join(dir, 'archive'), false);
+    const { port } = archive;
     node = await startTestNode((c) => {
       c.analysis.overlaySyntax = 'rle';
       c.delivery.maxAttempts = 1;

@@ -1,10 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, runAsync, spawnServe, writeFixtures, type ServeProcess } from './helpers/node.js';
-import { freePorts, tcpAccepts, tiedToParent } from './helpers/orthanc.js';
+import { BIN, runAsync, spawnServe, startStorescpArchive, writeFixtures, type ServeProcess, type StorescpArchive } from './helpers/node.js';
+import { freePorts } from './helpers/orthanc.js';
 
 /**
  * `serve --destination` through the real command line: commander names the repeatable flag
@@ -13,17 +12,12 @@ import { freePorts, tcpAccepts, tiedToParent } from './helpers/orthanc.js';
  * (storescp binds every interface).
  */
 let work: string;
-let archive: { proc: ChildProcess; port: number; out: string };
+let archive: StorescpArchive;
 let serve: ServeProcess | undefined;
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'jointscore-serve-dest-'));
-  const [port] = await freePorts(1);
-  const out = join(work, 'archive');
-  mkdirSync(out);
-  const [cmd, args] = tiedToParent('storescp', ['-aet', 'ARCHIVE', '+xa', '-od', out, String(port)]);
-  archive = { proc: spawn(cmd, args, { stdio: 'ignore' }), port, out };
-  for (let i = 0; i < 100 && !(await tcpAccepts(port, 200)); i++) await new Promise((r) => setTimeout(r, 100));
+  archive = await startStorescpArchive(join(work, 'archive'));
   writeFileSync(
     join(work, 'node.yaml'),
     [`dataDir: ${join(work, 'data')}`, 'dimse:', '  bindAddress: 127.0.0.1', 'http:', '  enabled: false', 'logging:', '  file: ""'].join('\n') + '\n',

@@ -61,6 +61,27 @@ export async function startTestNode(patch?: (c: NodeConfig) => void, observers?:
   };
 }
 
+/** DCMTK's storescp as the archive (AE ARCHIVE), writing what it receives into `out`. */
+export interface StorescpArchive {
+  proc: ChildProcess;
+  port: number;
+  out: string;
+}
+
+/**
+ * storescp as the archive, on a free port, its files in `out` (made if missing); `compressed`: it
+ * also accepts the compressed transfer syntaxes (+xa), as a PACS does; without, uncompressed only.
+ * The caller kills `proc`.
+ */
+export async function startStorescpArchive(out: string, compressed = true): Promise<StorescpArchive> {
+  const [port] = await freePorts(1);
+  mkdirSync(out, { recursive: true });
+  const [cmd, args] = tiedToParent('storescp', ['-aet', 'ARCHIVE', ...(compressed ? ['+xa'] : []), '-od', out, String(port)]);
+  const proc = spawn(cmd, args, { stdio: 'ignore' });
+  for (let i = 0; i < 100 && !(await tcpAccepts(port, 200)); i++) await new Promise((r) => setTimeout(r, 100));
+  return { proc, port, out };
+}
+
 /**
  * Orthanc as the PACS and the node in this process, each configured with the other: Orthanc
  * routes to the node as modality JOINTSCORE, the node delivers to Orthanc (AE ORTHANC). The node's
