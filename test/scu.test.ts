@@ -169,6 +169,8 @@ describe('C-STORE', () => {
     expect(a.outcome).toBe('success');
     expect(b.outcome).toBe('failure');
     expect(b.message).toMatch(/^not sent: the peer did not accept JPEG-LS Lossless \(1\.2\.840\.10008\.1\.2\.4\.80\) for SOP class 1\.2\.840\.10008\.5\.1\.4\.1\.1\.1\.1 .*does not transcode/);
+    // flagged for the caller that can change the syntax it writes (the node's overlay: delivery.ts)
+    expect([a.syntaxRefused, b.syntaxRefused]).toEqual([undefined, true]);
     expect([...received(plain.out).keys()]).toEqual([explicit.sopInstanceUid]);
   });
 

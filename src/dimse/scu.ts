@@ -53,6 +53,8 @@ export interface StoreResult {
   status?: number;
   /** one line for the operator: the status and its meaning, or why there was no response */
   message: string;
+  /** not sent: the peer took the SOP class but not the file's own (compressed) transfer syntax */
+  syntaxRefused?: true;
 }
 
 export function hex4(status: number): string {
@@ -322,13 +324,17 @@ function whyNotSendable(association: Association, p: PreparedFile): string | und
   if (accepted.length === 0) return `the peer accepted no presentation context for SOP class ${p.sopClassUid}`;
   if (accepted.includes(p.transferSyntaxUid)) return undefined;
   if (UNCOMPRESSED.has(p.transferSyntaxUid) && accepted.some((ts) => UNCOMPRESSED.has(ts))) return undefined;
-  return `the peer did not accept ${syntaxName(p.transferSyntaxUid)} for SOP class ${p.sopClassUid} (accepted: ${accepted.map(syntaxName).join(', ')}); jointscore does not transcode (its own overlay is compressed only as analysis.overlaySyntax says: set it to one the peer accepts, or explicit)`;
+  return `the peer did not accept ${syntaxName(p.transferSyntaxUid)} for SOP class ${p.sopClassUid} (accepted: ${accepted.map(syntaxName).join(', ')}); jointscore does not transcode`;
 }
 
 function resultOf(p: PreparedFile, response: Response | undefined, run: AssociationRun): StoreResult {
   const base = { file: p.file, sopInstanceUid: p.sopInstanceUid };
   const notSendable = run.accepted && whyNotSendable(run.accepted, p);
-  if (notSendable) return { ...base, outcome: 'failure', message: `not sent: ${notSendable}` };
+  if (notSendable) {
+    // the SOP class taken in other syntaxes: the file's own syntax is what its sender can change
+    const syntaxRefused = acceptedSyntaxes(run.accepted!, p.sopClassUid).length > 0;
+    return { ...base, outcome: 'failure', message: `not sent: ${notSendable}`, ...(syntaxRefused ? { syntaxRefused: true as const } : {}) };
+  }
   if (!response) return { ...base, outcome: 'failure', message: `no response: ${run.problem ?? 'no C-STORE response received'}` };
   const status = response.getStatus();
   const { outcome, meaning } = describeStoreStatus(status);

@@ -35,6 +35,15 @@ export interface DelivererDeps {
   store?: typeof storeFiles;
 }
 
+/**
+ * A failure's message with what the administrator can change: the node writes a result compressed
+ * only where analysis.overlaySyntax says so (the overlay), so an archive refusing its syntax is
+ * fixed there.
+ */
+function withFix(r: StoreResult): string {
+  return r.syntaxRefused ? `${r.message}: set analysis.overlaySyntax to a syntax the archive accepts for Secondary Capture, or to explicit` : r.message;
+}
+
 /** Seconds to wait after the n-th failed attempt (1-based): initial x 2^(n-1), capped. */
 export function backoffSeconds(c: Pick<DeliveryConfig, 'initialBackoffS' | 'maxBackoffS'>, attempt: number): number {
   return Math.min(c.maxBackoffS, c.initialBackoffS * 2 ** Math.max(0, attempt - 1));
@@ -144,7 +153,7 @@ export class Deliverer {
       for (const item of items) this.failed(item, outcome.problem);
       return;
     }
-    outcome.results.forEach((r, i) => (r.outcome === 'failure' ? this.failed(items[i], r.message) : this.delivered(items[i], outcome.started)));
+    outcome.results.forEach((r, i) => (r.outcome === 'failure' ? this.failed(items[i], withFix(r)) : this.delivered(items[i], outcome.started)));
   }
 
   private async toFolder(item: Delivery): Promise<void> {
