@@ -70,7 +70,7 @@ describe('a film too coarse to grade', () => {
     expect(readSrJoints(sr).every((j) => j.notGraded === 'Film resolution too coarse for the joint space')).toBe(true);
     // the hand's group says why none was graded, with no totals or pattern (they would read as a healthy hand)
     expect(readSrHandSummaries(sr)).toEqual([
-      { laterality: 'L', counts: { ra: { healthy: 0, mild: 0, severe: 0 }, oa: { healthy: 0, mild: 0, severe: 0 } }, noneGraded: ['Film resolution too coarse for the joint space'] },
+      { laterality: 'L', counts: { ra: { healthy: 0, mild: 0, severe: 0 }, erosion: { healthy: 0, mild: 0, severe: 0 }, oa: { healthy: 0, mild: 0, severe: 0 } }, noneGraded: ['Film resolution too coarse for the joint space'] },
     ]);
     const dump = runTool('dsrdump', ['+Pl', file]);
     expect(dump.status, dump.stderr).toBe(0);

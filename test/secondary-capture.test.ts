@@ -10,10 +10,10 @@ import { derivedUid } from '../src/dicom/uid.js';
 import { VERSION } from '../src/version.js';
 import { worstSeverity } from '../src/imaging/preview.js';
 import {
-  ScBuildError, buildSecondaryCaptureDataset, jointLabel, overlayLayout, overlaySvg, renderOverlay, severityCounts, type OverlayLayout,
+  ScBuildError, buildSecondaryCaptureDataset, jointLabel, overlayLayout, overlaySvg, renderOverlay, type OverlayLayout,
   type Rect, type RenderedOverlay, type ScOptions,
 } from '../src/reports/secondary-capture.js';
-import { SEVERITY_COLOURS } from '../src/analysis/severity.js';
+import { SEVERITY_COLOURS, severityCounts } from '../src/analysis/severity.js';
 import { COLUMNS, ROWS, SOURCE_SOP, fixtureAnalysis, fixtureGray, fixtureSource, withUngradedJoint } from './helpers/report-fixture.js';
 import { groundTruth } from '../src/phantom/generate.js';
 import { renderPhantom } from '../src/phantom/render.js';

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPart10, writePart10, type NaturalDataset } from '../src/dicom/part10.js';
 import { derivedUid } from '../src/dicom/uid.js';
 import { resultUidVersion } from '../src/reports/common.js';
+import { EROSION_DRAWN, severityCounts, severityOf } from '../src/analysis/severity.js';
 import {
   CodeItem, CodedConcept, ContainerItem, DCM, ImageItem, NumItem, PRIVATE, SCT, ScoordItem, SrBuildError, TextItem, UCUM, UidRefItem, buildSrDataset, imageRegionBox, measurementGroup, measurementReport,
 } from '../src/reports/sr/index.js';
@@ -136,6 +137,8 @@ describe('TID 1500 SR: content', () => {
       for (const s of ['jsn', 'erosion', 'kl'] as const) expect(got[s]).toEqual(want[s]);
       expect(got.jswMm).toBe(want.jswMm);
       expect(got.severity).toEqual(want.severity);
+      // an eroded joint's class is in the report as its box is drawn (severity.ts EROSION_DRAWN)
+      expect(got.erosionClass).toBe(want.erosion ? severityOf(want.erosion.grade, EROSION_DRAWN) : undefined);
     }
     const hands = readSrHandSummaries(readPart10(bytes).dataset);
     expect(hands.map((h) => h.laterality)).toEqual(['L', 'R']);
@@ -145,6 +148,9 @@ describe('TID 1500 SR: content', () => {
       });
     }
     expect(hands[0].counts.ra).toEqual({ healthy: 1, mild: 1, severe: 1 });
+    for (const [i, h] of analysis.hands.entries()) expect(hands[i].counts).toEqual(severityCounts(h.joints));
+    // the fixture's eroded joints are counted where the overlay's Erosion row counts them, not in RA healthy
+    expect(hands[0].counts.erosion.mild + hands[0].counts.erosion.severe).toBeGreaterThan(0);
   });
 
   it('fromFloat32 recovers short decimals from float32', () => {

@@ -114,13 +114,34 @@ export const SEVERITY_COLOURS: Record<SeverityClass | 'unknown', string> = {
  */
 export const EROSION_DRAWN: { mild: number; severe: number } = { mild: 1, severe: 3 };
 
+/** The class a joint's erosion grade is drawn in (EROSION_DRAWN); undefined where it has none. */
+export function erosionClass(joint: Partial<Pick<JointResult, 'erosion'>>): SeverityClass | undefined {
+  return joint.erosion ? severityOf(joint.erosion.grade, EROSION_DRAWN) : undefined;
+}
+
+/**
+ * How many of a hand's joints are in each class: RA (JSN), erosion (as drawn) and OA (KL).
+ * The overlay's class table and the SR's hand counts are these, so they add up to the boxes.
+ */
+export function severityCounts(joints: readonly JointResult[]): Record<'ra' | 'erosion' | 'oa', Record<SeverityClass, number>> {
+  const counts = { ra: zeroCounts(), erosion: zeroCounts(), oa: zeroCounts() };
+  for (const j of joints) {
+    if (j.severity?.ra) counts.ra[j.severity.ra]++;
+    const erosion = erosionClass(j);
+    if (erosion) counts.erosion[erosion]++;
+    if (j.severity?.oa) counts.oa[j.severity.oa]++;
+  }
+  return counts;
+}
+
+const zeroCounts = (): Record<SeverityClass, number> => ({ healthy: 0, mild: 0, severe: 0 });
+
 /**
  * The worst of a joint's RA (JSN) and OA (KL) classes and its erosion's drawn class: the colour
  * and layer every picture gives its box. 'unknown' where it has none of them.
  */
 export function worstSeverity(joint: Pick<JointResult, 'severity'> & Partial<Pick<JointResult, 'erosion'>>): SeverityClass | 'unknown' {
-  const erosion = joint.erosion ? severityOf(joint.erosion.grade, EROSION_DRAWN) : undefined;
-  const classes = [joint.severity?.ra, joint.severity?.oa, erosion].filter((c): c is SeverityClass => c !== undefined);
+  const classes = [joint.severity?.ra, joint.severity?.oa, erosionClass(joint)].filter((c): c is SeverityClass => c !== undefined);
   if (classes.length === 0) return 'unknown';
   return classes.reduce((a, b) => (SEVERITY_CLASSES.indexOf(b) > SEVERITY_CLASSES.indexOf(a) ? b : a));
 }

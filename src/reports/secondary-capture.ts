@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import { namedFingerOf, type HandAnalysis, type JointNotGradedCause, type JointResult, type SeverityClass } from '../analysis/hand-analysis.js';
 import { HAND_NAMES } from '../analysis/joints.js';
 import { markerCheck } from '../analysis/laterality.js';
-import { EROSION_DRAWN, severityOf } from '../analysis/severity.js';
+import { severityCounts } from '../analysis/severity.js';
 import type { NaturalDataset } from '../dicom/part10.js';
 import { SEVERITY_COLOURS, escapeXml } from '../imaging/preview.js';
 import {
@@ -125,23 +125,6 @@ const SEVERITY_NAMES: Record<SeverityClass | 'unknown', string> = {
   severe: 'severe',
   unknown: 'not graded',
 };
-
-export function severityCounts(joints: readonly JointResult[]): {
-  ra: Record<SeverityClass, number>;
-  erosion: Record<SeverityClass, number>;
-  oa: Record<SeverityClass, number>;
-} {
-  const ra = { healthy: 0, mild: 0, severe: 0 };
-  const erosion = { healthy: 0, mild: 0, severe: 0 };
-  const oa = { healthy: 0, mild: 0, severe: 0 };
-  for (const j of joints) {
-    if (j.severity?.ra) ra[j.severity.ra]++;
-    // the class the box is drawn in for its erosion (severity.ts EROSION_DRAWN): the rows add up to the boxes
-    if (j.erosion) erosion[severityOf(j.erosion.grade, EROSION_DRAWN)]++;
-    if (j.severity?.oa) oa[j.severity.oa]++;
-  }
-  return { ra, erosion, oa };
-}
 
 const text = (kind: PanelLineKind, s: string, colour?: string): PanelLine => ({
   kind,

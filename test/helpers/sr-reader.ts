@@ -2,7 +2,7 @@ import type { GradeResult, HandTotals, JointResult, SeverityClass } from '../../
 import { JOINT_SITES, type JointSite, type Laterality } from '../../src/analysis/joints.js';
 import type { NaturalDataset } from '../../src/dicom/part10.js';
 import { CodedConcept, SrBuildError } from '../../src/reports/sr/content-items.js';
-import { DCM, PRIVATE, SCT, UMLS, countCode, gradeProbability, lateralityFromCode, patternFromCode, severityFromCode } from '../../src/reports/sr/codes.js';
+import { DCM, PRIVATE, SCT, UMLS, countCode, type CountedClass, gradeProbability, lateralityFromCode, patternFromCode, severityFromCode } from '../../src/reports/sr/codes.js';
 
 /**
  * Reading jointscore's own SR back into values, for tests that check what was written (the
@@ -13,6 +13,8 @@ import { DCM, PRIVATE, SCT, UMLS, countCode, gradeProbability, lateralityFromCod
 
 /** A joint as the SR holds it: the result's fields (box recovered from float32 Graphic Data, see {@link fromFloat32}) and the SR's own. */
 export interface SrJoint extends Pick<JointResult, 'site' | 'box' | 'confidence' | 'jsn' | 'erosion' | 'kl' | 'jswMm' | 'severity'> {
+  /** the class its erosion is drawn in (JS-ERO-SEV), where it has an erosion grade */
+  erosionClass?: SeverityClass;
   trackingIdentifier: string;
   trackingUid: string;
   laterality: Laterality;
@@ -24,7 +26,7 @@ export interface SrJoint extends Pick<JointResult, 'site' | 'box' | 'confidence'
 
 export interface SrHandSummary extends HandTotals {
   laterality: Laterality;
-  counts: { ra: Record<SeverityClass, number>; oa: Record<SeverityClass, number> };
+  counts: Record<'ra' | 'erosion' | 'oa', Record<SeverityClass, number>>;
 }
 
 /** A hand none of whose joints is graded: its counts (all 0) and why, no totals or pattern. */
@@ -185,6 +187,8 @@ export function readSrJoints(dataset: NaturalDataset): SrJoint[] {
     const oa = childrenNamed(group, PRIVATE.OaSeverityClass)[0];
     if (ra) joint.severity.ra = severityFromCode(CodedConcept.fromItem(seq(ra.ConceptCodeSequence)[0]));
     if (oa) joint.severity.oa = severityFromCode(CodedConcept.fromItem(seq(oa.ConceptCodeSequence)[0]));
+    const ero = childrenNamed(group, PRIVATE.ErosionClass)[0];
+    if (ero) joint.erosionClass = severityFromCode(CodedConcept.fromItem(seq(ero.ConceptCodeSequence)[0]));
     const skipped = childrenNamed(group, PRIVATE.JointNotGraded)[0];
     if (skipped) joint.notGraded = CodedConcept.fromItem(seq(skipped.ConceptCodeSequence)[0]).meaning;
     out.push(joint);
@@ -204,7 +208,7 @@ export function readSrHandSummaries(dataset: NaturalDataset): (SrHandSummary | S
       if (!item) throw new SrBuildError(`${id}: missing ${name.toString()}`);
       return numValue(item, id);
     };
-    const counts = (score: 'RA' | 'OA') => ({
+    const counts = (score: CountedClass) => ({
       healthy: num(countCode(score, 'healthy')),
       mild: num(countCode(score, 'mild')),
       severe: num(countCode(score, 'severe')),
@@ -213,7 +217,7 @@ export function readSrHandSummaries(dataset: NaturalDataset): (SrHandSummary | S
     const why = childrenNamed(group, PRIVATE.JointNotGraded).map((item) => CodedConcept.fromItem(seq(item.ConceptCodeSequence)[0]).meaning);
     if (!pat && why.length) {
       if (childrenNamed(group, PRIVATE.SvhJsnTotal).length) throw new SrBuildError(`${id}: totals beside "not graded"`);
-      out.push({ laterality: m[1] as Laterality, counts: { ra: counts('RA'), oa: counts('OA') }, noneGraded: why });
+      out.push({ laterality: m[1] as Laterality, counts: { ra: counts('RA'), erosion: counts('ERO'), oa: counts('OA') }, noneGraded: why });
       continue;
     }
     if (!pat) throw new SrBuildError(`${id}: missing pattern`);
@@ -223,7 +227,7 @@ export function readSrHandSummaries(dataset: NaturalDataset): (SrHandSummary | S
       svhErosion: num(PRIVATE.SvhErosionTotal),
       klSum: num(PRIVATE.KlSum),
       pattern: patternFromCode(CodedConcept.fromItem(seq(pat.ConceptCodeSequence)[0])),
-      counts: { ra: counts('RA'), oa: counts('OA') },
+      counts: { ra: counts('RA'), erosion: counts('ERO'), oa: counts('OA') },
     });
   }
   return out;

@@ -105,6 +105,7 @@ export const PRIVATE = {
   KlGrade: p('JS-KL', 'Kellgren-Lawrence grade'),
   RaSeverityClass: p('JS-RA-SEV', 'RA severity class from JSN grade'),
   OaSeverityClass: p('JS-OA-SEV', 'OA severity class from KL grade'),
+  ErosionClass: p('JS-ERO-SEV', 'Erosion class from SvH erosion grade'),
   DetectionConfidence: p('JS-DET-CONF', 'Joint detection confidence'),
   /** no standard code names a radiographic joint space width; the grader measures it in mm */
   JointSpaceWidth: p('JS-JSW', 'Joint space width'),
@@ -137,6 +138,13 @@ export const PRIVATE = {
   CoarseFilm: p('JS-COARSE-FILM', 'Film resolution too coarse for the joint space'),
 } as const;
 
+/** The classes a hand's summary counts its joints by: RA (JSN), erosion (as drawn), OA (KL). */
+export type CountedClass = 'RA' | 'ERO' | 'OA';
+/** as in their Code Meanings since the RA and OA counts were first written (kept: archives hold them) */
+const COUNTED_NAMES: Record<CountedClass, string> = { RA: 'RA severity', ERO: 'erosion class', OA: 'OA severity' };
+/** In the order the hand summary lists them. */
+const COUNTED_CLASSES: readonly CountedClass[] = ['RA', 'ERO', 'OA'];
+
 /** Equivalent Meaning of Concept Name (121050) texts for private concept names. */
 export const EQUIVALENT_MEANING: Record<string, string> = {
   'JS-SVH-JSN': 'Sharp/van der Heijde joint space narrowing grade (0 normal; 1 focal or doubtful; 2 generalised, < 50 % lost; 3 > 50 % lost or subluxation; 4 ankylosis or complete luxation)',
@@ -144,6 +152,7 @@ export const EQUIVALENT_MEANING: Record<string, string> = {
   'JS-KL': 'Kellgren-Lawrence grade for hand osteoarthritis (0 none to 4 large osteophytes, marked narrowing, severe sclerosis, deformity)',
   'JS-RA-SEV': 'Rheumatoid arthritis severity class derived from the SvH JSN grade by the configured thresholds',
   'JS-OA-SEV': 'Osteoarthritis severity class derived from the Kellgren-Lawrence grade by the configured thresholds',
+  'JS-ERO-SEV': 'Class a joint is drawn in for its SvH erosion grade (1-2 mild, 3-5 severe): jointscore\'s own, so that an eroded joint is not shown as healthy; the reference study\'s RA classes are from JSN alone',
   'JS-DET-CONF': 'Confidence of the joint detector that this joint is present at this region (0 to 1)',
   'JS-JSW': 'Radiographic joint space width: the gap between the two bone ends along the joint axis, in mm, as the grader model measures it from the image at its pixel spacing',
   'JS-SVH-JSN-TOT': 'Sum of Sharp/van der Heijde joint space narrowing grades over the joints of one hand',
@@ -155,10 +164,10 @@ export const EQUIVALENT_MEANING: Record<string, string> = {
 for (let k = 0; k <= 5; k++) {
   EQUIVALENT_MEANING[`JS-P${k}`] = `Model probability that the grade is ${k}`;
 }
-for (const score of ['RA', 'OA'] as const) {
+for (const score of COUNTED_CLASSES) {
   for (const cls of ['healthy', 'mild', 'severe'] as const) {
-    EQUIVALENT_MEANING[countCode(score, cls).value] =
-      `Number of joints of one hand in ${score} severity class "${cls}"`;
+    const name = score === 'ERO' ? 'erosion class (as drawn, JS-ERO-SEV)' : `${score} severity class`;
+    EQUIVALENT_MEANING[countCode(score, cls).value] = `Number of joints of one hand in ${name} "${cls}"`;
   }
 }
 
@@ -168,8 +177,8 @@ export function gradeProbability(k: number): CodedConcept {
   return p(`JS-P${k}`, `Probability of grade ${k}`);
 }
 
-export function countCode(score: 'RA' | 'OA', cls: SeverityClass): CodedConcept {
-  return p(`JS-N-${score}-${cls.toUpperCase()}`, `Number of joints with ${score} severity ${cls}`);
+export function countCode(score: CountedClass, cls: SeverityClass): CodedConcept {
+  return p(`JS-N-${score}-${cls.toUpperCase()}`, `Number of joints with ${COUNTED_NAMES[score]} ${cls}`);
 }
 
 export function severityCode(cls: SeverityClass): CodedConcept {

@@ -1,5 +1,6 @@
 import type { GradeResult, HandResult, JointNotGradedCause, JointResult, SeverityClass } from '../../analysis/hand-analysis.js';
 import { JSW_SITES, MAX_GRADE, scoresFor, trackingId, type Score } from '../../analysis/joints.js';
+import { SEVERITY_CLASSES, erosionClass, severityCounts } from '../../analysis/severity.js';
 import {
   CodeItem, CodedConcept, ContainerItem, ContentItem, ImageItem, NumItem, ScoordItem, SrBuildError, TextItem,
   UidRefItem, type ImageReference, type RelationshipType,
@@ -343,6 +344,8 @@ export function jointGroup(laterality: 'L' | 'R', joint: JointResult, ctx: Group
   }
   const sev = joint.severity ?? {};
   if (sev.ra) evaluations.push(qualitativeEvaluation(PRIVATE.RaSeverityClass, severityCode(sev.ra)));
+  const erosion = erosionClass(joint);
+  if (erosion) evaluations.push(qualitativeEvaluation(PRIVATE.ErosionClass, severityCode(erosion)));
   if (sev.oa) evaluations.push(qualitativeEvaluation(PRIVATE.OaSeverityClass, severityCode(sev.oa)));
   return measurementGroup({
     template: '1410',
@@ -380,7 +383,7 @@ export function handBox(hand: HandResult): [number, number, number, number] {
 export function handSummaryGroup(hand: HandResult, ctx: GroupContext): ContainerItem {
   const id = handTrackingId(hand.laterality);
   const s = hand.summary;
-  const count = (key: 'ra' | 'oa', cls: SeverityClass) => hand.joints.filter((j) => j.severity?.[key] === cls).length;
+  const counts = severityCounts(hand.joints);
   // a hand none of whose joints is graded carries why instead of totals and a pattern (the counts, all 0, stay true)
   const measurements: NumItem[] = 'notGraded' in s
     ? []
@@ -389,10 +392,8 @@ export function handSummaryGroup(hand: HandResult, ctx: GroupContext): Container
         measurement(PRIVATE.SvhErosionTotal, s.svhErosion, UCUM.NoUnits),
         measurement(PRIVATE.KlSum, s.klSum, UCUM.NoUnits),
       ];
-  for (const [key, label] of [['ra', 'RA'], ['oa', 'OA']] as const) {
-    for (const cls of ['healthy', 'mild', 'severe'] as const) {
-      measurements.push(measurement(countCode(label, cls), count(key, cls), UCUM.NoUnits));
-    }
+  for (const [key, label] of [['ra', 'RA'], ['erosion', 'ERO'], ['oa', 'OA']] as const) {
+    for (const cls of SEVERITY_CLASSES) measurements.push(measurement(countCode(label, cls), counts[key][cls], UCUM.NoUnits));
   }
   return measurementGroup({
     template: '1410',
