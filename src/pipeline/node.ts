@@ -79,12 +79,7 @@ export const LOOP_IDLE_MS = 1000;
 export const WORKER_RETRY_MS = 2000;
 
 export async function startNode(config: NodeConfig, log: Logger, observers: NodeHooks = {}): Promise<RunningNode> {
-  const hooks: NodeHooks = {
-    ...guardObservers({ received: observers.received }, log, 'node'),
-    scp: guardObservers(observers.scp, log, 'scp'),
-    worker: guardObservers(observers.worker, log, 'worker'),
-    delivery: guardObservers(observers.delivery, log, 'delivery'),
-  };
+  const hooks = guardedHooks(observers, log);
   const spool = new Spool(join(config.dataDir, 'spool'));
   const queue = new JobQueue(join(config.dataDir, 'queue.sqlite'));
   const resultsDir = join(config.dataDir, 'results-work');
@@ -98,21 +93,7 @@ export async function startNode(config: NodeConfig, log: Logger, observers: Node
 
   const work = new Wakeable();
   const outbox = new Wakeable();
-  const settle = async (job: Job) => {
-    hooks.delivery?.settled?.(job);
-    if (job.state === 'done') await cleanUp(job, resultsDir);
-  };
-  const enqueue = (obj: SpooledObject, callingAe: string) => {
-    const { job, outcome } = queue.enqueue({ ...obj, spoolPath: obj.path, modelVersion, callingAe });
-    hooks.received?.(outcome);
-    if (outcome === 'duplicate') {
-      log.info('already received: no new job', { job: job.id, sopInstanceUid: obj.sopInstanceUid, state: job.state });
-      // a done job's source was removed when it settled: this new copy has no use, and
-      // nothing else would ever remove it (an unfinished job still reads the same path)
-      if (job.state === 'done') rmSync(obj.path, { force: true });
-    }
-    work.wake();
-  };
+  const enqueue = receiver(queue, modelVersion, hooks, log, () => work.wake());
   tidySpool(spool, queue, resultsDir, enqueue, log);
 
   const worker = new Worker({
@@ -127,6 +108,10 @@ export async function startNode(config: NodeConfig, log: Logger, observers: Node
     events: hooks.worker,
     finished: (job) => cleanUp(job, resultsDir),
   });
+  const settle = async (job: Job) => {
+    hooks.delivery?.settled?.(job);
+    if (job.state === 'done') await cleanUp(job, resultsDir);
+  };
   const deliverer = new Deliverer({
     queue,
     config: config.delivery,
@@ -138,7 +123,87 @@ export async function startNode(config: NodeConfig, log: Logger, observers: Node
   sweep();
   const sweeper = setInterval(sweep, SWEEP_INTERVAL_MS);
   sweeper.unref();
+  const loops = runLoops(worker, deliverer, queue, work, outbox, log);
+  const stopLoops = async () => {
+    clearInterval(sweeper);
+    await loops.stop();
+  };
 
+  let scp: RunningScp;
+  try {
+    scp = await startScp({
+      config: config.dimse,
+      spool,
+      log,
+      events: hooks.scp,
+      receiver: { stored: (obj: SpooledObject, peer: PeerInfo) => enqueue(obj, peer.callingAe) },
+    });
+  } catch (err) {
+    await stopLoops();
+    queue.close();
+    throw err;
+  }
+  log.info('listening', { aeTitle: config.dimse.aeTitle, port: scp.port, modelVersion, destinations: destinationNames(config.delivery) });
+
+  return {
+    port: scp.port,
+    associations: () => scp.associations(),
+    queue,
+    models,
+    modelVersion,
+    notReady: () => {
+      if (loops.stopping()) return ['stopping'];
+      const low = spool.belowFreeMark(config.dimse.minFreeDiskMb);
+      return low ? [`disk low: ${low}; C-STOREs are answered A700`] : [];
+    },
+    diskFreeBytes: () => spool.freeBytes(),
+    health: () => loops.health(),
+    stop: async () => {
+      loops.beginStop();
+      await scp.close();
+      await stopLoops();
+      queue.close();
+    },
+  };
+}
+
+/** The caller's observers, each guarded so that one that throws cannot stop the node. */
+function guardedHooks(observers: NodeHooks, log: Logger): NodeHooks {
+  return {
+    ...guardObservers({ received: observers.received }, log, 'node'),
+    scp: guardObservers(observers.scp, log, 'scp'),
+    worker: guardObservers(observers.worker, log, 'worker'),
+    delivery: guardObservers(observers.delivery, log, 'delivery'),
+  };
+}
+
+/** What the SCP calls with each object stored: a job for it (or none, for one already done), and the worker woken. */
+function receiver(queue: JobQueue, modelVersion: string, hooks: NodeHooks, log: Logger, wake: () => void) {
+  return (obj: SpooledObject, callingAe: string): void => {
+    const { job, outcome } = queue.enqueue({ ...obj, spoolPath: obj.path, modelVersion, callingAe });
+    hooks.received?.(outcome);
+    if (outcome === 'duplicate') {
+      log.info('already received: no new job', { job: job.id, sopInstanceUid: obj.sopInstanceUid, state: job.state });
+      // a done job's source was removed when it settled: this new copy has no use, and
+      // nothing else would ever remove it (an unfinished job still reads the same path)
+      if (job.state === 'done') rmSync(obj.path, { force: true });
+    }
+    wake();
+  };
+}
+
+/** The worker and delivery loops, running until stopped, with their heartbeats. */
+interface Loops {
+  stopping(): boolean;
+  /** what is wrong, if a loop has stalled or the queue failed under the worker */
+  health(): string[];
+  /** no new round starts (the SCP may still be closing) */
+  beginStop(): void;
+  /** ends both loops once their current round is over */
+  stop(): Promise<void>;
+}
+
+function runLoops(worker: Worker, deliverer: Deliverer, queue: JobQueue, work: Wakeable, outbox: Wakeable, log: Logger): Loops {
   let stopping = false;
   const beats = { worker: Date.now(), delivery: Date.now() };
   let workerTrouble: string | undefined;
@@ -166,53 +231,22 @@ export async function startNode(config: NodeConfig, log: Logger, observers: Node
       await outbox.sleep(next === undefined ? LOOP_IDLE_MS : Math.max(50, Math.min(LOOP_IDLE_MS, next - Date.now())));
     }
   })();
-
-  let scp: RunningScp;
-  try {
-    scp = await startScp({
-      config: config.dimse,
-      spool,
-      log,
-      events: hooks.scp,
-      receiver: { stored: (obj: SpooledObject, peer: PeerInfo) => enqueue(obj, peer.callingAe) },
-    });
-  } catch (err) {
-    stopping = true;
-    clearInterval(sweeper);
-    work.wake();
-    outbox.wake();
-    await Promise.all([workerLoop, deliveryLoop]);
-    queue.close();
-    throw err;
-  }
-  log.info('listening', { aeTitle: config.dimse.aeTitle, port: scp.port, modelVersion, destinations: destinationNames(config.delivery) });
-
   return {
-    port: scp.port,
-    associations: () => scp.associations(),
-    queue,
-    models,
-    modelVersion,
-    notReady: () => {
-      if (stopping) return ['stopping'];
-      const low = spool.belowFreeMark(config.dimse.minFreeDiskMb);
-      return low ? [`disk low: ${low}; C-STOREs are answered A700`] : [];
-    },
-    diskFreeBytes: () => spool.freeBytes(),
+    stopping: () => stopping,
     health: () => {
       // a single analysis takes seconds; a minute without a heartbeat means a loop is stuck
       const stale = Object.entries(beats).filter(([, t]) => Date.now() - t > 120_000);
       const reasons = stale.map(([name]) => `${name} loop has not run for ${Math.round((Date.now() - beats[name as keyof typeof beats]) / 1000)} s`);
       return workerTrouble ? [...reasons, workerTrouble] : reasons;
     },
+    beginStop: () => {
+      stopping = true;
+    },
     stop: async () => {
       stopping = true;
-      clearInterval(sweeper);
-      await scp.close();
       work.wake();
       outbox.wake();
       await Promise.all([workerLoop, deliveryLoop]);
-      queue.close();
     },
   };
 }
