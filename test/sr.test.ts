@@ -181,6 +181,11 @@ describe('TID 1500 SR: content', () => {
     expect(g.measurements['JS-SVH-JSN']).toBe(2);
     expect(g.measurements['JS-JSW']).toBe(1.52);
     expect(g.units['JS-JSW']).toBe('mm');
+    // grades carry a UCUM annotation, not "1": OHIF shows a grade 0 as its unit alone (docs/viewer/README.md)
+    for (const grade of ['JS-SVH-JSN', 'JS-SVH-ERO', 'JS-KL']) expect(g.units[grade]).toBe('{grade}');
+    const hand = out.groups.find((x: { tracking_id: string }) => x.tracking_id === 'L-HAND');
+    expect(hand.units['JS-SVH-JSN-TOT']).toBe('{score}');
+    expect(hand.units['JS-N-RA-HEALTHY']).toBe('{joints}');
     expect(out.groups[2].measurements['JS-JSW']).toBe(0.71);
     expect(out.groups[3].measurements['JS-JSW']).toBeUndefined(); // RC: no single joint space
     expect(g.evaluations['JS-RA-SEV']).toBe('JS-MILD');

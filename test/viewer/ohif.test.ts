@@ -403,6 +403,17 @@ describe.skipIf(!ENABLED)(`OHIF ${ohifDist().version} shows the node's results (
     const r = await expectRegionsDrawnOnJoints(srWritten);
     await saveShot('sr-as-written.png', await page.screenshot());
     expect(r.onTruth, r.notes.join('\n')).toBe(r.joints);
+    // OHIF labels each region with its NUMs as `${value ? value.toFixed(2) : ''} ${unit code}`: with
+    // the unit "1", every grade 0 read "grade:  1"; with ({grade}, UCUM) it reads blank, not a grade
+    // one tspan per line of a region's label
+    const texts = await page.evaluate<string[]>(`[...document.querySelectorAll('svg text tspan')].map((t) => t.textContent ?? '')`);
+    const lines = texts.map((l) => l.replace(/\s+/g, ' ').trim());
+    const gradeLines = lines.filter((l) => /grade: /.test(l));
+    console.info(`viewer: ${gradeLines.length} grade labels, e.g. ${JSON.stringify(gradeLines.slice(0, 3))}`);
+    expect(gradeLines.length).toBeGreaterThan(20);
+    expect(gradeLines.filter((l) => /grade: 1$/.test(l)), 'a grade 0 shown as "1"').toEqual([]);
+    expect(gradeLines.some((l) => /grade: \{grade\}$/.test(l)), 'a grade 0 shown as its unit alone').toBe(true);
+    expect(gradeLines.some((l) => /grade: [1-5]\.00 \{grade\}$/.test(l)), 'a grade above 0 shown with its value').toBe(true);
     console.info(`viewer: the SR as written: ${r.joints} joint regions drawn, ${r.onTruth} on the true joint centre`);
   });
 

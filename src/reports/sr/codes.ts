@@ -67,8 +67,20 @@ export const UMLS = {
 } as const;
 
 export const UCUM = {
-  /** ("1", UCUM, "no units"), CID 7181: grades, totals and counts */
+  /** ("1", UCUM, "no units"), CID 7181 */
   NoUnits: c('1', 'UCUM', 'no units'),
+  /*
+   * Grades, totals and counts are dimensionless, and were written as "1" until 2026-12-07. OHIF
+   * prints a NUM as `${value ? value.toFixed(2) : ''} ${unit code}`: a grade 0 (most joints)
+   * then read "grade:  1", a grade that exists (docs/viewer/README.md). UCUM annotations equal 1
+   * as "1" does, and leave a blank where OHIF drops the 0, not a wrong number.
+   */
+  /** ("{grade}", UCUM, "grade"): SvH JSN, SvH erosion and Kellgren-Lawrence grades */
+  Grade: c('{grade}', 'UCUM', 'grade'),
+  /** ("{score}", UCUM, "score"): a hand's SvH totals and KL sum */
+  Score: c('{score}', 'UCUM', 'score'),
+  /** ("{joints}", UCUM, "joints"): a hand's counts of joints by class */
+  Joints: c('{joints}', 'UCUM', 'joints'),
   /** ("{ratio}", UCUM, "ratio"), CID 7181: probabilities and confidences in [0, 1] */
   Ratio: c('{ratio}', 'UCUM', 'ratio'),
   /** ("mm", UCUM, "millimeter"), CID 7181: the joint space width */

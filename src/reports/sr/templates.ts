@@ -288,7 +288,7 @@ function gradeMeasurement(score: Score, g: GradeResult, where: string): NumItem 
       children: equivalentMeaning(gradeProbability(k)),
     }),
   );
-  return measurement(GRADE_CODES[score], g.grade, UCUM.NoUnits, props);
+  return measurement(GRADE_CODES[score], g.grade, UCUM.Grade, props);
 }
 
 export interface GroupContext {
@@ -388,12 +388,12 @@ export function handSummaryGroup(hand: HandResult, ctx: GroupContext): Container
   const measurements: NumItem[] = 'notGraded' in s
     ? []
     : [
-        measurement(PRIVATE.SvhJsnTotal, s.svhJsn, UCUM.NoUnits),
-        measurement(PRIVATE.SvhErosionTotal, s.svhErosion, UCUM.NoUnits),
-        measurement(PRIVATE.KlSum, s.klSum, UCUM.NoUnits),
+        measurement(PRIVATE.SvhJsnTotal, s.svhJsn, UCUM.Score),
+        measurement(PRIVATE.SvhErosionTotal, s.svhErosion, UCUM.Score),
+        measurement(PRIVATE.KlSum, s.klSum, UCUM.Score),
       ];
   for (const [key, label] of [['ra', 'RA'], ['erosion', 'ERO'], ['oa', 'OA']] as const) {
-    for (const cls of SEVERITY_CLASSES) measurements.push(measurement(countCode(label, cls), counts[key][cls], UCUM.NoUnits));
+    for (const cls of SEVERITY_CLASSES) measurements.push(measurement(countCode(label, cls), counts[key][cls], UCUM.Joints));
   }
   return measurementGroup({
     template: '1410',
