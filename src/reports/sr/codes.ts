@@ -109,21 +109,25 @@ const p = (value: string, meaning: string) => new CodedConcept(value, PRIVATE_SC
 
 /**
  * Private concepts. `meaning` is the Code Meaning (<= 64 chars); `equivalent` the longer
- * plain-language Equivalent Meaning of Concept Name put beside a private concept name.
+ * plain-language Equivalent Meaning of Concept Name put beside a private concept name. The
+ * grades', totals', counts' and the confidence's meanings are short ("SvH JSN grade", not
+ * "Sharp/van der Heijde joint space narrowing grade", until 2026-12-07): OHIF labels each joint's region with a line
+ * per NUM, 21 regions on one hand, and the long lines overlapped across the film
+ * (docs/viewer/README.md); the Equivalent Meanings spell them out.
  */
 export const PRIVATE = {
-  SvhJsnGrade: p('JS-SVH-JSN', 'Sharp/van der Heijde joint space narrowing grade'),
-  SvhErosionGrade: p('JS-SVH-ERO', 'Sharp/van der Heijde erosion grade'),
-  KlGrade: p('JS-KL', 'Kellgren-Lawrence grade'),
+  SvhJsnGrade: p('JS-SVH-JSN', 'SvH JSN grade'),
+  SvhErosionGrade: p('JS-SVH-ERO', 'SvH erosion grade'),
+  KlGrade: p('JS-KL', 'KL grade'),
   RaSeverityClass: p('JS-RA-SEV', 'RA severity class from JSN grade'),
   OaSeverityClass: p('JS-OA-SEV', 'OA severity class from KL grade'),
   ErosionClass: p('JS-ERO-SEV', 'Erosion class from SvH erosion grade'),
-  DetectionConfidence: p('JS-DET-CONF', 'Joint detection confidence'),
+  DetectionConfidence: p('JS-DET-CONF', 'Detection confidence'),
   /** no standard code names a radiographic joint space width; the grader measures it in mm */
   JointSpaceWidth: p('JS-JSW', 'Joint space width'),
-  SvhJsnTotal: p('JS-SVH-JSN-TOT', 'Total SvH joint space narrowing score of hand'),
-  SvhErosionTotal: p('JS-SVH-ERO-TOT', 'Total SvH erosion score of hand'),
-  KlSum: p('JS-KL-SUM', 'Sum of Kellgren-Lawrence grades of hand'),
+  SvhJsnTotal: p('JS-SVH-JSN-TOT', 'SvH JSN total of hand'),
+  SvhErosionTotal: p('JS-SVH-ERO-TOT', 'SvH erosion total of hand'),
+  KlSum: p('JS-KL-SUM', 'KL sum of hand'),
   Pattern: p('JS-PATTERN', 'Arthritis pattern'),
   Healthy: p('JS-HEALTHY', 'healthy'),
   Mild: p('JS-MILD', 'mild'),
@@ -152,8 +156,7 @@ export const PRIVATE = {
 
 /** The classes a hand's summary counts its joints by: RA (JSN), erosion (as drawn), OA (KL). */
 export type CountedClass = 'RA' | 'ERO' | 'OA';
-/** as in their Code Meanings since the RA and OA counts were first written (kept: archives hold them) */
-const COUNTED_NAMES: Record<CountedClass, string> = { RA: 'RA severity', ERO: 'erosion class', OA: 'OA severity' };
+const COUNTED_NAMES: Record<CountedClass, string> = { RA: 'RA', ERO: 'erosion', OA: 'OA' };
 /** In the order the hand summary lists them. */
 const COUNTED_CLASSES: readonly CountedClass[] = ['RA', 'ERO', 'OA'];
 
@@ -190,7 +193,7 @@ export function gradeProbability(k: number): CodedConcept {
 }
 
 export function countCode(score: CountedClass, cls: SeverityClass): CodedConcept {
-  return p(`JS-N-${score}-${cls.toUpperCase()}`, `Number of joints with ${COUNTED_NAMES[score]} ${cls}`);
+  return p(`JS-N-${score}-${cls.toUpperCase()}`, `Joints ${COUNTED_NAMES[score]} ${cls}`);
 }
 
 export function severityCode(cls: SeverityClass): CodedConcept {
