@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readPart10, writePart10 } from '../src/dicom/part10.js';
+import { withSummary } from '../src/analysis/severity.js';
+import { DCM } from '../src/reports/sr/codes.js';
 import { buildSrDataset } from '../src/reports/sr/document.js';
 import { dciodvfy, runTool } from './helpers/dicom-tools.js';
 import { analysis, options, source } from './helpers/sr-fixture.js';
@@ -49,8 +51,31 @@ describe('reading notes in the SR', () => {
 
   it('says nothing extra when the header spacing was used on an upright hand', () => {
     const plain = { ...analysis, source: { ...analysis.source, pixelSpacingFrom: 'header' as const } };
-    const texts = readSrQualitativeEvaluations(buildSrDataset(plain, source, options)).map((e) => String(e.value));
-    expect(texts).toHaveLength(1);
+    const comments = readSrQualitativeEvaluations(buildSrDataset(plain, source, options)).filter((e) => DCM.Comment.equals(e.name));
+    expect(comments).toHaveLength(1); // the machine-made notice
+  });
+
+  it("opens with each hand's findings: totals, pattern and every joint called mild or severe", () => {
+    const evaluations = readSrQualitativeEvaluations(buildSrDataset(analysis, source, options));
+    const summaries = evaluations.filter((e) => DCM.Summary.equals(e.name)).map((e) => String(e.value));
+    // first, one per hand, before the reading notes and the notice
+    expect(evaluations.slice(0, analysis.hands.length).map((e) => e.name.value)).toEqual(analysis.hands.map(() => DCM.Summary.value));
+    expect(summaries).toHaveLength(analysis.hands.length);
+    const left = totalsOf(analysis.hands[0].summary);
+    expect(summaries[0]).toContain(`Left hand: 4 joints found, 4 graded. SvH JSN total ${left.svhJsn}, erosion total ${left.svhErosion}; KL sum ${left.klSum}; pattern ${left.pattern}.`);
+    // MCP2 (JSN 2), PIP3 (JSN 3, E5, KL4) and DIP5 (KL2) are called; RC (JSN 0) and MCP2's KL 1 are not
+    expect(summaries[0]).toContain('Mild or severe (3): MCP2 JSN2 E0 KL1 (mild); PIP3 JSN3 E5 KL4 (severe); DIP5 KL2 (mild).');
+    expect(summaries[0]).not.toContain('RC');
+  });
+
+  it("a hand none of whose joints is graded: its findings say so, without totals", () => {
+    const coarse = structuredClone(analysis);
+    coarse.hands = [withSummary({
+      laterality: 'R',
+      joints: coarse.hands[0].joints.map(({ jsn: _j, erosion: _e, kl: _k, jswMm: _w, ...j }) => ({ ...j, severity: {}, notGraded: { cause: 'resolution' as const, reason: 'pixels 0.9 mm' } })),
+    })];
+    const summaries = readSrQualitativeEvaluations(buildSrDataset(coarse, source, options)).filter((e) => DCM.Summary.equals(e.name));
+    expect(summaries.map((e) => e.value)).toEqual(['Right hand: 4 joints found, none graded (resolution).']);
   });
 });
 

@@ -36,6 +36,8 @@ export const DCM = {
   ImageRegion: c('111030', 'DCM', 'Image Region'),
   EquivalentMeaningOfConceptName: c('121050', 'DCM', 'Equivalent Meaning of Concept Name'),
   Comment: c('121106', 'DCM', 'Comment'),
+  /** CID 7001 "Diagnostic Imaging Report Headings": each hand's findings in a sentence or two, first among the evaluations */
+  Summary: c('121111', 'DCM', 'Summary'),
   /** Concept name of a coded finding (CIDs 3419, 6053, 7002, 9000); names the no-hand finding */
   Finding: c('121071', 'DCM', 'Finding'),
   /**

@@ -11,6 +11,7 @@ import {
   CodedConcept, ContainerItem, ContentItem, SrBuildError, TextItem, checkTree, conceptsIn, imagesIn, type ImageReference,
   type SrIod,
 } from './content-items.js';
+import { handFindings } from '../findings.js';
 import { DCM, PRIVATE_SCHEME, PRIVATE_SCHEME_IDENTIFICATION, SCT } from './codes.js';
 import {
   deviceObserverContext, handSummaryGroup, handTrackingId, imageLibrary, jointGroup, measurementReport, noHandFinding,
@@ -110,7 +111,8 @@ export function buildSrDataset(analysis: HandAnalysis, source: NaturalDataset, o
     algorithmVersion: version,
     trackingUid: (id) => derivedUid([sopInstanceUid, resultUidVersion(version), 'sr', 'tracking', id], options.uidRoot),
   };
-  const content = reportContent(ctx, handGroups(analysis, groupCtx), readingNotes(analysis));
+  const summaries = analysis.hands.map((hand) => new TextItem(DCM.Summary, handFindings(hand), { relationship: 'CONTAINS' }));
+  const content = reportContent(ctx, handGroups(analysis, groupCtx), [...summaries, ...readingNotes(analysis)]);
   return srDocument(ctx, content, source);
 }
 
