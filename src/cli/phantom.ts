@@ -39,6 +39,7 @@ export function registerPhantom(program: Command): void {
     .option('--oblique-fanned', 'as --oblique, with the fingers fanned apart as radiographers position an oblique (the palm and carpus turned)')
     .option('--metal', 'a metal wire across two joints of each hand (from the seed), as fixed fractures show them: joints the node must not grade')
     .option('--child', "children's hands (10-14 years, growth plates open; Patient's Age says so too): films the node must not grade")
+    .option('--ulnar-drift <deg>', 'the fingers drifted toward the ulna at the MCPs by this many degrees (0-60), as rheumatoid hands drift: PA hands the node must still grade')
     .option('--no-preview', 'skip the PNG previews')
     .option('--fixtures', "write the project's named test fixtures instead (ignores the other image options)")
     .action(async (raw: Record<string, string | boolean>) => {
@@ -56,6 +57,7 @@ export function registerPhantom(program: Command): void {
         obliqueFanned: raw.obliqueFanned === true,
         child: raw.child === true,
         metal: raw.metal === true,
+        ...(raw.ulnarDrift !== undefined ? { ulnarDriftDeg: raw.ulnarDrift } : {}),
       });
       mkdirSync(opts.out, { recursive: true });
       const log = logger();

@@ -116,6 +116,12 @@ export const dirOf = (deg: number): V2 => [Math.sin(rad(deg)), Math.cos(rad(deg)
 export const add = (p: V2, q: V2, k = 1): V2 => [p[0] + q[0] * k, p[1] + q[1] * k];
 const perp = (d: V2): V2 => [d[1], -d[0]];
 const lerp = (p: V2, q: V2, t: number): V2 => [p[0] + (q[0] - p[0]) * t, p[1] + (q[1] - p[1]) * t];
+/** `p` turned `deg` degrees about `c`, in dirOf's sense (from +v towards +u) */
+const turnAbout = (p: V2, c: V2, deg: number): V2 => {
+  const [x, y] = [p[0] - c[0], p[1] - c[1]];
+  const [cs, sn] = [Math.cos(rad(deg)), Math.sin(rad(deg))];
+  return [c[0] + x * cs + y * sn, c[1] + y * cs - x * sn];
+};
 
 // Average adult dimensions (mm): index 0 = thumb .. 4 = little finger.
 const MC_LEN = [46, 68, 65, 58, 54];
@@ -360,11 +366,19 @@ function buildRay(m: HandModel, pose: HandPose, d: number, carpalTop: V2, baseGa
     prevGap = g;
     const n = perp(dir);
     const rNext = radii[k + 1][0];
-    const cupBottom = add(add(tip, dir, g * fore), n, l.offset * rNext);
-    joint(m, site, add(add(tip, dir, (g * fore) / 2), n, (l.offset * rNext) / 2), dir, prof.rHead, g);
+    let cupBottom = add(add(tip, dir, g * fore), n, l.offset * rNext);
+    let centre = add(add(tip, dir, (g * fore) / 2), n, (l.offset * rNext) / 2);
+    // an ulnar drift turns the finger about the metacarpal head's centre, its base gliding round
+    // the head with the joint space kept (turned at the cup instead, the bone ends would overlap)
+    const drift = k === 0 && !thumb ? pose.ulnarDriftDeg ?? 0 : 0;
+    if (drift) {
+      const head = add(tip, dir, -prof.rHead * fore);
+      [cupBottom, centre] = [turnAbout(cupBottom, head, -drift), turnAbout(centre, head, -drift)];
+    }
+    joint(m, site, centre, drift ? dirOf(Math.atan2(dir[0], dir[1]) * (180 / Math.PI) - drift / 2) : dir, prof.rHead, g);
     if (k === 0) {
       mcp = tip;
-      ang += thumb ? -12 : SPREAD[d] * pose.spread + pose.fingerDevDeg;
+      ang += thumb ? -12 : SPREAD[d] * pose.spread + pose.fingerDevDeg - drift;
       if (thumb) sesamoids(m, pose, tip, dir);
     }
     ang += l.angulationDeg;

@@ -52,6 +52,8 @@ export interface PhantomRunOptions {
   child: boolean;
   /** metal wires across two joints of each hand: joints the node must not grade */
   metal: boolean;
+  /** the fingers drifted toward the ulna at the MCPs by this many degrees, as rheumatoid hands drift; undefined: the pose's own */
+  ulnarDriftDeg?: number;
   preview: boolean;
 }
 
@@ -114,6 +116,7 @@ export function parsePhantomOptions(raw: Partial<RawPhantomOptions>): PhantomRun
     obliqueFanned: raw.obliqueFanned === true,
     child: raw.child === true,
     metal: raw.metal === true,
+    ...(raw.ulnarDriftDeg !== undefined ? { ulnarDriftDeg: decimal('ulnar-drift', s('ulnarDriftDeg', '0'), 0, 60) } : {}),
     preview: raw.preview !== false,
   };
 }
@@ -141,5 +144,6 @@ export function specFor(opts: PhantomRunOptions, index: number): PhantomSpec {
     ...(opts.obliqueFanned ? { obliqueFanned: true as const } : {}),
     ...(opts.child ? { child: true as const } : {}),
     ...(opts.metal ? { metal: true as const } : {}),
+    ...(opts.ulnarDriftDeg !== undefined ? { ulnarDriftDeg: opts.ulnarDriftDeg } : {}),
   };
 }

@@ -22,6 +22,8 @@ export interface HandPose {
   thumbDeg: number;
   /** ulnar/radial deviation of the fingers at the MCPs */
   fingerDevDeg: number;
+  /** rheumatoid ulnar drift on top of it, degrees toward the ulna, the finger turned about the metacarpal head (PhantomSpec.ulnarDriftDeg) */
+  ulnarDriftDeg?: number;
   /** bone: cortical thickness fraction of the shaft radius, and mineral density factor */
   cortFrac: number;
   density: number;

@@ -58,7 +58,12 @@ export function renderPhantom(spec: PhantomSpec, opts: RenderOptions = {}): Rend
   const size = rng.fork('size').uniform(0.86, 1.1) * (spec.child ? 0.82 : 1);
   const built = lats.map((lat, i) => {
     const hr = rng.fork(`hand-${lat}`);
-    const pose = { ...sampleHandPose(hr.fork('pose'), patient.ageYears, wide), scale: size, ...(spec.child ? { openPhyses: true } : {}) };
+    const pose = {
+      ...sampleHandPose(hr.fork('pose'), patient.ageYears, wide),
+      scale: size,
+      ...(spec.child ? { openPhyses: true } : {}),
+      ...(spec.ulnarDriftDeg ? { ulnarDriftDeg: spec.ulnarDriftDeg } : {}),
+    };
     const grades = forced(sampleHandGrades(profile, disease, hr.fork('grades')), opts.forceGrades);
     const lesions = new Map<JointSite, JointLesions>();
     for (const s of JOINT_SITES) lesions.set(s, lesionsFor(s, grades[s], disease.ra > 0, hr.fork(`lesion-${s}`)));

@@ -42,6 +42,12 @@ export interface PhantomSpec {
    * fused joints show them: joints the node must not grade; `RenderedPhantom.metal` names them
    */
   metal?: true;
+  /**
+   * the fingers deviated toward the ulna at the MCPs by this many degrees, as rheumatoid
+   * hands drift (20-40 degrees in established disease), on top of the pose's own few degrees
+   * either way, each finger turned about its metacarpal head: a PA hand the node must still grade
+   */
+  ulnarDriftDeg?: number;
 }
 
 /** A film stored turned clockwise by quarter turns, after a left-right mirror if `mirrored`. */
