@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HandAnalysis } from '../src/analysis/hand-analysis.js';
 import { runReferenceEval } from '../src/cli/eval.js';
-import { pairFilms, readReference, referenceAgreement, referenceJointCsv, referenceJointRows } from '../src/eval/reference.js';
+import { groupAgreement, jointGroupOf, pairFilms, readReference, referenceAgreement, referenceJointCsv, referenceJointRows } from '../src/eval/reference.js';
 import { readDicomImage } from '../src/imaging/decode.js';
 import { readPart10, writePart10 } from '../src/dicom/part10.js';
 import { toDisplay } from '../src/imaging/preprocess.js';
@@ -113,6 +113,29 @@ describe('real-film references', () => {
     expect(zero.scores.jsn.n).toBeGreaterThan(0);
   });
 
+  it('by joint group: which joints the models read higher or lower than the reference', () => {
+    const row = (site: string, score: 'jsn' | 'erosion' | 'kl', reference: number, predicted?: number) =>
+      ({ film: 'f', site, score, reference, ...(predicted !== undefined ? { predicted } : {}), outcome: predicted === undefined ? 'joint not found' : 'graded' });
+    const groups = groupAgreement([
+      row('L-MCP2', 'jsn', 0, 2), row('L-MCP3', 'jsn', 1, 1), row('R-MCP5', 'jsn', 2, 1), row('MCP1', 'jsn', 0, 0),
+      row('L-PIP3', 'jsn', 2, 0), row('L-DIP2', 'kl', 3, 3), row('L-STT', 'erosion', 1), row('L-RC', 'erosion', 2, 3),
+    ]);
+    expect(groups.map((g) => [g.score, g.group, g.n])).toEqual([
+      ['jsn', 'MCP2-5', 3], ['jsn', 'PIP', 1], ['jsn', 'thumb', 1], ['erosion', 'wrist', 1], ['kl', 'DIP', 1],
+    ]);
+    // MCP2-5: 0 -> 2, 1 -> 1, 2 -> 1: one exact, two within one, read higher by (2 + 0 - 1) / 3
+    expect(groups[0]).toEqual({ score: 'jsn', group: 'MCP2-5', n: 3, accuracy: 1 / 3, withinOne: 2 / 3, mae: 1, bias: 1 / 3 });
+    expect(groups[1]).toMatchObject({ group: 'PIP', accuracy: 0, withinOne: 0, bias: -2 });
+    expect(jointGroupOf('CMC1')).toBe('thumb');
+    expect(jointGroupOf('CMC4')).toBe('CMC3-5');
+    expect(jointGroupOf('CSL')).toBe('wrist');
+    // in the agreement, over the rows graded by both: the truth against itself has no bias anywhere
+    const perfect = referenceAgreement(readReference(plainCsv()).films, new Map([['P001-LH', truth]]));
+    expect(perfect.byGroup.length).toBeGreaterThan(3);
+    expect(perfect.byGroup.every((g) => g.accuracy === 1 && g.bias === 0)).toBe(true);
+    expect(perfect.byGroup.reduce((n, g) => n + (g.score === 'jsn' ? g.n : 0), 0)).toBe(perfect.scores.jsn.n);
+  });
+
   it('joint by joint: each referenced score beside its prediction, or why there is none', () => {
     const films = readReference(ra2Csv(false)).films;
     const rows = referenceJointRows(films, new Map([['P001-LH', truth]]));
@@ -171,6 +194,9 @@ describe('real-film references', () => {
     expect(r.agreement.scores.jsn.withinOne).toBeGreaterThan(0.7);
     const md = readFileSync(r.markdown, 'utf8');
     expect(md).toMatch(/\| jsn \| \d+ \|.* \| [\d.]+ % \/ [\d.]+ % \|$/m);
+    // by joint group, each row the agreement's
+    for (const g of r.agreement.byGroup) expect(md).toContain(`| ${g.score} | ${g.group} | ${g.n} |`);
+    expect(md).toMatch(/\| jsn \| MCP2-5 \| \d+ \| [\d.]+ % \| [\d.]+ % \| [\d.]+ \| [+-][\d.]+ \|$/m);
     // the grader measures the phantom's joint spaces near their true widths (0.6-1.6 mm here)
     expect(r.agreement.width!.n).toBeGreaterThan(10);
     expect(r.agreement.width!.maeMm).toBeLessThan(0.2);

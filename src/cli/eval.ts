@@ -143,10 +143,24 @@ export function referenceMarkdown(a: ReferenceReport, reference: string, images:
       ? [`Joint space width (the reference's jsw_mm): ${a.width.n} joints measured by both, mean absolute error ${num(a.width.maeMm, 2)} mm, bias (measured - reference) ${num(a.width.biasMm, 2)} mm, correlation ${num(a.width.correlation, 2)}.`]
       : []),
     ...patternLines(a.pattern),
+    ...groupLines(a.byGroup),
     '',
     ...confusion,
     '',
   ].join('\n');
+}
+
+/** Agreement by joint group (reference.ts `groupAgreement`): which joints the models read higher or lower than the site's readers. */
+function groupLines(groups: ReferenceReport['byGroup']): string[] {
+  if (groups.length === 0) return [];
+  return [
+    '',
+    'By joint group (joints graded by both; bias: mean predicted - reference grade, above 0 where the models read higher):',
+    '',
+    '| score | joints | joints graded by both | exact | within one grade | mean abs. error | bias |',
+    '|---|---|---:|---:|---:|---:|---:|',
+    ...groups.map((g) => `| ${g.score} | ${g.group} | ${g.n} | ${pct(g.accuracy)} | ${pct(g.withinOne)} | ${num(g.mae, 2)} | ${g.bias >= 0 ? '+' : ''}${num(g.bias, 2)} |`),
+  ];
 }
 
 /** The hand's pattern against the reference's, on the joint scores both give (reference.ts `PatternAgreement`). */

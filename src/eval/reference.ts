@@ -185,6 +185,54 @@ export interface ReferenceAgreement {
   width: WidthAgreement | null;
   /** the hand's pattern against the one the reference's grades give (pattern.ts) */
   pattern: PatternAgreement;
+  /** per score and joint group, on joints graded by both: where the models and the reference part */
+  byGroup: GroupAgreement[];
+}
+
+/** The joints a site's readers look at together: where a model's reading departs tends to be one of these. */
+export const JOINT_GROUPS = ['MCP2-5', 'PIP', 'DIP', 'thumb', 'CMC3-5', 'wrist'] as const;
+export type JointGroup = (typeof JOINT_GROUPS)[number];
+
+export function jointGroupOf(site: JointSite): JointGroup {
+  if (site === 'IP1' || site === 'MCP1' || site === 'CMC1') return 'thumb';
+  if (site.startsWith('MCP')) return 'MCP2-5';
+  if (site.startsWith('PIP')) return 'PIP';
+  if (site.startsWith('DIP')) return 'DIP';
+  if (site.startsWith('CMC')) return 'CMC3-5';
+  return 'wrist';
+}
+
+export interface GroupAgreement {
+  score: Score;
+  group: JointGroup;
+  n: number;
+  accuracy: number;
+  withinOne: number;
+  mae: number;
+  /** mean (predicted - reference): above 0, the models read this group higher than the site's readers */
+  bias: number;
+}
+
+/** Agreement per score and joint group over the rows graded by both, in JOINT_GROUPS order. */
+export function groupAgreement(rows: readonly ReferenceJointRow[]): GroupAgreement[] {
+  const out: GroupAgreement[] = [];
+  for (const score of ['jsn', 'erosion', 'kl'] as const) {
+    for (const group of JOINT_GROUPS) {
+      const p = rows.filter((r) => r.score === score && r.predicted !== undefined && jointGroupOf(r.site.replace(/^[LR]-/, '') as JointSite) === group);
+      if (p.length === 0) continue;
+      const d = p.map((r) => r.predicted! - r.reference);
+      out.push({
+        score,
+        group,
+        n: p.length,
+        accuracy: d.filter((x) => x === 0).length / p.length,
+        withinOne: d.filter((x) => Math.abs(x) <= 1).length / p.length,
+        mae: d.reduce((a, x) => a + Math.abs(x), 0) / p.length,
+        bias: d.reduce((a, x) => a + x, 0) / p.length,
+      });
+    }
+  }
+  return out;
 }
 
 /** The predicted hand for a film: the one of the film's side, else the only one. */
@@ -304,5 +352,6 @@ export function referenceAgreement(films: readonly ReferenceFilm[], predictions:
     allZeroFilms: { ...zero, share: zero.joints ? zero.calledMildOrSevere / zero.joints : null },
     width: widthAgreement(widths),
     pattern: patternAgreement(patternPairs),
+    byGroup: groupAgreement(rows),
   };
 }
