@@ -101,6 +101,19 @@ const SCORE_TITLE: Record<Score, string> = {
 };
 
 export function renderMarkdown(result: EvalResult, context: ReportContext = {}): string {
+  return [
+    ...dataSection(result, context),
+    ...apSection(result, context),
+    ...detectionSection(result),
+    ...localisationSection(result, context),
+    ...gradingSection(result, context),
+    ...widthSection(result.width),
+    ...patternSection(result.pattern),
+  ].join('\n') + '\n';
+}
+
+/** What was evaluated: synthetic or labelled images, how many, what was missed, how joints match. */
+function dataSection(result: EvalResult, context: ReportContext): string[] {
   const m = result.meta;
   const L: string[] = [];
   const nonPhantom = m.images.truth - m.syntheticImages;
@@ -124,7 +137,13 @@ export function renderMarkdown(result: EvalResult, context: ReportContext = {}):
   L.push(`- Predictions without ground truth (ignored): ${unexpected.length}${unexpected.length ? ` (${names(unexpected)})` : ''}`);
   L.push(`- Matching: a predicted joint matches only a true joint of the same image, hand laterality and site; IoU >= ${m.iouThreshold}`);
   L.push('');
+  return L;
+}
 
+/** The reference study's metric: PR-AUC per severity class, RA and OA, beside the study's. */
+function apSection(result: EvalResult, context: ReportContext): string[] {
+  const m = result.meta;
+  const L: string[] = [];
   L.push('## PR-AUC per severity class (the reference study\'s metric)', '');
   L.push(
     'Average precision, all-point interpolation, over the whole test set. Detections: every predicted joint with the score, ' +
@@ -148,8 +167,14 @@ export function renderMarkdown(result: EvalResult, context: ReportContext = {}):
     if (plot) L.push('', `![${s.label} precision-recall curves](${plot})`);
   }
   L.push('');
+  return L;
+}
 
+/** Recall by IoU and by centre distance, and coverage (joints found that were graded). */
+function detectionSection(result: EvalResult): string[] {
+  const m = result.meta;
   const d = result.detection;
+  const L: string[] = [];
   L.push('## Detection', '');
   L.push('| criterion | recall |');
   L.push('|---|---:|');
@@ -161,8 +186,14 @@ export function renderMarkdown(result: EvalResult, context: ReportContext = {}):
   L.push(`Predicted joints on evaluated images: ${d.predictedJoints}; not matched at IoU >= ${m.iouThreshold}: ${d.unmatchedPredictions}.` +
     (d.withoutMcpReference ? ` ${d.withoutMcpReference} true joints are left out of the distance figures (their hand lacks a true MCP2 or MCP5).` : ''));
   L.push('');
+  return L;
+}
 
+/** Centre errors, overall and per site. */
+function localisationSection(result: EvalResult, context: ReportContext): string[] {
+  const d = result.detection;
   const loc = result.localisation;
+  const L: string[] = [];
   L.push('## Localisation', '');
   L.push(`Centre error of each true joint against the predicted joint of the same key (${loc.paired} of ${d.truthJoints} true joints had one).`, '');
   L.push('| error | n | median | mean | 95th percentile | max |');
@@ -179,9 +210,14 @@ export function renderMarkdown(result: EvalResult, context: ReportContext = {}):
     );
   }
   L.push('');
+  return L;
+}
 
+/** Grades against the truth: kappa, accuracy, within one, and each score's confusion matrix. */
+function gradingSection(result: EvalResult, context: ReportContext): string[] {
+  const L: string[] = [];
   L.push('## Grading agreement', '');
-  L.push(`Over the joints matched at IoU >= ${m.iouThreshold}: true grade vs predicted grade (argmax of the probabilities).`, '');
+  L.push(`Over the joints matched at IoU >= ${result.meta.iouThreshold}: true grade vs predicted grade (argmax of the probabilities).`, '');
   L.push('| score | joints | quadratic-weighted kappa | accuracy | within one grade |');
   L.push('|---|---:|---:|---:|---:|');
   for (const k of ['jsn', 'erosion', 'kl'] as const) {
@@ -195,16 +231,22 @@ export function renderMarkdown(result: EvalResult, context: ReportContext = {}):
     if (plot) L.push('', `![${k} confusion matrix](${plot})`);
   }
   L.push('');
-  const w = result.width;
-  if (w) {
-    L.push('## Joint space width', '');
-    L.push(`The measured width (mm) against the reference's, over the ${w.n} matched finger joints that have both.`, '');
-    L.push('| joints | mean absolute error, mm | bias (measured - reference), mm | correlation |');
-    L.push('|---:|---:|---:|---:|');
-    L.push(`| ${w.n} | ${num(w.maeMm, 3)} | ${num(w.biasMm, 3)} | ${num(w.correlation, 3)} |`, '');
-  }
-  L.push(...patternSection(result.pattern));
-  return L.join('\n') + '\n';
+  return L;
+}
+
+/** The measured joint space width against the reference's, where both have one. */
+function widthSection(w: EvalResult['width']): string[] {
+  if (!w) return [];
+  return [
+    '## Joint space width',
+    '',
+    `The measured width (mm) against the reference's, over the ${w.n} matched finger joints that have both.`,
+    '',
+    '| joints | mean absolute error, mm | bias (measured - reference), mm | correlation |',
+    '|---:|---:|---:|---:|',
+    `| ${w.n} | ${num(w.maeMm, 3)} | ${num(w.biasMm, 3)} | ${num(w.correlation, 3)} |`,
+    '',
+  ];
 }
 
 /** The hand's pattern (src/analysis/severity.ts PATTERN) against the truth's: agreement and its confusion. */
