@@ -19,17 +19,26 @@ export function pictureKind(bytes: Uint8Array): PictureKind | undefined {
   return undefined;
 }
 
-/** Grey values (a colour picture is converted as luminance), MONOCHROME2, bone bright as film shows it. */
+/**
+ * Grey values (a colour picture is converted as luminance), MONOCHROME2, bone bright as film
+ * shows it; a 16-bit PNG keeps its 16 bits. The picture as viewers and labelling tools show it:
+ * turned by its EXIF orientation, where it has one (a photographed or re-saved film), so that
+ * joints found and joints labelled on it share one frame.
+ */
 export async function decodePicture(bytes: Uint8Array, name: string, spacingMm?: number): Promise<DecodedImage> {
-  let raw: { data: Buffer; info: sharp.OutputInfo };
+  let values: Uint8Array | Uint16Array;
+  let info: sharp.OutputInfo;
   try {
-    raw = await sharp(bytes).greyscale().raw().toBuffer({ resolveWithObject: true });
+    const sixteen = ['ushort', 'short'].includes((await sharp(bytes).metadata()).depth ?? '');
+    const shown = sharp(bytes).rotate();
+    const raw = sixteen
+      ? await shown.toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true })
+      : await shown.greyscale().raw().toBuffer({ resolveWithObject: true });
+    info = raw.info;
+    values = sixteen ? firstChannel16(raw.data, info) : firstChannel8(raw.data, info);
   } catch (err) {
     throw new ImageFileError(name, `cannot decode the picture: ${(err as Error).message}`);
   }
-  const { data, info } = raw;
-  const values = new Uint8Array(info.width * info.height);
-  for (let i = 0; i < values.length; i++) values[i] = data[i * info.channels];
   const digest = createHash('sha1').update(bytes).digest('hex');
   const mm = spacingMm ?? DEFAULT_PIXEL_SPACING_MM;
   return {
@@ -43,6 +52,20 @@ export async function decodePicture(bytes: Uint8Array, name: string, spacingMm?:
     transferSyntaxUID: '',
     dataset: {},
   };
+}
+
+function firstChannel8(data: Buffer, info: sharp.OutputInfo): Uint8Array {
+  const values = new Uint8Array(info.width * info.height);
+  for (let i = 0; i < values.length; i++) values[i] = data[i * info.channels];
+  return values;
+}
+
+/** sharp's 16-bit raw output: native-endian samples, the grey one first (then alpha, where there is one) */
+function firstChannel16(data: Buffer, info: sharp.OutputInfo): Uint16Array {
+  const samples = new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2);
+  const values = new Uint16Array(info.width * info.height);
+  for (let i = 0; i < values.length; i++) values[i] = samples[i * info.channels];
+  return values;
 }
 
 /**
