@@ -56,7 +56,7 @@ describe('pictures as they are shown', () => {
   it('a 16-bit PNG keeps its 16 bits; a JPEG with an EXIF orientation is read turned as viewers show it', async () => {
     const png16 = await decodePicture(readFileSync(join(work, 'other', 'hand16.png')), 'hand16.png');
     expect(png16.values).toBeInstanceOf(Uint16Array);
-    expect(png16.values.reduce((a, v) => Math.max(a, v), 0)).toBeGreaterThan(255);
+    expect(Array.from(png16.values).some((v) => v > 255)).toBe(true);
     const png8 = await decodePicture(readFileSync(join(work, 'pictures', 'hand.png')), 'hand.png');
     expect([png16.rows, png16.columns]).toEqual([png8.rows, png8.columns]);
     // the 8-bit grey widened to 16 bits (x 257), not its bytes read one by one
