@@ -174,33 +174,33 @@ describe('real-film references', () => {
   it('eval --reference lists the reference films it found no image for in its report', async () => {
     writeFileSync(join(work, 'scores-missing.csv'), plainCsv(['P001-LH.png', 'P404-LH.png']));
     const r = await runReferenceEval({ reference: join(work, 'scores-missing.csv'), images: join(work, 'films'), spacing: 0.2, out: join(work, 'out-missing'), provider: 'cpu' });
-    expect(r.agreement.films).toBe(2);
-    expect(r.agreement.analysed).toBe(1);
-    expect(r.agreement.pairing).toEqual({ missing: ['P404-LH'], unreferenced: [], sharedNames: [] });
+    expect(r.agreement!.films).toBe(2);
+    expect(r.agreement!.analysed).toBe(1);
+    expect(r.agreement!.pairing).toEqual({ missing: ['P404-LH'], unreferenced: [], sharedNames: [] });
     expect(readFileSync(r.markdown, 'utf8')).toMatch(/Reference films without an image \(not analysed; .*: 1\n\n- P404-LH\n/);
     expect(JSON.parse(readFileSync(r.json, 'utf8')).pairing.missing).toEqual(['P404-LH']);
     const joints = readFileSync(join(work, 'out-missing', 'reference-joints.csv'), 'utf8').trim().split('\n');
     expect(joints[0]).toBe('film,site,score,reference,predicted,outcome');
     expect(joints.filter((l) => l.startsWith('P404-LH,')).every((l) => l.endsWith(',,film not analysed (no image)'))).toBe(true);
-    expect(joints.filter((l) => l.startsWith('P001-LH,') && l.endsWith(',graded')).length).toBe(r.agreement.coverage.graded);
+    expect(joints.filter((l) => l.startsWith('P001-LH,') && l.endsWith(',graded')).length).toBe(r.agreement!.coverage.graded);
   }, 120_000);
 
   it('eval --reference runs the models on the films and writes the report', async () => {
     writeFileSync(join(work, 'scores.csv'), plainCsv());
     const out = join(work, 'out');
     const r = await runReferenceEval({ reference: join(work, 'scores.csv'), images: join(work, 'films'), spacing: 0.2, out, provider: 'cpu' });
-    expect(r.agreement.analysed).toBe(1);
-    expect(r.agreement.coverage.share).toBeGreaterThan(0.8);
-    expect(r.agreement.scores.jsn.withinOne).toBeGreaterThan(0.7);
+    expect(r.agreement!.analysed).toBe(1);
+    expect(r.agreement!.coverage.share).toBeGreaterThan(0.8);
+    expect(r.agreement!.scores.jsn.withinOne).toBeGreaterThan(0.7);
     const md = readFileSync(r.markdown, 'utf8');
     expect(md).toMatch(/\| jsn \| \d+ \|.* \| [\d.]+ % \/ [\d.]+ % \|$/m);
     // by joint group, each row the agreement's
-    for (const g of r.agreement.byGroup) expect(md).toContain(`| ${g.score} | ${g.group} | ${g.n} |`);
+    for (const g of r.agreement!.byGroup) expect(md).toContain(`| ${g.score} | ${g.group} | ${g.n} |`);
     expect(md).toMatch(/\| jsn \| MCP2-5 \| \d+ \| [\d.]+ % \| [\d.]+ % \| [\d.]+ \| [+-][\d.]+ \|$/m);
     // the grader measures the phantom's joint spaces near their true widths (0.6-1.6 mm here)
-    expect(r.agreement.width!.n).toBeGreaterThan(10);
-    expect(r.agreement.width!.maeMm).toBeLessThan(0.2);
-    expect(r.agreement.width!.correlation!).toBeGreaterThan(0.5);
+    expect(r.agreement!.width!.n).toBeGreaterThan(10);
+    expect(r.agreement!.width!.maeMm).toBeLessThan(0.2);
+    expect(r.agreement!.width!.correlation!).toBeGreaterThan(0.5);
     expect(md).toMatch(/Joint space width \(the reference's jsw_mm\): \d+ joints measured by both/);
     expect(md).toMatch(/Hand pattern .*: [01] of 1 hands agree/);
     expect(JSON.parse(readFileSync(r.json, 'utf8')).format).toBe('plain');
@@ -213,9 +213,9 @@ describe('real-film references', () => {
     const uid = readPart10(readFileSync(join(work, 'hand.dcm'))).dataset.SOPInstanceUID as string;
     writeFileSync(join(work, 'scores-uid.csv'), plainCsv([uid]));
     const r = await runReferenceEval({ reference: join(work, 'scores-uid.csv'), images: dir, out: join(work, 'out-uid'), provider: 'cpu' });
-    expect(r.agreement.analysed).toBe(1);
-    expect(r.agreement.pairing).toEqual({ missing: [], unreferenced: [], sharedNames: [] });
-    expect(r.agreement.coverage.share).toBeGreaterThan(0.8);
+    expect(r.agreement!.analysed).toBe(1);
+    expect(r.agreement!.pairing).toEqual({ missing: [], unreferenced: [], sharedNames: [] });
+    expect(r.agreement!.coverage.share).toBeGreaterThan(0.8);
   }, 120_000);
 
   it('eval --reference leaves a DICOMDIR out of the pairing: it is no film the reference could name', async () => {
@@ -227,9 +227,9 @@ describe('real-film references', () => {
     expect(made.status, made.stderr).toBe(0);
     writeFileSync(join(work, 'scores-media.csv'), plainCsv());
     const r = await runReferenceEval({ reference: join(work, 'scores-media.csv'), images: dir, spacing: 0.2, out: join(work, 'out-media'), provider: 'cpu' });
-    expect(r.agreement.analysed).toBe(1);
-    expect(r.agreement.notSelected.map((n) => [n.file, n.rule])).toEqual([['DICOMDIR', 'no-pixel-data']]);
-    expect(r.agreement.pairing).toEqual({ missing: [], unreferenced: ['IM1'], sharedNames: [] });
+    expect(r.agreement!.analysed).toBe(1);
+    expect(r.agreement!.notSelected.map((n) => [n.file, n.rule])).toEqual([['DICOMDIR', 'no-pixel-data']]);
+    expect(r.agreement!.pairing).toEqual({ missing: [], unreferenced: ['IM1'], sharedNames: [] });
   }, 120_000);
 
   it("eval --reference skips a DICOM film as the node's selection would, says why, and counts its joints against coverage", async () => {
@@ -245,18 +245,18 @@ describe('real-film references', () => {
     const run = (out: string, config?: string) =>
       runReferenceEval({ reference: join(work, 'scores2.csv'), images: dir, spacing: 0.2, out: join(work, out), provider: 'cpu', config });
     const r = await run('out-views');
-    expect(r.agreement.analysed).toBe(1);
-    expect(r.agreement.notSelected).toEqual([
+    expect(r.agreement!.analysed).toBe(1);
+    expect(r.agreement!.notSelected).toEqual([
       { file: 'P002-LH.dcm', rule: 'declared-view', reason: expect.stringMatching(/^View Position \(0018,5101\) "LL" and View Code Sequence \(0054,0220\) "lateral" declare a lateral view/) },
     ]);
-    expect(r.agreement.coverage.share).toBeLessThan(0.55);
+    expect(r.agreement!.coverage.share).toBeLessThan(0.55);
     expect(readFileSync(r.markdown, 'utf8')).toMatch(/Films the node's selection skips .*: 1\n\n- P002-LH\.dcm: declared-view: View Position/);
     expect(JSON.parse(readFileSync(r.json, 'utf8')).notSelected).toHaveLength(1);
     // a site whose configuration leaves the view to the pixels grades it
     const config = join(work, 'views.yaml');
     writeFileSync(config, 'selection:\n  skipDeclaredViews: []\n');
     const all = await run('out-views-all', config);
-    expect(all.agreement.analysed).toBe(2);
-    expect(all.agreement.notSelected).toEqual([]);
+    expect(all.agreement!.analysed).toBe(2);
+    expect(all.agreement!.notSelected).toEqual([]);
   }, 180_000);
 });

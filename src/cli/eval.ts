@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { Command, Option } from 'commander';
 import { loadAnalysisDir, pairByInstance } from '../eval/dataset.js';
@@ -9,6 +9,8 @@ import { analyzeImage } from '../inference/analyze.js';
 import { loadModels } from '../inference/models.js';
 import { PROVIDER_CHOICES, type ProviderChoice } from '../inference/session.js';
 import { logger } from '../observability/logger.js';
+import { labelAgreement, readFilmLabels, type LabelAgreement } from '../eval/film-labels.js';
+import { localisationAgreement, readJointPoints, type LocalisationAgreement } from '../eval/points.js';
 import { pairFilms, readReference, referenceAgreement, referenceJointCsv, referenceJointRows, stem, type FilmPairing, type ReferenceAgreement } from '../eval/reference.js';
 import type { HandAnalysis } from '../analysis/hand-analysis.js';
 import { NEVER_ANALYSED_RULES } from '../pipeline/select.js';
@@ -22,6 +24,10 @@ export interface EvalCommandOptions {
   images?: string;
   /** mm per pixel of PNG / JPEG films; else measured from each hand */
   spacing?: number;
+  /** joint points a site's readers placed: a CSV (file,site,x,y) or labelme JSON, or a folder of them (src/eval/points.ts) */
+  points?: string;
+  /** per-film labels: a CSV, file then 0/1 columns (src/eval/film-labels.ts) */
+  labels?: string;
   /** with --reference: the node's configuration, whose selection and analysis sections apply (else the embedded defaults) */
   config?: string;
   out: string;
@@ -177,9 +183,14 @@ function patternLines(p: ReferenceReport['pattern']): string[] {
 }
 
 /** `jointscore eval --reference scores.csv --images films/`: the models on the films, against the site's grades. */
-export async function runReferenceEval(opts: EvalCommandOptions): Promise<{ json: string; markdown: string; agreement: ReferenceReport }> {
-  if (!opts.reference || !opts.images) throw new Error('--reference needs --images (the folder of the films it scores)');
-  const { films, format } = readReference(readFileSync(opts.reference, 'utf8'), opts.reference);
+export async function runReferenceEval(
+  opts: EvalCommandOptions,
+): Promise<{ json: string; markdown: string; agreement?: ReferenceReport; localisation?: LocalisationAgreement; labels?: LabelAgreement[] }> {
+  if (!opts.images) throw new Error('--reference, --points and --labels score the films under --images: give the folder of the films');
+  const reference = opts.reference ? readReference(readFileSync(opts.reference, 'utf8'), opts.reference) : undefined;
+  const points = opts.points ? readJointPoints(pointFiles(opts.points)) : undefined;
+  const labels = opts.labels ? readFilmLabels(readFileSync(opts.labels, 'utf8'), opts.labels) : undefined;
+  if (!reference && !points && !labels) throw new Error('give what to score the films against: --reference (per-joint grades), --points (joint points) or --labels (per-film labels)');
   const log = logger();
   // the node's own selection: a DICOM film it would skip (body part, declared view, ...) is not graded here either
   const run = await runAnalyze(
@@ -188,28 +199,50 @@ export async function runReferenceEval(opts: EvalCommandOptions): Promise<{ json
     { log, stdout: () => undefined, stderr: { write: () => true } },
   );
   // a film is named by its file name or, a DICOM film exported under any name, by its SOP Instance UID
+  const films = [...new Set([...(reference?.films ?? []), ...(points?.films ?? []), ...(labels?.films ?? [])].map((f) => f.film))].map((film) => ({ film }));
   const named = new Set(films.map((f) => f.film));
   const nameOf = (r: { file: string; analysis: HandAnalysis }) => (named.has(r.analysis.source.sopInstanceUID) ? r.analysis.source.sopInstanceUID : stem(r.file));
   const predictions = new Map<string, HandAnalysis>(run.results.map((r) => [nameOf(r), r.analysis]));
   // a DICOMDIR, a report or one of the node's own results in the folder is no film the reference could name
   const skippedFilms = [...run.notSelected.filter((n) => !NEVER_ANALYSED_RULES.has(n.rule)), ...run.failures].map((r) => r.file);
   const pairing = pairFilms(films, [...run.results.map(nameOf), ...skippedFilms]);
-  const agreement = {
-    ...referenceAgreement(films, predictions),
-    notSelected: run.notSelected.map((n) => ({ ...n, file: relative(opts.images!, n.file) || basename(n.file) })),
-    pairing,
-  };
+  const notSelected = run.notSelected.map((n) => ({ ...n, file: relative(opts.images!, n.file) || basename(n.file) }));
+  const agreement = reference ? { ...referenceAgreement(reference.films, predictions), notSelected, pairing } : undefined;
+  const localisation = points ? localisationAgreement(points.films, predictions) : undefined;
+  const labelled = labels ? labelAgreement(labels, predictions) : undefined;
   mkdirSync(opts.out, { recursive: true });
   const json = join(opts.out, 'reference-eval.json');
   const markdown = join(opts.out, 'reference-report.md');
-  writeFileSync(json, JSON.stringify({ reference: opts.reference, format, images: opts.images, failures: run.failures, ...agreement }, null, 2) + '\n');
-  writeFileSync(markdown, referenceMarkdown(agreement, opts.reference, opts.images));
-  const notAnalysed = new Map<string, string>([
-    ...pairing.missing.map((f) => [f, 'no image'] as const),
-    ...run.notSelected.map((n) => [stem(n.file), `skipped: ${n.rule}`] as const),
-    ...run.failures.map((f) => [stem(f.file), 'could not be read'] as const),
-  ]);
-  writeFileSync(join(opts.out, 'reference-joints.csv'), referenceJointCsv(referenceJointRows(films, predictions, notAnalysed)));
+  writeFileSync(
+    json,
+    JSON.stringify(
+      {
+        reference: opts.reference, format: reference?.format, points: opts.points, labels: opts.labels, images: opts.images, failures: run.failures,
+        ...(agreement ?? { films: films.length, analysed: films.filter((f) => predictions.has(f.film)).length, notSelected, pairing }),
+        ...(localisation ? { localisation, pointLabelsIgnored: points!.ignored } : {}),
+        ...(labelled ? { labelAgreement: labelled } : {}),
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+  writeFileSync(
+    markdown,
+    [
+      agreement ? referenceMarkdown(agreement, opts.reference!, opts.images) : filmsHeader(films.length, predictions, pairing, opts.images),
+      ...(localisation ? localisationLines(localisation, points!.ignored) : []),
+      ...(labelled ? labelLines(labelled) : []),
+      '',
+    ].join('\n'),
+  );
+  if (reference) {
+    const notAnalysed = new Map<string, string>([
+      ...pairing.missing.map((f) => [f, 'no image'] as const),
+      ...run.notSelected.map((n) => [stem(n.file), `skipped: ${n.rule}`] as const),
+      ...run.failures.map((f) => [stem(f.file), 'could not be read'] as const),
+    ]);
+    writeFileSync(join(opts.out, 'reference-joints.csv'), referenceJointCsv(referenceJointRows(reference.films, predictions, notAnalysed)));
+  }
   // counts only: film names may carry patient identifiers; the report (the site's own file) lists them
   if (pairing.missing.length) {
     log.warn('reference films without an image: their joints count against coverage; name each image as the reference names its film (the report lists them)', {
@@ -217,8 +250,59 @@ export async function runReferenceEval(opts: EvalCommandOptions): Promise<{ json
     });
   }
   if (pairing.sharedNames.length) log.warn('images sharing one name: only one of each is scored (the report lists them)', { names: pairing.sharedNames.length, report: markdown });
-  log.info('reference evaluation written', { out: opts.out, films: agreement.films, analysed: agreement.analysed });
-  return { json, markdown, agreement };
+  log.info('reference evaluation written', { out: opts.out, films: films.length, analysed: films.filter((f) => predictions.has(f.film)).length });
+  return { json, markdown, ...(agreement ? { agreement } : {}), ...(localisation ? { localisation } : {}), ...(labelled ? { labels: labelled } : {}) };
+}
+
+/** A points file (CSV or labelme JSON), or a folder of them. */
+function pointFiles(path: string): { name: string; text: string }[] {
+  const files = statSync(path).isDirectory()
+    ? readdirSync(path).filter((f) => /\.(json|csv)$/i.test(f)).sort().map((f) => join(path, f))
+    : [path];
+  if (files.length === 0) throw new Error(`${path}: no labelme .json or .csv files of joint points here`);
+  return files.map((f) => ({ name: f, text: readFileSync(f, 'utf8') }));
+}
+
+/** The report's head where there are no per-joint grades: the films, and how they paired with images. */
+function filmsHeader(films: number, predictions: ReadonlyMap<string, HandAnalysis>, pairing: FilmPairing, images: string): string {
+  const analysed = [...predictions.keys()].length;
+  return [
+    '# Agreement with a real-film reference',
+    '',
+    `Films \`${images}\`: ${films} named by the points or labels, ${analysed} images analysed. Machine-made results; the reference is the site's readers.`,
+    ...pairingLines(pairing),
+  ].join('\n');
+}
+
+/** Joint points (src/eval/points.ts): PCK@0.1 of the labelled MCP2-MCP5 distance, overall and by joint group. */
+function localisationLines(l: LocalisationAgreement, ignored: Record<string, number>): string[] {
+  const skipped = Object.entries(ignored).map(([label, n]) => `${label} (${n})`);
+  return [
+    '',
+    '## Where the joints are (your joint points)',
+    '',
+    `${l.joints} labelled joints on ${l.films} analysed films; ${l.scaled} on films with MCP2 and MCP5 labelled (the scale). ` +
+      `Found within a tenth of the labelled MCP2-MCP5 distance (PCK@0.1): ${l.withinTenth} of ${l.scaled} (${pct(l.pck)}); no joint of that site found: ${l.notFound}.`,
+    ...(skipped.length ? ['', `Labels that name no joint site (left out): ${skipped.join(', ')}.`] : []),
+    '',
+    '| joints | labelled (scaled) | within a tenth | PCK@0.1 |',
+    '|---|---:|---:|---:|',
+    ...l.byGroup.map((g) => `| ${g.group} | ${g.scaled} | ${g.withinTenth} | ${pct(g.pck)} |`),
+  ];
+}
+
+/** Per-film labels (src/eval/film-labels.ts): each film score's AUC against each label. */
+function labelLines(labels: LabelAgreement[]): string[] {
+  return [
+    '',
+    '## Per-film labels',
+    '',
+    'Each film scored by its largest expected grade (sum k x p_k) over its graded joints, 0 where none is graded; AUC: a labelled film (1) scoring above an unlabelled one (0), ties half.',
+    '',
+    '| label | films 1 / 0 | read (a joint graded) | AUC: erosion | AUC: narrowing (JSN) | AUC: KL |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...labels.map((l) => `| ${l.label} | ${l.positives} / ${l.negatives} | ${l.read} | ${num(l.auc.erosion)} | ${num(l.auc.jsn)} | ${num(l.auc.kl)} |`),
+  ];
 }
 
 /** What the reference evaluation reports: the agreement, the films the node's selection skips, and how films and images paired. */
@@ -251,7 +335,9 @@ export function registerEval(program: Command): void {
     )
     .option('--data <dir>', 'folder of ground-truth <name>.json files (as `jointscore phantom` writes them)')
     .option('--reference <csv>', 'real graded films instead: per-joint scores, RA2-DREAM layout (Patient_ID, LH_mcp_J__2, ...) or plain (file, site, jsn, erosion, kl); see docs/validation.md')
-    .option('--images <dir>', 'with --reference: the films (DICOM, PNG or JPEG) named as the reference names them (a DICOM film may be named by its SOP Instance UID instead)')
+    .option('--points <path>', 'real films: joint points your readers placed, a CSV (file,site,x,y) or labelme JSON files, or a folder of them; reports PCK@0.1 of MCP2-MCP5; see docs/validation.md')
+    .option('--labels <csv>', 'real films: per-film labels (file, then one 0/1 column per label, e.g. erosive); reports the AUC of each film score; see docs/validation.md')
+    .option('--images <dir>', 'with --reference, --points or --labels: the films (DICOM, PNG or JPEG) named as they name them (a DICOM film may be named by its SOP Instance UID instead)')
     .option('--spacing <mm>', 'with --reference: pixel spacing of PNG / JPEG films (default: measured from each hand)', Number)
     .option('--config <file>', "with --reference: the node's YAML configuration; its selection rules skip DICOM films as the node would (default: the embedded defaults) and its analysis section applies")
     .requiredOption('--out <dir>', 'output folder for eval.json, report.md and plots/*.png')
@@ -259,7 +345,7 @@ export function registerEval(program: Command): void {
     .option('--models <dir>', "models folder (default: the package's models/)")
     .addOption(new Option('--provider <p>', 'execution provider').choices([...PROVIDER_CHOICES]).default('auto'))
     .action(async (opts: EvalCommandOptions) => {
-      if (opts.reference) {
+      if (opts.reference || opts.points || opts.labels) {
         const out = await runReferenceEval(opts);
         process.stdout.write(readFileSync(out.markdown, 'utf8'));
         return;

@@ -46,7 +46,7 @@ const RA2_SITES: Record<string, JointSite> = {
 };
 
 /** Cells split on commas outside double quotes. */
-function cells(line: string): string[] {
+export function cells(line: string): string[] {
   const out: string[] = [];
   let cur = '';
   let quoted = false;
@@ -156,7 +156,7 @@ export interface FilmPairing {
   sharedNames: string[];
 }
 
-export function pairFilms(films: readonly ReferenceFilm[], files: readonly string[]): FilmPairing {
+export function pairFilms(films: readonly Pick<ReferenceFilm, 'film'>[], files: readonly string[]): FilmPairing {
   const byStem = new Map<string, number>();
   for (const f of files) byStem.set(stem(f), (byStem.get(stem(f)) ?? 0) + 1);
   const named = new Set(films.map((f) => f.film));
