@@ -58,6 +58,13 @@ describe('joint points', () => {
       ['P002-RH', 'R', [['DIP2', { x: 5.5, y: 6 }]]],
     ]);
     expect(p.ignored).toEqual({ ruler: 1, note: 1 });
+    // one row per image, <site>_x and <site>_y pairs; the thumb's IP and MP as many sets name them
+    const wide = readJointPoints([{ name: 'w.csv', text: 'img_id,IP_x,MP_x,MCP2_x,W1_x,IP_y,MP_y,MCP2_y,W1_y\nH1.png,1,2,3,4,5,6,7,8\nH2.png,,,9,,,,10,\n' }]);
+    expect(wide.films.map((f) => [f.film, [...f.points]])).toEqual([
+      ['H1', [['IP1', { x: 1, y: 5 }], ['MCP1', { x: 2, y: 6 }], ['MCP2', { x: 3, y: 7 }]]],
+      ['H2', [['MCP2', { x: 9, y: 10 }]]],
+    ]);
+    expect(wide.ignored).toEqual({ W1: 1 });
     expect(() => readJointPoints([{ name: 'c.csv', text: 'file,site,x\nA,MCP2,1\n' }])).toThrow(/c\.csv: expected the columns file,site,x,y/);
     expect(() => readJointPoints([{ name: 'd.csv', text: 'file,site,x,y\nA,MCP2,1,\n' }])).toThrow(/d\.csv row 2: MCP2: the point is not two numbers/);
     expect(() => readJointPoints([{ name: 'e.json', text: '{"x": 1}' }])).toThrow(/e\.json: no "shapes" list/);

@@ -13,7 +13,8 @@ import { cells, jointGroupOf, stem, JOINT_GROUPS, type JointGroup } from './refe
  *   without a side and case (`MCP2`, `L-MCP2`, `l_mcp2`). labelme shows an image turned by its
  *   EXIF orientation, as `analyze` reads it, so both share one frame.
  * - CSV: `file,site,x,y`, one row per joint, pixel coordinates (column, row) of the image as
- *   stored (a picture: as shown).
+ *   stored (a picture: as shown); or one row per image, its name first and `<site>_x`, `<site>_y`
+ *   column pairs (`MCP2_x, MCP2_y, ...`).
  *
  * Shapes that are not points, and labels that name no site (a ruler, "note"), are counted and
  * left out.
@@ -30,11 +31,14 @@ export interface JointPoints {
   ignored: Record<string, number>;
 }
 
-/** `MCP2`, `L-MCP2`, `l_mcp2`, `R MCP 2` -> side and site; undefined for a label that names no site. */
+const THUMB_ALIASES: Record<string, JointSite> = { IP: 'IP1', MP: 'MCP1', MCP: 'MCP1', CMC: 'CMC1' };
+
+/** `MCP2`, `L-MCP2`, `l_mcp2`, `R MCP 2` -> side and site (`IP`, `MP`: the thumb's); undefined for a label that names no site. */
 export function siteOfLabel(label: string): { laterality?: 'L' | 'R'; site: JointSite } | undefined {
   const m = /^(?:([LR])[-_ ]+)?([A-Z]+)[-_ ]*(\d?)$/.exec(label.trim().toUpperCase());
   if (!m) return undefined;
-  const site = `${m[2]}${m[3]}` as JointSite;
+  // the thumb's joints as many sets name them: IP and MP (metacarpophalangeal) without a digit
+  const site = (THUMB_ALIASES[`${m[2]}${m[3]}`] ?? `${m[2]}${m[3]}`) as JointSite;
   if (!(JOINT_SITES as readonly string[]).includes(site)) return undefined;
   return { ...(m[1] ? { laterality: m[1] as 'L' | 'R' } : {}), site };
 }
@@ -89,11 +93,26 @@ function readPointCsv(name: string, text: string, add: AddPoint): void {
   const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
   const header = cells(lines[0] ?? '');
   const at = (k: string) => header.indexOf(k);
-  if (!['file', 'site', 'x', 'y'].every((k) => at(k) >= 0)) throw new Error(`${name}: expected the columns file,site,x,y; got ${header.join(',')}`);
+  const wide = header.filter((h) => /_x$/i.test(h)).map((h) => h.slice(0, -2)).filter((l) => header.some((h) => h.toLowerCase() === `${l.toLowerCase()}_y`));
+  if (!['file', 'site', 'x', 'y'].every((k) => at(k) >= 0) && wide.length) return readWidePointCsv(name, header, lines.slice(1), wide, add);
+  if (!['file', 'site', 'x', 'y'].every((k) => at(k) >= 0)) throw new Error(`${name}: expected the columns file,site,x,y (or an image column and <site>_x, <site>_y pairs); got ${header.join(',')}`);
   for (const [r, line] of lines.slice(1).entries()) {
     const row = cells(line);
     const num = (k: string) => (row[at(k)] === '' ? Number.NaN : Number(row[at(k)]));
     add(stem(row[at('file')]), row[at('site')], num('x'), num('y'), `${name} row ${r + 2}`);
+  }
+}
+
+/** One row per image: its name first, then `<label>_x`, `<label>_y` per joint (an empty pair: not labelled). */
+function readWidePointCsv(name: string, header: string[], rows: string[], labels: string[], add: AddPoint): void {
+  const col = (h: string) => header.findIndex((x) => x.toLowerCase() === h.toLowerCase());
+  for (const [r, line] of rows.entries()) {
+    const row = cells(line);
+    for (const label of labels) {
+      const [x, y] = [row[col(`${label}_x`)], row[col(`${label}_y`)]];
+      if ((x ?? '') === '' && (y ?? '') === '') continue;
+      add(stem(row[0]), label, x === '' ? Number.NaN : Number(x), y === '' ? Number.NaN : Number(y), `${name} row ${r + 2}`);
+    }
   }
 }
 
