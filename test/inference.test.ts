@@ -208,6 +208,19 @@ describe('tiny models, end to end (CPU)', () => {
     expect(() => handsFromGrader(batch, { ...good, jsn: p([3, 2, 1, 0, 0]) }, [1, 1])).toThrow(/"jsn" row 0 is not a probability vector/);
   });
 
+  it('a joint the grader moves to the film edge is not graded, though its crop lay inside', () => {
+    // the detector's point 6 mm below the top edge (0.2 mm pixels), the grader's centre 2.5 mm above it
+    const batch = { crop: new Float32Array(0), meta: new Float32Array(23), n: 1, angles: [0], rows: [{ laterality: 'L' as const, site: 'PIP3' as const, x: 100, y: 30, confidence: 1 }] };
+    const p = (xs: number[]) => ({ data: Float32Array.from(xs), dims: [1, xs.length] });
+    const out = { jsn: p([0, 1, 0, 0, 0]), erosion: p([0, 1, 0, 0, 0, 0]), kl: p([0, 0, 1, 0, 0]), geometry: p([0, -2.5, 8, 8]) };
+    const film = { rows: 400, columns: 300 };
+    const [moved] = handsFromGrader(batch, out, [0.2, 0.2], [], film)[0].joints;
+    expect([moved.y, moved.jsn, moved.notGraded]).toEqual([17.5, undefined, { cause: 'out-of-view', reason: 'PIP3 lies 3.5 mm from the edge of the image: part of the joint is out of view' }]);
+    // kept where it stays inside, and where the film's size is not given
+    expect(handsFromGrader(batch, { ...out, geometry: p([0, 1, 8, 8]) }, [0.2, 0.2], [], film)[0].joints[0].jsn!.grade).toBe(1);
+    expect(handsFromGrader(batch, out, [0.2, 0.2])[0].joints[0].jsn!.grade).toBe(1);
+  });
+
   it('a grader with a width output: mm to a hundredth at the finger joints only, none on a joint not graded', () => {
     const at = (site: 'MCP2' | 'RC' | 'PIP3', x: number) => ({ laterality: 'L' as const, site, x, y: 1, confidence: 1 });
     const rows = [at('MCP2', 1), at('RC', 2), at('PIP3', 3)];

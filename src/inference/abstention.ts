@@ -17,6 +17,7 @@ import { DisplayHistogram } from '../imaging/display-histogram.js';
  *   upper-limb hand of 512 pixels, is read at 0.71 mm.
  * - `out-of-view`: the joint's centre lies closer to the film's edge than half a joint's width,
  *   so part of the joint (and of the grader's crop) is off the film: partial views, collimated films.
+ *   Judged at the detector's point here and again at the grader's refined centre (grader.ts).
  * - `exposure`: the joint's region has almost no contrast (burnt out, or blank: a 5th-95th
  *   percentile spread under 6 % of the display range), so the space and the bone margins
  *   cannot be seen.
@@ -63,10 +64,8 @@ export function jointNotGraded(
   if (Math.max(sr, sc) > ABSTENTION.maxSpacingMm) {
     return { cause: 'resolution', reason: `the film is graded at ${Math.max(sr, sc).toFixed(2)} mm a pixel, coarser than ${ABSTENTION.maxSpacingMm} mm: a joint space of 1-2 mm spans a pixel or two` };
   }
-  const edgeMm = Math.min(x * sc, y * sr, (image.columns - x) * sc, (image.rows - y) * sr);
-  if (edgeMm < ABSTENTION.edgeMm) {
-    return { cause: 'out-of-view', reason: `${site} lies ${Math.max(0, edgeMm).toFixed(1)} mm from the edge of the image: part of the joint is out of view` };
-  }
+  const cut = outOfView(site, x, y, image);
+  if (cut) return cut;
   const spread = percentileSpread(e.crop, 0.05, 0.95);
   if (spread < ABSTENTION.minContrast) {
     return { cause: 'exposure', reason: `the region of ${site} has almost no contrast (5th-95th percentile spread ${spread.toFixed(3)} of the display range): burnt out or blank` };
@@ -85,6 +84,22 @@ export function jointNotGraded(
     return { cause: 'uncertain', reason: `the detector is unsure this is ${site} (confidence ${confidence.toFixed(2)} < ${minConfidence})` };
   }
   return undefined;
+}
+
+/**
+ * `out-of-view` where a point of the joint's (the detector's, or the grader's refined centre) lies
+ * within `ABSTENTION.edgeMm` of the film's edge. Pure.
+ */
+export function outOfView(
+  site: string,
+  x: number,
+  y: number,
+  image: { rows: number; columns: number; pixelSpacingMm: [number, number] },
+): JointNotGraded | undefined {
+  const [sr, sc] = image.pixelSpacingMm;
+  const edgeMm = Math.min(x * sc, y * sr, (image.columns - x) * sc, (image.rows - y) * sr);
+  if (edgeMm >= ABSTENTION.edgeMm) return undefined;
+  return { cause: 'out-of-view', reason: `${site} lies ${Math.max(0, edgeMm).toFixed(1)} mm from the edge of the image: part of the joint is out of view` };
 }
 
 /**

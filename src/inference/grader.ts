@@ -1,5 +1,5 @@
 import type { GradeResult, HandResult, JointNotGraded, JointResult } from '../analysis/hand-analysis.js';
-import { jointsNotGraded } from './abstention.js';
+import { jointsNotGraded, outOfView } from './abstention.js';
 import { JOINT_SITES, JSW_SITES, scoresFor, type JointSite, type Laterality, type Score } from '../analysis/joints.js';
 import { jointSeverity, withSummary } from '../analysis/severity.js';
 import type { Candidate } from './detector.js';
@@ -78,13 +78,15 @@ function gradeOf(t: TensorData, row: number, width: number, what: string): Grade
  * The grader's outputs for a batch turned into hands: geometry refines the centre
  * (crop centre + (dx, dy) mm) and gives the box (refined centre +- (w, h) / 2 mm); only the
  * scores the site has are kept; severity per joint, totals per hand. Hands L then R, joints
- * in vocabulary order.
+ * in vocabulary order. With `film` (its size in pixels), a joint whose refined centre lies at
+ * the film's edge is not graded (`outOfView`).
  */
 export function handsFromGrader(
   batch: GraderBatch,
   out: GraderOutputs,
   pixelSpacingMm: [number, number],
   notGraded: readonly (JointNotGraded | undefined)[] = [],
+  film?: { rows: number; columns: number },
 ): HandResult[] {
   const [sr, sc] = pixelSpacingMm;
   for (const k of ['jsn', 'erosion', 'kl', 'geometry'] as const) {
@@ -100,7 +102,10 @@ export function handsFromGrader(
     const hw = Math.abs(g[2]) / sc / 2;
     const hh = Math.abs(g[3]) / sr / 2;
     const grades: Partial<Record<Score, GradeResult>> = {};
-    const abstained = notGraded[i];
+    // judged again where the grader puts the joint: a crop centred inside the film can hold a
+    // joint whose own centre lies at the edge, half of it off the film (docs/evaluation.md
+    // "A joint at the film's edge")
+    const abstained = notGraded[i] ?? (film ? outOfView(c.site, x, y, { ...film, pixelSpacingMm }) : undefined);
     if (!abstained) for (const s of scoresFor(c.site)) grades[s] = gradeOf(out[s], i, GRADER_OUTPUT_WIDTH[s], s);
     const measured = !abstained && out.jsw && JSW_SITES.includes(c.site);
     const joint: JointResult = {
@@ -153,5 +158,5 @@ export async function grade(
   const notGraded = jointsNotGraded(batch.rows, crop, cropMmPerPx, img, jointMinConfidence);
   const outputs: GraderOutputs = { jsn: pick('jsn'), erosion: pick('erosion'), kl: pick('kl'), geometry: pick('geometry') };
   if (manifest.outputs.jsw) outputs.jsw = pick('jsw');
-  return handsFromGrader(batch, outputs, img.pixelSpacingMm, notGraded);
+  return handsFromGrader(batch, outputs, img.pixelSpacingMm, notGraded, img);
 }
