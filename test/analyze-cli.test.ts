@@ -8,6 +8,7 @@ import { buildProgram } from '../src/cli/main.js';
 import { readPart10, writePart10 } from '../src/dicom/part10.js';
 import { DEFAULT_PIXEL_SPACING_MM, readDicomImage } from '../src/imaging/decode.js';
 import { FIXTURES, makeFixture } from '../src/phantom/fixtures.js';
+import { SPACING_TOLERANCE } from '../src/inference/spacing.js';
 import { buildMinimalDx } from './helpers/dx.js';
 import { captureLogger, handAnalysisProblems, TINY_MODELS } from './helpers/inference.js';
 import { dciodvfy, runTool } from './helpers/dicom-tools.js';
@@ -82,9 +83,12 @@ describe('jointscore analyze', () => {
     for (const a of results) {
       expect(handAnalysisProblems(a)).toEqual([]);
       expect(a.models.map((m) => m.name)).toEqual(['tiny-heatmap-detector', 'tiny-grader']);
-      // the header's 0.2 mm, unless the (tiny, untrained) detector's "hand" contradicts it by more than 1.5 x
+      // the header's 0.2 mm, unless the (tiny, untrained) detector's "hand" contradicts it by more than the tolerance, the header's then kept beside it
       if (a.source.pixelSpacingFrom === 'header') expect(a.source.pixelSpacingMm).toEqual([0.2, 0.2]);
-      else expect(a.source.pixelSpacingFrom === 'estimated' && Math.max(a.source.pixelSpacingMm![0] / 0.2, 0.2 / a.source.pixelSpacingMm![0])).toBeGreaterThan(1.5);
+      else {
+        expect([a.source.pixelSpacingFrom, a.source.pixelSpacingInHeaderMm]).toEqual(['estimated', [0.2, 0.2]]);
+        expect(Math.max(a.source.pixelSpacingMm![0] / 0.2, 0.2 / a.source.pixelSpacingMm![0])).toBeGreaterThan(SPACING_TOLERANCE[a.source.pixelSpacingMeasuredOn!]);
+      }
     }
     expect(results[1].source.columns).toBe(2048);
     expect(r.stderr).toContain('1 of 4 file(s) failed');

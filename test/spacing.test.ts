@@ -46,10 +46,15 @@ describe('spacing from the hand', () => {
     expect(estimateSpacing(candidatesOf(905, 0.2).filter((c) => /^(RC|CSL|STT)/.test(c.site)))).toBeUndefined();
   });
 
-  it('keeps a header within 1.5 x of the hand, replaces a header 2 x off or missing, and keeps either without an estimate', () => {
+  it('keeps a header within 1.25 x of a whole hand (1.5 x of a wrist), replaces one further off or missing, and keeps either without an estimate', () => {
     const est = { mm: 0.3, segments: 11, measuredOn: 'hand' as const };
     expect(chooseSpacing([0.25, 0.25], 'header', est)).toEqual({ mm: [0.25, 0.25], from: 'header' });
-    expect(chooseSpacing([0.15, 0.15], 'header', est)).toEqual({ mm: [0.3, 0.3], from: 'estimated', measuredOn: 'hand' });
+    expect(chooseSpacing([0.36, 0.36], 'header', est)).toEqual({ mm: [0.36, 0.36], from: 'header' });
+    // a hand read at 0.22 mm would be 1.36 times smaller than an adult's: the header is set aside, and kept in the answer
+    expect(chooseSpacing([0.22, 0.22], 'header', est)).toEqual({ mm: [0.3, 0.3], from: 'estimated', measuredOn: 'hand', headerMm: [0.22, 0.22] });
+    expect(chooseSpacing([0.22, 0.22], 'header', { ...est, measuredOn: 'wrist' })).toEqual({ mm: [0.22, 0.22], from: 'header' });
+    expect(chooseSpacing([0.15, 0.15], 'header', { ...est, measuredOn: 'wrist' })).toEqual({ mm: [0.3, 0.3], from: 'estimated', measuredOn: 'wrist', headerMm: [0.15, 0.15] });
+    expect(chooseSpacing([0.15, 0.15], 'header', est)).toEqual({ mm: [0.3, 0.3], from: 'estimated', measuredOn: 'hand', headerMm: [0.15, 0.15] });
     expect(chooseSpacing([0.15, 0.15], 'default', { ...est, measuredOn: 'wrist' })).toEqual({ mm: [0.3, 0.3], from: 'estimated', measuredOn: 'wrist' });
     expect(chooseSpacing([0.15, 0.15], 'header', undefined)).toEqual({ mm: [0.15, 0.15], from: 'header' });
     expect(chooseSpacing([0.15, 0.15], 'default', undefined)).toEqual({ mm: [0.15, 0.15], from: 'default' });

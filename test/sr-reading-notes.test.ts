@@ -40,6 +40,14 @@ describe('reading notes in the SR', () => {
     const oblong = { ...read, source: { ...read.source, pixelSpacingMm: [0.15, 0.3] as [number, number] } };
     const oblongTexts = readSrQualitativeEvaluations(buildSrDataset(oblong, source, options)).map((e) => String(e.value));
     expect(oblongTexts.some((t) => t.includes('0.150 mm between rows, 0.300 mm between columns'))).toBe(true);
+    // a header the hand overruled: its value, and how far off it put the hand
+    expect(texts.some((t) => t.includes("the image's header had none."))).toBe(true);
+    const overruled = (inHeader: number) => ({ ...read, source: { ...read.source, pixelSpacingInHeaderMm: [inHeader, inHeader] as [number, number] } });
+    const noteOf = (a: typeof read) => readSrQualitativeEvaluations(buildSrDataset(a, source, options)).map((e) => String(e.value)).find((t) => t.startsWith('Pixel spacing estimated'));
+    expect(noteOf(overruled(0.2))).toBe(
+      "Pixel spacing estimated from the hand's bone lengths: 0.312 mm; the header's 0.200 mm would make this hand 1.56 times smaller than an adult hand, so it was set aside. Joints were graded at this scale.",
+    );
+    expect(noteOf(overruled(0.42))).toContain("the header's 0.420 mm would make this hand 1.35 times the size of an adult hand");
   });
 
   it('records the view found: a hand read as PA, with its layout residual', () => {

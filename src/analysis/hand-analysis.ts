@@ -103,8 +103,10 @@ export interface HandAnalysis {
     columns: number;
     /** the spacing the joints were graded at */
     pixelSpacingMm?: [number, number];
-    /** the file's header, its absence ('default'), or the hand's own size ('estimated': the header disagreed by more than 1.5 x, or had none) */
+    /** the file's header, its absence ('default'), or the hand's own size ('estimated': the header had none, or one the hand contradicted, src/inference/spacing.ts SPACING_TOLERANCE) */
     pixelSpacingFrom?: 'header' | 'estimated' | 'default';
+    /** the header's spacing where the hand's own size overruled it (`pixelSpacingFrom` 'estimated') */
+    pixelSpacingInHeaderMm?: [number, number];
     /** where an estimated spacing was measured: the fingers and palm, or (a wrist-only view) the carpus and the CMC row */
     pixelSpacingMeasuredOn?: 'hand' | 'wrist';
     /** the hand lay turned: the detector read it after turning the image this far clockwise (90, 180, 270); coordinates stay the source's */

@@ -8,7 +8,7 @@ import { childsPhyses, immatureReason } from './physes.js';
 import { readMarkers } from './marker.js';
 import type { Models } from './models.js';
 import { fieldOf, onFilm, panelImage, panelsOf, type Panel } from './panels.js';
-import { chooseSpacing, estimateSpacing } from './spacing.js';
+import { chooseSpacing, estimateSpacing, type ChosenSpacing } from './spacing.js';
 import { onThumbGap } from './thumb-gap.js';
 import { smallerImage, sureStructures, zoomRegion } from './zoom.js';
 import type { Candidate } from './detector.js';
@@ -100,7 +100,7 @@ function onStoredGrid(a: HandAnalysis, { fx, fy }: SquarePixels, stored: Display
   const at = <T extends { x: number; y: number }>(p: T): T => ({ ...p, x: p.x / fx, y: p.y / fy });
   const boxed = (j: JointResult): JointResult => ({ ...at(j), box: [j.box[0] / fx, j.box[1] / fy, j.box[2] / fx, j.box[3] / fy] });
   const spacing = a.source.pixelSpacingMm;
-  const { markers } = a.source;
+  const { markers, pixelSpacingInHeaderMm: inHeader } = a.source;
   return {
     ...a,
     source: {
@@ -108,6 +108,7 @@ function onStoredGrid(a: HandAnalysis, { fx, fy }: SquarePixels, stored: Display
       rows: stored.rows,
       columns: stored.columns,
       ...(spacing ? { pixelSpacingMm: [spacing[0] * fy, spacing[1] * fx] as [number, number] } : {}),
+      ...(inHeader ? { pixelSpacingInHeaderMm: [inHeader[0] * fy, inHeader[1] * fx] as [number, number] } : {}),
       ...(markers ? { markers: markers.map(at) } : {}),
     },
     hands: a.hands.map((h) => ({ ...h, joints: h.joints.map(boxed) })),
@@ -212,7 +213,7 @@ async function analyzeAsShown(
   const t3 = performance.now();
   if (timings) Object.assign(timings, { displayMs: 0, detectMs: t2 - t1, gradeMs: t3 - t2 });
   return {
-    source: { sopInstanceUID, rows: img.rows, columns: img.columns, pixelSpacingMm: spacing.mm, pixelSpacingFrom: spacing.from, ...(spacing.measuredOn ? { pixelSpacingMeasuredOn: spacing.measuredOn } : {}), ...(quarterTurns ? { turnedDeg: quarterTurns * 90 } : {}) },
+    source: { sopInstanceUID, rows: img.rows, columns: img.columns, pixelSpacingMm: spacing.mm, pixelSpacingFrom: spacing.from, ...(spacing.measuredOn ? { pixelSpacingMeasuredOn: spacing.measuredOn } : {}), ...(spacing.headerMm ? { pixelSpacingInHeaderMm: spacing.headerMm } : {}), ...(quarterTurns ? { turnedDeg: quarterTurns * 90 } : {}) },
     models: [...detectors.map((d) => d.info), models.grader.info],
     hands,
     ...(notGraded.length ? { notGraded } : {}),
@@ -241,7 +242,7 @@ export async function jointsToGrade(
   img: DisplayImage,
   models: Pick<Models, 'detector' | 'partialDetector'>,
   options: AnalyzeOptions = {},
-): Promise<Omit<Found, 'seen'> & { spacing: ReturnType<typeof chooseSpacing> }> {
+): Promise<Omit<Found, 'seen'> & { spacing: ChosenSpacing }> {
   const { hands, detectors } = await findHands(img, models, options);
   const spacing = chooseSpacing(img.pixelSpacingMm, options.spacingFrom ?? 'header', estimateSpacing(hands.candidates));
   // the spacing is chosen on the detector's points; the thumb's MCP then moves at that scale

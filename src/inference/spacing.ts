@@ -52,8 +52,18 @@ export const WRIST_SEGMENTS_MM: readonly [JointSite, JointSite, number][] = [
 /** Fewer measured segments than this and the estimate is not used (a finger-only view). */
 export const MIN_SEGMENTS = 4;
 
-/** A header spacing within this factor of the estimate is kept (hand sizes differ; children are smaller). */
-export const SPACING_TOLERANCE = 1.5;
+/**
+ * A header spacing within this factor of the estimate is kept; further off, the hand's own scale
+ * is the one the grader reads it at. Measured on a whole hand (bone lengths), 1.25: the phantom's
+ * hands, whose sizes span the adult range the grader learnt (0.86-1.1), estimate at 0.84-1.17 of
+ * their true spacing (300 `--wider` hands), and adult hand lengths vary by about 5 % (sd), so a
+ * header that makes a hand a quarter larger or smaller than an adult's is more likely wrong (a
+ * research picture wrapped with a guessed spacing, a digitised film) than the hand; and the
+ * grader learnt real joints at their hand's own scale (its real crops are pictures read at the
+ * estimate). Measured on the wrist alone, 1.5: that estimate is looser (docs/evaluation.md "A
+ * header spacing against the hand").
+ */
+export const SPACING_TOLERANCE: Readonly<Record<SpacingEstimate['measuredOn'], number>> = { hand: 1.25, wrist: 1.5 };
 
 export type SpacingSource = 'header' | 'estimated' | 'default';
 
@@ -91,19 +101,25 @@ function estimateFrom(candidates: readonly Candidate[], segments: readonly [Join
   return { mm, segments: ratios.length, measuredOn };
 }
 
+/** The spacing the grader gets, where it came from, and the header's where the hand overruled it. */
+export interface ChosenSpacing {
+  mm: [number, number];
+  from: SpacingSource;
+  measuredOn?: SpacingEstimate['measuredOn'];
+  /** the header's spacing, set aside because the hand contradicted it */
+  headerMm?: [number, number];
+}
+
 /**
  * The spacing the grader gets: the header's unless the hand contradicts it by more than
  * SPACING_TOLERANCE (or there is no header value), and then only where enough of the hand
  * was measured.
  */
-export function chooseSpacing(
-  header: [number, number],
-  headerSource: 'header' | 'default',
-  estimate: SpacingEstimate | undefined,
-): { mm: [number, number]; from: SpacingSource; measuredOn?: SpacingEstimate['measuredOn'] } {
+export function chooseSpacing(header: [number, number], headerSource: 'header' | 'default', estimate: SpacingEstimate | undefined): ChosenSpacing {
   if (!estimate) return { mm: header, from: headerSource };
   const mean = (header[0] + header[1]) / 2;
   const off = Math.max(mean / estimate.mm, estimate.mm / mean);
-  if (headerSource === 'header' && off <= SPACING_TOLERANCE) return { mm: header, from: 'header' };
-  return { mm: [estimate.mm, estimate.mm], from: 'estimated', measuredOn: estimate.measuredOn };
+  if (headerSource === 'header' && off <= SPACING_TOLERANCE[estimate.measuredOn]) return { mm: header, from: 'header' };
+  const chosen: ChosenSpacing = { mm: [estimate.mm, estimate.mm], from: 'estimated', measuredOn: estimate.measuredOn };
+  return headerSource === 'header' ? { ...chosen, headerMm: header } : chosen;
 }

@@ -121,20 +121,26 @@ function spacingText([rows, columns]: [number, number]): string {
   return rows.toFixed(3) === columns.toFixed(3) ? `${rows.toFixed(3)} mm` : `${rows.toFixed(3)} mm between rows, ${columns.toFixed(3)} mm between columns`;
 }
 
+/** Why the header's spacing was not used: it had none, or one that would make the hand far larger or smaller than an adult's. */
+function headerSpacingText(inHeader: [number, number] | undefined, estimated: [number, number]): string {
+  if (!inHeader) return "the image's header had none.";
+  const factor = (inHeader[0] + inHeader[1]) / (estimated[0] + estimated[1]);
+  const size = factor >= 1 ? `${factor.toFixed(2)} times the size of` : `${(1 / factor).toFixed(2)} times smaller than`;
+  return `the header's ${spacingText(inHeader)} would make this hand ${size} an adult hand, so it was set aside.`;
+}
+
 /**
  * How the image was read where that differs from what its header says, as Comments beside
  * the notice: a reader checking a grade should know the scale it was made at.
  */
 export function readingNotes(analysis: HandAnalysis): TextItem[] {
   const notes: string[] = [];
-  const { pixelSpacingFrom, pixelSpacingMm, pixelSpacingMeasuredOn, turnedDeg, readAsNegative } = analysis.source;
+  const { pixelSpacingFrom, pixelSpacingMm, pixelSpacingMeasuredOn, pixelSpacingInHeaderMm, turnedDeg, readAsNegative } = analysis.source;
   if (pixelSpacingFrom === 'estimated' && pixelSpacingMm) {
     const measured = pixelSpacingMeasuredOn === 'wrist'
       ? "the distances between the wrist's joints (a wrist-only view: less sure than bone lengths of a whole hand)"
       : "the hand's bone lengths";
-    notes.push(
-      `Pixel spacing estimated from ${measured}: ${spacingText(pixelSpacingMm)}; the image's header had none, or one that disagreed by more than 1.5 times. Joints were graded at this scale.`,
-    );
+    notes.push(`Pixel spacing estimated from ${measured}: ${spacingText(pixelSpacingMm)}; ${headerSpacingText(pixelSpacingInHeaderMm, pixelSpacingMm)} Joints were graded at this scale.`);
   }
   if (pixelSpacingFrom === 'default') notes.push('No pixel spacing in the header and too little of the hand to measure it: joints were graded at an assumed 0.15 mm.');
   if (readAsNegative) {
