@@ -4,10 +4,13 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readPart10, writePart10 } from '../src/dicom/part10.js';
 import { withSummary } from '../src/analysis/severity.js';
+import { sitesNotFound } from '../src/analysis/hand-analysis.js';
+import { JOINT_SITES } from '../src/analysis/joints.js';
+import { handHeading } from '../src/reports/secondary-capture.js';
 import { DCM } from '../src/reports/sr/codes.js';
 import { buildSrDataset } from '../src/reports/sr/document.js';
 import { dciodvfy, runTool } from './helpers/dicom-tools.js';
-import { analysis, options, source } from './helpers/sr-fixture.js';
+import { analysis, joint, options, source } from './helpers/sr-fixture.js';
 import { isNoHandReport, readSrHandSummaries, readSrJoints, readSrQualitativeEvaluations } from './helpers/sr-reader.js';
 import { totalsOf } from './helpers/totals.js';
 
@@ -190,5 +193,24 @@ describe('a report on hands found but not graded', () => {
     expect(items.some((e) => typeof e.value !== 'string' && e.value.value === 'JS-NO-HAND')).toBe(true);
     expect(items.some((e) => typeof e.value !== 'string' && e.value.value === 'JS-NOT-GRADED')).toBe(false);
     expect(items.some((e) => String(e.value) === 'Not recognised as a hand: 7 joint-like structures at a mean detector confidence of 0.41')).toBe(true);
+  });
+});
+
+describe('sites not found on a hand read as a PA view', () => {
+  it('are named in the findings, a reading note and the overlay heading; the sites a partial view has off the film are not', () => {
+    const pa = structuredClone(analysis);
+    const all = JOINT_SITES.filter((s) => s !== 'MCP3' && s !== 'MCP4').map((site) => joint({ site, box: [10, 10, 40, 40] }));
+    pa.hands = [{ ...withSummary({ laterality: 'R', joints: all }), view: { kind: 'PA', layoutResidual: 0.1, maxResidual: 0.3 } }];
+    expect(sitesNotFound(pa.hands[0])).toEqual(['MCP3', 'MCP4']);
+    const evaluations = readSrQualitativeEvaluations(buildSrDataset(pa, source, options)).map((e) => String(e.value));
+    expect(evaluations[0]).toMatch(/^Right hand: 19 joints found \(not found: MCP3, MCP4\), 19 graded\./);
+    expect(evaluations).toContain('Not found on the right hand, so not scored: R-MCP3, R-MCP4. Totals cover the joints found.');
+    expect(handHeading(pa.hands[0])).toBe('Right hand: 19 joints, 2 not found');
+    // a partial view: MCP4 off the film is not in view, MCP3 in view and missed is not found
+    const partial = { ...pa.hands[0], view: { kind: 'PA-partial' as const, layoutResidual: 0.1, maxResidual: 0.2, notInView: ['MCP4' as const] } };
+    expect(sitesNotFound(partial)).toEqual(['MCP3']);
+    expect(handHeading(partial)).toBe('Right hand: 19 joints, 1 not found (partial view, 1 not in view)');
+    // a hand whose view was not judged: nothing is said
+    expect(sitesNotFound({ joints: all })).toEqual([]);
   });
 });

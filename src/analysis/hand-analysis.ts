@@ -1,4 +1,4 @@
-import { HAND_NAMES, type JointSite, type Laterality } from './joints.js';
+import { HAND_NAMES, JOINT_SITES, type JointSite, type Laterality } from './joints.js';
 
 /**
  * HandAnalysis: the one result object (docs/design.md). Inference produces it, every writer
@@ -170,4 +170,16 @@ const DIGIT_NAMES: Readonly<Record<string, string>> = { '2': 'index', '3': 'midd
 /** The finger a finger film's hand was read as ("ring"), where the header named it (`view.namedBy`); else undefined. */
 export function namedFingerOf(hand: Pick<HandResult, 'view' | 'joints'>): string | undefined {
   return hand.view?.namedBy ? DIGIT_NAMES[hand.joints[0]?.site.slice(-1) ?? ''] : undefined;
+}
+
+/**
+ * The hand's sites (of the 21) with no joint found, less those a partial view has off the film: a
+ * whole hand whose MCP3-5 were not found has totals over fewer joints than its neighbour's, and
+ * the reader should know which were not scored. Only where the film check judged the view (PA or
+ * partial PA): without it, which sites the film should show is not known.
+ */
+export function sitesNotFound(hand: Pick<HandResult, 'joints' | 'view'>): JointSite[] {
+  if (!hand.view) return [];
+  const seen = new Set<JointSite>([...hand.joints.map((j) => j.site), ...(hand.view?.notInView ?? [])]);
+  return JOINT_SITES.filter((s) => !seen.has(s));
 }

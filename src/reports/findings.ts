@@ -1,4 +1,4 @@
-import type { HandResult } from '../analysis/hand-analysis.js';
+import { sitesNotFound, type HandResult } from '../analysis/hand-analysis.js';
 import { HAND_NAMES } from '../analysis/joints.js';
 import { worstSeverity } from '../analysis/severity.js';
 import { jointLabel } from './labels.js';
@@ -15,7 +15,9 @@ export function handFindings(hand: HandResult): string {
   const s = hand.summary;
   if ('notGraded' in s) return `${name}: ${found} joints found, none graded (${s.notGraded.join(', ')}).`;
   const graded = hand.joints.filter((j) => !j.notGraded).length;
-  const head = `${name}: ${found} joints found, ${graded} graded. SvH JSN total ${s.svhJsn}, erosion total ${s.svhErosion}; KL sum ${s.klSum}; pattern ${s.pattern}.`;
+  const missing = sitesNotFound(hand);
+  const notFound = missing.length ? ` (not found: ${missing.join(', ')})` : '';
+  const head = `${name}: ${found} joints found${notFound}, ${graded} graded. SvH JSN total ${s.svhJsn}, erosion total ${s.svhErosion}; KL sum ${s.klSum}; pattern ${s.pattern}.`;
   const called = hand.joints.filter((j) => !j.notGraded && worstSeverity(j) !== 'healthy' && worstSeverity(j) !== 'unknown');
   if (called.length === 0) return `${head} No joint mild or severe.`;
   return `${head} Mild or severe (${called.length}): ${called.map((j) => `${jointLabel(j)} (${worstSeverity(j)})`).join('; ')}.`;

@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { namedFingerOf, type HandAnalysis, type JointNotGradedCause, type JointResult, type SeverityClass } from '../analysis/hand-analysis.js';
+import { namedFingerOf, sitesNotFound, type HandAnalysis, type JointNotGradedCause, type JointResult, type SeverityClass } from '../analysis/hand-analysis.js';
 import { HAND_NAMES } from '../analysis/joints.js';
 import { markerCheck } from '../analysis/laterality.js';
 import { severityCounts } from '../analysis/severity.js';
@@ -237,11 +237,12 @@ const NOT_GRADED_PHRASES: Record<JointNotGradedCause, string> = {
 
 /** "; 2 not graded" after a hand's pattern where joints were found but not graded (the SR says why). */
 /** A hand's heading: its side and joints; of a partial view, how many sites are off the film; of a finger film, which finger the header names. */
-function handHeading(hand: HandAnalysis['hands'][number]): string {
+export function handHeading(hand: HandAnalysis['hands'][number]): string {
   const digit = namedFingerOf(hand);
   if (digit) return `${HAND_NAMES[hand.laterality]}, ${digit} finger (per header): ${hand.joints.length} joints`;
   const partial = hand.view?.kind === 'PA-partial' ? ` (partial view, ${hand.view.notInView?.length ?? 0} not in view)` : '';
-  return `${HAND_NAMES[hand.laterality]}: ${hand.joints.length} joints${partial}`;
+  const missing = sitesNotFound(hand).length;
+  return `${HAND_NAMES[hand.laterality]}: ${hand.joints.length} joints${missing ? `, ${missing} not found` : ''}${partial}`;
 }
 
 function notGradedRun(joints: readonly JointResult[]): TextRun[] {

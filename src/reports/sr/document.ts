@@ -1,4 +1,4 @@
-import { notGradedText, type HandAnalysis } from '../../analysis/hand-analysis.js';
+import { notGradedText, sitesNotFound, type HandAnalysis } from '../../analysis/hand-analysis.js';
 import { HAND_NAMES, trackingId } from '../../analysis/joints.js';
 import { markerCheck } from '../../analysis/laterality.js';
 import type { NaturalDataset } from '../../dicom/part10.js';
@@ -165,6 +165,10 @@ export function readingNotes(analysis: HandAnalysis): TextItem[] {
       notes.push(
         `${HAND_NAMES[hand.laterality]} read as a partial PA view (a wrist-only or finger-only film, or a hand cut by the film's edge): the ${hand.joints.length} joints found lie as in a PA hand (layout residual ${hand.view.layoutResidual.toFixed(2)}, at most ${hand.view.maxResidual}); not in view, so not graded: ${off.map((site) => trackingId(hand.laterality, site)).join(', ')}. Totals cover the joints in view only.`,
       );
+    }
+    const missing = sitesNotFound(hand);
+    if (missing.length) {
+      notes.push(`Not found on the ${HAND_NAMES[hand.laterality].toLowerCase()}, so not scored: ${missing.map((site) => trackingId(hand.laterality, site)).join(', ')}. Totals cover the joints found.`);
     }
     const skipped = hand.joints.filter((j) => j.notGraded);
     if (skipped.length === 0) continue;
