@@ -81,8 +81,9 @@ describe.skipIf(!MODELS)(`partial views${MODELS ? '' : ' (skipped: no models/joi
     // the partial-view detector answered (the detector alone finds no hand here), and says so
     if (models.partialDetector) expect(a.models.map((m) => m.name)).toEqual([models.detector.info.name, models.partialDetector.info.name, models.grader.info.name]);
     expect(JSON.stringify(readingNotes(a))).toMatch(/Left hand read as a partial PA view .*not in view, so not graded: L-DIP2/);
-    const heading = overlayLayout(cut.rows, cut.columns, a).blocks.find((b) => b.block.id === 'hand-L')!.block.lines[0];
-    expect(JSON.stringify(heading)).toMatch(/partial view, \d+ not in view/);
+    const [heading, under] = overlayLayout(cut.rows, cut.columns, a).blocks.find((b) => b.block.id === 'hand-L')!.block.lines;
+    expect(JSON.stringify(heading)).toMatch(/Left hand: \d+ joints/);
+    expect(JSON.stringify(under)).toMatch(/Partial view: \d+ not in view/);
   }, 60_000);
 
   it('grades a finger-only film (index and middle fingers) as a partial PA view', async () => {

@@ -6,7 +6,7 @@ import { readPart10, writePart10 } from '../src/dicom/part10.js';
 import { withSummary } from '../src/analysis/severity.js';
 import { sitesNotFound } from '../src/analysis/hand-analysis.js';
 import { JOINT_SITES } from '../src/analysis/joints.js';
-import { handHeading } from '../src/reports/secondary-capture.js';
+import { handHeading, sitesSeen } from '../src/reports/secondary-capture.js';
 import { DCM } from '../src/reports/sr/codes.js';
 import { buildSrDataset } from '../src/reports/sr/document.js';
 import { dciodvfy, runTool } from './helpers/dicom-tools.js';
@@ -205,11 +205,11 @@ describe('sites not found on a hand read as a PA view', () => {
     const evaluations = readSrQualitativeEvaluations(buildSrDataset(pa, source, options)).map((e) => String(e.value));
     expect(evaluations[0]).toMatch(/^Right hand: 19 joints found \(not found: MCP3, MCP4\), 19 graded\./);
     expect(evaluations).toContain('Not found on the right hand, so not scored: R-MCP3, R-MCP4. Totals cover the joints found.');
-    expect(handHeading(pa.hands[0])).toBe('Right hand: 19 joints, 2 not found');
+    expect([handHeading(pa.hands[0]), sitesSeen(pa.hands[0])]).toEqual(['Right hand: 19 joints', 'Not found: MCP3, MCP4']);
     // a partial view: MCP4 off the film is not in view, MCP3 in view and missed is not found
     const partial = { ...pa.hands[0], view: { kind: 'PA-partial' as const, layoutResidual: 0.1, maxResidual: 0.2, notInView: ['MCP4' as const] } };
     expect(sitesNotFound(partial)).toEqual(['MCP3']);
-    expect(handHeading(partial)).toBe('Right hand: 19 joints, 1 not found (partial view, 1 not in view)');
+    expect(sitesSeen(partial)).toBe('Partial view: 1 not in view, 1 not found');
     // a hand whose view was not judged: nothing is said
     expect(sitesNotFound({ joints: all })).toEqual([]);
   });

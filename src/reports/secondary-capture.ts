@@ -196,6 +196,10 @@ export function panelBlocks(
       ...(colours[i] ? { colour: colours[i] } : {}),
     }));
   const sevColours = [undefined, SEVERITY_COLOURS.healthy, SEVERITY_COLOURS.mild, SEVERITY_COLOURS.severe];
+  const headingLines = (hand: HandAnalysis['hands'][number]) => {
+    const seen = sitesSeen(hand);
+    return [text('heading', handHeading(hand)), ...(seen ? [text('text', seen, SEVERITY_COLOURS.unknown)] : [])];
+  };
   for (const hand of analysis.hands) {
     const c = severityCounts(hand.joints);
     const s = hand.summary;
@@ -203,14 +207,14 @@ export function panelBlocks(
       const causes = s.notGraded.map((cause) => NOT_GRADED_PHRASES[cause]).join(', ');
       blocks.push({
         id: `hand-${hand.laterality}`,
-        lines: [text('heading', handHeading(hand)), ...wrapText(`No joint graded: ${causes}`, wrapWidth, fonts.text).map((l) => text('text', l, SEVERITY_COLOURS.unknown))],
+        lines: [...headingLines(hand), ...wrapText(`No joint graded: ${causes}`, wrapWidth, fonts.text).map((l) => text('text', l, SEVERITY_COLOURS.unknown))],
       });
       continue;
     }
     blocks.push({
       id: `hand-${hand.laterality}`,
       lines: [
-        text('heading', handHeading(hand)),
+        ...headingLines(hand),
         // the SvH score a rheumatologist follows is narrowing and erosion together
         text('text', `SvH total ${s.svhJsn + s.svhErosion} (JSN ${s.svhJsn}, erosion ${s.svhErosion})`),
         text('text', `KL sum ${s.klSum}`),
@@ -236,13 +240,21 @@ const NOT_GRADED_PHRASES: Record<JointNotGradedCause, string> = {
 };
 
 /** "; 2 not graded" after a hand's pattern where joints were found but not graded (the SR says why). */
-/** A hand's heading: its side and joints; of a partial view, how many sites are off the film; of a finger film, which finger the header names. */
+/** A hand's heading: its side and joints; of a finger film, which finger the header names. */
 export function handHeading(hand: HandAnalysis['hands'][number]): string {
   const digit = namedFingerOf(hand);
   if (digit) return `${HAND_NAMES[hand.laterality]}, ${digit} finger (per header): ${hand.joints.length} joints`;
-  const partial = hand.view?.kind === 'PA-partial' ? ` (partial view, ${hand.view.notInView?.length ?? 0} not in view)` : '';
-  const missing = sitesNotFound(hand).length;
-  return `${HAND_NAMES[hand.laterality]}: ${hand.joints.length} joints${missing ? `, ${missing} not found` : ''}${partial}`;
+  return `${HAND_NAMES[hand.laterality]}: ${hand.joints.length} joints`;
+}
+
+/** The line under the heading, where there is one: a partial view's sites off the film, and the sites not found (named where few; the SR names all). */
+export function sitesSeen(hand: HandAnalysis['hands'][number]): string | undefined {
+  const missing = sitesNotFound(hand);
+  if (hand.view?.kind === 'PA-partial' && !namedFingerOf(hand)) {
+    return `Partial view: ${hand.view.notInView?.length ?? 0} not in view${missing.length ? `, ${missing.length} not found` : ''}`;
+  }
+  if (missing.length === 0) return undefined;
+  return missing.length <= 3 ? `Not found: ${missing.join(', ')}` : `${missing.length} sites not found`;
 }
 
 function notGradedRun(joints: readonly JointResult[]): TextRun[] {
