@@ -16,6 +16,8 @@ export interface DisplayImage {
   data: Float32Array;
   /** mm per pixel: [between rows, between columns] */
   pixelSpacingMm: [number, number];
+  /** pixels that are no film (padding, a Display Shutter's hidden part), row-major, 1 = not film; absent where every pixel is film */
+  offFilm?: Uint8Array;
 }
 
 export interface StoredImage {
@@ -134,7 +136,32 @@ export function toDisplay(stored: StoredImage): DisplayImage {
     for (let i = 0; i < n; i++) data[i] = shown(values[i]);
   }
   if (stored.hidden) for (let i = 0; i < n; i++) if (stored.hidden[i]) data[i] = 0;
-  return { rows: stored.rows, columns: stored.columns, data, pixelSpacingMm: stored.pixelSpacingMm };
+  const offFilm = offFilmOf(stored);
+  return { rows: stored.rows, columns: stored.columns, data, pixelSpacingMm: stored.pixelSpacingMm, ...(offFilm ? { offFilm } : {}) };
+}
+
+/**
+ * The pixels that are no film, where there are any: a joint beside them is cut as at the film's
+ * edge. Those a shutter hides, as it hides them; of the padding, the frame it makes around the box
+ * of the other pixels (a film cropped or turned in a larger matrix), not padded pixels inside that
+ * box: a modality whose air reaches the padding value would otherwise put every joint beside air.
+ */
+function offFilmOf(stored: StoredImage): Uint8Array | undefined {
+  const { padding: pad, hidden, values, rows, columns } = stored;
+  if (!pad && !hidden) return undefined;
+  const off = hidden ? hidden.slice(0, rows * columns) : new Uint8Array(rows * columns);
+  if (pad) {
+    let [x0, y0, x1, y1] = [columns, rows, -1, -1];
+    for (let y = 0; y < rows; y++) {
+      for (let x = 0; x < columns; x++) {
+        const v = values[y * columns + x];
+        if (v >= pad.lo && v <= pad.hi) continue;
+        [x0, x1, y0, y1] = [Math.min(x0, x), Math.max(x1, x), Math.min(y0, y), y];
+      }
+    }
+    for (let y = 0; y < rows; y++) for (let x = 0; x < columns; x++) if (y < y0 || y > y1 || x < x0 || x > x1) off[y * columns + x] = 1;
+  }
+  return off.includes(1) ? off : undefined;
 }
 
 /**
@@ -203,7 +230,18 @@ export function squarePixels(img: DisplayImage): SquarePixels | undefined {
       data[y * columns + x] = up + (down - up) * wy;
     }
   }
-  return { img: { rows, columns, data, pixelSpacingMm: [sr / fy, sc / fx] }, fx, fy };
+  const offFilm = img.offFilm && nearestResampled(img.offFilm, img.columns, rows, columns, fy, fx);
+  return { img: { rows, columns, data, pixelSpacingMm: [sr / fy, sc / fx], ...(offFilm ? { offFilm } : {}) }, fx, fy };
+}
+
+/** A mask stretched by (fy, fx) to rows x columns, each pixel the stored pixel it lies on. */
+function nearestResampled(mask: Uint8Array, stride: number, rows: number, columns: number, fy: number, fx: number): Uint8Array {
+  const out = new Uint8Array(rows * columns);
+  for (let y = 0; y < rows; y++) {
+    const from = Math.floor(y / fy) * stride;
+    for (let x = 0; x < columns; x++) out[y * columns + x] = mask[from + Math.floor(x / fx)];
+  }
+  return out;
 }
 
 /** For each of `n` output pixels, the two input pixels (of `len`) it lies between and the weight of the second, at `f` output pixels per input pixel; clamped at the ends. */

@@ -55,7 +55,7 @@ export interface JointEvidence {
 /** Why this joint should not be graded, or undefined when it should. Pure. */
 export function jointNotGraded(
   e: JointEvidence,
-  image: { rows: number; columns: number; pixelSpacingMm: [number, number] },
+  image: FilmExtent,
   minConfidence: number,
   overlap?: JointNotGraded,
 ): JointNotGraded | undefined {
@@ -86,20 +86,48 @@ export function jointNotGraded(
   return undefined;
 }
 
+/** The film as the abstention rules see it: its size, scale and, where known, the pixels that are no film. */
+export interface FilmExtent {
+  rows: number;
+  columns: number;
+  pixelSpacingMm: [number, number];
+  /** pixels that are not the exposed film (padding, a Display Shutter's hidden part), row-major, 1 = not film */
+  offFilm?: Uint8Array;
+}
+
 /**
  * `out-of-view` where a point of the joint's (the detector's, or the grader's refined centre) lies
- * within `ABSTENTION.edgeMm` of the film's edge. Pure.
+ * within `ABSTENTION.edgeMm` of the film's edge, or of a pixel that is no film (padding, a shutter's
+ * hidden part: a collimated field cuts the joint as the image's edge does). Pure.
  */
-export function outOfView(
-  site: string,
-  x: number,
-  y: number,
-  image: { rows: number; columns: number; pixelSpacingMm: [number, number] },
-): JointNotGraded | undefined {
+export function outOfView(site: string, x: number, y: number, image: FilmExtent): JointNotGraded | undefined {
   const [sr, sc] = image.pixelSpacingMm;
   const edgeMm = Math.min(x * sc, y * sr, (image.columns - x) * sc, (image.rows - y) * sr);
-  if (edgeMm >= ABSTENTION.edgeMm) return undefined;
-  return { cause: 'out-of-view', reason: `${site} lies ${Math.max(0, edgeMm).toFixed(1)} mm from the edge of the image: part of the joint is out of view` };
+  if (edgeMm < ABSTENTION.edgeMm) {
+    return { cause: 'out-of-view', reason: `${site} lies ${Math.max(0, edgeMm).toFixed(1)} mm from the edge of the image: part of the joint is out of view` };
+  }
+  const fieldMm = image.offFilm ? nearestOffFilmMm(x, y, image as Required<FilmExtent>) : Infinity;
+  if (fieldMm >= ABSTENTION.edgeMm) return undefined;
+  return {
+    cause: 'out-of-view',
+    reason: `${site} lies ${fieldMm.toFixed(1)} mm from the edge of the exposed field (padding or a Display Shutter beyond it): part of the joint is out of view`,
+  };
+}
+
+/** The distance (mm) from (x, y) to the nearest pixel that is no film, looked for within `ABSTENTION.edgeMm`; Infinity where none lies that near. */
+function nearestOffFilmMm(x: number, y: number, image: Required<FilmExtent>): number {
+  const [sr, sc] = image.pixelSpacingMm;
+  const [ry, rx] = [Math.ceil(ABSTENTION.edgeMm / sr), Math.ceil(ABSTENTION.edgeMm / sc)];
+  const [cx, cy] = [Math.floor(x), Math.floor(y)];
+  let best = Infinity;
+  for (let r = Math.max(0, cy - ry); r <= Math.min(image.rows - 1, cy + ry); r++) {
+    const row = r * image.columns;
+    for (let c = Math.max(0, cx - rx); c <= Math.min(image.columns - 1, cx + rx); c++) {
+      // to the pixel's nearest point: the field ends at its edge, not its centre
+      if (image.offFilm[row + c]) best = Math.min(best, Math.hypot(Math.max(0, Math.abs(c + 0.5 - x) - 0.5) * sc, Math.max(0, Math.abs(r + 0.5 - y) - 0.5) * sr));
+    }
+  }
+  return best;
 }
 
 /**
@@ -122,7 +150,7 @@ export function jointsNotGraded(
   candidates: readonly Pick<Candidate, 'x' | 'y' | 'confidence' | 'site' | 'laterality'>[],
   cropOf: (i: number) => Float32Array,
   cropMmPerPx: number,
-  image: { rows: number; columns: number; pixelSpacingMm: [number, number] },
+  image: FilmExtent,
   minConfidence: number,
 ): (JointNotGraded | undefined)[] {
   const overlapped = overlappedJoints(candidates, image.pixelSpacingMm);

@@ -7,7 +7,7 @@ import { grade } from './grader.js';
 import { childsPhyses, immatureReason } from './physes.js';
 import { readMarkers } from './marker.js';
 import type { Models } from './models.js';
-import { fieldOf, onFilm, panelImage, panelsOf, type Panel } from './panels.js';
+import { exposedBox, fieldOf, onFilm, panelImage, panelsOf, type Panel } from './panels.js';
 import { chooseSpacing, estimateSpacing, type ChosenSpacing } from './spacing.js';
 import { onThumbGap } from './thumb-gap.js';
 import { smallerImage, sureStructures, zoomRegion } from './zoom.js';
@@ -304,7 +304,8 @@ async function findHands(
   models: Pick<Models, 'detector' | 'partialDetector'>,
   options: AnalyzeOptions,
 ): Promise<Found> {
-  const whole = await handsOn(img, models, options);
+  const field = exposedBox(img);
+  const whole = await handsOn(img, models, options, field ? { panel: field, image: panelImage(img, field) } : undefined);
   const panels = sawNoHand(whole.hands) || onlyPartialViews(whole.hands) ? panelsOf(img) : [];
   if (!sawNoHand(whole.hands) && !acrossPanels(whole.hands, panels)) return whole;
   let best: Found | undefined;

@@ -1,5 +1,5 @@
 import type { GradeResult, HandResult, JointNotGraded, JointResult } from '../analysis/hand-analysis.js';
-import { jointsNotGraded, outOfView } from './abstention.js';
+import { jointsNotGraded, outOfView, type FilmExtent } from './abstention.js';
 import { JOINT_SITES, JSW_SITES, scoresFor, type JointSite, type Laterality, type Score } from '../analysis/joints.js';
 import { jointSeverity, withSummary } from '../analysis/severity.js';
 import type { Candidate } from './detector.js';
@@ -86,7 +86,7 @@ export function handsFromGrader(
   out: GraderOutputs,
   pixelSpacingMm: [number, number],
   notGraded: readonly (JointNotGraded | undefined)[] = [],
-  film?: { rows: number; columns: number },
+  film?: Omit<FilmExtent, 'pixelSpacingMm'>,
 ): HandResult[] {
   const [sr, sc] = pixelSpacingMm;
   for (const k of ['jsn', 'erosion', 'kl', 'geometry'] as const) {
