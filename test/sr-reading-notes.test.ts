@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readPart10, writePart10 } from '../src/dicom/part10.js';
 import { withSummary } from '../src/analysis/severity.js';
-import { sitesNotFound } from '../src/analysis/hand-analysis.js';
+import { sitesNotFound, type HandAnalysis } from '../src/analysis/hand-analysis.js';
 import { JOINT_SITES } from '../src/analysis/joints.js';
-import { handHeading, sitesSeen } from '../src/reports/secondary-capture.js';
+import { handHeading, overlayLayout, scaleNote, sitesSeen } from '../src/reports/secondary-capture.js';
 import { DCM } from '../src/reports/sr/codes.js';
 import { buildSrDataset } from '../src/reports/sr/document.js';
 import { dciodvfy, runTool } from './helpers/dicom-tools.js';
@@ -212,5 +212,22 @@ describe('sites not found on a hand read as a PA view', () => {
     expect(sitesSeen(partial)).toBe('Partial view: 1 not in view, 1 not found');
     // a hand whose view was not judged: nothing is said
     expect(sitesNotFound({ joints: all })).toEqual([]);
+  });
+});
+
+type HandAnalysisSource = HandAnalysis['source'];
+
+describe('the scale on the overlay', () => {
+  it('says where the scale came from when not from the header, in the models block', () => {
+    const src = (s: Partial<HandAnalysisSource>) => ({ ...analysis.source, ...s });
+    expect(scaleNote(src({ pixelSpacingFrom: 'header', pixelSpacingMm: [0.15, 0.15] }))).toBeUndefined();
+    expect(scaleNote(src({ pixelSpacingFrom: 'estimated', pixelSpacingMm: [0.111, 0.111], pixelSpacingMeasuredOn: 'hand', pixelSpacingInHeaderMm: [0.15, 0.15] }))).toBe(
+      "Scale estimated from the hand: 0.111 mm a pixel; the header's 0.150 mm set aside",
+    );
+    expect(scaleNote(src({ pixelSpacingFrom: 'estimated', pixelSpacingMm: [0.2, 0.2], pixelSpacingMeasuredOn: 'wrist' }))).toBe('Scale estimated from the wrist: 0.200 mm a pixel');
+    expect(scaleNote(src({ pixelSpacingFrom: 'default', pixelSpacingMm: [0.15, 0.15] }))).toBe('Scale assumed: 0.150 mm a pixel (none in the header)');
+    const estimated = { ...analysis, source: src({ pixelSpacingFrom: 'estimated', pixelSpacingMm: [0.111, 0.111], pixelSpacingMeasuredOn: 'hand' }) };
+    const models = overlayLayout(2500, 2048, estimated).blocks.find((b) => b.block.id === 'models')!.block.lines;
+    expect(models.map((l) => l.runs.map((r) => r.text).join('')).join(' ')).toContain('Scale estimated from the hand: 0.111 mm a pixel');
   });
 });

@@ -170,6 +170,8 @@ export function panelBlocks(
       text('heading', analysis.models.length > 1 ? 'Models' : 'Model'),
       ...analysis.models.map((m) => text('text', `${m.name} ${m.version}`)),
       ...(analysis.models.length === 0 ? [text('text', '(none recorded)', PANEL_DIM)] : []),
+      // the SR says how the scale was found; a viewer that shows no SR shows this
+      ...wrapText(scaleNote(analysis.source) ?? '', wrapWidth, fonts.text).map((l) => text('text', l, PANEL_DIM)),
     ],
   });
   const legend: PanelLine[] = wrapText('Box colour: worst of JSN, erosion and KL class', wrapWidth, fonts.heading).map((l) => text('heading', l));
@@ -240,6 +242,16 @@ const NOT_GRADED_PHRASES: Record<JointNotGradedCause, string> = {
 };
 
 /** "; 2 not graded" after a hand's pattern where joints were found but not graded (the SR says why). */
+/** Where the joints' scale did not come from the header: estimated from the hand (the header's value set aside, where it had one), or assumed. */
+export function scaleNote(source: HandAnalysis['source']): string | undefined {
+  const mm = (v: [number, number]) => `${((v[0] + v[1]) / 2).toFixed(3)} mm`;
+  if (source.pixelSpacingFrom === 'default') return `Scale assumed: ${mm(source.pixelSpacingMm ?? [0.15, 0.15])} a pixel (none in the header)`;
+  if (source.pixelSpacingFrom !== 'estimated' || !source.pixelSpacingMm) return undefined;
+  const on = source.pixelSpacingMeasuredOn === 'wrist' ? 'wrist' : 'hand';
+  const aside = source.pixelSpacingInHeaderMm ? `; the header's ${mm(source.pixelSpacingInHeaderMm)} set aside` : '';
+  return `Scale estimated from the ${on}: ${mm(source.pixelSpacingMm)} a pixel${aside}`;
+}
+
 /** A hand's heading: its side and joints; of a finger film, which finger the header names. */
 export function handHeading(hand: HandAnalysis['hands'][number]): string {
   const digit = namedFingerOf(hand);
