@@ -180,6 +180,6 @@ export function namedFingerOf(hand: Pick<HandResult, 'view' | 'joints'>): string
  */
 export function sitesNotFound(hand: Pick<HandResult, 'joints' | 'view'>): JointSite[] {
   if (!hand.view) return [];
-  const seen = new Set<JointSite>([...hand.joints.map((j) => j.site), ...(hand.view?.notInView ?? [])]);
+  const seen = new Set<JointSite>([...hand.joints.map((j) => j.site), ...(hand.view.notInView ?? [])]);
   return JOINT_SITES.filter((s) => !seen.has(s));
 }

@@ -56,7 +56,7 @@ export const MIN_SEGMENTS = 4;
  * A header spacing within this factor of the estimate is kept; further off, the hand's own scale
  * is the one the grader reads it at. Measured on a whole hand (bone lengths), 1.25: the phantom's
  * hands, whose sizes span the adult range the grader learnt (0.86-1.1), estimate at 0.84-1.17 of
- * their true spacing (300 `--wider` hands), and adult hand lengths vary by about 5 % (sd), so a
+ * their true spacing (300 hands drawn at their size: scripts/spacing-spread.mjs --render), and adult hand lengths vary by about 5 % (sd), so a
  * header that makes a hand a quarter larger or smaller than an adult's is more likely wrong (a
  * research picture wrapped with a guessed spacing, a digitised film) than the hand; and the
  * grader learnt real joints at their hand's own scale (its real crops are pictures read at the
