@@ -48,9 +48,11 @@ if (!afterPath) {
 const [analysesBefore, analysesAfter] = [analysesIn(beforePath), analysesIn(afterPath)];
 const before = gradedJoints(analysesBefore);
 const after = gradedJoints(analysesAfter);
-for (const [name, side] of [['before', before], ['after', after]]) {
+/** Joints found on a hand and reported not graded (`notGraded`, with the reason). */
+const notGradedIn = (analyses) => analyses.flatMap((a) => (a.hands ?? []).flatMap((h) => h.joints)).filter((j) => j.notGraded).length;
+for (const [name, side, analyses] of [['before', before, analysesBefore], ['after', after, analysesAfter]]) {
   const called = [...side.values()].filter(isCalled).length;
-  console.log(`${name}: ${side.size} graded joints, ${called} called mild or severe (${((100 * called) / Math.max(side.size, 1)).toFixed(1)} %)`);
+  console.log(`${name}: ${side.size} graded joints, ${called} called mild or severe (${((100 * called) / Math.max(side.size, 1)).toFixed(1)} %), ${notGradedIn(analyses)} found and not graded`);
 }
 const [patternsBefore, patternsAfter] = [patterns(analysesBefore), patterns(analysesAfter)];
 for (const [name, side] of [['before', patternsBefore], ['after', patternsAfter]]) {
