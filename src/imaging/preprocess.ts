@@ -1,4 +1,5 @@
 import type { JointSite } from '../analysis/joints.js';
+import { boxAround } from './box.js';
 
 /**
  * From stored pixel values to what the models see. The training-set export and the node
@@ -151,15 +152,10 @@ function offFilmOf(stored: StoredImage): Uint8Array | undefined {
   if (!pad && !hidden) return undefined;
   const off = hidden ? hidden.slice(0, rows * columns) : new Uint8Array(rows * columns);
   if (pad) {
-    let [x0, y0, x1, y1] = [columns, rows, -1, -1];
+    const film = boxAround(rows, columns, (i) => values[i] < pad.lo || values[i] > pad.hi);
     for (let y = 0; y < rows; y++) {
-      for (let x = 0; x < columns; x++) {
-        const v = values[y * columns + x];
-        if (v >= pad.lo && v <= pad.hi) continue;
-        [x0, x1, y0, y1] = [Math.min(x0, x), Math.max(x1, x), Math.min(y0, y), y];
-      }
+      for (let x = 0; x < columns; x++) if (!film || y < film.y0 || y > film.y1 || x < film.x0 || x > film.x1) off[y * columns + x] = 1;
     }
-    for (let y = 0; y < rows; y++) for (let x = 0; x < columns; x++) if (y < y0 || y > y1 || x < x0 || x > x1) off[y * columns + x] = 1;
   }
   return off.includes(1) ? off : undefined;
 }

@@ -1,4 +1,5 @@
 import type { DisplayImage } from '../imaging/preprocess.js';
+import { boxAround } from '../imaging/box.js';
 import { movedCandidate, type Candidate } from './detector.js';
 
 /**
@@ -240,20 +241,9 @@ const mid = ([a, b]: [number, number]) => (a + b) / 2;
  */
 export function exposedBox(img: DisplayImage): Panel | undefined {
   const off = img.offFilm;
-  if (!off) return undefined;
-  let [x0, y0, x1, y1] = [img.columns, img.rows, -1, -1];
-  for (let y = 0; y < img.rows; y++) {
-    const row = y * img.columns;
-    for (let x = 0; x < img.columns; x++) {
-      if (off[row + x]) continue;
-      if (x < x0) x0 = x;
-      if (x > x1) x1 = x;
-      if (y < y0) y0 = y;
-      y1 = y;
-    }
-  }
-  if (x1 < 0) return undefined;
-  const box = { x0, y0, columns: x1 - x0 + 1, rows: y1 - y0 + 1 };
+  const film = off && boxAround(img.rows, img.columns, (i) => off[i] === 0);
+  if (!film) return undefined;
+  const box = { x0: film.x0, y0: film.y0, columns: film.x1 - film.x0 + 1, rows: film.y1 - film.y0 + 1 };
   return box.columns === img.columns && box.rows === img.rows ? undefined : box;
 }
 
