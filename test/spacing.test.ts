@@ -1,3 +1,5 @@
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { Candidate } from '../src/inference/detector.js';
 import { chooseSpacing, estimateSpacing, MIN_SEGMENTS } from '../src/inference/spacing.js';
@@ -78,4 +80,35 @@ describe('spacing from the header', () => {
     expect(image.pixelSpacingSource).toBe('ImagerPixelSpacing');
     expect(image.pixelSpacingMm[0]).toBeCloseTo(ips[0] / 1.1, 12);
   });
+});
+
+describe('a header spacing the hand contradicts', () => {
+  it('is set aside, and the log names the file, the attribute, both values and what to check', async () => {
+    const { FIXTURES, makeFixture } = await import('../src/phantom/fixtures.js');
+    const { readPart10, writePart10 } = await import('../src/dicom/part10.js');
+    const { analyseObject, analysisPolicy } = await import('../src/pipeline/analyse-object.js');
+    const { loadModels } = await import('../src/inference/models.js');
+    const { DEFAULT_CONFIG } = await import('../src/config/defaults.js');
+    const { captureLogger } = await import('./helpers/inference.js');
+    const models = await loadModels(join(dirname(fileURLToPath(import.meta.url)), '..', 'models'), { provider: 'cpu' });
+    const { dataset } = readPart10((await makeFixture(FIXTURES.find((f) => f.name === 'hand-left-m2-explicit')!, false)).dicom);
+    const truth = (dataset.PixelSpacing as number[]).map(Number);
+    // a film resized to 0.7 of its pixels with its spacing carried over: the header says 1.43 times too little
+    const policy = analysisPolicy({ ...DEFAULT_CONFIG.analysis, outputs: { sr: false, sc: false, pr: false } });
+    const { log, lines } = captureLogger();
+    const wrong = writePart10({ ...dataset, PixelSpacing: truth.map((v) => v * 0.7) });
+    const { analysis } = await analyseObject(wrong, 'resized.dcm', models, policy, log);
+    expect(analysis.source.pixelSpacingFrom).toBe('estimated');
+    for (const [k, v] of analysis.source.pixelSpacingInHeaderMm!.entries()) expect(v).toBeCloseTo(truth[k] * 0.7, 9);
+    expect(analysis.source.pixelSpacingMm![0] / truth[0]).toBeGreaterThan(0.85);
+    expect(analysis.source.pixelSpacingMm![0] / truth[0]).toBeLessThan(1.15);
+    const warned = lines.filter((l) => l.level === 'warn' && /would make the hand/.test(l.message));
+    expect(warned).toHaveLength(1);
+    expect(warned[0].message).toMatch(/^resized\.dcm: Pixel Spacing \(0028,0030\) 0\.\d{3} mm would make the hand 1\.\d\d times smaller than an adult hand: graded at 0\.\d{3} mm, the spacing its bone lengths give .*Check the attribute at the modality/);
+    // the true header: kept, nothing said
+    const kept = captureLogger();
+    const right = await analyseObject(writePart10(dataset), 'right.dcm', models, policy, kept.log);
+    expect([right.analysis.source.pixelSpacingFrom, right.analysis.source.pixelSpacingInHeaderMm]).toEqual(['header', undefined]);
+    expect(kept.lines.filter((l) => /would make the hand/.test(l.message))).toEqual([]);
+  }, 60_000);
 });

@@ -40,7 +40,7 @@ export interface DecodedImage {
 }
 
 /** The attribute each spacing came from, as messages name it. */
-const SPACING_NAMES: Readonly<Record<DecodedImage['pixelSpacingSource'], string>> = {
+export const SPACING_NAMES: Readonly<Record<DecodedImage['pixelSpacingSource'], string>> = {
   PixelSpacing: 'Pixel Spacing (0028,0030)',
   ImagerPixelSpacing: 'Imager Pixel Spacing (0018,1164)',
   NominalScannedPixelSpacing: 'Nominal Scanned Pixel Spacing (0018,2010)',

@@ -1,7 +1,7 @@
 import { asImmature, type HandAnalysis } from '../analysis/hand-analysis.js';
 import type { AnalysisConfig, OverlaySyntaxName } from '../config/types.js';
 import { TransferSyntax, type NaturalDataset } from '../dicom/part10.js';
-import type { DecodedImage } from '../imaging/decode.js';
+import { SPACING_NAMES, type DecodedImage } from '../imaging/decode.js';
 import { decodeImage, pictureKind } from '../imaging/picture.js';
 import { analyzeDisplay } from '../inference/analyze.js';
 import type { Models } from '../inference/models.js';
@@ -10,6 +10,7 @@ import type { Logger } from '../observability/logger.js';
 import { declaredFinger, patientAgeYears } from './declared.js';
 import type { DeclaredFinger, NamedFinger } from '../inference/finger.js';
 import { gspsApplies } from '../reports/gsps.js';
+import { handSizeAt } from '../reports/sr/document.js';
 import { inOverlaySyntax, OVERLAY_SYNTAXES } from '../reports/overlay-syntax.js';
 import { buildNoHandReport, DEFAULT_RESULT_OPTIONS, startOverlay, startResultObjects, type OverlayStart, type ResultOptions } from './results.js';
 
@@ -107,6 +108,8 @@ export async function analyseObject(
   const analysis = withFingerNotRead(picture ? found : withAgePolicy(found, image.dataset, policy.minGradingAgeYears), finger, spacingFrom);
   if (analysis.hands.length === 0 && finger) log.info(`${name}: ${fingerNotRead(finger, spacingFrom)}`, { file: name, sopInstanceUID: image.sopInstanceUID });
   if (analysis.source.readAsNegative) log.warn(readAsNegativeMessage(name, picture ? undefined : image.photometric), { file: name, sopInstanceUID: image.sopInstanceUID });
+  const setAside = headerSpacingSetAside(name, SPACING_NAMES[image.pixelSpacingSource], analysis.source);
+  if (setAside) log.warn(setAside, { file: name, sopInstanceUID: image.sopInstanceUID });
   if (!picture && policy.outputs.pr && analysis.hands.length > 0 && !gspsApplies(image.dataset)) {
     log.info(`${name}: no presentation state: the film is stored in colour, and a grayscale presentation state applies to MONOCHROME images only; the SR and the overlay carry the result`, { file: name, sopInstanceUID: image.sopInstanceUID });
   }
@@ -129,6 +132,17 @@ function withFingerNotRead(analysis: HandAnalysis, finger: DeclaredFinger | unde
   const laterality = finger && ('finger' in finger ? finger.finger.laterality : finger.laterality);
   if (!finger || !laterality || analysis.hands.length > 0 || (analysis.notGraded ?? []).some((n) => n.cause !== 'unrecognised')) return analysis;
   return { ...analysis, notGraded: [...(analysis.notGraded ?? []), { laterality, cause: 'unrecognised', reason: fingerNotRead(finger, spacingFrom) }] };
+}
+
+/** What the administrator reads where the hand contradicted the header's spacing and was graded at its own: the attribute to check. */
+export function headerSpacingSetAside(name: string, attribute: string, source: HandAnalysis['source']): string | undefined {
+  const { pixelSpacingInHeaderMm: inHeader, pixelSpacingMm: graded } = source;
+  if (!inHeader || !graded) return undefined;
+  const mm = (v: [number, number]) => `${((v[0] + v[1]) / 2).toFixed(3)} mm`;
+  return (
+    `${name}: ${attribute} ${mm(inHeader)} would make the hand ${handSizeAt(inHeader, graded)}: graded at ${mm(graded)}, the spacing its bone lengths give (the SR and overlay say so). ` +
+    'Check the attribute at the modality (its calibration, or a film resized or digitised with the spacing carried over)'
+  );
 }
 
 /** What the administrator reads where a film was graded on its negative: the attribute to check at the modality. */

@@ -124,9 +124,13 @@ function spacingText([rows, columns]: [number, number]): string {
 /** Why the header's spacing was not used: it had none, or one that would make the hand far larger or smaller than an adult's. */
 function headerSpacingText(inHeader: [number, number] | undefined, estimated: [number, number]): string {
   if (!inHeader) return "the image's header had none.";
+  return `the header's ${spacingText(inHeader)} would make this hand ${handSizeAt(inHeader, estimated)}, so it was set aside.`;
+}
+
+/** How the header's spacing sizes the hand against the adult hand its bone lengths were measured against: "1.35 times the size of an adult hand". */
+export function handSizeAt(inHeader: [number, number], estimated: [number, number]): string {
   const factor = (inHeader[0] + inHeader[1]) / (estimated[0] + estimated[1]);
-  const size = factor >= 1 ? `${factor.toFixed(2)} times the size of` : `${(1 / factor).toFixed(2)} times smaller than`;
-  return `the header's ${spacingText(inHeader)} would make this hand ${size} an adult hand, so it was set aside.`;
+  return factor >= 1 ? `${factor.toFixed(2)} times the size of an adult hand` : `${(1 / factor).toFixed(2)} times smaller than an adult hand`;
 }
 
 /**
