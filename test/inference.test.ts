@@ -213,7 +213,7 @@ describe('tiny models, end to end (CPU)', () => {
     const batch = { crop: new Float32Array(0), meta: new Float32Array(23), n: 1, angles: [0], rows: [{ laterality: 'L' as const, site: 'PIP3' as const, x: 100, y: 30, confidence: 1 }] };
     const p = (xs: number[]) => ({ data: Float32Array.from(xs), dims: [1, xs.length] });
     const out = { jsn: p([0, 1, 0, 0, 0]), erosion: p([0, 1, 0, 0, 0, 0]), kl: p([0, 0, 1, 0, 0]), geometry: p([0, -2.5, 8, 8]) };
-    const film = { rows: 400, columns: 300 };
+    const film = { rows: 400, columns: 300, pixelSpacingMm: [0.2, 0.2] as [number, number] };
     const [moved] = handsFromGrader(batch, out, [0.2, 0.2], [], film)[0].joints;
     expect([moved.y, moved.jsn, moved.notGraded]).toEqual([17.5, undefined, { cause: 'out-of-view', reason: 'PIP3 lies 3.5 mm from the edge of the image: part of the joint is out of view' }]);
     // kept where it stays inside, and where the film's size is not given

@@ -78,15 +78,15 @@ function gradeOf(t: TensorData, row: number, width: number, what: string): Grade
  * The grader's outputs for a batch turned into hands: geometry refines the centre
  * (crop centre + (dx, dy) mm) and gives the box (refined centre +- (w, h) / 2 mm); only the
  * scores the site has are kept; severity per joint, totals per hand. Hands L then R, joints
- * in vocabulary order. With `film` (its size in pixels), a joint whose refined centre lies at
- * the film's edge is not graded (`outOfView`).
+ * in vocabulary order. With `film` (the film graded: its size, spacing and pixels that are no
+ * film), a joint whose refined centre lies at its edge is not graded (`outOfView`).
  */
 export function handsFromGrader(
   batch: GraderBatch,
   out: GraderOutputs,
   pixelSpacingMm: [number, number],
   notGraded: readonly (JointNotGraded | undefined)[] = [],
-  film?: Omit<FilmExtent, 'pixelSpacingMm'>,
+  film?: FilmExtent,
 ): HandResult[] {
   const [sr, sc] = pixelSpacingMm;
   for (const k of ['jsn', 'erosion', 'kl', 'geometry'] as const) {
@@ -105,7 +105,7 @@ export function handsFromGrader(
     // judged again where the grader puts the joint: a crop centred inside the film can hold a
     // joint whose own centre lies at the edge, half of it off the film (docs/evaluation.md
     // "A joint at the film's edge")
-    const abstained = notGraded[i] ?? (film ? outOfView(c.site, x, y, { ...film, pixelSpacingMm }) : undefined);
+    const abstained = notGraded[i] ?? (film ? outOfView(c.site, x, y, film) : undefined);
     if (!abstained) for (const s of scoresFor(c.site)) grades[s] = gradeOf(out[s], i, GRADER_OUTPUT_WIDTH[s], s);
     const measured = !abstained && out.jsw && JSW_SITES.includes(c.site);
     const joint: JointResult = {

@@ -10,7 +10,7 @@ import type { Logger } from '../observability/logger.js';
 import { declaredFinger, patientAgeYears } from './declared.js';
 import type { DeclaredFinger, NamedFinger } from '../inference/finger.js';
 import { gspsApplies } from '../reports/gsps.js';
-import { handSizeAt } from '../reports/sr/document.js';
+import { handSizeAt, spacingText } from '../reports/spacing-text.js';
 import { inOverlaySyntax, OVERLAY_SYNTAXES } from '../reports/overlay-syntax.js';
 import { buildNoHandReport, DEFAULT_RESULT_OPTIONS, startOverlay, startResultObjects, type OverlayStart, type ResultOptions } from './results.js';
 
@@ -138,9 +138,8 @@ function withFingerNotRead(analysis: HandAnalysis, finger: DeclaredFinger | unde
 export function headerSpacingSetAside(name: string, attribute: string, source: HandAnalysis['source']): string | undefined {
   const { pixelSpacingInHeaderMm: inHeader, pixelSpacingMm: graded } = source;
   if (!inHeader || !graded) return undefined;
-  const mm = (v: [number, number]) => `${((v[0] + v[1]) / 2).toFixed(3)} mm`;
   return (
-    `${name}: ${attribute} ${mm(inHeader)} would make the hand ${handSizeAt(inHeader, graded)}: graded at ${mm(graded)}, the spacing its bone lengths give (the SR and overlay say so). ` +
+    `${name}: ${attribute} ${spacingText(inHeader)} would make the hand ${handSizeAt(inHeader, graded)}: graded at ${spacingText(graded)}, the spacing its bone lengths give (the SR and overlay say so). ` +
     'Check the attribute at the modality (its calibration, or a film resized or digitised with the spacing carried over)'
   );
 }

@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import { namedFingerOf, sitesNotFound, type HandAnalysis, type JointNotGradedCause, type JointResult, type SeverityClass } from '../analysis/hand-analysis.js';
 import { HAND_NAMES } from '../analysis/joints.js';
+import { spacingText } from './spacing-text.js';
 import { markerCheck } from '../analysis/laterality.js';
 import { severityCounts } from '../analysis/severity.js';
 import type { NaturalDataset } from '../dicom/part10.js';
@@ -244,12 +245,11 @@ const NOT_GRADED_PHRASES: Record<JointNotGradedCause, string> = {
 /** "; 2 not graded" after a hand's pattern where joints were found but not graded (the SR says why). */
 /** Where the joints' scale did not come from the header: estimated from the hand (the header's value set aside, where it had one), or assumed. */
 export function scaleNote(source: HandAnalysis['source']): string | undefined {
-  const mm = (v: [number, number]) => `${((v[0] + v[1]) / 2).toFixed(3)} mm`;
-  if (source.pixelSpacingFrom === 'default') return `Scale assumed: ${mm(source.pixelSpacingMm ?? [0.15, 0.15])} a pixel (none in the header)`;
+  if (source.pixelSpacingFrom === 'default') return `Scale assumed: ${spacingText(source.pixelSpacingMm ?? [0.15, 0.15])} a pixel (none in the header)`;
   if (source.pixelSpacingFrom !== 'estimated' || !source.pixelSpacingMm) return undefined;
   const on = source.pixelSpacingMeasuredOn === 'wrist' ? 'wrist' : 'hand';
-  const aside = source.pixelSpacingInHeaderMm ? `; the header's ${mm(source.pixelSpacingInHeaderMm)} set aside` : '';
-  return `Scale estimated from the ${on}: ${mm(source.pixelSpacingMm)} a pixel${aside}`;
+  const aside = source.pixelSpacingInHeaderMm ? `; the header's ${spacingText(source.pixelSpacingInHeaderMm)} set aside` : '';
+  return `Scale estimated from the ${on}: ${spacingText(source.pixelSpacingMm)} a pixel${aside}`;
 }
 
 /** A hand's heading: its side and joints; of a finger film, which finger the header names. */

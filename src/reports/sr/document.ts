@@ -1,4 +1,5 @@
 import { notGradedText, sitesNotFound, type HandAnalysis } from '../../analysis/hand-analysis.js';
+import { handSizeAt, spacingText } from '../spacing-text.js';
 import { HAND_NAMES, trackingId } from '../../analysis/joints.js';
 import { markerCheck } from '../../analysis/laterality.js';
 import type { NaturalDataset } from '../../dicom/part10.js';
@@ -116,21 +117,10 @@ export function buildSrDataset(analysis: HandAnalysis, source: NaturalDataset, o
   return srDocument(ctx, content, source);
 }
 
-/** "0.150 mm", or for pixels that are not square "0.150 mm between rows, 0.300 mm between columns". */
-function spacingText([rows, columns]: [number, number]): string {
-  return rows.toFixed(3) === columns.toFixed(3) ? `${rows.toFixed(3)} mm` : `${rows.toFixed(3)} mm between rows, ${columns.toFixed(3)} mm between columns`;
-}
-
 /** Why the header's spacing was not used: it had none, or one that would make the hand far larger or smaller than an adult's. */
 function headerSpacingText(inHeader: [number, number] | undefined, estimated: [number, number]): string {
   if (!inHeader) return "the image's header had none.";
   return `the header's ${spacingText(inHeader)} would make this hand ${handSizeAt(inHeader, estimated)}, so it was set aside.`;
-}
-
-/** How the header's spacing sizes the hand against the adult hand its bone lengths were measured against: "1.35 times the size of an adult hand". */
-export function handSizeAt(inHeader: [number, number], estimated: [number, number]): string {
-  const factor = (inHeader[0] + inHeader[1]) / (estimated[0] + estimated[1]);
-  return factor >= 1 ? `${factor.toFixed(2)} times the size of an adult hand` : `${(1 / factor).toFixed(2)} times smaller than an adult hand`;
 }
 
 /**
