@@ -161,7 +161,10 @@ describe('tiny models, end to end (CPU)', () => {
     const square = spotImage(1024, 768, { r0: 320, r1: 384, c0: 448, c1: 512 }, [0.25, 0.25]);
     const a = await analyzeImage(square, models, undefined, { paViewsOnly: false });
     expect(handAnalysisProblems(a)).toEqual([]);
-    expect(a.source).toEqual({ sopInstanceUID: square.sopInstanceUID, rows: 1024, columns: 768, pixelSpacingMm: [0.25, 0.25], pixelSpacingFrom: 'header' });
+    const { jointsReadAtMm, ...source } = a.source;
+    expect(source).toEqual({ sopInstanceUID: square.sopInstanceUID, rows: 1024, columns: 768, pixelSpacingMm: [0.25, 0.25], pixelSpacingFrom: 'header' });
+    // the tiny detector's joints lie where they lie: whatever hand size they make, the header's within 1.25 of it measures and the joints are read at the hand's scale
+    if (jointsReadAtMm) expect(jointsReadAtMm[0] / 0.25).toBeGreaterThan(1 / 1.25 - 1e-9);
     expect(a.models.map((m) => m.name)).toEqual(['tiny-heatmap-detector', 'tiny-grader']);
     expect(a.models[0].sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(a.hands.map((h) => h.laterality)).toEqual(['L', 'R']);
@@ -233,6 +236,12 @@ describe('tiny models, end to end (CPU)', () => {
     };
     const joints = handsFromGrader(batch, out, [0.1, 0.1])[0].joints;
     expect(joints.map((j) => [j.site, j.jswMm])).toEqual([['PIP3', 0.8], ['MCP2', 1.23], ['RC', undefined]]);
+    // crops read at a hand's own scale (0.1 mm) on a film of 0.125 mm: widths in the film's mm, boxes in its pixels
+    const film = { rows: 400, columns: 300, pixelSpacingMm: [0.125, 0.125] as [number, number] };
+    const inside = { ...batch, rows: rows.map((r) => ({ ...r, x: 100 + r.x, y: 200 })) };
+    const onFilm = handsFromGrader(inside, out, [0.1, 0.1], [], film)[0].joints;
+    expect(onFilm.map((j) => [j.site, j.jswMm])).toEqual([['PIP3', 1], ['MCP2', 1.54], ['RC', undefined]]);
+    expect(onFilm[1].box[2] - onFilm[1].box[0]).toBeCloseTo(1 / 0.1, 9);
     const notGraded = [{ cause: 'uncertain' as const, reason: 'detector confidence 0.2 under 0.4' }];
     expect(handsFromGrader(batch, out, [0.1, 0.1], notGraded)[0].joints.find((j) => j.site === 'MCP2')!.jswMm).toBeUndefined();
     expect(() => handsFromGrader(batch, { ...out, jsw: t([1, -0.5, 1], 1) }, [0.1, 0.1])).toThrow(/"jsw" row 1 is -0.5/);

@@ -50,8 +50,9 @@ describe('spacing from the hand', () => {
 
   it('keeps a header within 1.25 x of a whole hand (1.5 x of a wrist), replaces one further off or missing, and keeps either without an estimate', () => {
     const est = { mm: 0.3, segments: 11, measuredOn: 'hand' as const };
-    expect(chooseSpacing([0.25, 0.25], 'header', est)).toEqual({ mm: [0.25, 0.25], from: 'header' });
-    expect(chooseSpacing([0.36, 0.36], 'header', est)).toEqual({ mm: [0.36, 0.36], from: 'header' });
+    // a whole hand's kept header measures; its joints are read at the hand's own scale
+    expect(chooseSpacing([0.25, 0.25], 'header', est)).toEqual({ mm: [0.25, 0.25], from: 'header', readAtMm: [0.3, 0.3] });
+    expect(chooseSpacing([0.36, 0.36], 'header', est)).toEqual({ mm: [0.36, 0.36], from: 'header', readAtMm: [0.3, 0.3] });
     // a hand read at 0.22 mm would be 1.36 times smaller than an adult's: the header is set aside, and kept in the answer
     expect(chooseSpacing([0.22, 0.22], 'header', est)).toEqual({ mm: [0.3, 0.3], from: 'estimated', measuredOn: 'hand', headerMm: [0.22, 0.22] });
     expect(chooseSpacing([0.22, 0.22], 'header', { ...est, measuredOn: 'wrist' })).toEqual({ mm: [0.22, 0.22], from: 'header' });
@@ -110,5 +111,35 @@ describe('a header spacing the hand contradicts', () => {
     const right = await analyseObject(writePart10(dataset), 'right.dcm', models, policy, kept.log);
     expect([right.analysis.source.pixelSpacingFrom, right.analysis.source.pixelSpacingInHeaderMm]).toEqual(['header', undefined]);
     expect(kept.lines.filter((l) => /would make the hand/.test(l.message))).toEqual([]);
+  }, 60_000);
+});
+
+describe('a header spacing within the tolerance', () => {
+  it('measures, while the joints are read at the hand\'s own scale: the same grades, widths in the header\'s mm', async () => {
+    const { FIXTURES, makeFixture } = await import('../src/phantom/fixtures.js');
+    const { readPart10, writePart10 } = await import('../src/dicom/part10.js');
+    const { analyseObject, analysisPolicy } = await import('../src/pipeline/analyse-object.js');
+    const { loadModels } = await import('../src/inference/models.js');
+    const { DEFAULT_CONFIG } = await import('../src/config/defaults.js');
+    const { captureLogger } = await import('./helpers/inference.js');
+    const models = await loadModels(join(dirname(fileURLToPath(import.meta.url)), '..', 'models'), { provider: 'cpu' });
+    const { dataset } = readPart10((await makeFixture(FIXTURES.find((f) => f.name === 'hand-left-m2-explicit')!, false)).dicom);
+    const truth = (dataset.PixelSpacing as number[]).map(Number);
+    const policy = analysisPolicy({ ...DEFAULT_CONFIG.analysis, outputs: { sr: false, sc: false, pr: false } });
+    const read = async (factor: number) =>
+      (await analyseObject(writePart10({ ...dataset, PixelSpacing: truth.map((v) => v * factor) }), 'film.dcm', models, policy, captureLogger().log)).analysis;
+    const [right, off] = [await read(1), await read(0.9)];
+    for (const a of [right, off]) expect(a.source.pixelSpacingFrom).toBe('header');
+    expect(off.source.pixelSpacingMm![0]).toBeCloseTo(truth[0] * 0.9, 9);
+    // the hand's scale comes from its bone lengths, whatever the header says
+    expect(right.source.jointsReadAtMm![0] / truth[0]).toBeGreaterThan(0.8);
+    expect(off.source.jointsReadAtMm).toEqual(right.source.jointsReadAtMm);
+    const joints = (a: typeof right) => a.hands.flatMap((h) => h.joints);
+    const grades = (a: typeof right) => joints(a).map((j) => [j.site, j.jsn?.grade, j.erosion?.grade, j.kl?.grade, j.notGraded?.cause]);
+    expect(joints(right).length).toBeGreaterThan(15);
+    expect(grades(off)).toEqual(grades(right));
+    const widths = joints(right).filter((j) => j.jswMm !== undefined);
+    expect(widths.length).toBeGreaterThan(5);
+    for (const j of widths) expect(joints(off).find((o) => o.site === j.site)!.jswMm).toBeCloseTo(j.jswMm! * 0.9, 1);
   }, 60_000);
 });

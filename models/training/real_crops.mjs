@@ -74,10 +74,12 @@ for (const [image, file] of files.entries()) {
   const cands = hands.candidates;
   if (cands.length === 0) continue;
   const at = { ...img, pixelSpacingMm: spacing.mm };
+  // the crops at the scale serving reads the joints at: a whole hand's own (spacing.ts chooseSpacing)
+  const read = { ...img, pixelSpacingMm: spacing.readAtMm ?? spacing.mm };
   // graded as serving grades the film: a child's film (measured at the grader's centres) has no
   // joint graded, and a joint serving does not grade (at the film's edge, without contrast, unsure,
   // on top of another joint: abstention.ts) is no graded normal joint
-  const graded = await grade(at, cands, models.grader.manifest, models.grader.runner, hands.calibration.jointMinConfidence);
+  const graded = await grade(at, cands, models.grader.manifest, models.grader.runner, hands.calibration.jointMinConfidence, read.pixelSpacingMm);
   if (childsPhyses(at, graded)) {
     children.push(basename(file));
     continue;
@@ -88,7 +90,7 @@ for (const [image, file] of files.entries()) {
   const centres = Object.fromEntries(['L', 'R'].map((lat) => [lat, Object.fromEntries(cands.filter((c) => c.laterality === lat).map((c) => [c.site, { x: c.x, y: c.y }]))]));
   const distal = cands.map((c) => distalDirection(c.site, centres[c.laterality]));
   const points = MOVED === undefined ? cands : await movedReading(img, im.spacingFrom, cands, MOVED);
-  const served = cands.map((c, i) => sampleCrop(at, { x: points[i].x, y: points[i].y, distal: distal[i] }, cropPx, cropMmPerPx));
+  const served = cands.map((c, i) => sampleCrop(read, { x: points[i].x, y: points[i].y, distal: distal[i] }, cropPx, cropMmPerPx));
   // film names, not this machine's paths: the meta travels into checkpoints and manifests
   used.push({ file: basename(file), image, joints: cands.length, spacing: spacing.mm[0], from: spacing.from });
   for (const lat of ['L', 'R']) {
@@ -101,7 +103,7 @@ for (const [image, file] of files.entries()) {
         const jy = k === 0 ? 0 : Math.max(-3, Math.min(3, normal() * 1.0));
         const angle = Math.atan2(d.y, d.x) + (k === 0 ? 0 : (normal() * 8 * Math.PI) / 180);
         // the first crop is the one serving grades, already cut above
-        const px = k === 0 ? served[i] : sampleCrop(at, { x: c.x + jx / spacing.mm[1], y: c.y + jy / spacing.mm[0], distal: { x: Math.cos(angle), y: Math.sin(angle) } }, cropPx, cropMmPerPx);
+        const px = k === 0 ? served[i] : sampleCrop(read, { x: c.x + jx / read.pixelSpacingMm[1], y: c.y + jy / read.pixelSpacingMm[0], distal: { x: Math.cos(angle), y: Math.sin(angle) } }, cropPx, cropMmPerPx);
         writeSync(fd, toU16(px));
         lines.push(JSON.stringify({
           image, seed: -1, site: c.site, siteIndex: JOINT_SITES.indexOf(c.site), laterality: lat,

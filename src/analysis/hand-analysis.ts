@@ -101,7 +101,7 @@ export interface HandAnalysis {
     sopInstanceUID: string;
     rows: number;
     columns: number;
-    /** the spacing the joints were graded at */
+    /** the film's spacing: what is measured on it (boxes, widths, distances) is in its mm; the joints were graded at it unless `jointsReadAtMm` */
     pixelSpacingMm?: [number, number];
     /** the file's header, its absence ('default'), or the hand's own size ('estimated': the header had none, or one the hand contradicted, src/inference/spacing.ts SPACING_TOLERANCE) */
     pixelSpacingFrom?: 'header' | 'estimated' | 'default';
@@ -109,6 +109,8 @@ export interface HandAnalysis {
     pixelSpacingInHeaderMm?: [number, number];
     /** where an estimated spacing was measured: the fingers and palm, or (a wrist-only view) the carpus and the CMC row */
     pixelSpacingMeasuredOn?: 'hand' | 'wrist';
+    /** the spacing the joints' crops were read at where it is not `pixelSpacingMm`: a whole hand's own, from its bone lengths (the grader sees every hand at the adult size it learnt) */
+    jointsReadAtMm?: [number, number];
     /** the hand lay turned: the detector read it after turning the image this far clockwise (90, 180, 270); coordinates stay the source's */
     turnedDeg?: number;
     /** nothing was found on the image as its Photometric Interpretation shows it; its negative was read (a film sent inverted) */

@@ -99,16 +99,17 @@ export async function analyzeDisplay(
 function onStoredGrid(a: HandAnalysis, { fx, fy }: SquarePixels, stored: DisplayImage): HandAnalysis {
   const at = <T extends { x: number; y: number }>(p: T): T => ({ ...p, x: p.x / fx, y: p.y / fy });
   const boxed = (j: JointResult): JointResult => ({ ...at(j), box: [j.box[0] / fx, j.box[1] / fy, j.box[2] / fx, j.box[3] / fy] });
-  const spacing = a.source.pixelSpacingMm;
-  const { markers, pixelSpacingInHeaderMm: inHeader } = a.source;
+  const onGrid = (s: [number, number]): [number, number] => [s[0] * fy, s[1] * fx];
+  const { markers, pixelSpacingMm: spacing, pixelSpacingInHeaderMm: inHeader, jointsReadAtMm: readAt } = a.source;
   return {
     ...a,
     source: {
       ...a.source,
       rows: stored.rows,
       columns: stored.columns,
-      ...(spacing ? { pixelSpacingMm: [spacing[0] * fy, spacing[1] * fx] as [number, number] } : {}),
-      ...(inHeader ? { pixelSpacingInHeaderMm: [inHeader[0] * fy, inHeader[1] * fx] as [number, number] } : {}),
+      ...(spacing ? { pixelSpacingMm: onGrid(spacing) } : {}),
+      ...(inHeader ? { pixelSpacingInHeaderMm: onGrid(inHeader) } : {}),
+      ...(readAt ? { jointsReadAtMm: onGrid(readAt) } : {}),
       ...(markers ? { markers: markers.map(at) } : {}),
     },
     hands: a.hands.map((h) => ({ ...h, joints: h.joints.map(boxed) })),
@@ -201,7 +202,7 @@ async function analyzeAsShown(
   const { quarterTurns, candidates, paResiduals, partial } = found;
   const t2 = performance.now();
   const spaced = { ...img, pixelSpacingMm: spacing.mm };
-  const everyAge = await grade(spaced, candidates, models.grader.manifest, models.grader.runner, found.calibration.jointMinConfidence);
+  const everyAge = await grade(spaced, candidates, models.grader.manifest, models.grader.runner, found.calibration.jointMinConfidence, spacing.readAtMm);
   const { hands: graded, notGraded } = options.openPhysesCheck === false ? { hands: everyAge, notGraded: found.notGraded } : withoutChildren(spaced, everyAge, found.notGraded);
   const rounded = (r: number) => Math.round(r * 1000) / 1000;
   const hands = graded.map((h) => {
@@ -213,7 +214,7 @@ async function analyzeAsShown(
   const t3 = performance.now();
   if (timings) Object.assign(timings, { displayMs: 0, detectMs: t2 - t1, gradeMs: t3 - t2 });
   return {
-    source: { sopInstanceUID, rows: img.rows, columns: img.columns, pixelSpacingMm: spacing.mm, pixelSpacingFrom: spacing.from, ...(spacing.measuredOn ? { pixelSpacingMeasuredOn: spacing.measuredOn } : {}), ...(spacing.headerMm ? { pixelSpacingInHeaderMm: spacing.headerMm } : {}), ...(quarterTurns ? { turnedDeg: quarterTurns * 90 } : {}) },
+    source: { sopInstanceUID, rows: img.rows, columns: img.columns, ...spacingOf(spacing), ...(quarterTurns ? { turnedDeg: quarterTurns * 90 } : {}) },
     models: [...detectors.map((d) => d.info), models.grader.info],
     hands,
     ...(notGraded.length ? { notGraded } : {}),
@@ -221,6 +222,17 @@ async function analyzeAsShown(
 }
 
 type Detector = Models['detector'];
+
+/** The spacing chosen, as the analysis's source states it. */
+function spacingOf(spacing: ChosenSpacing): Pick<HandAnalysis['source'], 'pixelSpacingMm' | 'pixelSpacingFrom' | 'pixelSpacingMeasuredOn' | 'pixelSpacingInHeaderMm' | 'jointsReadAtMm'> {
+  return {
+    pixelSpacingMm: spacing.mm,
+    pixelSpacingFrom: spacing.from,
+    ...(spacing.measuredOn ? { pixelSpacingMeasuredOn: spacing.measuredOn } : {}),
+    ...(spacing.headerMm ? { pixelSpacingInHeaderMm: spacing.headerMm } : {}),
+    ...(spacing.readAtMm ? { jointsReadAtMm: spacing.readAtMm } : {}),
+  };
+}
 
 /**
  * The film's graded hands, less a child's: where any hand shows open growth plates

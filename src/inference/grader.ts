@@ -58,8 +58,16 @@ function checkWidths(t: TensorData, n: number): void {
   });
 }
 
-/** mm to a hundredth: more digits than a film at 0.1 mm a pixel can carry would be noise. */
-const widthOf = (t: TensorData, row: number) => Math.round(Number(t.data[row]) * 100) / 100;
+/**
+ * The width in the film's mm (the grader gives it in the mm of the scale it read the crop at), to a
+ * hundredth: more digits than a film at 0.1 mm a pixel can carry would be noise.
+ */
+const widthOf = (t: TensorData, row: number, filmMmPerReadMm: number) => Math.round(Number(t.data[row]) * filmMmPerReadMm * 100) / 100;
+
+/** How many of the film's mm one mm of the scale the crops were read at spans (1 where they are the same). */
+function filmMmPerReadMm([sr, sc]: [number, number], film: FilmExtent | undefined): number {
+  return film ? Math.sqrt((film.pixelSpacingMm[0] * film.pixelSpacingMm[1]) / (sr * sc)) : 1;
+}
 
 /** Probabilities of one output row as float64, renormalised to sum to exactly 1; the argmax is the grade. */
 function gradeOf(t: TensorData, row: number, width: number, what: string): GradeResult {
@@ -76,24 +84,26 @@ function gradeOf(t: TensorData, row: number, width: number, what: string): Grade
 
 /**
  * The grader's outputs for a batch turned into hands: geometry refines the centre
- * (crop centre + (dx, dy) mm) and gives the box (refined centre +- (w, h) / 2 mm); only the
- * scores the site has are kept; severity per joint, totals per hand. Hands L then R, joints
- * in vocabulary order. With `film` (the film graded: its size, spacing and pixels that are no
- * film), a joint whose refined centre lies at its edge is not graded (`outOfView`).
+ * (crop centre + (dx, dy) mm) and gives the box (refined centre +- (w, h) / 2 mm), both in the mm
+ * of `readAtMm`, the spacing the crops were cut at; only the scores the site has are kept;
+ * severity per joint, totals per hand. Hands L then R, joints in vocabulary order. With `film`
+ * (the film graded: its size, spacing and pixels that are no film), a joint whose refined centre
+ * lies at its edge is not graded (`outOfView`), and widths are in the film's mm.
  */
 export function handsFromGrader(
   batch: GraderBatch,
   out: GraderOutputs,
-  pixelSpacingMm: [number, number],
+  readAtMm: [number, number],
   notGraded: readonly (JointNotGraded | undefined)[] = [],
   film?: FilmExtent,
 ): HandResult[] {
-  const [sr, sc] = pixelSpacingMm;
+  const [sr, sc] = readAtMm;
   for (const k of ['jsn', 'erosion', 'kl', 'geometry'] as const) {
     const want = batch.n * GRADER_OUTPUT_WIDTH[k];
     if (out[k].data.length !== want) throw new Error(`grader output "${k}" has ${out[k].data.length} values, expected ${want} (${batch.n} x ${GRADER_OUTPUT_WIDTH[k]})`);
   }
   if (out.jsw) checkWidths(out.jsw, batch.n);
+  const widthFactor = filmMmPerReadMm(readAtMm, film);
   const byHand = new Map<Laterality, JointResult[]>();
   batch.rows.forEach((c, i) => {
     const g = out.geometry.data.subarray(i * 4, i * 4 + 4);
@@ -115,7 +125,7 @@ export function handsFromGrader(
       box: [x - hw, y - hh, x + hw, y + hh],
       confidence: c.confidence,
       ...grades,
-      ...(measured ? { jswMm: widthOf(out.jsw!, i) } : {}),
+      ...(measured ? { jswMm: widthOf(out.jsw!, i, widthFactor) } : {}),
       severity: jointSeverity(grades),
       ...(abstained ? { notGraded: abstained } : {}),
     };
@@ -133,17 +143,24 @@ export function handsFromGrader(
   return hands;
 }
 
-/** Crops, runs the grader once for all joints, and returns the hands; joints it should not grade say why instead (abstention.ts). */
+/**
+ * Crops, runs the grader once for all joints, and returns the hands; joints it should not grade
+ * say why instead (abstention.ts). The crops are cut at `readAtMm` (a whole hand's own scale,
+ * spacing.ts `chooseSpacing`), what is measured at the film's spacing.
+ */
 export async function grade(
   img: DisplayImage,
   candidates: readonly Candidate[],
   manifest: GraderManifest,
   runner: ModelRunner,
   jointMinConfidence = DEFAULT_CALIBRATION.jointMinConfidence,
+  readAtMm: [number, number] = img.pixelSpacingMm,
 ): Promise<HandResult[]> {
   if (candidates.length === 0) return [];
   const { cropPx, cropMmPerPx } = manifest.input;
-  const batch = buildGraderBatch(img, candidates, cropPx, cropMmPerPx);
+  // the crops at the scale given; everything measured on the film (its edge, overlaps, widths, boxes) at the film's
+  const read = { ...img, pixelSpacingMm: readAtMm };
+  const batch = buildGraderBatch(read, candidates, cropPx, cropMmPerPx);
   const raw = await runner.run({
     [manifest.input.crop.name]: { data: batch.crop, dims: [batch.n, 1, cropPx, cropPx] },
     [manifest.input.meta.name]: { data: batch.meta, dims: [batch.n, META_WIDTH] },
@@ -158,5 +175,5 @@ export async function grade(
   const notGraded = jointsNotGraded(batch.rows, crop, cropMmPerPx, img, jointMinConfidence);
   const outputs: GraderOutputs = { jsn: pick('jsn'), erosion: pick('erosion'), kl: pick('kl'), geometry: pick('geometry') };
   if (manifest.outputs.jsw) outputs.jsw = pick('jsw');
-  return handsFromGrader(batch, outputs, img.pixelSpacingMm, notGraded, img);
+  return handsFromGrader(batch, outputs, read.pixelSpacingMm, notGraded, img);
 }

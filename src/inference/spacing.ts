@@ -108,18 +108,28 @@ export interface ChosenSpacing {
   measuredOn?: SpacingEstimate['measuredOn'];
   /** the header's spacing, set aside because the hand contradicted it */
   headerMm?: [number, number];
+  /**
+   * The spacing the joints are read at where it is not `mm`: a whole hand's own (its bone lengths)
+   * where the header's is kept for what is measured (boxes, widths, distances).
+   */
+  readAtMm?: [number, number];
 }
 
 /**
  * The spacing the grader gets: the header's unless the hand contradicts it by more than
  * SPACING_TOLERANCE (or there is no header value), and then only where enough of the hand
- * was measured.
+ * was measured. A whole hand is read at its own scale either way: the grader learnt joints at
+ * the adult hand's size (the phantom's hands span 0.86-1.1 of it; its real crops are pictures read
+ * at the estimate), and a joint space is narrow against its own hand, not against a ruler. Where
+ * the header's is kept it measures: docs/evaluation.md "A hand read at its own scale".
  */
 export function chooseSpacing(header: [number, number], headerSource: 'header' | 'default', estimate: SpacingEstimate | undefined): ChosenSpacing {
   if (!estimate) return { mm: header, from: headerSource };
   const mean = (header[0] + header[1]) / 2;
   const off = Math.max(mean / estimate.mm, estimate.mm / mean);
-  if (headerSource === 'header' && off <= SPACING_TOLERANCE[estimate.measuredOn]) return { mm: header, from: 'header' };
+  if (headerSource === 'header' && off <= SPACING_TOLERANCE[estimate.measuredOn]) {
+    return estimate.measuredOn === 'hand' ? { mm: header, from: 'header', readAtMm: [estimate.mm, estimate.mm] } : { mm: header, from: 'header' };
+  }
   const chosen: ChosenSpacing = { mm: [estimate.mm, estimate.mm], from: 'estimated', measuredOn: estimate.measuredOn };
   return headerSource === 'header' ? { ...chosen, headerMm: header } : chosen;
 }
