@@ -23,7 +23,8 @@ const count = new Map();
 const range = { child: [], adult: [] };
 for (const { file, shows } of rows) {
   const { analysis, display } = await analyseObject(readFileSync(join(dir, file)), file, models, policy, log);
-  const byHand = openPhysesOfHands({ ...display, pixelSpacingMm: analysis.source.pixelSpacingMm }, analysis.hands);
+  // measured as serving measures it: at the scale the joints were read at
+  const byHand = openPhysesOfHands({ ...display, pixelSpacingMm: analysis.source.jointsReadAtMm ?? analysis.source.pixelSpacingMm }, analysis.hands);
   if (byHand.size === 0) {
     if (perFilm) console.log(`${file}\t${shows}\tno hand to judge`);
     continue;

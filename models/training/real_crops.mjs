@@ -80,7 +80,7 @@ for (const [image, file] of files.entries()) {
   // joint graded, and a joint serving does not grade (at the film's edge, without contrast, unsure,
   // on top of another joint: abstention.ts) is no graded normal joint
   const graded = await grade(at, cands, models.grader.manifest, models.grader.runner, hands.calibration.jointMinConfidence, read.pixelSpacingMm);
-  if (childsPhyses(at, graded)) {
+  if (childsPhyses(read, graded)) {
     children.push(basename(file));
     continue;
   }

@@ -203,7 +203,9 @@ async function analyzeAsShown(
   const t2 = performance.now();
   const spaced = { ...img, pixelSpacingMm: spacing.mm };
   const everyAge = await grade(spaced, candidates, models.grader.manifest, models.grader.runner, found.calibration.jointMinConfidence, spacing.readAtMm);
-  const { hands: graded, notGraded } = options.openPhysesCheck === false ? { hands: everyAge, notGraded: found.notGraded } : withoutChildren(spaced, everyAge, found.notGraded);
+  // growth plates measured at the scale the joints were read at, the scale their bounds were set on (pictures read at the estimate)
+  const readAt = spacing.readAtMm ? { ...img, pixelSpacingMm: spacing.readAtMm } : spaced;
+  const { hands: graded, notGraded } = options.openPhysesCheck === false ? { hands: everyAge, notGraded: found.notGraded } : withoutChildren(readAt, everyAge, found.notGraded);
   const rounded = (r: number) => Math.round(r * 1000) / 1000;
   const hands = graded.map((h) => {
     const residual = paResiduals[h.laterality];
