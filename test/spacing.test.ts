@@ -83,19 +83,26 @@ describe('spacing from the header', () => {
   });
 });
 
+/** A phantom fixture's dataset and its true Pixel Spacing, the shipped models and a policy that writes nothing, for analyseObject. */
+async function fixtureToAnalyse() {
+  const { FIXTURES, makeFixture } = await import('../src/phantom/fixtures.js');
+  const { readPart10 } = await import('../src/dicom/part10.js');
+  const { analysisPolicy } = await import('../src/pipeline/analyse-object.js');
+  const { loadModels } = await import('../src/inference/models.js');
+  const { DEFAULT_CONFIG } = await import('../src/config/defaults.js');
+  const models = await loadModels(join(dirname(fileURLToPath(import.meta.url)), '..', 'models'), { provider: 'cpu' });
+  const { dataset } = readPart10((await makeFixture(FIXTURES.find((f) => f.name === 'hand-left-m2-explicit')!, false)).dicom);
+  const policy = analysisPolicy({ ...DEFAULT_CONFIG.analysis, outputs: { sr: false, sc: false, pr: false } });
+  return { dataset, truth: (dataset.PixelSpacing as number[]).map(Number), models, policy };
+}
+
 describe('a header spacing the hand contradicts', () => {
   it('is set aside, and the log names the file, the attribute, both values and what to check', async () => {
-    const { FIXTURES, makeFixture } = await import('../src/phantom/fixtures.js');
-    const { readPart10, writePart10 } = await import('../src/dicom/part10.js');
-    const { analyseObject, analysisPolicy } = await import('../src/pipeline/analyse-object.js');
-    const { loadModels } = await import('../src/inference/models.js');
-    const { DEFAULT_CONFIG } = await import('../src/config/defaults.js');
+    const { writePart10 } = await import('../src/dicom/part10.js');
+    const { analyseObject } = await import('../src/pipeline/analyse-object.js');
     const { captureLogger } = await import('./helpers/inference.js');
-    const models = await loadModels(join(dirname(fileURLToPath(import.meta.url)), '..', 'models'), { provider: 'cpu' });
-    const { dataset } = readPart10((await makeFixture(FIXTURES.find((f) => f.name === 'hand-left-m2-explicit')!, false)).dicom);
-    const truth = (dataset.PixelSpacing as number[]).map(Number);
+    const { dataset, truth, models, policy } = await fixtureToAnalyse();
     // a film resized to 0.7 of its pixels with its spacing carried over: the header says 1.43 times too little
-    const policy = analysisPolicy({ ...DEFAULT_CONFIG.analysis, outputs: { sr: false, sc: false, pr: false } });
     const { log, lines } = captureLogger();
     const wrong = writePart10({ ...dataset, PixelSpacing: truth.map((v) => v * 0.7) });
     const { analysis } = await analyseObject(wrong, 'resized.dcm', models, policy, log);
@@ -116,16 +123,10 @@ describe('a header spacing the hand contradicts', () => {
 
 describe('a header spacing within the tolerance', () => {
   it('measures, while the joints are read at the hand\'s own scale: the same grades, widths in the header\'s mm', async () => {
-    const { FIXTURES, makeFixture } = await import('../src/phantom/fixtures.js');
-    const { readPart10, writePart10 } = await import('../src/dicom/part10.js');
-    const { analyseObject, analysisPolicy } = await import('../src/pipeline/analyse-object.js');
-    const { loadModels } = await import('../src/inference/models.js');
-    const { DEFAULT_CONFIG } = await import('../src/config/defaults.js');
+    const { writePart10 } = await import('../src/dicom/part10.js');
+    const { analyseObject } = await import('../src/pipeline/analyse-object.js');
     const { captureLogger } = await import('./helpers/inference.js');
-    const models = await loadModels(join(dirname(fileURLToPath(import.meta.url)), '..', 'models'), { provider: 'cpu' });
-    const { dataset } = readPart10((await makeFixture(FIXTURES.find((f) => f.name === 'hand-left-m2-explicit')!, false)).dicom);
-    const truth = (dataset.PixelSpacing as number[]).map(Number);
-    const policy = analysisPolicy({ ...DEFAULT_CONFIG.analysis, outputs: { sr: false, sc: false, pr: false } });
+    const { dataset, truth, models, policy } = await fixtureToAnalyse();
     const read = async (factor: number) =>
       (await analyseObject(writePart10({ ...dataset, PixelSpacing: truth.map((v) => v * factor) }), 'film.dcm', models, policy, captureLogger().log)).analysis;
     const [right, off] = [await read(1), await read(0.9)];
