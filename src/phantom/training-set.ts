@@ -3,12 +3,13 @@ import { join } from 'node:path';
 import { JOINT_SITES, type JointSite } from '../analysis/joints.js';
 import type { JointResult } from '../analysis/hand-analysis.js';
 import { distalDirection, letterbox, sampleCrop, toDisplay, type DisplayImage } from '../imaging/preprocess.js';
+import { chooseSpacing, estimateSpacing } from '../inference/spacing.js';
 import { quantisePhantomImage } from './dicom-dx.js';
 import { cutPhantom, partialWindow, type FilmWindow, type PartialView } from './partial.js';
 import { realisticFrame } from './frame.js';
 import { renderPhantom } from './render.js';
 import { Rng } from './rng.js';
-import type { DiseaseProfile, PhantomSpec } from './types.js';
+import type { DiseaseProfile, PhantomSpec, RenderedPhantom } from './types.js';
 
 /**
  * Training data for the detector and the grader, made with the node's own preprocessing
@@ -18,9 +19,11 @@ import type { DiseaseProfile, PhantomSpec } from './types.js';
  * Layout of a split folder (read by models/training/data.py):
  * - detector.u16: N x S x S uint16 (display value x 65535), S = `detectorSize`
  * - detector.jsonl: one line per image: seed, spec, scale, joints (channel, x, y in input px)
- * - crops.u16: M x C x C uint16, C = `cropPx`, `cropMmPerPx` mm per pixel
+ * - crops.u16: M x C x C uint16, C = `cropPx`, `cropMmPerPx` mm per pixel of the scale serving
+ *   reads the joint at (a whole hand's own: `readScaleOf`)
  * - crops.jsonl: one line per crop: site, laterality, grades (-1 = not scored), the crop's
- *   distal angle, and the geometry targets (true centre offset and box size in mm)
+ *   distal angle, and the geometry targets (true centre offset, box size and joint space width
+ *   in mm of that scale, `readMmPerPx`)
  * - meta.json: the constants above and the recipe
  */
 export interface TrainingSetOptions {
@@ -63,6 +66,14 @@ export function trainingSpec(seed: number, wideRanges: boolean): PhantomSpec & {
   };
 }
 
+/** A rendered training image as serving would display it: the stored values a DICOM file of it would hold, through the node's preprocessing. */
+export function trainingDisplay(rendered: RenderedPhantom, spec: ReturnType<typeof trainingSpec>): DisplayImage {
+  return toDisplay({
+    rows: rendered.rows, columns: rendered.columns, values: quantisePhantomImage(rendered.image, spec.bitsStored, spec.photometric),
+    photometric: spec.photometric, pixelSpacingMm: [spec.pixelSpacingMm, spec.pixelSpacingMm],
+  });
+}
+
 /** Display values in [0, 1] as the training sets store them: uint16, value x 65535. */
 export function toU16(data: Float32Array): Buffer {
   const out = new Uint16Array(data.length);
@@ -91,9 +102,27 @@ interface CropRecord {
   /** true (axis-aligned) box size, mm */
   wMm: number;
   hMm: number;
+  /** the film's spacing the crop was cut at (the scale serving reads the joint at), mm per pixel; every mm above is of this scale */
+  readMmPerPx: number;
 }
 
-function cropsOf(img: DisplayImage, joints: JointResult[], laterality: 'L' | 'R', rng: Rng, o: TrainingSetOptions, image: number, seed: number) {
+/**
+ * The spacing serving reads a film's joints at (spacing.ts `chooseSpacing`: a whole hand's own,
+ * from its bone lengths, where the header's is within the tolerance), here from the true joints:
+ * the grader learns each hand at the scale it will be read at.
+ */
+export function readScaleOf(hands: readonly { laterality: 'L' | 'R'; joints: readonly JointResult[] }[], headerMm: [number, number]): [number, number] {
+  const candidates = hands.flatMap((h) => h.joints.map((j) => ({ laterality: h.laterality, site: j.site, x: j.x, y: j.y, confidence: 1 })));
+  const chosen = chooseSpacing(headerMm, 'header', estimateSpacing(candidates));
+  return chosen.readAtMm ?? chosen.mm;
+}
+
+/**
+ * A hand's grader crops, cut from `img` at its spacing (the scale the joints are read at); widths,
+ * offsets and boxes in that scale's mm, as the grader gives them (`filmMmPerReadMm` of the film's
+ * mm to one of the read scale's: serving turns widths back).
+ */
+function cropsOf(img: DisplayImage, joints: JointResult[], laterality: 'L' | 'R', rng: Rng, o: TrainingSetOptions, image: number, seed: number, filmMmPerReadMm: number) {
   const centres: Partial<Record<JointSite, { x: number; y: number }>> = {};
   for (const j of joints) centres[j.site] = { x: j.x, y: j.y };
   const [sr, sc] = img.pixelSpacingMm;
@@ -112,10 +141,11 @@ function cropsOf(img: DisplayImage, joints: JointResult[], laterality: 'L' | 'R'
       pixels,
       record: {
         image, seed, site: j.site, siteIndex: JOINT_SITES.indexOf(j.site), laterality,
-        jsn: grade(j.jsn), erosion: grade(j.erosion), kl: grade(j.kl), jswMm: j.jswMm ?? -1, angle,
+        jsn: grade(j.jsn), erosion: grade(j.erosion), kl: grade(j.kl), jswMm: j.jswMm === undefined ? -1 : j.jswMm / filmMmPerReadMm, angle,
         dxMm: -jx, dyMm: -jy,
         wMm: (j.box[2] - j.box[0]) * sc,
         hMm: (j.box[3] - j.box[1]) * sr,
+        readMmPerPx: sr,
       },
     });
   }
@@ -147,10 +177,7 @@ export function writeTrainingSet(o: TrainingSetOptions, onImage?: (i: number) =>
       // then the cut film's own, as a real wrist-only film's is
       const cut = partialCut(whole, spec, seed, o.partialShare ?? 0);
       const rendered = cut ? cutPhantom(whole, cut.window) : whole;
-      const img = toDisplay({
-        rows: rendered.rows, columns: rendered.columns, values: quantisePhantomImage(rendered.image, spec.bitsStored, spec.photometric),
-        photometric: spec.photometric, pixelSpacingMm: [spec.pixelSpacingMm, spec.pixelSpacingMm],
-      });
+      const img = trainingDisplay(rendered, spec);
       const lb = letterbox(img, o.detectorSize);
       writeSync(detFd, toU16(lb.data));
       const joints = rendered.hands.flatMap((h) =>
@@ -162,8 +189,10 @@ export function writeTrainingSet(o: TrainingSetOptions, onImage?: (i: number) =>
         continue;
       }
       const rng = new Rng(seed ^ 0x0c1a5e);
+      const readAt = readScaleOf(rendered.hands, img.pixelSpacingMm);
+      const read = { ...img, pixelSpacingMm: readAt };
       for (const h of rendered.hands) {
-        for (const c of cropsOf(img, h.joints, h.laterality, rng, o, i, seed)) {
+        for (const c of cropsOf(read, h.joints, h.laterality, rng, o, i, seed, spec.pixelSpacingMm / readAt[0])) {
           writeSync(cropFd, toU16(c.pixels));
           cropLines.push(JSON.stringify(c.record));
         }
@@ -185,6 +214,7 @@ export function writeTrainingSet(o: TrainingSetOptions, onImage?: (i: number) =>
         channels: [...JOINT_SITES.map((s) => `L-${s}`), ...JOINT_SITES.map((s) => `R-${s}`)],
         sites: JOINT_SITES,
         seeds: [o.seed, o.seed + o.count - 1], wideRanges: o.wideRanges, partialShare: o.partialShare ?? 0,
+        cropsReadAt: "the scale serving reads each joint at: a whole hand's own (its bone lengths) where the header's is within the tolerance (src/inference/spacing.ts chooseSpacing); each crop's readMmPerPx",
         images: o.count, crops: cropLines.length,
       },
       null,
