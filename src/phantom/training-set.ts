@@ -118,9 +118,10 @@ export function readScaleOf(hands: readonly { laterality: 'L' | 'R'; joints: rea
 }
 
 /**
- * A hand's grader crops, cut from `img` at its spacing (the scale the joints are read at); widths,
- * offsets and boxes in that scale's mm, as the grader gives them (`filmMmPerReadMm` of the film's
- * mm to one of the read scale's: serving turns widths back).
+ * A hand's grader crops, cut from `img` at its spacing (the scale the joints are read at), with
+ * offsets, boxes and joint space widths in that scale's mm, as the grader gives them.
+ * `filmMmPerReadMm`: how many of the film's mm one mm of that scale spans (a true width is divided
+ * by it; serving multiplies the grader's width back, grader.ts `widthOf`).
  */
 function cropsOf(img: DisplayImage, joints: JointResult[], laterality: 'L' | 'R', rng: Rng, o: TrainingSetOptions, image: number, seed: number, filmMmPerReadMm: number) {
   const centres: Partial<Record<JointSite, { x: number; y: number }>> = {};
