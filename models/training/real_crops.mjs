@@ -21,6 +21,7 @@ import { jointsToGrade } from '../../dist/inference/analyze.js';
 import { grade } from '../../dist/inference/grader.js';
 import { childsPhyses } from '../../dist/inference/physes.js';
 import { loadModels } from '../../dist/inference/models.js';
+import { readScale } from '../../dist/inference/spacing.js';
 import { distalDirection, sampleCrop, toDisplay } from '../../dist/imaging/preprocess.js';
 import { toU16 } from '../../dist/phantom/training-set.js';
 
@@ -75,7 +76,7 @@ for (const [image, file] of files.entries()) {
   if (cands.length === 0) continue;
   const at = { ...img, pixelSpacingMm: spacing.mm };
   // the crops at the scale serving reads the joints at: a whole hand's own (spacing.ts chooseSpacing)
-  const read = { ...img, pixelSpacingMm: spacing.readAtMm ?? spacing.mm };
+  const read = { ...img, pixelSpacingMm: readScale(spacing) };
   // graded as serving grades the film: a child's film (measured at the grader's centres) has no
   // joint graded, and a joint serving does not grade (at the film's edge, without contrast, unsure,
   // on top of another joint: abstention.ts) is no graded normal joint

@@ -8,7 +8,7 @@ import { childsPhyses, immatureReason } from './physes.js';
 import { readMarkers } from './marker.js';
 import type { Models } from './models.js';
 import { exposedBox, fieldOf, onFilm, panelImage, panelsOf, type Panel } from './panels.js';
-import { chooseSpacing, estimateSpacing, type ChosenSpacing } from './spacing.js';
+import { chooseSpacing, estimateSpacing, readScale, type ChosenSpacing } from './spacing.js';
 import { onThumbGap } from './thumb-gap.js';
 import { smallerImage, sureStructures, zoomRegion } from './zoom.js';
 import type { Candidate } from './detector.js';
@@ -202,10 +202,10 @@ async function analyzeAsShown(
   const { quarterTurns, candidates, paResiduals, partial } = found;
   const t2 = performance.now();
   const spaced = { ...img, pixelSpacingMm: spacing.mm };
-  const everyAge = await grade(spaced, candidates, models.grader.manifest, models.grader.runner, found.calibration.jointMinConfidence, spacing.readAtMm);
+  const read = { ...img, pixelSpacingMm: readScale(spacing) };
+  const everyAge = await grade(spaced, candidates, models.grader.manifest, models.grader.runner, found.calibration.jointMinConfidence, read.pixelSpacingMm);
   // growth plates measured at the scale the joints were read at, the scale their bounds were set on (pictures read at the estimate)
-  const readAt = spacing.readAtMm ? { ...img, pixelSpacingMm: spacing.readAtMm } : spaced;
-  const { hands: graded, notGraded } = options.openPhysesCheck === false ? { hands: everyAge, notGraded: found.notGraded } : withoutChildren(readAt, everyAge, found.notGraded);
+  const { hands: graded, notGraded } = options.openPhysesCheck === false ? { hands: everyAge, notGraded: found.notGraded } : withoutChildren(read, everyAge, found.notGraded);
   const rounded = (r: number) => Math.round(r * 1000) / 1000;
   const hands = graded.map((h) => {
     const residual = paResiduals[h.laterality];

@@ -6,6 +6,7 @@ import type { Candidate } from './detector.js';
 import { DEFAULT_CALIBRATION, GRADER_OUTPUT_WIDTH, META_WIDTH, type GraderManifest } from './manifest.js';
 import { distalDirection, sampleCrop, type DisplayImage } from '../imaging/preprocess.js';
 import type { ModelRunner, TensorData } from './session.js';
+import { filmMmPerReadMm } from './spacing.js';
 
 /**
  * The grader (docs/model-contract.md): one crop per detected joint at a fixed physical scale,
@@ -64,10 +65,6 @@ function checkWidths(t: TensorData, n: number): void {
  */
 const widthOf = (t: TensorData, row: number, filmMmPerReadMm: number) => Math.round(Number(t.data[row]) * filmMmPerReadMm * 100) / 100;
 
-/** How many of the film's mm one mm of the scale the crops were read at spans (1 where they are the same). */
-function filmMmPerReadMm([sr, sc]: [number, number], film: FilmExtent | undefined): number {
-  return film ? Math.sqrt((film.pixelSpacingMm[0] * film.pixelSpacingMm[1]) / (sr * sc)) : 1;
-}
 
 /** Probabilities of one output row as float64, renormalised to sum to exactly 1; the argmax is the grade. */
 function gradeOf(t: TensorData, row: number, width: number, what: string): GradeResult {
@@ -103,7 +100,7 @@ export function handsFromGrader(
     if (out[k].data.length !== want) throw new Error(`grader output "${k}" has ${out[k].data.length} values, expected ${want} (${batch.n} x ${GRADER_OUTPUT_WIDTH[k]})`);
   }
   if (out.jsw) checkWidths(out.jsw, batch.n);
-  const widthFactor = filmMmPerReadMm(readAtMm, film);
+  const widthFactor = film ? filmMmPerReadMm(film.pixelSpacingMm, readAtMm) : 1;
   const byHand = new Map<Laterality, JointResult[]>();
   batch.rows.forEach((c, i) => {
     const g = out.geometry.data.subarray(i * 4, i * 4 + 4);

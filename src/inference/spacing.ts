@@ -115,6 +115,19 @@ export interface ChosenSpacing {
   readAtMm?: [number, number];
 }
 
+/** The spacing a film's joints are read at: a whole hand's own where the header's measures, else the one chosen. */
+export function readScale(chosen: ChosenSpacing): [number, number] {
+  return chosen.readAtMm ?? chosen.mm;
+}
+
+/**
+ * How many of the film's mm one mm of the scale its joints were read at spans (1 where the two are
+ * one): the grader gives a width in the read scale's mm; a true width is taught in them.
+ */
+export function filmMmPerReadMm(filmMm: [number, number], readMm: [number, number]): number {
+  return Math.sqrt((filmMm[0] * filmMm[1]) / (readMm[0] * readMm[1]));
+}
+
 /**
  * The spacing the grader gets: the header's unless the hand contradicts it by more than
  * SPACING_TOLERANCE (or there is no header value), and then only where enough of the hand

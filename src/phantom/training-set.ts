@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { JOINT_SITES, type JointSite } from '../analysis/joints.js';
 import type { JointResult } from '../analysis/hand-analysis.js';
 import { distalDirection, letterbox, sampleCrop, toDisplay, type DisplayImage } from '../imaging/preprocess.js';
-import { chooseSpacing, estimateSpacing } from '../inference/spacing.js';
+import { chooseSpacing, estimateSpacing, filmMmPerReadMm, readScale } from '../inference/spacing.js';
 import { quantisePhantomImage } from './dicom-dx.js';
 import { cutPhantom, partialWindow, type FilmWindow, type PartialView } from './partial.js';
 import { realisticFrame } from './frame.js';
@@ -113,15 +113,14 @@ interface CropRecord {
  */
 export function readScaleOf(hands: readonly { laterality: 'L' | 'R'; joints: readonly JointResult[] }[], headerMm: [number, number]): [number, number] {
   const candidates = hands.flatMap((h) => h.joints.map((j) => ({ laterality: h.laterality, site: j.site, x: j.x, y: j.y, confidence: 1 })));
-  const chosen = chooseSpacing(headerMm, 'header', estimateSpacing(candidates));
-  return chosen.readAtMm ?? chosen.mm;
+  return readScale(chooseSpacing(headerMm, 'header', estimateSpacing(candidates)));
 }
 
 /**
  * A hand's grader crops, cut from `img` at its spacing (the scale the joints are read at), with
  * offsets, boxes and joint space widths in that scale's mm, as the grader gives them.
  * `filmMmPerReadMm`: how many of the film's mm one mm of that scale spans (a true width is divided
- * by it; serving multiplies the grader's width back, grader.ts `widthOf`).
+ * by it; serving multiplies the grader's width back: spacing.ts `filmMmPerReadMm`).
  */
 function cropsOf(img: DisplayImage, joints: JointResult[], laterality: 'L' | 'R', rng: Rng, o: TrainingSetOptions, image: number, seed: number, filmMmPerReadMm: number) {
   const centres: Partial<Record<JointSite, { x: number; y: number }>> = {};
@@ -193,7 +192,7 @@ export function writeTrainingSet(o: TrainingSetOptions, onImage?: (i: number) =>
       const readAt = readScaleOf(rendered.hands, img.pixelSpacingMm);
       const read = { ...img, pixelSpacingMm: readAt };
       for (const h of rendered.hands) {
-        for (const c of cropsOf(read, h.joints, h.laterality, rng, o, i, seed, spec.pixelSpacingMm / readAt[0])) {
+        for (const c of cropsOf(read, h.joints, h.laterality, rng, o, i, seed, filmMmPerReadMm(img.pixelSpacingMm, readAt))) {
           writeSync(cropFd, toU16(c.pixels));
           cropLines.push(JSON.stringify(c.record));
         }
