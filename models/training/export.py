@@ -333,7 +333,7 @@ def export_grader(args, val_folder: str):
         **({"calibration": {"kind": "per-grade log-weights on the probabilities, in the graph (calibrate_prior.py): the healthy grades' and, where chosen, JSN 3's and 4's",
                             "logWeights": prior["logWeights"], "target": prior["target"],
                             **{k: prior[k] for k in ("logWeightsWrist", "logWeightsThumb", "wristRowSites") if k in prior},
-                            "chosenOn": prior.get("chosenOn", f"{prior['n']} real training crops labelled healthy")}} if prior else {}),
+                            "chosenOn": prior["chosenOn"] if "chosenOn" in prior else f"{prior['n']} real training crops labelled healthy"}} if prior else {}),
         "metrics": {"split": f"validation (synthetic phantom, seeds {meta['seeds'][0]}-{meta['seeds'][1]}, "
                              f"{meta['crops']} crops from {meta['images']} images, crops centred on the true joint "
                              f"with the training-set jitter)",
