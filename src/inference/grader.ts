@@ -65,7 +65,6 @@ function checkWidths(t: TensorData, n: number): void {
  */
 const widthOf = (t: TensorData, row: number, filmMmPerReadMm: number) => Math.round(Number(t.data[row]) * filmMmPerReadMm * 100) / 100;
 
-
 /** Probabilities of one output row as float64, renormalised to sum to exactly 1; the argmax is the grade. */
 function gradeOf(t: TensorData, row: number, width: number, what: string): GradeResult {
   const p = Array.from(t.data.subarray(row * width, (row + 1) * width), Number);
