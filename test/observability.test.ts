@@ -100,6 +100,7 @@ describe('metrics registry', () => {
       process_resident_memory_bytes: 'gauge',
       process_start_time_seconds: 'gauge',
       process_open_fds: 'gauge',
+      nodejs_heap_space_size_total_bytes: 'gauge',
     };
     // prometheus_client names a counter family without its _total suffix.
     expect(Object.fromEntries([...families.values()].map((f) => [f.name, f.type]))).toEqual(expected);
@@ -126,6 +127,9 @@ describe('metrics registry', () => {
     expect(sample(q, 'jointscore_queue_depth', { state: 'done' })).toBe(17);
     const rss = sample(families.get('process_resident_memory_bytes'), 'process_resident_memory_bytes');
     expect(rss).toBeGreaterThan(1e6);
+    const heap = families.get('nodejs_heap_space_size_total_bytes');
+    expect(sample(heap, 'nodejs_heap_space_size_total_bytes', { space: 'new' })).toBeGreaterThan(0);
+    expect(sample(heap, 'nodejs_heap_space_size_total_bytes', { space: 'old' })).toBeGreaterThan(0);
     const start = sample(families.get('process_start_time_seconds'), 'process_start_time_seconds') ?? 0;
     expect(Math.abs(start - (Date.now() / 1000 - process.uptime()))).toBeLessThan(5);
   });

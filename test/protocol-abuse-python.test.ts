@@ -16,8 +16,8 @@ import { freePorts } from './helpers/orthanc.js';
  * echoscu (and storescu) are still served.
  *
  * For every scenario: RSS peaks at most 400 MB, is back within 10 % of the idle RSS
- * (measured after a warm-up echo and store) within 25 s (see `scenario`), and echoscu
- * succeeds.
+ * (measured after a warm-up echo and store) within 25 s, apart from what V8's young
+ * generation grew (the node's /metrics says; see `scenario`), and echoscu succeeds.
  *
  * Run through scripts/test.sh (loopback-only network namespace), like the other node tests.
  */
@@ -69,8 +69,8 @@ interface Node {
   pid: number;
   dataDir: string;
   httpPort: number;
-  /** median RSS at rest, after the warm-up */
-  idleRss: number;
+  /** at rest, after the warm-up: median RSS, and V8's young generation then */
+  idle: AtRest;
   stop(): Promise<void>;
 }
 
@@ -93,7 +93,7 @@ async function startNode(name: string, dimse: Record<string, unknown>): Promise<
     pid,
     dataDir,
     httpPort,
-    idleRss: 0,
+    idle: { rss: 0, newSpace: 0 },
     stop: async () => {
       if (serve.proc.exitCode === null && serve.proc.signalCode === null) {
         serve.proc.kill('SIGTERM');
@@ -114,9 +114,24 @@ async function startNode(name: string, dimse: Record<string, unknown>): Promise<
   await sleep(1000);
   const rest: number[] = [];
   for (let i = 0; i < 10; i++, await sleep(100)) rest.push(rssBytes(pid));
-  node.idleRss = rest.sort((a, b) => a - b)[5];
+  node.idle = { rss: rest.sort((a, b) => a - b)[5], newSpace: await newSpaceBytes(node) };
   return node;
 }
+
+/** The node's RSS and its young generation's size, read together. */
+interface AtRest {
+  rss: number;
+  newSpace: number;
+}
+
+const atRest = async (node: Node): Promise<AtRest> => ({ rss: rssBytes(node.pid), newSpace: await newSpaceBytes(node) });
+
+/**
+ * RSS less what V8's young generation grew since `base`: survivors of a scavenge are promoted to
+ * the old space, so nothing is kept in the young generation, but V8 shrinks it back only when its
+ * memory reducer runs (measured: 10-20 s after a burst, once not within three scenarios' 25 s).
+ */
+const rssKept = (now: AtRest, base: AtRest) => now.rss - Math.max(0, now.newSpace - base.newSpace);
 
 /** Runs abuse.py; resolves with its JSON line. `onReady` is called when it writes READY on stderr. */
 function abuse(args: string[], onReady?: () => void): Promise<Record<string, any>> {
@@ -145,12 +160,17 @@ async function echo(node: Node) {
   return { ...r, ms: Date.now() - started };
 }
 
-async function openAssociations(node: Node): Promise<number> {
+/** One sample of the node's /metrics, by its whole line's name and labels. */
+async function metric(node: Node, series: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${node.httpPort}/metrics`)).text();
-  const m = /^jointscore_associations_open (\d+)/m.exec(text);
-  if (!m) throw new Error(`no jointscore_associations_open in /metrics:\n${text.slice(0, 500)}`);
-  return Number(m[1]);
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  if (!line) throw new Error(`no ${series} in /metrics:\n${text.slice(0, 500)}`);
+  return Number(line.slice(series.length + 1));
 }
+
+const openAssociations = (node: Node) => metric(node, 'jointscore_associations_open');
+/** V8's young generation, as the node reports it: it grows in a burst and is given back on V8's schedule. */
+const newSpaceBytes = (node: Node) => metric(node, 'nodejs_heap_space_size_total_bytes{space="new"}');
 
 const partialFiles = (node: Node) => readdirSync(join(node.dataDir, 'spool', 'incoming')).filter((f) => f.endsWith('.part')).length;
 
@@ -164,8 +184,8 @@ const figures: Record<string, Record<string, unknown>> = {};
 async function scenario<T>(node: Node, name: string, run: () => Promise<T>): Promise<T> {
   // the lower of the idle RSS and the RSS at rest just before: V8 may have given back
   // memory since the idle figure was taken, and the scenario must not take it again
-  const restBefore = rssBytes(node.pid);
-  const base = Math.min(node.idleRss, restBefore);
+  const restBefore = await atRest(node);
+  const base = restBefore.rss < node.idle.rss ? restBefore : node.idle;
   const s = sampler(node.pid);
   const t0 = Date.now();
   const result = await run().finally(() => s.stop());
@@ -174,18 +194,22 @@ async function scenario<T>(node: Node, name: string, run: () => Promise<T>): Pro
   // A burst of short connections grows V8's young generation (the semi-spaces: some 20 MB
   // here) and V8 gives it back only when its memory reducer runs, 10-20 s after the burst
   // (measured: with --max-semi-space-size=1 the same 300 transfers add 4 MB, not 22): the
-  // settle loop waits up to 25 s, and the figures say how long it took.
-  let after = rssBytes(node.pid);
+  // settle loop waits up to 25 s for the RSS itself, and the figures say how long it took. What
+  // must come back is the rest (rssKept): once in some 700 runs the reducer had not run.
+  const bound = base.rss * 1.1;
+  let after = await atRest(node);
   const settling = Date.now();
-  for (const until = settling + 25_000; after > base * 1.1 && Date.now() < until; after = rssBytes(node.pid)) await sleep(250);
+  for (const until = settling + 25_000; after.rss > bound && Date.now() < until; after = await atRest(node)) await sleep(250);
   const settleMs = Date.now() - settling;
+  const kept = rssKept(after, base);
   const e = await echo(node);
   figures[name] = {
     ...figures[name],
-    idleRssMb: mb(node.idleRss),
-    restBeforeMb: mb(restBefore),
+    idleRssMb: mb(node.idle.rss),
+    restBeforeMb: mb(restBefore.rss),
     peakRssMb: mb(peak.peakRss),
-    afterRssMb: mb(after),
+    afterRssMb: mb(after.rss),
+    youngGrowthMb: mb(after.rss - kept),
     peakFds: peak.peakFds,
     rssSamples: peak.samples,
     scenarioMs: ran,
@@ -194,7 +218,7 @@ async function scenario<T>(node: Node, name: string, run: () => Promise<T>): Pro
   };
   expect(node.serve.proc.exitCode, node.serve.output().slice(-3000)).toBeNull();
   expect(peak.peakRss, `${name}: peak RSS`).toBeLessThanOrEqual(PEAK_LIMIT);
-  expect(after, `${name}: RSS ${mb(after)} MB 25 s after, idle was ${mb(base)} MB`).toBeLessThanOrEqual(base * 1.1);
+  expect(kept, `${name}: RSS ${mb(after.rss)} MB 25 s after (${mb(kept)} MB apart from V8's young generation), idle was ${mb(base.rss)} MB`).toBeLessThanOrEqual(bound);
   expect(e.status, `${name}: echoscu after the scenario: ${e.stderr}`).toBe(0);
   return result;
 }

@@ -3,6 +3,7 @@
  * exposes a handful of counters, gauges and histograms and needs nothing more.
  */
 import { readdirSync } from 'node:fs';
+import { getHeapSpaceStatistics } from 'node:v8';
 
 export type MetricType = 'counter' | 'gauge' | 'histogram';
 /** Label values by label name; every declared label must be given. */
@@ -306,6 +307,7 @@ export interface NodeMetrics {
   endToEndSeconds: Histogram;
   residentMemoryBytes: Gauge;
   startTimeSeconds: Gauge;
+  heapSpaceBytes: Gauge<'space'>;
 }
 
 // A C-STORE is acknowledged once the object is fsynced: milliseconds to a few seconds.
@@ -417,5 +419,15 @@ function createProcessGauges(r: Registry) {
     help: 'Start time of the process since unix epoch in seconds.',
   });
   startTimeSeconds.set(Math.round((Date.now() / 1000 - process.uptime()) * 1000) / 1000);
-  return { residentMemoryBytes, startTimeSeconds, openFds };
+  // prom-client's name and labels. A leak shows as an "old" space that keeps growing; "new" (V8's
+  // young generation) grows in a burst of work and is given back on V8's schedule, not a leak
+  const heapSpaceBytes = r.gauge({
+    name: 'nodejs_heap_space_size_total_bytes',
+    help: 'Size of each V8 heap space in bytes (committed), by space.',
+    labelNames: ['space'],
+  });
+  heapSpaceBytes.setCollector(() =>
+    getHeapSpaceStatistics().map((s) => ({ labels: { space: s.space_name.replace(/_space$/, '') }, value: s.space_size })),
+  );
+  return { residentMemoryBytes, startTimeSeconds, openFds, heapSpaceBytes };
 }
