@@ -154,6 +154,23 @@ if (models.partialDetector) {
   const [w, wo] = [median(runs.with), median(runs.without)];
   console.log(`  no hand, at a slant (chest turned 20 degrees): total ${w.toFixed(0)} ms with the levelled reading, ${wo.toFixed(0)} ms without (+${(w - wo).toFixed(0)})`);
 }
+// A film without a hand (the chest): where nothing else is found, the partial-view detector's
+// summed finger channels are read at each quarter turn for a finger film no header names
+// (analyze.ts `fingerSeen`). Its cost against the same analysis without it, in the same run,
+// alternating the two (decode included, uncompressed).
+if (models.partialDetector) {
+  const bytes = (await encodePhantomDx(chest, { bitsStored: 12, photometric: 'MONOCHROME2', transferSyntax: syntaxes.explicit })).bytes;
+  const runs = { with: [], without: [] };
+  for (let i = 0; i <= N; i++) {
+    for (const [k, fingerSeen] of [['with', true], ['without', false]]) {
+      const t = performance.now();
+      await analyzeImage(await decodeDicomImage(bytes, 'chest'), models, undefined, { fingerSeen });
+      if (i > 0) runs[k].push(performance.now() - t);
+    }
+  }
+  const [w, wo] = [median(runs.with), median(runs.without)];
+  console.log(`  no hand (chest), a finger film looked for: total ${w.toFixed(0)} ms with the look, ${wo.toFixed(0)} ms without (+${(w - wo).toFixed(0)})`);
+}
 // The growth-plate check (src/inference/physes.ts) runs inside the grade step on every graded
 // film: its cost against the same analysis without it, in the same run, alternating the two.
 {

@@ -43,17 +43,20 @@ const range = (xs, d) => (xs.length ? `${Math.min(...xs).toFixed(d)}-${Math.max(
 /**
  * Whether the node's outcome is the right one for a film of a named view: a PA hand (alone or
  * beside another view) graded as a hand; a PA wrist or finger film (alone or beside another
- * view) graded as a partial PA view; any other view (oblique, lateral, forearm, not a
- * radiograph) not graded at all. A child's hand (open growth plates) is judged a PA hand
- * before its age is: "child, not graded" agrees with a PA hand.
+ * view) graded as a partial PA view, or a finger film seen as one (not graded: which finger a
+ * finger alone does not show, and a picture has no header to name it); any other view (oblique,
+ * lateral, forearm, not a radiograph) not graded at all. A child's hand (open growth plates) is
+ * judged a PA hand before its age is: "child, not graded" agrees with a PA hand. `strict`: the
+ * rule before finger films were seen (session 44), a finger film right only when graded.
  */
-function viewAgrees(shows, outcome) {
+function viewAgrees(shows, outcome, strict = false) {
   if (showsPaHand(shows)) return outcome === 'hand graded' || outcome === 'child, not graded';
-  if (showsPaPartial(shows)) return outcome === 'partial view graded';
+  if (showsPaPartial(shows)) return outcome === 'partial view graded' || (!strict && /finger/.test(shows) && outcome === 'finger film seen, not graded');
   return outcome !== 'hand graded' && outcome !== 'partial view graded';
 }
 const namesViews = rows.some(({ shows }) => /, PA|oblique|lateral/.test(shows));
 let agree = 0;
+let agreeStrict = 0;
 
 for (const { file, shows } of rows) {
   const { analysis, display } = await analyseObject(readFileSync(join(dir, file)), file, models, policy, log);
@@ -80,6 +83,8 @@ for (const { file, shows } of rows) {
     ? 'hand graded'
     : analysis.notGraded?.some((n) => n.cause === 'immature')
     ? 'child, not graded'
+    : analysis.notGraded?.some((n) => n.view === 'finger')
+    ? 'finger film seen, not graded'
     : analysis.notGraded?.some((n) => n.cause !== 'unrecognised')
       ? 'hand found, not graded (view)'
       : analysis.notGraded?.length
@@ -89,16 +94,20 @@ for (const { file, shows } of rows) {
   t.set(outcome, (t.get(outcome) ?? 0) + 1);
   table.set(shows, t);
   agree += namesViews && viewAgrees(shows, outcome) ? 1 : 0;
+  agreeStrict += namesViews && viewAgrees(shows, outcome, true) ? 1 : 0;
   if (perFilm) console.log(`${file}\t${shows}\t${outcome}\t${analysis.hands.map((h) => `${h.laterality}:${h.joints.length}${h.view?.notInView ? ` (not in view ${h.view.notInView.length})` : ''}`).join(' ')}`);
 }
-const outcomes = ['hand graded', 'partial view graded', 'child, not graded', 'hand found, not graded (view)', 'not recognised as a hand', 'nothing found'];
+const outcomes = ['hand graded', 'partial view graded', 'child, not graded', 'finger film seen, not graded', 'hand found, not graded (view)', 'not recognised as a hand', 'nothing found'];
 console.log(`| film shows | films | ${outcomes.join(' | ')} |`);
 console.log(`|---|---:|${outcomes.map(() => '---:').join('|')}|`);
 for (const [shows, t] of [...table].sort()) {
   const n = [...t.values()].reduce((a, b) => a + b, 0);
   console.log(`| ${shows} | ${n} | ${outcomes.map((o) => t.get(o) ?? 0).join(' | ')} |`);
 }
-if (namesViews) console.log(`\nview found agrees with the list (viewAgrees): ${agree} of ${rows.length} films (${((100 * agree) / rows.length).toFixed(0)} %)`);
+if (namesViews) {
+  console.log(`\nview found agrees with the list (viewAgrees): ${agree} of ${rows.length} films (${((100 * agree) / rows.length).toFixed(0)} %)`);
+  console.log(`  a finger film right only when graded (the rule before session 44): ${agreeStrict} of ${rows.length}`);
+}
 console.log('\n| film shows | hands the detector found | joints per hand | mean confidence | joints of graded hands | graded | not graded, by cause | MCP2-MCP5 / MCP3-CSL, graded hands | closest MCPs / PA layout, detector joints on the whole film: sides with a whole hand graded; the others |');
 console.log('|---|---:|---|---|---:|---:|---|---|---|');
 for (const [shows, k] of [...seen].sort()) {

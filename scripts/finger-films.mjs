@@ -33,7 +33,7 @@ function wholeFinger(hand) {
   return digits.length === 1 && !wrist ? digits[0] : undefined;
 }
 
-const n = { films: 0, readAsIs: 0, readByName: 0, onTruth: 0, furtherOff: 0 };
+const n = { films: 0, readAsIs: 0, seenAsIs: 0, readByName: 0, onTruth: 0, furtherOff: 0 };
 for (const f of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
   const truth = JSON.parse(readFileSync(join(dir, f), 'utf8'));
   if (truth.hands?.length !== 1) continue;
@@ -47,12 +47,15 @@ for (const f of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
     if (perFilm) console.log(`${f}\tdigit ${digit}\tread without the name (${asIs.analysis.hands[0].joints.length} joints)`);
     continue;
   }
+  // without the name, a finger film seen as one from its pixels (analyze.ts `fingerSeen`: not graded)
+  const seen = asIs.analysis.notGraded?.some((g) => g.view === 'finger');
+  if (seen) n.seenAsIs++;
   const { dataset } = readPart10(bytes);
   const named = writePart10({ ...dataset, SeriesDescription: `PA ${ORDINAL[digit]} FINGER`, BodyPartExamined: 'FINGER' });
   const { analysis } = await analyseObject(named, f, models, policy, log);
   const hand = analysis.hands[0];
   if (!hand) {
-    if (perFilm) console.log(`${f}\tdigit ${digit}\tnot read`);
+    if (perFilm) console.log(`${f}\tdigit ${digit}\tnot read${seen ? ' (seen as a finger film without the name)' : ''}`);
     continue;
   }
   n.readByName++;
@@ -63,6 +66,6 @@ for (const f of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
   });
   if (errors.every((e) => e <= MAX_MM)) n.onTruth++;
   else n.furtherOff++;
-  if (perFilm) console.log(`${f}\tdigit ${digit}\tread by name, ${hand.laterality}, turned ${analysis.source.turnedDeg ?? 0}\terrors ${errors.map((e) => e.toFixed(1)).join(' ')} mm`);
+  if (perFilm) console.log(`${f}\tdigit ${digit}\t${seen ? 'seen as a finger film without the name, ' : ''}read by name, ${hand.laterality}, turned ${analysis.source.turnedDeg ?? 0}\terrors ${errors.map((e) => e.toFixed(1)).join(' ')} mm`);
 }
-console.log(`films showing one whole finger: ${n.films}; read without the finger named: ${n.readAsIs}; of the others, read by the name: ${n.readByName}, their joints within ${MAX_MM} mm of the truth: ${n.onTruth} (a joint further off: ${n.furtherOff})`);
+console.log(`films showing one whole finger: ${n.films}; read without the finger named: ${n.readAsIs}; of the others, seen as a finger film without the name (not graded): ${n.seenAsIs}, read by the name: ${n.readByName}, their joints within ${MAX_MM} mm of the truth: ${n.onTruth} (a joint further off: ${n.furtherOff})`);

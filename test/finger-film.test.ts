@@ -175,18 +175,26 @@ describe('a finger film read by the finger its header names', () => {
     }
   }, 120_000);
 
-  it('without the header naming it, the same film gets no hand, and the log says which attribute to set', async () => {
+  it('without the header naming it, the same film is seen as a finger film and not graded; the SR and the log say which attribute to set', async () => {
     const plain = await fingerFilm('9100006', {});
-    expect((await analyseObject(readFileSync(plain.file), plain.file, models, policy, captureLogger().log)).analysis.hands).toEqual([]);
+    const bare = (await analyseObject(readFileSync(plain.file), plain.file, models, policy, captureLogger().log)).analysis;
+    expect(bare.hands).toEqual([]);
+    // seen from the pixels: no side (the phantom writes Image Laterality, but no header here calls it a finger film)
+    expect(bare.notGraded).toEqual([{ cause: 'view', view: 'finger', reason: expect.stringMatching(/^a finger film: a finger's DIP, PIP and MCP found in line across \d+ % of the film's length .*: the header names no finger; name it at the modality in the Series Description \("R 5TH FINGER"/) }]);
     const unnamed = await fingerFilm('9100006', { BodyPartExamined: 'FINGER' });
     const { log, lines } = captureLogger();
     const { analysis, objects } = await analyseObject(readFileSync(unnamed.file), unnamed.file, models, policy, log);
     expect(analysis.hands).toEqual([]);
     expect(lines.map((l) => l.message)).toContainEqual(expect.stringMatching(/not read as a finger film: a finger film whose header names no one finger .*Anatomic Region Sequence \(0008,2218\)/));
     // the SR a radiologist opens says why, as the job's reason does (the side from Image Laterality)
-    expect(analysis.notGraded).toContainEqual({ laterality: 'L', cause: 'unrecognised', reason: expect.stringMatching(/^not read as a finger film: a finger film whose header names no one finger/) });
-    const texts = readSrQualitativeEvaluations(readPart10(writePart10(await objects[0].dataset)).dataset);
-    expect(texts.some((e) => /^Not recognised as a hand: not read as a finger film: a finger film whose header names no one finger/.test(String(e.value)))).toBe(true);
+    expect(analysis.notGraded).toEqual([{ laterality: 'L', cause: 'view', view: 'finger', reason: expect.stringMatching(/^a finger film: .*: its header: a finger film whose header names no one finger/) }]);
+    const sr = readPart10(writePart10(await objects[0].dataset)).dataset;
+    const texts = readSrQualitativeEvaluations(sr);
+    expect(texts.some((e) => /^Finger film not graded: a finger film: .*its header: a finger film whose header names no one finger/.test(String(e.value)))).toBe(true);
+    const srFile = `${unnamed.file}.sr.dcm`;
+    writeFileSync(srFile, writePart10(await objects[0].dataset));
+    const v = dciodvfy(srFile);
+    expect(v.errors, v.output).toEqual([]);
   }, 120_000);
 
   it('a film the header names a finger on, showing none, stays without a hand, and the log says nothing was found in line', async () => {

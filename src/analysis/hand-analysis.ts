@@ -147,10 +147,15 @@ export interface MarkerReading {
   margin: number;
 }
 
-/** A hand found but not graded: which side, the kind of reason (see HandAnalysis.notGraded), and the reason. */
+/**
+ * A hand found but not graded: which side, the kind of reason (see HandAnalysis.notGraded), and
+ * the reason; `view` where the film shows less than a hand: `finger` a film of one finger whose
+ * digit no header names (src/inference/finger.ts `seeFinger`), its side unknown unless the header gives it.
+ */
 export interface HandNotGraded {
-  laterality: Laterality;
+  laterality?: Laterality;
   cause?: 'view' | 'unrecognised' | 'immature';
+  view?: 'finger';
   reason: string;
 }
 
@@ -164,7 +169,8 @@ export function asImmature(analysis: { hands: readonly HandResult[]; notGraded?:
 
 /** One line for a hand found but not graded, as the SR's comment and the job's reason give it. */
 export function notGradedText(n: HandNotGraded): string {
-  return n.cause === 'unrecognised' ? `Not recognised as a hand: ${n.reason}` : `${HAND_NAMES[n.laterality]} not graded: ${n.reason}`;
+  if (n.cause === 'unrecognised') return `Not recognised as a hand: ${n.reason}`;
+  return `${n.view === 'finger' ? 'Finger film' : n.laterality ? HAND_NAMES[n.laterality] : 'Hand'} not graded: ${n.reason}`;
 }
 
 const DIGIT_NAMES: Readonly<Record<string, string>> = { '2': 'index', '3': 'middle', '4': 'ring', '5': 'little' };

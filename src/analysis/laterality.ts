@@ -74,9 +74,10 @@ export function markerCheck(analysis: HandAnalysis): MarkerCheck | undefined {
   const markers = analysis.source.markers ?? [];
   // a hand not recognised still counts: the other hand of a pair, unrecognised, may be the one the marker marks
   const sides = new Set([...analysis.hands, ...(analysis.notGraded ?? [])].map((h) => h.laterality));
-  if (markers.length !== 1 || sides.size !== 1) return undefined;
-  const [marker] = markers;
   const [found] = [...sides];
+  // a finger film seen without its side (no laterality) gives nothing to check the marker against
+  if (markers.length !== 1 || sides.size !== 1 || !found) return undefined;
+  const [marker] = markers;
   const agrees = !marker.mirrored && marker.letter === found;
   const hand = HAND_NAMES[found].toLowerCase();
   const turned = marker.quarterTurns ? `, turned ${marker.quarterTurns * 90} degrees clockwise` : '';

@@ -1,7 +1,7 @@
 import { asImmature, type HandAnalysis, type HandNotGraded, type HandResult, type JointResult } from '../analysis/hand-analysis.js';
 import { detectAnyOrientation, detectLevelled, type OrientedDetection, type QuarterTurns } from './orientation.js';
 import { keepPaHands, MAX_PA_RESIDUAL, namedFingerView, PARTIAL_VIEW, recognisedHand, thumbOnFilm, type ViewCheck } from './view.js';
-import { readNamedFinger, type DeclaredFinger } from './finger.js';
+import { FINGER_READING, readNamedFinger, seeFinger, type DeclaredFinger } from './finger.js';
 import { DEFAULT_CALIBRATION, type DetectorCalibration } from './manifest.js';
 import { grade } from './grader.js';
 import { childsPhyses, immatureReason } from './physes.js';
@@ -49,6 +49,8 @@ export interface AnalyzeOptions {
   markers?: boolean;
   /** the finger the header says the film shows, read where nothing else is found (`fingerNamed`) */
   finger?: DeclaredFinger;
+  /** where nothing else is found, look for a finger film no header names (default true; `fingerSeen`) */
+  fingerSeen?: boolean;
 }
 
 export async function analyzeImage(
@@ -311,7 +313,8 @@ function judged(detector: Detector, img: DisplayImage, options: AnalyzeOptions, 
  * across two of its panels (`acrossPanels`), and it is made of panels side by side (panels.ts:
  * two views on one plate), the hands of the panel that has the most,
  * put back into the film's pixel frame; where neither, a partial view read again larger or smaller
- * (`readAgain`); where none of these, the finger the header names (`fingerNamed`).
+ * (`readAgain`); where none of these, the finger the header names (`fingerNamed`), else a film of
+ * one finger seen without its name (`fingerSeen`: not graded).
  */
 async function findHands(
   img: DisplayImage,
@@ -330,7 +333,29 @@ async function findHands(
   if (best) return best;
   // a partial view across panels that no panel reads alone stays as the whole film read it
   if (!sawNoHand(whole.hands)) return whole;
-  return (await readAgain(img, whole.seen, models, options)) ?? (await fingerNamed(img, whole, models, options)) ?? whole;
+  return (await readAgain(img, whole.seen, models, options)) ?? (await fingerNamed(img, whole, models, options)) ?? (await fingerSeen(img, whole, models, options)) ?? whole;
+}
+
+/**
+ * A film of one finger that no header names (or names without a spacing to read it at): seen from
+ * its pixels (finger.ts `seeFinger`) and reported as a finger film, not graded, since a finger
+ * alone shows neither which finger it is nor whose; "no hand" would tell the reader less. The side
+ * where the header gives it. At the header's spacing the phalanges must have a finger's length too.
+ */
+async function fingerSeen(img: DisplayImage, whole: Found, models: Pick<Models, 'detector' | 'partialDetector'>, options: AnalyzeOptions): Promise<Found | undefined> {
+  const detector = models.partialDetector;
+  if (!detector || options.fingerSeen === false) return undefined;
+  const spacing = options.spacingFrom === 'default' ? undefined : Math.sqrt(img.pixelSpacingMm[0] * img.pixelSpacingMm[1]);
+  const seen = await seeFinger(img, detector.manifest, detector.runner, spacing);
+  if (!seen) return undefined;
+  const declared = options.finger;
+  const laterality = declared && ('finger' in declared ? declared.finger.laterality : declared.laterality);
+  const reason =
+    `a finger film: a finger's DIP, PIP and MCP found in line across ${Math.round(100 * seen.extent)} % of the film's length ` +
+    `(a finger film's is ${Math.round(100 * FINGER_READING.minExtent)} % or more; its weakest joint ${seen.score.toFixed(2)}); fingers without the hand around them show neither which they are nor whose, ` +
+    'and a finger film is graded only as the finger its header names';
+  const notGraded: HandNotGraded = { ...(laterality ? { laterality } : {}), cause: 'view', view: 'finger', reason };
+  return { ...whole, hands: { ...whole.hands, candidates: [], partial: {}, notGraded: [notGraded] } };
 }
 
 /**

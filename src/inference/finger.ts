@@ -47,6 +47,13 @@ export const FINGER_READING = {
   proximalMm: [22, 62],
   /** the finger's line passes the film's middle within this share of the film's width across it (`centralFinger`) */
   maxOffCentre: 0.35,
+  /**
+   * a finger film seen without its name (`seeFinger`): DIP to MCP at least this share of the film's
+   * longer side. A finger film is collimated to the finger and the metacarpal heads (a field of 8-12
+   * cm for a finger of 5-7 cm DIP to MCP); on a hand, wrist or forearm film a finger spans a third
+   * of the film or less
+   */
+  minExtent: 0.4,
 } as const;
 
 /** A peak of a summed map, in heatmap cells (refined), and its height. */
@@ -100,9 +107,10 @@ export interface FingerChain {
 /**
  * The chains DIP-PIP-MCP that look like a finger: the middle phalanx over the proximal in a
  * finger's proportions, bent little, each phalanx of a finger's length at `mmPer` millimetres
- * per unit, the weakest joint at least `FINGER_READING.minJoint`; strongest first, no joint in two.
+ * per unit (where the spacing is known), the weakest joint at least `FINGER_READING.minJoint`;
+ * strongest first, no joint in two.
  */
-export function fingerChains(peaks: Record<Kind, Peak[]>, mmPer: number): FingerChain[] {
+export function fingerChains(peaks: Record<Kind, Peak[]>, mmPer?: number): FingerChain[] {
   const f = FINGER_READING;
   const within = (v: number, [lo, hi]: readonly [number, number]) => v >= lo && v <= hi;
   const all: FingerChain[] = [];
@@ -111,9 +119,10 @@ export function fingerChains(peaks: Record<Kind, Peak[]>, mmPer: number): Finger
       for (const mcp of peaks.MCP) {
         const score = Math.min(dip.v, pip.v, mcp.v);
         if (score < f.minJoint) continue;
-        const middle = Math.hypot(pip.x - dip.x, pip.y - dip.y) * mmPer;
-        const proximal = Math.hypot(mcp.x - pip.x, mcp.y - pip.y) * mmPer;
-        if (!within(middle, f.middleMm) || !within(proximal, f.proximalMm) || !within(middle / proximal, f.ratio)) continue;
+        const middle = Math.hypot(pip.x - dip.x, pip.y - dip.y);
+        const proximal = Math.hypot(mcp.x - pip.x, mcp.y - pip.y);
+        if (!(proximal > 0) || !within(middle / proximal, f.ratio)) continue;
+        if (mmPer !== undefined && (!within(middle * mmPer, f.middleMm) || !within(proximal * mmPer, f.proximalMm))) continue;
         const bend = Math.abs(angleBetween([pip.x - dip.x, pip.y - dip.y], [mcp.x - pip.x, mcp.y - pip.y]));
         if (bend > f.maxBendDeg) continue;
         all.push({ joints: { DIP: dip, PIP: pip, MCP: mcp }, score });
@@ -154,10 +163,65 @@ export function centralFinger(chains: readonly FingerChain[], film: { width: num
   return best && off(best) <= FINGER_READING.maxOffCentre ? best : undefined;
 }
 
+/** A finger chain read on a film: its joints in the film's pixels, its weakest joint, its length over the film's longer side, the turn it was read at. */
+export interface FingerOnFilm {
+  joints: Record<Kind, { x: number; y: number; v: number }>;
+  score: number;
+  extent: number;
+  quarterTurns: QuarterTurns;
+}
+
 /**
- * The named finger's joints on the film, in its pixels, read by `detector` (a heatmap detector
- * whose channels name DIP, PIP and MCP of digits 2-5) at the quarter turn whose finger it is
- * surest of (upright preferred by `TURN_MARGIN`); undefined where no turn shows a finger.
+ * The central finger chain (`centralFinger`) that `detector` (a heatmap detector whose channels
+ * name DIP, PIP and MCP of digits 2-5) is surest of over the film's quarter turns (upright
+ * preferred by `TURN_MARGIN`), among those `keep` accepts; its joints put back into the film's
+ * pixels. `mmPerPixel`: the film's spacing where known (the chains' phalanges then of a finger's
+ * length in millimetres).
+ */
+async function surestFinger(
+  img: DisplayImage,
+  manifest: DetectorManifest,
+  runner: ModelRunner,
+  mmPerPixel: number | undefined,
+  keep: (chain: FingerChain, film: { width: number; height: number }) => boolean,
+): Promise<FingerOnFilm | undefined> {
+  if (manifest.output.layout !== 'heatmap') return undefined;
+  const size = manifest.input.size;
+  const lb = letterboxOnce(img, size);
+  const { stride } = manifest.output;
+  const mmPerCell = mmPerPixel === undefined ? undefined : (stride / lb.scale) * mmPerPixel;
+  let best: { chain: FingerChain; k: QuarterTurns; score: number; film: { width: number; height: number } } | undefined;
+  for (const k of [0, 1, 2, 3] as const) {
+    const outputs = await runner.run({ [manifest.input.name]: { data: turnLetterbox(lb, k), dims: [1, 1, size, size] } });
+    const out = outputs[manifest.output.name];
+    if (!out) throw new Error(`detector ${manifest.name} returned no output "${manifest.output.name}"`);
+    const [nh, nw] = k % 2 === 0 ? [lb.contentRows, lb.contentColumns] : [lb.contentColumns, lb.contentRows];
+    const film = { width: nw / stride, height: nh / stride };
+    const chain = centralFinger(fingerChains(summedPeaks(out, manifest.channels), mmPerCell).filter((c) => keep(c, film)), film);
+    const score = chain ? chain.score / (k === 0 ? 1 : TURN_MARGIN) : 0;
+    if (chain && (!best || score > best.score)) best = { chain, k, score, film };
+  }
+  if (!best) return undefined;
+  const { chain, k, film } = best;
+  const onFilm = (p: Peak) => {
+    const [x, y] = unturn((p.x + 0.5) * stride, (p.y + 0.5) * stride, k, lb.contentRows, lb.contentColumns);
+    return { x: x / lb.scale, y: y / lb.scale, v: p.v };
+  };
+  return {
+    joints: { DIP: onFilm(chain.joints.DIP), PIP: onFilm(chain.joints.PIP), MCP: onFilm(chain.joints.MCP) },
+    score: chain.score,
+    extent: chainLength(chain) / Math.max(film.width, film.height),
+    quarterTurns: k,
+  };
+}
+
+/** DIP to PIP to MCP, in the chain's units. */
+const chainLength = ({ joints: { DIP: d, PIP: p, MCP: m } }: FingerChain) => Math.hypot(p.x - d.x, p.y - d.y) + Math.hypot(m.x - p.x, m.y - p.y);
+
+/**
+ * The named finger's joints on the film, in its pixels, read by `detector` at the quarter turn
+ * whose finger it is surest of; undefined where no turn shows a finger of a finger's length at the
+ * header's spacing.
  */
 export async function readNamedFinger(
   img: DisplayImage,
@@ -165,29 +229,21 @@ export async function readNamedFinger(
   manifest: DetectorManifest,
   runner: ModelRunner,
 ): Promise<{ candidates: Candidate[]; quarterTurns: QuarterTurns } | undefined> {
-  if (manifest.output.layout !== 'heatmap') return undefined;
-  const size = manifest.input.size;
-  const lb = letterboxOnce(img, size);
-  const { stride } = manifest.output;
-  // heatmap cells to millimetres, at the mean of the two spacings (pixels are square on DX films)
-  const mmPerCell = (stride / lb.scale) * Math.sqrt(img.pixelSpacingMm[0] * img.pixelSpacingMm[1]);
-  let best: { chain: FingerChain; k: QuarterTurns; score: number } | undefined;
-  for (const k of [0, 1, 2, 3] as const) {
-    const outputs = await runner.run({ [manifest.input.name]: { data: turnLetterbox(lb, k), dims: [1, 1, size, size] } });
-    const out = outputs[manifest.output.name];
-    if (!out) throw new Error(`detector ${manifest.name} returned no output "${manifest.output.name}"`);
-    const [nh, nw] = k % 2 === 0 ? [lb.contentRows, lb.contentColumns] : [lb.contentColumns, lb.contentRows];
-    const chain = centralFinger(fingerChains(summedPeaks(out, manifest.channels), mmPerCell), { width: nw / stride, height: nh / stride });
-    const score = chain ? chain.score / (k === 0 ? 1 : TURN_MARGIN) : 0;
-    if (chain && (!best || score > best.score)) best = { chain, k, score };
-  }
-  if (!best) return undefined;
-  const { chain, k } = best;
+  // at the mean of the two spacings (pixels are square on DX films)
+  const found = await surestFinger(img, manifest, runner, Math.sqrt(img.pixelSpacingMm[0] * img.pixelSpacingMm[1]), () => true);
+  if (!found) return undefined;
   const candidates = KINDS.map((kind): Candidate => {
-    const p = chain.joints[kind];
-    const [x, y] = unturn((p.x + 0.5) * stride, (p.y + 0.5) * stride, k, lb.contentRows, lb.contentColumns);
-    const site = `${kind}${finger.digit}` as JointSite;
-    return { laterality: finger.laterality, site, x: x / lb.scale, y: y / lb.scale, confidence: Math.min(1, p.v) };
+    const p = found.joints[kind];
+    return { laterality: finger.laterality, site: `${kind}${finger.digit}` as JointSite, x: p.x, y: p.y, confidence: Math.min(1, p.v) };
   });
-  return { candidates, quarterTurns: k };
+  return { candidates, quarterTurns: found.quarterTurns };
+}
+
+/**
+ * A film of one finger, seen though no header names it: a central finger chain filling the film
+ * (`FINGER_READING.minExtent`), of a finger's length in millimetres where `mmPerPixel` is known.
+ * Which finger it is, and whose, it cannot say: the film is reported as a finger film, not graded.
+ */
+export async function seeFinger(img: DisplayImage, manifest: DetectorManifest, runner: ModelRunner, mmPerPixel?: number): Promise<FingerOnFilm | undefined> {
+  return surestFinger(img, manifest, runner, mmPerPixel, (c, film) => chainLength(c) >= FINGER_READING.minExtent * Math.max(film.width, film.height));
 }

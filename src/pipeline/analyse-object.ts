@@ -105,7 +105,7 @@ export async function analyseObject(
   const openPhysesCheck = policy.minGradingAgeYears > 0;
   const finger = picture ? (pictureFinger ? { finger: pictureFinger } : undefined) : declaredFinger(image.dataset);
   const found = await analyzeDisplay(display, image.sopInstanceUID, models, undefined, { spacingFrom, paViewsOnly: policy.paViewsOnly, openPhysesCheck, finger });
-  const analysis = withFingerNotRead(picture ? found : withAgePolicy(found, image.dataset, policy.minGradingAgeYears), finger, spacingFrom);
+  const analysis = withFingerNotRead(picture ? found : withAgePolicy(found, image.dataset, policy.minGradingAgeYears), finger, spacingFrom, picture);
   if (analysis.hands.length === 0 && finger) log.info(`${name}: ${fingerNotRead(finger, spacingFrom)}`, { file: name, sopInstanceUID: image.sopInstanceUID });
   if (analysis.source.readAsNegative) log.warn(readAsNegativeMessage(name, picture ? undefined : image.photometric), { file: name, sopInstanceUID: image.sopInstanceUID });
   const setAside = headerSpacingSetAside(name, SPACING_NAMES[image.pixelSpacingSource], analysis.source);
@@ -115,6 +115,10 @@ export async function analyseObject(
   }
   return { image, display, analysis, objects: picture ? [] : resultObjects(analysis, image.dataset, display, policy, overlay) };
 }
+
+/** What reads a finger film seen without its name: the header naming the finger and its side, as a site's modality can. */
+const FINGER_FIX_HEADER = 'the header names no finger; name it at the modality in the Series Description ("R 5TH FINGER", "LEFT INDEX FINGER") or the Anatomic Region Sequence (0008,2218), with Image Laterality (0020,0062), and the film is read as that finger';
+const FINGER_FIX_PICTURE = 'name it with `jointscore analyze --finger` (the side and digit, as R5) at the picture\'s `--spacing`';
 
 /** Why a film its header calls a finger film got no finger read: the header's gap and its fix, or what the pixels did not show. */
 function fingerNotRead(finger: DeclaredFinger, spacingFrom: 'header' | 'default'): string {
@@ -126,9 +130,14 @@ function fingerNotRead(finger: DeclaredFinger, spacingFrom: 'header' | 'default'
 /**
  * A finger film its header names (or half names) that was not read: why, beside the hands found
  * and not graded, where the side is known (the SR's Comment and the job's reason carry it; the
- * reader of "No hand found" on a finger film learns what to set at the modality).
+ * reader of "No hand found" on a finger film learns what to set at the modality). A finger film
+ * seen from the pixels (analyze.ts `fingerSeen`) gets the same fix on its own entry.
  */
-function withFingerNotRead(analysis: HandAnalysis, finger: DeclaredFinger | undefined, spacingFrom: 'header' | 'default'): HandAnalysis {
+function withFingerNotRead(analysis: HandAnalysis, finger: DeclaredFinger | undefined, spacingFrom: 'header' | 'default', picture: boolean): HandAnalysis {
+  if (analysis.notGraded?.some((n) => n.view === 'finger')) {
+    const fix = picture ? FINGER_FIX_PICTURE : !finger ? FINGER_FIX_HEADER : 'unnamed' in finger ? `its header: ${finger.unnamed}` : fingerNotRead(finger, spacingFrom);
+    return { ...analysis, notGraded: analysis.notGraded.map((n) => (n.view === 'finger' ? { ...n, reason: `${n.reason}: ${fix}` } : n)) };
+  }
   const laterality = finger && ('finger' in finger ? finger.finger.laterality : finger.laterality);
   if (!finger || !laterality || analysis.hands.length > 0 || (analysis.notGraded ?? []).some((n) => n.cause !== 'unrecognised')) return analysis;
   return { ...analysis, notGraded: [...(analysis.notGraded ?? []), { laterality, cause: 'unrecognised', reason: fingerNotRead(finger, spacingFrom) }] };
