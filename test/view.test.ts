@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Candidate } from '../src/inference/detector.js';
-import { closestMcpPair, handNotGraded, UPRIGHT_TILT_RAD, keepPaHands, layoutResidual, MAX_PA_RESIDUAL, MCP_NAMED_TWICE, mcpNamedTwice, paPose, PARTIAL_VIEW, recognisedHand, STRAY_JOINTS, thumbAlongHand, thumbAsBigToe, BIG_TOE, thumbNotFound, thumbOnFilm, withoutStrays } from '../src/inference/view.js';
+import { closestMcpPair, handNotGraded, UPRIGHT_TILT_RAD, keepPaHands, layoutResidual, MAX_PA_RESIDUAL, MCP_NAMED_TWICE, mcpNamedTwice, paPose, PARTIAL_VIEW, recognisedHand, STRAY_JOINTS, thumbAlongHand, thumbAsBigToe, BIG_TOE, thumbNotFound, thumbOnFilm, THUMB_IN_VIEW, withoutStrays } from '../src/inference/view.js';
 import { DEFAULT_CALIBRATION } from '../src/inference/manifest.js';
 import { renderPhantom } from '../src/phantom/render.js';
 
@@ -140,6 +140,12 @@ describe('PA view check', () => {
         expect(inView.length).toBeGreaterThanOrEqual(14);
         expect(thumbNotFound(inView, side, cut)).toBeUndefined();
         expect(thumbNotFound(inView, side, FILM)).toMatch(/no thumb joint/);
+        // cut between the thumb's MCP and its IP (the MCP well inside, THUMB_IN_VIEW): its base is in view, so a thumb would be found
+        const [mcp1, ip1] = ['MCP1', 'IP1'].map((site) => joints.find((j) => j.site === site)!);
+        const span = Math.hypot(joints.find((j) => j.site === 'MCP2')!.x - joints.find((j) => j.site === 'MCP5')!.x, joints.find((j) => j.site === 'MCP2')!.y - joints.find((j) => j.site === 'MCP5')!.y);
+        const between = { ...FILM, columns: Math.floor(mcp1.x + (THUMB_IN_VIEW.mcp1InsideSpans + 0.3) * span) };
+        expect(ip1.x, 'the IP lies beyond the cut').toBeGreaterThan(between.columns);
+        expect(thumbNotFound(rays.filter((j) => j.x < between.columns), side, between)).toMatch(/no thumb joint/);
       }
     }
   });

@@ -337,6 +337,17 @@ function flankedOnItsRay(site: JointSite, found: ReadonlySet<JointSite>): boolea
   return ranks.some((r) => r < at.rank) && ranks.some((r) => r > at.rank);
 }
 
+/**
+ * Where a thumb not found says "no hand" (`thumbNotFound`) though the thumb's IP would lie off
+ * the film: its MCP at least this far inside it. On phantom feet the fitted "MCP1" lay 0.13-0.26
+ * spans inside on the three one-foot films graded as hands while both thumb joints had to be on
+ * the film; a film cut 2 pixels short of a hand's MCP1 put the fitted place 0.06 inside.
+ */
+export const THUMB_IN_VIEW = {
+  /** MCP2-MCP5 spans from the film's edge */
+  mcp1InsideSpans: 0.1,
+} as const;
+
 const hasThumb = (hand: readonly Pick<Candidate, 'site'>[]) => hand.some((c) => c.site === 'MCP1' || c.site === 'IP1');
 
 /**
@@ -345,8 +356,9 @@ const hasThumb = (hand: readonly Pick<Candidate, 'site'>[]) => hand.some((c) => 
  * IP1). Five rays without one are what a foot shows (a big toe in line with the others is no
  * thumb to the detector; phantom feet, src/phantom/foot.ts) and what misread finger, wrist and
  * forearm films showed: the reason, when neither thumb joint is found although the layout
- * fitted to the hand puts both on the film. Undefined when the thumb is found or out of view
- * (a film cut short on the thumb's side).
+ * fitted to the hand puts both on the film, or its MCP well inside it (`THUMB_IN_VIEW`: the
+ * thumb's base is then in view, and its tip need not be). Undefined when the thumb is found or
+ * out of view (a film cut short on the thumb's side).
  */
 export function thumbNotFound(
   hand: readonly Candidate[],
@@ -357,11 +369,16 @@ export function thumbNotFound(
   const fit = fitLayout(hand, laterality, MIN_JOINTS_TO_JUDGE);
   if (!fit) return undefined;
   const [sr, sc] = film.pixelSpacingMm;
-  const inView = (['MCP1', 'IP1'] as const).every((site) => {
+  const [m2, m5] = [fit.inImage('MCP2'), fit.inImage('MCP5')];
+  const spanMm = Math.hypot((m2.x - m5.x) * sc, (m2.y - m5.y) * sr);
+  const insideMm = (site: JointSite) => {
     const { x, y } = fit.inImage(site);
-    // on the film at all: a thumb joint even a few millimetres inside the edge is seen and found
-    return Math.min(x * sc, y * sr, (film.columns - x) * sc, (film.rows - y) * sr) > 0;
-  });
+    return Math.min(x * sc, y * sr, (film.columns - x) * sc, (film.rows - y) * sr);
+  };
+  // both thumb joints on the film at all (a thumb joint even a few millimetres inside the edge is seen and
+  // found), or its MCP well inside: nearer the edge the fitted place is within the layout's error of it (a
+  // film cut 2 pixels short of the MCP put it 0.06 spans inside)
+  const inView = (insideMm('MCP1') > 0 && insideMm('IP1') > 0) || insideMm('MCP1') >= THUMB_IN_VIEW.mcp1InsideSpans * spanMm;
   if (!inView) return undefined;
   return `${hand.length} joint-like structures lying as in a hand, but no thumb joint (MCP1, IP1) where a hand's thumb would be on the film: five rays without a thumb are a foot or another body part (or a hand without its thumb); the joints cannot be named as a hand's`;
 }
