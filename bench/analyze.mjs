@@ -24,6 +24,27 @@ const N = Number(process.argv[3] ?? 5);
 const threads = Number(process.env.THREADS ?? 0) || undefined;
 const models = await loadModels(modelsDir, { provider: 'cpu', intraOpThreads: threads });
 const rendered = benchHand();
+/** Milliseconds `run` takes. */
+const timed = async (run) => {
+  const t = performance.now();
+  await run();
+  return performance.now() - t;
+};
+/**
+ * The median of `measure(true)` and of `measure(false)` over `rounds` rounds, the two alternated
+ * in each (the first round a warm-up, not counted): a step's cost against the same analysis
+ * without it, in the same run.
+ */
+async function withAndWithout(rounds, measure) {
+  const runs = { with: [], without: [] };
+  for (let i = 0; i <= rounds; i++) {
+    for (const on of [true, false]) {
+      const ms = await measure(on);
+      if (i > 0) runs[on ? 'with' : 'without'].push(ms);
+    }
+  }
+  return [median(runs.with), median(runs.without)];
+}
 // a film without a hand: the detectors find none, so every turn, the partial-view detector and the panel check run
 const chest = renderChest({ seed: 11, rows: 2560, columns: 2048, pixelSpacingMm: 0.15 });
 const syntaxes = {
@@ -143,15 +164,7 @@ if (models.partialDetector) {
 // alternating the two (decode included, uncompressed).
 if (models.partialDetector) {
   const bytes = (await encodePhantomDx(slantPhantom(chest, 20), { bitsStored: 12, photometric: 'MONOCHROME2', transferSyntax: syntaxes.explicit })).bytes;
-  const runs = { with: [], without: [] };
-  for (let i = 0; i <= N; i++) {
-    for (const [k, levelled] of [['with', true], ['without', false]]) {
-      const t = performance.now();
-      await analyzeImage(await decodeDicomImage(bytes, 'slanted'), models, undefined, { levelled });
-      if (i > 0) runs[k].push(performance.now() - t);
-    }
-  }
-  const [w, wo] = [median(runs.with), median(runs.without)];
+  const [w, wo] = await withAndWithout(N, (levelled) => timed(async () => analyzeImage(await decodeDicomImage(bytes, 'slanted'), models, undefined, { levelled })));
   console.log(`  no hand, at a slant (chest turned 20 degrees): total ${w.toFixed(0)} ms with the levelled reading, ${wo.toFixed(0)} ms without (+${(w - wo).toFixed(0)})`);
 }
 // A film without a hand (the chest): where nothing else is found, the partial-view detector's
@@ -160,15 +173,7 @@ if (models.partialDetector) {
 // alternating the two (decode included, uncompressed).
 if (models.partialDetector) {
   const bytes = (await encodePhantomDx(chest, { bitsStored: 12, photometric: 'MONOCHROME2', transferSyntax: syntaxes.explicit })).bytes;
-  const runs = { with: [], without: [] };
-  for (let i = 0; i <= N; i++) {
-    for (const [k, fingerSeen] of [['with', true], ['without', false]]) {
-      const t = performance.now();
-      await analyzeImage(await decodeDicomImage(bytes, 'chest'), models, undefined, { fingerSeen });
-      if (i > 0) runs[k].push(performance.now() - t);
-    }
-  }
-  const [w, wo] = [median(runs.with), median(runs.without)];
+  const [w, wo] = await withAndWithout(N, (fingerSeen) => timed(async () => analyzeImage(await decodeDicomImage(bytes, 'chest'), models, undefined, { fingerSeen })));
   console.log(`  no hand (chest), a finger film looked for: total ${w.toFixed(0)} ms with the look, ${wo.toFixed(0)} ms without (+${(w - wo).toFixed(0)})`);
 }
 // The growth-plate check (src/inference/physes.ts) runs inside the grade step on every graded
@@ -176,15 +181,11 @@ if (models.partialDetector) {
 {
   const dx = await encodePhantomDx(rendered, { bitsStored: 12, photometric: 'MONOCHROME2', transferSyntax: syntaxes.explicit });
   const img = await decodeDicomImage(dx.bytes, 'explicit');
-  const runs = { with: [], without: [] };
-  for (let i = 0; i <= 2 * N; i++) {
-    for (const [k, openPhysesCheck] of [['with', true], ['without', false]]) {
-      const timings = {};
-      await analyzeImage(img, models, timings, { openPhysesCheck });
-      if (i > 0) runs[k].push(timings.gradeMs);
-    }
-  }
-  const [w, wo] = [median(runs.with), median(runs.without)];
+  const [w, wo] = await withAndWithout(2 * N, async (openPhysesCheck) => {
+    const timings = {};
+    await analyzeImage(img, models, timings, { openPhysesCheck });
+    return timings.gradeMs;
+  });
   console.log(`  growth-plate check: grade step ${w.toFixed(1)} ms with it, ${wo.toFixed(1)} ms without (+${(w - wo).toFixed(1)})`);
 }
 // The lead marker (src/inference/marker.ts), read on every film where a hand is found: the same
@@ -192,15 +193,7 @@ if (models.partialDetector) {
 {
   const dx = await encodePhantomDx(rendered, { bitsStored: 12, photometric: 'MONOCHROME2', transferSyntax: syntaxes.explicit });
   const img = await decodeDicomImage(dx.bytes, 'explicit');
-  const runs = { with: [], without: [] };
-  for (let i = 0; i <= 2 * N; i++) {
-    for (const [k, markers] of [['with', true], ['without', false]]) {
-      const t = performance.now();
-      await analyzeImage(img, models, undefined, { markers });
-      if (i > 0) runs[k].push(performance.now() - t);
-    }
-  }
-  const [w, wo] = [median(runs.with), median(runs.without)];
+  const [w, wo] = await withAndWithout(2 * N, (markers) => timed(() => analyzeImage(img, models, undefined, { markers })));
   console.log(`  lead marker: total ${w.toFixed(0)} ms with it, ${wo.toFixed(0)} ms without (+${(w - wo).toFixed(1)})`);
 }
 // Pixels that are not square (src/imaging/preprocess.ts squarePixels): the bench's hand with
