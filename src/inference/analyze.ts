@@ -344,7 +344,9 @@ async function findHands(
  */
 async function fingerSeen(img: DisplayImage, whole: Found, models: Pick<Models, 'detector' | 'partialDetector'>, options: AnalyzeOptions): Promise<Found | undefined> {
   const detector = models.partialDetector;
-  if (!detector || options.fingerSeen === false) return undefined;
+  // a finger named at the header's spacing was looked for by `fingerNamed` among every chain this would see
+  const namedAtSpacing = options.finger && 'finger' in options.finger && options.spacingFrom !== 'default';
+  if (!detector || options.fingerSeen === false || namedAtSpacing) return undefined;
   const spacing = options.spacingFrom === 'default' ? undefined : Math.sqrt(img.pixelSpacingMm[0] * img.pixelSpacingMm[1]);
   const seen = await seeFinger(img, detector.manifest, detector.runner, spacing);
   if (!seen) return undefined;
