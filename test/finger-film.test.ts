@@ -13,6 +13,7 @@ import { analyzeImage } from '../src/inference/analyze.js';
 import { analyseObject, analysisPolicy } from '../src/pipeline/analyse-object.js';
 import { declaredFinger, digitsOfText } from '../src/pipeline/declared.js';
 import { centralFinger } from '../src/inference/finger.js';
+import { markerCheck } from '../src/analysis/laterality.js';
 import { makePhantom } from '../src/phantom/generate.js';
 import { parsePhantomOptions, specFor } from '../src/phantom/options.js';
 import { overlayLayout } from '../src/reports/secondary-capture.js';
@@ -179,8 +180,8 @@ describe('a finger film read by the finger its header names', () => {
     const plain = await fingerFilm('9100006', {});
     const bare = (await analyseObject(readFileSync(plain.file), plain.file, models, policy, captureLogger().log)).analysis;
     expect(bare.hands).toEqual([]);
-    // seen from the pixels: no side (the phantom writes Image Laterality, but no header here calls it a finger film)
-    expect(bare.notGraded).toEqual([{ cause: 'view', view: 'finger', reason: expect.stringMatching(/^a finger film: a finger's DIP, PIP and MCP found in line across \d+ % of the film's length .*: the header names no finger; name it at the modality in the Series Description \("R 5TH FINGER"/) }]);
+    // seen from the pixels, its side the header's (the phantom writes Image Laterality)
+    expect(bare.notGraded).toEqual([{ laterality: 'L', cause: 'view', view: 'finger', reason: expect.stringMatching(/^a finger film: a finger's DIP, PIP and MCP found in line across \d+ % of the film's length .*: the header names no finger; name it at the modality in the Series Description \("R 5TH FINGER"/) }]);
     const unnamed = await fingerFilm('9100006', { BodyPartExamined: 'FINGER' });
     const { log, lines } = captureLogger();
     const { analysis, objects } = await analyseObject(readFileSync(unnamed.file), unnamed.file, models, policy, log);
@@ -190,7 +191,9 @@ describe('a finger film read by the finger its header names', () => {
     expect(analysis.notGraded).toEqual([{ laterality: 'L', cause: 'view', view: 'finger', reason: expect.stringMatching(/^a finger film: .*: its header: a finger film whose header names no one finger/) }]);
     const sr = readPart10(writePart10(await objects[0].dataset)).dataset;
     const texts = readSrQualitativeEvaluations(sr);
-    expect(texts.some((e) => /^Finger film not graded: a finger film: .*its header: a finger film whose header names no one finger/.test(String(e.value)))).toBe(true);
+    expect(texts.some((e) => /^Finger film \(left hand\) not graded: a finger film: .*its header: a finger film whose header names no one finger/.test(String(e.value)))).toBe(true);
+    // the side is the header's, not found by a thumb: no lead-marker cross-check against it
+    expect(markerCheck(analysis)).toBeUndefined();
     const srFile = `${unnamed.file}.sr.dcm`;
     writeFileSync(srFile, writePart10(await objects[0].dataset));
     const v = dciodvfy(srFile);

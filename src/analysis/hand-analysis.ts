@@ -170,7 +170,9 @@ export function asImmature(analysis: { hands: readonly HandResult[]; notGraded?:
 /** One line for a hand found but not graded, as the SR's comment and the job's reason give it. */
 export function notGradedText(n: HandNotGraded): string {
   if (n.cause === 'unrecognised') return `Not recognised as a hand: ${n.reason}`;
-  return `${n.view === 'finger' ? 'Finger film' : n.laterality ? HAND_NAMES[n.laterality] : 'Hand'} not graded: ${n.reason}`;
+  const side = n.laterality ? HAND_NAMES[n.laterality] : undefined;
+  const what = n.view === 'finger' ? `Finger film${side ? ` (${side.toLowerCase()})` : ''}` : (side ?? 'Hand');
+  return `${what} not graded: ${n.reason}`;
 }
 
 const DIGIT_NAMES: Readonly<Record<string, string>> = { '2': 'index', '3': 'middle', '4': 'ring', '5': 'little' };

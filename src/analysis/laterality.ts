@@ -73,9 +73,9 @@ export interface MarkerCheck {
 export function markerCheck(analysis: HandAnalysis): MarkerCheck | undefined {
   const markers = analysis.source.markers ?? [];
   // a hand not recognised still counts: the other hand of a pair, unrecognised, may be the one the marker marks
-  const sides = new Set([...analysis.hands, ...(analysis.notGraded ?? [])].map((h) => h.laterality));
+  // a finger film's side, where given, is the header's, not found by a thumb: nothing to check the marker against
+  const sides = new Set([...analysis.hands, ...(analysis.notGraded ?? []).filter((n) => n.view !== 'finger')].map((h) => h.laterality));
   const [found] = [...sides];
-  // a finger film seen without its side (no laterality) gives nothing to check the marker against
   if (markers.length !== 1 || sides.size !== 1 || !found) return undefined;
   const [marker] = markers;
   const agrees = !marker.mirrored && marker.letter === found;

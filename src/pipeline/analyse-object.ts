@@ -1,4 +1,4 @@
-import { asImmature, type HandAnalysis } from '../analysis/hand-analysis.js';
+import { asImmature, type HandAnalysis, type HandNotGraded } from '../analysis/hand-analysis.js';
 import type { AnalysisConfig, OverlaySyntaxName } from '../config/types.js';
 import { TransferSyntax, type NaturalDataset } from '../dicom/part10.js';
 import { SPACING_NAMES, type DecodedImage } from '../imaging/decode.js';
@@ -7,7 +7,7 @@ import { analyzeDisplay } from '../inference/analyze.js';
 import type { Models } from '../inference/models.js';
 import { toDisplay, type DisplayImage } from '../imaging/preprocess.js';
 import type { Logger } from '../observability/logger.js';
-import { declaredFinger, patientAgeYears } from './declared.js';
+import { declaredFinger, headerSide, patientAgeYears } from './declared.js';
 import type { DeclaredFinger, NamedFinger } from '../inference/finger.js';
 import { gspsApplies } from '../reports/gsps.js';
 import { handSizeAt, spacingText } from '../reports/spacing-text.js';
@@ -105,7 +105,7 @@ export async function analyseObject(
   const openPhysesCheck = policy.minGradingAgeYears > 0;
   const finger = picture ? (pictureFinger ? { finger: pictureFinger } : undefined) : declaredFinger(image.dataset);
   const found = await analyzeDisplay(display, image.sopInstanceUID, models, undefined, { spacingFrom, paViewsOnly: policy.paViewsOnly, openPhysesCheck, finger });
-  const analysis = withFingerNotRead(picture ? found : withAgePolicy(found, image.dataset, policy.minGradingAgeYears), finger, spacingFrom, picture);
+  const analysis = withFingerNotRead(picture ? found : withAgePolicy(found, image.dataset, policy.minGradingAgeYears), finger, spacingFrom, picture ? undefined : image.dataset);
   if (analysis.hands.length === 0 && finger) log.info(`${name}: ${fingerNotRead(finger, spacingFrom)}`, { file: name, sopInstanceUID: image.sopInstanceUID });
   if (analysis.source.readAsNegative) log.warn(readAsNegativeMessage(name, picture ? undefined : image.photometric), { file: name, sopInstanceUID: image.sopInstanceUID });
   const setAside = headerSpacingSetAside(name, SPACING_NAMES[image.pixelSpacingSource], analysis.source);
@@ -133,10 +133,13 @@ function fingerNotRead(finger: DeclaredFinger, spacingFrom: 'header' | 'default'
  * reader of "No hand found" on a finger film learns what to set at the modality). A finger film
  * seen from the pixels (analyze.ts `fingerSeen`) gets the same fix on its own entry.
  */
-function withFingerNotRead(analysis: HandAnalysis, finger: DeclaredFinger | undefined, spacingFrom: 'header' | 'default', picture: boolean): HandAnalysis {
+function withFingerNotRead(analysis: HandAnalysis, finger: DeclaredFinger | undefined, spacingFrom: 'header' | 'default', header: NaturalDataset | undefined): HandAnalysis {
   if (analysis.notGraded?.some((n) => n.view === 'finger')) {
-    const fix = picture ? FINGER_FIX_PICTURE : !finger ? FINGER_FIX_HEADER : 'unnamed' in finger ? `its header: ${finger.unnamed}` : fingerNotRead(finger, spacingFrom);
-    return { ...analysis, notGraded: analysis.notGraded.map((n) => (n.view === 'finger' ? { ...n, reason: `${n.reason}: ${fix}` } : n)) };
+    const fix = !header ? FINGER_FIX_PICTURE : !finger ? FINGER_FIX_HEADER : 'unnamed' in finger ? `its header: ${finger.unnamed}` : fingerNotRead(finger, spacingFrom);
+    // the side as the header gives it (Image Laterality, Laterality, a description), where it does not call the film a finger film
+    const side = header && headerSide(header)?.side;
+    const seen = (n: HandNotGraded): HandNotGraded => ({ ...(side ? { laterality: side } : {}), ...n, reason: `${n.reason}: ${fix}` });
+    return { ...analysis, notGraded: analysis.notGraded.map((n) => (n.view === 'finger' ? seen(n) : n)) };
   }
   const laterality = finger && ('finger' in finger ? finger.finger.laterality : finger.laterality);
   if (!finger || !laterality || analysis.hands.length > 0 || (analysis.notGraded ?? []).some((n) => n.cause !== 'unrecognised')) return analysis;

@@ -251,7 +251,7 @@ export function labelledSide(ds: NaturalDataset): LabelledSide | undefined {
 }
 
 /** The one side the header gives (L or R), with the attribute; undefined for both hands or none. */
-function headerSide(ds: NaturalDataset): { side: Laterality; says: string } | undefined {
+export function headerSide(ds: NaturalDataset): { side: Laterality; says: string } | undefined {
   const labelled = labelledSide(ds);
   return labelled && labelled.side !== 'B' ? { side: labelled.side, says: labelled.says } : undefined;
 }
