@@ -14,7 +14,8 @@ import type { DisplayImage } from '../imaging/preprocess.js';
  * joints read without their digit"), and chained into a finger (DIP, PIP, MCP along one line,
  * the phalanges in a finger's proportions and, at the header's spacing, of a finger's length in
  * millimetres) they are the finger. Which finger, and whose, the pixels cannot say; the header
- * can (src/pipeline/declared.ts `declaredFinger`), so the chain is named only where it does.
+ * can (src/pipeline/declared.ts `declaredFinger`), so the chain is named only where it does;
+ * where it does not, a chain filling the film says no more than "a finger film" (`seeFinger`).
  * Pure but for the detector runs.
  */
 
