@@ -351,6 +351,28 @@ export const THUMB_IN_VIEW = {
 const hasThumb = (hand: readonly Pick<Candidate, 'site'>[]) => hand.some((c) => c.site === 'MCP1' || c.site === 'IP1');
 
 /**
+ * Where the PA layout fitted to a hand's joints puts its thumb's MCP and IP: how far inside the
+ * film's nearest edge each lies, in MCP2-MCP5 spans (negative: off the film); undefined where too
+ * few joints are found to fit.
+ */
+export function thumbPlace(
+  hand: readonly Pick<Candidate, 'site' | 'x' | 'y'>[],
+  laterality: Laterality,
+  film: { rows: number; columns: number; pixelSpacingMm: [number, number] },
+): { mcp1: number; ip1: number } | undefined {
+  const fit = fitLayout(hand, laterality, MIN_JOINTS_TO_JUDGE);
+  if (!fit) return undefined;
+  const [sr, sc] = film.pixelSpacingMm;
+  const [m2, m5] = [fit.inImage('MCP2'), fit.inImage('MCP5')];
+  const spanMm = Math.hypot((m2.x - m5.x) * sc, (m2.y - m5.y) * sr);
+  const inside = (site: JointSite) => {
+    const { x, y } = fit.inImage(site);
+    return Math.min(x * sc, y * sr, (film.columns - x) * sc, (film.rows - y) * sr) / spanMm;
+  };
+  return { mcp1: inside('MCP1'), ip1: inside('IP1') };
+}
+
+/**
  * A whole hand's thumb: on a PA hand the thumb is the digit set apart, and the detector finds
  * its joints (on the real whole hands of docs/evaluation.md every hand read right has MCP1 or
  * IP1). Five rays without one are what a foot shows (a big toe in line with the others is no
@@ -366,19 +388,12 @@ export function thumbNotFound(
   film: { rows: number; columns: number; pixelSpacingMm: [number, number] },
 ): string | undefined {
   if (hasThumb(hand)) return undefined;
-  const fit = fitLayout(hand, laterality, MIN_JOINTS_TO_JUDGE);
-  if (!fit) return undefined;
-  const [sr, sc] = film.pixelSpacingMm;
-  const [m2, m5] = [fit.inImage('MCP2'), fit.inImage('MCP5')];
-  const spanMm = Math.hypot((m2.x - m5.x) * sc, (m2.y - m5.y) * sr);
-  const insideMm = (site: JointSite) => {
-    const { x, y } = fit.inImage(site);
-    return Math.min(x * sc, y * sr, (film.columns - x) * sc, (film.rows - y) * sr);
-  };
+  const place = thumbPlace(hand, laterality, film);
+  if (!place) return undefined;
   // both thumb joints on the film at all (a thumb joint even a few millimetres inside the edge is seen and
   // found), or its MCP well inside: nearer the edge the fitted place is within the layout's error of it (a
   // film cut 2 pixels short of the MCP put it 0.06 spans inside)
-  const inView = (insideMm('MCP1') > 0 && insideMm('IP1') > 0) || insideMm('MCP1') >= THUMB_IN_VIEW.mcp1InsideSpans * spanMm;
+  const inView = (place.mcp1 > 0 && place.ip1 > 0) || place.mcp1 >= THUMB_IN_VIEW.mcp1InsideSpans;
   if (!inView) return undefined;
   return `${hand.length} joint-like structures lying as in a hand, but no thumb joint (MCP1, IP1) where a hand's thumb would be on the film: five rays without a thumb are a foot or another body part (or a hand without its thumb); the joints cannot be named as a hand's`;
 }
