@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Candidate } from '../src/inference/detector.js';
-import { closestMcpPair, handNotGraded, UPRIGHT_TILT_RAD, keepPaHands, layoutResidual, MAX_PA_RESIDUAL, MCP_NAMED_TWICE, mcpNamedTwice, paPose, PARTIAL_VIEW, recognisedHand, STRAY_JOINTS, thumbAlongHand, thumbAsBigToe, BIG_TOE, thumbNotFound, thumbOnFilm, THUMB_IN_VIEW, withoutStrays } from '../src/inference/view.js';
+import { closestMcpPair, handNotGraded, UPRIGHT_TILT_RAD, keepPaHands, layoutResidual, MAX_PA_RESIDUAL, MCP_NAMED_TWICE, mcpNamedTwice, paPose, PARTIAL_VIEW, recognisedHand, STRAY_JOINTS, thumbAlongHand, thumbAsBigToe, BIG_TOE, thumbNotFound, thumbOnFilm, THUMB_IN_VIEW, thumbPlace, withoutStrays } from '../src/inference/view.js';
 import { DEFAULT_CALIBRATION } from '../src/inference/manifest.js';
 import { renderPhantom } from '../src/phantom/render.js';
 
@@ -139,6 +139,9 @@ describe('PA view check', () => {
         const inView = rays.filter((j) => j.x < cut.columns);
         expect(inView.length).toBeGreaterThanOrEqual(14);
         expect(thumbNotFound(inView, side, cut)).toBeUndefined();
+        // the fitted MCP1 lies a little inside the cut (0.06 spans, the layout's error), under THUMB_IN_VIEW's bound
+        expect(thumbPlace(inView, side, cut)!.mcp1).toBeGreaterThan(0);
+        expect(thumbPlace(inView, side, cut)!.mcp1).toBeLessThan(THUMB_IN_VIEW.mcp1InsideSpans);
         expect(thumbNotFound(inView, side, FILM)).toMatch(/no thumb joint/);
         // cut between the thumb's MCP and its IP (the MCP well inside, THUMB_IN_VIEW): its base is in view, so a thumb would be found
         const [mcp1, ip1] = ['MCP1', 'IP1'].map((site) => joints.find((j) => j.site === site)!);
